@@ -1,0 +1,92 @@
+"""Small input checks shared by the public entry points.
+
+They turn a user's mistake into a ``TypeError`` or ``ValueError`` that names the
+argument, instead of a traceback from deep inside NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def as_rng(seed, where: str) -> np.random.Generator:
+    """Turn ``None``, an int or a ``numpy.random.Generator`` into a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
+        return np.random.default_rng(seed)
+    raise TypeError(
+        f"{where}: seed must be None, an int or a numpy.random.Generator, "
+        f"not {type(seed).__name__}"
+    )
+
+
+def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int, or raise if it is not an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_learning_rate(lr, name: str = "lr") -> float:
+    """Return ``lr`` as a float, or raise if it is not finite and positive."""
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
+        raise TypeError(f"{name} must be a number, not {type(lr).__name__}")
+    lr = float(lr)
+    if not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {lr}")
+    return lr
+
+
+def check_dtype(dtype) -> np.dtype:
+    """Return ``dtype`` as float32 or float64, or raise ``ValueError``."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, not {dtype!r}") from None
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, not {dtype}")
+    return dtype
+
+
+def as_float_array(data, name: str, dtype, *, ndim: tuple[int, ...] = (2,)) -> np.ndarray:
+    """Convert ``data`` to a finite float array of ``dtype``; raise a clear error if it is not.
+
+    Parameters
+    ----------
+    data : array-like
+    name : str
+        The argument's name, used in messages (``"x_train"``).
+    dtype : numpy dtype
+    ndim : tuple of int
+        The accepted numbers of dimensions.
+    """
+    if data is None:
+        raise TypeError(f"{name} is None; expected an array")
+    array = np.asarray(data)
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
+    ):
+        raise TypeError(
+            f"{name} must hold numbers, but its dtype is {array.dtype}; "
+            "convert it to a numeric array first"
+        )
+    if np.iscomplexobj(array):
+        raise TypeError(f"{name} holds complex numbers; barenet needs real numbers")
+    if array.ndim not in ndim:
+        want = " or ".join(f"{n}-D" for n in ndim)
+        raise ValueError(f"{name} must be {want}, got shape {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape})")
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise ValueError(
+            f"{name} contains NaN or infinity (first at index {tuple(int(i) for i in bad)})"
+        )
+    return array

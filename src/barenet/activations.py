@@ -1,0 +1,128 @@
+"""Activation functions as layers, each backward rule beside its forward.
+
+``ACTIVATIONS`` maps the names used by the command line and the estimators
+(``"relu"``, ``"sigmoid"``, ...) to the layer classes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from barenet.layers import Identity, Layer
+
+
+class Sigmoid(Layer):
+    """f(x) = 1 / (1 + exp(-x)); f'(x) = f(x) (1 - f(x)).
+
+    Computed from exp(-|x|), which never overflows, so any finite input gives a
+    finite output without warnings.
+    """
+
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        self.inp = inp
+        e = np.exp(-np.abs(inp))
+        out = np.where(inp >= 0, 1.0, e).astype(e.dtype, copy=False)
+        out /= 1.0 + e
+        self.out = out
+        return out
+
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        return up_grad * self.out * (1.0 - self.out)
+
+
+class Relu(Layer):
+    """f(x) = max(0, x); f'(x) = 1 where x > 0, else 0 (as in the notebook)."""
+
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        self.inp = inp
+        return np.maximum(0, inp)
+
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        return up_grad * (self.inp > 0)
+
+
+class Tanh(Layer):
+    """f(x) = tanh(x); f'(x) = 1 - f(x)^2."""
+
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        self.inp = inp
+        self.out = np.tanh(inp)
+        return self.out
+
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        return up_grad * (1.0 - self.out * self.out)
+
+
+class LeakyRelu(Layer):
+    """f(x) = x for x > 0, else slope * x (``torch.nn.LeakyReLU``, slope 0.01)."""
+
+    def __init__(self, slope: float = 0.01) -> None:
+        super().__init__()
+        self.slope = float(slope)
+
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        self.inp = inp
+        return np.where(inp > 0, inp, inp * self.slope)
+
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        return np.where(self.inp > 0, up_grad, up_grad * self.slope)
+
+    def config(self) -> dict:
+        return {"slope": self.slope}
+
+
+class GELU(Layer):
+    """GELU, tanh approximation (``torch.nn.GELU(approximate="tanh")``):
+
+    f(x) = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
+    """
+
+    _c = np.sqrt(2.0 / np.pi)
+
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        self.inp = inp
+        self.t = np.tanh(self._c * (inp + 0.044715 * inp**3))
+        return 0.5 * inp * (1.0 + self.t)
+
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        x, t = self.inp, self.t
+        du_dx = self._c * (1.0 + 3 * 0.044715 * x * x)
+        return up_grad * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du_dx)
+
+
+class Softmax(Layer):
+    """Softmax over the features of each row (axis 1), shifted by the row max.
+
+    For classification prefer ``CrossEntropy`` on the logits, which is more
+    accurate; this layer is for when probabilities are needed inside a network.
+    """
+
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        self.inp = inp
+        e = np.exp(inp - inp.max(axis=1, keepdims=True))
+        self.out = e / e.sum(axis=1, keepdims=True)
+        return self.out
+
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        s = self.out
+        return s * (up_grad - np.sum(up_grad * s, axis=1, keepdims=True))
+
+
+ACTIVATIONS = {
+    "relu": Relu,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "leaky_relu": LeakyRelu,
+    "gelu": GELU,
+    "identity": Identity,
+}
+
+
+def get_activation(name: str) -> type[Layer]:
+    """Return the activation class called ``name``; raise ``ValueError`` naming the choices."""
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}"
+        ) from None

@@ -1,0 +1,214 @@
+"""Losses: the notebook's ``Loss`` contract, ``MSE``, and the usual others.
+
+``loss(prediction, target)`` returns a Python float and remembers what
+``backward()`` needs; ``backward()`` returns dL/dprediction with the
+prediction's shape. ``LOSSES`` maps command-line names to classes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Loss:
+    """Abstract loss: ``forward(prediction, target) -> float`` and ``backward()``."""
+
+    def __init__(self) -> None:
+        self.prediction = None
+        self.target = None
+        self.loss = None
+
+    def __call__(self, prediction: np.ndarray, target: np.ndarray) -> float:
+        return self.forward(prediction, target)
+
+    def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check_called(self) -> None:
+        if self.prediction is None:
+            raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
+
+    def config(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def match_target(prediction: np.ndarray, target: np.ndarray, loss_name: str) -> np.ndarray:
+    """Return ``target`` with the prediction's shape, or raise ``ValueError``.
+
+    A target of shape (N,) against a prediction of shape (N, 1) is reshaped to
+    (N, 1); any other mismatch is an error rather than a silent broadcast.
+    """
+    target = np.asarray(target)
+    if target.shape == prediction.shape:
+        return target
+    if target.ndim == 1 and prediction.shape == (target.shape[0], 1):
+        return target.reshape(-1, 1)
+    raise ValueError(
+        f"{loss_name}: target shape {target.shape} does not match prediction shape "
+        f"{prediction.shape}"
+    )
+
+
+class MSE(Loss):
+    """Mean squared error over all elements: L = mean((p - y)^2).
+
+    For one output this is the notebook's 1/N sum over the batch; it equals
+    ``torch.nn.MSELoss()``. Gradient: 2 (p - y) / numel.
+    """
+
+    def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
+        target = match_target(prediction, target, "MSE")
+        self.prediction, self.target = prediction, target
+        self.diff = prediction - target
+        flat = self.diff.reshape(-1)
+        self.loss = float(flat @ flat) / flat.size
+        return self.loss
+
+    def backward(self) -> np.ndarray:
+        self._check_called()
+        return self.diff * (2.0 / self.diff.size)
+
+
+class MAE(Loss):
+    """Mean absolute error (L1): L = mean(|p - y|); gradient sign(p - y) / numel."""
+
+    def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
+        target = match_target(prediction, target, "MAE")
+        self.prediction, self.target = prediction, target
+        self.diff = prediction - target
+        self.loss = float(np.mean(np.abs(self.diff)))
+        return self.loss
+
+    def backward(self) -> np.ndarray:
+        self._check_called()
+        return np.sign(self.diff) / self.diff.size
+
+
+class Huber(Loss):
+    """Huber loss, as ``torch.nn.HuberLoss(delta)``: quadratic within ``delta``, linear
+    beyond it, averaged over all elements."""
+
+    def __init__(self, delta: float = 1.0) -> None:
+        super().__init__()
+        if not delta > 0:
+            raise ValueError(f"Huber delta must be > 0, got {delta}")
+        self.delta = float(delta)
+
+    def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
+        target = match_target(prediction, target, "Huber")
+        self.prediction, self.target = prediction, target
+        self.diff = prediction - target
+        a = np.abs(self.diff)
+        d = self.delta
+        elementwise = np.where(a <= d, 0.5 * self.diff**2, d * (a - 0.5 * d))
+        self.loss = float(np.mean(elementwise))
+        return self.loss
+
+    def backward(self) -> np.ndarray:
+        self._check_called()
+        return np.clip(self.diff, -self.delta, self.delta) / self.diff.size
+
+    def config(self) -> dict:
+        return {"delta": self.delta}
+
+
+def _log_sigmoid_terms(z: np.ndarray) -> np.ndarray:
+    """log(1 + exp(-|z|)), finite for any finite z."""
+    return np.log1p(np.exp(-np.abs(z)))
+
+
+class BCEWithLogits(Loss):
+    """Binary cross-entropy on logits, as ``torch.nn.BCEWithLogitsLoss``.
+
+    L = mean(max(z, 0) - z y + log(1 + exp(-|z|))); gradient (sigmoid(z) - y) / numel.
+    Targets are 0/1 (or probabilities) with the logits' shape, or shape (N,).
+    """
+
+    def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
+        target = match_target(prediction, target, "BCEWithLogits")
+        self.prediction, self.target = prediction, target.astype(prediction.dtype, copy=False)
+        z = prediction
+        terms = np.maximum(z, 0) - z * self.target + _log_sigmoid_terms(z)
+        self.loss = float(np.mean(terms))
+        return self.loss
+
+    def backward(self) -> np.ndarray:
+        self._check_called()
+        z = self.prediction
+        e = np.exp(-np.abs(z))
+        sigmoid = np.where(z >= 0, 1.0, e) / (1.0 + e)
+        return (sigmoid - self.target) / z.size
+
+
+class CrossEntropy(Loss):
+    """Softmax cross-entropy on logits, as ``torch.nn.CrossEntropyLoss``.
+
+    ``prediction``: logits of shape (N, C). ``target``: integer labels of shape (N,)
+    or (N, 1) in [0, C), or one-hot / probability rows of shape (N, C).
+    L = mean over rows of -sum(y * log_softmax(z)); gradient (softmax(z) - y) / N.
+    """
+
+    def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
+        if prediction.ndim != 2:
+            raise ValueError(
+                f"CrossEntropy expects logits of shape (N, C), got {prediction.shape}"
+            )
+        n, classes = prediction.shape
+        target = np.asarray(target)
+        if target.shape == prediction.shape and not np.issubdtype(target.dtype, np.integer):
+            probs = target.astype(prediction.dtype, copy=False)
+        else:
+            labels = target.reshape(-1) if target.shape in ((n,), (n, 1)) else None
+            if labels is None:
+                raise ValueError(
+                    f"CrossEntropy: target shape {target.shape} fits neither labels ({n},) "
+                    f"nor one-hot rows {prediction.shape}"
+                )
+            if (
+                not np.all(labels == np.round(labels))
+                or labels.min() < 0
+                or labels.max() >= classes
+            ):
+                raise ValueError(
+                    f"CrossEntropy: labels must be integers in [0, {classes}), "
+                    f"got values from {labels.min()} to {labels.max()}"
+                )
+            probs = np.zeros_like(prediction)
+            probs[np.arange(n), labels.astype(np.intp)] = 1.0
+        shifted = prediction - prediction.max(axis=1, keepdims=True)
+        log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        log_softmax = shifted - log_sum
+        self.prediction, self.target = prediction, probs
+        self.softmax = np.exp(log_softmax)
+        self.loss = float(-np.sum(probs * log_softmax) / n)
+        return self.loss
+
+    def backward(self) -> np.ndarray:
+        self._check_called()
+        return (self.softmax - self.target) / self.prediction.shape[0]
+
+
+LOSSES = {
+    "mse": MSE,
+    "mae": MAE,
+    "l1": MAE,
+    "huber": Huber,
+    "bce": BCEWithLogits,
+    "bce_with_logits": BCEWithLogits,
+    "cross_entropy": CrossEntropy,
+}
+
+
+def get_loss(name: str) -> type[Loss]:
+    """Return the loss class called ``name``; raise ``ValueError`` naming the choices."""
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None

@@ -1,0 +1,63 @@
+"""Loss curves as a PNG, drawn headless with matplotlib's Agg canvas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from barenet._files import atomic_path
+
+
+def plot_losses(
+    history: dict, path="losses.png", *, log_scale: bool = False, title: str | None = None
+) -> Path:
+    """Plot train and validation loss per epoch and write the figure to ``path``.
+
+    Parameters
+    ----------
+    history : dict
+        ``{"train_loss": [...], "val_loss": [...]}`` as returned by ``MLP.train``.
+    path : str or Path
+        Output file; its suffix picks the format (``.png``, ``.svg``, ``.pdf``).
+    log_scale : bool
+        Logarithmic loss axis.
+    title : str, optional
+        Defaults to the final train and validation losses.
+
+    Returns
+    -------
+    Path
+        The file written (atomically: a crash never leaves half a file).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    train = list(history.get("train_loss", []))
+    val = list(history.get("val_loss", []))
+    if not train and not val:
+        raise ValueError("plot_losses: the history has no losses to plot")
+    figure = Figure(figsize=(7, 4.5), dpi=100)
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    if train:
+        ax.plot(range(1, len(train) + 1), train, marker="o", markersize=3, label="train")
+    if val:
+        ax.plot(range(1, len(val) + 1), val, marker="o", markersize=3, label="validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss" + (" (log scale)" if log_scale else ""))
+    if log_scale:
+        ax.set_yscale("log")
+    if title is None:
+        parts = []
+        if train:
+            parts.append(f"train {train[-1]:.4f}")
+        if val:
+            parts.append(f"validation {val[-1]:.4f}")
+        title = f"Loss per epoch (final: {', '.join(parts)})"
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    figure.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format=path.suffix.lstrip(".") or "png")
+    return path

@@ -1,0 +1,60 @@
+import warnings
+
+import numpy as np
+import pytest
+from conftest import check_layer_gradients
+
+from barenet import GELU, LeakyRelu, Relu, Sigmoid, Softmax, Tanh
+from barenet.activations import ACTIVATIONS, get_activation
+
+
+def away_from_zero(shape, seed=0):
+    x = np.random.default_rng(seed).standard_normal(shape)
+    return np.where(np.abs(x) < 1e-3, 0.5, x)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [Sigmoid(), Relu(), Tanh(), LeakyRelu(0.1), GELU(), Softmax()],
+    ids=lambda layer: type(layer).__name__,
+)
+def test_activation_gradients_finite_differences(layer):
+    check_layer_gradients(layer, away_from_zero((5, 4)) * 2)
+
+
+def test_sigmoid_values_and_derivative():
+    x = np.array([[-2.0, 0.0, 3.0]])
+    layer = Sigmoid()
+    np.testing.assert_allclose(layer(x), 1 / (1 + np.exp(-x)))
+    f = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(layer.backward(np.ones_like(x)), f * (1 - f))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_stable_for_huge_inputs(dtype):
+    big = np.finfo(dtype).max
+    x = np.array([[-big, -1e4, -800.0, 0.0, 800.0, 1e4, big]], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = Sigmoid()(x)
+    assert np.isfinite(out).all()
+    assert out[0, 0] == 0 and out[0, -1] == 1 and out[0, 3] == 0.5
+
+
+def test_relu_as_in_the_notebook():
+    x = np.array([[-1.0, 0.0, 2.0]])
+    layer = Relu()
+    np.testing.assert_array_equal(layer(x), [[0, 0, 2]])
+    np.testing.assert_array_equal(layer.backward(np.full_like(x, 3.0)), [[0, 0, 3]])
+
+
+def test_softmax_rows_sum_to_one_and_are_stable():
+    out = Softmax()(np.array([[1e4, 0.0, -1e4], [1.0, 2.0, 3.0]]))
+    np.testing.assert_allclose(out.sum(axis=1), 1)
+    assert np.isfinite(out).all()
+
+
+def test_activation_table():
+    assert get_activation("relu") is Relu and ACTIVATIONS["sigmoid"] is Sigmoid
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        get_activation("swish")
