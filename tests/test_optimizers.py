@@ -16,21 +16,27 @@ CASES = [
     (AdamW, torch.optim.AdamW, {"lr": 0.01}),
     (AdamW, torch.optim.AdamW, {"lr": 0.01, "weight_decay": 0.3}),
     (RMSprop, torch.optim.RMSprop, {"lr": 0.01}),
-    (RMSprop, torch.optim.RMSprop, {"lr": 0.01, "momentum": 0.9, "centered": True,
-                                    "weight_decay": 0.05}),
+    (
+        RMSprop,
+        torch.optim.RMSprop,
+        {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.05},
+    ),
 ]
 
 
 def layer_and_tensors(seed=0):
     layer = Linear(4, 3, dtype=np.float64, seed=seed)
     layer.b[...] = np.random.default_rng(seed).standard_normal((1, 3))
-    tensors = [torch.tensor(layer.w.copy(), requires_grad=True),
-               torch.tensor(layer.b.copy(), requires_grad=True)]
+    tensors = [
+        torch.tensor(layer.w.copy(), requires_grad=True),
+        torch.tensor(layer.b.copy(), requires_grad=True),
+    ]
     return layer, tensors
 
 
-@pytest.mark.parametrize("ours, theirs, kwargs", CASES,
-                         ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "ours, theirs, kwargs", CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)]
+)
 def test_twenty_steps_follow_torch_exactly(ours, theirs, kwargs):
     layer, tensors = layer_and_tensors()
     optimizer = ours(layer, **kwargs)

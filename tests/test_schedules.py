@@ -50,8 +50,14 @@ def test_schedule_drives_a_plain_sgd_model_lr():
     schedule = StepLR(model, step_size=1, gamma=0.5)
     x = np.random.default_rng(0).standard_normal((20, 2))
     lrs = []
-    model.train(x, x[:, :1], epochs=3, batch_size=5, schedule=schedule,
-                callbacks=[lambda m, epoch, logs: lrs.append(logs["lr"])])
+    model.train(
+        x,
+        x[:, :1],
+        epochs=3,
+        batch_size=5,
+        schedule=schedule,
+        callbacks=[lambda m, epoch, logs: lrs.append(logs["lr"])],
+    )
     assert lrs == [0.05, 0.025, 0.0125]
 
 

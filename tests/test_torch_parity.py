@@ -35,8 +35,9 @@ def to_torch_layer(layer, dtype):
             t.bias.copy_(torch.from_numpy(layer.b[0].copy()))
         return t
     if isinstance(layer, BatchNorm1d):
-        t = nn.BatchNorm1d(layer.num_features, momentum=layer.momentum, eps=layer.eps,
-                           dtype=TORCH_DTYPE[dtype])
+        t = nn.BatchNorm1d(
+            layer.num_features, momentum=layer.momentum, eps=layer.eps, dtype=TORCH_DTYPE[dtype]
+        )
         with torch.no_grad():
             t.weight.copy_(torch.from_numpy(layer.gamma[0].copy()))
             t.bias.copy_(torch.from_numpy(layer.beta[0].copy()))
@@ -56,17 +57,25 @@ def torch_grads(module):
     grads = []
     for m in module:
         if isinstance(m, nn.Linear | nn.BatchNorm1d):
-            grads.append(m.weight.grad.numpy().T if isinstance(m, nn.Linear)
-                         else m.weight.grad.numpy()[None])
+            grads.append(
+                m.weight.grad.numpy().T
+                if isinstance(m, nn.Linear)
+                else m.weight.grad.numpy()[None]
+            )
             grads.append(m.bias.grad.numpy()[None])
     return grads
 
 
 def build(dtype, hidden_activation, seed=0, extra=()):
     rng = np.random.default_rng(seed)
-    layers = [Linear(6, 16, seed=rng, dtype=dtype), hidden_activation(), *extra,
-              Linear(16, 16, seed=rng, dtype=dtype), hidden_activation(),
-              Linear(16, 3, seed=rng, dtype=dtype)]
+    layers = [
+        Linear(6, 16, seed=rng, dtype=dtype),
+        hidden_activation(),
+        *extra,
+        Linear(16, 16, seed=rng, dtype=dtype),
+        hidden_activation(),
+        Linear(16, 3, seed=rng, dtype=dtype),
+    ]
     for layer in layers:
         if isinstance(layer, Linear):
             layer.b[...] = rng.standard_normal(layer.b.shape) * 0.1
@@ -122,8 +131,7 @@ def test_batchnorm_matches_torch(mode):
         reference.zero_grad()
         nn.MSELoss()(t_out, torch.from_numpy(y)).backward()
         np.testing.assert_allclose(out, t_out.detach().numpy(), atol=1e-10)
-        for a, b in zip([p.grad for p in model.parameters()], torch_grads(reference),
-                        strict=True):
+        for a, b in zip([p.grad for p in model.parameters()], torch_grads(reference), strict=True):
             np.testing.assert_allclose(a, b, atol=1e-10)
         bn, t_bn = layers[2], reference[2]
         np.testing.assert_allclose(bn.running_mean[0], t_bn.running_mean.numpy(), atol=1e-12)

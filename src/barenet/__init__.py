@@ -43,3 +43,7 @@ __all__ = [
     "clip_grad_norm",
     "plot_losses",
 ]
+
+from barenet.persistence import load  # noqa: E402
+
+__all__ += ["load"]

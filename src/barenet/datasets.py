@@ -163,6 +163,21 @@ def load_builtin(
     raise ValueError(f"unknown dataset {name!r}; choose california, diabetes or digits")
 
 
+def csv_header(path) -> list[str]:
+    """The column names in the first row of a CSV file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            first = next(csv.reader(f), None)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: not a readable CSV text file ({error})") from None
+    if not first:
+        raise DataError(f"{path}: the file is empty")
+    return [name.strip() for name in first]
+
+
 def read_csv(path, columns: list[str] | None = None) -> tuple[list[str], np.ndarray]:
     """Read a numeric CSV file with a header row.
 

@@ -76,6 +76,7 @@ class MLP:
         self.history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
         self.epoch = 0
         self.interrupted = False
+        self.preprocessing = None
         self._stop_requested = False
 
     def _check_layer_sizes(self) -> tuple[int | None, int | None]:
@@ -184,6 +185,7 @@ class MLP:
         early_stopping: int | None = None,
         restore_best: bool = True,
         callbacks=(),
+        trainer_state: dict | None = None,
     ) -> dict[str, list[float]] | MLP:
         """Train by mini-batch gradient descent; or, with no data, switch to training mode.
 
@@ -209,8 +211,10 @@ class MLP:
             With early stopping, end with the weights of the best validation epoch,
             however training ends.
         callbacks : iterable of callables ``f(model, epoch, logs) -> bool | None``
-            Called after each epoch with ``logs = {"train_loss", "val_loss", "lr"}``;
-            returning True stops training.
+            Called after each epoch with ``logs = {"train_loss", "val_loss", "lr",
+            "trainer"}``; returning True stops training.
+        trainer_state : dict, optional
+            Early-stopping state from a checkpoint (``logs["trainer"].state_dict()``).
 
         Returns
         -------
@@ -238,6 +242,8 @@ class MLP:
             restore_best=restore_best,
             callbacks=callbacks,
         )
+        if trainer_state is not None:
+            trainer.load_state_dict(trainer_state)
         return trainer.fit(x_train, y_train, x_test, y_test)
 
     def predict(self, x, batch_size: int = 8192) -> np.ndarray:
@@ -281,6 +287,13 @@ class MLP:
                 f"{name} has {y.shape[1]} columns but the model outputs {self.out_dim}"
             )
         return y
+
+    def save(self, path, **kwargs):
+        """Write the model (with ``self.preprocessing``) to one ``.npz`` file; see
+        ``barenet.persistence.save``. Load it back with ``barenet.load(path)``."""
+        from barenet.persistence import save
+
+        return save(self, path, **kwargs)
 
     def request_stop(self) -> None:
         """Ask a running ``train`` to stop after the current batch (safe from a signal)."""

@@ -88,6 +88,19 @@ class Trainer:
         self.best_state = None
         self.bad_epochs = 0
 
+    def state_dict(self) -> dict:
+        """Early-stopping progress, for checkpoints."""
+        return {
+            "best_loss": self.best_loss,
+            "bad_epochs": self.bad_epochs,
+            "best_state": self.best_state,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best_loss = float(state["best_loss"])
+        self.bad_epochs = int(state["bad_epochs"])
+        self.best_state = state.get("best_state")
+
     def fit(self, x_train, y_train, x_test=None, y_test=None) -> dict[str, list[float]]:
         model = self.model
         x = model._check_x(x_train, "x_train")
@@ -196,7 +209,7 @@ class Trainer:
         if self.schedule is not None:
             self.schedule.step(val_loss)
         lr = model.optimizer.lr if model.optimizer is not None else model.lr
-        logs = {"train_loss": train_loss, "val_loss": val_loss, "lr": lr}
+        logs = {"train_loss": train_loss, "val_loss": val_loss, "lr": lr, "trainer": self}
         for callback in self.callbacks:
             stop = bool(callback(model, model.epoch, logs)) or stop
         if model._stop_requested:
