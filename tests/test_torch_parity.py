@@ -120,7 +120,7 @@ def test_batchnorm_matches_torch(mode):
     reference = nn.Sequential(*[to_torch_layer(layer, np.float64) for layer in layers])
     model = MLP(layers, MSE(), lr=0.05)
     rng = np.random.default_rng(2)
-    for step in range(3):
+    for _ in range(3):
         x, y = rng.standard_normal((12, 6)), rng.standard_normal((12, 3))
         model.train() if mode == "train" else model.eval()
         reference.train(mode == "train")
