@@ -1,0 +1,247 @@
+"""scikit-learn estimators: ``BarenetRegressor`` and ``BarenetClassifier``.
+
+They follow scikit-learn's conventions (hyper-parameters as constructor arguments,
+learned attributes ending in ``_``, no scaling inside: put a ``StandardScaler`` in a
+``Pipeline``), pass its estimator checks, and build their networks from the same
+tables as the command line (``barenet.recipes``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from barenet.recipes import TrainConfig, build_model, build_schedule
+
+
+class _BarenetEstimator(BaseEstimator):
+    """Shared hyper-parameters and training of the two estimators."""
+
+    _task = "regression"
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(64, 64),
+        activation="relu",
+        loss=None,
+        optimizer="adam",
+        lr=1e-3,
+        epochs=200,
+        batch_size=32,
+        weight_decay=0.0,
+        dropout=0.0,
+        early_stopping=None,
+        validation_fraction=0.1,
+        momentum=0.0,
+        clip_norm=None,
+        schedule=None,
+        random_state=None,
+        dtype="float32",
+        verbose=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.momentum = momentum
+        self.clip_norm = clip_norm
+        self.schedule = schedule
+        self.random_state = random_state
+        self.dtype = dtype
+        self.verbose = verbose
+
+    def _config(self) -> TrainConfig:
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return TrainConfig(
+            hidden=tuple(self.hidden_layer_sizes),
+            activation=self.activation,
+            loss=self.loss,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            seed=seed,
+            clip_norm=self.clip_norm,
+            dropout=self.dropout,
+            schedule=self.schedule,
+            early_stopping=self.early_stopping,
+            dtype=self.dtype,
+        )
+
+    def _fit(self, x, targets, *, epochs: int, incremental: bool):
+        """Train on (x, targets) for ``epochs``; a fresh network unless ``incremental``
+        and one exists. ``targets`` are what the loss takes (class indices or values)."""
+        if not incremental or not hasattr(self, "model_"):
+            self.config_ = self._config()
+            out_dim = len(self.classes_) if self._task == "classification" else targets.shape[1]
+            self.model_ = build_model(self.config_, x.shape[1], out_dim, self._task)
+            self._schedule = build_schedule(self.config_, self.model_)
+        config = self.config_
+        x_val = y_val = None
+        use_validation = (
+            config.early_stopping is not None and not incremental and self.validation_fraction > 0
+        )
+        if use_validation and len(x) * self.validation_fraction >= 1 and len(x) >= 4:
+            stratify = targets if self._task == "classification" else None
+            try:
+                x, x_val, targets, y_val = train_test_split(
+                    x,
+                    targets,
+                    test_size=self.validation_fraction,
+                    random_state=config.seed,
+                    stratify=stratify,
+                )
+            except ValueError:  # too few members of a class to stratify
+                x, x_val, targets, y_val = train_test_split(
+                    x, targets, test_size=self.validation_fraction, random_state=config.seed
+                )
+        callbacks = [self._print_epoch] if self.verbose else []
+        self.model_.train(
+            x,
+            targets,
+            x_val,
+            y_val,
+            epochs,
+            min(config.batch_size, len(x)),
+            clip_norm=config.clip_norm,
+            schedule=self._schedule,
+            early_stopping=config.early_stopping if x_val is not None else None,
+            callbacks=callbacks,
+        )
+        history = self.model_.history
+        self.loss_curve_ = list(history["train_loss"])
+        self.validation_loss_curve_ = list(history["val_loss"])
+        self.n_iter_ = self.model_.epoch
+        return self
+
+    @staticmethod
+    def _print_epoch(model, epoch, logs):
+        val = "" if logs["val_loss"] is None else f"  val {logs['val_loss']:.5f}"
+        print(f"epoch {epoch}  train {logs['train_loss']:.5f}{val}")
+
+    def _outputs(self, x) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        x = validate_data(self, x, reset=False, dtype=[np.float64, np.float32])
+        return self.model_.predict(x)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+class BarenetRegressor(RegressorMixin, _BarenetEstimator):
+    """A barenet MLP as a scikit-learn regressor (single or multi-output).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default (64, 64)
+    activation : {"relu", "sigmoid", "tanh", "leaky_relu", "gelu", "identity"}
+    loss : {"mse", "mae", "huber"} or None (mse)
+    optimizer : {"sgd", "adam", "adamw", "rmsprop"}, default "adam"
+    lr, epochs, batch_size, weight_decay, dropout, momentum, clip_norm, schedule
+        As on the command line.
+    early_stopping : int or None
+        Patience in epochs on a validation split of ``validation_fraction``.
+    random_state : None, int or RandomState
+    dtype : "float32" or "float64"
+    verbose : bool
+
+    Attributes
+    ----------
+    model_ : barenet.MLP
+    loss_curve_, validation_loss_curve_ : list of float
+    n_features_in_, feature_names_in_, n_iter_
+    """
+
+    def fit(self, X, y):
+        x, y = validate_data(
+            self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32]
+        )
+        self._y_1d = y.ndim == 1
+        return self._fit(x, y.reshape(len(y), -1), epochs=self.epochs, incremental=False)
+
+    def partial_fit(self, X, y):
+        """One epoch over (X, y), continuing the current network."""
+        first = not hasattr(self, "model_")
+        x, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            reset=first,
+            dtype=[np.float64, np.float32],
+        )
+        if first:
+            self._y_1d = y.ndim == 1
+        return self._fit(x, y.reshape(len(y), -1), epochs=1, incremental=True)
+
+    def predict(self, X):
+        """Predictions, shape (n_samples,) or (n_samples, n_outputs)."""
+        output = self._outputs(X).astype(np.float64)
+        return output[:, 0] if self._y_1d else output
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+class BarenetClassifier(ClassifierMixin, _BarenetEstimator):
+    """A barenet MLP as a scikit-learn classifier, trained with softmax cross-entropy.
+
+    Takes the same parameters as ``BarenetRegressor``; ``loss`` defaults to
+    ``"cross_entropy"``. Adds ``classes_`` and ``predict_proba``.
+    """
+
+    _task = "classification"
+
+    def fit(self, X, y):
+        x, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        self._encoder = LabelEncoder().fit(y)
+        self.classes_ = self._encoder.classes_
+        return self._fit(x, self._encoder.transform(y), epochs=self.epochs, incremental=False)
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over (X, y). The first call needs ``classes``, all the labels."""
+        first = not hasattr(self, "model_")
+        x, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32])
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self._encoder = LabelEncoder().fit(classes)
+            self.classes_ = self._encoder.classes_
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(f"labels {unknown.tolist()} are not in classes {self.classes_}")
+        return self._fit(x, self._encoder.transform(y), epochs=1, incremental=True)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        logits = self._outputs(X).astype(np.float64)
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        outputs = self._outputs(X)
+        return self.classes_[np.argmax(outputs, axis=1)]
