@@ -31,14 +31,19 @@ class Sigmoid(Layer):
 
 
 class Relu(Layer):
-    """f(x) = max(0, x); f'(x) = 1 where x > 0, else 0 (as in the notebook)."""
+    """f(x) = max(0, x); f'(x) = 1 where x > 0, else 0 (as in the notebook).
+
+    Both passes multiply by the 0/1 mask of ``inp > 0``, kept in the input's dtype:
+    the same numbers as ``np.maximum(0, inp)`` and ``up_grad * (inp > 0)``, faster.
+    """
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp
-        return np.maximum(0, inp)
+        self.mask = (inp > 0).astype(inp.dtype)
+        return inp * self.mask
 
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
-        return up_grad * (self.inp > 0)
+        return up_grad * self.mask
 
 
 class Tanh(Layer):

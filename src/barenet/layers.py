@@ -117,6 +117,7 @@ class Linear(Layer):
     """
 
     param_names = ("w", "b")
+    grads_in_place = True  # backward writes dw and db in place: they can be packed
 
     def __init__(
         self, in_dim: int, out_dim: int, *, dtype=np.float32, seed=None, init="glorot_uniform"
@@ -144,12 +145,20 @@ class Linear(Layer):
         out += self.b
         return out
 
-    def backward(self, up_grad: np.ndarray) -> np.ndarray:
-        """up_grad: (batch_size, out_dim) -> dL/dinp: (batch_size, in_dim)."""
+    def backward(self, up_grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """up_grad: (batch_size, out_dim) -> dL/dinp: (batch_size, in_dim).
+
+        Sets ``dw = inp.T @ up_grad`` and ``db = up_grad`` summed over the batch.
+        ``need_input_grad=False`` (used for the first layer) skips dL/dinp.
+        """
         if self.inp is None:
             raise RuntimeError("Linear.backward() called before forward()")
         np.matmul(self.inp.T, up_grad, out=self.dw)
-        np.sum(up_grad, axis=0, keepdims=True, out=self.db)
+        np.add.reduce(up_grad, axis=0, keepdims=True, out=self.db)
+        if not need_input_grad:
+            return None
+        if self.out_dim == 1:  # an outer product: the same numbers, without a GEMM call
+            return up_grad * self.w.T
         return up_grad @ self.w.T
 
     def config(self) -> dict:
@@ -210,6 +219,7 @@ class BatchNorm1d(Layer):
     """
 
     param_names = ("gamma", "beta")
+    grads_in_place = True
 
     def __init__(
         self, num_features: int, *, momentum: float = 0.1, eps: float = 1e-5, dtype=np.float32

@@ -72,6 +72,9 @@ class MLP:
             raise ValueError(f"MLP layers mix parameter dtypes {sorted(map(str, dtypes))}")
         self.dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
         self.optimizer = optimizer.attach(self.parameters()) if optimizer is not None else None
+        self._plain_sgd, self._stepped_layers = (
+            (None, []) if optimizer is not None else self._plain_sgd_plan()
+        )
         self.training = True
         self.history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
         self.epoch = 0
@@ -119,12 +122,44 @@ class MLP:
             grad = layer.backward(grad)
 
     def update(self) -> None:
-        """One step: the optimiser's, or plain SGD ``layer.step(lr)`` on every layer."""
+        """One step: the optimiser's, or plain SGD ``layer.step(lr)`` on every layer.
+
+        For built-in layers the plain SGD step runs as one packed update (the same
+        numbers as calling each ``step``); a layer with its own ``step`` is called.
+        """
         if self.optimizer is not None:
             self.optimizer.step()
-        else:
-            for layer in self.layers:
-                layer.step(self.lr)
+            return
+        if self._plain_sgd is not None:
+            self._plain_sgd.lr = self.lr
+            self._plain_sgd.step()
+        for layer in self._stepped_layers:
+            layer.step(self.lr)
+
+    def _plain_sgd_plan(self):
+        """Split the layers into those whose ``step`` is the default SGD on in-place
+        gradients (updated together) and the others (stepped one by one)."""
+        from barenet.optimizers import SGD
+
+        packed, stepped = [], []
+        for layer in self.layers:
+            if getattr(type(layer), "step", None) is Layer.step and getattr(
+                layer, "grads_in_place", False
+            ):
+                packed.extend(layer.parameters())
+            elif hasattr(layer, "step"):
+                stepped.append(layer)
+        return (SGD(packed, lr=self.lr) if packed else None), stepped
+
+    def _gradient_source(self):
+        """What gradient clipping scales: the optimiser's packed buffers when possible."""
+        if self.optimizer is not None:
+            return self.optimizer
+        if self._plain_sgd is not None and not any(
+            getattr(layer, "param_names", ()) for layer in self._stepped_layers
+        ):
+            return self._plain_sgd
+        return self.parameters()
 
     # -- PyTorch's vocabulary -----------------------------------------------------
 

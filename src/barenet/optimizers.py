@@ -15,9 +15,12 @@ import numpy as np
 
 from barenet._checks import check_learning_rate
 from barenet.layers import Parameter
+from barenet.packing import PackedParameters, pack
 
 
 def _as_parameters(params) -> list[Parameter]:
+    if isinstance(params, Optimizer):
+        return params.params
     if hasattr(params, "parameters"):
         params = params.parameters()
     params = list(params)
@@ -50,14 +53,20 @@ class Optimizer:
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
         self.weight_decay = float(weight_decay)
         self.params: list[Parameter] = []
+        self.slots: list = []
         self.state: list[dict] = []
         if params is not None:
             self.attach(params)
 
     def attach(self, params) -> Optimizer:
-        """Set the parameters to optimise (a list of Parameters, or a model) and reset state."""
+        """Set the parameters to optimise (a list of Parameters, or a model) and reset state.
+
+        Parameters of layers that write their gradients in place are packed into one
+        flat buffer (see ``barenet.packing``), so each update is a few NumPy calls.
+        """
         self.params = _as_parameters(params)
-        self.state = [{} for _ in self.params]
+        self.slots = pack(self.params)
+        self.state = [{} for _ in self.slots]
         return self
 
     def step(self) -> None:
@@ -66,8 +75,8 @@ class Optimizer:
                 f"{type(self).__name__} has no parameters: pass them, or give it to an MLP"
             )
         wd = self.weight_decay
-        for param, state in zip(self.params, self.state, strict=True):
-            value, grad = param.value, param.grad
+        for slot, state in zip(self.current_slots(), self.state, strict=True):
+            value, grad = slot.value, slot.grad
             if wd and not self.decoupled_weight_decay:
                 grad = grad + wd * value
             state["step"] = state.get("step", 0) + 1
@@ -77,9 +86,16 @@ class Optimizer:
         """Change ``value`` in place from ``grad``; ``state`` is this parameter's own."""
         raise NotImplementedError
 
+    def current_slots(self) -> list:
+        """The slots, each packed buffer re-packed first if a layer replaced an array."""
+        for slot in self.slots:
+            if isinstance(slot, PackedParameters) and not slot.intact():
+                slot.rebind()
+        return self.slots
+
     def zero_grad(self) -> None:
-        for param in self.params:
-            param.grad[...] = 0
+        for slot in self.current_slots():
+            slot.grad[...] = 0
 
     def hyperparameters(self) -> dict:
         return {"lr": self.lr, "weight_decay": self.weight_decay}
@@ -96,10 +112,9 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict) -> None:
         states = state_dict["state"]
-        if len(states) != len(self.params):
+        if len(states) != len(self.slots):
             raise ValueError(
-                f"optimiser state has {len(states)} parameters, this optimiser has "
-                f"{len(self.params)}"
+                f"optimiser state has {len(states)} slots, this optimiser has {len(self.slots)}"
             )
         for key, value in state_dict["hyperparameters"].items():
             setattr(self, key, value)
@@ -269,9 +284,11 @@ def clip_grad_norm(params, max_norm: float) -> float:
     """Scale all gradients in place so that their global L2 norm is at most ``max_norm``.
 
     As ``torch.nn.utils.clip_grad_norm_``: the factor is
-    ``min(1, max_norm / (norm + 1e-6))``. Returns the norm before clipping.
+    ``min(1, max_norm / (norm + 1e-6))``. ``params``: Parameters, a model or layer, or an
+    optimiser (then its packed buffers are used). Returns the norm before clipping.
     """
-    grads = [p.grad for p in _as_parameters(params)]
+    slots = params.current_slots() if isinstance(params, Optimizer) else _as_parameters(params)
+    grads = [slot.grad for slot in slots]
     total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:

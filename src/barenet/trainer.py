@@ -13,6 +13,7 @@ import threading
 import numpy as np
 
 from barenet._checks import check_positive_int
+from barenet.layers import Linear
 from barenet.optimizers import clip_grad_norm
 
 
@@ -149,11 +150,15 @@ class Trainer:
     def _run_epoch(self, x: np.ndarray, y: np.ndarray) -> float | None:
         """One pass over the shuffled data; the sample-weighted mean batch loss."""
         model, layers, loss_fun = self.model, self.model.layers, self.model.loss_fun
-        reversed_layers = layers[::-1]
+        first = layers[0]
+        # the first layer's input gradient is never used: Linear can skip it
+        skip_first = isinstance(first, Linear)
+        upper_layers = layers[:0:-1] if skip_first else layers[::-1]
         n, batch_size = len(x), self.batch_size
         self._snapshot = model.state_dict()
         order = model.rng.permutation(n)
         xs, ys = x[order], y[order]  # one gather per epoch; batches are views
+        gradients = model._gradient_source()
         total = 0.0
         for batch, start in enumerate(range(0, n, batch_size), 1):
             out, target = xs[start : start + batch_size], ys[start : start + batch_size]
@@ -163,10 +168,12 @@ class Trainer:
             if not math.isfinite(loss):
                 self._diverged(model.epoch + 1, f"batch {batch}", self._snapshot, loss=loss)
             grad = loss_fun.backward()
-            for layer in reversed_layers:
+            for layer in upper_layers:
                 grad = layer.backward(grad)
+            if skip_first:
+                first.backward(grad, need_input_grad=False)
             if self.clip_norm is not None:
-                clip_grad_norm(model.parameters(), self.clip_norm)
+                clip_grad_norm(gradients, self.clip_norm)
             model.update()
             total += loss * len(out)
             if model._stop_requested:
