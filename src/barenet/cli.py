@@ -31,7 +31,7 @@ from barenet.reporting import Progress, baselines, report_metrics, summary_text
 from barenet.schedules import SCHEDULES
 from barenet.trainer import TrainingDiverged
 
-COMMANDS = ("train", "predict", "evaluate")
+COMMANDS = ("train", "predict", "evaluate", "tune", "export-onnx")
 USER_ERRORS = (DataError, DataUnavailableError, ModelFileError, ValueError, TypeError, OSError)
 
 
@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--target", metavar="COLUMN", help="default: the training target")
     evaluate.add_argument("--json", action="store_true")
 
+    from barenet import tuning
+
+    tuning.add_parser(sub)
+    export = sub.add_parser("export-onnx", help="export a saved model to ONNX")
+    export.add_argument("--model", required=True)
+    export.add_argument("--out", required=True, metavar="PATH.onnx")
     return parser
 
 
@@ -357,9 +363,18 @@ def main(argv=None) -> int:
         argv.insert(0, "train")
     parser = build_parser()
     args = parser.parse_args(argv)
-    runners = {"train": run_train, "predict": run_predict, "evaluate": run_evaluate}
+    from barenet.onnx_export import run_export
+    from barenet.tuning import run_tune
+
+    runners = {
+        "train": run_train,
+        "predict": run_predict,
+        "evaluate": run_evaluate,
+        "tune": run_tune,
+        "export-onnx": run_export,
+    }
     try:
-        return runners[args.command](args)
+        return runners[args.command](args, sys.stdout)
     except USER_ERRORS as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         print(f"barenet {args.command}: error: {message}", file=sys.stderr)

@@ -132,6 +132,7 @@ class Linear(Layer):
         self.b = np.zeros((1, self.out_dim), dtype=dtype)
         self.dw = np.zeros_like(self.w)
         self.db = np.zeros_like(self.b)
+        self._ones = None
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         """inp: (batch_size, in_dim) -> out: (batch_size, out_dim)."""
@@ -154,7 +155,10 @@ class Linear(Layer):
         if self.inp is None:
             raise RuntimeError("Linear.backward() called before forward()")
         np.matmul(self.inp.T, up_grad, out=self.dw)
-        np.add.reduce(up_grad, axis=0, keepdims=True, out=self.db)
+        ones = self._ones
+        if ones is None or ones.shape[1] != len(up_grad) or ones.dtype != up_grad.dtype:
+            ones = self._ones = np.ones((1, len(up_grad)), dtype=up_grad.dtype)
+        np.matmul(ones, up_grad, out=self.db)  # the batch sum, as one small GEMV
         if not need_input_grad:
             return None
         if self.out_dim == 1:  # an outer product: the same numbers, without a GEMM call
@@ -210,7 +214,9 @@ class BatchNorm1d(Layer):
 
     Training mode normalises with the batch mean and (biased) variance and updates
     the running statistics with ``momentum`` (running variance is unbiased, as in
-    PyTorch); evaluation mode uses the running statistics.
+    PyTorch); evaluation mode uses the running statistics. A training batch of one
+    row (e.g. the last, partial batch) normalises to ``beta`` and leaves the running
+    statistics alone, where PyTorch would raise.
 
     Attributes
     ----------
@@ -244,16 +250,15 @@ class BatchNorm1d(Layer):
                 f"(batch_size, {self.num_features}), got {inp.shape}"
             )
         if self.training:
-            if inp.shape[0] < 2:
-                raise ValueError("BatchNorm1d needs at least 2 samples per batch in training")
             mean = inp.mean(axis=0, keepdims=True)
             var = inp.var(axis=0, keepdims=True)
             n = inp.shape[0]
-            m = self.momentum
-            self.running_mean *= 1 - m
-            self.running_mean += m * mean
-            self.running_var *= 1 - m
-            self.running_var += m * var * (n / (n - 1))
+            if n > 1:  # a batch of one row (a last partial batch) has no variance estimate
+                m = self.momentum
+                self.running_mean *= 1 - m
+                self.running_mean += m * mean
+                self.running_var *= 1 - m
+                self.running_var += m * var * (n / (n - 1))
         else:
             mean, var = self.running_mean, self.running_var
         self.inv_std = 1.0 / np.sqrt(var + self.eps)

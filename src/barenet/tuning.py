@@ -1,0 +1,204 @@
+"""Hyper-parameter search with scikit-learn, on one machine or on a Dask cluster.
+
+``search(...)`` runs ``GridSearchCV`` / ``RandomizedSearchCV`` over a barenet
+estimator; with ``scheduler=`` it runs the fits through joblib's Dask backend, on
+the given cluster (``"tcp://host:8786"``) or on a local cluster it starts
+(``"local"``). The estimators are seeded, so the results are the same as the serial
+run's. ``barenet tune --grid grid.json`` does this from the command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def read_grid(path) -> tuple[dict, dict]:
+    """Read ``{"estimator": {fixed params}, "grid": {param: [values]}}`` (or just the
+    grid) from a JSON file; lists of hidden sizes become tuples."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such grid file") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object of parameter lists")
+    fixed, grid = (data.get("estimator", {}), data["grid"]) if "grid" in data else ({}, data)
+    if not grid or not all(isinstance(v, list) and v for v in grid.values()):
+        raise ValueError(f"{path}: every grid entry must be a non-empty list of values")
+
+    def fix(name, value):
+        return tuple(value) if name == "hidden_layer_sizes" and isinstance(value, list) else value
+
+    fixed = {k: fix(k, v) for k, v in fixed.items()}
+    grid = {k: [fix(k, v) for v in values] for k, values in grid.items()}
+    return fixed, grid
+
+
+@contextlib.contextmanager
+def dask_backend(scheduler: str | None, n_workers: int = 2):
+    """Run joblib work on a Dask cluster: ``None`` (no Dask: serial), ``"local"`` (start a
+    LocalCluster of ``n_workers`` processes on loopback), or a scheduler address."""
+    if scheduler is None:
+        yield None
+        return
+    try:
+        import joblib
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError("Dask is not installed: pip install 'barenet[dask]'") from None
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
+        )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler, timeout="20s")
+    try:
+        with joblib.parallel_backend("dask"):
+            yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def search(
+    x,
+    y,
+    grid: dict,
+    *,
+    task: str = "regression",
+    fixed: dict | None = None,
+    kind: str = "grid",
+    n_iter: int = 10,
+    cv: int = 3,
+    random_state: int = 0,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+):
+    """Fit a ``GridSearchCV`` (or ``RandomizedSearchCV``) of a barenet estimator.
+
+    With ``scheduler``, the cross-validation fits run on Dask; otherwise serially.
+    Returns the fitted search object.
+    """
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    from barenet.estimators import BarenetClassifier, BarenetRegressor
+
+    params = {"random_state": random_state, **(fixed or {})}
+    estimator = (BarenetClassifier if task == "classification" else BarenetRegressor)(**params)
+    if kind == "grid":
+        searcher = GridSearchCV(estimator, grid, cv=cv, n_jobs=-1 if scheduler else None)
+    elif kind == "random":
+        searcher = RandomizedSearchCV(
+            estimator,
+            grid,
+            n_iter=n_iter,
+            cv=cv,
+            random_state=random_state,
+            n_jobs=-1 if scheduler else None,
+        )
+    else:
+        raise ValueError(f"unknown search {kind!r}; choose grid or random")
+    with dask_backend(scheduler, n_workers):
+        searcher.fit(x, y)
+    return searcher
+
+
+def add_parser(subparsers) -> None:
+    tune = subparsers.add_parser("tune", help="hyper-parameter search, optionally on Dask")
+    tune.add_argument("--grid", required=True, metavar="GRID.json")
+    tune.add_argument(
+        "--scheduler",
+        default="local",
+        help="Dask scheduler address (tcp://HOST:8786), 'local' to start a "
+        "local cluster (default), or 'none' to run serially",
+    )
+    tune.add_argument("--workers", type=int, default=2, help="local cluster worker processes")
+    tune.add_argument("--search", choices=["grid", "random"], default="grid")
+    tune.add_argument("--n-iter", type=int, default=10)
+    tune.add_argument("--cv", type=int, default=3)
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--dataset", choices=["california", "diabetes", "digits"])
+    tune.add_argument("--data", metavar="PATH.csv")
+    tune.add_argument("--target", metavar="COLUMN")
+    tune.add_argument("--features", metavar="A,B,C")
+    tune.add_argument("--task", choices=["regression", "classification"])
+    tune.add_argument("--test-size", type=float, default=0.2)
+    tune.add_argument("--data-home")
+    tune.add_argument("--json", action="store_true")
+
+
+def run_tune(args, stdout) -> int:
+    from barenet.cli import load_data
+
+    fixed, grid = read_grid(args.grid)
+    name, split, prep = load_data(args)
+    scheduler = None if args.scheduler == "none" else args.scheduler
+    y_train = np.asarray(split.y_train)
+    y_train = y_train.ravel() if y_train.ndim == 2 and y_train.shape[1] == 1 else y_train
+    searcher = search(
+        split.x_train,
+        y_train,
+        grid,
+        task=prep.task,
+        fixed=fixed,
+        kind=args.search,
+        n_iter=args.n_iter,
+        cv=args.cv,
+        random_state=args.seed,
+        scheduler=scheduler,
+        n_workers=args.workers,
+    )
+    y_test = np.asarray(split.y_test)
+    y_test = y_test.ravel() if y_test.ndim == 2 and y_test.shape[1] == 1 else y_test
+    results = searcher.cv_results_
+    summary = {
+        "dataset": name,
+        "scheduler": args.scheduler,
+        "best_params": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in searcher.best_params_.items()
+        },
+        "best_cv_score": float(searcher.best_score_),
+        "test_score": float(searcher.score(split.x_test, y_test)),
+        "candidates": [
+            {
+                "params": {k: list(v) if isinstance(v, tuple) else v for k, v in p.items()},
+                "mean_cv_score": float(m),
+                "std_cv_score": float(s),
+            }
+            for p, m, s in zip(
+                results["params"],
+                results["mean_test_score"],
+                results["std_test_score"],
+                strict=True,
+            )
+        ],
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2), file=stdout)
+        return 0
+    score = "accuracy" if prep.task == "classification" else "R^2"
+    for c in sorted(summary["candidates"], key=lambda c: -c["mean_cv_score"]):
+        print(
+            f"  {score} {c['mean_cv_score']:.4f} +- {c['std_cv_score']:.4f}  {c['params']}",
+            file=stdout,
+        )
+    print(f"Best parameters: {summary['best_params']}", file=stdout)
+    print(
+        f"Best cross-validated {score}: {summary['best_cv_score']:.4f}; "
+        f"on the test split: {summary['test_score']:.4f}",
+        file=stdout,
+    )
+    return 0

@@ -1,0 +1,96 @@
+import json
+
+import numpy as np
+import pytest
+
+from barenet.cli import main
+from barenet.tuning import read_grid, search
+
+pytest.importorskip("dask.distributed")
+
+GRID = {"lr": [0.001, 0.01], "hidden_layer_sizes": [(8,), (16,)]}
+FIXED = {"epochs": 8, "batch_size": 16}
+
+
+def data(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 3))
+    return x, x[:, 0] - 2 * x[:, 1] * x[:, 2]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+    ) as local:
+        yield local
+
+
+def test_grid_search_on_a_dask_cluster_equals_the_serial_run(cluster):
+    x, y = data()
+    serial = search(x, y, GRID, fixed=FIXED, cv=3, scheduler=None)
+    distributed = search(x, y, GRID, fixed=FIXED, cv=3, scheduler=cluster.scheduler_address)
+    np.testing.assert_array_equal(
+        serial.cv_results_["mean_test_score"], distributed.cv_results_["mean_test_score"]
+    )
+    assert serial.best_params_ == distributed.best_params_
+    assert len(serial.cv_results_["params"]) == 4
+
+
+def test_randomized_search_and_cross_val_score_on_dask(cluster):
+    import joblib
+    from sklearn.model_selection import cross_val_score
+
+    from barenet.estimators import BarenetRegressor
+
+    x, y = data()
+    serial = search(x, y, GRID, fixed=FIXED, kind="random", n_iter=3, scheduler=None)
+    distributed = search(
+        x, y, GRID, fixed=FIXED, kind="random", n_iter=3, scheduler=cluster.scheduler_address
+    )
+    np.testing.assert_array_equal(
+        serial.cv_results_["mean_test_score"], distributed.cv_results_["mean_test_score"]
+    )
+    estimator = BarenetRegressor(epochs=5, random_state=0)
+    scores = cross_val_score(estimator, x, y, cv=3)
+    from dask.distributed import Client
+
+    with Client(cluster.scheduler_address), joblib.parallel_backend("dask"):
+        on_dask = cross_val_score(estimator, x, y, cv=3, n_jobs=-1)
+    np.testing.assert_array_equal(scores, on_dask)
+
+
+def test_tune_command_starts_its_own_local_cluster(tmp_path, capsys):
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"estimator": {"epochs": 5}, "grid": {"lr": [0.001, 0.01]}}))
+    code = main(["tune", "--grid", str(grid), "--dataset", "diabetes", "--cv", "2", "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["scheduler"] == "local"
+    assert summary["best_params"]["lr"] in (0.001, 0.01) and len(summary["candidates"]) == 2
+    code = main(
+        ["tune", "--grid", str(grid), "--dataset", "diabetes", "--cv", "2", "--scheduler", "none"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "Best parameters" in out
+
+
+def test_grid_file_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        read_grid(bad)
+    bad.write_text(json.dumps({"lr": []}))
+    with pytest.raises(ValueError, match="non-empty list"):
+        read_grid(bad)
+    assert main(["tune", "--grid", str(tmp_path / "absent.json"), "--dataset", "diabetes"]) == 2
+    assert "no such grid file" in capsys.readouterr().err
+    fixed, grid = read_grid(_write(tmp_path, {"grid": {"hidden_layer_sizes": [[4, 4]]}}))
+    assert grid == {"hidden_layer_sizes": [(4, 4)]} and fixed == {}
+
+
+def _write(tmp_path, content):
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(content))
+    return path
