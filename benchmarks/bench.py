@@ -16,8 +16,10 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -34,19 +36,26 @@ for spec in WORKLOADS.values():
     spec.update(in_dim=8, lr=0.01)
 
 
-def load_data() -> dict:
+NAMES = ("x_train", "y_train", "x_test", "y_test")
+
+
+def save_data(folder: Path) -> None:
+    """California Housing, preprocessed as in the notebook, as .npy files: the workers
+    load these, so no worker's memory includes scikit-learn's data loading."""
     from barenet.datasets import load_california_housing
 
-    s = load_california_housing()
-    return {"x_train": s.x_train, "y_train": s.y_train, "x_test": s.x_test, "y_test": s.y_test}
+    split = load_california_housing()
+    for name in NAMES:
+        np.save(folder / f"{name}.npy", getattr(split, name))
 
 
-def worker(peer: str, workload: str, epochs: int) -> None:
+def worker(peer: str, workload: str, epochs: int, data_dir: str) -> None:
     """Run one peer on one workload in this process; print its JSON result."""
     sys.path.insert(0, str(HERE))
     from peers import PEERS
 
-    result = PEERS[peer](WORKLOADS[workload], load_data(), epochs)
+    data = {name: np.load(Path(data_dir) / f"{name}.npy") for name in NAMES}
+    result = PEERS[peer](WORKLOADS[workload], data, epochs)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -123,24 +132,28 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="one workload, two epochs")
     parser.add_argument("--out", default="benchmark.json")
     parser.add_argument("--worker", nargs=2, metavar=("PEER", "WORKLOAD"), help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(*args.worker, args.epochs)
+        worker(*args.worker, args.epochs, args.data_dir)
         return 0
     workloads = ["notebook-64"] if args.quick else args.workloads.split(",")
     epochs = 2 if args.quick else args.epochs
     peers = args.peers.split(",")
     results = {}
+    data_dir = Path(tempfile.mkdtemp(prefix="barenet-bench-"))
+    save_data(data_dir)
     for workload in workloads:
         results[workload] = {}
         for peer in peers:
-            results[workload][peer] = run_one(peer, workload, epochs)
+            results[workload][peer] = run_one(peer, workload, epochs, data_dir)
             print(
                 f"  {workload} {peer}: "
                 f"{results[workload][peer].get('ms_per_epoch', float('nan')):.2f} ms/epoch",
                 file=sys.stderr,
                 flush=True,
             )
+    shutil.rmtree(data_dir, ignore_errors=True)
     print(table(results))
     report = {"machine": machine(), "epochs": epochs, "workloads": WORKLOADS, "results": results}
     Path(args.out).write_text(json.dumps(report, indent=2))

@@ -375,6 +375,9 @@ def main(argv=None) -> int:
     }
     try:
         return runners[args.command](args, sys.stdout)
+    except KeyboardInterrupt:
+        print(f"barenet {args.command}: interrupted", file=sys.stderr)
+        return 130
     except USER_ERRORS as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         print(f"barenet {args.command}: error: {message}", file=sys.stderr)

@@ -280,18 +280,27 @@ def get_optimizer(name: str) -> type[Optimizer]:
         ) from None
 
 
+def _grad_arrays(params) -> list[np.ndarray]:
+    slots = params.current_slots() if isinstance(params, Optimizer) else _as_parameters(params)
+    return [slot.grad for slot in slots]
+
+
+def grad_norm(params) -> float:
+    """The global L2 norm of all gradients (inf or nan if any gradient is not finite)."""
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in _grad_arrays(params)))
+
+
 def clip_grad_norm(params, max_norm: float) -> float:
     """Scale all gradients in place so that their global L2 norm is at most ``max_norm``.
 
     As ``torch.nn.utils.clip_grad_norm_``: the factor is
     ``min(1, max_norm / (norm + 1e-6))``. ``params``: Parameters, a model or layer, or an
-    optimiser (then its packed buffers are used). Returns the norm before clipping.
+    optimiser (then its packed buffers are used). Returns the norm before clipping; a
+    non-finite norm leaves the gradients as they are.
     """
-    slots = params.current_slots() if isinstance(params, Optimizer) else _as_parameters(params)
-    grads = [slot.grad for slot in slots]
-    total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    total = grad_norm(params)
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
-        for g in grads:
+        for g in _grad_arrays(params):
             g *= coef
     return total

@@ -14,7 +14,7 @@ import numpy as np
 
 from barenet._checks import check_positive_int
 from barenet.layers import Linear
-from barenet.optimizers import clip_grad_norm
+from barenet.optimizers import clip_grad_norm, grad_norm
 
 
 class TrainingDiverged(FloatingPointError):
@@ -135,7 +135,7 @@ class Trainer:
                     if not (math.isfinite(train_loss) and _all_finite(model)) or (
                         val_loss is not None and not math.isfinite(val_loss)
                     ):
-                        self._diverged(model.epoch, "end of epoch", self._snapshot)
+                        self._diverged(model.epoch, 0, "the loss or weights became non-finite")
                     history["train_loss"].append(train_loss)
                     if has_val:
                         history["val_loss"].append(val_loss)
@@ -166,40 +166,41 @@ class Trainer:
                 out = layer.forward(out)
             loss = loss_fun.forward(out, target)
             if not math.isfinite(loss):
-                self._diverged(model.epoch + 1, f"batch {batch}", self._snapshot, loss=loss)
+                self._diverged(model.epoch + 1, batch, f"the loss became {loss}")
             grad = loss_fun.backward()
             for layer in upper_layers:
                 grad = layer.backward(grad)
             if skip_first:
                 first.backward(grad, need_input_grad=False)
             if self.clip_norm is not None:
-                clip_grad_norm(gradients, self.clip_norm)
+                norm = clip_grad_norm(gradients, self.clip_norm)
+            else:
+                norm = grad_norm(gradients)
+            if not math.isfinite(norm):  # checked before the update: weights still finite
+                self._diverged(model.epoch + 1, batch, "a gradient became non-finite")
             model.update()
             total += loss * len(out)
             if model._stop_requested:
                 return None
         return total / n
 
-    def _diverged(self, epoch: int, where: str, snapshot, loss: float | None = None):
+    def _diverged(self, epoch: int, batch: int, what: str):
+        """Keep finite weights and raise ``TrainingDiverged`` (batch 0: end of epoch)."""
         model = self.model
         if self.restore_best and self.best_state is not None:
             kept = "the best validation epoch's weights"
         elif _all_finite(model):
             kept = "the last finite weights"
         else:
-            model.load_state_dict(snapshot)
+            model.load_state_dict(self._snapshot)
             kept = f"the weights from the start of epoch {epoch}"
-        what = (
-            f"the loss became {loss}"
-            if loss is not None
-            else "the loss or weights became non-finite"
-        )
+        where = f"batch {batch}" if batch else "at the end of the epoch"
         lr = getattr(model.optimizer, "lr", model.lr)
         raise TrainingDiverged(
             f"training diverged in epoch {epoch}, {where}: {what}. Kept {kept}. "
             f"Try a smaller learning rate (now {lr:g}) or clip_norm=1.0.",
             epoch=epoch,
-            batch=int(where.split()[-1]) if where.startswith("batch") else 0,
+            batch=batch,
         )
 
     def _end_of_epoch(self, train_loss: float, val_loss: float | None) -> bool:
