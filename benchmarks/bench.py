@@ -49,6 +49,19 @@ def save_data(folder: Path) -> None:
         np.save(folder / f"{name}.npy", getattr(split, name))
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM starts afresh at exec, unlike
+    getrusage's ru_maxrss, which a child inherits from the parent that forked it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def worker(peer: str, workload: str, epochs: int, data_dir: str) -> None:
     """Run one peer on one workload in this process; print its JSON result."""
     sys.path.insert(0, str(HERE))
@@ -56,11 +69,11 @@ def worker(peer: str, workload: str, epochs: int, data_dir: str) -> None:
 
     data = {name: np.load(Path(data_dir) / f"{name}.npy") for name in NAMES}
     result = PEERS[peer](WORKLOADS[workload], data, epochs)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
 
-def run_one(peer: str, workload: str, epochs: int) -> dict:
+def run_one(peer: str, workload: str, epochs: int, data_dir: Path) -> dict:
     command = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -69,6 +82,8 @@ def run_one(peer: str, workload: str, epochs: int) -> dict:
         workload,
         "--epochs",
         str(epochs),
+        "--data-dir",
+        str(data_dir),
     ]
     done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
     if done.returncode != 0:

@@ -129,8 +129,8 @@ model = MLP([Linear(8, 64, seed=rng), Relu(), Linear(64, 64, seed=rng), Relu(),
              Linear(64, 1, seed=rng)], MSE(), lr=0.01, seed=0)
 history = model.train(x_train, y_train, x_test, y_test, epochs=30, batch_size=32,
                       clip_norm=1.0)
-print("final train loss %.4f, validation loss %.4f" % (history["train_loss"][-1],
-                                                       history["val_loss"][-1]))""",
+print(f"final train loss {history['train_loss'][-1]:.4f}, "
+      f"validation loss {history['val_loss'][-1]:.4f}")""",
     ),
     (
         "code",
@@ -168,7 +168,7 @@ if torch is not None:
                               torch.nn.ReLU(), torch.nn.Linear(64, 1))
     opt = torch.optim.SGD(net.parameters(), lr=0.01)
     xt, yt = torch.tensor(x_train, dtype=torch.float32), torch.tensor(y_train, dtype=torch.float32)
-    for epoch in range(30):
+    for _ in range(30):
         order = torch.randperm(len(xt))
         for start in range(0, len(xt), 32):
             idx = order[start:start + 32]
@@ -181,7 +181,7 @@ if torch is not None:
         p = net(torch.tensor(x_test, dtype=torch.float32)).numpy()
     torch_rmse = regression_metrics(scaler_y.inverse_transform(y_test),
                                     scaler_y.inverse_transform(p))["rmse"]
-    print("PyTorch RMSE %.4f vs barenet RMSE %.4f" % (torch_rmse, metrics["rmse"]))""",
+    print(f"PyTorch RMSE {torch_rmse:.4f} vs barenet RMSE {metrics['rmse']:.4f}")""",
     ),
     (
         "markdown",

@@ -248,3 +248,55 @@ def test_notebook_regression_run_reaches_rmse_below_060(california):
     prediction = s.scaler_y.inverse_transform(model.predict(s.x_test))
     rmse = regression_metrics(s.scaler_y.inverse_transform(s.y_test), prediction)["rmse"]
     assert rmse < 0.60
+
+
+def overfitting_setup(seed=0):
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((30, 3)), rng.standard_normal((30, 2))  # pure noise
+    x_val, y_val = rng.standard_normal((30, 3)), rng.standard_normal((30, 2))
+    layers = [Linear(3, 64, seed=rng), Relu(), Linear(64, 2, seed=rng)]
+    return MLP(layers, MSE(), lr=0.2, seed=seed), x, y, x_val, y_val
+
+
+def test_early_stopping_restores_the_best_weights():
+    model, x, y, x_val, y_val = overfitting_setup()
+    snapshots = []
+    history = model.train(
+        x,
+        y,
+        x_val,
+        y_val,
+        epochs=200,
+        batch_size=5,
+        early_stopping=3,
+        callbacks=[lambda m, e, logs: snapshots.append(m.state_dict())],
+    )
+    val = history["val_loss"]
+    best = int(np.argmin(val))
+    assert len(val) == best + 1 + 3 < 200  # stopped 3 epochs after the best one
+    for key, value in snapshots[best].items():
+        np.testing.assert_array_equal(model.state_dict()[key], value)
+    assert model.evaluate(x_val, y_val) == pytest.approx(val[best], rel=1e-6)
+
+
+def test_best_weights_are_restored_when_training_ends_otherwise():
+    model, x, y, x_val, y_val = overfitting_setup(1)
+    snapshots = []
+
+    def stop_at_eight(m, epoch, logs):
+        snapshots.append(m.state_dict())
+        return epoch == 8  # a callback ends training, not the patience
+
+    history = model.train(
+        x, y, x_val, y_val, epochs=50, batch_size=5, early_stopping=100, callbacks=[stop_at_eight]
+    )
+    best = int(np.argmin(history["val_loss"]))
+    assert len(history["val_loss"]) == 8 and best < 7
+    for key, value in snapshots[best].items():
+        np.testing.assert_array_equal(model.state_dict()[key], value)
+
+
+def test_early_stopping_needs_validation_data():
+    model, x, y, _, _ = overfitting_setup()
+    with pytest.raises(ValueError, match="early_stopping needs validation data"):
+        model.train(x, y, epochs=5, batch_size=5, early_stopping=2)

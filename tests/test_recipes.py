@@ -73,3 +73,38 @@ def test_default_training_converges_for_twenty_seeds(california):
         prediction = s.scaler_y.inverse_transform(model.predict(s.x_test))
         rmses.append(regression_metrics(y_test, prediction)["rmse"])
     assert max(rmses) < 0.60, rmses
+
+
+CALIFORNIA_RECIPE = (
+    "--hidden 256,256,256 --optimizer adamw --lr 0.001 --weight-decay 0.01 --batch-size 128 "
+    "--epochs 100 --schedule cosine --clip-norm 0 --dropout 0.1"
+)
+
+
+@needs_california
+def test_readme_california_recipe_reaches_rmse_050(tmp_path, monkeypatch, capsys):
+    """The README's recipe: test RMSE <= 0.50 ($100,000) with the notebook's split."""
+    import json
+
+    from conftest import california_home
+
+    from barenet.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", california_home())
+    assert main([*CALIFORNIA_RECIPE.split(), "--json", "--plot", "none"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["rows"]["test"] == 4128
+    assert summary["test"]["rmse"] <= 0.50, summary["test"]
+
+
+def test_readme_digits_recipe_reaches_97_percent(tmp_path, monkeypatch, capsys):
+    import json
+
+    from barenet.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    args = "--dataset digits --hidden 128 --optimizer adam --lr 0.001 --epochs 60"
+    assert main([*args.split(), "--json", "--plot", "none"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["test"]["accuracy"] >= 0.97, summary["test"]["accuracy"]

@@ -287,7 +287,20 @@ def run_train(args, stdout=None) -> int:
     if args.plot != "none" and model.history["train_loss"]:
         from barenet.plotting import plot_losses
 
-        summary["plot"] = str(plot_losses(model.history, args.plot, log_scale=args.log_scale))
+        test = summary["test"]
+        final = (
+            f"test accuracy {test['accuracy']:.3f}"
+            if "accuracy" in test
+            else f"test RMSE {test['rmse']:.4g}, R^2 {test['r2']:.3f}"
+        )
+        history = model.history
+        losses = f"train {history['train_loss'][-1]:.4f}" + (
+            f", val {history['val_loss'][-1]:.4f}" if history["val_loss"] else ""
+        )
+        title = f"{name}, {model.epoch} epochs\nfinal {losses}; {final}"
+        summary["plot"] = str(
+            plot_losses(history, args.plot, log_scale=args.log_scale, title=title)
+        )
     if args.save and diverged is None:
         summary["model"] = str(model.save(args.save))
     summary["train_seconds"] = train_time

@@ -33,19 +33,26 @@ class PackedParameters:
 
     def rebind(self) -> None:
         """Copy the members' current arrays into the buffers and make them views."""
-        offset = 0
+        offset, self._views = 0, []
         for p in self.members:
             value, grad = p.value, p.grad
             end = offset + value.size
             self.value[offset:end] = value.reshape(-1)
             self.grad[offset:end] = grad.reshape(-1)
-            setattr(p.layer, p.name, self.value[offset:end].reshape(value.shape))
-            setattr(p.layer, "d" + p.name, self.grad[offset:end].reshape(value.shape))
+            value_view = self.value[offset:end].reshape(value.shape)
+            grad_view = self.grad[offset:end].reshape(value.shape)
+            setattr(p.layer, p.name, value_view)
+            setattr(p.layer, "d" + p.name, grad_view)
+            self._views.append((p.layer, p.name, value_view, grad_view))
             offset = end
 
     def intact(self) -> bool:
         """False if a layer has replaced one of its arrays since packing."""
-        return all(p.value.base is self.value and p.grad.base is self.grad for p in self.members)
+        for layer, name, value_view, grad_view in self._views:
+            attributes = vars(layer)
+            if attributes[name] is not value_view or attributes["d" + name] is not grad_view:
+                return False
+        return True
 
     def __repr__(self) -> str:
         return f"PackedParameters({len(self.members)} arrays, {self.value.size} values)"

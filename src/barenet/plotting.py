@@ -53,7 +53,7 @@ def plot_losses(
         if val:
             parts.append(f"validation {val[-1]:.4f}")
         title = f"Loss per epoch (final: {', '.join(parts)})"
-    ax.set_title(title)
+    ax.set_title(title, fontsize=11)
     ax.grid(True, alpha=0.3)
     ax.legend()
     figure.tight_layout()
