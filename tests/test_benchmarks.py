@@ -2,11 +2,12 @@
 Nothing here asserts a speed: speed is measured by benchmarks/bench.py itself."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import needs_california
+from conftest import california_home, needs_california
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
 
@@ -31,6 +32,7 @@ def test_quick_benchmark_runs_every_peer(tmp_path):
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, "SCIKIT_LEARN_DATA": california_home()},
     )
     assert done.returncode == 0, done.stderr
     assert "notebook-64" in done.stdout and "vs barenet" in done.stdout

@@ -92,9 +92,6 @@ def test_same_seed_same_model_and_feature_names():
     a = BarenetRegressor(epochs=5, random_state=3).fit(x, y[:, 0])
     b = BarenetRegressor(epochs=5, random_state=3).fit(x, y[:, 0])
     np.testing.assert_array_equal(a.predict(x), b.predict(x))
-    try:
-        import pandas as pd
-    except ImportError:
-        return
+    pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(x, columns=list("abcd"))
     assert list(BarenetRegressor(epochs=1).fit(frame, y[:, 0]).feature_names_in_) == list("abcd")
