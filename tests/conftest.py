@@ -26,6 +26,19 @@ needs_california = pytest.mark.skipif(
 )
 
 
+@pytest.fixture
+def diabetes_csv(tmp_path):
+    """scikit-learn's bundled diabetes data as a CSV with a header (target: progression)."""
+    from sklearn.datasets import load_diabetes
+
+    bunch = load_diabetes()
+    table = np.column_stack([bunch.data, bunch.target])
+    path = tmp_path / "diabetes.csv"
+    header = ",".join([*bunch.feature_names, "progression"])
+    np.savetxt(path, table, delimiter=",", header=header, comments="")
+    return path
+
+
 @pytest.fixture(scope="session")
 def california():
     from barenet.datasets import load_california_housing

@@ -16,20 +16,6 @@ from barenet.cli import main
 CAL_CSV = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cal_housing.csv")
 
 
-@pytest.fixture
-def diabetes_csv(tmp_path):
-    from sklearn.datasets import load_diabetes
-
-    bunch = load_diabetes()
-    path = tmp_path / "diabetes.csv"
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow([*bunch.feature_names, "progression"])
-        for row, target in zip(bunch.data, bunch.target, strict=True):
-            writer.writerow([*row, target])
-    return path
-
-
 def run(args, capsys):
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()

@@ -29,6 +29,10 @@ def test_config_validation():
         TrainConfig(activation="swish")
     with pytest.raises(ValueError, match="dropout"):
         TrainConfig(dropout=1.5)
+    with pytest.raises(ValueError, match="unknown initialiser"):
+        TrainConfig(init="zeros")
+    model = build_model(TrainConfig(init="he_normal", hidden=(400,)), 600, 1)
+    assert abs(model.layers[0].w.std() / np.sqrt(2 / 600) - 1) < 0.05
     with pytest.raises(ValueError, match="hidden layer size"):
         TrainConfig(hidden=(64, 0))
     assert TrainConfig.from_json(TrainConfig(hidden=(3, 4)).to_json()) == TrainConfig(

@@ -204,18 +204,6 @@ def test_fuzzed_csv_files_only_give_data_errors(tmp_path, text, raw):
         assert data.shape[1] == len(header) and np.isfinite(data).all()
 
 
-@pytest.fixture
-def diabetes_csv(tmp_path):
-    from sklearn.datasets import load_diabetes
-
-    bunch = load_diabetes()
-    table = np.column_stack([bunch.data, bunch.target])
-    path = tmp_path / "diabetes.csv"
-    header = ",".join([*bunch.feature_names, "progression"])
-    np.savetxt(path, table, delimiter=",", header=header, comments="")
-    return path
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_killed_training_leaves_only_complete_files(tmp_path, diabetes_csv, sig):
     rng = random.Random(int(sig))

@@ -23,6 +23,7 @@ from barenet.datasets import (
     preprocess,
     read_csv,
 )
+from barenet.initializers import INITIALIZERS
 from barenet.losses import LOSSES
 from barenet.optimizers import OPTIMIZERS
 from barenet.persistence import ModelFileError, Preprocessing
@@ -78,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     net = train.add_argument_group("network and training")
     net.add_argument("--hidden", type=_int_list, default=d.hidden, metavar="64,64")
     net.add_argument("--activation", choices=sorted(ACTIVATIONS), default=d.activation)
+    net.add_argument(
+        "--init",
+        choices=sorted(INITIALIZERS),
+        default=d.init,
+        help="weight initialiser of the Linear layers",
+    )
     net.add_argument("--loss", choices=sorted(LOSSES), default=None)
     net.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=d.optimizer)
     net.add_argument("--lr", type=float, default=d.lr)
@@ -148,6 +155,7 @@ def config_from_args(args) -> TrainConfig:
         batchnorm=args.batchnorm,
         schedule=args.schedule,
         early_stopping=args.early_stopping,
+        init=args.init,
         dtype=args.dtype,
     )
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from barenet._checks import check_learning_rate, check_positive_int
 from barenet.activations import get_activation
+from barenet.initializers import get_initializer
 from barenet.layers import BatchNorm1d, Dropout, Linear
 from barenet.losses import get_loss
 from barenet.model import MLP
@@ -53,6 +54,7 @@ class TrainConfig:
         check_positive_int(self.batch_size, "batch_size")
         get_activation(self.activation)
         get_optimizer(self.optimizer)
+        get_initializer(self.init)
         if self.loss is not None:
             get_loss(self.loss)
         if self.schedule is not None:

@@ -140,14 +140,19 @@ def add_parser(subparsers) -> None:
     tune.add_argument("--json", action="store_true")
 
 
+def _one_column_as_1d(y) -> np.ndarray:
+    """scikit-learn's estimators take a single target as shape (n,)."""
+    y = np.asarray(y)
+    return y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+
+
 def run_tune(args, stdout) -> int:
     from barenet.cli import load_data
 
     fixed, grid = read_grid(args.grid)
     name, split, prep = load_data(args)
     scheduler = None if args.scheduler == "none" else args.scheduler
-    y_train = np.asarray(split.y_train)
-    y_train = y_train.ravel() if y_train.ndim == 2 and y_train.shape[1] == 1 else y_train
+    y_train, y_test = _one_column_as_1d(split.y_train), _one_column_as_1d(split.y_test)
     searcher = search(
         split.x_train,
         y_train,
@@ -161,8 +166,6 @@ def run_tune(args, stdout) -> int:
         scheduler=scheduler,
         n_workers=args.workers,
     )
-    y_test = np.asarray(split.y_test)
-    y_test = y_test.ravel() if y_test.ndim == 2 and y_test.shape[1] == 1 else y_test
     results = searcher.cv_results_
     summary = {
         "dataset": name,
