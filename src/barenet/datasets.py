@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -237,11 +236,3 @@ def read_csv(path, columns: list[str] | None = None) -> tuple[list[str], np.ndar
                 )
             data[r - 1, c] = value
     return wanted, data
-
-
-def shared_data_home() -> str | None:
-    """``$SCIKIT_LEARN_DATA`` if set and holding California Housing, else None (for tests)."""
-    home = os.environ.get("SCIKIT_LEARN_DATA")
-    if home and (Path(home) / "cal_housing_py3.pkz").exists():
-        return home
-    return None
