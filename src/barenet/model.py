@@ -286,7 +286,10 @@ class MLP:
 
         x: (n_samples, in_dim) -> (n_samples, out_dim). The mode is restored after.
         """
-        x = self._check_x(x, "x")
+        return self._predict_checked(self._check_x(x, "x"), batch_size)
+
+    def _predict_checked(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """``predict`` for an input already converted and checked by ``_check_x``."""
         was_training = self.training
         self._set_mode(False)
         try:
@@ -302,8 +305,12 @@ class MLP:
 
     def evaluate(self, x, y, batch_size: int = 8192) -> float:
         """The loss on ``(x, y)`` in evaluation mode."""
-        prediction = self.predict(x, batch_size)
-        return self.loss_fun(prediction, self._check_y(y, "y", len(prediction)))
+        x = self._check_x(x, "x")
+        return self._evaluate_checked(x, self._check_y(y, "y", len(x)), batch_size)
+
+    def _evaluate_checked(self, x: np.ndarray, y: np.ndarray, batch_size: int = 8192) -> float:
+        """``evaluate`` for inputs already checked (the training loop's validation)."""
+        return self.loss_fun(self._predict_checked(x, batch_size), y)
 
     def _check_x(self, x, name: str) -> np.ndarray:
         x = as_float_array(x, name, self.dtype)

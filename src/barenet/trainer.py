@@ -115,7 +115,7 @@ class Trainer:
         if self.patience is not None and not has_val:
             raise ValueError("early_stopping needs validation data (x_test, y_test)")
         # fail fast, before any update, on layers or targets that do not fit the data
-        model.loss_fun(model.predict(x[:2]), y[:2])
+        model.loss_fun(model._predict_checked(x[:2]), y[:2])
         model.interrupted = False
         model._stop_requested = False
         history = model.history
@@ -131,7 +131,7 @@ class Trainer:
                         model.interrupted = True
                         break
                     model.epoch += 1
-                    val_loss = model.evaluate(x_val, y_val) if has_val else None
+                    val_loss = model._evaluate_checked(x_val, y_val) if has_val else None
                     if not (math.isfinite(train_loss) and _all_finite(model)) or (
                         val_loss is not None and not math.isfinite(val_loss)
                     ):
