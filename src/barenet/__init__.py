@@ -1,17 +1,19 @@
 """barenet: a small, exact and fast neural-network library written from scratch in NumPy."""
 
+from barenet._version import __version__
 from barenet.activations import GELU, LeakyRelu, Relu, Sigmoid, Softmax, Tanh
+from barenet.errors import BarenetError, ModelFileError, TrainingDiverged
+from barenet.gradcheck import check_gradients
 from barenet.layers import BatchNorm1d, Dropout, Identity, Layer, Linear, Parameter
 from barenet.losses import MAE, MSE, BCEWithLogits, CrossEntropy, Huber, Loss
 from barenet.model import MLP
 from barenet.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm
+from barenet.persistence import load, save
 from barenet.plotting import plot_losses
 from barenet.schedules import CosineAnnealingLR, ReduceLROnPlateau, StepLR
-from barenet.trainer import TrainingDiverged
-
-__version__ = "0.1.0"
 
 __all__ = [
+    "GELU",
     "MAE",
     "MLP",
     "MSE",
@@ -19,17 +21,18 @@ __all__ = [
     "Adam",
     "AdamW",
     "BCEWithLogits",
+    "BarenetError",
     "BatchNorm1d",
     "CosineAnnealingLR",
     "CrossEntropy",
     "Dropout",
-    "GELU",
     "Huber",
     "Identity",
     "Layer",
     "LeakyRelu",
     "Linear",
     "Loss",
+    "ModelFileError",
     "Optimizer",
     "Parameter",
     "RMSprop",
@@ -40,10 +43,10 @@ __all__ = [
     "StepLR",
     "Tanh",
     "TrainingDiverged",
+    "__version__",
+    "check_gradients",
     "clip_grad_norm",
+    "load",
     "plot_losses",
+    "save",
 ]
-
-from barenet.persistence import load  # noqa: E402
-
-__all__ += ["load"]

@@ -11,6 +11,8 @@ import numbers
 
 import numpy as np
 
+from barenet.errors import BarenetTypeError, BarenetValueError
+
 
 def as_rng(seed, where: str) -> np.random.Generator:
     """Turn ``None``, an int or a ``numpy.random.Generator`` into a Generator."""
@@ -18,7 +20,7 @@ def as_rng(seed, where: str) -> np.random.Generator:
         return seed
     if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
         return np.random.default_rng(seed)
-    raise TypeError(
+    raise BarenetTypeError(
         f"{where}: seed must be None, an int or a numpy.random.Generator, "
         f"not {type(seed).__name__}"
     )
@@ -27,19 +29,19 @@ def as_rng(seed, where: str) -> np.random.Generator:
 def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
     """Return ``value`` as an int, or raise if it is not an integer >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+        raise BarenetTypeError(f"{name} must be an integer, not {type(value).__name__}")
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise BarenetValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
 
 def check_learning_rate(lr, name: str = "lr") -> float:
     """Return ``lr`` as a float, or raise if it is not finite and positive."""
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
-        raise TypeError(f"{name} must be a number, not {type(lr).__name__}")
+        raise BarenetTypeError(f"{name} must be a number, not {type(lr).__name__}")
     lr = float(lr)
     if not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {lr}")
+        raise BarenetValueError(f"{name} must be a finite number > 0, got {lr}")
     return lr
 
 
@@ -48,9 +50,9 @@ def check_dtype(dtype) -> np.dtype:
     try:
         dtype = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"dtype must be float32 or float64, not {dtype!r}") from None
+        raise BarenetTypeError(f"dtype must be float32 or float64, not {dtype!r}") from None
     if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, not {dtype}")
+        raise BarenetValueError(f"dtype must be float32 or float64, not {dtype}")
     return dtype
 
 
@@ -67,26 +69,47 @@ def as_float_array(data, name: str, dtype, *, ndim: tuple[int, ...] = (2,)) -> n
         The accepted numbers of dimensions.
     """
     if data is None:
-        raise TypeError(f"{name} is None; expected an array")
+        raise BarenetTypeError(f"{name} is None; expected an array")
     array = np.asarray(data)
     if array.dtype == object or not (
         np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
     ):
-        raise TypeError(
+        raise BarenetTypeError(
             f"{name} must hold numbers, but its dtype is {array.dtype}; "
             "convert it to a numeric array first"
         )
     if np.iscomplexobj(array):
-        raise TypeError(f"{name} holds complex numbers; barenet needs real numbers")
+        raise BarenetTypeError(f"{name} holds complex numbers; barenet needs real numbers")
     if array.ndim not in ndim:
         want = " or ".join(f"{n}-D" for n in ndim)
-        raise ValueError(f"{name} must be {want}, got shape {array.shape}")
+        raise BarenetValueError(f"{name} must be {want}, got shape {array.shape}")
     if array.shape[0] == 0:
-        raise ValueError(f"{name} is empty (shape {array.shape})")
+        raise BarenetValueError(f"{name} is empty (shape {array.shape})")
     array = np.ascontiguousarray(array, dtype=dtype)
     if not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))[0]
-        raise ValueError(
+        raise BarenetValueError(
             f"{name} contains NaN or infinity (first at index {tuple(int(i) for i in bad)})"
         )
     return array
+
+
+def check_features(x, name: str, dtype, in_dim: int | None) -> np.ndarray:
+    """``x`` as a finite 2-D array of ``dtype`` with ``in_dim`` columns, or a clear error."""
+    x = as_float_array(x, name, dtype)
+    if in_dim is not None and x.shape[1] != in_dim:
+        raise BarenetValueError(
+            f"{name} has {x.shape[1]} features per row but the model expects {in_dim}"
+        )
+    return x
+
+
+def check_targets(y, name: str, dtype, n_rows: int, out_dim: int | None) -> np.ndarray:
+    """``y`` as a finite 1-D or 2-D array of ``dtype`` with ``n_rows`` rows and 1 or
+    ``out_dim`` columns, or a clear error."""
+    y = as_float_array(y, name, dtype, ndim=(1, 2))
+    if len(y) != n_rows:
+        raise BarenetValueError(f"{name} has {len(y)} rows but the inputs have {n_rows}")
+    if y.ndim == 2 and out_dim is not None and y.shape[1] not in (1, out_dim):
+        raise BarenetValueError(f"{name} has {y.shape[1]} columns but the model outputs {out_dim}")
+    return y

@@ -1,22 +1,27 @@
 """Activation functions as layers, each backward rule beside its forward.
 
-``ACTIVATIONS`` maps the names used by the command line and the estimators
-(``"relu"``, ``"sigmoid"``, ...) to the layer classes.
+Each is registered in ``barenet.registry.ACTIVATIONS`` under the name the command
+line, the estimators and model files use (``"relu"``, ``"sigmoid"``, ...), with the
+ONNX operator that exports it: adding an activation means editing this file only.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from barenet.layers import Identity, Layer
+from barenet.layers import Layer
+from barenet.registry import ACTIVATIONS
 
 
+@ACTIVATIONS.register("sigmoid")
 class Sigmoid(Layer):
     """f(x) = 1 / (1 + exp(-x)); f'(x) = f(x) (1 - f(x)).
 
     Computed from exp(-|x|), which never overflows, so any finite input gives a
     finite output without warnings.
     """
+
+    onnx_op = "Sigmoid"
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp
@@ -30,12 +35,15 @@ class Sigmoid(Layer):
         return up_grad * self.out * (1.0 - self.out)
 
 
+@ACTIVATIONS.register("relu")
 class Relu(Layer):
     """f(x) = max(0, x); f'(x) = 1 where x > 0, else 0 (as in the notebook).
 
     Both passes multiply by the 0/1 mask of ``inp > 0``, kept in the input's dtype:
     the same numbers as ``np.maximum(0, inp)`` and ``up_grad * (inp > 0)``, faster.
     """
+
+    onnx_op = "Relu"
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp
@@ -46,8 +54,11 @@ class Relu(Layer):
         return up_grad * self.mask
 
 
+@ACTIVATIONS.register("tanh")
 class Tanh(Layer):
     """f(x) = tanh(x); f'(x) = 1 - f(x)^2."""
+
+    onnx_op = "Tanh"
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp
@@ -58,8 +69,11 @@ class Tanh(Layer):
         return up_grad * (1.0 - self.out * self.out)
 
 
+@ACTIVATIONS.register("leaky_relu")
 class LeakyRelu(Layer):
     """f(x) = x for x > 0, else slope * x (``torch.nn.LeakyReLU``, slope 0.01)."""
+
+    onnx_op = "LeakyRelu"
 
     def __init__(self, slope: float = 0.01) -> None:
         super().__init__()
@@ -75,7 +89,11 @@ class LeakyRelu(Layer):
     def config(self) -> dict:
         return {"slope": self.slope}
 
+    def onnx_attributes(self) -> dict:
+        return {"alpha": self.slope}
 
+
+@ACTIVATIONS.register("gelu")
 class GELU(Layer):
     """GELU, tanh approximation (``torch.nn.GELU(approximate="tanh")``):
 
@@ -83,6 +101,10 @@ class GELU(Layer):
     """
 
     _c = np.sqrt(2.0 / np.pi)
+    onnx_op = "Gelu"  # opset 20
+
+    def onnx_attributes(self) -> dict:
+        return {"approximate": "tanh"}
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp
@@ -95,12 +117,18 @@ class GELU(Layer):
         return up_grad * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du_dx)
 
 
+@ACTIVATIONS.register("softmax")
 class Softmax(Layer):
     """Softmax over the features of each row (axis 1), shifted by the row max.
 
     For classification prefer ``CrossEntropy`` on the logits, which is more
     accurate; this layer is for when probabilities are needed inside a network.
     """
+
+    onnx_op = "Softmax"
+
+    def onnx_attributes(self) -> dict:
+        return {"axis": 1}
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp
@@ -111,23 +139,3 @@ class Softmax(Layer):
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         s = self.out
         return s * (up_grad - np.sum(up_grad * s, axis=1, keepdims=True))
-
-
-ACTIVATIONS = {
-    "relu": Relu,
-    "sigmoid": Sigmoid,
-    "tanh": Tanh,
-    "leaky_relu": LeakyRelu,
-    "gelu": GELU,
-    "identity": Identity,
-}
-
-
-def get_activation(name: str) -> type[Layer]:
-    """Return the activation class called ``name``; raise ``ValueError`` naming the choices."""
-    try:
-        return ACTIVATIONS[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}"
-        ) from None

@@ -10,106 +10,78 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
 
-from barenet.activations import ACTIVATIONS
-from barenet.datasets import (
-    DataError,
-    DataUnavailableError,
-    csv_header,
-    load_builtin,
-    preprocess,
-    read_csv,
+from barenet import hyperparams, tuning
+from barenet._version import __version__
+from barenet.data_args import add_data_arguments, load_data
+from barenet.datasets import read_csv
+from barenet.errors import BarenetError, BarenetValueError, ModelFileError, TrainingDiverged
+from barenet.onnx_export import run_export
+from barenet.persistence import load, save
+from barenet.preprocessing import Preprocessing
+from barenet.recipes import (
+    TrainConfig,
+    build_model,
+    build_schedule,
+    load_checkpoint,
+    save_checkpoint,
 )
-from barenet.initializers import INITIALIZERS
-from barenet.losses import LOSSES
-from barenet.optimizers import OPTIMIZERS
-from barenet.persistence import ModelFileError, Preprocessing
-from barenet.recipes import TrainConfig, build_model, build_schedule, load_checkpoint
 from barenet.reporting import Progress, baselines, report_metrics, summary_text
-from barenet.schedules import SCHEDULES
-from barenet.trainer import TrainingDiverged
 
 COMMANDS = ("train", "predict", "evaluate", "tune", "export-onnx")
-USER_ERRORS = (DataError, DataUnavailableError, ModelFileError, ValueError, TypeError, OSError)
 
 
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
+def _cli_type(parse):
+    """An argparse type from a hyper-parameter's parser, its errors shown as usage errors."""
+
+    def convert(text):
+        try:
+            return parse(text)
+        except (BarenetError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
+
+def add_hyperparameter_flags(group) -> None:
+    """One flag per ``hyperparams.PARAMS`` entry: ``--batch-size`` for ``batch_size``."""
+    for param in hyperparams.PARAMS:
+        flag = "--" + param.name.replace("_", "-")
+        default = param.default
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        help_text = f"{param.help} (default: {shown})"
+        if param.parse is None:
+            group.add_argument(flag, action="store_true", help=help_text)
+        elif param.choices:
+            group.add_argument(flag, choices=param.choices, default=default, help=help_text)
+        else:
+            group.add_argument(
+                flag,
+                type=_cli_type(param.parse),
+                default=default,
+                help=help_text,
+                metavar="64,64" if param.name == "hidden" else param.parse.__name__.upper(),
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="barenet", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"barenet {__version__}")
     sub = parser.add_subparsers(dest="command")
-    d = TrainConfig()
     train = sub.add_parser("train", help="train a network (the default command)")
-    data = train.add_argument_group("data")
-    data.add_argument(
-        "--dataset",
-        choices=["california", "diabetes", "digits"],
-        help="a built-in data set (default: california)",
-    )
-    data.add_argument("--data", metavar="PATH.csv", help="a numeric CSV file with a header row")
-    data.add_argument("--target", metavar="COLUMN", help="the CSV column to predict")
-    data.add_argument(
-        "--features", metavar="A,B,C", help="CSV feature columns (default: all other columns)"
-    )
-    data.add_argument(
-        "--task", choices=["regression", "classification"], help="for --data (default: regression)"
-    )
-    data.add_argument("--test-size", type=float, default=0.2, help="held-out test fraction")
-    data.add_argument(
-        "--val-fraction",
-        type=float,
-        default=0.0,
-        help="fraction of the training rows held out for validation (default 0: "
-        "validate on the test split, as the notebook does)",
-    )
-    data.add_argument(
-        "--data-home",
-        help="scikit-learn's data folder (default: $SCIKIT_LEARN_DATA or ~/scikit_learn_data)",
-    )
-    net = train.add_argument_group("network and training")
-    net.add_argument("--hidden", type=_int_list, default=d.hidden, metavar="64,64")
-    net.add_argument("--activation", choices=sorted(ACTIVATIONS), default=d.activation)
-    net.add_argument(
-        "--init",
-        choices=sorted(INITIALIZERS),
-        default=d.init,
-        help="weight initialiser of the Linear layers",
-    )
-    net.add_argument("--loss", choices=sorted(LOSSES), default=None)
-    net.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=d.optimizer)
-    net.add_argument("--lr", type=float, default=d.lr)
-    net.add_argument("--momentum", type=float, default=d.momentum)
-    net.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    net.add_argument("--schedule", choices=sorted(SCHEDULES), default=None)
-    net.add_argument("--dropout", type=float, default=d.dropout)
-    net.add_argument("--batchnorm", action="store_true")
-    net.add_argument("--early-stopping", type=int, metavar="PATIENCE", default=None)
-    net.add_argument(
-        "--clip-norm",
-        type=float,
-        default=d.clip_norm,
-        help="clip the gradients' global norm (default 1.0; 0 turns it off)",
-    )
-    net.add_argument("--epochs", type=int, default=d.epochs)
-    net.add_argument("--batch-size", type=int, default=d.batch_size)
-    net.add_argument("--seed", type=int, default=d.seed)
-    net.add_argument("--dtype", choices=["float32", "float64"], default=d.dtype)
+    add_data_arguments(train)
+    add_hyperparameter_flags(train.add_argument_group("network and training"))
     out = train.add_argument_group("output")
     out.add_argument(
         "--plot",
         default="losses.png",
         metavar="PATH.png",
-        help="loss plot (default losses.png; 'none' for no plot)",
+        help="loss plot (default: losses.png; 'none' for no plot)",
     )
     out.add_argument("--log-scale", action="store_true", help="logarithmic loss axis")
     out.add_argument("--save", metavar="PATH", help="save the trained model here")
@@ -129,8 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--target", metavar="COLUMN", help="default: the training target")
     evaluate.add_argument("--json", action="store_true")
 
-    from barenet import tuning
-
     tuning.add_parser(sub)
     export = sub.add_parser("export-onnx", help="export a saved model to ONNX")
     export.add_argument("--model", required=True)
@@ -139,68 +109,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args) -> TrainConfig:
-    return TrainConfig(
-        hidden=args.hidden,
-        activation=args.activation,
-        loss=args.loss,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        clip_norm=args.clip_norm or None,
-        dropout=args.dropout,
-        batchnorm=args.batchnorm,
-        schedule=args.schedule,
-        early_stopping=args.early_stopping,
-        init=args.init,
-        dtype=args.dtype,
-    )
+    return TrainConfig(**{p.name: getattr(args, p.name) for p in hyperparams.PARAMS})
 
 
-def load_data(args):
-    """The preprocessed split and its Preprocessing, from --dataset or --data."""
-    if args.data and args.dataset:
-        raise ValueError("give either --dataset or --data, not both")
-    if not 0 < args.test_size < 1:
-        raise ValueError(f"--test-size must be between 0 and 1, got {args.test_size}")
-    if args.data:
-        if not args.target:
-            raise ValueError("--data needs --target COLUMN (the column to predict)")
-        features = (
-            args.features.split(",")
-            if args.features
-            else [c for c in csv_header(args.data) if c != args.target]
-        )
-        if args.target in features:
-            raise ValueError(f"the target column {args.target!r} is also listed as a feature")
-        names, table = read_csv(args.data, columns=[*features, args.target])
-        x, y = table[:, :-1], table[:, -1]
-        classification = args.task == "classification"
-        classes = None
-        if classification:
-            classes, y = np.unique(y, return_inverse=True)
-            classes = [int(c) if float(c).is_integer() else float(c) for c in classes]
-        split = preprocess(
-            x,
-            y,
-            test_size=args.test_size,
-            random_state=42,
-            classification=classification,
-            feature_names=features,
-            target_name=args.target,
-        )
-        name = Path(args.data).name
-    else:
-        name = args.dataset or "california"
-        split = load_builtin(name, data_home=args.data_home, test_size=args.test_size)
-        classes = list(range(10)) if name == "digits" else None
-    prep = Preprocessing(
-        list(split.feature_names), split.target_name, split.scaler_x, split.scaler_y, classes
+def _validation_split(split, config: TrainConfig):
+    """``(x_train, y_train, x_val, y_val, where)``: rows held out from the training rows
+    when something selects on the validation loss; otherwise the test split, which is
+    then only watched (nothing is selected on it), as in the notebook."""
+    fraction = config.validation_fraction()
+    if not fraction:
+        return split.x_train, split.y_train, split.x_test, split.y_test, "test split"
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_val, y_train, y_val = train_test_split(
+        split.x_train,
+        split.y_train,
+        test_size=fraction,
+        random_state=config.seed,
+        stratify=split.y_train if split.classes is not None else None,
     )
-    return name, split, prep
+    return x_train, y_train, x_val, y_val, f"{fraction:g} of the training rows"
 
 
 def run_train(args, stdout=None) -> int:
@@ -208,44 +136,38 @@ def run_train(args, stdout=None) -> int:
     started = time.perf_counter()
     for path in (args.save, args.checkpoint, None if args.plot == "none" else args.plot):
         if path and not Path(path).resolve().parent.is_dir():
-            raise ValueError(f"cannot write {path}: its folder does not exist")
-    name, split, prep = load_data(args)
-    x_train, y_train, x_test, y_test = split.x_train, split.y_train, split.x_test, split.y_test
+            raise BarenetValueError(f"cannot write {path}: its folder does not exist")
+    name, split = load_data(args)
+    prep = split.preprocessing
     if args.resume:
         model, config, schedule, trainer_state = load_checkpoint(args.resume)
-        if model.in_dim != x_train.shape[1]:
-            raise ValueError(
+        if model.in_dim != split.x_train.shape[1]:
+            raise BarenetValueError(
                 f"{args.resume} was trained on {model.in_dim} features, "
-                f"the data has {x_train.shape[1]}"
+                f"the data has {split.x_train.shape[1]}"
             )
-        config.epochs = args.epochs
+        config = config.replace(epochs=args.epochs)
     else:
         config = config_from_args(args)
-        out_dim = len(prep.classes) if prep.classes is not None else y_train.shape[1]
-        model = build_model(config, x_train.shape[1], out_dim, prep.task)
+        out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
+        model = build_model(config, split.x_train.shape[1], out_dim, prep.task)
         schedule, trainer_state = build_schedule(config, model), None
-    x_val, y_val = x_test, y_test
-    if args.val_fraction:
-        from sklearn.model_selection import train_test_split
-
-        if not 0 < args.val_fraction < 1:
-            raise ValueError(f"--val-fraction must be between 0 and 1, got {args.val_fraction}")
-        x_train, x_val, y_train, y_val = train_test_split(
-            x_train, y_train, test_size=args.val_fraction, random_state=config.seed
-        )
+    x_train, y_train, x_val, y_val, validation = _validation_split(split, config)
     if len(x_train) < config.batch_size:
-        raise ValueError(
+        raise BarenetValueError(
             f"the training split has {len(x_train)} rows, fewer than one batch "
             f"(--batch-size {config.batch_size})"
         )
     model.preprocessing = prep
-    quiet = args.quiet
     progress = Progress(
-        config.epochs, model.epoch, quiet=quiet, stream=sys.stderr if args.json else stdout
+        config.epochs,
+        model.epoch,
+        quiet=args.quiet,
+        stream=sys.stderr if args.json else stdout,
+        val_name="test" if validation == "test split" else "val",
     )
     callbacks = []
     if args.checkpoint:
-        from barenet.recipes import save_checkpoint
 
         def checkpoint(model, epoch, logs):
             save_checkpoint(
@@ -261,6 +183,7 @@ def run_train(args, stdout=None) -> int:
     callbacks.append(progress)
     diverged = None
     train_started = time.perf_counter()
+    history = model.history
     try:
         model.train(
             x_train,
@@ -280,19 +203,22 @@ def run_train(args, stdout=None) -> int:
     finally:
         progress.close()
     train_time = time.perf_counter() - train_started
+    kept = _kept_epoch(model, config)
     summary = {
         "dataset": name,
         "task": prep.task,
-        "rows": {"train": len(x_train), "validation": len(x_val), "test": len(x_test)},
+        "rows": {"train": len(x_train), "validation": len(x_val), "test": len(split.x_test)},
+        "validation": validation,
         "config": config.to_json(),
         "epochs_trained": model.epoch,
+        "kept_epoch": kept,
         "interrupted": model.interrupted,
         "diverged": diverged,
-        "history": model.history,
+        "history": {k: [None if np.isnan(v) else v for v in vs] for k, vs in history.items()},
+        "test": report_metrics(model, split),
+        "baselines": baselines(split),
     }
-    summary["test"] = report_metrics(model, prep, split)
-    summary["baselines"] = baselines(prep, split)
-    if args.plot != "none" and model.history["train_loss"]:
+    if args.plot != "none" and history["train_loss"]:
         from barenet.plotting import plot_losses
 
         test = summary["test"]
@@ -301,16 +227,18 @@ def run_train(args, stdout=None) -> int:
             if "accuracy" in test
             else f"test RMSE {test['rmse']:.4g}, R^2 {test['r2']:.3f}"
         )
-        history = model.history
-        losses = f"train {history['train_loss'][-1]:.4f}" + (
-            f", val {history['val_loss'][-1]:.4f}" if history["val_loss"] else ""
-        )
-        title = f"{name}, {model.epoch} epochs\nfinal {losses}; {final}"
+        title = f"{name}, {model.epoch} epochs (standardised losses)\nfinal: {final}"
         summary["plot"] = str(
-            plot_losses(history, args.plot, log_scale=args.log_scale, title=title)
+            plot_losses(
+                history,
+                args.plot,
+                log_scale=args.log_scale,
+                title=title,
+                val_label="test (watched only)" if validation == "test split" else "validation",
+            )
         )
     if args.save and diverged is None:
-        summary["model"] = str(model.save(args.save))
+        summary["model"] = str(save(model, args.save))
     summary["train_seconds"] = train_time
     summary["wall_seconds"] = time.perf_counter() - started
     if args.json:
@@ -320,10 +248,16 @@ def run_train(args, stdout=None) -> int:
     return 1 if diverged else 0
 
 
+def _kept_epoch(model, config: TrainConfig) -> int:
+    """The epoch whose weights the model ends with (the best one, with early stopping)."""
+    if config.early_stopping is None or not model.history["val_loss"]:
+        return model.epoch
+    val = np.asarray(model.history["val_loss"], dtype=np.float64)
+    return int(np.nanargmin(val)) + 1 if not np.all(np.isnan(val)) else model.epoch
+
+
 def run_predict(args, stdout=None) -> int:
     stdout = stdout or sys.stdout
-    from barenet.persistence import load
-
     model = load(args.model)
     prep = _require_preprocessing(model, args.model)
     _, x = read_csv(args.data, columns=prep.feature_names)
@@ -350,7 +284,6 @@ def run_predict(args, stdout=None) -> int:
 def run_evaluate(args, stdout=None) -> int:
     stdout = stdout or sys.stdout
     from barenet.metrics import classification_metrics, regression_metrics
-    from barenet.persistence import load
 
     model = load(args.model)
     prep = _require_preprocessing(model, args.model)
@@ -358,7 +291,7 @@ def run_evaluate(args, stdout=None) -> int:
     _, table = read_csv(args.data, columns=[*prep.feature_names, target])
     predictions = prep.predict(model, table[:, :-1])
     if prep.classes is not None:
-        metrics = classification_metrics(table[:, -1], predictions)
+        metrics = classification_metrics(table[:, -1], predictions, prep.classes)
     else:
         metrics = regression_metrics(table[:, -1], predictions)
     if args.json:
@@ -378,28 +311,38 @@ def _require_preprocessing(model, path) -> Preprocessing:
     return model.preprocessing
 
 
-def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
-        argv.insert(0, "train")
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from barenet.onnx_export import run_export
-    from barenet.tuning import run_tune
+RUNNERS = {
+    "train": run_train,
+    "predict": run_predict,
+    "evaluate": run_evaluate,
+    "tune": tuning.run_tune,
+    "export-onnx": run_export,
+}
 
-    runners = {
-        "train": run_train,
-        "predict": run_predict,
-        "evaluate": run_evaluate,
-        "tune": run_tune,
-        "export-onnx": run_export,
-    }
+
+def main(argv=None) -> int:
+    """The ``barenet`` command. Errors barenet raises on purpose (``BarenetError``) and
+    OS errors are one line on stderr (exit 2); anything else is a bug, shown in full."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
+        argv.insert(0, "train")
+    elif argv[0] in ("-h", "--help"):
+        argv.insert(0, "train")  # the default command's options
+    args = build_parser().parse_args(argv)
     try:
-        return runners[args.command](args, sys.stdout)
+        return RUNNERS[args.command](args, sys.stdout)
     except KeyboardInterrupt:
         print(f"barenet {args.command}: interrupted", file=sys.stderr)
         return 130
-    except USER_ERRORS as error:
+    except (BarenetError, OSError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         print(f"barenet {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except Exception:
+        traceback.print_exc()
+        print(
+            f"barenet {__version__}: this is a bug in barenet, not in your input; "
+            "please report it with the lines above.",
+            file=sys.stderr,
+        )
+        return 3

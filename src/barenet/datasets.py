@@ -10,20 +10,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-
-class DataUnavailableError(OSError):
-    """A data set is neither cached nor downloadable."""
-
-
-class DataError(ValueError):
-    """A data file is missing, empty or not numeric; the message names the place."""
+from barenet.errors import BarenetValueError, DataError, DataUnavailableError
+from barenet.preprocessing import Preprocessing
 
 
 class Split(NamedTuple):
-    """The notebook's preprocessed data: unpack as
-    ``x_train, x_test, y_train, y_test, scaler_x, scaler_y = load_california_housing()``.
+    """The notebook's preprocessed data: unpack as ``x_train, x_test, y_train, y_test,
+    scaler_x, scaler_y, *_ = load_california_housing()``, or use the names.
 
-    ``y_*`` have shape (n, 1) for regression; ``scaler_y`` is None for classification.
+    ``y_*`` have shape (n, 1) for regression, and hold class indices (n,) for
+    classification, where ``scaler_y`` is None and ``classes`` lists the labels.
     """
 
     x_train: np.ndarray
@@ -34,6 +30,14 @@ class Split(NamedTuple):
     scaler_y: object | None
     feature_names: tuple = ()
     target_name: str = "target"
+    classes: list | None = None
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """What a model trained on this split needs to answer raw rows."""
+        return Preprocessing(
+            list(self.feature_names), self.target_name, self.scaler_x, self.scaler_y, self.classes
+        )
 
 
 def preprocess(
@@ -57,8 +61,11 @@ def preprocess(
     x = np.asarray(x, dtype=np.float64)
     scaler_x = StandardScaler()
     x_scaled = scaler_x.fit_transform(x)
+    classes = None
     if classification:
-        scaler_y, y_scaled = None, np.asarray(y)
+        labels, y_scaled = np.unique(np.asarray(y), return_inverse=True)
+        classes = [v.item() if hasattr(v, "item") else v for v in labels]
+        scaler_y = None
     else:
         scaler_y = StandardScaler()
         y_scaled = scaler_y.fit_transform(np.asarray(y, dtype=np.float64).reshape(len(x), -1))
@@ -72,7 +79,7 @@ def preprocess(
     names = (
         list(feature_names) if feature_names is not None else [f"x{i}" for i in range(x.shape[1])]
     )
-    return Split(x_train, x_test, y_train, y_test, scaler_x, scaler_y, names, target_name)
+    return Split(x_train, x_test, y_train, y_test, scaler_x, scaler_y, names, target_name, classes)
 
 
 def data_home(data_home=None) -> str:
@@ -129,6 +136,9 @@ def load_california_housing(
     )
 
 
+BUILTIN = ("california", "diabetes", "digits")
+
+
 def load_builtin(
     name: str, *, data_home=None, test_size: float = 0.2, random_state: int = 42
 ) -> Split:
@@ -159,7 +169,7 @@ def load_builtin(
             feature_names=bunch.feature_names,
             target_name="digit",
         )
-    raise ValueError(f"unknown dataset {name!r}; choose california, diabetes or digits")
+    raise BarenetValueError(f"unknown dataset {name!r}; choose california, diabetes or digits")
 
 
 def csv_header(path) -> list[str]:

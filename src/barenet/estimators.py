@@ -2,11 +2,14 @@
 
 They follow scikit-learn's conventions (hyper-parameters as constructor arguments,
 learned attributes ending in ``_``, no scaling inside: put a ``StandardScaler`` in a
-``Pipeline``), pass its estimator checks, and build their networks from the same
-tables as the command line (``barenet.recipes``).
+``Pipeline``) and pass its estimator checks. Their parameters are derived from
+``barenet.hyperparams.PARAMS``, the same names as ``barenet train``'s options
+(``hidden``, ``lr``, ``batch_size``...), except ``random_state`` for ``seed``.
 """
 
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -16,7 +19,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from barenet import hyperparams
+from barenet.errors import BarenetTypeError
 from barenet.recipes import TrainConfig, build_model, build_schedule
+
+#: (name, default) of every constructor parameter, in order.
+PARAMETERS = [p.for_estimator for p in hyperparams.PARAMS] + [("verbose", False)]
 
 
 class _BarenetEstimator(BaseEstimator):
@@ -24,63 +32,28 @@ class _BarenetEstimator(BaseEstimator):
 
     _task = "regression"
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(64, 64),
-        activation="relu",
-        loss=None,
-        optimizer="adam",
-        lr=1e-3,
-        epochs=200,
-        batch_size=32,
-        weight_decay=0.0,
-        dropout=0.0,
-        early_stopping=None,
-        validation_fraction=0.1,
-        momentum=0.0,
-        clip_norm=None,
-        schedule=None,
-        random_state=None,
-        dtype="float32",
-        verbose=False,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.loss = loss
-        self.optimizer = optimizer
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.dropout = dropout
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.momentum = momentum
-        self.clip_norm = clip_norm
-        self.schedule = schedule
-        self.random_state = random_state
-        self.dtype = dtype
-        self.verbose = verbose
+    def __init__(self, **params):
+        unknown = sorted(set(params) - {name for name, _ in PARAMETERS})
+        if unknown:
+            raise BarenetTypeError(
+                f"{type(self).__name__} got unknown parameter(s) {unknown}; "
+                f"its parameters are {[name for name, _ in PARAMETERS]}"
+            )
+        for name, default in PARAMETERS:
+            setattr(self, name, params.get(name, default))
+
+    __init__.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+            for name, default in PARAMETERS
+        ]
+    )
 
     def _config(self) -> TrainConfig:
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        return TrainConfig(
-            hidden=tuple(self.hidden_layer_sizes),
-            activation=self.activation,
-            loss=self.loss,
-            optimizer=self.optimizer,
-            lr=self.lr,
-            momentum=self.momentum,
-            weight_decay=self.weight_decay,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            seed=seed,
-            clip_norm=self.clip_norm,
-            dropout=self.dropout,
-            schedule=self.schedule,
-            early_stopping=self.early_stopping,
-            dtype=self.dtype,
-        )
+        values = {p.name: getattr(self, p.for_estimator[0]) for p in hyperparams.PARAMS}
+        values["seed"] = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return TrainConfig(**values)
 
     def _fit(self, x, targets, *, epochs: int, incremental: bool):
         """Train on (x, targets) for ``epochs``; a fresh network unless ``incremental``
@@ -92,22 +65,17 @@ class _BarenetEstimator(BaseEstimator):
             self._schedule = build_schedule(self.config_, self.model_)
         config = self.config_
         x_val = y_val = None
-        use_validation = (
-            config.early_stopping is not None and not incremental and self.validation_fraction > 0
-        )
-        if use_validation and len(x) * self.validation_fraction >= 1 and len(x) >= 4:
+        fraction = config.val_fraction or 0.0
+        use_validation = config.selects_on_validation() and not incremental and fraction > 0
+        if use_validation and len(x) * fraction >= 1 and len(x) >= 4:
             stratify = targets if self._task == "classification" else None
             try:
                 x, x_val, targets, y_val = train_test_split(
-                    x,
-                    targets,
-                    test_size=self.validation_fraction,
-                    random_state=config.seed,
-                    stratify=stratify,
+                    x, targets, test_size=fraction, random_state=config.seed, stratify=stratify
                 )
             except ValueError:  # too few members of a class to stratify
                 x, x_val, targets, y_val = train_test_split(
-                    x, targets, test_size=self.validation_fraction, random_state=config.seed
+                    x, targets, test_size=fraction, random_state=config.seed
                 )
         callbacks = [self._print_epoch] if self.verbose else []
         self.model_.train(
@@ -124,7 +92,7 @@ class _BarenetEstimator(BaseEstimator):
         )
         history = self.model_.history
         self.loss_curve_ = list(history["train_loss"])
-        self.validation_loss_curve_ = list(history["val_loss"])
+        self.validation_loss_curve_ = list(history["val_loss"])  # nan: no validation
         self.n_iter_ = self.model_.epoch
         return self
 
@@ -149,16 +117,15 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default (64, 64)
-    activation : {"relu", "sigmoid", "tanh", "leaky_relu", "gelu", "identity"}
-    loss : {"mse", "mae", "huber"} or None (mse)
-    optimizer : {"sgd", "adam", "adamw", "rmsprop"}, default "adam"
-    lr, epochs, batch_size, weight_decay, dropout, momentum, clip_norm, schedule
-        As on the command line.
-    early_stopping : int or None
-        Patience in epochs on a validation split of ``validation_fraction``.
+    hidden, activation, init, loss, optimizer, lr, momentum, weight_decay, epochs,
+    batch_size, dropout, batchnorm, clip_norm, schedule, early_stopping, val_fraction,
+    dtype
+        As ``barenet train``'s options of the same names (``barenet.hyperparams``).
+        The defaults are the same, except ``optimizer="adam"``, ``lr=1e-3``,
+        ``epochs=200``, ``clip_norm=None`` and ``val_fraction=0.1`` (held out only
+        when early stopping or the plateau schedule selects on it).
     random_state : None, int or RandomState
-    dtype : "float32" or "float64"
+        Seeds the weights, dropout and shuffling (``seed`` on the command line).
     verbose : bool
 
     Attributes

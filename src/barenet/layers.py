@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from barenet._checks import as_rng, check_dtype, check_positive_int
-from barenet.initializers import get_initializer
+from barenet.errors import BarenetValueError, UsageError
+from barenet.initializers import INITIALIZERS
+from barenet.registry import ACTIVATIONS, LAYERS
 
 
 class Parameter:
@@ -23,11 +25,12 @@ class Parameter:
     through the layer each time, so a layer may replace its arrays.
     """
 
-    __slots__ = ("layer", "name")
+    __slots__ = ("key", "layer", "name")
 
-    def __init__(self, layer: Layer, name: str) -> None:
+    def __init__(self, layer: Layer, name: str, key: str | None = None) -> None:
         self.layer = layer
         self.name = name
+        self.key = name if key is None else key  # "0.w" when it comes from a model
 
     @property
     def value(self) -> np.ndarray:
@@ -38,7 +41,7 @@ class Parameter:
         return getattr(self.layer, "d" + self.name)
 
     def __repr__(self) -> str:
-        return f"Parameter({type(self.layer).__name__}.{self.name}, shape={self.value.shape})"
+        return f"Parameter({self.key!r}, {type(self.layer).__name__}, shape={self.value.shape})"
 
 
 class Layer:
@@ -48,10 +51,15 @@ class Layer:
     with parameters sets ``param_names`` (e.g. ``("w", "b")``) and keeps, for each
     name ``p``, the arrays ``self.p`` and ``self.dp``; ``step``, ``parameters``
     and ``zero_grad`` then work without more code.
+
+    Gradients are *overwritten* by each ``backward``, as in the notebook (not
+    accumulated, as in PyTorch), so nothing needs to be zeroed between steps;
+    ``zero_grad`` exists for PyTorch habits and sets the gradients to zero.
     """
 
     param_names: tuple[str, ...] = ()
     training: bool = True
+    onnx_op: str | None = None  # the ONNX operator of a parameter-free layer, if any
 
     def __init__(self) -> None:
         self.inp = None
@@ -76,6 +84,7 @@ class Layer:
         return [Parameter(self, name) for name in self.param_names]
 
     def zero_grad(self) -> None:
+        """Set every gradient to zero (not needed between steps: backward overwrites)."""
         for name in self.param_names:
             getattr(self, "d" + name)[...] = 0
 
@@ -90,11 +99,16 @@ class Layer:
         """The constructor arguments that rebuild this layer (used by ``barenet.save``)."""
         return {}
 
+    def onnx_attributes(self) -> dict:
+        """Attributes of the ``onnx_op`` node (e.g. LeakyRelu's ``alpha``)."""
+        return {}
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
 
 
+@LAYERS.register("linear")
 class Linear(Layer):
     """Fully connected layer: ``out = inp @ w + b``.
 
@@ -117,7 +131,7 @@ class Linear(Layer):
     """
 
     param_names = ("w", "b")
-    grads_in_place = True  # backward writes dw and db in place: they can be packed
+    seed_stream = "init"  # the model builder seeds it from the model's initialisation stream
 
     def __init__(
         self, in_dim: int, out_dim: int, *, dtype=np.float32, seed=None, init="glorot_uniform"
@@ -128,16 +142,15 @@ class Linear(Layer):
         dtype = check_dtype(dtype)
         self.init = init
         rng = as_rng(seed, "Linear")
-        self.w = get_initializer(init)(self.in_dim, self.out_dim, rng, dtype)
+        self.w = INITIALIZERS.lookup(init)(self.in_dim, self.out_dim, rng, dtype)
         self.b = np.zeros((1, self.out_dim), dtype=dtype)
         self.dw = np.zeros_like(self.w)
         self.db = np.zeros_like(self.b)
-        self._ones = None
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         """inp: (batch_size, in_dim) -> out: (batch_size, out_dim)."""
         if inp.ndim != 2 or inp.shape[1] != self.in_dim:
-            raise ValueError(
+            raise BarenetValueError(
                 f"Linear({self.in_dim}, {self.out_dim}) expects input of shape "
                 f"(batch_size, {self.in_dim}), got {inp.shape}"
             )
@@ -146,31 +159,31 @@ class Linear(Layer):
         out += self.b
         return out
 
-    def backward(self, up_grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        """up_grad: (batch_size, out_dim) -> dL/dinp: (batch_size, in_dim).
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        """up_grad: (batch_size, out_dim) -> down_grad: (batch_size, in_dim).
 
-        Sets ``dw = inp.T @ up_grad`` and ``db = up_grad`` summed over the batch.
-        ``need_input_grad=False`` (used for the first layer) skips dL/dinp.
+        Sets ``dw = inp.T @ up_grad`` and ``db`` = ``up_grad`` summed over the batch.
         """
         if self.inp is None:
-            raise RuntimeError("Linear.backward() called before forward()")
-        np.matmul(self.inp.T, up_grad, out=self.dw)
-        ones = self._ones
-        if ones is None or ones.shape[1] != len(up_grad) or ones.dtype != up_grad.dtype:
-            ones = self._ones = np.ones((1, len(up_grad)), dtype=up_grad.dtype)
-        np.matmul(ones, up_grad, out=self.db)  # the batch sum, as one small GEMV
-        if not need_input_grad:
-            return None
-        if self.out_dim == 1:  # an outer product: the same numbers, without a GEMM call
-            return up_grad * self.w.T
+            raise UsageError("Linear.backward() called before forward()")
+        self.dw = self.inp.T @ up_grad
+        self.db = up_grad.sum(axis=0, keepdims=True)
         return up_grad @ self.w.T
 
     def config(self) -> dict:
-        return {"in_dim": self.in_dim, "out_dim": self.out_dim, "init": self.init}
+        return {
+            "in_dim": self.in_dim,
+            "out_dim": self.out_dim,
+            "init": self.init,
+            "dtype": str(self.w.dtype),
+        }
 
 
+@ACTIVATIONS.register("identity")
 class Identity(Layer):
     """Passes its input through unchanged."""
+
+    onnx_op = None  # nothing to export
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         return inp
@@ -179,6 +192,7 @@ class Identity(Layer):
         return up_grad
 
 
+@LAYERS.register("dropout")
 class Dropout(Layer):
     """Inverted dropout: zero each input with probability ``p`` and scale the rest by
     ``1 / (1 - p)`` in training mode; the identity in evaluation mode.
@@ -186,10 +200,12 @@ class Dropout(Layer):
     The mask drawn in ``forward`` is kept in ``self.mask`` (shape of the input).
     """
 
+    seed_stream = "dropout"
+
     def __init__(self, p: float = 0.5, *, seed=None) -> None:
         super().__init__()
         if not 0.0 <= float(p) < 1.0:
-            raise ValueError(f"Dropout p must be in [0, 1), got {p}")
+            raise BarenetValueError(f"Dropout p must be in [0, 1), got {p}")
         self.p = float(p)
         self.rng = as_rng(seed, "Dropout")
         self.mask = None
@@ -209,6 +225,7 @@ class Dropout(Layer):
         return {"p": self.p}
 
 
+@LAYERS.register("batchnorm")
 class BatchNorm1d(Layer):
     """Batch normalisation over the batch axis, as ``torch.nn.BatchNorm1d``.
 
@@ -225,7 +242,6 @@ class BatchNorm1d(Layer):
     """
 
     param_names = ("gamma", "beta")
-    grads_in_place = True
 
     def __init__(
         self, num_features: int, *, momentum: float = 0.1, eps: float = 1e-5, dtype=np.float32
@@ -245,7 +261,7 @@ class BatchNorm1d(Layer):
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         if inp.ndim != 2 or inp.shape[1] != self.num_features:
-            raise ValueError(
+            raise BarenetValueError(
                 f"BatchNorm1d({self.num_features}) expects input of shape "
                 f"(batch_size, {self.num_features}), got {inp.shape}"
             )
@@ -277,7 +293,12 @@ class BatchNorm1d(Layer):
         return (grad_x_hat - mean_grad - self.x_hat * mean_grad_x) * self.inv_std
 
     def config(self) -> dict:
-        return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps}
+        return {
+            "num_features": self.num_features,
+            "momentum": self.momentum,
+            "eps": self.eps,
+            "dtype": str(self.gamma.dtype),
+        }
 
     def buffers(self) -> dict[str, np.ndarray]:
         """Non-trainable state saved with the model."""

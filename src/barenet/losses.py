@@ -2,12 +2,15 @@
 
 ``loss(prediction, target)`` returns a Python float and remembers what
 ``backward()`` needs; ``backward()`` returns dL/dprediction with the
-prediction's shape. ``LOSSES`` maps command-line names to classes.
+prediction's shape. Each loss is registered in ``LOSSES`` under its command-line name.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from barenet.errors import BarenetValueError, UsageError
+from barenet.registry import LOSSES
 
 
 class Loss:
@@ -29,7 +32,7 @@ class Loss:
 
     def _check_called(self) -> None:
         if self.prediction is None:
-            raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
+            raise UsageError(f"{type(self).__name__}.backward() called before forward()")
 
     def config(self) -> dict:
         return {}
@@ -50,12 +53,13 @@ def match_target(prediction: np.ndarray, target: np.ndarray, loss_name: str) -> 
         return target
     if target.ndim == 1 and prediction.shape == (target.shape[0], 1):
         return target.reshape(-1, 1)
-    raise ValueError(
+    raise BarenetValueError(
         f"{loss_name}: target shape {target.shape} does not match prediction shape "
         f"{prediction.shape}"
     )
 
 
+@LOSSES.register("mse")
 class MSE(Loss):
     """Mean squared error over all elements: L = mean((p - y)^2).
 
@@ -76,6 +80,7 @@ class MSE(Loss):
         return self.diff * (2.0 / self.diff.size)
 
 
+@LOSSES.register("mae", "l1")
 class MAE(Loss):
     """Mean absolute error (L1): L = mean(|p - y|); gradient sign(p - y) / numel."""
 
@@ -91,6 +96,7 @@ class MAE(Loss):
         return np.sign(self.diff) / self.diff.size
 
 
+@LOSSES.register("huber")
 class Huber(Loss):
     """Huber loss, as ``torch.nn.HuberLoss(delta)``: quadratic within ``delta``, linear
     beyond it, averaged over all elements."""
@@ -98,7 +104,7 @@ class Huber(Loss):
     def __init__(self, delta: float = 1.0) -> None:
         super().__init__()
         if not delta > 0:
-            raise ValueError(f"Huber delta must be > 0, got {delta}")
+            raise BarenetValueError(f"Huber delta must be > 0, got {delta}")
         self.delta = float(delta)
 
     def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
@@ -124,6 +130,7 @@ def _log_sigmoid_terms(z: np.ndarray) -> np.ndarray:
     return np.log1p(np.exp(-np.abs(z)))
 
 
+@LOSSES.register("bce", "bce_with_logits")
 class BCEWithLogits(Loss):
     """Binary cross-entropy on logits, as ``torch.nn.BCEWithLogitsLoss``.
 
@@ -147,6 +154,7 @@ class BCEWithLogits(Loss):
         return (sigmoid - self.target) / z.size
 
 
+@LOSSES.register("cross_entropy")
 class CrossEntropy(Loss):
     """Softmax cross-entropy on logits, as ``torch.nn.CrossEntropyLoss``.
 
@@ -157,7 +165,7 @@ class CrossEntropy(Loss):
 
     def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
         if prediction.ndim != 2:
-            raise ValueError(
+            raise BarenetValueError(
                 f"CrossEntropy expects logits of shape (N, C), got {prediction.shape}"
             )
         n, classes = prediction.shape
@@ -167,7 +175,7 @@ class CrossEntropy(Loss):
         else:
             labels = target.reshape(-1) if target.shape in ((n,), (n, 1)) else None
             if labels is None:
-                raise ValueError(
+                raise BarenetValueError(
                     f"CrossEntropy: target shape {target.shape} fits neither labels ({n},) "
                     f"nor one-hot rows {prediction.shape}"
                 )
@@ -176,7 +184,7 @@ class CrossEntropy(Loss):
                 or labels.min() < 0
                 or labels.max() >= classes
             ):
-                raise ValueError(
+                raise BarenetValueError(
                     f"CrossEntropy: labels must be integers in [0, {classes}), "
                     f"got values from {labels.min()} to {labels.max()}"
                 )
@@ -193,22 +201,3 @@ class CrossEntropy(Loss):
     def backward(self) -> np.ndarray:
         self._check_called()
         return (self.softmax - self.target) / self.prediction.shape[0]
-
-
-LOSSES = {
-    "mse": MSE,
-    "mae": MAE,
-    "l1": MAE,
-    "huber": Huber,
-    "bce": BCEWithLogits,
-    "bce_with_logits": BCEWithLogits,
-    "cross_entropy": CrossEntropy,
-}
-
-
-def get_loss(name: str) -> type[Loss]:
-    """Return the loss class called ``name``; raise ``ValueError`` naming the choices."""
-    try:
-        return LOSSES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None

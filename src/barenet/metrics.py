@@ -25,14 +25,17 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
     }
 
 
-def classification_metrics(labels, predicted_labels, n_classes: int | None = None) -> dict:
-    """Accuracy and the confusion matrix (rows: true class, columns: predicted)."""
+def classification_metrics(labels, predicted_labels, classes=None) -> dict:
+    """Accuracy and the confusion matrix (rows: true class, columns: predicted), in the
+    order of ``classes`` (default: the labels that occur, sorted)."""
     from sklearn.metrics import accuracy_score, confusion_matrix
 
     labels = np.asarray(labels).reshape(-1)
     predicted_labels = np.asarray(predicted_labels).reshape(-1)
-    classes = None if n_classes is None else list(range(n_classes))
+    if classes is None:
+        classes = np.union1d(labels, predicted_labels).tolist()
     return {
         "accuracy": float(accuracy_score(labels, predicted_labels)),
+        "labels": list(classes),
         "confusion_matrix": confusion_matrix(labels, predicted_labels, labels=classes).tolist(),
     }

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from barenet._checks import as_float_array, as_rng, check_learning_rate
+from barenet._checks import as_rng, check_features, check_learning_rate, check_targets
+from barenet.errors import BarenetTypeError, BarenetValueError, UsageError
 from barenet.layers import Layer, Parameter
 from barenet.losses import Loss
 from barenet.optimizers import Optimizer
+from barenet.trainer import Trainer
 
 
 def _layer_name(index: int, layer) -> str:
@@ -41,7 +43,8 @@ class MLP:
     Attributes
     ----------
     history : dict
-        ``{"train_loss": [...], "val_loss": [...]}``, one float per epoch trained.
+        ``{"train_loss": [...], "val_loss": [...]}``: one float per epoch trained in
+        each list, across ``train`` calls (``nan`` for an epoch without validation).
     dtype : numpy dtype
         The parameters' dtype; inputs are converted to it once, on the way in.
     """
@@ -56,12 +59,14 @@ class MLP:
         optimizer: Optimizer | None = None,
     ) -> None:
         if not isinstance(layers, list | tuple) or not layers:
-            raise TypeError("MLP layers must be a non-empty list of Layer objects")
+            raise BarenetTypeError("MLP layers must be a non-empty list of Layer objects")
         for i, layer in enumerate(layers):
             if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
-                raise TypeError(f"MLP layer {i} ({type(layer).__name__}) has no forward/backward")
+                raise BarenetTypeError(
+                    f"MLP layer {i} ({type(layer).__name__}) has no forward/backward"
+                )
         if not (hasattr(loss_fun, "forward") and hasattr(loss_fun, "backward")):
-            raise TypeError(f"MLP loss_fun must be a Loss, got {type(loss_fun).__name__}")
+            raise BarenetTypeError(f"MLP loss_fun must be a Loss, got {type(loss_fun).__name__}")
         self.layers = list(layers)
         self.loss_fun = loss_fun
         self.lr = check_learning_rate(lr)
@@ -69,18 +74,16 @@ class MLP:
         self.in_dim, self.out_dim = self._check_layer_sizes()
         dtypes = {p.value.dtype for p in self.parameters()}
         if len(dtypes) > 1:
-            raise ValueError(f"MLP layers mix parameter dtypes {sorted(map(str, dtypes))}")
+            raise BarenetValueError(f"MLP layers mix parameter dtypes {sorted(map(str, dtypes))}")
         self.dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
         self.optimizer = optimizer.attach(self.parameters()) if optimizer is not None else None
-        self._plain_sgd, self._stepped_layers = (
-            (None, []) if optimizer is not None else self._plain_sgd_plan()
-        )
         self.training = True
         self.history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
         self.epoch = 0
         self.interrupted = False
+        self.stop_requested = False
+        self.record = None  # the model record it was built from, if any (barenet.record)
         self.preprocessing = None
-        self._stop_requested = False
 
     def _check_layer_sizes(self) -> tuple[int | None, int | None]:
         in_dim = out_dim = None
@@ -90,7 +93,7 @@ class MLP:
             if layer_in is None:
                 continue
             if out_dim is not None and layer_in != out_dim:
-                raise ValueError(
+                raise BarenetValueError(
                     f"MLP: {_layer_name(*previous)} outputs {out_dim} features but "
                     f"{_layer_name(i, layer)} expects {layer_in}"
                 )
@@ -101,85 +104,52 @@ class MLP:
     # -- the notebook's API -------------------------------------------------------
 
     def __call__(self, inp) -> np.ndarray:
-        return self.forward(inp)
+        """The output for ``inp`` (checked and converted), in the current mode."""
+        return self.forward(check_features(inp, "input", self.dtype, self.in_dim))
 
-    def forward(self, inp) -> np.ndarray:
-        """inp: (batch_size, in_dim) -> output: (batch_size, out_dim), in the current mode."""
-        out = self._check_x(inp, "input")
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        """inp: (batch_size, in_dim) -> output: (batch_size, out_dim): each layer in turn."""
         for layer in self.layers:
-            out = layer.forward(out)
-        return out
+            inp = layer.forward(inp)
+        return inp
 
-    def loss(self, prediction, target) -> float:
+    def loss(self, prediction: np.ndarray, target: np.ndarray) -> float:
         return self.loss_fun(prediction, target)
 
     def backward(self) -> None:
         """Propagate dL/dprediction from the loss back through every layer."""
         if getattr(self.loss_fun, "prediction", None) is None:
-            raise RuntimeError("MLP.backward() called before forward() and loss()")
+            raise UsageError("MLP.backward() called before forward() and loss()")
         grad = self.loss_fun.backward()
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
 
     def update(self) -> None:
-        """One step: the optimiser's, or plain SGD ``layer.step(lr)`` on every layer.
-
-        For built-in layers the plain SGD step runs as one packed update (the same
-        numbers as calling each ``step``); a layer with its own ``step`` is called.
-        """
+        """One step: the optimiser's if there is one, else ``layer.step(lr)`` on every layer."""
         if self.optimizer is not None:
             self.optimizer.step()
             return
-        if self._plain_sgd is not None:
-            self._plain_sgd.lr = self.lr
-            self._plain_sgd.step()
-        for layer in self._stepped_layers:
-            layer.step(self.lr)
-
-    def _plain_sgd_plan(self):
-        """Split the layers into those whose ``step`` is the default SGD on in-place
-        gradients (updated together) and the others (stepped one by one)."""
-        from barenet.optimizers import SGD
-
-        packed, stepped = [], []
         for layer in self.layers:
-            if getattr(type(layer), "step", None) is Layer.step and getattr(
-                layer, "grads_in_place", False
-            ):
-                packed.extend(layer.parameters())
-            elif hasattr(layer, "step"):
-                stepped.append(layer)
-        return (SGD(packed, lr=self.lr) if packed else None), stepped
-
-    def _gradient_source(self):
-        """What gradient clipping scales: the optimiser's packed buffers when possible."""
-        if self.optimizer is not None:
-            return self.optimizer
-        if self._plain_sgd is not None and not any(
-            getattr(layer, "param_names", ()) for layer in self._stepped_layers
-        ):
-            return self._plain_sgd
-        return self.parameters()
+            layer.step(self.lr)
 
     # -- PyTorch's vocabulary -----------------------------------------------------
 
     def parameters(self) -> list[Parameter]:
+        """Every trainable array, keyed ``"<layer index>.<name>"`` as in ``state_dict``."""
         return [
-            p for layer in self.layers if hasattr(layer, "parameters") for p in layer.parameters()
+            Parameter(layer, name, f"{i}.{name}")
+            for i, layer in enumerate(self.layers)
+            for name in getattr(layer, "param_names", ())
         ]
 
     def zero_grad(self) -> None:
+        """Set every gradient to zero. Not needed between steps: ``backward`` overwrites
+        the gradients (the notebook's semantics), it does not accumulate them."""
         for p in self.parameters():
             p.grad[...] = 0
 
     def eval(self) -> MLP:
-        return self._set_mode(False)
-
-    def _set_mode(self, training: bool) -> MLP:
-        self.training = training
-        for layer in self.layers:
-            layer.training = training
-        return self
+        return self.train(False)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer, keyed ``"<layer index>.<name>"``."""
@@ -196,12 +166,16 @@ class MLP:
         own = self.state_dict()
         if set(own) != set(state):
             missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-            raise ValueError(f"state dict does not fit: missing {missing}, unexpected {extra}")
+            raise BarenetValueError(
+                f"state dict does not fit: missing {missing}, unexpected {extra}"
+            )
         for key, value in state.items():
             index, name = key.split(".", 1)
             target = getattr(self.layers[int(index)], name)
             if np.shape(value) != target.shape:
-                raise ValueError(f"state dict {key}: shape {np.shape(value)}, need {target.shape}")
+                raise BarenetValueError(
+                    f"state dict {key}: shape {np.shape(value)}, need {target.shape}"
+                )
             target[...] = value
 
     # -- training -----------------------------------------------------------------
@@ -221,6 +195,7 @@ class MLP:
         restore_best: bool = True,
         callbacks=(),
         trainer_state: dict | None = None,
+        fast: bool = True,
     ) -> dict[str, list[float]] | MLP:
         """Train by mini-batch gradient descent; or, with no data, switch to training mode.
 
@@ -250,13 +225,18 @@ class MLP:
             "trainer"}``; returning True stops training.
         trainer_state : dict, optional
             Early-stopping state from a checkpoint (``logs["trainer"].state_dict()``).
+        fast : bool
+            Allow ``barenet.fast.FusedStep`` when every part is an unchanged built-in
+            (same numbers, fewer NumPy calls); ``False`` always runs this model's own
+            ``forward``/``loss``/``backward``/``update``.
 
         Returns
         -------
         dict
             ``self.history``: ``{"train_loss": [...], "val_loss": [...]}``, one float
-            per epoch (the sample-weighted mean of the epoch's batch losses, and the
-            validation loss after the epoch; empty without validation data).
+            per epoch in each list, across calls: the sample-weighted mean of the
+            epoch's batch losses, and the validation loss after the epoch (``nan``
+            for an epoch trained without validation data).
 
         Raises
         ------
@@ -264,9 +244,11 @@ class MLP:
             When a loss becomes NaN or infinite; the weights stay finite.
         """
         if (x_train is None or isinstance(x_train, bool)) and y_train is None:
-            return self._set_mode(True if x_train is None else x_train)
-        from barenet.trainer import Trainer
-
+            mode = True if x_train is None else x_train
+            self.training = mode
+            for layer in self.layers:
+                layer.training = mode
+            return self
         trainer = Trainer(
             self,
             epochs=epochs,
@@ -276,6 +258,7 @@ class MLP:
             early_stopping=early_stopping,
             restore_best=restore_best,
             callbacks=callbacks,
+            fast=fast,
         )
         if trainer_state is not None:
             trainer.load_state_dict(trainer_state)
@@ -286,60 +269,24 @@ class MLP:
 
         x: (n_samples, in_dim) -> (n_samples, out_dim). The mode is restored after.
         """
-        return self._predict_checked(self._check_x(x, "x"), batch_size)
-
-    def _predict_checked(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-        """``predict`` for an input already converted and checked by ``_check_x``."""
+        x = check_features(x, "x", self.dtype, self.in_dim)
         was_training = self.training
-        self._set_mode(False)
+        self.eval()
         try:
-            outs = []
-            for start in range(0, len(x), batch_size):
-                out = x[start : start + batch_size]
-                for layer in self.layers:
-                    out = layer.forward(out)
-                outs.append(out)
+            outs = [self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
         finally:
-            self._set_mode(was_training)
+            self.train(was_training)
         return outs[0] if len(outs) == 1 else np.concatenate(outs)
 
     def evaluate(self, x, y, batch_size: int = 8192) -> float:
         """The loss on ``(x, y)`` in evaluation mode."""
-        x = self._check_x(x, "x")
-        return self._evaluate_checked(x, self._check_y(y, "y", len(x)), batch_size)
-
-    def _evaluate_checked(self, x: np.ndarray, y: np.ndarray, batch_size: int = 8192) -> float:
-        """``evaluate`` for inputs already checked (the training loop's validation)."""
-        return self.loss_fun(self._predict_checked(x, batch_size), y)
-
-    def _check_x(self, x, name: str) -> np.ndarray:
-        x = as_float_array(x, name, self.dtype)
-        if self.in_dim is not None and x.shape[1] != self.in_dim:
-            raise ValueError(
-                f"{name} has {x.shape[1]} features per row but the model expects {self.in_dim}"
-            )
-        return x
-
-    def _check_y(self, y, name: str, n_rows: int) -> np.ndarray:
-        y = as_float_array(y, name, self.dtype, ndim=(1, 2))
-        if len(y) != n_rows:
-            raise ValueError(f"{name} has {len(y)} rows but the inputs have {n_rows}")
-        if y.ndim == 2 and self.out_dim is not None and y.shape[1] not in (1, self.out_dim):
-            raise ValueError(
-                f"{name} has {y.shape[1]} columns but the model outputs {self.out_dim}"
-            )
-        return y
-
-    def save(self, path, **kwargs):
-        """Write the model (with ``self.preprocessing``) to one ``.npz`` file; see
-        ``barenet.persistence.save``. Load it back with ``barenet.load(path)``."""
-        from barenet.persistence import save
-
-        return save(self, path, **kwargs)
+        x = check_features(x, "x", self.dtype, self.in_dim)
+        y = check_targets(y, "y", self.dtype, len(x), self.out_dim)
+        return self.loss_fun(self.predict(x, batch_size), y)
 
     def request_stop(self) -> None:
         """Ask a running ``train`` to stop after the current batch (safe from a signal)."""
-        self._stop_requested = True
+        self.stop_requested = True
 
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(layer) for layer in self.layers)

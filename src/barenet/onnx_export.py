@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from barenet._files import atomic_path
+from barenet.errors import BarenetValueError
+from barenet.persistence import load
+from barenet.registry import LAYERS
 
 OPSET = 20  # Gelu with approximate="tanh" needs opset 20
 
@@ -29,7 +32,7 @@ def to_onnx(model):
         import onnx
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:
-        raise ValueError(
+        raise BarenetValueError(
             "ONNX export needs the onnx package: pip install 'barenet[onnx]'"
         ) from None
 
@@ -52,25 +55,13 @@ def to_onnx(model):
         current = node("Sub", [current, constant("x_mean", prep.scaler_x.mean_)])
         current = node("Div", [current, constant("x_scale", prep.scaler_x.scale_)])
     for i, layer in enumerate(model.layers):
-        kind = type(layer).__name__
-        if kind == "Linear":
+        kind = LAYERS.name_of(layer)
+        if kind == "linear":
             current = node(
                 "Gemm",
                 [current, constant(f"w{i}", layer.w), constant(f"b{i}", layer.b.reshape(-1))],
             )
-        elif kind == "Relu":
-            current = node("Relu", [current])
-        elif kind == "Sigmoid":
-            current = node("Sigmoid", [current])
-        elif kind == "Tanh":
-            current = node("Tanh", [current])
-        elif kind == "LeakyRelu":
-            current = node("LeakyRelu", [current], alpha=layer.slope)
-        elif kind == "GELU":
-            current = node("Gelu", [current], approximate="tanh")
-        elif kind == "Softmax":
-            current = node("Softmax", [current], axis=1)
-        elif kind == "BatchNorm1d":
+        elif kind == "batchnorm":
             current = node(
                 "BatchNormalization",
                 [
@@ -82,10 +73,10 @@ def to_onnx(model):
                 ],
                 epsilon=layer.eps,
             )
-        elif kind in ("Dropout", "Identity"):
-            continue  # the identity in evaluation mode
-        else:
-            raise ValueError(f"cannot export layer {i} ({kind}) to ONNX")
+        elif layer.onnx_op is not None:  # an activation: its own operator
+            current = node(layer.onnx_op, [current], **layer.onnx_attributes())
+        elif kind not in ("dropout", "identity"):  # those two are the identity in eval mode
+            raise BarenetValueError(f"cannot export layer {i} ({kind}) to ONNX")
     outputs = []
     if prep is not None and prep.classes is not None:
         probabilities = node("Softmax", [current], axis=1)
@@ -137,8 +128,6 @@ def export_onnx(model, path) -> Path:
 
 
 def run_export(args, stdout) -> int:
-    from barenet.persistence import load
-
     path = export_onnx(load(args.model), args.out)
     print(f"ONNX model written to {path}", file=stdout)
     return 0

@@ -1,10 +1,15 @@
 """Optimisers that update any layer's parameters, and gradient clipping.
 
-The base class ``Optimizer`` does the bookkeeping (the parameter list, a state
-dict per parameter, coupled L2 weight decay, saving and loading state); each
-subclass writes only ``update(value, grad, state)``, its formula, in place.
-The formulas follow ``torch.optim`` exactly. ``OPTIMIZERS`` maps names to
-classes for the command line and the estimators.
+The base class ``Optimizer`` does the bookkeeping (the parameters, a state dict per
+parameter keyed by its name, ``"0.w"``, as in a model's ``state_dict``; coupled L2
+weight decay; saving and loading state). Each subclass writes only
+``update(value, grad, state)``, its formula, in place. The formulas follow
+``torch.optim`` exactly. Each optimiser is registered in ``OPTIMIZERS`` by name.
+
+``fused=True`` (as tinygrad's option) applies the formula once to all parameters of
+a dtype, packed into one flat buffer (``barenet.fast.packing``): the same numbers
+in fewer NumPy calls. Parameters stay packed until ``unpack()``; ``MLP.train``
+unpacks when it returns.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ import math
 import numpy as np
 
 from barenet._checks import check_learning_rate
+from barenet.errors import BarenetTypeError, BarenetValueError, UsageError
+from barenet.fast.packing import pack
 from barenet.layers import Parameter
-from barenet.packing import PackedParameters, pack
+from barenet.registry import OPTIMIZERS
 
 
 def _as_parameters(params) -> list[Parameter]:
@@ -26,15 +33,22 @@ def _as_parameters(params) -> list[Parameter]:
     params = list(params)
     for p in params:
         if not isinstance(p, Parameter):
-            raise TypeError(
+            raise BarenetTypeError(
                 f"optimiser parameters must be barenet Parameters (from .parameters()), "
                 f"got {type(p).__name__}"
             )
     return params
 
 
+def _check_non_negative(value, name: str) -> float:
+    value = float(value)
+    if not (math.isfinite(value) and value >= 0):
+        raise BarenetValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value
+
+
 class Optimizer:
-    """Base class: keeps the parameters and one state dict per parameter.
+    """Base class: the parameters, and one state dict per parameter.
 
     Parameters
     ----------
@@ -43,88 +57,139 @@ class Optimizer:
     lr : float
     weight_decay : float
         L2 penalty added to the gradient (``grad + weight_decay * value``).
+    fused : bool
+        Update all parameters of a dtype at once, packed in one flat buffer.
+
+    Attributes
+    ----------
+    state : dict
+        ``{parameter key: {"step": int, name: array, ...}}``.
     """
 
     decoupled_weight_decay = False
 
-    def __init__(self, params=None, lr: float = 0.01, *, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self, params=None, lr: float = 0.01, *, weight_decay: float = 0.0, fused: bool = False
+    ) -> None:
         self.lr = check_learning_rate(lr)
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-        self.weight_decay = float(weight_decay)
+        self.weight_decay = _check_non_negative(weight_decay, "weight_decay")
+        self.fused = bool(fused)
         self.params: list[Parameter] = []
-        self.slots: list = []
-        self.state: list[dict] = []
+        self.state: dict[str, dict] = {}
+        self._groups = None  # the packed FlatParameters while fused
         if params is not None:
             self.attach(params)
 
     def attach(self, params) -> Optimizer:
-        """Set the parameters to optimise (a list of Parameters, or a model) and reset state.
-
-        Parameters of layers that write their gradients in place are packed into one
-        flat buffer (see ``barenet.packing``), so each update is a few NumPy calls.
-        """
+        """Set the parameters to optimise (a list of Parameters, or a model); reset state."""
+        self.unpack()
         self.params = _as_parameters(params)
-        self.slots = pack(self.params)
-        self.state = [{} for _ in self.slots]
+        keys = [p.key for p in self.params]
+        if len(set(keys)) != len(keys):  # parameters of separate layers, not from a model
+            for i, p in enumerate(self.params):
+                p.key = str(i)
+        self.state = {p.key: {} for p in self.params}
         return self
 
     def step(self) -> None:
+        """Update every parameter from its gradient."""
         if not self.params:
-            raise RuntimeError(
+            raise UsageError(
                 f"{type(self).__name__} has no parameters: pass them, or give it to an MLP"
             )
-        wd = self.weight_decay
-        for slot, state in zip(self.current_slots(), self.state, strict=True):
-            value, grad = slot.value, slot.grad
-            if wd and not self.decoupled_weight_decay:
-                grad = grad + wd * value
-            state["step"] = state.get("step", 0) + 1
-            self.update(value, grad, state)
+        if self.fused:
+            for group in self.packed_groups():
+                group.gather_grads()
+                self.update_one(group.value, group.grad, group.state)
+        else:
+            for p in self.params:
+                self.update_one(p.value, p.grad, self.state[p.key])
+
+    def update_one(self, value: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        """Weight decay, the step count, then the subclass's formula."""
+        if self.weight_decay and not self.decoupled_weight_decay:
+            grad = grad + self.weight_decay * value
+        state["step"] = state.get("step", 0) + 1
+        self.update(value, grad, state)
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict) -> None:
         """Change ``value`` in place from ``grad``; ``state`` is this parameter's own."""
         raise NotImplementedError
 
-    def current_slots(self) -> list:
-        """The slots, each packed buffer re-packed first if a layer replaced an array."""
-        for slot in self.slots:
-            if isinstance(slot, PackedParameters) and not slot.intact():
-                slot.rebind()
-        return self.slots
+    # -- fused: the parameters packed in flat buffers (barenet.fast.packing) ----------
+
+    def packed_groups(self) -> list:
+        """The flat groups, packing the parameters first (or again, if a layer replaced
+        one of its arrays)."""
+        if self._groups is not None and all(g.intact() for g in self._groups):
+            return self._groups
+        self.unpack()
+        self._groups = pack(self.params)
+        for group in self._groups:
+            group.set_member_states([self.state[p.key] for p in group.members])
+        return self._groups
+
+    def unpack(self) -> None:
+        """Give the layers back their own arrays (updated) and keep the state per parameter."""
+        if self._groups is None:
+            return
+        self.state = self._states()
+        for group in self._groups:
+            group.unpack()
+        self._groups = None
+
+    def _states(self) -> dict[str, dict]:
+        if self._groups is None:
+            return self.state
+        states = dict(self.state)
+        for group in self._groups:
+            for i, p in enumerate(group.members):
+                states[p.key] = group.member_state(i)
+        return states
+
+    # -- PyTorch's vocabulary ---------------------------------------------------------
 
     def zero_grad(self) -> None:
-        for slot in self.current_slots():
-            slot.grad[...] = 0
+        """Set the gradients to zero (not needed: barenet's backward overwrites them)."""
+        for p in self.params:
+            p.grad[...] = 0
 
     def hyperparameters(self) -> dict:
         return {"lr": self.lr, "weight_decay": self.weight_decay}
 
+    def config(self) -> dict:
+        """The constructor arguments that rebuild this optimiser (without parameters)."""
+        return {**self.hyperparameters(), "fused": self.fused}
+
     def state_dict(self) -> dict:
-        """``{"hyperparameters": {...}, "state": [{name: array or int}, ...]}``."""
+        """``{"hyperparameters": {...}, "state": {key: {name: array or int}}}``, keyed
+        per parameter (``"0.w"``) whether fused or not."""
         return {
             "hyperparameters": self.hyperparameters(),
-            "state": [
-                {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-                for s in self.state
-            ],
+            "state": {
+                key: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+                for key, s in self._states().items()
+            },
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
         states = state_dict["state"]
-        if len(states) != len(self.slots):
-            raise ValueError(
-                f"optimiser state has {len(states)} slots, this optimiser has {len(self.slots)}"
+        if set(states) != set(self.state):
+            raise BarenetValueError(
+                f"optimiser state is for parameters {sorted(states)}, "
+                f"this optimiser has {sorted(self.state)}"
             )
+        self.unpack()
         for key, value in state_dict["hyperparameters"].items():
-            setattr(self, key, value)
-        self.state = [dict(s) for s in states]
+            setattr(self, key, tuple(value) if isinstance(value, list) else value)
+        self.state = {key: dict(s) for key, s in states.items()}
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
 
 
+@OPTIMIZERS.register("sgd")
 class SGD(Optimizer):
     """SGD with optional momentum, dampening and Nesterov momentum (``torch.optim.SGD``)."""
 
@@ -137,10 +202,12 @@ class SGD(Optimizer):
         dampening: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
+        fused: bool = False,
     ) -> None:
-        super().__init__(params, lr, weight_decay=weight_decay)
+        super().__init__(params, lr, weight_decay=weight_decay, fused=fused)
+        momentum = _check_non_negative(momentum, "momentum")
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
+            raise BarenetValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
         self.momentum, self.dampening, self.nesterov = float(momentum), float(dampening), nesterov
 
     def update(self, value, grad, state):
@@ -163,6 +230,7 @@ class SGD(Optimizer):
         }
 
 
+@OPTIMIZERS.register("adam")
 class Adam(Optimizer):
     """Adam (``torch.optim.Adam``): bias-corrected first and second moments; L2 weight
     decay added to the gradient."""
@@ -175,8 +243,9 @@ class Adam(Optimizer):
         betas=(0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        fused: bool = False,
     ) -> None:
-        super().__init__(params, lr, weight_decay=weight_decay)
+        super().__init__(params, lr, weight_decay=weight_decay, fused=fused)
         self.betas, self.eps = (float(betas[0]), float(betas[1])), float(eps)
 
     def update(self, value, grad, state):
@@ -196,6 +265,7 @@ class Adam(Optimizer):
         return {**super().hyperparameters(), "betas": list(self.betas), "eps": self.eps}
 
 
+@OPTIMIZERS.register("adamw")
 class AdamW(Adam):
     """AdamW (``torch.optim.AdamW``): Adam with decoupled weight decay
     ``value *= 1 - lr * weight_decay`` before the Adam step (default 0.01)."""
@@ -210,14 +280,16 @@ class AdamW(Adam):
         betas=(0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.01,
+        fused: bool = False,
     ) -> None:
-        super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay, fused=fused)
 
     def update(self, value, grad, state):
         value *= 1 - self.lr * self.weight_decay
         super().update(value, grad, state)
 
 
+@OPTIMIZERS.register("rmsprop")
 class RMSprop(Optimizer):
     """RMSprop (``torch.optim.RMSprop``), with optional momentum and centring."""
 
@@ -231,10 +303,12 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
         weight_decay: float = 0.0,
+        fused: bool = False,
     ) -> None:
-        super().__init__(params, lr, weight_decay=weight_decay)
+        super().__init__(params, lr, weight_decay=weight_decay, fused=fused)
+        self.momentum = _check_non_negative(momentum, "momentum")
         self.alpha, self.eps = float(alpha), float(eps)
-        self.momentum, self.centered = float(momentum), bool(centered)
+        self.centered = bool(centered)
 
     def update(self, value, grad, state):
         if "square_avg" not in state:
@@ -267,22 +341,13 @@ class RMSprop(Optimizer):
         }
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
-
-
-def get_optimizer(name: str) -> type[Optimizer]:
-    """Return the optimiser class called ``name``; raise ``ValueError`` naming the choices."""
-    try:
-        return OPTIMIZERS[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}"
-        ) from None
-
-
 def _grad_arrays(params) -> list[np.ndarray]:
-    slots = params.current_slots() if isinstance(params, Optimizer) else _as_parameters(params)
-    return [slot.grad for slot in slots]
+    """The gradient arrays of Parameters, a model or layer, an optimiser, or arrays."""
+    if isinstance(params, Optimizer) and params._groups is not None:
+        return [group.grad for group in params._groups]
+    if isinstance(params, list | tuple) and all(isinstance(g, np.ndarray) for g in params):
+        return list(params)
+    return [p.grad for p in _as_parameters(params)]
 
 
 def grad_norm(params) -> float:
@@ -294,13 +359,14 @@ def clip_grad_norm(params, max_norm: float) -> float:
     """Scale all gradients in place so that their global L2 norm is at most ``max_norm``.
 
     As ``torch.nn.utils.clip_grad_norm_``: the factor is
-    ``min(1, max_norm / (norm + 1e-6))``. ``params``: Parameters, a model or layer, or an
-    optimiser (then its packed buffers are used). Returns the norm before clipping; a
+    ``min(1, max_norm / (norm + 1e-6))``. ``params``: Parameters, a model or layer, an
+    optimiser, or a list of gradient arrays. Returns the norm before clipping; a
     non-finite norm leaves the gradients as they are.
     """
-    total = grad_norm(params)
+    grads = _grad_arrays(params)
+    total = grad_norm(grads)
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
-        for g in _grad_arrays(params):
+        for g in grads:
             g *= coef
     return total

@@ -1,132 +1,30 @@
 """Saving and loading models and checkpoints: one ``.npz`` file, never a pickle.
 
 The file holds every parameter and buffer as a plain array, and one JSON
-document (``__meta__``) describing the architecture, the loss, the
-preprocessing, the training configuration and the barenet version, so that a
-file rebuilds its model without any code of the user's. Checkpoints add the
-optimiser's state, the random generators' states and the training progress.
+document (``__meta__``): the model record (``barenet.record``: layers, loss,
+optimiser, dtype, task), the preprocessing, the history and the barenet version,
+so that a file rebuilds its model without any code of the user's. Checkpoints add
+the training configuration, the optimiser's state, the random generators' states and
+the training progress.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from barenet import activations, layers, losses
 from barenet._files import atomic_path
+from barenet._version import __version__
+from barenet.errors import ModelFileError
+from barenet.preprocessing import Preprocessing
+from barenet.record import build, describe
 
 FORMAT = "barenet-model"
-FORMAT_VERSION = 1
-
-LAYER_TYPES = {
-    cls.__name__: cls
-    for module in (layers, activations)
-    for cls in vars(module).values()
-    if isinstance(cls, type) and issubclass(cls, layers.Layer) and cls is not layers.Layer
-}
-LOSS_TYPES = {cls.__name__: cls for cls in set(losses.LOSSES.values())}
-
-
-class ModelFileError(ValueError):
-    """A model file is missing, truncated, corrupt, foreign, or from an incompatible version."""
-
-
-@dataclass
-class Preprocessing:
-    """What turns raw rows into the network's inputs and its outputs back into answers.
-
-    ``scaler_x``/``scaler_y`` are fitted scikit-learn ``StandardScaler`` objects
-    (``scaler_y`` is None for classification); ``classes`` lists the original
-    class labels of a classifier, in output order.
-    """
-
-    feature_names: list[str]
-    target_name: str = "target"
-    scaler_x: object = None
-    scaler_y: object = None
-    classes: list | None = None
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def task(self) -> str:
-        return "classification" if self.classes is not None else "regression"
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        return x if self.scaler_x is None else self.scaler_x.transform(x)
-
-    def predict(self, model, x_raw: np.ndarray) -> np.ndarray:
-        """Predictions in original units (regression, shape (n,) or (n, k)) or original
-        class labels (classification, shape (n,)) for raw rows ``x_raw``."""
-        output = model.predict(self.transform(np.asarray(x_raw, dtype=np.float64)))
-        if self.classes is not None:
-            return np.asarray(self.classes)[np.argmax(output, axis=1)]
-        output = np.asarray(output, dtype=np.float64)
-        if self.scaler_y is not None:
-            output = self.scaler_y.inverse_transform(output)
-        return output[:, 0] if output.shape[1] == 1 else output
-
-    def to_json(self) -> dict:
-        def scaler(s):
-            return None if s is None else {"mean": s.mean_.tolist(), "scale": s.scale_.tolist()}
-
-        return {
-            "feature_names": list(self.feature_names),
-            "target_name": self.target_name,
-            "scaler_x": scaler(self.scaler_x),
-            "scaler_y": scaler(self.scaler_y),
-            "classes": self.classes,
-            "extra": self.extra,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> Preprocessing:
-        from sklearn.preprocessing import StandardScaler
-
-        def scaler(d):
-            if d is None:
-                return None
-            s = StandardScaler()
-            s.mean_ = np.asarray(d["mean"], dtype=np.float64)
-            s.scale_ = np.asarray(d["scale"], dtype=np.float64)
-            s.var_ = s.scale_**2
-            s.n_features_in_ = len(s.mean_)
-            s.n_samples_seen_ = 1
-            return s
-
-        return cls(
-            list(data["feature_names"]),
-            data.get("target_name", "target"),
-            scaler(data.get("scaler_x")),
-            scaler(data.get("scaler_y")),
-            data.get("classes"),
-            data.get("extra", {}),
-        )
-
-
-def describe(model) -> dict:
-    """The JSON description of a model's architecture and loss."""
-    described = []
-    for i, layer in enumerate(model.layers):
-        name = type(layer).__name__
-        if LAYER_TYPES.get(name) is not type(layer):
-            raise TypeError(
-                f"cannot save layer {i} ({name}): only barenet's own layers can be rebuilt "
-                "from a file; save its state_dict() with your own code instead"
-            )
-        described.append({"type": name, "config": layer.config()})
-    loss_name = type(model.loss_fun).__name__
-    if LOSS_TYPES.get(loss_name) is not type(model.loss_fun):
-        raise TypeError(f"cannot save loss {loss_name}: not one of barenet's losses")
-    return {
-        "layers": described,
-        "loss": {"type": loss_name, "config": model.loss_fun.config()},
-        "dtype": str(model.dtype),
-        "lr": model.lr,
-    }
+FORMAT_VERSION = 2
 
 
 def save(
@@ -140,19 +38,21 @@ def save(
     """Write ``model`` (and its preprocessing) to one ``.npz`` file, atomically.
 
     ``extra`` adds JSON-able entries to the description and ``arrays`` more named
-    arrays (used by checkpoints). Returns the path written.
+    arrays (used by checkpoints). Returns the path written. ``barenet.load`` reads it.
     """
-    from barenet import __version__
-
     if preprocessing is None:
-        preprocessing = getattr(model, "preprocessing", None)
+        preprocessing = model.preprocessing
+    task = None if preprocessing is None else preprocessing.task
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "barenet_version": __version__,
-        **describe(model),
+        "record": describe(model, task=task),
         "preprocessing": None if preprocessing is None else preprocessing.to_json(),
-        "history": model.history,
+        "history": {  # NaN (an epoch without validation) is not JSON: null
+            key: [None if math.isnan(v) else v for v in values]
+            for key, values in model.history.items()
+        },
         "epoch": model.epoch,
         **(extra or {}),
     }
@@ -206,29 +106,19 @@ def load(path):
         For a missing, truncated, corrupt or foreign file, or an incompatible version.
     """
     meta, arrays = read(path)
-    return build(meta, arrays, path)
+    return rebuild(meta, arrays, path)
 
 
-def build(meta: dict, arrays: dict[str, np.ndarray], path="model"):
-    """Rebuild a model from a file's description and arrays (see ``read``)."""
-    from barenet.model import MLP
-
+def rebuild(meta: dict, arrays: dict[str, np.ndarray], path="model"):
+    """The model of a file's description and arrays (see ``read``): built from its record
+    by ``barenet.record.build``, then given the saved weights, history and preprocessing."""
     try:
-        dtype = np.dtype(meta["dtype"])
-        built = []
-        for spec in meta["layers"]:
-            cls = LAYER_TYPES[spec["type"]]
-            config = dict(spec["config"])
-            if "dtype" in cls.__init__.__code__.co_varnames:
-                config["dtype"] = dtype
-            built.append(cls(**config))
-        loss = LOSS_TYPES[meta["loss"]["type"]](**meta["loss"]["config"])
-        model = MLP(built, loss, meta.get("lr", 0.01))
+        model = build(meta["record"])
         state = {k[len("param/") :]: v for k, v in arrays.items() if k.startswith("param/")}
         model.load_state_dict(state)
         model.history = {
-            "train_loss": list(meta["history"]["train_loss"]),
-            "val_loss": list(meta["history"]["val_loss"]),
+            "train_loss": [float(v) for v in meta["history"]["train_loss"]],
+            "val_loss": [math.nan if v is None else float(v) for v in meta["history"]["val_loss"]],
         }
         model.epoch = int(meta.get("epoch", 0))
         prep = meta.get("preprocessing")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from barenet._files import atomic_path
+from barenet.errors import BarenetValueError
 
 
 def plot_losses(
-    history: dict, path="losses.png", *, log_scale: bool = False, title: str | None = None
+    history: dict,
+    path="losses.png",
+    *,
+    log_scale: bool = False,
+    title: str | None = None,
+    val_label: str = "validation",
 ) -> Path:
     """Plot train and validation loss per epoch and write the figure to ``path``.
 
@@ -22,6 +29,8 @@ def plot_losses(
         Logarithmic loss axis.
     title : str, optional
         Defaults to the final train and validation losses.
+    val_label : str
+        The legend of the second curve. Epochs without validation (``nan``) are gaps.
 
     Returns
     -------
@@ -31,17 +40,19 @@ def plot_losses(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    train = list(history.get("train_loss", []))
-    val = list(history.get("val_loss", []))
+    train = [float(v) for v in history.get("train_loss", [])]
+    val = [math.nan if v is None else float(v) for v in history.get("val_loss", [])]
+    if all(math.isnan(v) for v in val):
+        val = []
     if not train and not val:
-        raise ValueError("plot_losses: the history has no losses to plot")
+        raise BarenetValueError("plot_losses: the history has no losses to plot")
     figure = Figure(figsize=(7, 4.5), dpi=100)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
     if train:
         ax.plot(range(1, len(train) + 1), train, marker="o", markersize=3, label="train")
     if val:
-        ax.plot(range(1, len(val) + 1), val, marker="o", markersize=3, label="validation")
+        ax.plot(range(1, len(val) + 1), val, marker="o", markersize=3, label=val_label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss" + (" (log scale)" if log_scale else ""))
     if log_scale:
@@ -50,8 +61,8 @@ def plot_losses(
         parts = []
         if train:
             parts.append(f"train {train[-1]:.4f}")
-        if val:
-            parts.append(f"validation {val[-1]:.4f}")
+        if val and not math.isnan(val[-1]):
+            parts.append(f"{val_label} {val[-1]:.4f}")
         title = f"Loss per epoch (final: {', '.join(parts)})"
     ax.set_title(title, fontsize=11)
     ax.grid(True, alpha=0.3)

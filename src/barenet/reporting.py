@@ -12,8 +12,11 @@ from barenet.metrics import classification_metrics, regression_metrics
 class Progress:
     """An epoch callback: a tqdm bar when stdout is a terminal, else one line per epoch."""
 
-    def __init__(self, epochs: int, start: int = 0, *, quiet: bool = False, stream=None) -> None:
+    def __init__(
+        self, epochs: int, start: int = 0, *, quiet: bool = False, stream=None, val_name="val"
+    ) -> None:
         self.stream = stream or sys.stdout
+        self.val_name = val_name
         self.epochs = epochs
         self.quiet = quiet
         self.bar = None
@@ -27,7 +30,7 @@ class Progress:
     def __call__(self, model, epoch: int, logs: dict) -> None:
         losses = {"train": logs["train_loss"]}
         if logs["val_loss"] is not None:
-            losses["val"] = logs["val_loss"]
+            losses[self.val_name] = logs["val_loss"]
         if self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix({k: f"{v:.4f}" for k, v in losses.items()}, refresh=True)
@@ -40,49 +43,42 @@ class Progress:
             self.bar.close()
 
 
-def _original_units(scaler, y: np.ndarray) -> np.ndarray:
-    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-    return y if scaler is None else scaler.inverse_transform(y)
-
-
-def report_metrics(model, prep, split) -> dict:
-    """Test-set metrics: MSE, RMSE, MAE, R^2 in original units, or accuracy and the
-    confusion matrix for a classifier."""
-    output = model.predict(split.x_test)
+def report_metrics(model, split) -> dict:
+    """Test-set metrics in answers' terms (``Preprocessing.answers``): MSE, RMSE, MAE
+    and R^2 in original units, or accuracy and the confusion matrix by class label."""
+    prep = split.preprocessing
+    answers = prep.answers(model.predict(split.x_test))
+    truth = prep.targets(split.y_test)
     if prep.classes is not None:
-        return classification_metrics(split.y_test, np.argmax(output, axis=1), len(prep.classes))
-    return regression_metrics(
-        _original_units(prep.scaler_y, split.y_test), _original_units(prep.scaler_y, output)
-    )
+        return classification_metrics(truth, answers, prep.classes)
+    return regression_metrics(truth, answers)
 
 
-def baselines(prep, split) -> dict:
+def baselines(split) -> dict:
     """The same metrics for two simple models fitted on the same training split."""
+    prep = split.preprocessing
+    truth = prep.targets(split.y_test)
     if prep.classes is not None:
         from sklearn.linear_model import LogisticRegression
 
-        labels = np.asarray(split.y_train).reshape(-1)
-        majority = np.bincount(labels.astype(int)).argmax()
+        labels = np.asarray(split.y_train).reshape(-1).astype(int)
+        majority = np.full(len(split.x_test), np.bincount(labels).argmax())
         logistic = LogisticRegression(max_iter=2000).fit(split.x_train, labels)
-        n = len(prep.classes)
         return {
-            "majority class": classification_metrics(
-                split.y_test, np.full(len(split.y_test), majority), n
-            ),
+            "majority class": classification_metrics(truth, prep.targets(majority), prep.classes),
             "logistic regression": classification_metrics(
-                split.y_test, logistic.predict(split.x_test), n
+                truth, prep.targets(logistic.predict(split.x_test)), prep.classes
             ),
         }
     from sklearn.linear_model import LinearRegression
 
-    y_test = _original_units(prep.scaler_y, split.y_test)
-    y_train = _original_units(prep.scaler_y, split.y_train)
+    y_train = prep.targets(split.y_train)
     ols = LinearRegression().fit(split.x_train, y_train)
     return {
         "training mean": regression_metrics(
-            y_test, np.broadcast_to(y_train.mean(axis=0), y_test.shape)
+            truth, np.broadcast_to(np.mean(y_train, axis=0), np.shape(truth))
         ),
-        "least squares": regression_metrics(y_test, ols.predict(split.x_test)),
+        "least squares": regression_metrics(truth, ols.predict(split.x_test)),
     }
 
 
@@ -107,18 +103,30 @@ def summary_text(summary: dict) -> str:
     if summary["diverged"]:
         lines.append(f"Diverged: {summary['diverged']}")
     units = " (original units)" if summary["task"] == "regression" else ""
+    kept = summary.get("kept_epoch", summary["epochs_trained"])
+    which = "the last epoch" if kept == summary["epochs_trained"] else "the best validation epoch"
+    scale = " Losses per epoch are on the standardised target." if units else ""
     lines.append(
-        f"Test set: {rows['test']} rows of {summary['dataset']}{units}, after "
-        f"{summary['epochs_trained']} epochs on {rows['train']} rows"
+        f"Trained {summary['epochs_trained']} epochs on {rows['train']} rows; kept the weights "
+        f"of epoch {kept} ({which}).{scale}"
     )
+    if summary.get("validation") == "test split":
+        lines.append("Watched the test loss per epoch; nothing was selected on it.")
+    elif summary.get("validation"):
+        lines.append(
+            f"Validation: {rows['validation']} rows ({summary['validation']}), not the test split."
+        )
+    lines.append(f"Test set: {rows['test']} rows of {summary['dataset']}{units}")
     lines.append(_metric_line("barenet MLP", summary["test"]))
     for name, metrics in summary["baselines"].items():
         lines.append(_metric_line(name, metrics))
     if "confusion_matrix" in summary["test"]:
+        labels = [str(c) for c in summary["test"]["labels"]]
+        width = max(4, *(len(label) for label in labels))
         lines.append("Confusion matrix (rows: true class, columns: predicted):")
-        lines.extend(
-            "  " + " ".join(f"{v:4d}" for v in row) for row in summary["test"]["confusion_matrix"]
-        )
+        lines.append(" " * (width + 3) + " ".join(f"{label:>{width}}" for label in labels))
+        for label, row in zip(labels, summary["test"]["confusion_matrix"], strict=True):
+            lines.append(f"  {label:>{width}} " + " ".join(f"{v:>{width}d}" for v in row))
     lines.append(
         f"Wall time: {summary['wall_seconds']:.1f} s (training {summary['train_seconds']:.1f} s)"
     )

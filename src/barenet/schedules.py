@@ -2,12 +2,15 @@
 
 A schedule changes the ``lr`` attribute of whatever it is given: an optimiser,
 or an ``MLP`` trained with plain SGD. The formulas follow
-``torch.optim.lr_scheduler``. ``SCHEDULES`` maps names to classes.
+``torch.optim.lr_scheduler``. Each is registered in ``SCHEDULES`` by name.
 """
 
 from __future__ import annotations
 
 import math
+
+from barenet.errors import BarenetTypeError, BarenetValueError
+from barenet.registry import SCHEDULES
 
 
 class Schedule:
@@ -15,7 +18,9 @@ class Schedule:
 
     def __init__(self, target) -> None:
         if not hasattr(target, "lr"):
-            raise TypeError(f"a schedule needs an object with an lr, got {type(target).__name__}")
+            raise BarenetTypeError(
+                f"a schedule needs an object with an lr, got {type(target).__name__}"
+            )
         self.target = target
         self.base_lr = float(target.lr)
         self.epoch = 0
@@ -34,26 +39,28 @@ class Schedule:
         vars(self).update(state)
 
 
+@SCHEDULES.register("step")
 class StepLR(Schedule):
     """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
 
     def __init__(self, target, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(target)
         if step_size < 1:
-            raise ValueError(f"StepLR step_size must be >= 1, got {step_size}")
+            raise BarenetValueError(f"StepLR step_size must be >= 1, got {step_size}")
         self.step_size, self.gamma = int(step_size), float(gamma)
 
     def lr_at(self, epoch, val_loss):
         return self.base_lr * self.gamma ** (epoch // self.step_size)
 
 
+@SCHEDULES.register("cosine")
 class CosineAnnealingLR(Schedule):
     """Cosine from the initial rate down to ``eta_min`` over ``t_max`` epochs."""
 
     def __init__(self, target, t_max: int, eta_min: float = 0.0) -> None:
         super().__init__(target)
         if t_max < 1:
-            raise ValueError(f"CosineAnnealingLR t_max must be >= 1, got {t_max}")
+            raise BarenetValueError(f"CosineAnnealingLR t_max must be >= 1, got {t_max}")
         self.t_max, self.eta_min = int(t_max), float(eta_min)
 
     def lr_at(self, epoch, val_loss):
@@ -61,6 +68,7 @@ class CosineAnnealingLR(Schedule):
         return self.eta_min + (self.base_lr - self.eta_min) * cos / 2
 
 
+@SCHEDULES.register("plateau")
 class ReduceLROnPlateau(Schedule):
     """Multiply the rate by ``factor`` when the validation loss has not improved by a
     relative ``threshold`` for more than ``patience`` epochs (then wait ``cooldown``)."""
@@ -76,7 +84,7 @@ class ReduceLROnPlateau(Schedule):
     ) -> None:
         super().__init__(target)
         if not 0 < factor < 1:
-            raise ValueError(f"ReduceLROnPlateau factor must be in (0, 1), got {factor}")
+            raise BarenetValueError(f"ReduceLROnPlateau factor must be in (0, 1), got {factor}")
         self.factor, self.patience, self.threshold = float(factor), int(patience), threshold
         self.cooldown, self.min_lr = int(cooldown), float(min_lr)
         self.best = math.inf
@@ -86,7 +94,7 @@ class ReduceLROnPlateau(Schedule):
     def lr_at(self, epoch, val_loss):
         lr = float(self.target.lr)
         if val_loss is None:
-            raise ValueError("ReduceLROnPlateau needs a validation loss each epoch")
+            raise BarenetValueError("ReduceLROnPlateau needs a validation loss each epoch")
         if val_loss < self.best * (1 - self.threshold):
             self.best, self.bad_epochs = val_loss, 0
         else:
@@ -100,14 +108,3 @@ class ReduceLROnPlateau(Schedule):
                 lr = new_lr
             self.cooldown_left, self.bad_epochs = self.cooldown, 0
         return lr
-
-
-SCHEDULES = {"step": StepLR, "cosine": CosineAnnealingLR, "plateau": ReduceLROnPlateau}
-
-
-def get_schedule(name: str) -> type[Schedule]:
-    """Return the schedule class called ``name``; raise ``ValueError`` naming the choices."""
-    try:
-        return SCHEDULES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown schedule {name!r}; choose one of {sorted(SCHEDULES)}") from None

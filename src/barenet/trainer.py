@@ -1,7 +1,10 @@
 """The training loop behind ``MLP.train``: epochs, batches, divergence, early stopping.
 
-Kept apart from the model so that the model module stays the notebook's API and
-this one holds the loop's bookkeeping.
+Each batch goes through the model's own ``forward``, ``loss``, ``backward`` and
+``update``, so a change to any of them (or to a layer's methods) changes training.
+When everything is barenet's unchanged built-ins, the same four steps run on
+``barenet.fast.FusedStep``, which computes the same numbers with fewer NumPy calls.
+The loop uses only the model's public attributes and methods.
 """
 
 from __future__ import annotations
@@ -12,21 +15,10 @@ import threading
 
 import numpy as np
 
-from barenet._checks import check_positive_int
-from barenet.layers import Linear
+from barenet._checks import check_features, check_positive_int, check_targets
+from barenet.errors import BarenetValueError, TrainingDiverged
+from barenet.fast.runner import FusedStep, why_not_fused
 from barenet.optimizers import clip_grad_norm, grad_norm
-
-
-class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite during training.
-
-    The model keeps finite weights and its history up to the failure; ``epoch``
-    and ``batch`` (1-based) say where it happened.
-    """
-
-    def __init__(self, message: str, epoch: int, batch: int) -> None:
-        super().__init__(message)
-        self.epoch, self.batch = epoch, batch
 
 
 class _StopOnSigint:
@@ -44,7 +36,7 @@ class _StopOnSigint:
         return self
 
     def _handle(self, signum, frame):
-        if self.model._stop_requested:
+        if self.model.stop_requested:
             raise KeyboardInterrupt
         self.model.request_stop()
 
@@ -59,7 +51,15 @@ def _all_finite(model) -> bool:
 
 
 class Trainer:
-    """Runs ``epochs`` of mini-batch training of ``model``; see ``MLP.train``."""
+    """Runs ``epochs`` of mini-batch training of ``model``; see ``MLP.train``.
+
+    Attributes
+    ----------
+    best_loss, best_epoch : float, int or None
+        The best validation loss seen with early stopping, and its epoch.
+    fused : bool
+        Whether the last ``fit`` ran on ``FusedStep``.
+    """
 
     def __init__(
         self,
@@ -72,12 +72,13 @@ class Trainer:
         early_stopping=None,
         restore_best=True,
         callbacks=(),
+        fast=True,
     ) -> None:
         self.model = model
         self.epochs = check_positive_int(epochs, "epochs", minimum=0)
         self.batch_size = check_positive_int(batch_size, "batch_size")
         if clip_norm is not None and not (math.isfinite(clip_norm) and clip_norm > 0):
-            raise ValueError(f"clip_norm must be a finite number > 0, got {clip_norm}")
+            raise BarenetValueError(f"clip_norm must be a finite number > 0, got {clip_norm}")
         self.clip_norm = clip_norm
         self.schedule = schedule
         if early_stopping is not None:
@@ -85,7 +86,10 @@ class Trainer:
         self.patience = early_stopping
         self.restore_best = restore_best
         self.callbacks = list(callbacks)
+        self.fast = fast
+        self.fused = False
         self.best_loss = math.inf
+        self.best_epoch = None
         self.best_state = None
         self.bad_epochs = 0
 
@@ -93,94 +97,100 @@ class Trainer:
         """Early-stopping progress, for checkpoints."""
         return {
             "best_loss": self.best_loss,
+            "best_epoch": self.best_epoch,
             "bad_epochs": self.bad_epochs,
             "best_state": self.best_state,
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.best_loss = float(state["best_loss"])
+        self.best_epoch = state.get("best_epoch")
         self.bad_epochs = int(state["bad_epochs"])
         self.best_state = state.get("best_state")
 
-    def fit(self, x_train, y_train, x_test=None, y_test=None) -> dict[str, list[float]]:
+    def fit(self, x_train, y_train, x_val=None, y_val=None) -> dict[str, list[float]]:
+        """Check the data once, then train. Returns ``model.history``."""
         model = self.model
-        x = model._check_x(x_train, "x_train")
-        y = model._check_y(y_train, "y_train", len(x))
-        has_val = x_test is not None or y_test is not None
+        x = check_features(x_train, "x_train", model.dtype, model.in_dim)
+        y = check_targets(y_train, "y_train", model.dtype, len(x), model.out_dim)
+        has_val = x_val is not None or y_val is not None
         if has_val:
-            if x_test is None or y_test is None:
-                raise ValueError("give both x_test and y_test, or neither")
-            x_val = model._check_x(x_test, "x_test")
-            y_val = model._check_y(y_test, "y_test", len(x_val))
+            if x_val is None or y_val is None:
+                raise BarenetValueError("give both x_test and y_test, or neither")
+            x_val = check_features(x_val, "x_test", model.dtype, model.in_dim)
+            y_val = check_targets(y_val, "y_test", model.dtype, len(x_val), model.out_dim)
         if self.patience is not None and not has_val:
-            raise ValueError("early_stopping needs validation data (x_test, y_test)")
+            raise BarenetValueError("early_stopping needs validation data (x_test, y_test)")
         # fail fast, before any update, on layers or targets that do not fit the data
-        model.loss_fun(model._predict_checked(x[:2]), y[:2])
+        model.evaluate(x[:2], y[:2])
         model.interrupted = False
-        model._stop_requested = False
-        history = model.history
+        model.stop_requested = False
+        step = FusedStep(model) if self.fast and why_not_fused(model) is None else None
+        self.fused = step is not None
         try:
             with (
                 np.errstate(over="ignore", invalid="ignore", divide="ignore"),
                 _StopOnSigint(model),
+                step or _Unpacking(model),
             ):
                 for _ in range(self.epochs):
-                    model._set_mode(True)
-                    train_loss = self._run_epoch(x, y)
-                    if train_loss is None:  # interrupted inside the epoch
-                        model.interrupted = True
-                        break
-                    model.epoch += 1
-                    val_loss = model._evaluate_checked(x_val, y_val) if has_val else None
-                    if not (math.isfinite(train_loss) and _all_finite(model)) or (
-                        val_loss is not None and not math.isfinite(val_loss)
-                    ):
-                        self._diverged(model.epoch, 0, "the loss or weights became non-finite")
-                    history["train_loss"].append(train_loss)
-                    if has_val:
-                        history["val_loss"].append(val_loss)
-                    if self._end_of_epoch(train_loss, val_loss):
+                    if not self._epoch(step or model, x, y, x_val, y_val):
                         break
         finally:
-            model._set_mode(True)
+            model.train(True)
             if self.restore_best and self.best_state is not None:
                 model.load_state_dict(self.best_state)
-        return history
+        return model.history
 
-    def _run_epoch(self, x: np.ndarray, y: np.ndarray) -> float | None:
-        """One pass over the shuffled data; the sample-weighted mean batch loss."""
-        model, layers, loss_fun = self.model, self.model.layers, self.model.loss_fun
-        first = layers[0]
-        # the first layer's input gradient is never used: Linear can skip it
-        skip_first = isinstance(first, Linear)
-        upper_layers = layers[:0:-1] if skip_first else layers[::-1]
+    def _epoch(self, step, x, y, x_val, y_val) -> bool:
+        """Train one epoch and do the end-of-epoch work; False means stop."""
+        model = self.model
+        model.train(True)
+        if step is not model:
+            step.begin_epoch()
+        train_loss = self._run_batches(step, x, y)
+        if train_loss is None:  # interrupted inside the epoch
+            model.interrupted = True
+            return False
+        model.epoch += 1
+        val_loss = model.evaluate(x_val, y_val) if x_val is not None else None
+        if not (math.isfinite(train_loss) and _all_finite(model)) or (
+            val_loss is not None and not math.isfinite(val_loss)
+        ):
+            self._diverged(model.epoch, 0, "the loss or weights became non-finite")
+        model.history["train_loss"].append(train_loss)
+        model.history["val_loss"].append(math.nan if val_loss is None else val_loss)
+        return not self._end_of_epoch(train_loss, val_loss)
+
+    def _run_batches(self, step, x: np.ndarray, y: np.ndarray) -> float | None:
+        """One pass over the shuffled data; the sample-weighted mean batch loss.
+
+        ``step`` is the model itself, or a ``FusedStep`` standing in for it.
+        """
+        model = self.model
         n, batch_size = len(x), self.batch_size
         self._snapshot = model.state_dict()
         order = model.rng.permutation(n)
         xs, ys = x[order], y[order]  # one gather per epoch; batches are views
-        gradients = model._gradient_source()
+        gradients = step.gradients if step is not model else None
         total = 0.0
         for batch, start in enumerate(range(0, n, batch_size), 1):
-            out, target = xs[start : start + batch_size], ys[start : start + batch_size]
-            for layer in layers:
-                out = layer.forward(out)
-            loss = loss_fun.forward(out, target)
+            x_batch, y_batch = xs[start : start + batch_size], ys[start : start + batch_size]
+            prediction = step.forward(x_batch)
+            loss = step.loss(prediction, y_batch)
             if not math.isfinite(loss):
                 self._diverged(model.epoch + 1, batch, f"the loss became {loss}")
-            grad = loss_fun.backward()
-            for layer in upper_layers:
-                grad = layer.backward(grad)
-            if skip_first:
-                first.backward(grad, need_input_grad=False)
+            step.backward()
+            grads = gradients() if gradients else [p.grad for p in model.parameters()]
             if self.clip_norm is not None:
-                norm = clip_grad_norm(gradients, self.clip_norm)
+                norm = clip_grad_norm(grads, self.clip_norm)
             else:
-                norm = grad_norm(gradients)
+                norm = grad_norm(grads)
             if not math.isfinite(norm):  # checked before the update: weights still finite
                 self._diverged(model.epoch + 1, batch, "a gradient became non-finite")
-            model.update()
-            total += loss * len(out)
-            if model._stop_requested:
+            step.update()
+            total += loss * len(x_batch)
+            if model.stop_requested:
                 return None
         return total / n
 
@@ -188,7 +198,7 @@ class Trainer:
         """Keep finite weights and raise ``TrainingDiverged`` (batch 0: end of epoch)."""
         model = self.model
         if self.restore_best and self.best_state is not None:
-            kept = "the best validation epoch's weights"
+            kept = f"the best validation epoch's weights (epoch {self.best_epoch})"
         elif _all_finite(model):
             kept = "the last finite weights"
         else:
@@ -209,7 +219,7 @@ class Trainer:
         stop = False
         if self.patience is not None:
             if val_loss < self.best_loss:
-                self.best_loss, self.bad_epochs = val_loss, 0
+                self.best_loss, self.bad_epochs, self.best_epoch = val_loss, 0, model.epoch
                 self.best_state = model.state_dict() if self.restore_best else None
             else:
                 self.bad_epochs += 1
@@ -220,7 +230,23 @@ class Trainer:
         logs = {"train_loss": train_loss, "val_loss": val_loss, "lr": lr, "trainer": self}
         for callback in self.callbacks:
             stop = bool(callback(model, model.epoch, logs)) or stop
-        if model._stop_requested:
+        if model.stop_requested:
             model.interrupted = True
             stop = True
         return stop
+
+
+class _Unpacking:
+    """On the model's own path: give the layers their arrays back at the end, if a
+    fused optimiser packed them."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self.model.optimizer is not None:
+            self.model.optimizer.unpack()
+        return False

@@ -15,28 +15,48 @@ from pathlib import Path
 
 import numpy as np
 
+from barenet import hyperparams
+from barenet.data_args import add_data_arguments, load_data
+from barenet.errors import BarenetValueError
+
+
+def estimator_name(name: str) -> str:
+    """A ``barenet train`` parameter name (``seed``, ``batch_size``; dashes allowed) as the
+    estimators call it (``random_state``, ``batch_size``); anything unknown is an error."""
+    name = name.replace("-", "_")
+    known = {p.name: p.for_estimator[0] for p in hyperparams.PARAMS}
+    if name in known:
+        return known[name]
+    if name in known.values() or name == "verbose":
+        return name
+    raise BarenetValueError(
+        f"unknown parameter {name!r} in the grid; use the names of barenet train's options: "
+        f"{sorted(known)}"
+    )
+
 
 def read_grid(path) -> tuple[dict, dict]:
     """Read ``{"estimator": {fixed params}, "grid": {param: [values]}}`` (or just the
-    grid) from a JSON file; lists of hidden sizes become tuples."""
+    grid) from a JSON file. Parameters are named as ``barenet train``'s options
+    (``hidden``, ``lr``, ``batch_size``, ``seed``); lists of hidden sizes become tuples."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ValueError(f"{path}: no such grid file") from None
+        raise BarenetValueError(f"{path}: no such grid file") from None
     except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+        raise BarenetValueError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object of parameter lists")
+        raise BarenetValueError(f"{path}: expected a JSON object of parameter lists")
     fixed, grid = (data.get("estimator", {}), data["grid"]) if "grid" in data else ({}, data)
     if not grid or not all(isinstance(v, list) and v for v in grid.values()):
-        raise ValueError(f"{path}: every grid entry must be a non-empty list of values")
+        raise BarenetValueError(f"{path}: every grid entry must be a non-empty list of values")
 
     def fix(name, value):
-        return tuple(value) if name == "hidden_layer_sizes" and isinstance(value, list) else value
+        return tuple(value) if name == "hidden" and isinstance(value, list) else value
 
-    fixed = {k: fix(k, v) for k, v in fixed.items()}
-    grid = {k: [fix(k, v) for v in values] for k, values in grid.items()}
+    fixed = {estimator_name(k): fix(estimator_name(k), v) for k, v in fixed.items()}
+    grid = {estimator_name(k): [fix(estimator_name(k), v) for v in vs] for k, vs in grid.items()}
     return fixed, grid
 
 
@@ -51,7 +71,7 @@ def dask_backend(scheduler: str | None, n_workers: int = 2):
         import joblib
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise ValueError("Dask is not installed: pip install 'barenet[dask]'") from None
+        raise BarenetValueError("Dask is not installed: pip install 'barenet[dask]'") from None
     cluster = None
     if scheduler == "local":
         cluster = LocalCluster(
@@ -110,7 +130,7 @@ def search(
             n_jobs=-1 if scheduler else None,
         )
     else:
-        raise ValueError(f"unknown search {kind!r}; choose grid or random")
+        raise BarenetValueError(f"unknown search {kind!r}; choose grid or random")
     with dask_backend(scheduler, n_workers):
         searcher.fit(x, y)
     return searcher
@@ -130,14 +150,8 @@ def add_parser(subparsers) -> None:
     tune.add_argument("--n-iter", type=int, default=10)
     tune.add_argument("--cv", type=int, default=3)
     tune.add_argument("--seed", type=int, default=0)
-    tune.add_argument("--dataset", choices=["california", "diabetes", "digits"])
-    tune.add_argument("--data", metavar="PATH.csv")
-    tune.add_argument("--target", metavar="COLUMN")
-    tune.add_argument("--features", metavar="A,B,C")
-    tune.add_argument("--task", choices=["regression", "classification"])
-    tune.add_argument("--test-size", type=float, default=0.2)
-    tune.add_argument("--data-home")
     tune.add_argument("--json", action="store_true")
+    add_data_arguments(tune)
 
 
 def _one_column_as_1d(y) -> np.ndarray:
@@ -147,10 +161,9 @@ def _one_column_as_1d(y) -> np.ndarray:
 
 
 def run_tune(args, stdout) -> int:
-    from barenet.cli import load_data
-
     fixed, grid = read_grid(args.grid)
-    name, split, prep = load_data(args)
+    name, split = load_data(args)
+    prep = split.preprocessing
     scheduler = None if args.scheduler == "none" else args.scheduler
     y_train, y_test = _one_column_as_1d(split.y_train), _one_column_as_1d(split.y_test)
     searcher = search(

@@ -1,0 +1,231 @@
+"""The one specification of barenet's training hyper-parameters.
+
+Each ``Param`` gives a name, a default, help text and the check of valid values.
+``TrainConfig`` (``barenet.recipes``), the ``barenet train`` flags (``--batch-size``
+for ``batch_size``), ``barenet tune`` grids and the scikit-learn estimators'
+constructor parameters are all derived from ``PARAMS``, so a name means the same
+thing everywhere. The estimators differ only where ``estimator_default`` says so
+(and call ``seed`` ``random_state``, as scikit-learn requires).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+from barenet.errors import BarenetTypeError, BarenetValueError
+from barenet.registry import ACTIVATIONS, INITIALIZERS, LOSSES, OPTIMIZERS, SCHEDULES
+
+_SAME = object()
+
+
+def _number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise BarenetTypeError(f"{name} must be a number, not {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise BarenetValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _integer(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise BarenetTypeError(f"{name} must be an integer, not {type(value).__name__}")
+    if value < minimum:
+        raise BarenetValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def positive(value, name):
+    value = _number(value, name)
+    if value <= 0:
+        raise BarenetValueError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def non_negative(value, name):
+    value = _number(value, name)
+    if value < 0:
+        raise BarenetValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def fraction(value, name):
+    value = _number(value, name)
+    if not 0 <= value < 1:
+        raise BarenetValueError(f"{name} must be in [0, 1), got {value}")
+    return value
+
+
+def count(minimum: int):
+    return lambda value, name: _integer(value, name, minimum)
+
+
+def positive_or_off(value, name):
+    """A number > 0, or 0 (and None) meaning off."""
+    value = _number(value, name)
+    if value < 0:
+        raise BarenetValueError(f"{name} must be > 0 (or 0 for off), got {value}")
+    return value or None
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """``"64,64"`` -> (64, 64), for the command line; empty parts are an error."""
+    parts = text.split(",")
+    if not text.strip() or any(not part.strip() for part in parts):
+        raise BarenetValueError(f"expected comma-separated layer sizes like 64,64, got {text!r}")
+    try:
+        return tuple(int(part) for part in parts)
+    except ValueError:
+        raise BarenetValueError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def sizes(value, name):
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise BarenetTypeError(f"{name} must be a sequence of layer sizes, got {value!r}")
+    value = tuple(_integer(v, f"{name} entry", 1) for v in value)
+    if not value:
+        raise BarenetValueError(f"{name} needs at least one layer size")
+    return value
+
+
+def one_of(registry):
+    def check(value, name):
+        registry.lookup(value)  # raises, naming the choices
+        return value
+
+    check.choices = registry.choices
+    return check
+
+
+def dtype_name(value, name):
+    if value not in ("float32", "float64"):
+        raise BarenetValueError(f"{name} must be 'float32' or 'float64', got {value!r}")
+    return value
+
+
+dtype_name.choices = lambda: ["float32", "float64"]
+
+
+def flag(value, name):
+    if not isinstance(value, bool | int) or value not in (0, 1):
+        raise BarenetTypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def seed(value, name):
+    return _integer(value, name, 0)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One hyper-parameter.
+
+    ``check(value, name)`` returns the value normalised or raises; ``optional`` allows
+    ``None`` (which then means what ``help`` says).
+    """
+
+    name: str
+    default: object
+    help: str
+    check: object
+    parse: object = str  # the command line's conversion; None for an on/off flag
+    optional: bool = False
+    estimator_default: object = _SAME
+    estimator_name: str | None = None
+
+    def validate(self, value):
+        if value is None and self.optional:
+            return None
+        return self.check(value, self.name)
+
+    @property
+    def for_estimator(self) -> tuple[str, object]:
+        """(name, default) of the scikit-learn estimators' parameter."""
+        default = self.default if self.estimator_default is _SAME else self.estimator_default
+        return self.estimator_name or self.name, default
+
+    @property
+    def choices(self) -> list[str] | None:
+        choices = getattr(self.check, "choices", None)
+        return choices() if choices else None
+
+
+PARAMS = (
+    Param("hidden", (64, 64), "hidden layer sizes", sizes, parse_sizes),
+    Param("activation", "relu", "activation after each hidden layer", one_of(ACTIVATIONS)),
+    Param("init", "glorot_uniform", "initialiser of the Linear weights", one_of(INITIALIZERS)),
+    Param(
+        "loss",
+        None,
+        "loss (default: mse for regression, cross_entropy for classification)",
+        one_of(LOSSES),
+        optional=True,
+    ),
+    Param("optimizer", "sgd", "optimiser", one_of(OPTIMIZERS), estimator_default="adam"),
+    Param("lr", 0.01, "learning rate", positive, float, estimator_default=1e-3),
+    Param("momentum", 0.0, "momentum of sgd and rmsprop", non_negative, float),
+    Param(
+        "weight_decay",
+        0.0,
+        "weight decay (L2 for sgd, adam and rmsprop; decoupled for adamw)",
+        non_negative,
+        float,
+    ),
+    Param("epochs", 30, "passes over the training rows", count(0), int, estimator_default=200),
+    Param("batch_size", 32, "rows per mini-batch", count(1), int),
+    Param("dropout", 0.0, "dropout probability after each hidden activation", fraction, float),
+    Param("batchnorm", False, "batch normalisation after each hidden Linear layer", flag, None),
+    Param(
+        "clip_norm",
+        1.0,
+        "clip the gradients' global L2 norm to this (0: off)",
+        positive_or_off,
+        float,
+        optional=True,
+        estimator_default=None,
+    ),
+    Param("schedule", None, "learning-rate schedule", one_of(SCHEDULES), optional=True),
+    Param(
+        "early_stopping",
+        None,
+        "stop after this many epochs without a better validation loss, keeping the best",
+        count(1),
+        int,
+        optional=True,
+    ),
+    Param(
+        "val_fraction",
+        None,
+        "fraction of the training rows held out for validation (default: 0.1 when early "
+        "stopping or the plateau schedule selects on it, else none)",
+        fraction,
+        float,
+        optional=True,
+        estimator_default=0.1,
+    ),
+    Param(
+        "seed",
+        0,
+        "seed of the initial weights, dropout and shuffling",
+        seed,
+        int,
+        optional=True,
+        estimator_default=None,
+        estimator_name="random_state",
+    ),
+    Param("dtype", "float32", "float32 or float64 parameters", dtype_name),
+)
+
+BY_NAME = {p.name: p for p in PARAMS}
+
+
+def validate(values: dict) -> dict:
+    """Every parameter's value, checked and normalised, defaults filled in."""
+    unknown = sorted(set(values) - set(BY_NAME))
+    if unknown:
+        raise BarenetTypeError(
+            f"unknown hyper-parameter(s) {unknown}; the names are {sorted(BY_NAME)}"
+        )
+    return {p.name: p.validate(values.get(p.name, p.default)) for p in PARAMS}

@@ -1,0 +1,105 @@
+"""What turns raw rows into the network's inputs, and its outputs back into answers.
+
+``Preprocessing`` is stored in model files (as JSON arrays, never a pickle) and is
+the one place that turns model outputs into answers: values in the target's original
+units, or the original class labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def _scaler_to_json(scaler) -> dict | None:
+    return (
+        None
+        if scaler is None
+        else {"mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist()}
+    )
+
+
+def _scaler_from_json(data: dict | None):
+    if data is None:
+        return None
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler()
+    scaler.mean_ = np.asarray(data["mean"], dtype=np.float64)
+    scaler.scale_ = np.asarray(data["scale"], dtype=np.float64)
+    scaler.var_ = scaler.scale_**2
+    scaler.n_features_in_ = len(scaler.mean_)
+    scaler.n_samples_seen_ = 1
+    return scaler
+
+
+@dataclass
+class Preprocessing:
+    """Feature scaling, and the way back from outputs to answers.
+
+    ``scaler_x``/``scaler_y`` are fitted scikit-learn ``StandardScaler`` objects
+    (``scaler_y`` is None for classification); ``classes`` lists the original class
+    labels of a classifier, in output order.
+    """
+
+    feature_names: list[str]
+    target_name: str = "target"
+    scaler_x: object = None
+    scaler_y: object = None
+    classes: list | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        return "classification" if self.classes is not None else "regression"
+
+    def transform(self, x_raw) -> np.ndarray:
+        """Raw rows (n, n_features) -> the network's inputs."""
+        x = np.asarray(x_raw, dtype=np.float64)
+        return x if self.scaler_x is None else self.scaler_x.transform(x)
+
+    def answers(self, output: np.ndarray) -> np.ndarray:
+        """Model outputs -> answers: class labels (n,) for a classifier; values in the
+        target's original units, (n,) for one target or (n, k), for a regressor."""
+        output = np.asarray(output, dtype=np.float64)
+        if self.classes is not None:
+            return np.asarray(self.classes)[np.argmax(output, axis=1)]
+        if self.scaler_y is not None:
+            output = self.scaler_y.inverse_transform(output.reshape(len(output), -1))
+        return output[:, 0] if output.ndim == 2 and output.shape[1] == 1 else output
+
+    def targets(self, y: np.ndarray) -> np.ndarray:
+        """Training targets (scaled values, or class indices) -> answers, as ``answers``."""
+        y = np.asarray(y)
+        if self.classes is not None:
+            return np.asarray(self.classes)[y.reshape(-1).astype(np.intp)]
+        y = y.astype(np.float64).reshape(len(y), -1)
+        if self.scaler_y is not None:
+            y = self.scaler_y.inverse_transform(y)
+        return y[:, 0] if y.shape[1] == 1 else y
+
+    def predict(self, model, x_raw) -> np.ndarray:
+        """Answers for raw rows ``x_raw``."""
+        return self.answers(model.predict(self.transform(x_raw)))
+
+    def to_json(self) -> dict:
+        return {
+            "feature_names": list(self.feature_names),
+            "target_name": self.target_name,
+            "scaler_x": _scaler_to_json(self.scaler_x),
+            "scaler_y": _scaler_to_json(self.scaler_y),
+            "classes": self.classes,
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Preprocessing:
+        return cls(
+            list(data["feature_names"]),
+            data.get("target_name", "target"),
+            _scaler_from_json(data.get("scaler_x")),
+            _scaler_from_json(data.get("scaler_y")),
+            data.get("classes"),
+            data.get("extra", {}),
+        )
