@@ -1,4 +1,4 @@
-"""Shared test helpers: finite-difference gradient checks and the data location."""
+"""Shared test helpers: the gradient check and the data location."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from barenet import check_gradients
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "scikit_learn_data"
 
@@ -46,47 +48,7 @@ def california():
     return load_california_housing(california_home())
 
 
-def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central-difference gradient of the scalar function f() with respect to x (in place)."""
-    grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + eps
-        plus = f()
-        x[i] = old - eps
-        minus = f()
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad
-
-
-def rel_error(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    denom = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
-
-
-def check_layer_gradients(layer, inp: np.ndarray, seed: int = 0, tol: float = 1e-6) -> None:
-    """Check a layer's input and parameter gradients against finite differences.
-
-    The scalar checked is sum(forward(inp) * r) for a fixed random r, so the
-    upstream gradient is r.
-    """
-    rng = np.random.default_rng(seed)
-    out = layer.forward(inp)
-    r = rng.standard_normal(out.shape)
-
-    def scalar() -> float:
-        return float(np.sum(layer.forward(inp) * r))
-
-    layer.forward(inp)
-    grad_inp = layer.backward(r)
-    analytic = {"inp": grad_inp.copy()}
-    for name in layer.param_names:
-        analytic[name] = getattr(layer, "d" + name).copy()
-    assert rel_error(analytic["inp"], numeric_grad(scalar, inp)) < tol, "input gradient"
-    for name in layer.param_names:
-        numeric = numeric_grad(scalar, getattr(layer, name))
-        assert rel_error(analytic[name], numeric) < tol, f"gradient of {name}"
+def assert_gradients_ok(layer_or_loss, inp, target=None, tol: float = 1e-6) -> None:
+    """barenet's public finite-difference check, as a learner runs it, must pass."""
+    report = check_gradients(layer_or_loss, inp, target, tolerance=tol)
+    assert report.ok, str(report)

@@ -2,10 +2,10 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import check_layer_gradients
+from conftest import assert_gradients_ok
 
 from barenet import GELU, LeakyRelu, Relu, Sigmoid, Softmax, Tanh
-from barenet.activations import ACTIVATIONS, get_activation
+from barenet.registry import ACTIVATIONS
 
 
 def away_from_zero(shape, seed=0):
@@ -19,7 +19,7 @@ def away_from_zero(shape, seed=0):
     ids=lambda layer: type(layer).__name__,
 )
 def test_activation_gradients_finite_differences(layer):
-    check_layer_gradients(layer, away_from_zero((5, 4)) * 2)
+    assert_gradients_ok(layer, away_from_zero((5, 4)) * 2)
 
 
 def test_sigmoid_values_and_derivative():
@@ -54,7 +54,6 @@ def test_softmax_rows_sum_to_one_and_are_stable():
     assert np.isfinite(out).all()
 
 
-def test_activation_table():
-    assert get_activation("relu") is Relu and ACTIVATIONS["sigmoid"] is Sigmoid
-    with pytest.raises(ValueError, match="unknown activation 'swish'"):
-        get_activation("swish")
+def test_unknown_activation_names_the_choices():
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'; choose one of \[.*'relu'"):
+        ACTIVATIONS.lookup("swish")

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import check_layer_gradients
+from conftest import assert_gradients_ok
 
 from barenet import BatchNorm1d, Dropout, Identity, Layer, Linear
 
@@ -35,6 +35,20 @@ def test_linear_initialisers_scale(init):
     assert abs(w.std() / expected_std - 1) < 0.02
 
 
+def test_linear_backward_overwrites_gradients():
+    """The notebook's semantics: backward sets dw and db (zero_grad is not needed)."""
+    rng = np.random.default_rng(5)
+    layer = Linear(3, 2, dtype=np.float64, seed=0)
+    inp, up = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    layer(inp)
+    layer.backward(up)
+    first = layer.dw.copy()
+    layer.backward(up)
+    np.testing.assert_array_equal(layer.dw, first)  # not 2 * first, as accumulation would give
+    layer.zero_grad()
+    assert not layer.dw.any() and not layer.db.any()
+
+
 def test_linear_rules_match_the_notebook():
     rng = np.random.default_rng(0)
     layer = Linear(4, 3, dtype=np.float64, seed=0)
@@ -55,7 +69,7 @@ def test_linear_gradients_finite_differences():
     rng = np.random.default_rng(1)
     layer = Linear(5, 4, dtype=np.float64, seed=1)
     layer.b[...] = rng.standard_normal((1, 4))
-    check_layer_gradients(layer, rng.standard_normal((6, 5)))
+    assert_gradients_ok(layer, rng.standard_normal((6, 5)))
 
 
 def test_linear_rejects_wrong_input_and_bad_arguments():
@@ -85,13 +99,11 @@ def test_layer_base_contract():
         layer(np.zeros((1, 1)))
 
 
-def test_parameters_zero_grad_and_modes():
+def test_parameters_read_through_the_layer_and_modes():
     layer = Linear(3, 2, seed=0)
-    layer.dw[...] = 1
-    params = layer.parameters()
-    assert [p.name for p in params] == ["w", "b"] and params[0].value is layer.w
-    layer.zero_grad()
-    assert not layer.dw.any()
+    (w,) = [p for p in layer.parameters() if p.name == "w"]
+    layer.w = np.ones((3, 2), dtype=np.float32)  # a layer may replace its arrays
+    assert w.value is layer.w and w.key == "w"
     assert layer.eval().training is False and layer.train().training is True
 
 
@@ -115,17 +127,10 @@ def test_dropout_train_and_eval_modes():
         Dropout(1.0)
 
 
-def test_dropout_gradients_with_fixed_mask():
+def test_dropout_gradients_with_its_mask():
     rng = np.random.default_rng(2)
     layer = Dropout(0.3, seed=0)
-
-    class FixedMask(Dropout):
-        def forward(self, inp):
-            self.rng = np.random.default_rng(5)  # same mask at every call
-            return super().forward(inp)
-
-    layer = FixedMask(0.3)
-    check_layer_gradients(layer, rng.standard_normal((6, 5)))
+    assert_gradients_ok(layer, rng.standard_normal((6, 5)))  # the check replays the mask
     assert layer.mask is not None and (layer.mask == 0).any()
 
 
@@ -134,10 +139,10 @@ def test_batchnorm_gradients_train_and_eval():
     layer = BatchNorm1d(4, dtype=np.float64)
     layer.gamma[...] = rng.standard_normal((1, 4))
     layer.beta[...] = rng.standard_normal((1, 4))
-    check_layer_gradients(layer, rng.standard_normal((7, 4)))
+    assert_gradients_ok(layer, rng.standard_normal((7, 4)))
     layer.eval()
     layer.running_var[...] = rng.uniform(0.5, 2, (1, 4))
-    check_layer_gradients(layer, rng.standard_normal((7, 4)))
+    assert_gradients_ok(layer, rng.standard_normal((7, 4)))
 
 
 def test_batchnorm_modes_and_running_statistics():

@@ -101,9 +101,11 @@ def check_gradients(
 
     Parameters
     ----------
-    layer_or_loss : Layer or Loss
+    layer_or_loss : Layer, Loss or MLP
         A layer (``forward(inp)``, ``backward(up_grad)``, parameters in
-        ``param_names``) or a loss (``forward(prediction, target)``, ``backward()``).
+        ``param_names``), a loss (``forward(prediction, target)``, ``backward()``), or
+        a whole model (its ``loss(forward(inp), target)``, ``backward()``; the model
+        must hold float64 parameters, and its parameters are reported by key, "0.w").
     inp : array, shape (batch_size, in_dim)
         The layer's input, or the loss's prediction.
     target : array, optional
@@ -123,6 +125,8 @@ def check_gradients(
     x = np.array(inp, dtype=np.float64)
     if x.ndim == 0 or x.size == 0:
         raise BarenetValueError(f"check_gradients needs a non-empty input array, got {x.shape}")
+    if hasattr(layer_or_loss, "layers") and hasattr(layer_or_loss, "loss_fun"):
+        return _check_model(layer_or_loss, x, target, eps, tolerance)
     if isinstance(layer_or_loss, Loss) or target is not None:
         if target is None:
             raise BarenetValueError("check_gradients on a loss needs its target")
@@ -161,4 +165,23 @@ def check_gradients(
             errors[name] = _relative_error(analytic[name], numeric)
     finally:
         frozen.restore()
+    return GradientReport(errors, tolerance)
+
+
+def _check_model(model, x, target, eps: float, tolerance: float) -> GradientReport:
+    if target is None:
+        raise BarenetValueError("check_gradients on a model needs the target")
+    if model.dtype != np.float64:
+        raise BarenetValueError("check_gradients on a model needs float64 parameters")
+
+    def f() -> float:
+        return model.loss(model.forward(x), target)
+
+    f()
+    model.backward()
+    analytic = {p.key: np.array(p.grad, dtype=np.float64) for p in model.parameters()}
+    errors = {
+        p.key: _relative_error(analytic[p.key], _numeric_gradient(f, p.value, eps))
+        for p in model.parameters()
+    }
     return GradientReport(errors, tolerance)

@@ -86,6 +86,6 @@ class Registry(Mapping):
 LAYERS = Registry("layer")
 ACTIVATIONS = Registry("activation", parent=LAYERS)
 LOSSES = Registry("loss")
-OPTIMIZERS = Registry("optimizer")
+OPTIMIZERS = Registry("optimiser")
 SCHEDULES = Registry("schedule")
-INITIALIZERS = Registry("initializer")
+INITIALIZERS = Registry("initialiser")
