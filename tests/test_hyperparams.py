@@ -1,0 +1,35 @@
+"""The one hyper-parameter specification."""
+
+import pytest
+
+from barenet import hyperparams
+
+
+def test_the_spec_validates_and_names_the_parameter():
+    values = hyperparams.validate({"hidden": [8, 4], "clip_norm": 0, "lr": 1})
+    assert values["hidden"] == (8, 4) and values["clip_norm"] is None and values["lr"] == 1.0
+    assert values["batch_size"] == 32  # the default filled in
+    for bad, message in [
+        ({"lr": -1}, "lr must be > 0"),
+        ({"momentum": -0.1}, "momentum must be >= 0"),
+        ({"hidden": []}, "hidden needs at least one"),
+        ({"hidden": [8, 0]}, "hidden entry must be >= 1"),
+        ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+        ({"activation": "swish"}, "unknown activation 'swish'"),
+        ({"batch_size": 2.5}, "batch_size must be an integer"),
+        ({"learning_rate": 0.1}, "unknown hyper-parameter"),
+    ]:
+        with pytest.raises((ValueError, TypeError), match=message):
+            hyperparams.validate(bad)
+    assert hyperparams.parse_sizes("64,32") == (64, 32)
+    for text in ("", "64,,64", "a,b"):
+        with pytest.raises(ValueError, match="expected comma-separated"):
+            hyperparams.parse_sizes(text)
+
+
+def test_estimator_defaults_differ_only_where_declared():
+    differing = {p.name for p in hyperparams.PARAMS if p.for_estimator[1] != p.default}
+    assert differing == {"optimizer", "lr", "epochs", "clip_norm", "val_fraction", "seed"}
+    assert {p.for_estimator[0] for p in hyperparams.PARAMS} - set(hyperparams.BY_NAME) == {
+        "random_state"
+    }

@@ -1,0 +1,51 @@
+"""The model record: one description, one builder."""
+
+import numpy as np
+import pytest
+
+import barenet
+from barenet import MLP, MSE, Adam, CrossEntropy, Layer, Linear, Relu
+from barenet.recipes import TrainConfig
+from barenet.record import build, describe
+
+
+def test_describe_then_build_gives_the_same_architecture_loss_and_optimizer():
+    model = MLP(
+        [Linear(4, 8, seed=0, dtype=np.float64), Relu(), Linear(8, 3, seed=1, dtype=np.float64)],
+        CrossEntropy(),
+        0.2,
+        optimizer=Adam(lr=0.003, fused=True),
+    )
+    record = describe(model)
+    assert record["task"] == "classification" and record["dtype"] == "float64"
+    assert [layer["type"] for layer in record["layers"]] == ["linear", "relu", "linear"]
+    rebuilt = build(record)
+    assert isinstance(rebuilt.loss_fun, CrossEntropy) and rebuilt.dtype == np.float64
+    assert isinstance(rebuilt.optimizer, Adam) and rebuilt.optimizer.lr == 0.003
+    assert rebuilt.optimizer.fused and rebuilt.lr == 0.2
+    assert describe(rebuilt) == record
+
+
+def test_the_same_record_and_seed_build_the_same_weights():
+    record = TrainConfig(hidden=(16,), dropout=0.1, batchnorm=True, seed=3).model_record(5, 2)
+    a, b, c = build(record), build(record), build({**record, "seed": 4})
+    for key, value in a.state_dict().items():
+        np.testing.assert_array_equal(b.state_dict()[key], value)
+    assert not np.array_equal(a.layers[0].w, c.layers[0].w)
+    types = [type(layer).__name__ for layer in a.layers]
+    assert types == ["Linear", "BatchNorm1d", "Relu", "Dropout", "Linear"]
+
+
+def test_a_user_layer_cannot_be_described():
+    class Mine(Layer):
+        def forward(self, inp):
+            return inp
+
+        def backward(self, up_grad):
+            return up_grad
+
+    model = MLP([Linear(2, 2), Mine(), Linear(2, 1)], MSE())
+    with pytest.raises(TypeError, match=r"cannot describe layer 1 \(Mine\).*state_dict"):
+        describe(model)
+    with pytest.raises(TypeError, match="cannot describe"):
+        barenet.save(model, "never-written.npz")
