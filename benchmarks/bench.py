@@ -121,19 +121,19 @@ def machine() -> dict:
 
 def table(results: dict) -> str:
     lines = [
-        f"{'workload':<13} {'peer':<11} {'ms/epoch':>9} {'vs barenet':>10} "
+        f"{'workload':<13} {'peer':<13} {'ms/epoch':>9} {'vs barenet':>10} "
         f"{'test MSE':>9} {'peak MB':>8}"
     ]
     for workload, peers in results.items():
         base = peers.get("barenet", {}).get("ms_per_epoch")
         for peer, r in peers.items():
             if "error" in r:
-                lines.append(f"{workload:<13} {peer:<11} error: {r['error']}")
+                lines.append(f"{workload:<13} {peer:<13} error: {r['error']}")
                 continue
             ratio = f"{r['ms_per_epoch'] / base:.2f}x" if base else "-"
             loss = f"{r['test_loss']:.4f}" if r.get("test_loss") is not None else "-"
             lines.append(
-                f"{workload:<13} {peer:<11} {r['ms_per_epoch']:9.2f} {ratio:>10} "
+                f"{workload:<13} {peer:<13} {r['ms_per_epoch']:9.2f} {ratio:>10} "
                 f"{loss:>9} {r['peak_rss_mb']:8.0f}"
             )
     return "\n".join(lines)
@@ -142,7 +142,7 @@ def table(results: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
-    parser.add_argument("--peers", default="barenet,torch,sklearn,numpy,gemm_floor")
+    parser.add_argument("--peers", default="barenet,barenet_plain,torch,sklearn,numpy,gemm_floor")
     parser.add_argument("--epochs", type=int, default=7, help="timed epochs (after a warm-up)")
     parser.add_argument("--quick", action="store_true", help="one workload, two epochs")
     parser.add_argument("--out", default="benchmark.json")

@@ -25,7 +25,9 @@ def _sizes(workload) -> list[int]:
     return [workload["in_dim"], *workload["hidden"], 1]
 
 
-def barenet_peer(workload, data, epochs):
+def barenet_peer(workload, data, epochs, fast=True):
+    """barenet as the notebook uses it (``fast=False``: the model's own methods, with
+    no fused step, to show what the fast path buys)."""
     from barenet import MLP, MSE, Linear, Relu
 
     sizes = _sizes(workload)
@@ -38,9 +40,13 @@ def barenet_peer(workload, data, epochs):
     model = MLP(layers, MSE(), workload["lr"], seed=0)
     x, y = data["x_train"], data["y_train"]
     times = _timed_epochs(
-        lambda: model.train(x, y, epochs=1, batch_size=workload["batch_size"]), epochs
+        lambda: model.train(x, y, epochs=1, batch_size=workload["batch_size"], fast=fast), epochs
     )
     return {"times": times, "test_loss": model.evaluate(data["x_test"], data["y_test"])}
+
+
+def barenet_plain_peer(workload, data, epochs):
+    return barenet_peer(workload, data, epochs, fast=False)
 
 
 def torch_peer(workload, data, epochs):
@@ -183,6 +189,7 @@ def gemm_floor_peer(workload, data, epochs):
 
 PEERS = {
     "barenet": barenet_peer,
+    "barenet_plain": barenet_plain_peer,
     "torch": torch_peer,
     "sklearn": sklearn_peer,
     "numpy": plain_numpy_peer,

@@ -16,7 +16,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
 def test_quick_benchmark_runs_every_peer(tmp_path):
     import importlib.util
 
-    peers = "barenet,sklearn,numpy,gemm_floor"
+    peers = "barenet,barenet_plain,sklearn,numpy,gemm_floor"
     if importlib.util.find_spec("torch") is not None:
         peers += ",torch"
     done = subprocess.run(
