@@ -49,3 +49,14 @@ def test_a_user_layer_cannot_be_described():
         describe(model)
     with pytest.raises(TypeError, match="cannot describe"):
         barenet.save(model, "never-written.npz")
+
+
+def test_a_model_whose_schedule_reached_zero_saves_and_loads(tmp_path):
+    model = MLP([Linear(2, 1, seed=0)], MSE(), optimizer=Adam(lr=0.01))
+    schedule = barenet.CosineAnnealingLR(model.optimizer, t_max=2)
+    x = np.random.default_rng(0).standard_normal((8, 2))
+    model.train(x, x[:, :1], epochs=2, batch_size=4, schedule=schedule)
+    assert model.optimizer.lr == 0.0
+    loaded = barenet.load(barenet.save(model, tmp_path / "m.npz"))
+    assert loaded.optimizer.lr == 0.01  # rebuilt as it was built; the weights are the trained ones
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))

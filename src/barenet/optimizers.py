@@ -158,8 +158,13 @@ class Optimizer:
         return {"lr": self.lr, "weight_decay": self.weight_decay}
 
     def config(self) -> dict:
-        """The constructor arguments that rebuild this optimiser (without parameters)."""
-        return {**self.hyperparameters(), "fused": self.fused}
+        """The constructor arguments that rebuild this optimiser (without parameters), with
+        the learning rate it was built with if a schedule has changed it since."""
+        return {
+            **self.hyperparameters(),
+            "lr": getattr(self, "initial_lr", self.lr),
+            "fused": self.fused,
+        }
 
     def state_dict(self) -> dict:
         """``{"hyperparameters": {...}, "state": {key: {name: array or int}}}``, keyed

@@ -49,7 +49,7 @@ def describe(model: MLP, *, task: str | None = None) -> dict:
         ],
         "loss": _entry(LOSSES, model.loss_fun, "the loss"),
         "optimizer": None if optimizer is None else _entry(OPTIMIZERS, optimizer, "the optimiser"),
-        "lr": model.lr,
+        "lr": getattr(model, "initial_lr", model.lr),  # before any schedule changed it
         "dtype": str(model.dtype),
         "seed": None,
         "task": task or guess_task(model),

@@ -22,6 +22,10 @@ class Schedule:
                 f"a schedule needs an object with an lr, got {type(target).__name__}"
             )
         self.target = target
+        if not hasattr(
+            target, "initial_lr"
+        ):  # as PyTorch's schedulers: the rate it was built with
+            target.initial_lr = float(target.lr)
         self.base_lr = float(target.lr)
         self.epoch = 0
 

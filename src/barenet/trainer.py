@@ -172,7 +172,7 @@ class Trainer:
         self._snapshot = model.state_dict()
         order = model.rng.permutation(n)
         xs, ys = x[order], y[order]  # one gather per epoch; batches are views
-        gradients = step.gradients if step is not model else None
+        fused = step is not model
         total = 0.0
         for batch, start in enumerate(range(0, n, batch_size), 1):
             x_batch, y_batch = xs[start : start + batch_size], ys[start : start + batch_size]
@@ -181,11 +181,11 @@ class Trainer:
             if not math.isfinite(loss):
                 self._diverged(model.epoch + 1, batch, f"the loss became {loss}")
             step.backward()
-            grads = gradients() if gradients else [p.grad for p in model.parameters()]
             if self.clip_norm is not None:
+                grads = step.gradients() if fused else [p.grad for p in model.parameters()]
                 norm = clip_grad_norm(grads, self.clip_norm)
-            else:
-                norm = grad_norm(grads)
+            else:  # only finiteness matters: fewest arrays
+                norm = grad_norm(step.flat_gradients() if fused else model.parameters())
             if not math.isfinite(norm):  # checked before the update: weights still finite
                 self._diverged(model.epoch + 1, batch, "a gradient became non-finite")
             step.update()

@@ -76,6 +76,7 @@ class FusedStep:
             SGD(model.parameters(), lr=model.lr, fused=True) if self.plain_sgd else model.optimizer
         )
         self.groups = None
+        self.grad_views = None
 
     def __enter__(self) -> FusedStep:
         self.begin_epoch()
@@ -92,6 +93,7 @@ class FusedStep:
             self.optimizer.lr = self.model.lr
         if self.optimizer.fused:
             self.groups = self.optimizer.packed_groups()
+            self.grad_views = [view for g in self.groups for (_, view, _, _) in g.views]
         for layer in self.layers:
             if type(layer) is Linear:  # own, writable gradient arrays to write into
                 if layer.dw.shape != layer.w.shape or not layer.dw.flags.writeable:
@@ -136,7 +138,14 @@ class FusedStep:
             self.optimizer.update_one(group.value, group.grad, group.state)
 
     def gradients(self) -> list[np.ndarray]:
-        """The arrays holding every gradient (the flat buffers when fused)."""
+        """Every gradient array, in the model's parameter order (views into the flat
+        buffer when fused), so clipping computes the norm exactly as the model's path."""
+        if self.groups is not None:
+            return self.grad_views
+        return [p.grad for p in self.model.parameters()]
+
+    def flat_gradients(self) -> list[np.ndarray]:
+        """The same gradients in as few arrays as possible, for the finiteness check."""
         if self.groups is not None:
             return [group.grad for group in self.groups]
-        return [p.grad for p in self.model.parameters()]
+        return self.gradients()
