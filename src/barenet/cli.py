@@ -54,7 +54,8 @@ def add_hyperparameter_flags(group) -> None:
         flag = "--" + param.name.replace("_", "-")
         default = param.default
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        help_text = f"{param.help} (default: {shown})"
+        shown = "none" if default is None else shown
+        help_text = param.help if "(default" in param.help else f"{param.help} (default: {shown})"
         if param.parse is None:
             group.add_argument(flag, action="store_true", help=help_text)
         elif param.choices:
@@ -73,7 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="barenet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"barenet {__version__}")
     sub = parser.add_subparsers(dest="command")
-    train = sub.add_parser("train", help="train a network (the default command)")
+    train = sub.add_parser(
+        "train",
+        help="train a network (the default command)",
+        description="Train a network (the default command: `barenet --epochs 5` is "
+        "`barenet train --epochs 5`). Other commands: predict, evaluate, tune, "
+        "export-onnx; `barenet COMMAND --help` describes each.",
+    )
     add_data_arguments(train)
     add_hyperparameter_flags(train.add_argument_group("network and training"))
     out = train.add_argument_group("output")
