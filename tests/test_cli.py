@@ -1,6 +1,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,7 +12,9 @@ import pytest
 from conftest import california_home, needs_california
 
 import barenet
+from barenet import cli, hyperparams
 from barenet.cli import main
+from barenet.errors import BarenetValueError, DataError
 
 CAL_CSV = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cal_housing.csv")
 
@@ -44,6 +47,9 @@ def test_train_on_csv_with_plot_save_predict_and_evaluate(
     )
     assert code == 0
     assert "epoch  40/40" in out and "training mean" in out and "least squares" in out
+    # nothing selects on a validation loss: the test loss is only watched, and named so
+    assert re.search(r"^epoch  40/40  train \d+\.\d{4}  test \d+\.\d{4}$", out, re.MULTILINE)
+    assert "Watched the test loss per epoch; nothing was selected on it." in out
     assert "RMSE" in out and "R^2" in out and "Wall time" in out
     assert (tmp_path / "losses.png").read_bytes()[:4] == b"\x89PNG"
     model = barenet.load(tmp_path / "model.npz")
@@ -170,6 +176,36 @@ def test_digits_classification_reports_accuracy_and_confusion(tmp_path, capsys, 
             "folder does not exist",
         ),
         (["--data", "{csv}"], "--target"),
+        (["--target", "progression"], "--target is for --data"),
+        (["--dataset", "diabetes", "--target", "progression"], "--target is for --data"),
+        (["--dataset", "diabetes", "--features", "bmi,bp"], "--features is for --data"),
+        (  # a continuous target taken for classes: 214 "classes", most with one row
+            ["--data", "{csv}", "--target", "progression", "--task", "classification"],
+            "cannot split the 442 rows stratified by its 214 classes into training and test",
+        ),
+        (["--dataset", "diabetes", "--task", "classification"], "--task is for --data"),
+        (
+            ["--data", "{csv}", "--target", "progression", "--momentum", -0.5],
+            "momentum must be >= 0",
+        ),
+        (
+            ["--data", "{csv}", "--target", "progression", "--hidden", "0,4"],
+            "hidden entry must be",
+        ),
+        (
+            ["--data", "{csv}", "--target", "progression", "--val-fraction", 1],
+            "val_fraction must be in",
+        ),
+        (  # no rows held out: early stopping would select on the test split
+            ["--data", "{csv}", "--target", "progression", "--early-stopping", 3]
+            + ["--val-fraction", 0],
+            "val_fraction must be > 0",
+        ),
+        (
+            ["--data", "{csv}", "--target", "progression", "--schedule", "plateau"]
+            + ["--val-fraction", 0],
+            "val_fraction must be > 0",
+        ),
     ],
 )
 def test_bad_input_gives_one_line_and_writes_nothing(
@@ -184,7 +220,7 @@ def test_bad_input_gives_one_line_and_writes_nothing(
     code, out, err = run([str(a).format(**files) for a in args], capsys)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert message.replace("\\", "") in err or __import__("re").search(message, err)
+    assert message.replace("\\", "") in err or re.search(message, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
@@ -247,15 +283,48 @@ def test_checkpoint_resume_ends_with_the_same_weights(tmp_path, diabetes_csv, ca
     code, out, _ = run(
         [*common, "--epochs", 6, "--resume", "ckpt.npz", "--save", "resumed.npz"], capsys
     )
-    assert code == 0 and "after 6 epochs" in out
+    assert code == 0 and "Trained 6 epochs on 317 rows" in out
     straight, resumed = barenet.load("straight.npz"), barenet.load("resumed.npz")
-    assert resumed.history == straight.history
+    assert resumed.epoch == 6 and resumed.history == straight.history
     for key, value in straight.state_dict().items():
         np.testing.assert_array_equal(resumed.state_dict()[key], value)
 
 
-def test_ctrl_c_stops_after_the_batch_and_still_writes_everything(tmp_path, diabetes_csv):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def test_resume_refuses_data_of_another_task(tmp_path, diabetes_csv, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    regression = ["--data", diabetes_csv, "--target", "progression", "--quiet", "--plot", "none"]
+    assert run([*regression, "--epochs", 1, "--checkpoint", "ck.npz"], capsys)[0] == 0
+    features = "age,bmi,bp,s1,s2,s3,s4,s5,s6,progression"  # ten features again
+    code, _, err = run(
+        ["--data", diabetes_csv, "--target", "sex", "--features", features]
+        + ["--task", "classification", "--epochs", 2, "--resume", "ck.npz", "--plot", "none"],
+        capsys,
+    )
+    assert code == 2 and "ck.npz is a regression checkpoint with 1 outputs" in err
+    assert "the data is for classification with 2" in err
+
+
+def test_a_class_too_rare_to_stratify_the_validation_rows(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((100, 2))
+    kind = (x[:, 0] > 0).astype(int)
+    kind[:2] = 5  # one row of class 5 among the training rows, one among the test rows
+    np.savetxt("rare.csv", np.column_stack([x, kind]), delimiter=",", header="a,b,k", comments="")
+    code, out, _ = run(
+        ["--data", "rare.csv", "--target", "k", "--task", "classification", "--epochs", 2]
+        + ["--early-stopping", 2, "--json", "--plot", "none"],
+        capsys,
+    )
+    summary = json.loads(out)
+    assert code == 0 and summary["rows"] == {"train": 72, "validation": 8, "test": 20}
+    assert summary["test"]["labels"] == [0, 1, 5]
+
+
+def test_ctrl_c_reports_the_epochs_it_kept(tmp_path, diabetes_csv):
+    """Ctrl-C during training: the summary says so, names the epoch the saved model
+    stopped after, and still reports the test metrics. (That files stay whole when
+    killed is test_robustness.py's.)"""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -269,6 +338,8 @@ def test_ctrl_c_stops_after_the_batch_and_still_writes_everything(tmp_path, diab
             "100000",
             "--batch-size",
             "8",
+            "--plot",
+            "none",
             "--save",
             "m.npz",
         ],
@@ -276,7 +347,7 @@ def test_ctrl_c_stops_after_the_batch_and_still_writes_everything(tmp_path, diab
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait for the second epoch line
@@ -286,8 +357,237 @@ def test_ctrl_c_stops_after_the_batch_and_still_writes_everything(tmp_path, diab
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
-    assert "Interrupted" in out and "RMSE" in out
     model = barenet.load(tmp_path / "m.npz")
     assert model.epoch >= 2 and len(model.history["train_loss"]) == model.epoch
-    assert (tmp_path / "losses.png").stat().st_size > 0
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert f"Interrupted: stopped after epoch {model.epoch}," in out
+    assert f"Trained {model.epoch} epochs" in out and "barenet MLP" in out and "RMSE" in out
+
+
+def _split_rows(n, test_size=0.2):
+    """The training and test row numbers of the CLI's split (random_state 42)."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(np.arange(n), test_size=test_size, random_state=42)
+
+
+def _reverse_test_targets(source, target):
+    """The same CSV with the test rows' targets in reverse order: the same training rows
+    and the same scalers (the same target values overall), other test answers."""
+    header = source.read_text().splitlines()[0]
+    table = np.loadtxt(source, delimiter=",", skiprows=1)
+    _, test_rows = _split_rows(len(table))
+    table[test_rows, -1] = table[test_rows[::-1], -1]
+    np.savetxt(target, table, delimiter=",", header=header, comments="")
+    return target
+
+
+TRAIN_FAST = ["--target", "progression", "--hidden", 32, "--optimizer", "adam", "--lr", 0.01]
+
+
+@pytest.mark.parametrize(
+    "selection, n_validation",
+    [
+        ([], None),
+        (["--early-stopping", 3], 36),
+        (["--schedule", "plateau", "--val-fraction", 0.2], 71),
+    ],
+    ids=["watched", "early-stopping", "plateau"],
+)
+def test_nothing_is_selected_on_the_test_split(
+    tmp_path, diabetes_csv, capsys, monkeypatch, selection, n_validation
+):
+    from barenet.metrics import regression_metrics
+
+    monkeypatch.chdir(tmp_path)
+    other = _reverse_test_targets(diabetes_csv, tmp_path / "other.csv")
+    summaries, models = [], []
+    for i, data in enumerate((diabetes_csv, other)):
+        code, out, _ = run(
+            ["--data", data, *TRAIN_FAST, "--epochs", 30, "--json", "--plot", "none"]
+            + ["--save", f"m{i}.npz", *selection],
+            capsys,
+        )
+        assert code == 0
+        summaries.append(json.loads(out))
+        models.append(barenet.load(f"m{i}.npz"))
+    a, b = summaries
+    if n_validation is None:
+        assert a["validation"] == "test split"
+        assert a["rows"] == {"train": 353, "validation": 89, "test": 89}
+        assert a["history"]["val_loss"] != b["history"]["val_loss"]  # the test loss, watched
+        assert a["kept_epoch"] == a["epochs_trained"] == 30
+    else:
+        assert a["validation"].endswith("of the training rows")
+        assert a["rows"] == {"train": 353 - n_validation, "validation": n_validation, "test": 89}
+        assert a["history"] == b["history"]
+    assert a["rows"] == b["rows"] and a["kept_epoch"] == b["kept_epoch"]
+    assert a["history"]["train_loss"] == b["history"]["train_loss"]
+    for key, value in models[0].state_dict().items():  # the test answers changed nothing
+        np.testing.assert_array_equal(models[1].state_dict()[key], value)
+    assert a["test"] != b["test"]
+    _, test_rows = _split_rows(442)
+    for summary, data, model in zip(summaries, (diabetes_csv, other), models, strict=True):
+        _, table = barenet.datasets.read_csv(data)
+        predicted = model.preprocessing.predict(model, table[test_rows, :-1])
+        assert summary["test"] == pytest.approx(
+            regression_metrics(table[test_rows, -1], predicted)
+        )
+
+
+def test_early_stopping_keeps_the_best_validation_epoch(
+    tmp_path, diabetes_csv, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    common = ["--data", diabetes_csv, *TRAIN_FAST, "--json", "--plot", "none"]
+    code, out, err = run(
+        [*common, "--epochs", 30, "--early-stopping", 3, "--save", "es.npz"], capsys
+    )
+    stopped = json.loads(out)
+    assert re.search(r"^epoch   1/30  train \d+\.\d{4}  val \d+\.\d{4}$", err, re.MULTILINE)
+    kept, trained = stopped["kept_epoch"], stopped["epochs_trained"]
+    val_loss = stopped["history"]["val_loss"]
+    assert code == 0 and kept < trained < 30 and trained - kept == 3
+    assert kept == 1 + int(np.argmin(val_loss)) and len(val_loss) == trained
+    # the same validation rows, trained for just the kept epochs: the same weights
+    code, out, _ = run(
+        [*common, "--epochs", kept, "--val-fraction", 0.1, "--save", "short.npz"], capsys
+    )
+    short = json.loads(out)
+    assert code == 0 and short["rows"] == stopped["rows"]
+    assert short["history"]["val_loss"] == val_loss[:kept] and short["test"] == stopped["test"]
+    best, same = barenet.load("es.npz"), barenet.load("short.npz")
+    for key, value in same.state_dict().items():
+        np.testing.assert_array_equal(best.state_dict()[key], value)
+
+
+def test_json_history_is_aligned_with_null_for_epochs_without_validation(
+    tmp_path, capsys, monkeypatch
+):
+    """A checkpoint trained in Python without validation data, resumed by the CLI:
+    one history entry per epoch in both lists, null (not NaN) where there was none."""
+    from barenet.datasets import load_builtin
+    from barenet.recipes import TrainConfig, build_model, save_checkpoint
+
+    monkeypatch.chdir(tmp_path)
+    split = load_builtin("diabetes")
+    config = TrainConfig(hidden=(8,), seed=1)
+    model = build_model(config, 10, 1)
+    model.train(split.x_train, split.y_train, epochs=2, batch_size=32)
+    save_checkpoint(model, "ck.npz", config, preprocessing=split.preprocessing)
+
+    def no_nan(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    code, out, _ = run(
+        ["--dataset", "diabetes", "--resume", "ck.npz", "--epochs", 4, "--json"]
+        + ["--plot", "curve.png"],
+        capsys,
+    )
+    summary = json.loads(out, parse_constant=no_nan)
+    history = summary["history"]
+    assert code == 0 and summary["epochs_trained"] == 4 and summary["kept_epoch"] == 4
+    assert len(history["train_loss"]) == len(history["val_loss"]) == 4
+    assert history["train_loss"][:2] == model.history["train_loss"]
+    assert history["val_loss"][:2] == [None, None]
+    assert all(isinstance(v, float) for v in history["val_loss"][2:])
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_classification_csv_answers_with_the_original_labels(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 3))
+    kind = np.where(x[:, 0] + x[:, 1] > 0, 7, 3)
+    np.savetxt(
+        "k.csv", np.column_stack([x, kind]), delimiter=",", header="a,b,c,kind", comments=""
+    )
+    (tmp_path / "new.csv").write_text("a,b,c\n3,3,0\n-3,-3,0\n")
+    code, out, _ = run(
+        ["--data", "k.csv", "--target", "kind", "--task", "classification", "--epochs", 10]
+        + ["--optimizer", "adam", "--lr", 0.01, "--plot", "none", "--save", "k.npz"],
+        capsys,
+    )
+    assert code == 0 and "epoch  10/10" in out and "accuracy" in out
+    lines = out.splitlines()
+    matrix = lines.index("Confusion matrix (rows: true class, columns: predicted):")
+    assert lines[matrix + 1].split() == ["3", "7"]
+    assert [line.split()[0] for line in lines[matrix + 2 : matrix + 4]] == ["3", "7"]
+    code, out, _ = run(["predict", "--model", "k.npz", "--data", "new.csv"], capsys)
+    assert code == 0 and out == "predicted_kind\n7\n3\n"
+    code, out, _ = run(["evaluate", "--model", "k.npz", "--data", "k.csv", "--json"], capsys)
+    metrics = json.loads(out)
+    assert code == 0 and metrics["labels"] == [3, 7] and metrics["accuracy"] > 0.9
+    assert np.sum(metrics["confusion_matrix"]) == 300
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"barenet {barenet.__version__}\n"
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert done.value.code == 0 and "--dataset" in out and "--json" in out
+    for param in hyperparams.PARAMS:  # every hyper-parameter is a train option
+        assert "--" + param.name.replace("_", "-") in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--hidden", ""], "expected comma-separated layer sizes like 64,64, got ''"),
+        (["--hidden", "64,,64"], "expected comma-separated layer sizes like 64,64, got '64,,64'"),
+        (["--hidden", "64,x"], "expected comma-separated integers, got '64,x'"),
+        (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
+        (["--epochs", "2.5"], "argument --epochs:"),
+        (["--clip-norm", "big"], "argument --clip-norm:"),
+    ],
+)
+def test_malformed_options_are_usage_errors(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        main(["--dataset", "diabetes", "--plot", "none", *args])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and err.startswith("usage: barenet train")
+    assert message in err.splitlines()[-1] and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def _failing(error):
+    def load_data(args):
+        raise error
+
+    return load_data
+
+
+def test_a_bug_prints_its_traceback_and_exits_3(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for error in (KeyError("oops"), ValueError("not a BarenetError")):
+        monkeypatch.setattr(cli, "load_data", _failing(error))
+        code, out, err = run(["--dataset", "diabetes", "--plot", "none"], capsys)
+        assert code == 3 and out == ""
+        assert "Traceback (most recent call last)" in err
+        assert f"{type(error).__name__}: " in err and "load_data" in err
+        assert err.strip().splitlines()[-1] == (
+            f"barenet {barenet.__version__}: this is a bug in barenet, not in your input; "
+            "please report it with the lines above."
+        )
+
+
+def test_barenet_and_os_errors_are_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cases = [
+        (DataError("x.csv: something is wrong\nin detail"), "x.csv: something is wrong"),
+        (BarenetValueError("bad value"), "bad value"),
+        (
+            PermissionError(13, "Permission denied", "m.npz"),
+            "[Errno 13] Permission denied: 'm.npz'",
+        ),
+    ]
+    for error, message in cases:
+        monkeypatch.setattr(cli, "load_data", _failing(error))
+        code, out, err = run(["--dataset", "diabetes", "--plot", "none"], capsys)
+        assert code == 2 and out == "" and err == f"barenet train: error: {message}\n"
+    monkeypatch.setattr(cli, "load_data", _failing(KeyboardInterrupt()))
+    code, _, err = run(["--dataset", "diabetes", "--plot", "none"], capsys)
+    assert code == 130 and err == "barenet train: interrupted\n"

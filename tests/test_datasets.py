@@ -7,8 +7,10 @@ from conftest import california_home, needs_california
 from barenet.datasets import (
     DataError,
     DataUnavailableError,
+    csv_header,
     load_builtin,
     load_california_housing,
+    preprocess,
     read_csv,
 )
 
@@ -53,12 +55,56 @@ def test_missing_data_gives_one_clear_error(tmp_path, monkeypatch):
 
 def test_bundled_datasets():
     diabetes = load_builtin("diabetes")
-    assert diabetes.x_train.shape[1] == 10 and diabetes.scaler_y is not None
-    digits = load_builtin("digits")
+    assert diabetes.x_train.shape == (353, 10) and diabetes.y_test.shape == (89, 1)
+    assert diabetes.classes is None and diabetes.preprocessing.task == "regression"
+    assert diabetes.preprocessing.target_name == "progression"
+    digits = load_builtin("digits", test_size=0.25)
     assert digits.x_train.shape[1] == 64 and digits.scaler_y is None
+    assert len(digits.x_test) == 450 and digits.classes == list(range(10))
     assert set(np.unique(digits.y_train)) == set(range(10))
+    assert digits.preprocessing.task == "classification"
     with pytest.raises(ValueError, match="unknown dataset"):
         load_builtin("mnist")
+
+
+def test_classification_split_holds_class_indices_and_maps_back():
+    rng = np.random.default_rng(0)
+    ids = np.arange(100.0)  # a feature that names the row
+    x = np.column_stack([ids, rng.standard_normal(100)])
+    labels = np.array([-5, 3, 40])[rng.integers(0, 3, 100)]
+    split = preprocess(x, labels, classification=True, feature_names=["id", "b"])
+    assert split.classes == [-5, 3, 40] and split.y_train.ndim == 1
+    assert set(np.unique(split.y_train)) == {0, 1, 2}
+    prep = split.preprocessing
+    assert prep.feature_names == ["id", "b"] and prep.scaler_y is None
+    rows = np.rint(prep.scaler_x.inverse_transform(split.x_test)[:, 0]).astype(int)
+    assert prep.targets(split.y_test).tolist() == labels[rows].tolist()
+    for k, label in enumerate(split.classes):  # stratified: each class keeps its share
+        assert abs(np.mean(split.y_test == k) - np.mean(labels == label)) < 0.05
+    from_csv = preprocess(x, labels.astype(np.float64), classification=True)  # read_csv's floats
+    assert from_csv.classes == [-5, 3, 40] and all(type(c) is int for c in from_csv.classes)
+    halves = preprocess(x, labels / 2, classification=True).classes
+    assert halves == [-2.5, 1.5, 20.0]
+
+
+def test_data_that_cannot_be_split_is_a_data_error():
+    with pytest.raises(DataError, match="cannot split the 1 rows randomly"):
+        preprocess(np.ones((1, 2)), [1.0])
+    x = np.random.default_rng(0).standard_normal((50, 2))
+    with pytest.raises(DataError, match="cannot split the 50 rows stratified by its 50 classes"):
+        preprocess(x, np.arange(50.0), classification=True)  # a value per row is no class
+
+
+def test_regression_split_preprocessing_gives_original_units():
+    rng = np.random.default_rng(1)
+    x = rng.normal(50, 10, (60, 3))
+    y = 1000 + 100 * x[:, 0]
+    split = preprocess(x, y, test_size=0.25, feature_names=["p", "q", "r"], target_name="t")
+    assert split.y_train.shape == (45, 1) and abs(split.y_train.mean()) < 0.5
+    prep = split.preprocessing
+    raw_test = prep.scaler_x.inverse_transform(split.x_test)
+    np.testing.assert_allclose(prep.targets(split.y_test), 1000 + 100 * raw_test[:, 0])
+    np.testing.assert_allclose(prep.transform(raw_test), split.x_test, atol=1e-12)
 
 
 def write(tmp_path, text, name="data.csv"):
@@ -97,7 +143,17 @@ def test_read_csv_errors_name_the_place(tmp_path, text, columns, message):
 def test_read_csv_missing_and_binary_files(tmp_path):
     with pytest.raises(DataError, match="no such file"):
         read_csv(tmp_path / "absent.csv")
+    with pytest.raises(DataError, match="no such file"):
+        csv_header(tmp_path / "absent.csv")
     binary = tmp_path / "b.csv"
     binary.write_bytes(b"\xff\xfe\x00\x81garbage")
-    with pytest.raises(DataError):
+    with pytest.raises(DataError, match="b.csv"):
         read_csv(binary)
+    with pytest.raises(DataError, match="b.csv"):
+        csv_header(binary)
+
+
+def test_csv_header(tmp_path):
+    assert csv_header(write(tmp_path, "\ufeff a , b\n1,2\n")) == ["a", "b"]  # BOM, spaces
+    with pytest.raises(DataError, match="empty"):
+        csv_header(write(tmp_path, ""))

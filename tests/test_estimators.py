@@ -1,14 +1,18 @@
+import inspect
+
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from barenet import hyperparams
 from barenet.estimators import BarenetClassifier, BarenetRegressor
+from barenet.registry import LAYERS
 
-FAST = {"epochs": 60, "random_state": 0, "hidden_layer_sizes": (32,)}
+FAST = {"epochs": 60, "random_state": 0, "hidden": (32,)}
 FLOAT32_REASON = (
     "float32 parameters: BLAS rounds the last bit differently for different batch "
     "shapes, so predictions on a subset can differ by 1 ulp (~2e-7), "
@@ -42,17 +46,77 @@ def regression_data(n=300, seed=0):
     return x, y
 
 
-def test_multi_output_regression_and_curves():
+def test_parameters_are_the_hyperparameter_spec():
+    expected = [p.for_estimator for p in hyperparams.PARAMS] + [("verbose", False)]
+    for cls in (BarenetRegressor, BarenetClassifier):
+        signature = inspect.signature(cls.__init__).parameters
+        assert [(n, p.default) for n, p in signature.items() if n != "self"] == expected
+        assert cls().get_params() == dict(expected)
+    names = [name for name, _ in expected]
+    assert "hidden" in names and "val_fraction" in names and "random_state" in names
+    assert "seed" not in names and "hidden_layer_sizes" not in names
+    with pytest.raises(TypeError, match="hidden_layer_sizes"):
+        BarenetRegressor(hidden_layer_sizes=(8,))
+
+
+def test_every_parameter_reaches_the_network():
+    x, y = regression_data(60)
+    model = BarenetRegressor(
+        hidden=(5, 3),
+        activation="tanh",
+        batchnorm=True,
+        optimizer="sgd",
+        lr=0.02,
+        momentum=0.5,
+        weight_decay=0.001,
+        epochs=3,
+        batch_size=7,
+        dropout=0.1,
+        loss="huber",
+        dtype="float64",
+        random_state=0,
+    ).fit(x, y)
+    config = model.config_
+    assert (config.hidden, config.activation, config.batch_size) == ((5, 3), "tanh", 7)
+    assert [LAYERS.name_of(layer) for layer in model.model_.layers][:4] == [
+        "linear",
+        "batchnorm",
+        "tanh",
+        "dropout",
+    ]
+    assert model.model_.layers[-1].out_dim == 2 and model.model_.dtype == np.float64
+    assert type(model.model_.loss_fun).__name__ == "Huber"
+    optimizer = model.model_.optimizer
+    assert (type(optimizer).__name__, optimizer.lr, optimizer.momentum) == ("SGD", 0.02, 0.5)
+    assert optimizer.weight_decay == 0.001 and model.n_iter_ == 3
+    with pytest.raises(ValueError, match="momentum must be >= 0"):
+        BarenetRegressor(momentum=-1.0).fit(x, y)
+    with pytest.raises(ValueError, match="unknown activation"):
+        BarenetClassifier(activation="swish").fit(x, y[:, 0] > 0)
+    with pytest.raises(ValueError, match="val_fraction must be > 0"):  # not silently ignored
+        BarenetRegressor(early_stopping=5, val_fraction=0.0).fit(x, y)
+
+
+def test_early_stopping_holds_out_val_fraction_of_the_rows():
     x, y = regression_data()
     model = BarenetRegressor(
-        hidden_layer_sizes=(64, 64), epochs=150, random_state=0, early_stopping=20
+        hidden=(64, 64), epochs=150, random_state=0, early_stopping=10, val_fraction=0.2
     ).fit(x[:250], y[:250])
     assert model.predict(x[250:]).shape == (50, 2)
     assert model.score(x[250:], y[250:]) > 0.7  # least squares gets 0.32 here
-    assert len(model.loss_curve_) == len(model.validation_loss_curve_) == model.n_iter_
-    assert model.n_features_in_ == 4
+    curve = np.array(model.validation_loss_curve_)
+    assert len(model.loss_curve_) == len(curve) == model.n_iter_ < 150  # it stopped early
+    assert np.argmin(curve) + 1 < model.n_iter_
+    assert np.isfinite(curve).all() and model.n_features_in_ == 4
+    # it ends with the weights of the best validation epoch, measured on 20 % of the rows
+    _, x_val, _, y_val = train_test_split(
+        x[:250], y[:250], test_size=0.2, random_state=model.config_.seed
+    )
+    assert model.model_.evaluate(x_val, y_val) == pytest.approx(curve.min(), rel=1e-5)
     single = BarenetRegressor(epochs=5, random_state=0).fit(x, y[:, 0])
-    assert single.predict(x).shape == (300,) and single.validation_loss_curve_ == []
+    assert single.predict(x).shape == (300,) and single.n_iter_ == 5
+    assert len(single.validation_loss_curve_) == 5  # aligned with the epochs:
+    assert np.isnan(single.validation_loss_curve_).all()  # no validation without selection
 
 
 def test_classifier_proba_classes_and_partial_fit():
@@ -65,7 +129,9 @@ def test_classifier_proba_classes_and_partial_fit():
     proba = clf.predict_proba(x)
     np.testing.assert_allclose(proba.sum(axis=1), 1)
     assert list(clf[-1].classes_) == ["setosa", "versicolor", "virginica"]
+    np.testing.assert_array_equal(clf.predict(x), clf[-1].classes_[proba.argmax(axis=1)])
     assert clf.score(x, labels) > 0.95
+    assert type(clf[-1].model_.loss_fun).__name__ == "CrossEntropy"
     incremental = BarenetClassifier(random_state=0)
     xs = StandardScaler().fit_transform(x)
     for _ in range(30):
@@ -73,14 +139,21 @@ def test_classifier_proba_classes_and_partial_fit():
     assert incremental.n_iter_ == 30 and incremental.score(xs, labels) > 0.9
     with pytest.raises(ValueError, match="classes must be passed"):
         BarenetClassifier().partial_fit(xs, labels)
+    with pytest.raises(ValueError, match="not in classes"):
+        incremental.partial_fit(xs[:2], ["setosa", "dodo"])
 
 
-def test_pipeline_grid_search_cross_val_and_clone():
+def test_grid_search_sets_the_parameters_it_searches():
     x, y = regression_data(200)
     pipeline = make_pipeline(StandardScaler(), BarenetRegressor(epochs=20, random_state=0))
-    grid = GridSearchCV(pipeline, {"barenetregressor__lr": [1e-3, 1e-2]}, cv=3)
+    grid = GridSearchCV(
+        pipeline, {"barenetregressor__lr": [1e-4, 3e-2]}, cv=3, return_train_score=True
+    )
     grid.fit(x, y[:, 0])
-    assert grid.best_params_["barenetregressor__lr"] in (1e-3, 1e-2)
+    scores = grid.cv_results_["mean_test_score"]
+    assert scores[1] > scores[0] + 0.1  # the learning rate reached the network
+    assert grid.best_params_ == {"barenetregressor__lr": 3e-2}
+    assert grid.best_estimator_[-1].model_.optimizer.lr == pytest.approx(3e-2)
     scores = cross_val_score(pipeline, x, y[:, 0], cv=3)
     assert scores.shape == (3,) and np.all(np.isfinite(scores))
     copy = clone(pipeline[-1])
@@ -91,7 +164,9 @@ def test_same_seed_same_model_and_feature_names():
     x, y = regression_data(100)
     a = BarenetRegressor(epochs=5, random_state=3).fit(x, y[:, 0])
     b = BarenetRegressor(epochs=5, random_state=3).fit(x, y[:, 0])
+    c = BarenetRegressor(epochs=5, random_state=4).fit(x, y[:, 0])
     np.testing.assert_array_equal(a.predict(x), b.predict(x))
+    assert not np.array_equal(a.predict(x), c.predict(x))
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(x, columns=list("abcd"))
     assert list(BarenetRegressor(epochs=1).fit(frame, y[:, 0]).feature_names_in_) == list("abcd")

@@ -78,3 +78,11 @@ def test_errors():
         check_gradients(Tanh(), np.ones((2, 2)), up_grad=np.ones((3, 2)))
     with pytest.raises(ValueError, match="float64 parameters"):
         check_gradients(barenet.MLP([Linear(2, 1)], MSE()), np.ones((2, 2)), np.ones((2, 1)))
+
+
+def test_tiny_gradients_pass_within_the_accuracy_of_finite_differences():
+    layer = Linear(3, 2, seed=0, dtype=np.float64)
+    report = check_gradients(layer, np.full((4, 3), 1e-9), up_grad=np.full((4, 2), 1e-3))
+    assert report.ok and report.differences["w"] < 1e-9
+    wrong = check_gradients(WrongTanh(), np.ones((3, 2)))
+    assert not wrong.ok and wrong.differences["input"] > 1e-3

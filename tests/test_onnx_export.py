@@ -78,3 +78,42 @@ def test_classifier_export_gives_probabilities_and_labels(tmp_path, monkeypatch,
 def test_export_errors(tmp_path, capsys):
     assert main(["export-onnx", "--model", str(tmp_path / "none.npz"), "--out", "x.onnx"]) == 2
     assert "no such model file" in capsys.readouterr().err
+
+
+def test_classifier_metadata_and_a_model_without_preprocessing(tmp_path):
+    import json
+
+    import onnx
+
+    from barenet import MLP, CrossEntropy, Layer, Linear, Sigmoid
+    from barenet.onnx_export import export_onnx
+    from barenet.preprocessing import Preprocessing
+
+    model = MLP([Linear(3, 5, seed=0), Sigmoid(), Linear(5, 2, seed=1)], CrossEntropy())
+    model.layers[2].b[...] = [[0.5, -0.5]]
+    x = np.random.default_rng(0).standard_normal((20, 3))
+    (raw,) = run_onnx(export_onnx(model, tmp_path / "raw.onnx"), x)  # the network's outputs
+    np.testing.assert_allclose(raw, model.predict(x), rtol=1e-5, atol=1e-6)
+
+    model.preprocessing = Preprocessing(["a", "b", "c"], "kind", None, None, ["no", "yes"])
+    export_onnx(model, tmp_path / "clf.onnx")
+    probabilities, labels = run_onnx(tmp_path / "clf.onnx", x)
+    np.testing.assert_array_equal(labels, np.argmax(model.predict(x), axis=1))
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "clf.onnx")).metadata_props}
+    metadata = json.loads(props["barenet"])
+    assert metadata == {
+        "feature_names": ["a", "b", "c"],
+        "target_name": "kind",
+        "classes": ["no", "yes"],
+    }
+
+    class Mine(Layer):
+        def forward(self, inp):
+            return inp
+
+        def backward(self, up_grad):
+            return up_grad
+
+    with pytest.raises(TypeError, match="Mine"):
+        export_onnx(MLP([Linear(3, 1), Mine()], CrossEntropy()), tmp_path / "mine.onnx")
+    assert not (tmp_path / "mine.onnx").exists()

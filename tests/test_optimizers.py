@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from barenet import MLP, MSE, SGD, Adam, AdamW, Linear, RMSprop, Relu, clip_grad_norm
+from barenet import MLP, MSE, SGD, Adam, AdamW, Linear, Relu, RMSprop, clip_grad_norm
 from barenet.registry import OPTIMIZERS
 
 CASES = [

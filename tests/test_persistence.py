@@ -8,6 +8,7 @@ import barenet
 from barenet import (
     MLP,
     MSE,
+    Adam,
     BatchNorm1d,
     CrossEntropy,
     Dropout,
@@ -16,7 +17,10 @@ from barenet import (
     Relu,
     Tanh,
 )
-from barenet.persistence import ModelFileError, Preprocessing
+from barenet.errors import BarenetTypeError, ModelFileError
+from barenet.persistence import FORMAT_VERSION, read, rebuild
+from barenet.preprocessing import Preprocessing
+from barenet.recipes import TrainConfig, build_model
 
 
 def trained_model(seed=0):
@@ -38,12 +42,25 @@ def trained_model(seed=0):
 
 def test_round_trip_gives_bit_identical_predictions(tmp_path):
     model, x = trained_model()
-    path = model.save(tmp_path / "model.npz")
+    path = barenet.save(model, tmp_path / "model.npz")
+    assert path == tmp_path / "model.npz"
     loaded = barenet.load(path)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     assert loaded.history == model.history and loaded.epoch == 3
     assert [type(a) for a in loaded.layers] == [type(b) for b in model.layers]
     np.testing.assert_array_equal(loaded.layers[1].running_var, model.layers[1].running_var)
+    assert loaded.layers[3].p == 0.2 and loaded.lr == 0.05
+
+
+def test_history_without_validation_round_trips_as_nan(tmp_path):
+    model, x = trained_model()
+    model.train(x, x[:, :2] ** 2, epochs=2, batch_size=16)  # no validation: nan entries
+    loaded = barenet.load(barenet.save(model, tmp_path / "m.npz"))
+    assert len(loaded.history["train_loss"]) == len(loaded.history["val_loss"]) == 5
+    assert np.isnan(loaded.history["val_loss"][3:]).all()
+    np.testing.assert_array_equal(loaded.history["val_loss"][:3], model.history["val_loss"][:3])
+    meta, _ = read(tmp_path / "m.npz")
+    assert meta["history"]["val_loss"][3:] == [None, None]  # strict JSON: no NaN
 
 
 def test_round_trip_keeps_preprocessing_and_classifier_loss(tmp_path):
@@ -52,34 +69,73 @@ def test_round_trip_keeps_preprocessing_and_classifier_loss(tmp_path):
     rng = np.random.default_rng(0)
     raw = rng.normal(10, 3, (30, 3))
     prep = Preprocessing(["a", "b", "c"], "label", StandardScaler().fit(raw), None, [3, 7])
-    model = MLP([Linear(3, 2, dtype=np.float64)], CrossEntropy(), 0.1)
-    model.save(tmp_path / "clf.npz", preprocessing=prep)
+    model = MLP([Linear(3, 2, dtype=np.float64, seed=0)], CrossEntropy(), 0.1)
+    barenet.save(model, tmp_path / "clf.npz", preprocessing=prep)
     loaded = barenet.load(tmp_path / "clf.npz")
     assert isinstance(loaded.loss_fun, CrossEntropy) and loaded.dtype == np.float64
-    assert loaded.preprocessing.classes == [3, 7]
+    assert loaded.record["task"] == "classification"
+    assert loaded.preprocessing.classes == [3, 7] and loaded.preprocessing.task == "classification"
     assert loaded.preprocessing.feature_names == ["a", "b", "c"]
-    np.testing.assert_array_equal(
-        loaded.preprocessing.predict(loaded, raw), prep.predict(model, raw)
-    )
+    answers = loaded.preprocessing.predict(loaded, raw)
+    np.testing.assert_array_equal(answers, prep.predict(model, raw))
+    assert set(answers) <= {3, 7}  # labels, not output indices
 
 
-def test_file_has_no_pickles_and_records_its_configuration(tmp_path):
+def test_preprocessing_attached_to_the_model_is_saved(tmp_path):
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(1)
+    raw_x, raw_y = rng.normal(5, 2, (40, 2)), rng.normal(100, 10, (40, 1))
+    prep = Preprocessing(["u", "v"], "w", StandardScaler().fit(raw_x), StandardScaler().fit(raw_y))
+    model = MLP([Linear(2, 1, seed=0)], MSE(), 0.1)
+    model.preprocessing = prep
+    loaded = barenet.load(barenet.save(model, tmp_path / "m.npz"))
+    assert loaded.preprocessing.target_name == "w" and loaded.preprocessing.task == "regression"
+    expected = prep.scaler_y.inverse_transform(model.predict(prep.scaler_x.transform(raw_x)))
+    np.testing.assert_allclose(loaded.preprocessing.predict(loaded, raw_x), expected[:, 0])
+
+
+def test_file_has_no_pickles_and_records_the_model(tmp_path):
     model, _ = trained_model()
-    path = model.save(tmp_path / "m.npz")
+    path = barenet.save(model, tmp_path / "m.npz")
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["__meta__"]))
         assert all(data[k].dtype != object for k in data.files)
     assert meta["barenet_version"] == barenet.__version__
-    assert meta["layers"][0] == {
-        "type": "Linear",
-        "config": {"in_dim": 4, "out_dim": 16, "init": "glorot_uniform"},
+    assert meta["format_version"] == FORMAT_VERSION == 2
+    record = meta["record"]
+    assert record["layers"][0] == {
+        "type": "linear",
+        "config": {"in_dim": 4, "out_dim": 16, "init": "glorot_uniform", "dtype": "float32"},
     }
-    assert meta["loss"]["type"] == "MSE"
+    assert [layer["type"] for layer in record["layers"]] == [
+        "linear",
+        "batchnorm",
+        "relu",
+        "dropout",
+        "linear",
+        "tanh",
+        "linear",
+    ]
+    assert record["loss"] == {"type": "mse", "config": {}} and record["task"] == "regression"
+
+
+def test_a_recipe_model_keeps_its_record_and_optimiser(tmp_path):
+    config = TrainConfig(hidden=(5,), optimizer="rmsprop", momentum=0.5, lr=0.02, seed=4)
+    model = build_model(config, 3, 2)
+    x = np.random.default_rng(0).standard_normal((20, 3))
+    model.train(x, x[:, :2], epochs=1, batch_size=5)
+    meta, arrays = read(barenet.save(model, tmp_path / "m.npz"))
+    assert meta["record"] == model.record
+    rebuilt = rebuild(meta, arrays)
+    assert type(rebuilt.optimizer) is type(model.optimizer)
+    assert rebuilt.optimizer.momentum == 0.5 and rebuilt.optimizer.lr == 0.02
+    np.testing.assert_array_equal(rebuilt.predict(x), model.predict(x))
 
 
 def test_bad_files_give_one_clear_error(tmp_path):
     model, _ = trained_model()
-    good = model.save(tmp_path / "good.npz").read_bytes()
+    good = barenet.save(model, tmp_path / "good.npz").read_bytes()
     cases = {
         "missing.npz": None,
         "truncated.npz": good[: len(good) // 2],
@@ -105,23 +161,44 @@ def test_bad_files_give_one_clear_error(tmp_path):
         barenet.load(tmp_path / "pickled.npz")
 
 
-def test_incompatible_version_is_refused(tmp_path):
-    model, _ = trained_model()
-    path = model.save(tmp_path / "m.npz")
-    with np.load(path) as data:
+def _rewrite(source, target, change):
+    with np.load(source) as data:
         arrays = {k: data[k] for k in data.files}
     meta = json.loads(str(arrays["__meta__"]))
-    meta["format_version"] = 99
+    change(meta)
     arrays["__meta__"] = np.array(json.dumps(meta))
-    np.savez(tmp_path / "future.npz", **arrays)
-    with pytest.raises(ModelFileError, match="format version 99 is not supported"):
-        barenet.load(tmp_path / "future.npz")
-    meta["format_version"] = 1
-    meta["layers"][0]["type"] = "Conv2d"
-    arrays["__meta__"] = np.array(json.dumps(meta))
-    np.savez(tmp_path / "odd.npz", **arrays)
+    np.savez(target, **arrays)
+    return target
+
+
+def test_incompatible_or_inconsistent_files_are_refused(tmp_path):
+    model, _ = trained_model()
+    path = barenet.save(model, tmp_path / "m.npz")
+
+    def version(number):
+        return lambda meta: meta.update(format_version=number)
+
+    for number in (1, 99):  # version 1 (barenet 0.1) stored no model record
+        with pytest.raises(ModelFileError, match=f"format version {number} is not supported"):
+            barenet.load(_rewrite(path, tmp_path / f"v{number}.npz", version(number)))
+
+    def conv(meta):
+        meta["record"]["layers"][0]["type"] = "Conv2d"
+
+    with pytest.raises(ModelFileError, match="does not rebuild.*Conv2d"):
+        barenet.load(_rewrite(path, tmp_path / "odd.npz", conv))
+
+    def no_record(meta):
+        del meta["record"]
+
     with pytest.raises(ModelFileError, match="does not rebuild"):
-        barenet.load(tmp_path / "odd.npz")
+        barenet.load(_rewrite(path, tmp_path / "norecord.npz", no_record))
+
+    def wider(meta):
+        meta["record"]["layers"][0]["config"]["out_dim"] = 17
+
+    with pytest.raises(ModelFileError, match="does not rebuild"):
+        barenet.load(_rewrite(path, tmp_path / "wider.npz", wider))
 
 
 def test_user_layers_cannot_be_saved_silently(tmp_path):
@@ -133,14 +210,18 @@ def test_user_layers_cannot_be_saved_silently(tmp_path):
             return up_grad
 
     model = MLP([Linear(2, 2), Mine()], MSE(), 0.1)
-    with pytest.raises(TypeError, match="Mine"):
-        model.save(tmp_path / "m.npz")
+    with pytest.raises(BarenetTypeError, match="Mine"):
+        barenet.save(model, tmp_path / "m.npz")
+    model = MLP([Linear(2, 2)], MSE(), 0.1, optimizer=Adam())
+    model.optimizer = type("MyOptimizer", (), {})()
+    with pytest.raises(BarenetTypeError, match="MyOptimizer"):
+        barenet.save(model, tmp_path / "m.npz")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_crash_while_writing_leaves_no_file(tmp_path, monkeypatch):
     model, _ = trained_model()
-    path = model.save(tmp_path / "m.npz")
+    path = barenet.save(model, tmp_path / "m.npz")
     before = path.read_bytes()
 
     def crash(*args, **kwargs):
@@ -148,8 +229,8 @@ def test_a_crash_while_writing_leaves_no_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(np, "savez", crash)
     with pytest.raises(KeyboardInterrupt):
-        model.save(path)
+        barenet.save(model, path)
     with pytest.raises(KeyboardInterrupt):
-        model.save(tmp_path / "new.npz")
+        barenet.save(model, tmp_path / "new.npz")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]

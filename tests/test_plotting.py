@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from barenet import plot_losses
@@ -13,13 +15,22 @@ def test_plot_losses_writes_a_png(tmp_path):
 
 def test_plot_log_scale_svg_and_train_only(tmp_path):
     path = plot_losses(
-        {"train_loss": [1.0, 0.1], "val_loss": []},
+        {"train_loss": [1.0, 0.1], "val_loss": [math.nan, math.nan]},
         tmp_path / "c.svg",
         log_scale=True,
         title="custom title",
+        val_label="held out",
     )
     text = path.read_text()
-    assert "<svg" in text and "custom title" in text
+    assert "<svg" in text and "custom title" in text and "log scale" in text
+    assert "held out" not in text  # no validation at all: no second curve in the legend
+
+
+def test_epochs_without_validation_are_gaps_and_the_label_is_used(tmp_path):
+    history = {"train_loss": [1.0, 0.5, 0.3, 0.2], "val_loss": [None, math.nan, 0.4, 0.35]}
+    text = plot_losses(history, tmp_path / "c.svg", val_label="test (watched only)").read_text()
+    assert "test (watched only)" in text
+    assert "final: train 0.2000, test (watched only) 0.3500" in text  # the default title
 
 
 def test_plot_errors(tmp_path):
@@ -27,3 +38,4 @@ def test_plot_errors(tmp_path):
         plot_losses({"train_loss": [], "val_loss": []}, tmp_path / "x.png")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         plot_losses({"train_loss": [1.0]}, tmp_path / "missing" / "x.png")
+    assert list(tmp_path.iterdir()) == []

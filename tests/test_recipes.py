@@ -4,55 +4,211 @@ import numpy as np
 import pytest
 from conftest import needs_california
 
+import barenet
+from barenet import MAE, MLP, MSE, Adam, CrossEntropy, Huber, Linear, Relu, RMSprop
+from barenet.errors import ModelFileError
 from barenet.metrics import regression_metrics
-from barenet.recipes import TrainConfig, build_model, load_checkpoint, save_checkpoint
+from barenet.preprocessing import Preprocessing
+from barenet.recipes import (
+    TrainConfig,
+    build_model,
+    build_schedule,
+    load_checkpoint,
+    save_checkpoint,
+)
+from barenet.registry import LAYERS
 
 
-def test_default_config_is_the_notebook_network():
-    config = TrainConfig()
-    model = build_model(config, 8, 1)
-    sizes = [(layer.in_dim, layer.out_dim) for layer in model.layers if hasattr(layer, "in_dim")]
-    assert sizes == [(8, 64), (64, 64), (64, 1)]
-    assert [type(layer).__name__ for layer in model.layers] == [
-        "Linear",
-        "Relu",
-        "Linear",
-        "Relu",
-        "Linear",
+def layer_names(model):
+    return [LAYERS.name_of(layer) for layer in model.layers]
+
+
+def test_a_config_builds_the_network_it_describes():
+    config = TrainConfig(
+        hidden=(5, 3),
+        activation="tanh",
+        batchnorm=True,
+        dropout=0.25,
+        optimizer="rmsprop",
+        momentum=0.9,
+        weight_decay=0.01,
+        lr=0.002,
+        dtype="float64",
+    )
+    model = build_model(config, 7, 2)
+    assert layer_names(model) == [
+        "linear",
+        "batchnorm",
+        "tanh",
+        "dropout",
+        "linear",
+        "batchnorm",
+        "tanh",
+        "dropout",
+        "linear",
     ]
-    assert type(model.loss_fun).__name__ == "MSE" and model.optimizer.lr == 0.01
-    assert config.batch_size == 32 and config.clip_norm == 1.0
+    sizes = [(layer.in_dim, layer.out_dim) for layer in model.layers if hasattr(layer, "in_dim")]
+    assert sizes == [(7, 5), (5, 3), (3, 2)] and model.layers[3].p == 0.25
+    assert model.dtype == np.float64 and isinstance(model.loss_fun, MSE)
+    assert isinstance(model.optimizer, RMSprop)
+    assert (model.optimizer.lr, model.optimizer.momentum) == (0.002, 0.9)
+    assert model.optimizer.weight_decay == 0.01
+    assert model.record["task"] == "regression" and model.record["seed"] == config.seed
+    plain = build_model(TrainConfig(hidden=(4,), activation="gelu"), 3, 1)
+    assert layer_names(plain) == ["linear", "gelu", "linear"] and model.in_dim == 7
+
+
+def test_the_loss_follows_the_task_unless_given():
+    assert isinstance(build_model(TrainConfig(), 3, 4, "classification").loss_fun, CrossEntropy)
+    assert isinstance(build_model(TrainConfig(loss="huber"), 3, 1).loss_fun, Huber)
+    model = build_model(TrainConfig(loss="mae"), 3, 4, "classification")
+    assert isinstance(model.loss_fun, MAE) and model.record["task"] == "classification"
+
+
+def test_same_seed_same_network_different_seed_different_network():
+    a, b = (build_model(TrainConfig(hidden=(6,), dropout=0.5, seed=3), 4, 1) for _ in "ab")
+    c = build_model(TrainConfig(hidden=(6,), dropout=0.5, seed=4), 4, 1)
+    x = np.random.default_rng(0).standard_normal((30, 4))
+    histories = [m.train(x, x[:, :1], epochs=2, batch_size=8) for m in (a, b, c)]
+    assert histories[0] == histories[1] != histories[2]
+    np.testing.assert_array_equal(a.layers[0].w, b.layers[0].w)
 
 
 def test_config_validation():
-    with pytest.raises(ValueError, match="unknown activation"):
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
         TrainConfig(activation="swish")
     with pytest.raises(ValueError, match="dropout"):
         TrainConfig(dropout=1.5)
-    with pytest.raises(ValueError, match="unknown initialiser"):
+    with pytest.raises(ValueError, match="unknown initiali[sz]er 'zeros'"):
         TrainConfig(init="zeros")
+    with pytest.raises(ValueError, match="hidden entry must be >= 1, got 0"):
+        TrainConfig(hidden=(64, 0))
+    with pytest.raises(ValueError, match="hidden needs at least one layer size"):
+        TrainConfig(hidden=())
+    with pytest.raises(ValueError, match="momentum must be >= 0"):
+        TrainConfig(momentum=-0.5)
+    with pytest.raises(ValueError, match="val_fraction must be in"):
+        TrainConfig(val_fraction=1.0)
+    for selects in ({"early_stopping": 2}, {"schedule": "plateau"}):
+        with pytest.raises(ValueError, match="val_fraction must be > 0"):
+            TrainConfig(val_fraction=0, **selects)  # it would select on the test split
+    with pytest.raises(ValueError, match="lr must be finite"):
+        TrainConfig(lr=float("inf"))
+    with pytest.raises(ValueError, match="dtype"):
+        TrainConfig(dtype="float16")
+    with pytest.raises(TypeError, match="epochs must be an integer"):
+        TrainConfig(epochs=True)
+    with pytest.raises(TypeError, match="hidden_layer_sizes"):
+        TrainConfig(hidden_layer_sizes=(3,))
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        TrainConfig().replace(lr=0)
+    assert TrainConfig(clip_norm=0).clip_norm is None  # 0 means off
     model = build_model(TrainConfig(init="he_normal", hidden=(400,)), 600, 1)
     assert abs(model.layers[0].w.std() / np.sqrt(2 / 600) - 1) < 0.05
-    with pytest.raises(ValueError, match="hidden layer size"):
-        TrainConfig(hidden=(64, 0))
-    assert TrainConfig.from_json(TrainConfig(hidden=(3, 4)).to_json()) == TrainConfig(
-        hidden=(3, 4)
+    config = TrainConfig(hidden=[3, 4], schedule="cosine", early_stopping=2, val_fraction=0.2)
+    assert config.hidden == (3, 4) and TrainConfig.from_json(config.to_json()) == config
+
+
+def test_validation_rows_are_held_out_only_for_selection():
+    assert TrainConfig().validation_fraction() == 0.0  # nothing selects: watch the test loss
+    assert TrainConfig(schedule="cosine").validation_fraction() == 0.0
+    assert TrainConfig(early_stopping=3).validation_fraction() == 0.1
+    assert TrainConfig(schedule="plateau").validation_fraction() == 0.1
+    assert TrainConfig(early_stopping=3, val_fraction=0.25).validation_fraction() == 0.25
+    assert TrainConfig(val_fraction=0.3).validation_fraction() == 0.3
+
+
+def classification_data(n=90, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 4))
+    return x, (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5)  # classes 0, 1, 2
+
+
+def test_checkpoint_of_a_classifier_resumes_exactly_with_cross_entropy(tmp_path):
+    """A classifier checkpointed from Python (as ``barenet train --checkpoint`` does)
+    resumes as a classifier: cross-entropy, float64, its labels, its early stopping."""
+    x, y = classification_data()
+    config = TrainConfig(
+        hidden=(8,),
+        optimizer="adam",
+        lr=0.01,
+        dropout=0.2,
+        dtype="float64",
+        early_stopping=3,
+        schedule="plateau",
+        seed=5,
     )
+    prep = Preprocessing(["a", "b", "c", "d"], "kind", None, None, ["x", "y", "z"])
+    path = tmp_path / "ck.npz"
+
+    def run(model, epochs, schedule, trainer_state=None, save_at=None):
+        def checkpoint(model, epoch, logs):
+            if epoch == save_at:
+                save_checkpoint(
+                    model,
+                    path,
+                    config,
+                    schedule=schedule,
+                    trainer=logs["trainer"],
+                    preprocessing=prep,
+                )
+
+        model.train(
+            x[:70],
+            y[:70],
+            x[70:],
+            y[70:],
+            epochs,
+            16,
+            clip_norm=config.clip_norm,
+            schedule=schedule,
+            early_stopping=config.early_stopping,
+            callbacks=[checkpoint],
+            trainer_state=trainer_state,
+        )
+        return model
+
+    straight = build_model(config, 4, 3, "classification")
+    run(straight, 6, build_schedule(config, straight), save_at=3)
+
+    resumed, resumed_config, schedule, trainer_state = load_checkpoint(path)
+    loaded = barenet.load(path)
+    for model in (resumed, loaded):
+        assert type(model.loss_fun) is CrossEntropy and model.dtype == np.float64
+        assert model.record["task"] == "classification" and model.epoch == 3
+        assert model.preprocessing.classes == ["x", "y", "z"]
+        assert type(model.optimizer) is type(straight.optimizer)
+    assert resumed_config == config and trainer_state["best_epoch"] is not None
+    np.testing.assert_array_equal(resumed.predict(x), loaded.predict(x))
+    run(resumed, 3, schedule, trainer_state)
+    assert resumed.history == straight.history and resumed.epoch == 6
+    for key, value in straight.state_dict().items():
+        np.testing.assert_array_equal(resumed.state_dict()[key], value)
 
 
-def test_checkpoint_round_trip_restores_optimiser_and_random_state(tmp_path):
-    config = TrainConfig(hidden=(8,), optimizer="adam", lr=0.01, dropout=0.2, epochs=2)
-    rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((40, 3)), rng.standard_normal((40, 1))
-    model = build_model(config, 3, 1)
-    model.train(x, y, epochs=1, batch_size=8)
-    save_checkpoint(model, tmp_path / "c.npz", config)
-    resumed, resumed_config, _, _ = load_checkpoint(tmp_path / "c.npz")
-    assert resumed_config == config
-    model.train(x, y, epochs=1, batch_size=8)
-    resumed.train(x, y, epochs=1, batch_size=8)
+def test_checkpoint_of_a_hand_built_classifier(tmp_path):
+    x, y = classification_data()
+    layers = [Linear(4, 6, dtype=np.float64, seed=0), Relu(), Linear(6, 3, dtype=np.float64)]
+    model = MLP(layers, CrossEntropy(), optimizer=Adam(lr=0.01), seed=1)
+    model.train(x, y, epochs=2, batch_size=16)
+    save_checkpoint(model, tmp_path / "ck.npz", TrainConfig(optimizer="adam", lr=0.01))
+    resumed, _, _, _ = load_checkpoint(tmp_path / "ck.npz")
+    loaded = barenet.load(tmp_path / "ck.npz")
+    for rebuilt in (resumed, loaded):
+        assert type(rebuilt.loss_fun) is CrossEntropy and rebuilt.dtype == np.float64
+        assert rebuilt.record["task"] == "classification" and rebuilt.preprocessing is None
+    model.train(x, y, epochs=2, batch_size=16)
+    resumed.train(x, y, epochs=2, batch_size=16)
+    assert resumed.history == model.history
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(resumed.state_dict()[key], value)
+
+
+def test_a_model_file_is_not_a_checkpoint(tmp_path):
+    model = build_model(TrainConfig(hidden=(2,)), 3, 1)
+    barenet.save(model, tmp_path / "m.npz")
+    with pytest.raises(ModelFileError, match="not a checkpoint"):
+        load_checkpoint(tmp_path / "m.npz")
 
 
 @needs_california

@@ -1,10 +1,12 @@
 import io
 
 import numpy as np
+import pytest
 
-from barenet.datasets import load_builtin
-from barenet.persistence import Preprocessing
-from barenet.reporting import Progress, baselines, summary_text
+from barenet.datasets import load_builtin, preprocess
+from barenet.metrics import classification_metrics, regression_metrics
+from barenet.recipes import TrainConfig, build_model
+from barenet.reporting import Progress, baselines, report_metrics, summary_text
 
 
 class FakeTerminal(io.StringIO):
@@ -22,6 +24,9 @@ def test_progress_prints_lines_when_not_a_terminal():
         "epoch   1/3  train 0.5000  val 0.2500",
         "epoch   2/3  train 0.4000",
     ]
+    watched = io.StringIO()
+    Progress(3, stream=watched, val_name="test")(None, 1, {"train_loss": 0.5, "val_loss": 0.25})
+    assert watched.getvalue() == "epoch   1/3  train 0.5000  test 0.2500\n"
     quiet = io.StringIO()
     Progress(3, quiet=True, stream=quiet)(None, 1, {"train_loss": 0.5, "val_loss": None})
     assert quiet.getvalue() == ""
@@ -29,34 +34,120 @@ def test_progress_prints_lines_when_not_a_terminal():
 
 def test_progress_bar_on_a_terminal(capsys):
     stream = FakeTerminal()
-    progress = Progress(4, 1, stream=stream)
+    progress = Progress(4, 1, stream=stream, val_name="test")
     assert progress.bar is not None and progress.bar.n == 1  # resumed at epoch 1
     progress(None, 2, {"train_loss": 0.5, "val_loss": 0.25})
-    assert progress.bar.n == 2 and "val" in str(progress.bar.postfix)
+    assert progress.bar.n == 2 and "test" in str(progress.bar.postfix)
     progress.close()
     assert stream.getvalue() == ""  # the bar writes to stderr, not the per-epoch lines
     assert "2/4" in capsys.readouterr().err
 
 
-def test_baselines_and_summary_text():
-    split = load_builtin("diabetes")
-    prep = Preprocessing(list(split.feature_names), "progression", split.scaler_x, split.scaler_y)
-    result = baselines(prep, split)
+@pytest.fixture(scope="module")
+def diabetes():
+    return load_builtin("diabetes")
+
+
+def test_report_metrics_are_in_original_units(diabetes):
+    split = diabetes
+    model = build_model(TrainConfig(hidden=(8,), seed=0), 10, 1)
+    model.train(split.x_train, split.y_train, epochs=2, batch_size=32)
+    truth = split.scaler_y.inverse_transform(split.y_test)
+    predicted = split.scaler_y.inverse_transform(model.predict(split.x_test))
+    assert report_metrics(model, split) == pytest.approx(regression_metrics(truth, predicted))
+    assert 25 <= truth.min() and truth.max() <= 346  # the diabetes target's own units
+
+
+def test_report_metrics_of_a_classifier_use_the_class_labels():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 2))
+    labels = np.where(x[:, 0] > 0, 20, 10)
+    split = preprocess(x, labels, classification=True)
+    assert split.classes == [10, 20] and set(np.unique(split.y_train)) == {0, 1}
+    model = build_model(TrainConfig(hidden=(4,), seed=0), 2, 2, "classification")
+    model.train(split.x_train, split.y_train, epochs=5, batch_size=16)
+    metrics = report_metrics(model, split)
+    expected_labels = np.array([10, 20])[np.argmax(model.predict(split.x_test), axis=1)]
+    truth = np.array([10, 20])[split.y_test]
+    assert metrics == classification_metrics(truth, expected_labels, [10, 20])
+    assert metrics["labels"] == [10, 20]
+
+
+def test_regression_baselines(diabetes):
+    split = diabetes
+    result = baselines(split)
+    assert set(result) == {"training mean", "least squares"}
+    truth = split.scaler_y.inverse_transform(split.y_test)[:, 0]
+    mean = split.scaler_y.inverse_transform(split.y_train).mean()
+    assert result["training mean"]["rmse"] == pytest.approx(np.sqrt(np.mean((truth - mean) ** 2)))
     assert result["least squares"]["rmse"] < result["training mean"]["rmse"]
+    assert 40 < result["least squares"]["rmse"] < 70  # original units, not standardised
+
+
+def test_classification_baselines_use_the_training_majority():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 3))
+    labels = np.where(x[:, 0] > 0.6, 7, 3)  # about 73 % are 3
+    split = preprocess(x, labels, classification=True)
+    result = baselines(split)
+    truth = np.array([3, 7])[split.y_test]
+    assert result["majority class"]["accuracy"] == pytest.approx(np.mean(truth == 3))
+    assert result["majority class"]["confusion_matrix"][1] == [int(np.sum(truth == 7)), 0]
+    assert result["logistic regression"]["accuracy"] > 0.9
+
+
+def _summary(**changes):
     summary = {
-        "rows": {"train": 353, "test": 89},
-        "interrupted": True,
+        "rows": {"train": 317, "validation": 36, "test": 89},
+        "validation": "0.1 of the training rows",
+        "interrupted": False,
         "diverged": None,
         "task": "regression",
         "dataset": "diabetes",
-        "epochs_trained": 4,
-        "test": result["least squares"],
-        "baselines": result,
+        "epochs_trained": 9,
+        "kept_epoch": 6,
+        "test": {"mse": 4.0, "rmse": 2.0, "mae": 1.5, "r2": 0.5},
+        "baselines": {"training mean": {"mse": 9.0, "rmse": 3.0, "mae": 2.5, "r2": 0.0}},
         "wall_seconds": 1.0,
         "train_seconds": 0.5,
-        "plot": "losses.png",
     }
-    text = summary_text(summary)
-    assert text.startswith("Interrupted: stopped after epoch 4")
-    assert "89 rows of diabetes (original units)" in text and "Loss plot: losses.png" in text
-    assert np.isfinite(result["training mean"]["mse"])
+    summary.update(changes)
+    return summary
+
+
+def test_summary_text_states_the_validation_and_the_kept_epoch():
+    text = summary_text(_summary(plot="losses.png", model="m.npz"))
+    assert "Trained 9 epochs on 317 rows; kept the weights of epoch 6 (the best validation" in text
+    assert "Validation: 36 rows (0.1 of the training rows), not the test split." in text
+    assert "89 rows of diabetes (original units)" in text
+    assert "barenet MLP          MSE 4.0000  RMSE 2.0000" in text
+    assert "Loss plot: losses.png" in text and "Model saved: m.npz" in text
+    assert "Interrupted" not in text and "Diverged" not in text
+
+    watched = summary_text(
+        _summary(
+            validation="test split",
+            kept_epoch=9,
+            rows={"train": 353, "validation": 89, "test": 89},
+        )
+    )
+    assert "kept the weights of epoch 9 (the last epoch)" in watched
+    assert "Watched the test loss per epoch; nothing was selected on it." in watched
+    assert "Validation:" not in watched
+
+    stopped = summary_text(_summary(interrupted=True, diverged="training diverged in epoch 3"))
+    assert stopped.startswith("Interrupted: stopped after epoch 9")
+    assert "Diverged: training diverged in epoch 3" in stopped
+
+
+def test_summary_text_labels_the_confusion_matrix_with_class_names():
+    test = {"accuracy": 0.75, "labels": ["cat", "hippo"], "confusion_matrix": [[2, 1], [0, 1]]}
+    text = summary_text(
+        _summary(task="classification", test=test, baselines={"majority class": test})
+    )
+    lines = text.splitlines()
+    start = lines.index("Confusion matrix (rows: true class, columns: predicted):")
+    assert lines[start + 1].split() == ["cat", "hippo"]
+    assert lines[start + 2].split() == ["cat", "2", "1"]
+    assert lines[start + 3].split() == ["hippo", "0", "1"]
+    assert "accuracy 0.7500" in text and "original units" not in text

@@ -280,3 +280,15 @@ def test_early_stopping_needs_validation_data():
     model, x, y, _, _ = overfitting_setup()
     with pytest.raises(ValueError, match="early_stopping needs validation data"):
         model.train(x, y, epochs=5, batch_size=5, early_stopping=2)
+
+
+def test_divergence_at_the_end_of_an_epoch_does_not_count_the_epoch():
+    x, y = toy_data(20)
+    model = small_mlp(lr=0.05)
+    model.train(x, y, epochs=1, batch_size=20)
+    model.lr = 1e300  # one batch per epoch: the update overflows the weights; the loss was finite
+    with pytest.raises(TrainingDiverged, match="epoch 2, at the end of the epoch") as info:
+        model.train(x, y, epochs=3, batch_size=20)
+    assert info.value.batch == 0
+    assert model.epoch == len(model.history["train_loss"]) == 1
+    assert all(np.isfinite(p.value).all() for p in model.parameters())

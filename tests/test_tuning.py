@@ -8,7 +8,7 @@ from barenet.tuning import read_grid, search
 
 pytest.importorskip("dask.distributed")
 
-GRID = {"lr": [0.001, 0.01], "hidden_layer_sizes": [(8,), (16,)]}
+GRID = {"lr": [0.001, 0.01], "hidden": [(8,), (16,)]}
 FIXED = {"epochs": 8, "batch_size": 16}
 
 
@@ -63,17 +63,38 @@ def test_randomized_search_and_cross_val_score_on_dask(cluster):
 
 
 def test_tune_command_starts_its_own_local_cluster(tmp_path, capsys):
-    grid = tmp_path / "grid.json"
-    grid.write_text(json.dumps({"estimator": {"epochs": 5}, "grid": {"lr": [0.001, 0.01]}}))
+    from barenet.datasets import load_builtin
+    from barenet.estimators import BarenetRegressor
+
+    grid = _write(
+        tmp_path, {"estimator": {"epochs": 5, "hidden": [8]}, "grid": {"lr": [0.0001, 0.03]}}
+    )
     code = main(["tune", "--grid", str(grid), "--dataset", "diabetes", "--cv", "2", "--json"])
     summary = json.loads(capsys.readouterr().out)
-    assert code == 0 and summary["scheduler"] == "local"
-    assert summary["best_params"]["lr"] in (0.001, 0.01) and len(summary["candidates"]) == 2
+    assert code == 0 and summary["scheduler"] == "local" and summary["dataset"] == "diabetes"
+    candidates = summary["candidates"]
+    assert [c["params"] for c in candidates] == [{"lr": 0.0001}, {"lr": 0.03}]
+    best = max(candidates, key=lambda c: c["mean_cv_score"])
+    assert summary["best_params"] == best["params"] == {"lr": 0.03}  # lr 1e-4 barely moves
+    assert summary["best_cv_score"] == best["mean_cv_score"]
+    # the test score is the best parameters refitted on all the training rows
+    split = load_builtin("diabetes")
+    refit = BarenetRegressor(epochs=5, hidden=(8,), lr=0.03, random_state=0)
+    refit.fit(split.x_train, split.y_train.ravel())
+    expected = refit.score(split.x_test, split.y_test.ravel())
+    assert summary["test_score"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_tune_grids_use_the_train_option_names(tmp_path, capsys):
+    grid = _write(
+        tmp_path, {"estimator": {"epochs": 2, "batch-size": 64}, "grid": {"seed": [0, 1]}}
+    )
     code = main(
         ["tune", "--grid", str(grid), "--dataset", "diabetes", "--cv", "2", "--scheduler", "none"]
     )
     out = capsys.readouterr().out
-    assert code == 0 and "Best parameters" in out
+    assert code == 0 and "Best parameters: {'seed': " in out and "random_state" not in out
+    assert out.count("{'seed': ") == 3  # two candidates and the best
 
 
 def test_grid_file_errors(tmp_path, capsys):
@@ -86,8 +107,33 @@ def test_grid_file_errors(tmp_path, capsys):
         read_grid(bad)
     assert main(["tune", "--grid", str(tmp_path / "absent.json"), "--dataset", "diabetes"]) == 2
     assert "no such grid file" in capsys.readouterr().err
-    fixed, grid = read_grid(_write(tmp_path, {"grid": {"hidden_layer_sizes": [[4, 4]]}}))
-    assert grid == {"hidden_layer_sizes": [(4, 4)]} and fixed == {}
+    fixed, grid = read_grid(_write(tmp_path, {"grid": {"hidden": [[4, 4]]}}))
+    assert grid == {"hidden": [(4, 4)]} and fixed == {}
+    fixed, grid = read_grid(
+        _write(tmp_path, {"estimator": {"seed": 3, "batch-size": 8}, "grid": {"seed": [0, 1]}})
+    )
+    assert fixed == {"random_state": 3, "batch_size": 8} and grid == {"random_state": [0, 1]}
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ({"grid": {"hidden_layer_sizes": [[4]]}}, "unknown parameter 'hidden_layer_sizes'"),
+        ({"estimator": {"learning_rate": 0.1}, "grid": {"lr": [0.1]}}, "unknown parameter"),
+        ({"grid": {"lr": [0.01, -1]}}, "lr: lr must be > 0"),
+        ({"grid": {"hidden": [[8, 0]]}}, "hidden: hidden entry must be >= 1"),
+        ({"estimator": {"activation": "swish"}, "grid": {"lr": [0.1]}}, "unknown activation"),
+        ({"grid": {"seed": [-1]}}, "seed: seed must be >= 0"),
+    ],
+)
+def test_unknown_names_and_bad_values_are_clear_errors(tmp_path, capsys, content, message):
+    path = _write(tmp_path, content)
+    with pytest.raises(ValueError, match=message):
+        read_grid(path)
+    code = main(["tune", "--grid", str(path), "--dataset", "diabetes", "--scheduler", "none"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("barenet tune: error: ") and message.split(": ")[-1] in err
 
 
 def _write(tmp_path, content):

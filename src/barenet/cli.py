@@ -19,7 +19,13 @@ from barenet import hyperparams, tuning
 from barenet._version import __version__
 from barenet.data_args import add_data_arguments, load_data
 from barenet.datasets import read_csv
-from barenet.errors import BarenetError, BarenetValueError, ModelFileError, TrainingDiverged
+from barenet.errors import (
+    BarenetError,
+    BarenetValueError,
+    DataError,
+    ModelFileError,
+    TrainingDiverged,
+)
 from barenet.onnx_export import run_export
 from barenet.persistence import load, save
 from barenet.preprocessing import Preprocessing
@@ -128,14 +134,24 @@ def _validation_split(split, config: TrainConfig):
         return split.x_train, split.y_train, split.x_test, split.y_test, "test split"
     from sklearn.model_selection import train_test_split
 
-    x_train, x_val, y_train, y_val = train_test_split(
-        split.x_train,
-        split.y_train,
-        test_size=fraction,
-        random_state=config.seed,
-        stratify=split.y_train if split.classes is not None else None,
+    # stratified by class when every class can be (as the estimators do), else not
+    classes = split.y_train if split.classes is not None else None
+    for stratify in (classes, None) if classes is not None else (None,):
+        try:
+            x_train, x_val, y_train, y_val = train_test_split(
+                split.x_train,
+                split.y_train,
+                test_size=fraction,
+                random_state=config.seed,
+                stratify=stratify,
+            )
+            return x_train, y_train, x_val, y_val, f"{fraction:g} of the training rows"
+        except ValueError as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    raise DataError(
+        f"cannot hold out {fraction:g} of the {len(split.x_train)} training rows for "
+        f"validation: {reason}"
     )
-    return x_train, y_train, x_val, y_val, f"{fraction:g} of the training rows"
 
 
 def run_train(args, stdout=None) -> int:
@@ -152,6 +168,13 @@ def run_train(args, stdout=None) -> int:
             raise BarenetValueError(
                 f"{args.resume} was trained on {model.in_dim} features, "
                 f"the data has {split.x_train.shape[1]}"
+            )
+        task = (model.record or {}).get("task", prep.task)
+        out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
+        if task != prep.task or model.out_dim != out_dim:
+            raise BarenetValueError(
+                f"{args.resume} is a {task} checkpoint with {model.out_dim} outputs; "
+                f"the data is for {prep.task} with {out_dim}"
             )
         config = config.replace(epochs=args.epochs)
     else:

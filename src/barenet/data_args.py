@@ -39,8 +39,11 @@ def load_data(args):
     """``(name, split)``: the preprocessed split of ``--dataset`` or ``--data``."""
     if args.data and args.dataset:
         raise BarenetValueError("give either --dataset or --data, not both")
-    if args.target and not args.data:
-        raise BarenetValueError("--target is for --data; the built-in data sets have theirs")
+    for option in ("target", "features", "task"):
+        if getattr(args, option) and not args.data:
+            raise BarenetValueError(
+                f"--{option} is for --data; the built-in data sets have theirs"
+            )
     if not 0 < args.test_size < 1:
         raise BarenetValueError(f"--test-size must be between 0 and 1, got {args.test_size}")
     if not args.data:

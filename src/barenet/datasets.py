@@ -65,17 +65,26 @@ def preprocess(
     if classification:
         labels, y_scaled = np.unique(np.asarray(y), return_inverse=True)
         classes = [v.item() if hasattr(v, "item") else v for v in labels]
+        if all(isinstance(c, float) and c.is_integer() for c in classes):
+            classes = [int(c) for c in classes]  # a CSV's "3" is the label 3, not 3.0
         scaler_y = None
     else:
         scaler_y = StandardScaler()
         y_scaled = scaler_y.fit_transform(np.asarray(y, dtype=np.float64).reshape(len(x), -1))
-    x_train, x_test, y_train, y_test = train_test_split(
-        x_scaled,
-        y_scaled,
-        test_size=test_size,
-        random_state=random_state,
-        stratify=y_scaled if classification else None,
-    )
+    try:
+        x_train, x_test, y_train, y_test = train_test_split(
+            x_scaled,
+            y_scaled,
+            test_size=test_size,
+            random_state=random_state,
+            stratify=y_scaled if classification else None,
+        )
+    except ValueError as error:  # too few rows, or too few rows of a class
+        how = f"stratified by its {len(classes)} classes" if classification else "randomly"
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise DataError(
+            f"cannot split the {len(x)} rows {how} into training and test rows: {message}"
+        ) from None
     names = (
         list(feature_names) if feature_names is not None else [f"x{i}" for i in range(x.shape[1])]
     )

@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from barenet import hyperparams
-from barenet.errors import BarenetTypeError
+from barenet.errors import BarenetTypeError, BarenetValueError
 from barenet.recipes import TrainConfig, build_model, build_schedule
 
 #: (name, default) of every constructor parameter, in order.
@@ -195,12 +195,14 @@ class BarenetClassifier(ClassifierMixin, _BarenetEstimator):
         check_classification_targets(y)
         if first:
             if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit")
+                raise BarenetValueError("classes must be passed on the first call to partial_fit")
             self._encoder = LabelEncoder().fit(classes)
             self.classes_ = self._encoder.classes_
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
-            raise ValueError(f"labels {unknown.tolist()} are not in classes {self.classes_}")
+            raise BarenetValueError(
+                f"labels {unknown.tolist()} are not in classes {self.classes_}"
+            )
         return self._fit(x, self._encoder.transform(y), epochs=1, incremental=True)
 
     def predict_proba(self, X):

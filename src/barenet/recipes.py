@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from barenet import hyperparams
-from barenet.errors import ModelFileError
+from barenet.errors import BarenetValueError, ModelFileError
 from barenet.model import MLP
 from barenet.persistence import read, rebuild, save
 from barenet.preprocessing import Preprocessing
@@ -28,6 +28,12 @@ class TrainConfig:
 
     def __init__(self, **values) -> None:
         vars(self).update(hyperparams.validate(values))
+        if self.selects_on_validation() and self.val_fraction == 0:
+            # with no rows held out, the only loss to select on would be the test split's
+            raise BarenetValueError(
+                "early_stopping and the plateau schedule select on held-out validation rows: "
+                "val_fraction must be > 0 (or None for 0.1), got 0"
+            )
 
     def replace(self, **changes) -> TrainConfig:
         return TrainConfig(**{**self.to_json(), **changes})

@@ -152,12 +152,12 @@ class Trainer:
         if train_loss is None:  # interrupted inside the epoch
             model.interrupted = True
             return False
-        model.epoch += 1
         val_loss = model.evaluate(x_val, y_val) if x_val is not None else None
         if not (math.isfinite(train_loss) and _all_finite(model)) or (
             val_loss is not None and not math.isfinite(val_loss)
         ):
-            self._diverged(model.epoch, 0, "the loss or weights became non-finite")
+            self._diverged(model.epoch + 1, 0, "the loss or weights became non-finite")
+        model.epoch += 1
         model.history["train_loss"].append(train_loss)
         model.history["val_loss"].append(math.nan if val_loss is None else val_loss)
         return not self._end_of_epoch(train_loss, val_loss)

@@ -17,7 +17,12 @@ import numpy as np
 
 from barenet import hyperparams
 from barenet.data_args import add_data_arguments, load_data
-from barenet.errors import BarenetValueError
+from barenet.errors import BarenetError, BarenetValueError
+
+
+def _estimator_params() -> dict:
+    """Each estimator parameter's name -> its ``hyperparams.Param`` (None for ``verbose``)."""
+    return {**{p.for_estimator[0]: p for p in hyperparams.PARAMS}, "verbose": None}
 
 
 def estimator_name(name: str) -> str:
@@ -35,10 +40,31 @@ def estimator_name(name: str) -> str:
     )
 
 
+def train_name(name: str) -> str:
+    """An estimator parameter's name as ``barenet train`` calls it (``random_state`` ->
+    ``seed``), for reports."""
+    param = _estimator_params().get(name)
+    return name if param is None else param.name
+
+
+def _check_value(name: str, value, path) -> None:
+    """Refuse a value the estimators would refuse, before any fit runs."""
+    param = _estimator_params()[name]
+    try:
+        if param is None:
+            hyperparams.flag(value, name)
+        else:
+            param.validate(value)
+    except (BarenetError, TypeError, ValueError) as error:
+        raise BarenetValueError(f"{path}: {train_name(name)}: {error}") from None
+
+
 def read_grid(path) -> tuple[dict, dict]:
     """Read ``{"estimator": {fixed params}, "grid": {param: [values]}}`` (or just the
     grid) from a JSON file. Parameters are named as ``barenet train``'s options
-    (``hidden``, ``lr``, ``batch_size``, ``seed``); lists of hidden sizes become tuples."""
+    (``hidden``, ``lr``, ``batch_size``, ``seed``) and returned as the estimators name
+    them (``seed`` -> ``random_state``); lists of hidden sizes become tuples. Unknown
+    names and invalid values are refused here, before any training."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
@@ -49,11 +75,15 @@ def read_grid(path) -> tuple[dict, dict]:
     if not isinstance(data, dict):
         raise BarenetValueError(f"{path}: expected a JSON object of parameter lists")
     fixed, grid = (data.get("estimator", {}), data["grid"]) if "grid" in data else ({}, data)
+    if not isinstance(fixed, dict) or not isinstance(grid, dict):
+        raise BarenetValueError(f"{path}: expected JSON objects of parameters")
     if not grid or not all(isinstance(v, list) and v for v in grid.values()):
         raise BarenetValueError(f"{path}: every grid entry must be a non-empty list of values")
 
     def fix(name, value):
-        return tuple(value) if name == "hidden" and isinstance(value, list) else value
+        value = tuple(value) if name == "hidden" and isinstance(value, list) else value
+        _check_value(name, value, path)
+        return value
 
     fixed = {estimator_name(k): fix(estimator_name(k), v) for k, v in fixed.items()}
     grid = {estimator_name(k): [fix(estimator_name(k), v) for v in vs] for k, vs in grid.items()}
@@ -160,6 +190,11 @@ def _one_column_as_1d(y) -> np.ndarray:
     return y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
 
 
+def _report(params: dict) -> dict:
+    """Parameters as ``barenet train`` names them, JSON-able (tuples as lists)."""
+    return {train_name(k): list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
 def run_tune(args, stdout) -> int:
     fixed, grid = read_grid(args.grid)
     name, split = load_data(args)
@@ -183,14 +218,12 @@ def run_tune(args, stdout) -> int:
     summary = {
         "dataset": name,
         "scheduler": args.scheduler,
-        "best_params": {
-            k: list(v) if isinstance(v, tuple) else v for k, v in searcher.best_params_.items()
-        },
+        "best_params": _report(searcher.best_params_),
         "best_cv_score": float(searcher.best_score_),
         "test_score": float(searcher.score(split.x_test, y_test)),
         "candidates": [
             {
-                "params": {k: list(v) if isinstance(v, tuple) else v for k, v in p.items()},
+                "params": _report(p),
                 "mean_cv_score": float(m),
                 "std_cv_score": float(s),
             }
