@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from barenet import check_gradients
+from barenet import MLP, MSE, Linear, Relu, Sigmoid, check_gradients
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "scikit_learn_data"
 
@@ -52,3 +52,22 @@ def assert_gradients_ok(layer_or_loss, inp, target=None, tol: float = 1e-6) -> N
     """barenet's public finite-difference check, as a learner runs it, must pass."""
     report = check_gradients(layer_or_loss, inp, target, tolerance=tol)
     assert report.ok, str(report)
+
+
+def small_mlp(seed=0, dtype=np.float32, lr=0.05, **kwargs):
+    rng = np.random.default_rng(seed)
+    layers = [
+        Linear(3, 8, seed=rng, dtype=dtype),
+        Relu(),
+        Linear(8, 8, seed=rng, dtype=dtype),
+        Sigmoid(),
+        Linear(8, 2, seed=rng, dtype=dtype),
+    ]
+    return MLP(layers, MSE(), lr, seed=seed, **kwargs)
+
+
+def toy_data(n=100, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 3))
+    y = np.stack([x[:, 0] * x[:, 1], np.sin(x[:, 2])], axis=1)
+    return x, y

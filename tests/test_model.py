@@ -1,27 +1,8 @@
 import numpy as np
 import pytest
-from conftest import needs_california
+from conftest import needs_california, small_mlp, toy_data
 
-from barenet import MLP, MSE, SGD, Linear, Relu, Sigmoid
-
-
-def small_mlp(seed=0, dtype=np.float32, lr=0.05, **kwargs):
-    rng = np.random.default_rng(seed)
-    layers = [
-        Linear(3, 8, seed=rng, dtype=dtype),
-        Relu(),
-        Linear(8, 8, seed=rng, dtype=dtype),
-        Sigmoid(),
-        Linear(8, 2, seed=rng, dtype=dtype),
-    ]
-    return MLP(layers, MSE(), lr, seed=seed, **kwargs)
-
-
-def toy_data(n=100, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, 3))
-    y = np.stack([x[:, 0] * x[:, 1], np.sin(x[:, 2])], axis=1)
-    return x, y
+from barenet import MLP, MSE, SGD, Linear, Relu
 
 
 def test_call_checks_and_converts_its_input_forward_does_not():
