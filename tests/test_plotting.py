@@ -39,3 +39,17 @@ def test_plot_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         plot_losses({"train_loss": [1.0]}, tmp_path / "missing" / "x.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_files_respect_the_umask(tmp_path):
+    import os
+
+    from barenet._files import atomic_path
+
+    previous = os.umask(0o027)
+    try:
+        with atomic_path(tmp_path / "out.txt") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o640

@@ -25,6 +25,7 @@ def atomic_path(path, suffix: str | None = None):
         dir=path.parent,
     )
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a file written normally respects umask
     try:
         yield Path(tmp)
         with open(tmp, "rb+") as f:
@@ -34,3 +35,9 @@ def atomic_path(path, suffix: str | None = None):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
