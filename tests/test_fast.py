@@ -151,3 +151,63 @@ def test_anything_user_written_switches_the_fused_path_off():
     model = build(Adam(), np.float32)
     model.optimizer.update = lambda value, grad, state: None
     assert "optimiser (Adam)" in why_not_fused(model)
+
+
+def test_a_method_replaced_on_the_class_switches_the_fused_path_off(monkeypatch):
+    x, y = data()
+    calls = []
+    original = Linear.backward
+
+    def counting_backward(self, up_grad):
+        calls.append(1)
+        return original(self, up_grad)
+
+    monkeypatch.setattr(Linear, "backward", counting_backward)
+    model = build(None, np.float32)
+    assert "layer 0 (Linear)" in why_not_fused(model)
+    model.train(x, y, epochs=1, batch_size=50)
+    assert len(calls) == 3 * 3  # three Linear layers, three batches: the user's code ran
+    monkeypatch.setattr(MLP, "update", lambda self: None)
+    assert "MLP" in why_not_fused(build(None, np.float32))
+
+
+def test_a_callback_that_runs_backward_does_not_leave_stale_gradients():
+    x, y = data()
+    runs = []
+    for fast in (True, False):
+        model = build(Adam(lr=0.01, fused=True), np.float64)
+
+        def probe(m, epoch, logs):  # the notebook's methods, called between epochs
+            m.loss(m(x[:7]), y[:7])
+            m.backward()
+
+        model.train(x, y, epochs=3, batch_size=32, callbacks=[probe], fast=fast)
+        runs.append(model)
+    assert_same(*runs)
+
+
+def test_clipping_a_fused_optimizer_by_hand_scales_what_step_uses():
+    from barenet import clip_grad_norm
+
+    runs = []
+    for fused in (True, False):
+        model = build(SGD(lr=0.1, fused=fused), np.float64)
+        x, y = data()
+        for start in range(0, 60, 20):
+            model.loss(model(x[start : start + 20]), y[start : start + 20] * 100)
+            model.backward()
+            clip_grad_norm(model.optimizer, 0.1)
+            model.update()
+        model.optimizer.unpack()
+        runs.append(model)
+    assert_same(*runs)
+
+
+def test_a_learning_rate_of_zero_trains_on_the_fused_path():
+    x, y = data()
+    model = build(None, np.float32)
+    before = model.state_dict()
+    model.lr = 0.0  # where a cosine schedule ends
+    model.train(x, y, epochs=1, batch_size=50)
+    for key, value in before.items():
+        np.testing.assert_array_equal(model.state_dict()[key], value)

@@ -60,3 +60,11 @@ def test_a_model_whose_schedule_reached_zero_saves_and_loads(tmp_path):
     loaded = barenet.load(barenet.save(model, tmp_path / "m.npz"))
     assert loaded.optimizer.lr == 0.01  # rebuilt as it was built; the weights are the trained ones
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_a_model_changed_after_building_is_saved_as_it_is(tmp_path):
+    model = build(TrainConfig(hidden=(4,), seed=2).model_record(3, 2))
+    model.layers[-1] = Linear(4, 3, seed=0)  # a new head
+    model.out_dim = 3
+    loaded = barenet.load(barenet.save(model, tmp_path / "m.npz"))
+    assert loaded.layers[-1].out_dim == 3 and loaded.record["seed"] == 2

@@ -183,8 +183,6 @@ class Linear(Layer):
 class Identity(Layer):
     """Passes its input through unchanged."""
 
-    onnx_op = None  # nothing to export
-
     def forward(self, inp: np.ndarray) -> np.ndarray:
         return inp
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from barenet._checks import as_rng, check_features, check_learning_rate, check_targets
 from barenet.errors import BarenetTypeError, BarenetValueError, UsageError
+from barenet.fast import runner
 from barenet.layers import Layer, Parameter
 from barenet.losses import Loss
 from barenet.optimizers import Optimizer
@@ -291,3 +292,6 @@ class MLP:
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"MLP([\n  {inner}\n], loss_fun={self.loss_fun!r}, lr={self.lr})"
+
+
+runner.remember_builtin_model(MLP)  # so that a change to MLP's methods turns the fast path off

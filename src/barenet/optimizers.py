@@ -347,9 +347,8 @@ class RMSprop(Optimizer):
 
 
 def _grad_arrays(params) -> list[np.ndarray]:
-    """The gradient arrays of Parameters, a model or layer, an optimiser, or arrays."""
-    if isinstance(params, Optimizer) and params._groups is not None:
-        return [group.grad for group in params._groups]
+    """The gradient arrays of Parameters, a model or layer, an optimiser, or arrays
+    (the layers' current ``d<name>`` arrays, which a fused step gathers)."""
     if isinstance(params, list | tuple) and all(isinstance(g, np.ndarray) for g in params):
         return list(params)
     return [p.grad for p in _as_parameters(params)]

@@ -23,8 +23,6 @@ from barenet.errors import BarenetTypeError
 from barenet.model import MLP
 from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
 
-TASKS = ("regression", "classification")
-
 
 def _entry(registry, obj, what: str) -> dict:
     try:
@@ -38,9 +36,9 @@ def _entry(registry, obj, what: str) -> dict:
 
 
 def describe(model: MLP, *, task: str | None = None) -> dict:
-    """The record of an existing model (its own record, if it was built from one)."""
-    if model.record is not None:
-        return model.record
+    """The record of a model as it is now; the seed and task of the record it was built
+    from, if any, are kept."""
+    built_from = model.record or {}
     optimizer = model.optimizer
     return {
         "layers": [
@@ -51,8 +49,8 @@ def describe(model: MLP, *, task: str | None = None) -> dict:
         "optimizer": None if optimizer is None else _entry(OPTIMIZERS, optimizer, "the optimiser"),
         "lr": getattr(model, "initial_lr", model.lr),  # before any schedule changed it
         "dtype": str(model.dtype),
-        "seed": None,
-        "task": task or guess_task(model),
+        "seed": built_from.get("seed"),
+        "task": task or built_from.get("task") or guess_task(model),
     }
 
 

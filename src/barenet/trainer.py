@@ -57,8 +57,6 @@ class Trainer:
     ----------
     best_loss, best_epoch : float, int or None
         The best validation loss seen with early stopping, and its epoch.
-    fused : bool
-        Whether the last ``fit`` ran on ``FusedStep``.
     """
 
     def __init__(
@@ -87,7 +85,6 @@ class Trainer:
         self.restore_best = restore_best
         self.callbacks = list(callbacks)
         self.fast = fast
-        self.fused = False
         self.best_loss = math.inf
         self.best_epoch = None
         self.best_state = None
@@ -126,7 +123,6 @@ class Trainer:
         model.interrupted = False
         model.stop_requested = False
         step = FusedStep(model) if self.fast and why_not_fused(model) is None else None
-        self.fused = step is not None
         try:
             with (
                 np.errstate(over="ignore", invalid="ignore", divide="ignore"),
@@ -182,9 +178,8 @@ class Trainer:
                 self._diverged(model.epoch + 1, batch, f"the loss became {loss}")
             step.backward()
             if self.clip_norm is not None:
-                grads = step.gradients() if fused else [p.grad for p in model.parameters()]
-                norm = clip_grad_norm(grads, self.clip_norm)
-            else:  # only finiteness matters: fewest arrays
+                norm = clip_grad_norm(model.parameters(), self.clip_norm)
+            else:  # only finiteness matters: as few arrays as possible
                 norm = grad_norm(step.flat_gradients() if fused else model.parameters())
             if not math.isfinite(norm):  # checked before the update: weights still finite
                 self._diverged(model.epoch + 1, batch, "a gradient became non-finite")

@@ -14,46 +14,78 @@ differences are only in how the same numbers are computed:
 
 Every other layer's and the loss's own ``forward`` and ``backward`` are called as
 they are. ``tests/test_fast.py`` checks that both paths give bit-identical weights.
+
+While ``train`` runs with a fused optimiser (the notebook's plain SGD is one), each
+``layer.w`` is a view into the optimiser's flat buffer: read the weights through the
+layer (``model.layers[0].w``) inside a callback. When ``train`` returns, the layers
+have their own arrays back, updated in place, so a reference taken before training
+sees every update.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from barenet.activations import GELU, LeakyRelu, Relu, Sigmoid, Softmax, Tanh
-from barenet.layers import BatchNorm1d, Dropout, Identity, Linear
-from barenet.losses import MAE, MSE, BCEWithLogits, CrossEntropy, Huber
-from barenet.optimizers import SGD, Adam, AdamW, RMSprop
+import barenet.activations  # noqa: F401  (registers the activations listed below)
+import barenet.losses  # noqa: F401  (registers the losses)
+from barenet.layers import Linear
+from barenet.optimizers import SGD
+from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
 
-BUILTIN_LAYERS = (Linear, Relu, Sigmoid, Tanh, LeakyRelu, GELU, Softmax, Identity, Dropout)
-BUILTIN_LAYERS += (BatchNorm1d,)
-BUILTIN_LOSSES = (MSE, MAE, Huber, BCEWithLogits, CrossEntropy)
-BUILTIN_OPTIMIZERS = (SGD, Adam, AdamW, RMSprop)
+LAYER_METHODS = ("forward", "backward", "step")
+LOSS_METHODS = ("forward", "backward")
+OPTIMIZER_METHODS = ("step", "update_one", "update")
 MODEL_METHODS = ("forward", "loss", "backward", "update")
 
 
-def _replaced(obj, names) -> list[str]:
-    """Methods replaced on the instance itself (``layer.backward = my_function``)."""
-    return [name for name in names if name in vars(obj)]
+def _methods(cls, names) -> dict[str, object]:
+    return {name: getattr(cls, name) for name in names}
+
+
+# barenet's own classes and their methods as imported, before any user code could
+# replace one on the class (``Linear.backward = my_backward``)
+BUILTIN = {
+    cls: _methods(cls, names)
+    for registry, names in ((LAYERS, LAYER_METHODS), (LOSSES, LOSS_METHODS))
+    for cls in {registry.lookup(name) for name in registry.choices()}
+    if cls.__module__.startswith("barenet.")
+}
+BUILTIN.update(
+    {
+        cls: _methods(cls, OPTIMIZER_METHODS)
+        for cls in {OPTIMIZERS.lookup(name) for name in OPTIMIZERS.choices()}
+        if cls.__module__.startswith("barenet.")
+    }
+)
+
+
+def remember_builtin_model(cls) -> None:
+    """Called by ``barenet.model`` once ``MLP`` exists (it imports this module)."""
+    BUILTIN[cls] = _methods(cls, MODEL_METHODS)
+
+
+def _unchanged(obj) -> bool:
+    """``obj`` is an instance of a built-in class (not a subclass) whose methods are
+    the originals: none replaced on the class, none set on the instance."""
+    methods = BUILTIN.get(type(obj))
+    return methods is not None and all(
+        name not in vars(obj) and getattr(type(obj), name) is original
+        for name, original in methods.items()
+    )
 
 
 def why_not_fused(model) -> str | None:
     """None if ``FusedStep`` computes exactly what the model's methods do; else why not."""
-    cls = type(model)
-    if cls.__module__ != "barenet.model" or _replaced(model, MODEL_METHODS):
-        return f"the model ({cls.__name__}) is not barenet's MLP with its own methods"
+    if not _unchanged(model):
+        return f"the model ({type(model).__name__}) is not barenet's MLP with its own methods"
     for i, layer in enumerate(model.layers):
-        if type(layer) not in BUILTIN_LAYERS or _replaced(layer, ("forward", "backward", "step")):
-            return f"layer {i} ({type(layer).__name__}) is not a built-in layer"
-    loss = model.loss_fun
-    if type(loss) not in BUILTIN_LOSSES or _replaced(loss, ("forward", "backward")):
-        return f"the loss ({type(loss).__name__}) is not a built-in loss"
-    optimizer = model.optimizer
-    if optimizer is not None and (
-        type(optimizer) not in BUILTIN_OPTIMIZERS
-        or _replaced(optimizer, ("step", "update", "update_one"))
-    ):
-        return f"the optimiser ({type(optimizer).__name__}) is not a built-in optimiser"
+        if not _unchanged(layer):
+            return f"layer {i} ({type(layer).__name__}) is not an unchanged built-in layer"
+    if not _unchanged(model.loss_fun):
+        return f"the loss ({type(model.loss_fun).__name__}) is not an unchanged built-in loss"
+    if model.optimizer is not None and not _unchanged(model.optimizer):
+        name = type(model.optimizer).__name__
+        return f"the optimiser ({name}) is not an unchanged built-in optimiser"
     return None
 
 
@@ -72,11 +104,9 @@ class FusedStep:
         self.upper_layers = self.layers[:0:-1] if self.skip_first else self.layers[::-1]
         # the notebook's update is Layer.step(lr), i.e. plain SGD: run it fused
         self.plain_sgd = model.optimizer is None
-        self.optimizer = (
-            SGD(model.parameters(), lr=model.lr, fused=True) if self.plain_sgd else model.optimizer
-        )
+        # (its lr is the model's, set each epoch: a schedule may have taken it to 0)
+        self.optimizer = SGD(model.parameters(), fused=True) if self.plain_sgd else model.optimizer
         self.groups = None
-        self.grad_views = None
 
     def __enter__(self) -> FusedStep:
         self.begin_epoch()
@@ -93,7 +123,8 @@ class FusedStep:
             self.optimizer.lr = self.model.lr
         if self.optimizer.fused:
             self.groups = self.optimizer.packed_groups()
-            self.grad_views = [view for g in self.groups for (_, view, _, _) in g.views]
+            for group in self.groups:  # a callback's backward may have made new arrays
+                group.gather_grads()
         for layer in self.layers:
             if type(layer) is Linear:  # own, writable gradient arrays to write into
                 if layer.dw.shape != layer.w.shape or not layer.dw.flags.writeable:
@@ -137,15 +168,8 @@ class FusedStep:
         for group in self.groups:  # built-in layers write their gradients into the views
             self.optimizer.update_one(group.value, group.grad, group.state)
 
-    def gradients(self) -> list[np.ndarray]:
-        """Every gradient array, in the model's parameter order (views into the flat
-        buffer when fused), so clipping computes the norm exactly as the model's path."""
-        if self.groups is not None:
-            return self.grad_views
-        return [p.grad for p in self.model.parameters()]
-
-    def flat_gradients(self) -> list[np.ndarray]:
-        """The same gradients in as few arrays as possible, for the finiteness check."""
+    def flat_gradients(self) -> list:
+        """Every gradient, in as few arrays as possible (for the finiteness check)."""
         if self.groups is not None:
             return [group.grad for group in self.groups]
-        return self.gradients()
+        return self.model.parameters()
