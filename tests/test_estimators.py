@@ -170,3 +170,17 @@ def test_same_seed_same_model_and_feature_names():
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(x, columns=list("abcd"))
     assert list(BarenetRegressor(epochs=1).fit(frame, y[:, 0]).feature_names_in_) == list("abcd")
+
+
+def test_selection_holds_out_a_tenth_by_default_as_the_command_line_does():
+    from sklearn.datasets import make_regression
+
+    x, y = make_regression(n_samples=200, n_features=4, noise=1.0, random_state=0)
+    model = BarenetRegressor(epochs=5, early_stopping=3, random_state=0).fit(x, y / 100)
+    assert not np.isnan(model.validation_loss_curve_).any()
+    plateau = BarenetRegressor(epochs=3, schedule="plateau", random_state=0).fit(x, y / 100)
+    assert not np.isnan(plateau.validation_loss_curve_).any()
+    plain = BarenetRegressor(epochs=3, random_state=0).fit(x, y / 100)
+    assert np.isnan(plain.validation_loss_curve_).all()  # nothing held out, nothing selected
+    with pytest.raises(ValueError, match="partial_fit cannot select"):
+        BarenetRegressor(early_stopping=2).partial_fit(x, y)

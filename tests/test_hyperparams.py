@@ -29,7 +29,7 @@ def test_the_spec_validates_and_names_the_parameter():
 
 def test_estimator_defaults_differ_only_where_declared():
     differing = {p.name for p in hyperparams.PARAMS if p.for_estimator[1] != p.default}
-    assert differing == {"optimizer", "lr", "epochs", "clip_norm", "val_fraction", "seed"}
+    assert differing == {"optimizer", "lr", "epochs", "clip_norm", "seed"}
     assert {p.for_estimator[0] for p in hyperparams.PARAMS} - set(hyperparams.BY_NAME) == {
         "random_state"
     }

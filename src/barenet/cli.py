@@ -22,7 +22,6 @@ from barenet.datasets import read_csv
 from barenet.errors import (
     BarenetError,
     BarenetValueError,
-    DataError,
     ModelFileError,
     TrainingDiverged,
 )
@@ -33,6 +32,7 @@ from barenet.recipes import (
     TrainConfig,
     build_model,
     build_schedule,
+    hold_out_validation,
     load_checkpoint,
     save_checkpoint,
 )
@@ -127,31 +127,14 @@ def config_from_args(args) -> TrainConfig:
 
 def _validation_split(split, config: TrainConfig):
     """``(x_train, y_train, x_val, y_val, where)``: rows held out from the training rows
-    when something selects on the validation loss; otherwise the test split, which is
-    then only watched (nothing is selected on it), as in the notebook."""
-    fraction = config.validation_fraction()
-    if not fraction:
-        return split.x_train, split.y_train, split.x_test, split.y_test, "test split"
-    from sklearn.model_selection import train_test_split
-
-    # stratified by class when every class can be (as the estimators do), else not
-    classes = split.y_train if split.classes is not None else None
-    for stratify in (classes, None) if classes is not None else (None,):
-        try:
-            x_train, x_val, y_train, y_val = train_test_split(
-                split.x_train,
-                split.y_train,
-                test_size=fraction,
-                random_state=config.seed,
-                stratify=stratify,
-            )
-            return x_train, y_train, x_val, y_val, f"{fraction:g} of the training rows"
-        except ValueError as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    raise DataError(
-        f"cannot hold out {fraction:g} of the {len(split.x_train)} training rows for "
-        f"validation: {reason}"
+    when something selects on the validation loss (or ``--val-fraction`` asks);
+    otherwise the test split, which is then only watched, as in the notebook."""
+    held_out = hold_out_validation(
+        split.x_train, split.y_train, config, classification=split.classes is not None
     )
+    if held_out is None:
+        return split.x_train, split.y_train, split.x_test, split.y_test, "test split"
+    return (*held_out, f"{config.validation_fraction():g} of the training rows")
 
 
 def run_train(args, stdout=None) -> int:

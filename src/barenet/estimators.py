@@ -13,7 +13,6 @@ import inspect
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -21,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from barenet import hyperparams
 from barenet.errors import BarenetTypeError, BarenetValueError
-from barenet.recipes import TrainConfig, build_model, build_schedule
+from barenet.recipes import TrainConfig, build_model, build_schedule, hold_out_validation
 
 #: (name, default) of every constructor parameter, in order.
 PARAMETERS = [p.for_estimator for p in hyperparams.PARAMS] + [("verbose", False)]
@@ -65,18 +64,15 @@ class _BarenetEstimator(BaseEstimator):
             self._schedule = build_schedule(self.config_, self.model_)
         config = self.config_
         x_val = y_val = None
-        fraction = config.val_fraction or 0.0
-        use_validation = config.selects_on_validation() and not incremental and fraction > 0
-        if use_validation and len(x) * fraction >= 1 and len(x) >= 4:
-            stratify = targets if self._task == "classification" else None
-            try:
-                x, x_val, targets, y_val = train_test_split(
-                    x, targets, test_size=fraction, random_state=config.seed, stratify=stratify
+        if config.selects_on_validation():
+            if incremental:
+                raise BarenetValueError(
+                    "partial_fit cannot select on a validation split (early_stopping, "
+                    "schedule='plateau'): use fit"
                 )
-            except ValueError:  # too few members of a class to stratify
-                x, x_val, targets, y_val = train_test_split(
-                    x, targets, test_size=fraction, random_state=config.seed
-                )
+            x, targets, x_val, y_val = hold_out_validation(
+                x, targets, config, classification=self._task == "classification"
+            )
         callbacks = [self._print_epoch] if self.verbose else []
         self.model_.train(
             x,
@@ -87,7 +83,7 @@ class _BarenetEstimator(BaseEstimator):
             min(config.batch_size, len(x)),
             clip_norm=config.clip_norm,
             schedule=self._schedule,
-            early_stopping=config.early_stopping if x_val is not None else None,
+            early_stopping=config.early_stopping,
             callbacks=callbacks,
         )
         history = self.model_.history
@@ -122,8 +118,8 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
     dtype
         As ``barenet train``'s options of the same names (``barenet.hyperparams``).
         The defaults are the same, except ``optimizer="adam"``, ``lr=1e-3``,
-        ``epochs=200``, ``clip_norm=None`` and ``val_fraction=0.1`` (held out only
-        when early stopping or the plateau schedule selects on it).
+        ``epochs=200`` and ``clip_norm=None``. Early stopping and the plateau schedule
+        select on ``val_fraction`` of the rows (0.1 by default), held out.
     random_state : None, int or RandomState
         Seeds the weights, dropout and shuffling (``seed`` on the command line).
     verbose : bool

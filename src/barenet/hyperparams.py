@@ -203,7 +203,6 @@ PARAMS = (
         fraction,
         float,
         optional=True,
-        estimator_default=0.1,
     ),
     Param(
         "seed",

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from barenet import hyperparams
-from barenet.errors import BarenetValueError, ModelFileError
+from barenet.errors import BarenetValueError, DataError, ModelFileError
 from barenet.model import MLP
 from barenet.persistence import read, rebuild, save
 from barenet.preprocessing import Preprocessing
@@ -96,6 +96,32 @@ class TrainConfig:
             "seed": self.seed,
             "task": task,
         }
+
+
+def hold_out_validation(x, y, config: TrainConfig, *, classification: bool):
+    """``(x_train, y_train, x_val, y_val)`` with ``config.validation_fraction()`` of the
+    rows held out for validation (stratified by class when every class allows it), or
+    None when nothing is to be held out. The command line and the estimators share it.
+
+    Raises ``DataError`` when the rows cannot be split.
+    """
+    fraction = config.validation_fraction()
+    if not fraction:
+        return None
+    from sklearn.model_selection import train_test_split
+
+    reason = ""
+    for stratify in (y, None) if classification else (None,):
+        try:
+            x_train, x_val, y_train, y_val = train_test_split(
+                x, y, test_size=fraction, random_state=config.seed, stratify=stratify
+            )
+            return x_train, y_train, x_val, y_val
+        except ValueError as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    raise DataError(
+        f"cannot hold out {fraction:g} of the {len(x)} training rows for validation: {reason}"
+    )
 
 
 def build_model(config: TrainConfig, in_dim: int, out_dim: int, task: str = "regression") -> MLP:
