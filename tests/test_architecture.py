@@ -32,6 +32,15 @@ def test_the_cycle_finder_finds_a_cycle():
     assert tool.cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def test_importing_a_name_from_the_package_root_is_an_edge_to_the_root():
+    tool = load_tool()
+    modules = {"barenet", "barenet.tuning", "barenet.persistence"}
+    assert tool.imports_of("from barenet import __version__", modules) == {"barenet"}
+    assert tool.imports_of("from barenet import tuning", modules) == {"barenet.tuning"}
+    edges = {"barenet": {"barenet.persistence"}, "barenet.persistence": {"barenet"}}
+    assert tool.cycles(edges) == [["barenet", "barenet.persistence"]]
+
+
 @pytest.mark.parametrize("module", ["trainer.py", "fast/runner.py"])
 def test_the_training_loop_uses_only_public_members_of_the_model(module):
     tree = ast.parse((ROOT / "src/barenet" / module).read_text())
@@ -59,3 +68,21 @@ def test_every_error_barenet_raises_on_purpose_is_a_barenet_error():
     ):
         with pytest.raises(barenet.BarenetError):
             call()
+
+
+BUILTIN_OK = {"NotImplementedError", "KeyboardInterrupt", "ArgumentTypeError"}
+
+
+def test_every_raise_in_barenet_uses_a_barenet_error():
+    """Errors raised on purpose derive from BarenetError (re-raises and abstract methods
+    aside), so the command line can tell a user's mistake from a bug."""
+    names = set(vars(__import__("barenet.errors", fromlist=["x"])))
+    offenders = []
+    for path in sorted((ROOT / "src/barenet").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                func = node.exc.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name not in names and name not in BUILTIN_OK:
+                    offenders.append(f"{path.name}:{node.lineno} {name}")
+    assert offenders == []

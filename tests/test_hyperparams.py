@@ -33,3 +33,11 @@ def test_estimator_defaults_differ_only_where_declared():
     assert {p.for_estimator[0] for p in hyperparams.PARAMS} - set(hyperparams.BY_NAME) == {
         "random_state"
     }
+
+
+def test_momentum_with_an_optimizer_that_has_none_is_an_error():
+    from barenet.recipes import TrainConfig
+
+    with pytest.raises(ValueError, match="momentum is for sgd and rmsprop; adam"):
+        TrainConfig(optimizer="adam", momentum=0.9)
+    assert TrainConfig(optimizer="rmsprop", momentum=0.9).momentum == 0.9

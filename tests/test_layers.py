@@ -161,3 +161,17 @@ def test_batchnorm_modes_and_running_statistics():
     assert not np.allclose(eval_out, out)
     with pytest.raises(ValueError, match="BatchNorm1d"):
         layer(np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: Dropout(None), "Dropout p must be a number"),
+        (lambda: Dropout(1.0), r"Dropout p must be in \[0.0, 1.0\)"),
+        (lambda: BatchNorm1d(3, momentum=None), "BatchNorm1d momentum must be a number"),
+        (lambda: BatchNorm1d(3, eps=-1), "BatchNorm1d eps must be in"),
+    ],
+)
+def test_constructor_arguments_are_checked_and_named(make, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        make()

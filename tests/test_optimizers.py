@@ -170,6 +170,10 @@ def test_errors():
         SGD(lr=0.1, momentum=-0.5)
     with pytest.raises(TypeError, match="Parameters"):
         SGD([np.zeros(3)], lr=0.1)
+    with pytest.raises(ValueError, match="Adam betas must be two numbers"):
+        Adam(betas=(0.9,))
+    with pytest.raises(TypeError, match="SGD dampening must be a number"):
+        SGD(dampening="a")
     with pytest.raises(ValueError, match=r"unknown optimiser 'lbfgs'; choose one of \['adam'"):
         OPTIMIZERS.lookup("lbfgs")
     model = MLP([Linear(2, 1)], MSE(), optimizer=Adam())

@@ -268,3 +268,22 @@ def test_readme_digits_recipe_reaches_97_percent(tmp_path, monkeypatch, capsys):
     assert main([*args.split(), "--json", "--plot", "none"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["test"]["accuracy"] >= 0.97, summary["test"]["accuracy"]
+
+
+def test_a_damaged_checkpoint_section_is_a_model_file_error(tmp_path):
+    import json
+
+    from barenet.errors import ModelFileError
+    from barenet.recipes import load_checkpoint, save_checkpoint
+
+    config = TrainConfig(hidden=(3,), optimizer="adam")
+    model = build_model(config, 2, 1)
+    save_checkpoint(model, tmp_path / "ck.npz", config)
+    with np.load(tmp_path / "ck.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["__meta__"]))
+    del meta["checkpoint"]["rng_states"]
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ModelFileError, match="training state is unusable"):
+        load_checkpoint(tmp_path / "bad.npz")

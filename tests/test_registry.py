@@ -38,4 +38,5 @@ def test_every_activation_exports_to_onnx_by_its_own_declaration():
     for name in ACTIVATIONS.choices():
         layer = ACTIVATIONS.lookup(name)()
         assert name == "identity" or isinstance(layer.onnx_op, str), name
-        assert isinstance(layer.onnx_attributes(), dict)
+    assert ACTIVATIONS.lookup("leaky_relu")(0.2).onnx_attributes() == {"alpha": 0.2}
+    assert ACTIVATIONS.lookup("gelu")().onnx_attributes() == {"approximate": "tanh"}

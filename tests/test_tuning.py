@@ -6,7 +6,10 @@ import pytest
 from barenet.cli import main
 from barenet.tuning import read_grid, search
 
-pytest.importorskip("dask.distributed")
+
+def needs_dask():
+    pytest.importorskip("dask.distributed")
+
 
 GRID = {"lr": [0.001, 0.01], "hidden": [(8,), (16,)]}
 FIXED = {"epochs": 8, "batch_size": 16}
@@ -20,6 +23,7 @@ def data(n=120, seed=0):
 
 @pytest.fixture(scope="module")
 def cluster():
+    needs_dask()
     from dask.distributed import LocalCluster
 
     with LocalCluster(
@@ -63,6 +67,7 @@ def test_randomized_search_and_cross_val_score_on_dask(cluster):
 
 
 def test_tune_command_starts_its_own_local_cluster(tmp_path, capsys):
+    needs_dask()
     from barenet.datasets import load_builtin
     from barenet.estimators import BarenetRegressor
 

@@ -20,33 +20,32 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imports_of(path: Path, modules: set[str]) -> set[str]:
-    """The barenet modules ``path`` imports (a name imported from a package counts as
-    its submodule when there is one)."""
+def _resolve(name: str, modules: set[str]) -> str:
+    while name and name not in modules:
+        name = name.rpartition(".")[0]
+    return name
+
+
+def imports_of(source: str, modules: set[str]) -> set[str]:
+    """The barenet modules a module's source imports: ``from barenet import tuning`` is
+    the module ``barenet.tuning``; ``from barenet import __version__`` is the package
+    ``barenet`` itself (its ``__init__``)."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+            names = [f"{node.module}.{alias.name}" for alias in node.names]
         else:
             continue
-        for name in names:
-            while name and name not in modules:
-                name = name.rpartition(".")[0]
-            if name:
-                found.add(name)
+        found.update(filter(None, (_resolve(name, modules) for name in names)))
     return found
 
 
 def graph() -> dict[str, set[str]]:
     paths = sorted(PACKAGE.rglob("*.py"))
     modules = {module_name(p) for p in paths}
-    edges = {module_name(p): imports_of(p, modules) - {module_name(p)} for p in paths}
-    # a package's __init__ re-exports its modules: importing it is not a dependency of theirs
-    for name in edges:
-        edges[name] = {m for m in edges[name] if m != "barenet" and not name.startswith(m + ".")}
-    return edges
+    return {module_name(p): imports_of(p.read_text(), modules) - {module_name(p)} for p in paths}
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:

@@ -35,6 +35,22 @@ def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_number(value, name: str, *, minimum=None, maximum=None, open_max=False) -> float:
+    """``value`` as a finite float in [minimum, maximum] (or [minimum, maximum)), or a
+    ``TypeError``/``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise BarenetTypeError(f"{name} must be a number, not {type(value).__name__}")
+    value = float(value)
+    too_big = maximum is not None and (value >= maximum if open_max else value > maximum)
+    if not math.isfinite(value) or (minimum is not None and value < minimum) or too_big:
+        low = "-inf" if minimum is None else minimum
+        high = "inf" if maximum is None else maximum
+        raise BarenetValueError(
+            f"{name} must be in [{low}, {high}{')' if open_max else ']'}, got {value}"
+        )
+    return value
+
+
 def check_learning_rate(lr, name: str = "lr") -> float:
     """Return ``lr`` as a float, or raise if it is not finite and positive."""
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real):

@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from barenet.errors import OutputPathError
+
 
 @contextlib.contextmanager
 def atomic_path(path, suffix: str | None = None):
@@ -18,7 +20,7 @@ def atomic_path(path, suffix: str | None = None):
     """
     path = Path(path)
     if path.parent and not path.parent.exists():
-        raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist")
+        raise OutputPathError(f"cannot write {path}: folder {path.parent} does not exist")
     fd, tmp = tempfile.mkstemp(
         prefix=f".{path.name}.",
         suffix=suffix if suffix is not None else path.suffix,
@@ -38,6 +40,14 @@ def atomic_path(path, suffix: str | None = None):
 
 
 def _umask() -> int:
-    mask = os.umask(0o022)
+    """The process's umask, read without changing it where Linux shows it."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, but brief)
     os.umask(mask)
     return mask

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from barenet._checks import check_number
 from barenet.layers import Layer
 from barenet.registry import ACTIVATIONS
 
@@ -77,7 +78,7 @@ class LeakyRelu(Layer):
 
     def __init__(self, slope: float = 0.01) -> None:
         super().__init__()
-        self.slope = float(slope)
+        self.slope = check_number(slope, "LeakyRelu slope")
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp

@@ -33,6 +33,10 @@ class DataUnavailableError(BarenetError, OSError):
     """A data set is neither cached nor downloadable."""
 
 
+class OutputPathError(BarenetError, FileNotFoundError):
+    """A file cannot be written where asked: its folder does not exist."""
+
+
 class ModelFileError(BarenetValueError):
     """A model file is missing, truncated, corrupt, foreign, or from an incompatible version."""
 

@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from barenet import hyperparams
+from barenet.activations import Softmax
 from barenet.errors import BarenetTypeError, BarenetValueError
 from barenet.recipes import TrainConfig, build_model, build_schedule, hold_out_validation
 
@@ -203,9 +204,7 @@ class BarenetClassifier(ClassifierMixin, _BarenetEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        logits = self._outputs(X).astype(np.float64)
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        return Softmax().forward(self._outputs(X).astype(np.float64))
 
     def predict(self, X):
         outputs = self._outputs(X)

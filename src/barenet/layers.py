@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from barenet._checks import as_rng, check_dtype, check_positive_int
+from barenet._checks import as_rng, check_dtype, check_number, check_positive_int
 from barenet.errors import BarenetValueError, UsageError
 from barenet.initializers import INITIALIZERS
 from barenet.registry import ACTIVATIONS, LAYERS
@@ -202,9 +202,7 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5, *, seed=None) -> None:
         super().__init__()
-        if not 0.0 <= float(p) < 1.0:
-            raise BarenetValueError(f"Dropout p must be in [0, 1), got {p}")
-        self.p = float(p)
+        self.p = check_number(p, "Dropout p", minimum=0.0, maximum=1.0, open_max=True)
         self.rng = as_rng(seed, "Dropout")
         self.mask = None
 
@@ -247,8 +245,8 @@ class BatchNorm1d(Layer):
         super().__init__()
         self.num_features = check_positive_int(num_features, "BatchNorm1d num_features")
         dtype = check_dtype(dtype)
-        self.momentum = float(momentum)
-        self.eps = float(eps)
+        self.momentum = check_number(momentum, "BatchNorm1d momentum", minimum=0.0, maximum=1.0)
+        self.eps = check_number(eps, "BatchNorm1d eps", minimum=0.0)
         shape = (1, self.num_features)
         self.gamma = np.ones(shape, dtype=dtype)
         self.beta = np.zeros(shape, dtype=dtype)

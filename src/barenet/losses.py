@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from barenet._checks import check_number
 from barenet.errors import BarenetValueError, UsageError
 from barenet.registry import LOSSES
 
@@ -103,9 +104,9 @@ class Huber(Loss):
 
     def __init__(self, delta: float = 1.0) -> None:
         super().__init__()
-        if not delta > 0:
-            raise BarenetValueError(f"Huber delta must be > 0, got {delta}")
-        self.delta = float(delta)
+        self.delta = check_number(delta, "Huber delta", minimum=0.0)
+        if self.delta == 0:
+            raise BarenetValueError("Huber delta must be > 0, got 0.0")
 
     def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
         target = match_target(prediction, target, "Huber")

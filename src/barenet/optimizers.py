@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from barenet._checks import check_learning_rate
+from barenet._checks import check_learning_rate, check_number
 from barenet.errors import BarenetTypeError, BarenetValueError, UsageError
 from barenet.fast.packing import pack
 from barenet.layers import Parameter
@@ -41,9 +41,9 @@ def _as_parameters(params) -> list[Parameter]:
 
 
 def _check_non_negative(value, name: str) -> float:
-    value = float(value)
-    if not (math.isfinite(value) and value >= 0):
-        raise BarenetValueError(f"{name} must be a finite number >= 0, got {value}")
+    value = check_number(value, name)
+    if value < 0:
+        raise BarenetValueError(f"{name} must be >= 0, got {value}")
     return value
 
 
@@ -211,9 +211,10 @@ class SGD(Optimizer):
     ) -> None:
         super().__init__(params, lr, weight_decay=weight_decay, fused=fused)
         momentum = _check_non_negative(momentum, "momentum")
-        if nesterov and (momentum <= 0 or dampening != 0):
+        if nesterov and (momentum <= 0 or dampening):
             raise BarenetValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
-        self.momentum, self.dampening, self.nesterov = float(momentum), float(dampening), nesterov
+        self.momentum, self.nesterov = momentum, bool(nesterov)
+        self.dampening = check_number(dampening, "SGD dampening", minimum=0.0, maximum=1.0)
 
     def update(self, value, grad, state):
         if self.momentum:
@@ -251,7 +252,12 @@ class Adam(Optimizer):
         fused: bool = False,
     ) -> None:
         super().__init__(params, lr, weight_decay=weight_decay, fused=fused)
-        self.betas, self.eps = (float(betas[0]), float(betas[1])), float(eps)
+        if isinstance(betas, str) or len(betas) != 2:
+            raise BarenetValueError(f"Adam betas must be two numbers, got {betas!r}")
+        self.betas = tuple(
+            check_number(b, "Adam betas", minimum=0.0, maximum=1.0, open_max=True) for b in betas
+        )
+        self.eps = check_number(eps, "Adam eps", minimum=0.0)
 
     def update(self, value, grad, state):
         beta1, beta2 = self.betas
@@ -312,7 +318,8 @@ class RMSprop(Optimizer):
     ) -> None:
         super().__init__(params, lr, weight_decay=weight_decay, fused=fused)
         self.momentum = _check_non_negative(momentum, "momentum")
-        self.alpha, self.eps = float(alpha), float(eps)
+        self.alpha = check_number(alpha, "RMSprop alpha", minimum=0.0, maximum=1.0)
+        self.eps = check_number(eps, "RMSprop eps", minimum=0.0)
         self.centered = bool(centered)
 
     def update(self, value, grad, state):

@@ -28,6 +28,11 @@ class TrainConfig:
 
     def __init__(self, **values) -> None:
         vars(self).update(hyperparams.validate(values))
+        if self.momentum and self.optimizer not in ("sgd", "rmsprop"):
+            raise BarenetValueError(
+                f"momentum is for sgd and rmsprop; {self.optimizer} has its own moments "
+                f"(got momentum={self.momentum})"
+            )
         if self.selects_on_validation() and self.val_fraction == 0:
             # with no rows held out, the only loss to select on would be the test split's
             raise BarenetValueError(
@@ -197,6 +202,18 @@ def load_checkpoint(path):
     info = meta.get("checkpoint")
     if info is None:
         raise ModelFileError(f"{path}: a model file, not a checkpoint (written with --checkpoint)")
+    try:
+        return _resume(meta, arrays, info, path)
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise ModelFileError(
+            f"{path}: the checkpoint's training state is unusable "
+            f"({type(error).__name__}: {error})"
+        ) from None
+
+
+def _resume(meta: dict, arrays: dict, info: dict, path):
     config = TrainConfig.from_json(info["config"])
     model = rebuild(meta, arrays, path)
     for generator, state in zip(generators(model), info["rng_states"], strict=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from barenet._checks import check_number, check_positive_int
 from barenet.errors import BarenetTypeError, BarenetValueError
 from barenet.registry import SCHEDULES
 
@@ -49,9 +50,8 @@ class StepLR(Schedule):
 
     def __init__(self, target, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(target)
-        if step_size < 1:
-            raise BarenetValueError(f"StepLR step_size must be >= 1, got {step_size}")
-        self.step_size, self.gamma = int(step_size), float(gamma)
+        self.step_size = check_positive_int(step_size, "StepLR step_size")
+        self.gamma = check_number(gamma, "StepLR gamma", minimum=0.0)
 
     def lr_at(self, epoch, val_loss):
         return self.base_lr * self.gamma ** (epoch // self.step_size)
@@ -87,9 +87,11 @@ class ReduceLROnPlateau(Schedule):
         min_lr: float = 0.0,
     ) -> None:
         super().__init__(target)
-        if not 0 < factor < 1:
+        self.factor = check_number(factor, "ReduceLROnPlateau factor", minimum=0.0, maximum=1.0)
+        if not 0 < self.factor < 1:
             raise BarenetValueError(f"ReduceLROnPlateau factor must be in (0, 1), got {factor}")
-        self.factor, self.patience, self.threshold = float(factor), int(patience), threshold
+        self.patience = check_positive_int(patience, "ReduceLROnPlateau patience", minimum=0)
+        self.threshold = check_number(threshold, "ReduceLROnPlateau threshold", minimum=0.0)
         self.cooldown, self.min_lr = int(cooldown), float(min_lr)
         self.best = math.inf
         self.bad_epochs = 0
