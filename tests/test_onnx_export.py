@@ -117,3 +117,22 @@ def test_classifier_metadata_and_a_model_without_preprocessing(tmp_path):
     with pytest.raises(TypeError, match="Mine"):
         export_onnx(MLP([Linear(3, 1), Mine()], CrossEntropy()), tmp_path / "mine.onnx")
     assert not (tmp_path / "mine.onnx").exists()
+
+
+def test_a_missing_onnx_package_gives_an_install_command_that_works(monkeypatch):
+    import builtins
+
+    import barenet
+    from barenet.onnx_export import to_onnx
+
+    real_import = builtins.__import__
+
+    def no_onnx(name, *args, **kwargs):
+        if name == "onnx" or name.startswith("onnx."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_onnx)
+    model = barenet.MLP([barenet.Linear(2, 1)], barenet.MSE())
+    with pytest.raises(ValueError, match=r"pip install onnx onnxruntime"):
+        to_onnx(model)

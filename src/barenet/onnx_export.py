@@ -4,7 +4,7 @@ The graph takes raw rows (``input``, float32, shape (N, n_features)), standardis
 them with the saved scaler, runs the network in evaluation mode, and returns
 ``prediction`` in original units (regression) or ``probabilities`` and
 ``label_index`` (classification; the class labels are in the model's metadata).
-Needs the ``onnx`` package (``pip install 'barenet[onnx]'``).
+Needs the ``onnx`` package (``pip install onnx onnxruntime``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def to_onnx(model):
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:
         raise BarenetValueError(
-            "ONNX export needs the onnx package: pip install 'barenet[onnx]'"
+            "ONNX export needs the onnx package: pip install onnx onnxruntime "
+            "(or, in a barenet checkout, pip install -e '.[onnx]')"
         ) from None
 
     nodes, initializers = [], []

@@ -101,7 +101,10 @@ def dask_backend(scheduler: str | None, n_workers: int = 2):
         import joblib
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise BarenetValueError("Dask is not installed: pip install 'barenet[dask]'") from None
+        raise BarenetValueError(
+            "barenet tune on a cluster needs Dask: pip install 'dask[distributed]' "
+            "(or, in a barenet checkout, pip install -e '.[dask]'); --scheduler none runs serially"
+        ) from None
     cluster = None
     if scheduler == "local":
         cluster = LocalCluster(
