@@ -46,6 +46,11 @@ class _StopOnSigint:
         return False
 
 
+def _learning_rate(model) -> float:
+    """The rate the next update uses: the optimiser's, or the model's plain SGD's."""
+    return model.optimizer.lr if model.optimizer is not None else model.lr
+
+
 def _all_finite(model) -> bool:
     return all(np.isfinite(p.value).all() for p in model.parameters())
 
@@ -200,7 +205,7 @@ class Trainer:
             model.load_state_dict(self._snapshot)
             kept = f"the weights from the start of epoch {epoch}"
         where = f"batch {batch}" if batch else "at the end of the epoch"
-        lr = getattr(model.optimizer, "lr", model.lr)
+        lr = _learning_rate(model)
         raise TrainingDiverged(
             f"training diverged in epoch {epoch}, {where}: {what}. Kept {kept}. "
             f"Try a smaller learning rate (now {lr:g}) or clip_norm=1.0.",
@@ -221,7 +226,7 @@ class Trainer:
                 stop = self.bad_epochs >= self.patience
         if self.schedule is not None:
             self.schedule.step(val_loss)
-        lr = model.optimizer.lr if model.optimizer is not None else model.lr
+        lr = _learning_rate(model)
         logs = {"train_loss": train_loss, "val_loss": val_loss, "lr": lr, "trainer": self}
         for callback in self.callbacks:
             stop = bool(callback(model, model.epoch, logs)) or stop
