@@ -593,3 +593,127 @@ def test_barenet_and_os_errors_are_one_line_and_exit_2(tmp_path, capsys, monkeyp
     monkeypatch.setattr(cli, "load_data", _failing(KeyboardInterrupt()))
     code, _, err = run(["--dataset", "diabetes", "--plot", "none"], capsys)
     assert code == 130 and err == "barenet train: interrupted\n"
+
+
+def housing_like(path, n=400, seed=0):
+    """A few hundred rows of the California CSV as tutorials ship it: a text column
+    (ocean_proximity) and blank total_bedrooms cells; synthetic if the CSV is absent."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    if os.path.exists(CAL_CSV):
+        frame = pd.read_csv(CAL_CSV).sample(n, random_state=seed).reset_index(drop=True)
+    else:
+        frame = pd.DataFrame(rng.normal(size=(n, 4)), columns=["longitude", "latitude", "a", "b"])
+        frame["total_bedrooms"] = rng.integers(100, 1000, n).astype(float)
+        frame["median_house_value"] = 2e5 + 5e4 * frame["a"] + rng.normal(0, 1e4, n)
+    places = np.array(["<1H OCEAN", "INLAND", "NEAR BAY", "NEAR OCEAN"], dtype=object)
+    frame["ocean_proximity"] = places[rng.integers(0, 4, n)]
+    frame.loc[rng.random(n) < 0.05, "total_bedrooms"] = np.nan
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_a_mixed_type_csv_trains_predicts_and_evaluates(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    frame = housing_like("housing.csv")
+    code, out, _ = run(
+        ["train", "--data", "housing.csv", "--target", "median_house_value", "--hidden", 32]
+        + [
+            "--optimizer",
+            "adam",
+            "--lr",
+            0.01,
+            "--epochs",
+            3,
+            "--plot",
+            "none",
+            "--save",
+            "m.npz",
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert "Task: regression (the target 'median_house_value' is numeric" in out
+    assert "median-imputed with a missing indicator: total_bedrooms" in out
+    assert "one-hot: ocean_proximity (4 levels)" in out
+    model = barenet.load("m.npz")
+    assert model.preprocessing.columns[-1]["kind"] == "category"
+    # new rows: columns shuffled, an extra one, a missing value and an unseen category
+    new = frame.drop(columns="median_house_value").head(3).copy()
+    new["id"] = ["h1", "h2", "h3"]
+    new.loc[0, "total_bedrooms"] = np.nan
+    new.loc[1, "ocean_proximity"] = "ISLAND"
+    new[list(reversed(new.columns))].to_csv("new.csv", index=False)
+    code, out, _ = run(
+        ["predict", "--model", "m.npz", "--data", "new.csv", "--keep", "id"], capsys
+    )
+    rows = list(csv.reader(out.splitlines()))
+    assert code == 0 and rows[0] == ["id", "predicted_median_house_value"]
+    assert [r[0] for r in rows[1:]] == ["h1", "h2", "h3"]
+    expected = model.preprocessing.predict(model, new)
+    np.testing.assert_allclose([float(r[1]) for r in rows[1:]], expected, rtol=5e-6)
+    assert all(np.isfinite(expected)) and all(len(r[1]) <= 8 for r in rows[1:])
+    code, out, _ = run(["evaluate", "--model", "m.npz", "--data", "housing.csv", "--json"], capsys)
+    assert code == 0 and json.loads(out)["rmse"] > 1000  # dollars, not standardised units
+    code, _, err = run(
+        ["predict", "--model", "m.npz", "--data", "new.csv", "--keep", "nope"], capsys
+    )
+    assert code == 2 and "no column 'nope'" in err
+
+
+def test_string_labels_predict_proba_and_json_columns(tmp_path, capsys, monkeypatch):
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((300, 2))
+    species = np.where(x[:, 0] > 0.5, "virginica", np.where(x[:, 0] < -0.5, "setosa", "other"))
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "species": species}).to_csv("s.csv", sep=";")
+    code, out, err = run(
+        ["--data", "s.csv", "--target", "species", "--epochs", 20, "--optimizer", "adam"]
+        + ["--lr", 0.01, "--plot", "none", "--save", "s.npz", "--json"],
+        capsys,
+    )
+    summary = json.loads(out)
+    assert code == 0 and summary["task"] == "classification"
+    assert "holds labels" in summary["task_reason"]
+    assert summary["columns"]["numeric"] == ["a", "b"] and "unnamed leading column" in err
+    assert summary["test"]["labels"] == ["other", "setosa", "virginica"]
+    pd.DataFrame({"b": [0.0, 0.0], "a": [3.0, -3.0]}).to_csv("new.csv", index=False)
+    code, out, _ = run(["predict", "--model", "s.npz", "--data", "new.csv", "--proba"], capsys)
+    rows = list(csv.reader(out.splitlines()))
+    assert code == 0 and rows[0] == [
+        "predicted_species",
+        "proba_other",
+        "proba_setosa",
+        "proba_virginica",
+    ]
+    assert [r[0] for r in rows[1:]] == ["virginica", "setosa"]
+    probabilities = np.array([[float(v) for v in r[1:]] for r in rows[1:]])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    assert probabilities[0, 2] > 0.5 and probabilities[1, 1] > 0.5
+    code, out, _ = run(["evaluate", "--model", "s.npz", "--data", "s.csv", "--json"], capsys)
+    assert code == 0 and json.loads(out)["accuracy"] > 0.8
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--target", "y", "--loss", "cross_entropy"], "--loss cross_entropy needs classes"),
+        (["--target", "k", "--loss", "mse"], "--loss mse is a regression loss"),
+        (["--target", "y", "--task", "classification"], "300 distinct non-integer values"),
+        (["--target", "k", "--task", "regression", "--features", "y"], None),
+    ],
+)
+def test_task_and_loss_that_cannot_fit(tmp_path, capsys, monkeypatch, extra, message):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(2)
+    y = rng.standard_normal(300)
+    k = (y > 0).astype(int)
+    np.savetxt("t.csv", np.column_stack([y, k]), delimiter=",", header="y,k", comments="")
+    code, out, err = run(["--data", "t.csv", *extra, "--epochs", 1, "--plot", "none"], capsys)
+    if message is None:  # integers asked to be a regression: allowed, and said so
+        assert code == 0 and "Task: regression (as asked by --task)" in out
+    else:
+        assert code == 2 and message in err and "epoch" not in out
