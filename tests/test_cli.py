@@ -717,3 +717,42 @@ def test_task_and_loss_that_cannot_fit(tmp_path, capsys, monkeypatch, extra, mes
         assert code == 0 and "Task: regression (as asked by --task)" in out
     else:
         assert code == 2 and message in err and "epoch" not in out
+
+
+def test_parquet_drop_true_false_labels_and_kept_ids_as_read(tmp_path, capsys, monkeypatch):
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(200)
+    frame = pd.DataFrame(
+        {"ref": 1e9 + np.arange(200.0), "x": x, "noise": rng.standard_normal(200), "big": x > 0}
+    )
+    frame.to_parquet("t.parquet")
+    code, out, _ = run(
+        ["--data", "t.parquet", "--target", "big", "--drop", "ref,noise", "--epochs", 15]
+        + ["--optimizer", "adam", "--lr", 0.01, "--plot", "none", "--save", "b.npz", "--json"],
+        capsys,
+    )
+    summary = json.loads(out)
+    assert code == 0 and summary["task"] == "classification"
+    assert summary["columns"]["numeric"] == ["x"] and summary["test"]["labels"] == [False, True]
+    assert barenet.load("b.npz").preprocessing.feature_names == ["x"]
+    code, out, _ = run(
+        ["predict", "--model", "b.npz", "--data", "t.parquet", "--keep", "ref"], capsys
+    )
+    rows = list(csv.reader(out.splitlines()))
+    assert code == 0 and rows[1] == ["1000000000.0", str(bool(x[0] > 0))]
+    code, _, err = run(["export-onnx", "--model", "b.npz", "--out", "b.onnx"], capsys)
+    assert code == 0  # numeric columns only: nothing the graph lacks
+    housing_like("h.csv")
+    assert (
+        run(
+            ["--data", "h.csv", "--target", "median_house_value", "--epochs", 1]
+            + ["--plot", "none", "--save", "h.npz", "--quiet"],
+            capsys,
+        )[0]
+        == 0
+    )
+    code, _, err = run(["export-onnx", "--model", "h.npz", "--out", "h.onnx"], capsys)
+    assert code == 2 and "total_bedrooms, ocean_proximity" in err and not os.path.exists("h.onnx")

@@ -324,10 +324,14 @@ def _number_text(value) -> str:
     return f"{float(value):.6g}"
 
 
-def _cell(value) -> str:
+def _cell(value, passed: bool = False) -> str:
+    """A value as written by ``predict``: numbers to 6 significant digits, except in
+    columns passed through (``--keep``), which are written as read."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return _number_text(value) if isinstance(value, (float, np.floating)) else str(value)
+    if isinstance(value, (float, np.floating)) and not passed:
+        return _number_text(value)
+    return str(value)
 
 
 def _read_rows(args, prep, where):
@@ -360,16 +364,16 @@ def run_predict(args, stdout=None) -> int:
         if predictions.ndim == 1
         else [f"{column}_{i}" for i in range(predictions.shape[1])]
     )
-    columns = [frame[name].tolist() for name in keep]
-    columns += [list(c) for c in predictions.reshape(len(predictions), -1).T]
+    kept = [[_cell(v, passed=True) for v in frame[name].tolist()] for name in keep]
+    answers = [[_cell(v) for v in c] for c in predictions.reshape(len(predictions), -1).T]
+    columns = kept + answers
     if args.proba:
         header += [f"proba_{label}" for label in prep.classes]
-        columns += [list(c) for c in prep.probabilities(model, frame).T]
+        columns += [[_cell(v) for v in c] for c in prep.probabilities(model, frame).T]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    for row in zip(*columns, strict=True):
-        writer.writerow([_cell(v) for v in row])
+    writer.writerows(zip(*columns, strict=True))
     text = buffer.getvalue()
     if args.out:
         from barenet._files import atomic_path
