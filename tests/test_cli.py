@@ -704,6 +704,10 @@ def test_string_labels_predict_proba_and_json_columns(tmp_path, capsys, monkeypa
         (["--target", "k", "--loss", "mse"], "--loss mse is a regression loss"),
         (["--target", "y", "--task", "classification"], "300 distinct non-integer values"),
         (["--target", "k", "--task", "regression", "--features", "y"], None),
+        (  # integers, but one per row: the split says so, without listing every class
+            ["--target", "row", "--task", "classification"],
+            "stratified by its 300 classes into training and test rows: The least populated",
+        ),
     ],
 )
 def test_task_and_loss_that_cannot_fit(tmp_path, capsys, monkeypatch, extra, message):
@@ -711,12 +715,13 @@ def test_task_and_loss_that_cannot_fit(tmp_path, capsys, monkeypatch, extra, mes
     rng = np.random.default_rng(2)
     y = rng.standard_normal(300)
     k = (y > 0).astype(int)
-    np.savetxt("t.csv", np.column_stack([y, k]), delimiter=",", header="y,k", comments="")
+    table = np.column_stack([y, k, np.arange(300)])
+    np.savetxt("t.csv", table, delimiter=",", header="y,k,row", comments="")
     code, out, err = run(["--data", "t.csv", *extra, "--epochs", 1, "--plot", "none"], capsys)
     if message is None:  # integers asked to be a regression: allowed, and said so
         assert code == 0 and "Task: regression (as asked by --task)" in out
     else:
-        assert code == 2 and message in err and "epoch" not in out
+        assert code == 2 and message in err and "epoch" not in out and len(err) < 400
 
 
 def test_parquet_drop_true_false_labels_and_kept_ids_as_read(tmp_path, capsys, monkeypatch):

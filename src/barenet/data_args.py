@@ -175,6 +175,7 @@ def split_table(
     except ValueError as error:  # too few rows, or too few rows of a class
         how = f"stratified by its {len(classes)} classes" if classes is not None else "randomly"
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        message = message.split(" Classes with too few members")[0]  # not thousands of them
         raise DataError(
             f"cannot split the {len(rows)} rows {how} into training and test rows: {message}"
         ) from None
