@@ -761,3 +761,26 @@ def test_parquet_drop_true_false_labels_and_kept_ids_as_read(tmp_path, capsys, m
     )
     code, _, err = run(["export-onnx", "--model", "h.npz", "--out", "h.onnx"], capsys)
     assert code == 2 and "total_bedrooms, ocean_proximity" in err and not os.path.exists("h.onnx")
+
+
+def test_reader_options_reach_train_predict_and_evaluate(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 10, 200)
+    lines = ["città|prezzo"] + [
+        f"{'Orléans' if v > 5 else 'Besançon'}|{v:.3f}".replace(".", ",") for v in x
+    ]
+    (tmp_path / "eu.csv").write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    reader = ["--sep", "|", "--decimal", ",", "--encoding", "latin-1"]
+    code, out, err = run(
+        ["--data", "eu.csv", "--target", "prezzo", *reader, "--epochs", 2, "--plot", "none"]
+        + ["--save", "eu.npz", "--json"],
+        capsys,
+    )
+    assert code == 0 and json.loads(out)["columns"]["one-hot"] == ["città (2 levels)"]
+    code, out, _ = run(["predict", "--model", "eu.npz", "--data", "eu.csv", *reader], capsys)
+    assert code == 0 and len(out.splitlines()) == 201
+    code, out, _ = run(["evaluate", "--model", "eu.npz", "--data", "eu.csv", *reader], capsys)
+    assert code == 0 and "rmse" in out
+    code, _, err = run(["predict", "--model", "eu.npz", "--data", "eu.csv"], capsys)
+    assert code == 2 and "--encoding" in err
