@@ -7,6 +7,7 @@ network on California Housing.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 import time
@@ -17,8 +18,13 @@ import numpy as np
 
 from barenet import hyperparams, tuning
 from barenet._version import __version__
-from barenet.data_args import add_data_arguments, load_data
-from barenet.datasets import read_csv
+from barenet.data_args import (
+    _names,
+    add_data_arguments,
+    add_reader_arguments,
+    load_data,
+    read_data,
+)
 from barenet.errors import (
     BarenetError,
     BarenetValueError,
@@ -105,14 +111,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = sub.add_parser("predict", help="predict with a saved model")
     predict.add_argument("--model", required=True)
-    predict.add_argument("--data", required=True, metavar="PATH.csv")
+    predict.add_argument(
+        "--data",
+        required=True,
+        metavar="PATH",
+        help="raw rows (CSV or .parquet): the training columns in any order; others ignored",
+    )
     predict.add_argument("--out", metavar="PATH.csv", help="default: standard output")
+    predict.add_argument(
+        "--keep", metavar="ID,...", help="columns copied to the output (identifiers)"
+    )
+    predict.add_argument(
+        "--proba", action="store_true", help="a classifier's probability of each class too"
+    )
+    add_reader_arguments(predict)
 
-    evaluate = sub.add_parser("evaluate", help="metrics of a saved model on a labelled CSV")
+    evaluate = sub.add_parser("evaluate", help="metrics of a saved model on a labelled table")
     evaluate.add_argument("--model", required=True)
-    evaluate.add_argument("--data", required=True, metavar="PATH.csv")
+    evaluate.add_argument("--data", required=True, metavar="PATH")
     evaluate.add_argument("--target", metavar="COLUMN", help="default: the training target")
     evaluate.add_argument("--json", action="store_true")
+    add_reader_arguments(evaluate)
 
     tuning.add_parser(sub)
     export = sub.add_parser("export-onnx", help="export a saved model to ONNX")
@@ -145,6 +164,17 @@ def run_train(args, stdout=None) -> int:
             raise BarenetValueError(f"cannot write {path}: its folder does not exist")
     name, split = load_data(args)
     prep = split.preprocessing
+    if args.loss is not None:
+        check_loss(args.loss, prep.task)
+    report = split.report
+    if report is not None:
+        from barenet.tables import describe_line
+
+        for notice in report.get("notices", []):
+            print(f"Note: {notice}", file=sys.stderr if args.json else stdout)
+        if not args.json:
+            print(f"Task: {report['task']} ({report['task_reason']})", file=stdout)
+            print(describe_line(report["columns"]), file=stdout)
     if args.resume:
         model, config, schedule, trainer_state = load_checkpoint(args.resume)
         if model.in_dim != split.x_train.shape[1]:
@@ -231,6 +261,9 @@ def run_train(args, stdout=None) -> int:
         "test": report_metrics(model, split),
         "baselines": baselines(split),
     }
+    if report is not None:
+        summary["task_reason"] = report["task_reason"]
+        summary["columns"] = report["columns"]
     if args.plot != "none" and history["train_loss"]:
         from barenet.plotting import plot_losses
 
@@ -269,21 +302,79 @@ def _kept_epoch(model, config: TrainConfig) -> int:
     return int(np.nanargmin(val)) + 1 if not np.all(np.isnan(val)) else model.epoch
 
 
+REGRESSION_LOSSES = ("mse", "mae", "l1", "huber")
+CLASSIFICATION_LOSSES = ("cross_entropy", "bce", "bce_with_logits")
+
+
+def check_loss(loss: str, task: str) -> None:
+    """A ``BarenetValueError`` for a loss that cannot fit the task, before training."""
+    if task == "classification" and loss in REGRESSION_LOSSES:
+        raise BarenetValueError(
+            f"--loss {loss} is a regression loss; the task is classification "
+            "(use cross_entropy, or --task regression for a numeric target)"
+        )
+    if task == "regression" and loss in CLASSIFICATION_LOSSES:
+        raise BarenetValueError(
+            f"--loss {loss} needs classes; the target is continuous and the task regression "
+            "(use mse, mae or huber, or --task classification)"
+        )
+
+
+def _number_text(value) -> str:
+    return f"{float(value):.6g}"
+
+
+def _cell(value, passed: bool = False) -> str:
+    """A value as written by ``predict``: numbers to 6 significant digits, except in
+    columns passed through (``--keep``), which are written as read."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (float, np.floating)) and not passed:
+        return _number_text(value)
+    return str(value)
+
+
+def _read_rows(args, prep, where):
+    """The raw rows of ``--data``, with the columns the model needs (a clear error
+    naming the file and the first missing column otherwise)."""
+    from barenet.tables import require_columns
+
+    frame = read_data(args, args.data)
+    require_columns(frame, prep.feature_names, where)
+    return frame
+
+
 def run_predict(args, stdout=None) -> int:
+    import io
+
     stdout = stdout or sys.stdout
     model = load(args.model)
     prep = _require_preprocessing(model, args.model)
-    _, x = read_csv(args.data, columns=prep.feature_names)
-    predictions = prep.predict(model, x)
+    if args.proba and prep.classes is None:
+        raise BarenetValueError("--proba is for classifiers; this model is a regressor")
+    frame = _read_rows(args, prep, args.data)
+    keep = _names(args.keep, "--keep")
+    from barenet.tables import require_columns
+
+    require_columns(frame, keep, args.data)
+    predictions = prep.predict(model, frame)
     column = f"predicted_{prep.target_name}"
-    lines = [
-        column
+    header = list(keep) + (
+        [column]
         if predictions.ndim == 1
-        else ",".join(f"{column}_{i}" for i in range(predictions.shape[1]))
-    ]
-    for row in predictions.reshape(len(predictions), -1):
-        lines.append(",".join(repr(float(v)) if prep.classes is None else str(v) for v in row))
-    text = "\n".join(lines) + "\n"
+        else [f"{column}_{i}" for i in range(predictions.shape[1])]
+    )
+    kept = [[_cell(v, passed=True) for v in frame[name].tolist()] for name in keep]
+    answers = [[_cell(v) for v in c] for c in predictions.reshape(len(predictions), -1).T]
+    columns = kept + answers
+    if args.proba:
+        header += [f"proba_{label}" for label in prep.classes]
+        columns += [[_cell(v) for v in c] for c in prep.probabilities(model, frame).T]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(zip(*columns, strict=True))
+    text = buffer.getvalue()
     if args.out:
         from barenet._files import atomic_path
 
@@ -300,13 +391,19 @@ def run_evaluate(args, stdout=None) -> int:
 
     model = load(args.model)
     prep = _require_preprocessing(model, args.model)
+    from barenet.tables import require_columns, target_values
+
     target = args.target or prep.target_name
-    _, table = read_csv(args.data, columns=[*prep.feature_names, target])
-    predictions = prep.predict(model, table[:, :-1])
+    frame = _read_rows(args, prep, args.data)
+    require_columns(frame, [target], args.data)
+    truth = target_values(frame[target], target)
+    predictions = prep.predict(model, frame)
     if prep.classes is not None:
-        metrics = classification_metrics(table[:, -1], predictions, prep.classes)
+        metrics = classification_metrics(prep.labels(truth), predictions, prep.classes)
     else:
-        metrics = regression_metrics(table[:, -1], predictions)
+        from barenet.tables import as_numbers
+
+        metrics = regression_metrics(as_numbers(frame[target], target), predictions)
     if args.json:
         print(json.dumps(metrics, indent=2), file=stdout)
     else:

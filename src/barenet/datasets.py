@@ -31,12 +31,19 @@ class Split(NamedTuple):
     feature_names: tuple = ()
     target_name: str = "target"
     classes: list | None = None
+    columns: list | None = None  # barenet.tables column specs, for tables read by read_table
+    report: dict | None = None  # what was done to the table's columns and target
 
     @property
     def preprocessing(self) -> Preprocessing:
         """What a model trained on this split needs to answer raw rows."""
         return Preprocessing(
-            list(self.feature_names), self.target_name, self.scaler_x, self.scaler_y, self.classes
+            list(self.feature_names),
+            self.target_name,
+            self.scaler_x,
+            self.scaler_y,
+            self.classes,
+            columns=self.columns,
         )
 
 

@@ -51,6 +51,13 @@ def to_onnx(model):
 
     prep = model.preprocessing
     n_features = model.in_dim
+    columns = getattr(prep, "columns", None) or []
+    learned = [c["name"] for c in columns if c["kind"] != "numeric" or c["indicator"]]
+    if learned:
+        raise BarenetValueError(
+            "ONNX export does not yet include the table preprocessing (missing values, "
+            f"categories, true/false) that columns {', '.join(learned)} need"
+        )
     current = "input"
     if prep is not None and prep.scaler_x is not None:
         current = node("Sub", [current, constant("x_mean", prep.scaler_x.mean_)])

@@ -49,15 +49,47 @@ class Preprocessing:
     scaler_y: object = None
     classes: list | None = None
     extra: dict = field(default_factory=dict)
+    columns: list | None = None  # barenet.tables column specs: raw table -> features
+
+    def __post_init__(self) -> None:
+        if self.classes is not None:  # JSON gives lists; keep labels hashable and plain
+            self.classes = [c.item() if hasattr(c, "item") else c for c in self.classes]
 
     @property
     def task(self) -> str:
         return "classification" if self.classes is not None else "regression"
 
     def transform(self, x_raw) -> np.ndarray:
-        """Raw rows (n, n_features) -> the network's inputs."""
-        x = np.asarray(x_raw, dtype=np.float64)
+        """Raw rows -> the network's inputs. ``x_raw`` is a pandas DataFrame (columns
+        found by name, in any order, others ignored) or an array whose columns are
+        ``feature_names`` in order."""
+        from barenet.tables import encode, numeric_matrix
+
+        if _is_frame(x_raw) or self.columns is not None:
+            frame = x_raw if _is_frame(x_raw) else _frame(x_raw, self.feature_names)
+            if self.columns is not None:
+                x = encode(frame, self.columns)
+            else:
+                x = numeric_matrix(frame, self.feature_names)
+        else:
+            x = np.asarray(x_raw, dtype=np.float64)
         return x if self.scaler_x is None else self.scaler_x.transform(x)
+
+    def probabilities(self, model, x_raw) -> np.ndarray:
+        """Class probabilities (n, n_classes) for raw rows, columns in ``classes`` order."""
+        logits = np.asarray(model.predict(self.transform(x_raw)), dtype=np.float64)
+        logits = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def labels(self, values) -> np.ndarray:
+        """Raw target values (from a table) as labels comparable with ``classes``."""
+        from barenet.tables import labels_of
+
+        values = labels_of(values)
+        if self.classes and isinstance(self.classes[0], str):
+            return values.astype(str).astype(object)
+        return values
 
     def answers(self, output: np.ndarray) -> np.ndarray:
         """Model outputs -> answers: class labels (n,) for a classifier; values in the
@@ -91,6 +123,7 @@ class Preprocessing:
             "scaler_y": _scaler_to_json(self.scaler_y),
             "classes": self.classes,
             "extra": self.extra,
+            "columns": self.columns,
         }
 
     @classmethod
@@ -102,4 +135,23 @@ class Preprocessing:
             _scaler_from_json(data.get("scaler_y")),
             data.get("classes"),
             data.get("extra", {}),
+            data.get("columns"),
         )
+
+
+def _is_frame(x) -> bool:
+    return type(x).__name__ == "DataFrame" and hasattr(x, "columns")
+
+
+def _frame(x, names):
+    import pandas as pd
+
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != len(names):
+        from barenet.errors import DataError
+
+        raise DataError(
+            f"expected rows of {len(names)} values ({', '.join(names)}), got shape {x.shape}; "
+            "or pass a pandas DataFrame with those columns"
+        )
+    return pd.DataFrame(x, columns=list(names))
