@@ -784,3 +784,21 @@ def test_reader_options_reach_train_predict_and_evaluate(tmp_path, capsys, monke
     assert code == 0 and "rmse" in out
     code, _, err = run(["predict", "--model", "eu.npz", "--data", "eu.csv"], capsys)
     assert code == 2 and "--encoding" in err
+
+
+def test_a_plot_format_matplotlib_cannot_write_fails_before_training(tmp_path, capsys):
+    code = main(["--dataset", "diabetes", "--epochs", "1", "--plot", str(tmp_path / "out.txt")])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot plot to" in err and "png" in err
+    assert not list(tmp_path.iterdir())  # nothing trained, nothing written
+
+
+def test_resume_says_which_options_it_ignores(tmp_path, capsys):
+    ck = tmp_path / "ck.npz"
+    common = ["--dataset", "diabetes", "--plot", "none", "--quiet"]
+    assert main([*common, "--epochs", "1", "--checkpoint", str(ck)]) == 0
+    capsys.readouterr()
+    assert main([*common, "--epochs", "2", "--resume", str(ck), "--lr", "0.5"]) == 0
+    err = capsys.readouterr().err
+    assert "--lr 0.5 is ignored" in err and "(0.01)" in err
+    assert "--epochs" not in err.split("only --epochs")[0]

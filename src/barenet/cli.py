@@ -33,6 +33,7 @@ from barenet.errors import (
 )
 from barenet.onnx_export import run_export
 from barenet.persistence import load, save
+from barenet.plotting import check_plot_format, plot_losses
 from barenet.preprocessing import Preprocessing
 from barenet.recipes import (
     TrainConfig,
@@ -144,6 +145,23 @@ def config_from_args(args) -> TrainConfig:
     return TrainConfig(**{p.name: getattr(args, p.name) for p in hyperparams.PARAMS})
 
 
+def _ignored_on_resume(args, config: TrainConfig) -> list[str]:
+    """A notice for each option given with --resume that the checkpoint overrides."""
+    notices = []
+    for param in hyperparams.PARAMS:
+        given = getattr(args, param.name)
+        if param.name == "epochs" or given == param.default:
+            continue
+        kept = getattr(config, param.name)
+        if param.validate(given) != kept:
+            flag = "--" + param.name.replace("_", "-")
+            notices.append(
+                f"note: {flag} {given} is ignored: --resume continues with the checkpoint's "
+                f"{param.name} ({kept}); only --epochs changes on resume"
+            )
+    return notices
+
+
 def _validation_split(split, config: TrainConfig):
     """``(x_train, y_train, x_val, y_val, where)``: rows held out from the training rows
     when something selects on the validation loss (or ``--val-fraction`` asks);
@@ -162,6 +180,8 @@ def run_train(args, stdout=None) -> int:
     for path in (args.save, args.checkpoint, None if args.plot == "none" else args.plot):
         if path and not Path(path).resolve().parent.is_dir():
             raise BarenetValueError(f"cannot write {path}: its folder does not exist")
+    if args.plot != "none":
+        check_plot_format(args.plot)
     name, split = load_data(args)
     prep = split.preprocessing
     if args.loss is not None:
@@ -189,6 +209,8 @@ def run_train(args, stdout=None) -> int:
                 f"{args.resume} is a {task} checkpoint with {model.out_dim} outputs; "
                 f"the data is for {prep.task} with {out_dim}"
             )
+        for message in _ignored_on_resume(args, config):
+            print(message, file=sys.stderr)
         config = config.replace(epochs=args.epochs)
     else:
         config = config_from_args(args)
@@ -265,8 +287,6 @@ def run_train(args, stdout=None) -> int:
         summary["task_reason"] = report["task_reason"]
         summary["columns"] = report["columns"]
     if args.plot != "none" and history["train_loss"]:
-        from barenet.plotting import plot_losses
-
         test = summary["test"]
         final = (
             f"test accuracy {test['accuracy']:.3f}"

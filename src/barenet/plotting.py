@@ -9,6 +9,19 @@ from barenet._files import atomic_path
 from barenet.errors import BarenetValueError
 
 
+def check_plot_format(path) -> None:
+    """Raise before any training if matplotlib cannot write ``path``'s format."""
+    from matplotlib.figure import Figure
+
+    suffix = Path(path).suffix.lstrip(".").lower()
+    supported = Figure().canvas.get_supported_filetypes()
+    if suffix not in supported:
+        raise BarenetValueError(
+            f"cannot plot to {path}: matplotlib writes {', '.join(sorted(supported))} "
+            "(name the file with one of these suffixes, or --plot none)"
+        )
+
+
 def plot_losses(
     history: dict,
     path="losses.png",
