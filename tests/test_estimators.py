@@ -13,17 +13,6 @@ from barenet.estimators import BarenetClassifier, BarenetRegressor
 from barenet.registry import LAYERS
 
 FAST = {"epochs": 60, "random_state": 0, "hidden": (32,)}
-FLOAT32_REASON = (
-    "float32 parameters: BLAS rounds the last bit differently for different batch "
-    "shapes, so predictions on a subset can differ by 1 ulp (~2e-7), "
-    "above the check's 1e-7 tolerance; the float64 estimators pass this check"
-)
-
-
-def expected_failures(estimator):
-    if estimator.dtype == "float32" and isinstance(estimator, BarenetRegressor):
-        return {"check_methods_subset_invariance": FLOAT32_REASON}
-    return {}
 
 
 @parametrize_with_checks(
@@ -33,7 +22,6 @@ def expected_failures(estimator):
         BarenetRegressor(**FAST),
         BarenetClassifier(**FAST),
     ],
-    expected_failed_checks=expected_failures,
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
@@ -48,10 +36,12 @@ def regression_data(n=300, seed=0):
 
 def test_parameters_are_the_hyperparameter_spec():
     expected = [p.for_estimator for p in hyperparams.PARAMS] + [("verbose", False)]
+    own = {BarenetRegressor: [("target_scaling", True)], BarenetClassifier: []}
     for cls in (BarenetRegressor, BarenetClassifier):
         signature = inspect.signature(cls.__init__).parameters
-        assert [(n, p.default) for n, p in signature.items() if n != "self"] == expected
-        assert cls().get_params() == dict(expected)
+        want = expected + own[cls]
+        assert [(n, p.default) for n, p in signature.items() if n != "self"] == want
+        assert cls().get_params() == dict(want)
     names = [name for name, _ in expected]
     assert "hidden" in names and "val_fraction" in names and "random_state" in names
     assert "seed" not in names and "hidden_layer_sizes" not in names
@@ -112,7 +102,8 @@ def test_early_stopping_holds_out_val_fraction_of_the_rows():
     _, x_val, _, y_val = train_test_split(
         x[:250], y[:250], test_size=0.2, random_state=model.config_.seed
     )
-    assert model.model_.evaluate(x_val, y_val) == pytest.approx(curve.min(), rel=1e-5)
+    y_val_scaled = (y_val - model.y_mean_) / model.y_scale_  # the network's units
+    assert model.model_.evaluate(x_val, y_val_scaled) == pytest.approx(curve.min(), rel=1e-5)
     single = BarenetRegressor(epochs=5, random_state=0).fit(x, y[:, 0])
     assert single.predict(x).shape == (300,) and single.n_iter_ == 5
     assert len(single.validation_loss_curve_) == 5  # aligned with the epochs:
@@ -184,3 +175,21 @@ def test_selection_holds_out_a_tenth_by_default_as_the_command_line_does():
     assert np.isnan(plain.validation_loss_curve_).all()  # nothing held out, nothing selected
     with pytest.raises(ValueError, match="partial_fit cannot select"):
         BarenetRegressor(early_stopping=2).partial_fit(x, y)
+
+
+def test_a_raw_dollar_target_trains_as_well_as_a_scaled_one():
+    x, y = regression_data()
+    dollars = y[:, 0] * 100_000 + 200_000
+    scaled = BarenetRegressor(hidden=(32,), epochs=60, random_state=0).fit(x, dollars)
+    raw = BarenetRegressor(hidden=(32,), epochs=60, random_state=0, target_scaling=False)
+    raw.fit(x, dollars)
+    assert scaled.score(x, dollars) > 0.7 and scaled.score(x, dollars) > raw.score(x, dollars)
+    assert scaled.y_mean_[0] == pytest.approx(dollars.mean())
+
+
+def test_sparse_input_gets_a_clear_message():
+    from scipy import sparse
+
+    x, y = regression_data(40)
+    with pytest.raises(TypeError, match="dense data is required.*toarray"):
+        BarenetRegressor(epochs=1).fit(sparse.csr_matrix(x), y)

@@ -32,23 +32,38 @@ class _BarenetEstimator(BaseEstimator):
 
     _task = "regression"
 
+    _extra: tuple = ()  # (name, default) of a subclass's own parameters
+
     def __init__(self, **params):
-        unknown = sorted(set(params) - {name for name, _ in PARAMETERS})
+        names = self._parameters()
+        unknown = sorted(set(params) - {name for name, _ in names})
         if unknown:
             raise BarenetTypeError(
                 f"{type(self).__name__} got unknown parameter(s) {unknown}; "
-                f"its parameters are {[name for name, _ in PARAMETERS]}"
+                f"its parameters are {[name for name, _ in names]}"
             )
-        for name, default in PARAMETERS:
+        for name, default in names:
             setattr(self, name, params.get(name, default))
 
-    __init__.__signature__ = inspect.Signature(
-        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
-            for name, default in PARAMETERS
-        ]
-    )
+    @classmethod
+    def _parameters(cls) -> list:
+        return PARAMETERS + list(cls._extra)
+
+    def __init_subclass__(cls, **kwargs):
+        """Give each estimator the signature scikit-learn reads its parameters from."""
+        super().__init_subclass__(**kwargs)
+
+        def __init__(self, **params):
+            _BarenetEstimator.__init__(self, **params)
+
+        __init__.__signature__ = inspect.Signature(
+            [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+            + [
+                inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+                for name, default in cls._parameters()
+            ]
+        )
+        cls.__init__ = __init__
 
     def _config(self) -> TrainConfig:
         values = {p.name: getattr(self, p.for_estimator[0]) for p in hyperparams.PARAMS}
@@ -112,6 +127,10 @@ class _BarenetEstimator(BaseEstimator):
 class BarenetRegressor(RegressorMixin, _BarenetEstimator):
     """A barenet MLP as a scikit-learn regressor (single or multi-output).
 
+    ``target_scaling=True`` (the default) trains on the target standardised with the
+    training rows' mean and standard deviation, and predicts in its original units, as
+    the command line does: a target in dollars trains as well as one in $100,000.
+
     Parameters
     ----------
     hidden, activation, init, loss, optimizer, lr, momentum, weight_decay, epochs,
@@ -124,20 +143,38 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
     random_state : None, int or RandomState
         Seeds the weights, dropout and shuffling (``seed`` on the command line).
     verbose : bool
+    target_scaling : bool, default True
+        Standardise the target for training (predictions are in its original units).
 
     Attributes
     ----------
     model_ : barenet.MLP
     loss_curve_, validation_loss_curve_ : list of float
+        Losses on the standardised target when ``target_scaling``.
+    y_mean_, y_scale_ : ndarray, shape (n_outputs,)
+        The target's training mean and scale (0 and 1 without ``target_scaling``).
     n_features_in_, feature_names_in_, n_iter_
     """
+
+    _extra = (("target_scaling", True),)
 
     def fit(self, X, y):
         x, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32]
         )
         self._y_1d = y.ndim == 1
-        return self._fit(x, y.reshape(len(y), -1), epochs=self.epochs, incremental=False)
+        y = self._fit_target_scaling(y.reshape(len(y), -1))
+        return self._fit(x, y, epochs=self.epochs, incremental=False)
+
+    def _fit_target_scaling(self, y: np.ndarray) -> np.ndarray:
+        """Learn the target's mean and scale from these rows; return y scaled."""
+        n_outputs = y.shape[1]
+        self.y_mean_, self.y_scale_ = np.zeros(n_outputs), np.ones(n_outputs)
+        if self.target_scaling:
+            self.y_mean_ = y.mean(axis=0)
+            std = y.std(axis=0)
+            self.y_scale_ = np.where(std > 0, std, 1.0)
+        return (y - self.y_mean_) / self.y_scale_
 
     def partial_fit(self, X, y):
         """One epoch over (X, y), continuing the current network."""
@@ -153,11 +190,14 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
         )
         if first:
             self._y_1d = y.ndim == 1
-        return self._fit(x, y.reshape(len(y), -1), epochs=1, incremental=True)
+        y = y.reshape(len(y), -1)
+        if first:
+            self._fit_target_scaling(y)  # the first batch's mean and scale, kept after
+        return self._fit(x, (y - self.y_mean_) / self.y_scale_, epochs=1, incremental=True)
 
     def predict(self, X):
-        """Predictions, shape (n_samples,) or (n_samples, n_outputs)."""
-        output = self._outputs(X).astype(np.float64)
+        """Predictions in the target's units, shape (n_samples,) or (n_samples, n_outputs)."""
+        output = self._outputs(X).astype(np.float64) * self.y_scale_ + self.y_mean_
         return output[:, 0] if self._y_1d else output
 
     def __sklearn_tags__(self):
