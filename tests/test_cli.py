@@ -802,3 +802,14 @@ def test_resume_says_which_options_it_ignores(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--lr 0.5 is ignored" in err and "(0.01)" in err
     assert "--epochs" not in err.split("only --epochs")[0]
+
+
+def test_every_train_option_says_its_default_without_markup():
+    from barenet.cli import build_parser
+
+    parser = build_parser()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    for action in train._actions:
+        if action.option_strings and action.option_strings[0] != "-h":
+            assert "default" in action.help, action.option_strings
+    assert "`" not in train.description and "``" not in (parser.description or "")

@@ -83,6 +83,21 @@ def add_hyperparameter_flags(group) -> None:
             )
 
 
+def _show_defaults(parser) -> None:
+    """Every option's help says its default (off, none, or the value)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction) or not action.help:
+            continue
+        if "default" in action.help:
+            continue
+        if isinstance(action, argparse._StoreTrueAction):
+            action.help += " (default: off)"
+        elif action.default is None:
+            action.help += " (default: none)"
+        else:
+            action.help += f" (default: {action.default})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="barenet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"barenet {__version__}")
@@ -90,9 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser(
         "train",
         help="train a network (the default command)",
-        description="Train a network (the default command: `barenet --epochs 5` is "
-        "`barenet train --epochs 5`). Other commands: predict, evaluate, tune, "
-        "export-onnx; `barenet COMMAND --help` describes each.",
+        description="Train a network. train is the default command: barenet --epochs 5 "
+        "is barenet train --epochs 5. Other commands: predict, evaluate, tune, "
+        "export-onnx; barenet COMMAND --help describes each.",
     )
     add_data_arguments(train)
     add_hyperparameter_flags(train.add_argument_group("network and training"))
@@ -134,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true")
     add_reader_arguments(evaluate)
 
+    _show_defaults(train)
     tuning.add_parser(sub)
     export = sub.add_parser("export-onnx", help="export a saved model to ONNX")
     export.add_argument("--model", required=True)
