@@ -99,7 +99,10 @@ def _show_defaults(parser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="barenet", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="barenet",
+        description="barenet: train, predict, evaluate, tune and export-onnx.",
+    )
     parser.add_argument("--version", action="version", version=f"barenet {__version__}")
     sub = parser.add_subparsers(dest="command")
     train = sub.add_parser(
