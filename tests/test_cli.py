@@ -813,3 +813,20 @@ def test_every_train_option_says_its_default_without_markup():
         if action.option_strings and action.option_strings[0] != "-h":
             assert "default" in action.help, action.option_strings
     assert "`" not in train.description and "``" not in (parser.description or "")
+
+
+def test_classification_defaults_reach_logistic_regression(tmp_path, capsys):
+    """The default run on iris (string labels) and on a binary problem is at least as
+    accurate on the test split as the logistic-regression baseline it prints."""
+    from sklearn.datasets import load_breast_cancer, load_iris
+
+    for loader, target in ((load_iris, "species"), (load_breast_cancer, "diagnosis")):
+        bunch = loader(as_frame=True)
+        frame = bunch.frame.drop(columns="target")
+        frame[target] = [str(bunch.target_names[i]) for i in bunch.target]
+        path = tmp_path / f"{target}.csv"
+        frame.to_csv(path, index=False)
+        assert main(["--data", str(path), "--target", target, "--plot", "none", "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        logistic = summary["baselines"]["logistic regression"]["accuracy"]
+        assert summary["test"]["accuracy"] >= logistic, (target, summary["test"], logistic)

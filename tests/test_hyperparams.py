@@ -41,3 +41,12 @@ def test_momentum_with_an_optimizer_that_has_none_is_an_error():
     with pytest.raises(ValueError, match="momentum is for sgd and rmsprop; adam"):
         TrainConfig(optimizer="adam", momentum=0.9)
     assert TrainConfig(optimizer="rmsprop", momentum=0.9).momentum == 0.9
+
+
+def test_default_epochs_reach_a_thousand_updates_on_a_small_table():
+    from barenet.recipes import TrainConfig
+
+    assert TrainConfig().with_epochs_for(16512).epochs == 30  # California: the notebook's 30
+    assert TrainConfig().with_epochs_for(120).epochs == 250  # iris: 4 batches of 32
+    assert TrainConfig(epochs=5).with_epochs_for(120).epochs == 5  # given: kept
+    assert TrainConfig().with_epochs_for(3).epochs == 1000  # at most 1,000 epochs

@@ -230,9 +230,9 @@ def run_train(args, stdout=None) -> int:
             )
         for message in _ignored_on_resume(args, config):
             print(message, file=sys.stderr)
-        config = config.replace(epochs=args.epochs)
+        config = config.replace(epochs=args.epochs).with_epochs_for(len(split.x_train))
     else:
-        config = config_from_args(args)
+        config = config_from_args(args).with_epochs_for(len(split.x_train))
         out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
         model = build_model(config, split.x_train.shape[1], out_dim, prep.task)
         schedule, trainer_state = build_schedule(config, model), None

@@ -173,7 +173,16 @@ PARAMS = (
         non_negative,
         float,
     ),
-    Param("epochs", 30, "passes over the training rows", count(0), int, estimator_default=200),
+    Param(
+        "epochs",
+        None,
+        "passes over the training rows (default: 30, raised on a small table to reach "
+        "1,000 mini-batch updates)",
+        count(0),
+        int,
+        optional=True,
+        estimator_default=200,
+    ),
     Param("batch_size", 32, "rows per mini-batch", count(1), int),
     Param("dropout", 0.0, "dropout probability after each hidden activation", fraction, float),
     Param("batchnorm", False, "batch normalisation after each hidden Linear layer", flag, None),

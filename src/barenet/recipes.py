@@ -17,6 +17,8 @@ from barenet.preprocessing import Preprocessing
 from barenet.record import build, generators
 from barenet.registry import SCHEDULES
 
+MIN_UPDATES = 1000  # the default epochs reach at least this many updates on a small table
+
 
 class TrainConfig:
     """Everything that defines a training run: one attribute per ``hyperparams.PARAMS``.
@@ -57,6 +59,14 @@ class TrainConfig:
 
     def __repr__(self) -> str:
         return "TrainConfig(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"
+
+    def with_epochs_for(self, n_rows: int) -> TrainConfig:
+        """This configuration with ``epochs`` decided: as given, or by default 30, raised on
+        a small table to reach ``MIN_UPDATES`` mini-batch updates (at most 1,000 epochs)."""
+        if self.epochs is not None:
+            return self
+        batches = max(1, math.ceil(n_rows / self.batch_size))
+        return self.replace(epochs=min(1000, max(30, math.ceil(MIN_UPDATES / batches))))
 
     def loss_for(self, task: str) -> str:
         return self.loss or ("cross_entropy" if task == "classification" else "mse")
@@ -140,10 +150,11 @@ def build_schedule(config: TrainConfig, model: MLP):
         return None
     target = model.optimizer or model
     cls = SCHEDULES.lookup(config.schedule)
+    epochs = 30 if config.epochs is None else config.epochs  # see with_epochs_for
     if config.schedule == "step":
-        return cls(target, step_size=max(1, config.epochs // 3), gamma=0.1)
+        return cls(target, step_size=max(1, epochs // 3), gamma=0.1)
     if config.schedule == "cosine":
-        return cls(target, t_max=max(1, config.epochs))
+        return cls(target, t_max=max(1, epochs))
     return cls(target, factor=0.5, patience=5)
 
 
