@@ -191,3 +191,21 @@ def test_column_specs_round_trip_through_json_and_accept_frames_and_arrays():
     with pytest.raises(DataError, match="no column 'city'") as error:
         again.transform(frame.drop(columns="city"))
     assert isinstance(error.value, BarenetError)
+
+
+def test_an_integer_row_id_is_dropped_but_a_unique_measurement_is_kept():
+    import pandas as pd
+
+    from barenet.tables import fit_columns
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "id": rng.permutation(np.arange(1000, 1050)),  # one per row, consecutive
+            "rooms": rng.permutation(np.arange(50)) * 7 + 3,  # unique, but not a range
+            "x": rng.standard_normal(50),
+        }
+    )
+    specs, dropped = fit_columns(frame)
+    assert [s["name"] for s in specs] == ["rooms", "x"]
+    assert dropped == ["id (an identifier: consecutive integers, one per row)"]

@@ -174,6 +174,14 @@ def check_numbers(frame) -> None:
             as_numbers(column, name)
 
 
+def _is_row_number(values: np.ndarray) -> bool:
+    """At least 20 integers, all different, filling a range (1, 2, ... n in any order):
+    a row id."""
+    if len(values) < 20 or np.isnan(values).any() or not np.all(values == np.round(values)):
+        return False
+    return len(np.unique(values)) == len(values) == values.max() - values.min() + 1
+
+
 def fit_columns(frame, max_categories: int = 20) -> tuple[list[dict], list[str]]:
     """``(specs, dropped)``: the column specifications learned from ``frame`` (the
     training rows), and a note for each column left out (constant, all missing, or a
@@ -190,7 +198,11 @@ def fit_columns(frame, max_categories: int = 20) -> tuple[list[dict], list[str]]
             values = _as_bools(column, name)
             specs.append(_numeric_spec(name, "bool", values))
         elif column.dtype.kind in "iuf" or _mostly_numbers(column):
-            specs.append(_numeric_spec(name, "numeric", as_numbers(column, name)))
+            values = as_numbers(column, name)
+            if _is_row_number(values):
+                dropped.append(f"{name} (an identifier: consecutive integers, one per row)")
+                continue
+            specs.append(_numeric_spec(name, "numeric", values))
         elif present.is_unique and len(present) == len(column):
             dropped.append(f"{name} (an identifier: a different value in every row)")
         else:
