@@ -749,7 +749,12 @@ def test_parquet_drop_true_false_labels_and_kept_ids_as_read(tmp_path, capsys, m
     rows = list(csv.reader(out.splitlines()))
     assert code == 0 and rows[1] == ["1000000000.0", str(bool(x[0] > 0))]
     code, _, err = run(["export-onnx", "--model", "b.npz", "--out", "b.onnx"], capsys)
-    assert code == 0  # numeric columns only: nothing the graph lacks
+    assert code == 0
+    import onnx
+
+    graph = onnx.load("b.onnx").graph  # the kept column by name; true/false labels as such
+    assert [i.name for i in graph.input] == ["x"]
+    assert graph.output[2].type.tensor_type.elem_type == onnx.TensorProto.BOOL
     housing_like("h.csv")
     assert (
         run(
@@ -760,7 +765,10 @@ def test_parquet_drop_true_false_labels_and_kept_ids_as_read(tmp_path, capsys, m
         == 0
     )
     code, _, err = run(["export-onnx", "--model", "h.npz", "--out", "h.onnx"], capsys)
-    assert code == 2 and "total_bedrooms, ocean_proximity" in err and not os.path.exists("h.onnx")
+    assert code == 0  # imputation and categories are in the graph (tests/test_onnx_export.py)
+    inputs = {i.name: i.type.tensor_type.elem_type for i in onnx.load("h.onnx").graph.input}
+    assert inputs["ocean_proximity"] == onnx.TensorProto.STRING
+    assert inputs["total_bedrooms"] == onnx.TensorProto.FLOAT
 
 
 def test_reader_options_reach_train_predict_and_evaluate(tmp_path, capsys, monkeypatch):

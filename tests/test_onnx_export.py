@@ -70,8 +70,10 @@ def test_classifier_export_gives_probabilities_and_labels(tmp_path, monkeypatch,
     assert main(["export-onnx", "--model", "d.npz", "--out", "d.onnx"]) == 0
     model = barenet.load("d.npz")
     x = load_digits().data[:200]
-    probabilities, labels = run_onnx(tmp_path / "d.onnx", x)
+    probabilities, index, labels = run_onnx(tmp_path / "d.onnx", x)
     np.testing.assert_array_equal(labels, model.preprocessing.predict(model, x))
+    np.testing.assert_array_equal(labels, np.asarray(model.preprocessing.classes)[index])
+    assert labels.dtype == np.int64  # numeric labels stay numeric
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
 
 
@@ -97,8 +99,9 @@ def test_classifier_metadata_and_a_model_without_preprocessing(tmp_path):
 
     model.preprocessing = Preprocessing(["a", "b", "c"], "kind", None, None, ["no", "yes"])
     export_onnx(model, tmp_path / "clf.onnx")
-    probabilities, labels = run_onnx(tmp_path / "clf.onnx", x)
-    np.testing.assert_array_equal(labels, np.argmax(model.predict(x), axis=1))
+    probabilities, index, labels = run_onnx(tmp_path / "clf.onnx", x)
+    np.testing.assert_array_equal(index, np.argmax(model.predict(x), axis=1))
+    assert labels.tolist() == [["no", "yes"][i] for i in index]
     props = {p.key: p.value for p in onnx.load(str(tmp_path / "clf.onnx")).metadata_props}
     metadata = json.loads(props["barenet"])
     assert metadata == {
@@ -136,3 +139,150 @@ def test_a_missing_onnx_package_gives_an_install_command_that_works(monkeypatch)
     model = barenet.MLP([barenet.Linear(2, 1)], barenet.MSE())
     with pytest.raises(ValueError, match=r"pip install onnx onnxruntime"):
         to_onnx(model)
+
+
+def mixed_table(path, target, *, missing_plans=10, seed=0):
+    """A CSV of raw mixed-type rows: numbers with blanks, a text column (with rare values
+    pooled into "other" and, with ``missing_plans`` >= 5 training rows, a "(missing)"
+    level), a true/false column with blanks, and a string-label or numeric target."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    n = 240
+    size = rng.uniform(20, 200, n).round(1)
+    rooms = rng.integers(1, 6, n).astype(float)
+    plan = rng.choice(["basic", "plus", "family"], n).astype(object)
+    plan[:4] = ["rare1", "rare2", "rare3", "rare4"]
+    garden = rng.choice(["True", "False"], n).astype(object)
+    score = size / 40 + (plan == "plus") * 2 + (garden == "True") - rooms / 3
+    score = score + rng.normal(0, 0.3, n)
+    frame = pd.DataFrame({"size": size, "rooms": rooms, "plan": plan, "garden": garden})
+    frame.loc[5:14, "size"] = np.nan
+    frame.loc[20 : 20 + missing_plans - 1, "plan"] = np.nan
+    frame.loc[40:44, "garden"] = np.nan
+    if target == "label":
+        frame["label"] = np.where(score > np.median(score), "high", "low")
+    else:
+        frame["price"] = (score * 1000).round(2)
+    frame.to_csv(path, index=False)
+
+
+NEW_ROWS = """garden,plan,rooms,size,comment
+True,student,2,,an unseen plan and a missing size
+,,4,150.5,a missing plan and garden
+False,plus,1,80,
+True,basic,5,33.3,
+"""
+
+
+def onnx_feeds(frame):
+    """The graph's inputs for raw rows, as a user would build them: numbers as float32
+    (NaN where missing), true/false as 1/0 (NaN where missing), text as strings ("" where
+    missing); in the order of ``frame``'s columns, not the model's."""
+    floats = {"True": 1.0, "False": 0.0, True: 1.0, False: 0.0}
+    return {
+        "garden": frame["garden"].map(floats).to_numpy(np.float32).reshape(-1, 1),
+        "plan": frame["plan"].fillna("").to_numpy(object).reshape(-1, 1),
+        "rooms": frame["rooms"].to_numpy(np.float32).reshape(-1, 1),
+        "size": frame["size"].to_numpy(np.float32).reshape(-1, 1),
+    }
+
+
+def train_and_export(tmp_path, capsys, target, **table):
+    mixed_table(tmp_path / "t.csv", target, **table)
+    (tmp_path / "new.csv").write_text(NEW_ROWS)
+    train = ["--data", "t.csv", "--target", target, "--epochs", "5", "--quiet"]
+    assert main([*train, "--plot", "none", "--save", "m.npz"]) == 0
+    assert main(["export-onnx", "--model", "m.npz", "--out", "m.onnx"]) == 0
+    capsys.readouterr()
+    return barenet.load("m.npz")
+
+
+def barenet_predict(capsys, *extra):
+    import csv
+
+    assert main(["predict", "--model", "m.npz", "--data", "new.csv", *extra]) == 0
+    rows = list(csv.reader(capsys.readouterr().out.splitlines()))
+    return rows[0], rows[1:]
+
+
+def test_a_table_classifier_takes_raw_rows_with_missing_and_unseen_values(
+    tmp_path, capsys, monkeypatch
+):
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    model = train_and_export(tmp_path, capsys, "label")
+    columns = {spec["name"]: spec for spec in model.preprocessing.columns}
+    # every path of the graph is used: an imputed number with its indicator, a plain
+    # number, a "(missing)" level, an "other" level, and true/false with an indicator
+    assert columns["size"]["indicator"] and not columns["rooms"]["indicator"]
+    assert "(missing)" in columns["plan"]["levels"] and columns["plan"]["other"]
+    assert columns["garden"]["kind"] == "bool" and columns["garden"]["indicator"]
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    inputs = {i.name: i.type for i in session.get_inputs()}
+    assert inputs == {
+        "size": "tensor(float)",
+        "rooms": "tensor(float)",
+        "plan": "tensor(string)",
+        "garden": "tensor(float)",
+    }
+    assert [o.name for o in session.get_outputs()] == ["probabilities", "label_index", "label"]
+
+    rows = pd.concat([pd.read_csv("t.csv").drop(columns="label"), pd.read_csv("new.csv")])
+    probabilities, index, labels = session.run(None, onnx_feeds(rows))
+    prep = model.preprocessing
+    assert labels.tolist() == prep.predict(model, rows).tolist()
+    assert set(labels.tolist()) == {"high", "low"} and labels.dtype == object
+    np.testing.assert_array_equal(index, [prep.classes.index(v) for v in labels])
+    np.testing.assert_allclose(probabilities, prep.probabilities(model, rows), atol=1e-5)
+
+    header, answers = barenet_predict(capsys, "--proba")  # the command line, on the file
+    assert header == ["predicted_label", "proba_high", "proba_low"]
+    new = slice(len(rows) - 4, None)
+    assert [row[0] for row in answers] == labels[new].tolist()
+    np.testing.assert_allclose(
+        [[float(v) for v in row[1:]] for row in answers], probabilities[new], atol=1e-5
+    )
+
+
+def test_a_table_regressor_answers_in_original_units(tmp_path, capsys, monkeypatch):
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    model = train_and_export(tmp_path, capsys, "price", missing_plans=2)
+    plan = next(spec for spec in model.preprocessing.columns if spec["name"] == "plan")
+    assert "(missing)" not in plan["levels"] and plan["other"]  # a blank plan is "other"
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    rows = pd.concat([pd.read_csv("t.csv").drop(columns="price"), pd.read_csv("new.csv")])
+    (prediction,) = session.run(["prediction"], onnx_feeds(rows))
+    expected = model.preprocessing.predict(model, rows)
+    assert np.ptp(expected) > 100  # original units (the target spans thousands)
+    np.testing.assert_allclose(prediction[:, 0], expected, rtol=1e-5, atol=1e-3)
+    _, answers = barenet_predict(capsys)
+    np.testing.assert_allclose([float(r[0]) for r in answers], prediction[-4:, 0], rtol=1e-5)
+
+
+def test_a_column_named_like_an_output_is_a_clear_error(tmp_path):
+    from barenet import MLP, MSE, Linear
+    from barenet.errors import BarenetError
+    from barenet.onnx_export import export_onnx
+    from barenet.preprocessing import Preprocessing
+
+    model = MLP([Linear(2, 1, seed=0)], MSE())
+    spec = {"kind": "numeric", "median": 0.0, "indicator": False}
+    columns = [{"name": "a", **spec}, {"name": "prediction", **spec}]
+    model.preprocessing = Preprocessing(["a", "prediction"], "y", columns=columns)
+    with pytest.raises(BarenetError, match="'prediction'.*rename it"):
+        export_onnx(model, tmp_path / "p.onnx")
+    assert not (tmp_path / "p.onnx").exists()
+    columns[1]["name"] = "b"
+    (prediction,) = run_onnx_feeds(export_onnx(model, tmp_path / "p.onnx"), np.eye(2))
+    np.testing.assert_allclose(prediction, model.predict(np.eye(2)), rtol=1e-6)
+
+
+def run_onnx_feeds(path, x):
+    session = onnxruntime.InferenceSession(str(path))
+    names = [i.name for i in session.get_inputs()]
+    assert names == ["a", "b"]
+    return session.run(None, {n: x[:, [i]].astype(np.float32) for i, n in enumerate(names)})

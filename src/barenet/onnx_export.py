@@ -1,10 +1,15 @@
 """Export a trained model, preprocessing included, as a standard ONNX graph.
 
-The graph takes raw rows (``input``, float32, shape (N, n_features)), standardises
-them with the saved scaler, runs the network in evaluation mode, and returns
-``prediction`` in original units (regression) or ``probabilities`` and
-``label_index`` (classification; the class labels are in the model's metadata).
-Needs the ``onnx`` package (``pip install onnx onnxruntime``).
+A model trained on the built-in data sets takes raw rows as one input (``input``,
+float32, shape (N, n_features)). A model trained on a table (``barenet train --data``)
+takes one input per column it uses, named after the column, shape (N, 1): float32 for
+numeric columns and for true/false columns (1/0), NaN where a value is missing; string
+for text columns, "" where missing. The graph applies the learned preprocessing
+(median imputation, missing indicators, one-hot with the "other" level, as
+``barenet.tables.encode``), standardises with the saved scaler, runs the network in
+evaluation mode, and returns ``prediction`` in original units (regression) or
+``probabilities``, ``label_index`` and ``label``, the class label itself
+(classification). Needs the ``onnx`` package (``pip install onnx onnxruntime``).
 """
 
 from __future__ import annotations
@@ -20,10 +25,8 @@ from barenet.persistence import load
 from barenet.registry import LAYERS
 
 OPSET = 20  # Gelu with approximate="tanh" needs opset 20
-
-
-def _f32(array) -> np.ndarray:
-    return np.asarray(array, dtype=np.float32)
+OUTPUTS = ("prediction", "probabilities", "label_index", "label")
+_INTERNAL = "barenet/"  # the prefix of the graph's own intermediate values and constants
 
 
 def to_onnx(model):
@@ -40,25 +43,25 @@ def to_onnx(model):
     nodes, initializers = [], []
     counter = iter(range(10**6))
 
-    def constant(name: str, array) -> str:
-        initializers.append(numpy_helper.from_array(_f32(array), name=name))
+    def constant(name: str, array, dtype=np.float32) -> str:
+        name = f"{_INTERNAL}{name}"
+        array = np.asarray(array, dtype=dtype)
+        initializers.append(numpy_helper.from_array(array, name=name))
         return name
 
     def node(op: str, inputs: list[str], **attributes) -> str:
-        output = f"{op.lower()}_{next(counter)}"
+        output = f"{_INTERNAL}{op.lower()}_{next(counter)}"
         nodes.append(helper.make_node(op, inputs, [output], **attributes))
         return output
 
     prep = model.preprocessing
     n_features = model.in_dim
-    columns = getattr(prep, "columns", None) or []
-    learned = [c["name"] for c in columns if c["kind"] != "numeric" or c["indicator"]]
-    if learned:
-        raise BarenetValueError(
-            "ONNX export does not yet include the table preprocessing (missing values, "
-            f"categories, true/false) that columns {', '.join(learned)} need"
-        )
-    current = "input"
+    columns = getattr(prep, "columns", None)
+    if columns is not None:
+        inputs, current = _table_inputs(columns, helper, TensorProto, constant, node)
+    else:
+        inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", n_features])]
+        current = "input"
     if prep is not None and prep.scaler_x is not None:
         current = node("Sub", [current, constant("x_mean", prep.scaler_x.mean_)])
         current = node("Div", [current, constant("x_scale", prep.scaler_x.scale_)])
@@ -85,17 +88,31 @@ def to_onnx(model):
             current = node(layer.onnx_op, [current], **layer.onnx_attributes())
         elif kind not in ("dropout", "identity"):  # those two are the identity in eval mode
             raise BarenetValueError(f"cannot export layer {i} ({kind}) to ONNX")
-    outputs = []
     if prep is not None and prep.classes is not None:
         probabilities = node("Softmax", [current], axis=1)
-        label = node("ArgMax", [current], axis=1, keepdims=0)
-        nodes.append(helper.make_node("Identity", [probabilities], ["probabilities"]))
-        nodes.append(helper.make_node("Identity", [label], ["label_index"]))
+        index = node("ArgMax", [current], axis=1, keepdims=0)
+        classes = np.asarray(prep.classes)
+        if classes.dtype.kind in "USO":
+            classes, label_type = classes.astype(object), TensorProto.STRING
+        elif classes.dtype.kind == "b":
+            label_type = TensorProto.BOOL
+        elif classes.dtype.kind in "iu":
+            classes, label_type = classes.astype(np.int64), TensorProto.INT64
+        else:
+            classes, label_type = classes.astype(np.float64), TensorProto.DOUBLE
+        label = node("Gather", [constant("classes", classes, classes.dtype), index], axis=0)
+        for name, value in (
+            ("probabilities", probabilities),
+            ("label_index", index),
+            ("label", label),
+        ):
+            nodes.append(helper.make_node("Identity", [value], [name]))
         outputs = [
             helper.make_tensor_value_info(
                 "probabilities", TensorProto.FLOAT, ["N", model.out_dim]
             ),
             helper.make_tensor_value_info("label_index", TensorProto.INT64, ["N"]),
+            helper.make_tensor_value_info("label", label_type, ["N"]),
         ]
     else:
         if prep is not None and prep.scaler_y is not None:
@@ -105,10 +122,17 @@ def to_onnx(model):
         outputs = [
             helper.make_tensor_value_info("prediction", TensorProto.FLOAT, ["N", model.out_dim])
         ]
+    for value in inputs:  # a column named like an output or an internal name cannot be an input
+        if value.name in OUTPUTS or value.name.startswith(_INTERNAL):
+            raise BarenetValueError(
+                f"cannot export to ONNX: the column {value.name!r} has the name of one of the "
+                f"graph's own values ({', '.join(OUTPUTS)}, {_INTERNAL}...); rename it and "
+                "train again"
+            )
     graph = helper.make_graph(
         nodes,
         "barenet_mlp",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", n_features])],
+        inputs,
         outputs,
         initializer=initializers,
     )
@@ -121,9 +145,53 @@ def to_onnx(model):
         "target_name": prep.target_name if prep else None,
         "classes": prep.classes if prep else None,
     }
+    if columns is not None:
+        metadata["columns"] = columns
     helper.set_model_props(proto, {"barenet": json.dumps(metadata)})
     onnx.checker.check_model(proto)
     return proto
+
+
+def _table_inputs(columns, helper, TensorProto, constant, node):
+    """``(inputs, features)``: one graph input per table column (FLOAT for numeric and
+    true/false columns, NaN where missing; STRING for category columns, "" where
+    missing), and the value holding the features of ``tables.encode``, in the order of
+    ``tables.encoded_names``."""
+    from barenet.tables import MISSING
+
+    inputs, parts = [], []
+    for spec in columns:
+        name = spec["name"]
+        if spec["kind"] == "category":
+            inputs.append(helper.make_tensor_value_info(name, TensorProto.STRING, ["N", 1]))
+            levels = list(spec["levels"])
+            shape = (1, len(levels))
+            equal = node("Equal", [name, constant(f"{name}/levels", levels, object)])
+            if MISSING in levels:  # "" is a missing value: the level "(missing)"
+                blank = node("Equal", [name, constant(f"{name}/blank", [[""]], object)])
+                where = np.reshape([level == MISSING for level in levels], shape)
+                blank = node("And", [blank, constant(f"{name}/missing_level", where, bool)])
+                equal = node("Or", [equal, blank])
+            onehot = node("Cast", [equal], to=TensorProto.FLOAT)
+            parts.append(onehot)
+            if spec["other"]:  # none of the levels: a rare, unseen or (unlearned) missing value
+                count = node(
+                    "ReduceSum",
+                    [onehot, constant(f"{name}/axis", [1], np.int64)],
+                    keepdims=1,
+                )
+                none = node("Less", [count, constant(f"{name}/half", [[0.5]])])
+                parts.append(node("Cast", [none], to=TensorProto.FLOAT))
+            continue
+        inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", 1]))
+        missing = node("IsNaN", [name])
+        median = constant(f"{name}/median", [[spec["median"]]])
+        parts.append(node("Where", [missing, median, name]))
+        if spec["indicator"]:
+            parts.append(node("Cast", [missing], to=TensorProto.FLOAT))
+    if not parts:
+        raise BarenetValueError("cannot export to ONNX: the model uses no column")
+    return inputs, node("Concat", parts, axis=1)
 
 
 def export_onnx(model, path) -> Path:
