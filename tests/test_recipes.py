@@ -218,7 +218,7 @@ def test_default_training_converges_for_twenty_seeds(california):
     y_test = s.scaler_y.inverse_transform(s.y_test)
     rmses = []
     for seed in range(20):
-        config = TrainConfig(seed=seed)
+        config = TrainConfig(seed=seed).with_epochs_for(len(s.x_train))
         model = build_model(config, 8, 1)
         history = model.train(
             s.x_train,
