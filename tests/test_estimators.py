@@ -193,3 +193,15 @@ def test_sparse_input_gets_a_clear_message():
     x, y = regression_data(40)
     with pytest.raises(TypeError, match="dense data is required.*toarray"):
         BarenetRegressor(epochs=1).fit(sparse.csr_matrix(x), y)
+
+
+def test_dataframes_of_numbers_are_taken_and_text_columns_are_named():
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": np.arange(40.0), "b": np.linspace(0, 1, 40)})
+    model = BarenetRegressor(epochs=2, random_state=0).fit(frame, frame["a"] * 2)
+    assert list(model.feature_names_in_) == ["a", "b"] and model.predict(frame).shape == (40,)
+    frame["city"] = ["x", "y"] * 20
+    for estimator in (BarenetRegressor(epochs=1), BarenetClassifier(epochs=1)):
+        with pytest.raises(TypeError, match=r"columns \['city'\] are not numbers.*barenet train"):
+            estimator.fit(frame, (frame["a"] > 20).astype(int))

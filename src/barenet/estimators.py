@@ -65,6 +65,20 @@ class _BarenetEstimator(BaseEstimator):
         )
         cls.__init__ = __init__
 
+    @staticmethod
+    def _check_frame(X) -> None:
+        """A clear error for a DataFrame with text or category columns (numbers pass)."""
+        dtypes = getattr(X, "dtypes", None)
+        if dtypes is None or not hasattr(dtypes, "items"):
+            return
+        text = [str(name) for name, dtype in dtypes.items() if dtype.kind not in "biuf"]
+        if text:
+            raise BarenetTypeError(
+                f"columns {text} are not numbers: the estimators take numeric features, as "
+                "scikit-learn's do. Encode them first (a ColumnTransformer with a "
+                "OneHotEncoder, say), or train on the table with barenet train --data"
+            )
+
     def _config(self) -> TrainConfig:
         values = {p.name: getattr(self, p.for_estimator[0]) for p in hyperparams.PARAMS}
         values["seed"] = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -159,6 +173,7 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
     _extra = (("target_scaling", True),)
 
     def fit(self, X, y):
+        self._check_frame(X)
         x, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32]
         )
@@ -217,6 +232,7 @@ class BarenetClassifier(ClassifierMixin, _BarenetEstimator):
     _task = "classification"
 
     def fit(self, X, y):
+        self._check_frame(X)
         x, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
