@@ -838,3 +838,42 @@ def test_classification_defaults_reach_logistic_regression(tmp_path, capsys):
         summary = json.loads(capsys.readouterr().out)
         logistic = summary["baselines"]["logistic regression"]["accuracy"]
         assert summary["test"]["accuracy"] >= logistic, (target, summary["test"], logistic)
+
+
+def test_review_findings_on_the_command_line(tmp_path, capsys):
+    import pandas as pd
+
+    import barenet
+
+    rng = np.random.default_rng(0)
+    n = 200
+    frame = pd.DataFrame(
+        {
+            "rowid": np.arange(1, n + 1),
+            "zip": [f"{i:05d}" for i in range(n)],
+            "x": rng.standard_normal(n),
+            "label": np.where(rng.standard_normal(n) > 0, "high", "low"),
+        }
+    )
+    data = tmp_path / "t.csv"
+    frame.to_csv(data, index=False)
+    model_path = tmp_path / "m.npz"
+    args = ["--data", str(data), "--target", "label", "--drop", "zip", "--epochs", "3"]
+    assert main([*args, "--plot", "none", "--json", "--save", str(model_path)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["columns"]["dropped"] == ["rowid (a row id: consecutive integers)"]
+    # barenet.load(...).predict takes a DataFrame of raw rows and gives labels
+    model = barenet.load(model_path)
+    assert set(model.predict(frame)) <= {"high", "low"}
+    # --keep writes identifiers as they are written in the file
+    assert main(["predict", "--model", str(model_path), "--data", str(data), "--keep", "zip"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("00000,")
+    # evaluate refuses labels the model never saw
+    frame.loc[0, "label"] = "medium"
+    frame.to_csv(tmp_path / "later.csv", index=False)
+    code = main(["evaluate", "--model", str(model_path), "--data", str(tmp_path / "later.csv")])
+    assert code == 2 and "['medium']" in capsys.readouterr().err
+    # a bad hyper-parameter fails before any data is read (no California download)
+    assert main(["--momentum", "-0.5", "--data-home", str(tmp_path / "nowhere")]) == 2
+    assert "momentum must be >= 0" in capsys.readouterr().err

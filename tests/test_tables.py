@@ -209,3 +209,25 @@ def test_an_integer_row_id_is_dropped_but_a_unique_measurement_is_kept():
     specs, dropped = fit_columns(frame)
     assert [s["name"] for s in specs] == ["rooms", "x"]
     assert dropped == ["id (an identifier: consecutive integers, one per row)"]
+
+
+def test_review_findings_are_clear_errors_or_handled(tmp_path):
+    from barenet.tables import check_numbers
+
+    with pytest.raises(DataError, match="single value: there is nothing to learn"):
+        choose_task(pd.Series(["same"] * 30), "label", None)
+    with pytest.raises(DataError, match="mostly one per row"):
+        choose_task(pd.Series([f"{i},5" for i in range(300)]), "y", None)
+    with pytest.raises(DataError, match="decimal comma.*--decimal ,"):
+        check_numbers(pd.DataFrame({"x": ["1,5", "2,25", "-3,0"]}))
+    # pandas' NA (nullable columns, as Parquet gives) is missing, not a category
+    frame = pd.DataFrame(
+        {
+            "flag": pd.array([True, False, None] * 10, dtype="boolean"),
+            "kind": pd.array(["a", "b", None] * 10, dtype="string"),
+        }
+    )
+    specs, _ = fit_columns(frame)
+    kinds = {s["name"]: s for s in specs}
+    assert kinds["flag"]["kind"] == "bool" and kinds["flag"]["indicator"]
+    assert "<NA>" not in kinds["kind"]["levels"]

@@ -28,6 +28,7 @@ from barenet.data_args import (
 from barenet.errors import (
     BarenetError,
     BarenetValueError,
+    DataError,
     ModelFileError,
     TrainingDiverged,
 )
@@ -201,6 +202,8 @@ def run_train(args, stdout=None) -> int:
             raise BarenetValueError(f"cannot write {path}: its folder does not exist")
     if args.plot != "none":
         check_plot_format(args.plot)
+    if not args.resume:
+        config_from_args(args)  # bad hyper-parameters fail before any data is read
     name, split = load_data(args)
     prep = split.preprocessing
     if args.loss is not None:
@@ -373,12 +376,12 @@ def _cell(value, passed: bool = False) -> str:
     return str(value)
 
 
-def _read_rows(args, prep, where):
+def _read_rows(args, prep, where, text=()):
     """The raw rows of ``--data``, with the columns the model needs (a clear error
     naming the file and the first missing column otherwise)."""
     from barenet.tables import require_columns
 
-    frame = read_data(args, args.data)
+    frame = read_data(args, args.data, text=[n for n in text if n not in prep.feature_names])
     require_columns(frame, prep.feature_names, where)
     return frame
 
@@ -391,8 +394,8 @@ def run_predict(args, stdout=None) -> int:
     prep = _require_preprocessing(model, args.model)
     if args.proba and prep.classes is None:
         raise BarenetValueError("--proba is for classifiers; this model is a regressor")
-    frame = _read_rows(args, prep, args.data)
     keep = _names(args.keep, "--keep")
+    frame = _read_rows(args, prep, args.data, text=keep)
     from barenet.tables import require_columns
 
     require_columns(frame, keep, args.data)
@@ -438,7 +441,14 @@ def run_evaluate(args, stdout=None) -> int:
     truth = target_values(frame[target], target)
     predictions = prep.predict(model, frame)
     if prep.classes is not None:
-        metrics = classification_metrics(prep.labels(truth), predictions, prep.classes)
+        labels = prep.labels(truth)
+        unknown = sorted({str(v) for v in labels} - {str(c) for c in prep.classes})
+        if unknown:
+            raise DataError(
+                f"{args.data}: labels {unknown} of {target!r} were not classes in training "
+                f"({prep.classes}); the model cannot predict them"
+            )
+        metrics = classification_metrics(labels, predictions, prep.classes)
     else:
         from barenet.tables import as_numbers
 

@@ -20,6 +20,7 @@ from barenet.tables import (
     labels_of,
     read_table,
     require_columns,
+    row_id_columns,
     target_values,
 )
 
@@ -73,7 +74,7 @@ def add_reader_arguments(group) -> None:
     group.add_argument("--encoding", help="the CSV file's text encoding (default: utf-8)")
 
 
-def read_data(args, path, notices=None, drop=()):
+def read_data(args, path, notices=None, drop=(), text=()):
     """``read_table`` of ``path`` with the reader options in ``args``."""
     return read_table(
         path,
@@ -82,6 +83,7 @@ def read_data(args, path, notices=None, drop=()):
         encoding=getattr(args, "encoding", None),
         drop=drop,
         notices=notices,
+        text=text,
     )
 
 
@@ -179,8 +181,11 @@ def split_table(
         raise DataError(
             f"cannot split the {len(rows)} rows {how} into training and test rows: {message}"
         ) from None
+    row_ids = row_id_columns(x_frame)  # seen on all rows: a training subset has gaps
+    x_frame = x_frame.drop(columns=row_ids)
     try:
         specs, dropped = fit_columns(x_frame.iloc[train], max_categories)
+        dropped = [f"{name} (a row id: consecutive integers)" for name in row_ids] + dropped
         x_train, x_test = encode(x_frame.iloc[train], specs), encode(x_frame.iloc[test], specs)
     except DataError as error:
         raise DataError(f"{where}: {error}") from None

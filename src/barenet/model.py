@@ -269,7 +269,12 @@ class MLP:
         """Outputs for ``x`` in evaluation mode, in chunks of ``batch_size`` rows.
 
         x: (n_samples, in_dim) -> (n_samples, out_dim). The mode is restored after.
+        A pandas DataFrame of raw rows, for a model that carries its preprocessing (one
+        ``barenet train --data`` saved), gives answers instead: class labels, or values
+        in the target's units (``self.preprocessing.predict``).
         """
+        if self.preprocessing is not None and hasattr(x, "columns"):
+            return self.preprocessing.predict(self, x)
         x = check_features(x, "x", self.dtype, self.in_dim)
         was_training = self.training
         self.eval()

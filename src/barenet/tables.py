@@ -29,13 +29,14 @@ MAX_CLASS_VALUES = 20  # integer targets with at most this many values look like
 _TRUE = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}
 
 
-def read_table(path, *, sep=None, decimal=".", encoding=None, drop=(), notices=None):
+def read_table(path, *, sep=None, decimal=".", encoding=None, drop=(), notices=None, text=()):
     """A pandas DataFrame of a CSV file (or a Parquet file, by its ``.parquet`` suffix).
 
     ``sep`` is sniffed from the start of the file when not given; a byte-order mark,
     quoting and CRLF line ends are handled. ``drop`` names columns to leave out. An
     unnamed leading column with one value per row (a saved pandas index) is dropped;
-    ``notices`` (a list) receives one line saying so.
+    ``notices`` (a list) receives one line saying so. Columns named in ``text`` are
+    read as written (identifiers such as ``00042`` keep their zeros).
     """
     import pandas as pd
 
@@ -50,7 +51,12 @@ def read_table(path, *, sep=None, decimal=".", encoding=None, drop=(), notices=N
             if sep is None:
                 sep = _sniff(path, encoding, decimal)
             frame = pd.read_csv(
-                path, sep=sep, decimal=decimal, encoding=encoding, skipinitialspace=True
+                path,
+                sep=sep,
+                decimal=decimal,
+                encoding=encoding,
+                skipinitialspace=True,
+                dtype={name: str for name in text} or None,
             )
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
@@ -128,7 +134,7 @@ def _row(column, position: int):
 def _as_bools(column, name: str):
     values = np.full(len(column), np.nan)
     for i, value in enumerate(column):
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+        if _missing(value):
             continue
         key = str(value).strip().lower() if not isinstance(value, (bool, np.bool_)) else value
         if isinstance(key, (bool, np.bool_)):
@@ -155,7 +161,10 @@ def _strings(column):
 
 
 def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
+    """None, NaN, or pandas' NA (nullable columns, common in Parquet files)."""
+    import pandas as pd
+
+    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
 
 
 def _mostly_numbers(column) -> bool:
@@ -165,11 +174,22 @@ def _mostly_numbers(column) -> bool:
     return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= 0.5
 
 
+COMMA_DECIMAL = r"^\s*-?\d+,\d+\s*$"
+
+
 def check_numbers(frame) -> None:
     """A ``DataError`` for the first text value in a column of numbers (in any row:
-    a typing error in the file, not something to learn)."""
+    a typing error in the file, not something to learn), and for numbers written with
+    a decimal comma that were read as text (``--decimal ,`` reads them)."""
     for name in frame.columns:
         column = frame[name]
+        if column.dtype.kind == "O":
+            present = column.dropna().astype(str)
+            if len(present) and present.str.match(COMMA_DECIMAL).mean() > 0.9:
+                raise DataError(
+                    f"column {name!r} holds numbers written with a decimal comma, such as "
+                    f"{present.iloc[0]!r}: give --decimal , (and --sep if needed)"
+                )
         if column.dtype.kind == "O" and not _is_bool(column) and _mostly_numbers(column):
             as_numbers(column, name)
 
@@ -180,6 +200,16 @@ def _is_row_number(values: np.ndarray) -> bool:
     if len(values) < 20 or np.isnan(values).any() or not np.all(values == np.round(values)):
         return False
     return len(np.unique(values)) == len(values) == values.max() - values.min() + 1
+
+
+def row_id_columns(frame) -> list[str]:
+    """The numeric columns that number the rows (see ``_is_row_number``)."""
+    return [
+        name
+        for name in frame.columns
+        if frame[name].dtype.kind in "iuf"
+        and _is_row_number(frame[name].to_numpy(dtype=np.float64))
+    ]
 
 
 def fit_columns(frame, max_categories: int = 20) -> tuple[list[dict], list[str]]:
@@ -328,8 +358,16 @@ def choose_task(column, name: str, task: str | None) -> tuple[str, str]:
             f"--task classification on {name!r}: it has {distinct} distinct non-integer "
             "values, a continuous quantity rather than classes (use --task regression)"
         )
+    if distinct < 2:
+        raise DataError(f"the target {name!r} has a single value: there is nothing to learn")
     if task is not None:
         return task, "as asked by --task"
+    if not numeric and distinct > MAX_CLASS_VALUES and distinct > 0.5 * column.notna().sum():
+        raise DataError(
+            f"the target {name!r} holds text with {distinct} distinct values, mostly one per "
+            "row: not classes. If they are numbers, give --decimal or --sep; else choose "
+            "another --target"
+        )
     if not numeric:
         return "classification", f"the target {name!r} holds labels, not numbers"
     if integers and distinct <= MAX_CLASS_VALUES:
