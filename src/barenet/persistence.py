@@ -10,6 +10,7 @@ the training progress.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import zipfile
@@ -109,10 +110,22 @@ def load(path):
     return rebuild(meta, arrays, path)
 
 
+@contextlib.contextmanager
+def unusable_as(path, what: str):
+    """Turn the errors a malformed description raises into one ``ModelFileError``
+    saying ``what`` failed (``ModelFileError`` itself passes through)."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise ModelFileError(f"{path}: {what} ({type(error).__name__}: {error})") from None
+
+
 def rebuild(meta: dict, arrays: dict[str, np.ndarray], path="model"):
     """The model of a file's description and arrays (see ``read``): built from its record
     by ``barenet.record.build``, then given the saved weights, history and preprocessing."""
-    try:
+    with unusable_as(path, "the model description does not rebuild a model"):
         model = build(meta["record"])
         state = {k[len("param/") :]: v for k, v in arrays.items() if k.startswith("param/")}
         model.load_state_dict(state)
@@ -123,11 +136,4 @@ def rebuild(meta: dict, arrays: dict[str, np.ndarray], path="model"):
         model.epoch = int(meta.get("epoch", 0))
         prep = meta.get("preprocessing")
         model.preprocessing = None if prep is None else Preprocessing.from_json(prep)
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
-        raise ModelFileError(
-            f"{path}: the model description does not rebuild a model "
-            f"({type(error).__name__}: {error})"
-        ) from None
     return model

@@ -12,7 +12,7 @@ import numpy as np
 from barenet import hyperparams
 from barenet.errors import BarenetValueError, DataError, ModelFileError
 from barenet.model import MLP
-from barenet.persistence import read, rebuild, save
+from barenet.persistence import read, rebuild, save, unusable_as
 from barenet.preprocessing import Preprocessing
 from barenet.record import build, generators
 from barenet.registry import SCHEDULES
@@ -213,15 +213,8 @@ def load_checkpoint(path):
     info = meta.get("checkpoint")
     if info is None:
         raise ModelFileError(f"{path}: a model file, not a checkpoint (written with --checkpoint)")
-    try:
+    with unusable_as(path, "the checkpoint's training state is unusable"):
         return _resume(meta, arrays, info, path)
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
-        raise ModelFileError(
-            f"{path}: the checkpoint's training state is unusable "
-            f"({type(error).__name__}: {error})"
-        ) from None
 
 
 def _resume(meta: dict, arrays: dict, info: dict, path):
