@@ -1,7 +1,9 @@
 """barenet: a small, exact and fast neural-network library written from scratch in NumPy."""
 
 from barenet._version import __version__
-from barenet.activations import GELU, LeakyRelu, Relu, Sigmoid, Softmax, Tanh
+from barenet.activations import GELU, LeakyRelu, Mish, Relu, Sigmoid, SiLU, Softmax, Tanh
+from barenet.embeddings import FeatureLinear, PeriodicEmbedding, PiecewiseLinearEncoding
+from barenet.ensemble import Ensemble, EnsembleLinear, EnsembleMean, MemberScale
 from barenet.errors import BarenetError, ModelFileError, TrainingDiverged
 from barenet.gradcheck import check_gradients
 from barenet.layers import BatchNorm1d, Dropout, Identity, Layer, Linear, Parameter
@@ -10,9 +12,21 @@ from barenet.model import MLP
 from barenet.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm
 from barenet.persistence import load, save
 from barenet.plotting import plot_losses
+from barenet.scaling import QuantileScaling, RobustScaling
 from barenet.schedules import CosineAnnealingLR, ReduceLROnPlateau, StepLR
 
 __all__ = [
+    "RobustScaling",
+    "QuantileScaling",
+    "MemberScale",
+    "EnsembleMean",
+    "EnsembleLinear",
+    "Ensemble",
+    "PiecewiseLinearEncoding",
+    "PeriodicEmbedding",
+    "FeatureLinear",
+    "SiLU",
+    "Mish",
     "GELU",
     "MAE",
     "MLP",

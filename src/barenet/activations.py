@@ -118,6 +118,45 @@ class GELU(Layer):
         return up_grad * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du_dx)
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+@ACTIVATIONS.register("silu", "swish")
+class SiLU(Layer):
+    """SiLU (swish): f(x) = x sigmoid(x); f'(x) = s + x s (1 - s), s = sigmoid(x)."""
+
+    onnx_op = None  # no single ONNX operator; exported as x * Sigmoid(x)
+
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        self.inp = inp
+        self.s = _sigmoid(inp)
+        return inp * self.s
+
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        s = self.s
+        return up_grad * (s + self.inp * s * (1.0 - s))
+
+
+@ACTIVATIONS.register("mish")
+class Mish(Layer):
+    """Mish: f(x) = x tanh(softplus(x)), softplus(x) = log(1 + exp(x));
+    f'(x) = t + x (1 - t^2) sigmoid(x), t = tanh(softplus(x))."""
+
+    onnx_op = "Mish"  # opset 18
+
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        self.inp = inp
+        softplus = np.maximum(inp, 0) + np.log1p(np.exp(-np.abs(inp)))
+        self.t = np.tanh(softplus)
+        return inp * self.t
+
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        t = self.t
+        return up_grad * (t + self.inp * (1.0 - t * t) * _sigmoid(self.inp))
+
+
 @ACTIVATIONS.register("softmax")
 class Softmax(Layer):
     """Softmax over the features of each row (axis 1), shifted by the row max.

@@ -3,6 +3,10 @@
 ``loss(prediction, target)`` returns a Python float and remembers what
 ``backward()`` needs; ``backward()`` returns dL/dprediction with the
 prediction's shape. Each loss is registered in ``LOSSES`` under its command-line name.
+
+An ensemble in training mode (``barenet.ensemble.EnsembleMean``) predicts
+``(batch_size, k, out_dim)``: every loss then scores each of the ``k`` members against
+the same target, ``(batch_size, out_dim)``, and averages over the members.
 """
 
 from __future__ import annotations
@@ -47,9 +51,15 @@ def match_target(prediction: np.ndarray, target: np.ndarray, loss_name: str) -> 
     """Return ``target`` with the prediction's shape, or raise ``ValueError``.
 
     A target of shape (N,) against a prediction of shape (N, 1) is reshaped to
-    (N, 1); any other mismatch is an error rather than a silent broadcast.
+    (N, 1). An ensemble's prediction (N, k, D) is scored member by member against a
+    target (N, D) (or (N,) when D is 1), which gets a members axis of length 1. Any
+    other mismatch is an error rather than a silent broadcast.
     """
     target = np.asarray(target)
+    if prediction.ndim == 3:  # (N, k, D): the same target for every member
+        n, _, out_dim = prediction.shape
+        if target.shape == (n, out_dim) or (out_dim == 1 and target.shape == (n,)):
+            return target.reshape(n, 1, out_dim)
     if target.shape == prediction.shape:
         return target
     if target.ndim == 1 and prediction.shape == (target.shape[0], 1):
@@ -162,9 +172,20 @@ class CrossEntropy(Loss):
     ``prediction``: logits of shape (N, C). ``target``: integer labels of shape (N,)
     or (N, 1) in [0, C), or one-hot / probability rows of shape (N, C).
     L = mean over rows of -sum(y * log_softmax(z)); gradient (softmax(z) - y) / N.
+    An ensemble's logits (N, k, C) are scored member by member: the mean over the
+    N * k rows, each member against its row's target.
     """
 
     def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
+        if prediction.ndim == 3:  # an ensemble's members, each scored as rows of their own
+            n, k, classes = prediction.shape
+            target = np.asarray(target)
+            if target.shape in ((n,), (n, 1)) or target.shape == (n, classes):
+                target = np.repeat(target.reshape(n, 1, -1), k, axis=1).reshape(n * k, -1)
+                loss = self.forward(prediction.reshape(n * k, classes), target)
+                self.members_shape = prediction.shape
+                return loss
+        self.members_shape = None
         if prediction.ndim != 2:
             raise BarenetValueError(
                 f"CrossEntropy expects logits of shape (N, C), got {prediction.shape}"
@@ -201,4 +222,5 @@ class CrossEntropy(Loss):
 
     def backward(self) -> np.ndarray:
         self._check_called()
-        return (self.softmax - self.target) / self.prediction.shape[0]
+        grad = (self.softmax - self.target) / self.prediction.shape[0]
+        return grad if self.members_shape is None else grad.reshape(self.members_shape)

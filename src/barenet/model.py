@@ -19,6 +19,8 @@ def _layer_name(index: int, layer) -> str:
 
 def _io_dims(layer) -> tuple[int | None, int | None]:
     """The (input, output) feature counts a layer fixes, or None where it fixes none."""
+    if hasattr(layer, "io_dims"):
+        return layer.io_dims()
     if hasattr(layer, "in_dim") and hasattr(layer, "out_dim"):
         return layer.in_dim, layer.out_dim
     if hasattr(layer, "num_features"):

@@ -1,0 +1,170 @@
+"""Input scaling fitted on training rows, as the first layer of a network.
+
+Both are layers without parameters, built by ``fit(x_train)``; their fitted numbers
+are their configuration, so model files store them and ``barenet.load`` restores
+them like any other layer. ``SCALINGS`` names them for the recipes.
+
+- ``QuantileScaling``: each feature through its training quantiles onto the
+  standard normal's (as scikit-learn's ``QuantileTransformer(output_distribution=
+  "normal")``, linear between quantiles): any distribution becomes bell-shaped.
+- ``RobustScaling``: RealMLP's robust scaling with smooth clipping (Holzmüller et al.,
+  2024): centre on the median, divide by the inter-quartile range, then
+  ``u / sqrt(1 + (u / 3)^2)``, which leaves small values alone and squashes outliers
+  to within +-3.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from barenet._checks import check_dtype, check_positive_int
+from barenet.errors import BarenetValueError
+from barenet.layers import Layer
+from barenet.registry import LAYERS
+
+_NORMAL_TAIL = 1e-7  # quantile levels are clipped to [tail, 1 - tail], as scikit-learn does
+
+
+def _training_rows(x, where: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or len(x) < 2 or not np.isfinite(x).all():
+        raise BarenetValueError(
+            f"{where}.fit needs a finite 2-D array of >= 2 rows, got {x.shape}"
+        )
+    return x
+
+
+def _check_input(layer, inp: np.ndarray, width: int) -> None:
+    if inp.ndim != 2 or inp.shape[1] != width:
+        raise BarenetValueError(
+            f"{layer!r} expects input of shape (batch_size, {width}), got {inp.shape}"
+        )
+
+
+@LAYERS.register("quantile_scaling")
+class QuantileScaling(Layer):
+    """Map feature ``j`` piecewise-linearly from its training quantiles ``points[j]``
+    to the standard normal quantiles ``values[j]``; beyond them, to the end values.
+
+    Shapes: (batch_size, n_features) -> (batch_size, n_features).
+    """
+
+    def __init__(self, points, values, *, dtype=np.float32) -> None:
+        super().__init__()
+        if len(points) != len(values) or not points:
+            raise BarenetValueError("QuantileScaling needs as many value lists as point lists")
+        self.dtype = check_dtype(dtype)
+        self.points = [np.asarray(p, dtype=np.float64) for p in points]
+        self.values = [np.asarray(v, dtype=np.float64) for v in values]
+        for j, (p, v) in enumerate(zip(self.points, self.values, strict=True)):
+            if len(p) != len(v) or len(p) < 2 or not np.all(np.diff(p) > 0):
+                raise BarenetValueError(
+                    f"QuantileScaling feature {j}: needs >= 2 increasing points, one value each"
+                )
+        self.in_dim = self.out_dim = len(self.points)
+
+    @classmethod
+    def fit(cls, x, n_quantiles: int = 1000, *, dtype=np.float32) -> QuantileScaling:
+        """Fit on the training rows ``x``, (n_samples, n_features)."""
+        from statistics import NormalDist
+
+        x = _training_rows(x, "QuantileScaling")
+        n_quantiles = min(check_positive_int(n_quantiles, "n_quantiles", minimum=2), len(x))
+        levels = np.linspace(_NORMAL_TAIL, 1 - _NORMAL_TAIL, n_quantiles)
+        normal = np.array([NormalDist().inv_cdf(level) for level in levels])
+        points, values = [], []
+        for column in x.T:
+            quantiles = np.quantile(column, np.linspace(0.0, 1.0, n_quantiles))
+            unique, where = np.unique(quantiles, return_inverse=True)
+            if len(unique) < 2:  # a constant feature maps to 0
+                unique, means = np.array([unique[0], unique[0] + 1.0]), np.zeros(2)
+            else:  # a value repeated across quantiles maps to the mean of their levels
+                means = np.bincount(where, normal) / np.bincount(where)
+            points.append(unique.tolist())
+            values.append(means.tolist())
+        return cls(points, values, dtype=dtype)
+
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        _check_input(self, inp, self.in_dim)
+        self.inp = inp
+        columns = [np.interp(inp[:, j], p, v) for j, (p, v) in enumerate(self._pairs())]
+        return np.stack(columns, axis=1).astype(inp.dtype, copy=False)
+
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        """The slope of the segment each input falls in (0 beyond the ends)."""
+        slopes = np.empty(self.inp.shape, dtype=np.float64)
+        for j, (p, v) in enumerate(self._pairs()):
+            segment = np.searchsorted(p, self.inp[:, j], side="right") - 1
+            inside = (segment >= 0) & (segment < len(p) - 1)
+            segment = np.clip(segment, 0, len(p) - 2)
+            slope = (v[segment + 1] - v[segment]) / (p[segment + 1] - p[segment])
+            slopes[:, j] = np.where(inside, slope, 0.0)
+        return (up_grad * slopes).astype(up_grad.dtype, copy=False)
+
+    def _pairs(self):
+        return zip(self.points, self.values, strict=True)
+
+    def config(self) -> dict:
+        return {
+            "points": [p.tolist() for p in self.points],
+            "values": [v.tolist() for v in self.values],
+            "dtype": str(self.dtype),
+        }
+
+    def __repr__(self) -> str:
+        return f"QuantileScaling({self.in_dim} features)"
+
+
+@LAYERS.register("robust_scaling")
+class RobustScaling(Layer):
+    """``u = (x - center) * factor``, then the smooth clip ``u / sqrt(1 + (u / 3)^2)``.
+
+    ``fit`` takes the median as ``center`` and ``1 / (q75 - q25)`` as ``factor``
+    (``2 / (max - min)`` when the quartiles coincide, 0 for a constant feature).
+    Shapes: (batch_size, n_features) -> (batch_size, n_features).
+    """
+
+    def __init__(self, center, factor, *, dtype=np.float32) -> None:
+        super().__init__()
+        dtype = check_dtype(dtype)
+        self.center = np.asarray(center, dtype=dtype).reshape(1, -1)
+        self.factor = np.asarray(factor, dtype=dtype).reshape(1, -1)
+        if self.center.shape != self.factor.shape:
+            raise BarenetValueError("RobustScaling needs one center and one factor per feature")
+        self.in_dim = self.out_dim = self.center.shape[1]
+
+    @classmethod
+    def fit(cls, x, *, dtype=np.float32) -> RobustScaling:
+        """Fit on the training rows ``x``, (n_samples, n_features)."""
+        x = _training_rows(x, "RobustScaling")
+        q25, median, q75 = np.quantile(x, [0.25, 0.5, 0.75], axis=0)
+        spread = np.ptp(x, axis=0)
+        with np.errstate(divide="ignore"):
+            factor = np.where(
+                q75 > q25, 1.0 / (q75 - q25), np.where(spread > 0, 2.0 / spread, 0.0)
+            )
+        return cls(median.tolist(), factor.tolist(), dtype=dtype)
+
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        _check_input(self, inp, self.in_dim)
+        self.inp = inp
+        self.u = (inp - self.center) * self.factor
+        self.root = np.sqrt(1 + (self.u / 3) ** 2)
+        return self.u / self.root
+
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        """d/du [u / sqrt(1 + u^2/9)] = (1 + u^2/9)^(-3/2)."""
+        return up_grad * self.factor / self.root**3
+
+    def config(self) -> dict:
+        return {
+            "center": self.center.ravel().tolist(),
+            "factor": self.factor.ravel().tolist(),
+            "dtype": str(self.center.dtype),
+        }
+
+    def __repr__(self) -> str:
+        return f"RobustScaling({self.in_dim} features)"
+
+
+SCALINGS = {"quantile": QuantileScaling, "robust": RobustScaling}
