@@ -127,7 +127,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 class SiLU(Layer):
     """SiLU (swish): f(x) = x sigmoid(x); f'(x) = s + x s (1 - s), s = sigmoid(x)."""
 
-    onnx_op = None  # no single ONNX operator; exported as x * Sigmoid(x)
+    onnx_op = "Sigmoid"  # then multiplied by x: ONNX has no SiLU operator
+
+    def onnx_nodes(self, node, inp: str) -> str:
+        return node("Mul", [inp, node("Sigmoid", [inp])])
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp

@@ -103,6 +103,11 @@ class Layer:
         """Attributes of the ``onnx_op`` node (e.g. LeakyRelu's ``alpha``)."""
         return {}
 
+    def onnx_nodes(self, node, inp: str) -> str:
+        """Add this layer's ONNX nodes through ``node(op, inputs, **attributes) -> name``
+        and return the output's name: by default one ``onnx_op`` node."""
+        return node(self.onnx_op, [inp], **self.onnx_attributes())
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"

@@ -84,10 +84,8 @@ def to_onnx(model):
                 ],
                 epsilon=layer.eps,
             )
-        elif kind == "silu":  # x * sigmoid(x): ONNX has no single SiLU operator
-            current = node("Mul", [current, node("Sigmoid", [current])])
-        elif layer.onnx_op is not None:  # an activation: its own operator
-            current = node(layer.onnx_op, [current], **layer.onnx_attributes())
+        elif layer.onnx_op is not None:  # an activation: its own operator(s)
+            current = layer.onnx_nodes(node, current)
         elif kind not in ("dropout", "identity"):  # those two are the identity in eval mode
             raise BarenetValueError(f"cannot export layer {i} ({kind}) to ONNX")
     if prep is not None and prep.classes is not None:
