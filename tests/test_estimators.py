@@ -82,7 +82,7 @@ def test_every_parameter_reaches_the_network():
     with pytest.raises(ValueError, match="momentum must be >= 0"):
         BarenetRegressor(momentum=-1.0).fit(x, y)
     with pytest.raises(ValueError, match="unknown activation"):
-        BarenetClassifier(activation="swish").fit(x, y[:, 0] > 0)
+        BarenetClassifier(activation="softsign").fit(x, y[:, 0] > 0)
     with pytest.raises(ValueError, match="val_fraction must be > 0"):  # not silently ignored
         BarenetRegressor(early_stopping=5, val_fraction=0.0).fit(x, y)
 

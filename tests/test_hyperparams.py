@@ -15,7 +15,7 @@ def test_the_spec_validates_and_names_the_parameter():
         ({"hidden": []}, "hidden needs at least one"),
         ({"hidden": [8, 0]}, "hidden entry must be >= 1"),
         ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
-        ({"activation": "swish"}, "unknown activation 'swish'"),
+        ({"activation": "softsign"}, "unknown activation 'softsign'"),
         ({"batch_size": 2.5}, "batch_size must be an integer"),
         ({"learning_rate": 0.1}, "unknown hyper-parameter"),
     ]:

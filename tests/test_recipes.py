@@ -75,8 +75,8 @@ def test_same_seed_same_network_different_seed_different_network():
 
 
 def test_config_validation():
-    with pytest.raises(ValueError, match="unknown activation 'swish'"):
-        TrainConfig(activation="swish")
+    with pytest.raises(ValueError, match="unknown activation 'softsign'"):
+        TrainConfig(activation="softsign")
     with pytest.raises(ValueError, match="dropout"):
         TrainConfig(dropout=1.5)
     with pytest.raises(ValueError, match="unknown initiali[sz]er 'zeros'"):

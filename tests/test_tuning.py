@@ -127,7 +127,7 @@ def test_grid_file_errors(tmp_path, capsys):
         ({"estimator": {"learning_rate": 0.1}, "grid": {"lr": [0.1]}}, "unknown parameter"),
         ({"grid": {"lr": [0.01, -1]}}, "lr: lr must be > 0"),
         ({"grid": {"hidden": [[8, 0]]}}, "hidden: hidden entry must be >= 1"),
-        ({"estimator": {"activation": "swish"}, "grid": {"lr": [0.1]}}, "unknown activation"),
+        ({"estimator": {"activation": "softsign"}, "grid": {"lr": [0.1]}}, "unknown activation"),
         ({"grid": {"seed": [-1]}}, "seed: seed must be >= 0"),
     ],
 )

@@ -62,8 +62,13 @@ def _cli_type(parse):
     return convert
 
 
+NOT_GIVEN = argparse.SUPPRESS  # a flag left out sets no attribute: its recipe or default applies
+
+
 def add_hyperparameter_flags(group) -> None:
-    """One flag per ``hyperparams.PARAMS`` entry: ``--batch-size`` for ``batch_size``."""
+    """One flag per ``hyperparams.PARAMS`` entry: ``--batch-size`` for ``batch_size``.
+
+    A flag that is not given sets nothing, so ``--recipe`` can fill it in."""
     for param in hyperparams.PARAMS:
         flag = "--" + param.name.replace("_", "-")
         default = param.default
@@ -71,17 +76,22 @@ def add_hyperparameter_flags(group) -> None:
         shown = "none" if default is None else shown
         help_text = param.help if "(default" in param.help else f"{param.help} (default: {shown})"
         if param.parse is None:
-            group.add_argument(flag, action="store_true", help=help_text)
+            group.add_argument(flag, action="store_true", default=NOT_GIVEN, help=help_text)
         elif param.choices:
-            group.add_argument(flag, choices=param.choices, default=default, help=help_text)
+            group.add_argument(flag, choices=param.choices, default=NOT_GIVEN, help=help_text)
         else:
             group.add_argument(
                 flag,
                 type=_cli_type(param.parse),
-                default=default,
+                default=NOT_GIVEN,
                 help=help_text,
                 metavar="64,64" if param.name == "hidden" else param.parse.__name__.upper(),
             )
+
+
+def given_hyperparameters(args) -> dict:
+    """The hyper-parameters given on the command line (no others)."""
+    return {p.name: getattr(args, p.name) for p in hyperparams.PARAMS if hasattr(args, p.name)}
 
 
 def _show_defaults(parser) -> None:
@@ -162,22 +172,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args) -> TrainConfig:
-    return TrainConfig(**{p.name: getattr(args, p.name) for p in hyperparams.PARAMS})
+    return TrainConfig(**given_hyperparameters(args))
 
 
 def _ignored_on_resume(args, config: TrainConfig) -> list[str]:
     """A notice for each option given with --resume that the checkpoint overrides."""
     notices = []
-    for param in hyperparams.PARAMS:
-        given = getattr(args, param.name)
-        if param.name == "epochs" or given == param.default:
+    for name, given in given_hyperparameters(args).items():
+        param = hyperparams.BY_NAME[name]
+        if name == "epochs":
             continue
-        kept = getattr(config, param.name)
+        kept = getattr(config, name)
         if param.validate(given) != kept:
-            flag = "--" + param.name.replace("_", "-")
+            flag = "--" + name.replace("_", "-")
             notices.append(
                 f"note: {flag} {given} is ignored: --resume continues with the checkpoint's "
-                f"{param.name} ({kept}); only --epochs changes on resume"
+                f"{name} ({kept}); only --epochs changes on resume"
             )
     return notices
 
@@ -206,7 +216,7 @@ def run_train(args, stdout=None) -> int:
         config_from_args(args)  # bad hyper-parameters fail before any data is read
     name, split = load_data(args)
     prep = split.preprocessing
-    if args.loss is not None:
+    if getattr(args, "loss", None) is not None:
         check_loss(args.loss, prep.task)
     report = split.report
     if report is not None:
@@ -233,13 +243,15 @@ def run_train(args, stdout=None) -> int:
             )
         for message in _ignored_on_resume(args, config):
             print(message, file=sys.stderr)
-        config = config.replace(epochs=args.epochs).with_epochs_for(len(split.x_train))
+        epochs = getattr(args, "epochs", None)
+        config = config.replace(epochs=epochs).with_epochs_for(len(split.x_train))
     else:
         config = config_from_args(args).with_epochs_for(len(split.x_train))
-        out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
-        model = build_model(config, split.x_train.shape[1], out_dim, prep.task)
-        schedule, trainer_state = build_schedule(config, model), None
     x_train, y_train, x_val, y_val, validation = _validation_split(split, config)
+    if not args.resume:
+        out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
+        model = build_model(config, x_train.shape[1], out_dim, prep.task, x_train, y_train)
+        schedule, trainer_state = build_schedule(config, model), None
     if len(x_train) < config.batch_size:
         raise BarenetValueError(
             f"the training split has {len(x_train)} rows, fewer than one batch "

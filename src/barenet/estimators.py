@@ -27,6 +27,13 @@ from barenet.recipes import TrainConfig, build_model, build_schedule, hold_out_v
 PARAMETERS = [p.for_estimator for p in hyperparams.PARAMS] + [("verbose", False)]
 
 
+def _same(value, default) -> bool:
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):  # e.g. an array compared with a tuple
+        return False
+
+
 class _BarenetEstimator(BaseEstimator):
     """Shared hyper-parameters and training of the two estimators."""
 
@@ -80,19 +87,22 @@ class _BarenetEstimator(BaseEstimator):
             )
 
     def _config(self) -> TrainConfig:
-        values = {p.name: getattr(self, p.for_estimator[0]) for p in hyperparams.PARAMS}
+        """The training configuration; with a ``recipe``, the parameters left at their
+        defaults take the recipe's values."""
+        values = {}
+        for p in hyperparams.PARAMS:
+            name, default = p.for_estimator
+            value = getattr(self, name)
+            if self.recipe is None or name == "recipe" or not _same(value, default):
+                values[p.name] = value
         values["seed"] = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         return TrainConfig(**values)
 
     def _fit(self, x, targets, *, epochs: int, incremental: bool):
         """Train on (x, targets) for ``epochs``; a fresh network unless ``incremental``
         and one exists. ``targets`` are what the loss takes (class indices or values)."""
-        if not incremental or not hasattr(self, "model_"):
-            self.config_ = self._config()
-            out_dim = len(self.classes_) if self._task == "classification" else targets.shape[1]
-            self.model_ = build_model(self.config_, x.shape[1], out_dim, self._task)
-            self._schedule = build_schedule(self.config_, self.model_)
-        config = self.config_
+        fresh = not incremental or not hasattr(self, "model_")
+        config = self._config() if fresh else self.config_
         x_val = y_val = None
         if config.selects_on_validation():
             if incremental:
@@ -103,6 +113,11 @@ class _BarenetEstimator(BaseEstimator):
             x, targets, x_val, y_val = hold_out_validation(
                 x, targets, config, classification=self._task == "classification"
             )
+        if fresh:  # scaling and bins are fitted on the rows it trains on
+            self.config_ = config
+            out_dim = len(self.classes_) if self._task == "classification" else targets.shape[1]
+            self.model_ = build_model(config, x.shape[1], out_dim, self._task, x, targets)
+            self._schedule = build_schedule(config, self.model_)
         callbacks = [self._print_epoch] if self.verbose else []
         self.model_.train(
             x,
