@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import assert_gradients_ok
 
-from barenet import GELU, LeakyRelu, Relu, Sigmoid, Softmax, Tanh
+from barenet import GELU, LeakyRelu, Mish, Relu, Sigmoid, SiLU, Softmax, Tanh
 from barenet.registry import ACTIVATIONS
 
 
@@ -15,7 +15,7 @@ def away_from_zero(shape, seed=0):
 
 @pytest.mark.parametrize(
     "layer",
-    [Sigmoid(), Relu(), Tanh(), LeakyRelu(0.1), GELU(), Softmax()],
+    [Sigmoid(), Relu(), Tanh(), LeakyRelu(0.1), GELU(), Softmax(), SiLU(), Mish()],
     ids=lambda layer: type(layer).__name__,
 )
 def test_activation_gradients_finite_differences(layer):
@@ -55,5 +55,33 @@ def test_softmax_rows_sum_to_one_and_are_stable():
 
 
 def test_unknown_activation_names_the_choices():
-    with pytest.raises(ValueError, match=r"unknown activation 'softsign'; choose one of \[.*'relu'"):
+    with pytest.raises(
+        ValueError, match=r"unknown activation 'softsign'; choose one of \[.*'relu'"
+    ):
         ACTIVATIONS.lookup("softsign")
+
+
+def test_silu_and_mish_values():
+    x = np.array([[-3.0, -0.5, 0.0, 0.7, 4.0]])
+    sigmoid = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(SiLU()(x), x * sigmoid, rtol=1e-15)
+    np.testing.assert_allclose(Mish()(x), x * np.tanh(np.log1p(np.exp(x))), rtol=1e-15)
+    assert ACTIVATIONS.lookup("swish") is SiLU and ACTIVATIONS.lookup("silu") is SiLU
+    assert ACTIVATIONS.lookup("mish") is Mish
+
+
+@pytest.mark.parametrize("layer", [SiLU, Mish])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_silu_and_mish_stable_for_huge_inputs(layer, dtype):
+    big = np.finfo(dtype).max
+    x = np.array([[-big, -1e4, -800.0, 0.0, 800.0, 1e4, big]], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        activation = layer()
+        out = activation(x)
+        grad = activation.backward(np.ones_like(x))
+    assert out.dtype == dtype and grad.dtype == dtype
+    np.testing.assert_array_equal(out[0, 3:], x[0, 3:] * [0, 1, 1, 1])  # x for large x
+    np.testing.assert_array_equal(out[0, :3], 0.0)  # 0 for very negative x
+    np.testing.assert_array_equal(grad[0, 4:], 1.0)
+    np.testing.assert_array_equal(grad[0, :3], 0.0)

@@ -3,6 +3,7 @@ import pytest
 from conftest import assert_gradients_ok
 
 from barenet import MAE, MSE, BCEWithLogits, CrossEntropy, Huber
+from barenet.errors import BarenetValueError
 from barenet.registry import LOSSES
 
 
@@ -78,3 +79,95 @@ def test_backward_before_forward_and_unknown_name():
         MSE().backward()
     with pytest.raises(ValueError, match=r"unknown loss 'hinge'; choose one of \['bce'"):
         LOSSES.lookup("hinge")
+
+
+# -- an ensemble's members: prediction (N, k, D), target (N, D) ---------------------------
+
+
+def members_data(seed=4, n=6, k=3, out_dim=2):
+    rng = np.random.default_rng(seed)
+    target = rng.standard_normal((n, out_dim))
+    # every member's prediction at least 0.1 away from the target (MAE's kink) and
+    # from target +- 0.7 (Huber's)
+    offset = np.where(rng.random((n, k, out_dim)) < 0.5, -1, 1) * rng.choice(
+        [0.2, 0.45, 1.3, 2.0], (n, k, out_dim)
+    )
+    return target[:, None, :] + offset, target
+
+
+@pytest.mark.parametrize(
+    "loss", [MSE(), MAE(), Huber(0.7), BCEWithLogits()], ids=lambda loss: repr(loss)
+)
+def test_member_predictions_finite_differences(loss):
+    prediction, target = members_data()
+    if isinstance(loss, BCEWithLogits):
+        target = (target > 0).astype(float)
+    check_loss_gradient(loss, prediction, target)
+
+
+def test_cross_entropy_member_logits_finite_differences():
+    rng = np.random.default_rng(5)
+    logits = rng.standard_normal((5, 3, 4)) * 2
+    labels = np.array([0, 3, 1, 1, 2])
+    check_loss_gradient(CrossEntropy(), logits, labels)
+    check_loss_gradient(CrossEntropy(), logits, labels.reshape(-1, 1))
+    check_loss_gradient(CrossEntropy(), logits, rng.dirichlet(np.ones(4), 5))
+
+
+@pytest.mark.parametrize(
+    "loss, target_kind",
+    [
+        (MSE(), "real"),
+        (MAE(), "real"),
+        (Huber(0.7), "real"),
+        (BCEWithLogits(), "binary"),
+        (CrossEntropy(), "labels"),
+        (CrossEntropy(), "probabilities"),
+    ],
+    ids=["mse", "mae", "huber", "bce", "ce-labels", "ce-probabilities"],
+)
+def test_member_loss_is_the_mean_of_the_members_losses(loss, target_kind):
+    prediction, target = members_data(out_dim=4)
+    rng = np.random.default_rng(6)
+    if target_kind == "binary":
+        target = (target > 0).astype(float)
+    elif target_kind == "labels":
+        target = rng.integers(0, 4, len(prediction))
+    elif target_kind == "probabilities":
+        target = rng.dirichlet(np.ones(4), len(prediction))
+    k = prediction.shape[1]
+    value = loss(prediction, target)
+    grad = loss.backward()
+    assert grad.shape == prediction.shape
+    member_losses = []
+    for member in range(k):
+        single = type(loss)(**loss.config())
+        member_losses.append(single(prediction[:, member], target))
+        # each member's gradient is its own loss's, shared among k members
+        np.testing.assert_allclose(grad[:, member], single.backward() / k, rtol=1e-12)
+    assert value == pytest.approx(np.mean(member_losses), rel=1e-12)
+
+
+def test_member_targets_of_one_output_may_be_one_dimensional():
+    prediction, target = members_data(out_dim=1)
+    loss = MSE()
+    assert loss(prediction, target[:, 0]) == pytest.approx(loss(prediction, target), rel=1e-15)
+    assert loss.backward().shape == prediction.shape
+
+
+@pytest.mark.parametrize("loss", [MSE(), MAE(), Huber(), BCEWithLogits()], ids=repr)
+def test_a_wrong_target_for_members_is_a_clear_error(loss):
+    prediction, target = members_data(n=6, k=3, out_dim=2)
+    name = type(loss).__name__
+    for wrong in (target[:5], target[:, :1], target[:, 0], np.zeros((6, 2, 2))):
+        with pytest.raises(BarenetValueError, match=rf"{name}: target shape .* does not match"):
+            loss(prediction, wrong)
+
+
+def test_a_wrong_target_for_member_logits_is_a_clear_error():
+    logits = np.zeros((6, 3, 4))
+    for wrong in (np.zeros(5, int), np.zeros((6, 5)), np.zeros((6, 3), int)):
+        with pytest.raises(BarenetValueError, match=r"CrossEntropy: target shape .* \(6, 3, 4\)"):
+            CrossEntropy()(logits, wrong)
+    with pytest.raises(BarenetValueError, match="labels must be integers"):
+        CrossEntropy()(logits, np.array([0, 1, 2, 3, 4, 0]))

@@ -286,3 +286,35 @@ def run_onnx_feeds(path, x):
     names = [i.name for i in session.get_inputs()]
     assert names == ["a", "b"]
     return session.run(None, {n: x[:, [i]].astype(np.float32) for i, n in enumerate(names)})
+
+
+@pytest.mark.parametrize("activation", ["silu", "mish"])
+def test_silu_and_mish_models_export_and_match_onnxruntime(tmp_path, activation):
+    import onnx
+
+    from barenet import MLP, MSE, Linear, Mish, SiLU
+    from barenet.onnx_export import export_onnx
+
+    layer = {"silu": SiLU, "mish": Mish}[activation]
+    rng = np.random.default_rng(0)
+    model = MLP(
+        [
+            Linear(4, 16, seed=rng),
+            layer(),
+            Linear(16, 8, seed=rng),
+            layer(),
+            Linear(8, 2, seed=rng),
+        ],
+        MSE(),
+    )
+    for linear in model.layers[::2]:
+        linear.b[...] = rng.standard_normal(linear.b.shape)
+    x = rng.standard_normal((50, 4)) * 4  # well into both tails of the activations
+    path = export_onnx(model, tmp_path / f"{activation}.onnx")
+    ops = [node.op_type for node in onnx.load(str(path)).graph.node]
+    if activation == "silu":
+        assert ops.count("Sigmoid") == 2 and ops.count("Mul") == 2  # x * sigmoid(x)
+    else:
+        assert ops.count("Mish") == 2
+    (prediction,) = run_onnx(path, x)
+    np.testing.assert_allclose(prediction, model.predict(x), rtol=1e-5, atol=1e-5)

@@ -236,3 +236,69 @@ def test_a_crash_while_writing_leaves_no_file(tmp_path, monkeypatch):
         barenet.save(model, tmp_path / "new.npz")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
+def tabular_model(x, y):
+    """A model with every tabular layer: both scalings, the piecewise-linear and periodic
+    embeddings, per-feature linear layers, an ensemble (both EnsembleLinear kinds) and
+    SiLU and Mish."""
+    from barenet import (
+        Ensemble,
+        EnsembleLinear,
+        EnsembleMean,
+        FeatureLinear,
+        MemberScale,
+        Mish,
+        PeriodicEmbedding,
+        PiecewiseLinearEncoding,
+        QuantileScaling,
+        RobustScaling,
+        SiLU,
+    )
+    from barenet.embeddings import tree_bins
+
+    rng = np.random.default_rng(0)
+    robust = RobustScaling.fit(x)
+    quantile = QuantileScaling.fit(robust(x.astype(np.float32)), n_quantiles=64)
+    encoding = PiecewiseLinearEncoding(tree_bins(x, y[:, 0], n_bins=6, min_leaf=8))
+    k = 3
+    layers = [
+        robust,
+        quantile,
+        PeriodicEmbedding(4, 3, sigma=0.5, seed=rng),
+        FeatureLinear(4, 6, 2, seed=rng),
+        Mish(),
+        Linear(8, 4, seed=rng),  # back to one number per feature for the encoding
+        encoding,
+        FeatureLinear(4, encoding.n_bins, 2, seed=rng),
+        SiLU(),
+        Ensemble(k, 8),
+        MemberScale(k, 8, seed=rng),
+        EnsembleLinear(8, 6, k, seed=rng),
+        Relu(),
+        EnsembleLinear(6, 2, k, shared=False, seed=rng),
+        EnsembleMean(k, 2),
+    ]
+    return MLP(layers, MSE(), 0.05, seed=0, optimizer=Adam(lr=0.01))
+
+
+def test_a_model_with_every_tabular_layer_round_trips(tmp_path):
+    from barenet.record import describe
+
+    rng = np.random.default_rng(3)
+    x = rng.exponential(size=(200, 4))
+    y = np.column_stack([np.log1p(x[:, 0]) - x[:, 1], x[:, 2] * x[:, 3]])
+    model = tabular_model(x, y)
+    model.train(x, y, x, y, epochs=2, batch_size=32)
+    loaded = barenet.load(barenet.save(model, tmp_path / "tabular.npz"))
+    assert describe(loaded) == describe(model)
+    assert [type(a) for a in loaded.layers] == [type(b) for b in model.layers]
+    prediction = model.predict(x)
+    assert prediction.shape == (200, 2)
+    np.testing.assert_array_equal(loaded.predict(x), prediction)
+    members = model.forward(x.astype(np.float32))  # training mode: each member's output
+    assert members.shape == (200, 3, 2)
+    np.testing.assert_array_equal(loaded.forward(x.astype(np.float32)), members)
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(loaded.state_dict()[key], value, err_msg=key)
+    assert loaded.history == model.history

@@ -14,8 +14,10 @@ from barenet import (
     Huber,
     LeakyRelu,
     Linear,
+    Mish,
     Relu,
     Sigmoid,
+    SiLU,
     Softmax,
     Tanh,
 )
@@ -49,6 +51,8 @@ def to_torch_layer(layer, dtype):
         LeakyRelu: lambda: nn.LeakyReLU(layer.slope),
         GELU: lambda: nn.GELU(approximate="tanh"),
         Softmax: lambda: nn.Softmax(dim=1),
+        SiLU: nn.SiLU,
+        Mish: nn.Mish,
     }
     return activations[type(layer)]()
 
@@ -83,7 +87,7 @@ def build(dtype, hidden_activation, seed=0, extra=()):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-@pytest.mark.parametrize("activation", [Relu, Sigmoid, Tanh, LeakyRelu, GELU])
+@pytest.mark.parametrize("activation", [Relu, Sigmoid, Tanh, LeakyRelu, GELU, SiLU, Mish])
 def test_mlp_outputs_loss_gradients_and_three_sgd_steps_match_torch(dtype, activation):
     tol = TOLERANCE[dtype]
     layers = build(dtype, activation)
@@ -173,3 +177,20 @@ def test_cross_entropy_extreme_logits_match_torch():
     t = torch.from_numpy(logits)
     expected = nn.CrossEntropyLoss()(t, torch.from_numpy(labels)).item()
     assert CrossEntropy()(logits, labels) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("ours, theirs", [(SiLU, nn.SiLU), (Mish, nn.Mish)], ids=["silu", "mish"])
+def test_silu_and_mish_match_torch_over_a_wide_range(ours, theirs, dtype):
+    tol = TOLERANCE[dtype]
+    x = np.concatenate([np.linspace(-40, 40, 801), [-1e4, -100.0, 100.0, 1e4]])
+    x = x.reshape(5, -1).astype(dtype)
+    up_grad = np.random.default_rng(4).standard_normal(x.shape).astype(dtype)
+    layer = ours()
+    out = layer(x)
+    grad = layer.backward(up_grad)
+    t_x = torch.from_numpy(x.copy()).requires_grad_()
+    t_out = theirs()(t_x)
+    (t_out * torch.from_numpy(up_grad)).sum().backward()
+    np.testing.assert_allclose(out, t_out.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(grad, t_x.grad.numpy(), rtol=tol, atol=tol)

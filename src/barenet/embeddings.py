@@ -178,7 +178,7 @@ class PeriodicEmbedding(Layer):
         """d cos(a) = -sin(a) da, d sin(a) = cos(a) da, with da = 2 pi (x dc + c dx)."""
         up_grad = up_grad.reshape(len(self.inp), self.n_features, 2, self.n_frequencies)
         angle_grad = (2 * np.pi) * (up_grad[:, :, 1] * self.cos - up_grad[:, :, 0] * self.sin)
-        self.dc = np.einsum("bfk,bf->fk", angle_grad, self.inp)
+        self.dc[...] = np.einsum("bfk,bf->fk", angle_grad, self.inp)
         return np.einsum("bfk,fk->bf", angle_grad, self.c)
 
     def config(self) -> dict:
@@ -233,8 +233,8 @@ class FeatureLinear(Layer):
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         batch_size = up_grad.shape[0]
         up_grad = up_grad.reshape(batch_size, self.n_features, self.out_dim).transpose(1, 0, 2)
-        self.dw = self.inp.transpose(0, 2, 1) @ up_grad
-        self.db = up_grad.sum(axis=1)
+        self.dw[...] = self.inp.transpose(0, 2, 1) @ up_grad
+        self.db[...] = up_grad.sum(axis=1)
         down_grad = up_grad @ self.w.transpose(0, 2, 1)
         return down_grad.transpose(1, 0, 2).reshape(batch_size, -1)
 

@@ -93,7 +93,7 @@ class MemberScale(Layer):
 
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         up_grad = up_grad.reshape(self.inp.shape)
-        self.dr = np.sum(up_grad * self.inp, axis=0)
+        self.dr[...] = np.sum(up_grad * self.inp, axis=0)
         return (up_grad * self.r).reshape(len(up_grad), -1)
 
     def config(self) -> dict:
@@ -165,13 +165,13 @@ class EnsembleLinear(Layer):
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         batch_size = len(up_grad)
         members = up_grad.reshape(batch_size, self.k, self.out_dim)
-        self.db = members.sum(axis=0)
+        self.db[...] = members.sum(axis=0)
         if self.shared:
             rows = members.reshape(batch_size * self.k, self.out_dim)
-            self.dw = self.inp.T @ rows
+            self.dw[...] = self.inp.T @ rows
             return (rows @ self.w.T).reshape(batch_size, -1)
         members = members.transpose(1, 0, 2)  # (k, batch, out)
-        self.dw = self.inp.transpose(0, 2, 1) @ members
+        self.dw[...] = self.inp.transpose(0, 2, 1) @ members
         return (members @ self.w.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(batch_size, -1)
 
     def config(self) -> dict:

@@ -185,6 +185,10 @@ class CrossEntropy(Loss):
                 loss = self.forward(prediction.reshape(n * k, classes), target)
                 self.members_shape = prediction.shape
                 return loss
+            raise BarenetValueError(
+                f"CrossEntropy: target shape {target.shape} fits neither labels ({n},) nor "
+                f"one-hot rows ({n}, {classes}) for an ensemble's logits {prediction.shape}"
+            )
         self.members_shape = None
         if prediction.ndim != 2:
             raise BarenetValueError(

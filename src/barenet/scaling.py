@@ -149,12 +149,12 @@ class RobustScaling(Layer):
         _check_input(self, inp, self.in_dim)
         self.inp = inp
         self.u = (inp - self.center) * self.factor
-        self.root = np.sqrt(1 + (self.u / 3) ** 2)
+        self.root = np.hypot(1, self.u / 3)  # sqrt(1 + (u / 3)^2), without overflow
         return self.u / self.root
 
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         """d/du [u / sqrt(1 + u^2/9)] = (1 + u^2/9)^(-3/2)."""
-        return up_grad * self.factor / self.root**3
+        return up_grad * self.factor * (1 / self.root) ** 3
 
     def config(self) -> dict:
         return {
