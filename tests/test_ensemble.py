@@ -272,13 +272,6 @@ def test_fused_and_plain_paths_give_bit_identical_weights(name, dtype, front):
         assert not np.array_equal(start[key], value), f"{key} never trained"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="barenet.fast.runner lists its built-in layers when it is imported, before "
-    "barenet.scaling is (barenet/__init__.py imports model first): the scaling layers are "
-    "not known as built-ins, so a model starting with one never takes the fused path. "
-    "Fix: import barenet.scaling (and embeddings, ensemble) in fast/runner.py.",
-)
 def test_scaling_layers_keep_the_fused_path():
     x, y = toy_regression(150)
     fused, plain = (

@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import numpy as np
 
-import barenet.activations  # noqa: F401  (registers the activations listed below)
-import barenet.losses  # noqa: F401  (registers the losses)
+import barenet.activations  # noqa: F401  (these register the built-in layers and losses
+import barenet.embeddings  # noqa: F401   listed below, whatever order barenet imports them)
+import barenet.ensemble  # noqa: F401
+import barenet.losses  # noqa: F401
+import barenet.scaling  # noqa: F401
 from barenet.layers import Linear
 from barenet.optimizers import SGD
 from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
