@@ -877,3 +877,44 @@ def test_review_findings_on_the_command_line(tmp_path, capsys):
     # a bad hyper-parameter fails before any data is read (no California download)
     assert main(["--momentum", "-0.5", "--data-home", str(tmp_path / "nowhere")]) == 2
     assert "momentum must be >= 0" in capsys.readouterr().err
+
+
+def test_the_tabular_recipe_from_the_command_line(tmp_path, diabetes_csv, capsys, monkeypatch):
+    """--recipe fills the options not given; the fitted bins travel in the model file."""
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(
+        [
+            "--data",
+            diabetes_csv,
+            "--target",
+            "progression",
+            "--recipe",
+            "tabular",
+            "--epochs",
+            3,
+            "--ensemble",
+            2,
+            "--hidden",
+            "8",
+            "--bins",
+            4,
+            "--json",
+            "--plot",
+            "none",
+            "--save",
+            "m.npz",
+        ],
+        capsys,
+    )
+    summary = json.loads(out)
+    assert code == 0, out
+    config = summary["config"]
+    assert config["recipe"] == "tabular" and config["embedding"] == "piecewise"
+    assert (config["ensemble"], config["hidden"], config["optimizer"]) == (2, [8], "adamw")
+    assert summary["validation"] == "0.1 of the training rows"  # best epoch, never the test
+    model = barenet.load(tmp_path / "m.npz")
+    assert type(model.layers[0]).__name__ == "PiecewiseLinearEncoding"
+    assert model.layers[0].n_bins <= 4
+    with pytest.raises(SystemExit) as usage_error:
+        main(["--recipe", "fast"])
+    assert usage_error.value.code == 2 and "invalid choice: 'fast'" in capsys.readouterr().err

@@ -205,3 +205,26 @@ def test_dataframes_of_numbers_are_taken_and_text_columns_are_named():
     for estimator in (BarenetRegressor(epochs=1), BarenetClassifier(epochs=1)):
         with pytest.raises(TypeError, match=r"columns \['city'\] are not numbers.*barenet train"):
             estimator.fit(frame, (frame["a"] > 20).astype(int))
+
+
+def test_the_tabular_recipe_fills_the_parameters_left_at_their_defaults():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = x[:, 0] ** 2 + x[:, 1]
+    model = BarenetRegressor(recipe="tabular", ensemble=3, hidden=(16,), epochs=5, bins=8)
+    model.fit(x, y)
+    config = model.config_
+    assert (config.ensemble, config.hidden, config.epochs) == (3, (16,), 5)  # given
+    assert (config.optimizer, config.embedding, config.early_stopping) == (
+        "adamw",
+        "piecewise",
+        16,
+    )
+    assert model.predict(x).shape == (200,)
+    assert clone(model).get_params()["recipe"] == "tabular"
+    labels = (y > np.median(y)).astype(int)
+    classifier = BarenetClassifier(recipe="tabular", ensemble=2, hidden=(8,), epochs=3).fit(
+        x, labels
+    )
+    assert classifier.predict_proba(x).shape == (200, 2)
+    np.testing.assert_allclose(classifier.predict_proba(x).sum(axis=1), 1, rtol=1e-5)
