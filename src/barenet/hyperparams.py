@@ -177,9 +177,9 @@ RECIPES = {
         "lr": 2e-3,
         "weight_decay": 3e-4,
         "batch_size": 256,
-        "epochs": 100,
+        "epochs": 150,
         "clip_norm": None,
-        "early_stopping": 16,
+        "early_stopping": 40,
     }
 }
 
