@@ -6,6 +6,7 @@ HistGradientBoosting, MLP and linear models; LightGBM, XGBoost and CatBoost thro
     python benchmarks/accuracy.py --datasets california --models barenet,hgb
     python benchmarks/accuracy.py --models barenet --barenet-params '{"epochs": 50}'
     python benchmarks/accuracy.py --quick                # 1 seed, 600 rows, few iterations
+    python benchmarks/accuracy.py --threads 1            # fair fit times on a busy machine
 
 Regression is scored by test RMSE in the target's original units (California: $100,000),
 classification by test accuracy; each row gives the mean ± standard deviation over
@@ -22,6 +23,7 @@ import platform
 import sys
 import time
 import warnings
+from contextlib import nullcontext
 from importlib import metadata
 from pathlib import Path
 
@@ -57,15 +59,25 @@ def score(split, predictions) -> float:
     return float(np.sqrt(np.mean((predicted - truth) ** 2)))
 
 
-def run_model(spec, split, seeds: int, quick: bool, overrides: dict) -> dict:
-    """Fit and score one model on one split for each seed."""
+def thread_limit(threads: int | None):
+    """Limit OpenMP and BLAS (HistGradientBoosting, NumPy) to ``threads``, or nothing."""
+    if threads is None:
+        return nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads)
+
+
+def run_model(spec, split, seeds: int, quick: bool, overrides: dict, threads=None) -> dict:
+    """Fit and score one model on one split for each seed (``threads``: see --threads)."""
     task = "regression" if split.scaler_y is not None else "classification"
     y_train = split.y_train.ravel()
     result = {"label": describe(spec, task), "scores": [], "fit_seconds": [], "seeds": []}
     caught = set()
     for seed in range(seeds if spec.seeded else 1):
-        model = spec.build(task, seed, quick, overrides if spec.name == "barenet" else None)
-        with warnings.catch_warnings(record=True) as records:
+        own = overrides if spec.name == "barenet" else None
+        model = spec.build(task, seed, quick, own, threads or os.cpu_count() or 1)
+        with warnings.catch_warnings(record=True) as records, thread_limit(threads):
             warnings.simplefilter("always")
             start = time.perf_counter()
             model.fit(split.x_train, y_train)
@@ -82,7 +94,7 @@ def run_model(spec, split, seeds: int, quick: bool, overrides: dict) -> dict:
     return result
 
 
-def run(datasets, models, seeds: int, quick: bool, overrides: dict, log=sys.stderr) -> dict:
+def run(datasets, models, seeds, quick, overrides, threads=None, log=sys.stderr) -> dict:
     """Every model on every data set: {"results": {dataset: {model: row}}, ...}."""
     results, metrics, skipped = {}, {}, {}
     for name in models:
@@ -100,7 +112,7 @@ def run(datasets, models, seeds: int, quick: bool, overrides: dict, log=sys.stde
             if name in skipped:
                 continue
             try:
-                row = run_model(MODELS[name], split, seeds, quick, overrides)
+                row = run_model(MODELS[name], split, seeds, quick, overrides, threads)
             except Exception as error:  # one broken model must not lose the others' figures
                 row = {"label": name, "error": f"{type(error).__name__}: {error}"}
             results[dataset][name] = row
@@ -236,12 +248,22 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per stochastic model")
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: 1 seed, 600 rows, few iterations"
+        "--quick",
+        action="store_true",
+        help="smoke run: 1 seed, 600 rows, few iterations, one thread",
     )
     parser.add_argument(
         "--barenet-params",
         default="{}",
         help="JSON dict of estimator parameters for the barenet row, e.g. '{\"epochs\": 50}'",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="limit every model to this many threads (OpenMP and BLAS through threadpoolctl, "
+        "n_jobs / thread_count for LightGBM, XGBoost, CatBoost); default: the libraries' "
+        "own, with the GBDT libraries given every core; --quick: 1. On a busy machine, "
+        "OpenMP's spinning threads can make a fit 10-100x slower: use 1",
     )
     parser.add_argument("--json", help="also write the report to this JSON file")
     args = parser.parse_args(argv)
@@ -257,11 +279,15 @@ def main(argv=None) -> int:
         parser.error("--barenet-params must be a JSON object, e.g. '{\"epochs\": 50}'")
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
+    threads = 1 if args.quick and args.threads is None else args.threads
     seeds = 1 if args.quick else args.seeds
     datasets = expand_datasets([name for name in args.datasets.split(",") if name])
 
-    report = run(datasets, models, seeds, args.quick, overrides)
+    report = run(datasets, models, seeds, args.quick, overrides, threads)
     report.update(
+        threads=threads,
         machine=machine(),
         seeds=seeds,
         quick=args.quick,

@@ -100,8 +100,9 @@ def barenet_has_recipe() -> bool:
 class ModelSpec:
     """One row family of the table.
 
-    ``build(task, seed, quick, overrides)`` returns an unfitted estimator with
-    scikit-learn's ``fit``/``predict``; ``task`` is "regression" or "classification".
+    ``build(task, seed, quick, overrides, threads)`` returns an unfitted estimator with
+    scikit-learn's ``fit``/``predict``; ``task`` is "regression" or "classification";
+    ``threads`` is what the GBDT libraries are given (the rest are limited around ``fit``).
     """
 
     name: str
@@ -127,16 +128,16 @@ def _barenet(task, seed, quick, overrides, *, base):
     return cls(random_state=seed, **params)
 
 
-def _barenet_recipe(task, seed, quick, overrides):
+def _barenet_recipe(task, seed, quick, overrides, threads):
     base = {"recipe": "tabular"} if barenet_has_recipe() else {}
     return _barenet(task, seed, quick, overrides, base=base)
 
 
-def _barenet_readme(task, seed, quick, overrides):
+def _barenet_readme(task, seed, quick, overrides, threads):
     return _barenet(task, seed, quick, overrides, base=README_RECIPE)
 
 
-def _hgb(task, seed, quick, overrides):
+def _hgb(task, seed, quick, overrides, threads):
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     cls = HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier
@@ -144,7 +145,7 @@ def _hgb(task, seed, quick, overrides):
     return cls(random_state=seed, **extra)
 
 
-def _sk_mlp(task, seed, quick, overrides):
+def _sk_mlp(task, seed, quick, overrides, threads):
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
     cls = MLPRegressor if task == "regression" else MLPClassifier
@@ -152,7 +153,7 @@ def _sk_mlp(task, seed, quick, overrides):
     return cls(early_stopping=True, max_iter=max_iter, random_state=seed)
 
 
-def _linear(task, seed, quick, overrides):
+def _linear(task, seed, quick, overrides, threads):
     from sklearn.linear_model import LogisticRegression, RidgeCV
 
     if task == "regression":
@@ -160,28 +161,30 @@ def _linear(task, seed, quick, overrides):
     return LogisticRegression(max_iter=QUICK_ITERATIONS if quick else 5000)
 
 
-def _lightgbm(task, seed, quick, overrides):
+def _lightgbm(task, seed, quick, overrides, threads):
     import lightgbm
 
     cls = lightgbm.LGBMRegressor if task == "regression" else lightgbm.LGBMClassifier
     extra = {"n_estimators": QUICK_ITERATIONS} if quick else {}
-    return cls(random_state=seed, n_jobs=2, verbose=-1, **extra)
+    return cls(random_state=seed, n_jobs=threads, verbose=-1, **extra)
 
 
-def _xgboost(task, seed, quick, overrides):
+def _xgboost(task, seed, quick, overrides, threads):
     import xgboost
 
     cls = xgboost.XGBRegressor if task == "regression" else xgboost.XGBClassifier
     extra = {"n_estimators": QUICK_ITERATIONS} if quick else {}
-    return cls(random_state=seed, n_jobs=2, **extra)
+    return cls(random_state=seed, n_jobs=threads, **extra)
 
 
-def _catboost(task, seed, quick, overrides):
+def _catboost(task, seed, quick, overrides, threads):
     import catboost
 
     cls = catboost.CatBoostRegressor if task == "regression" else catboost.CatBoostClassifier
     extra = {"iterations": QUICK_ITERATIONS} if quick else {}
-    return cls(random_seed=seed, verbose=0, thread_count=2, allow_writing_files=False, **extra)
+    return cls(
+        random_seed=seed, verbose=0, thread_count=threads, allow_writing_files=False, **extra
+    )
 
 
 def describe(spec: ModelSpec, task: str) -> str:
