@@ -72,10 +72,11 @@ def run_model(spec, split, seeds: int, quick: bool, overrides: dict, threads=Non
     """Fit and score one model on one split for each seed (``threads``: see --threads)."""
     task = "regression" if split.scaler_y is not None else "classification"
     y_train = split.y_train.ravel()
-    result = {"label": describe(spec, task), "scores": [], "fit_seconds": [], "seeds": []}
+    own = overrides if spec.name == "barenet" else None
+    label = describe(spec, task) + (f" + {json.dumps(own)}" if own else "")
+    result = {"label": label, "scores": [], "fit_seconds": [], "seeds": []}
     caught = set()
     for seed in range(seeds if spec.seeded else 1):
-        own = overrides if spec.name == "barenet" else None
         model = spec.build(task, seed, quick, own, threads or os.cpu_count() or 1)
         with warnings.catch_warnings(record=True) as records, thread_limit(threads):
             warnings.simplefilter("always")

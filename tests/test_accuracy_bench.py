@@ -77,6 +77,13 @@ def test_a_missing_peer_is_skipped_with_a_note(tmp_path, capsys, monkeypatch):
     assert "skipped lightgbm: lightgbm is not installed" in capsys.readouterr().out
 
 
+def test_barenet_params_label_the_row(tmp_path):
+    params = ["--barenet-params", '{"lr": 0.01}']
+    code, report = run_quick(tmp_path, "--datasets", "diabetes", "--models", "barenet", *params)
+    assert code == 0
+    assert report["results"]["diabetes"]["barenet"]["label"].endswith(' + {"lr": 0.01}')
+
+
 def test_barenet_params_reach_the_estimator(tmp_path):
     code, report = run_quick(
         tmp_path,
