@@ -32,28 +32,36 @@ def _check_input(layer, inp: np.ndarray, width: int) -> None:
         )
 
 
+def _at_least_one_bin(column_edges: np.ndarray) -> list[float]:
+    """The edges as a list; a constant column's single value ``c`` becomes ``[c, c + 1]``."""
+    if len(column_edges) < 2:
+        column_edges = np.array([column_edges[0], column_edges[0] + 1.0])
+    return column_edges.tolist()
+
+
 def quantile_bins(x, n_bins: int = 48) -> list[list[float]]:
     """Bin edges for each column of ``x``: its quantiles at ``n_bins + 1`` even levels,
     without repeats (a column with few distinct values gets fewer bins).
 
     x: (n_samples, n_features) -> n_features lists of at least 2 increasing edges.
+    A constant column (a pixel that is always blank, say) gets one bin, ``[c, c + 1]``,
+    which encodes its value as 0.
     """
     x = np.asarray(x, dtype=np.float64)
     n_bins = check_positive_int(n_bins, "n_bins")
     if x.ndim != 2 or len(x) < 2:
         raise BarenetValueError(f"quantile_bins needs a 2-D array of >= 2 rows, got {x.shape}")
     edges = []
-    for j, column in enumerate(x.T):
+    for column in x.T:
         column_edges = np.unique(np.quantile(column, np.linspace(0.0, 1.0, n_bins + 1)))
-        if len(column_edges) < 2:
-            raise BarenetValueError(f"quantile_bins: feature {j} is constant ({column[0]:g})")
-        edges.append(column_edges.tolist())
+        edges.append(_at_least_one_bin(column_edges))
     return edges
 
 
 def tree_bins(x, y, n_bins: int = 48, *, regression: bool = True, min_leaf: int = 64, seed=0):
     """Bin edges from a decision tree per feature, fitted to the target (MLP-T-LR):
-    the tree's split thresholds on that feature, plus its minimum and maximum.
+    the tree's split thresholds on that feature, plus its minimum and maximum (a
+    constant column gets one bin, as in ``quantile_bins``).
 
     x: (n_samples, n_features), y: (n_samples,) -> n_features lists of edges.
     """
@@ -64,7 +72,7 @@ def tree_bins(x, y, n_bins: int = 48, *, regression: bool = True, min_leaf: int 
     y = y[:, 0] if y.shape[1] == 1 else y
     tree_class = DecisionTreeRegressor if regression else DecisionTreeClassifier
     edges = []
-    for j, column in enumerate(x.T):
+    for column in x.T:
         tree = tree_class(
             max_leaf_nodes=check_positive_int(n_bins, "n_bins", minimum=2),
             min_samples_leaf=min_leaf,
@@ -72,9 +80,7 @@ def tree_bins(x, y, n_bins: int = 48, *, regression: bool = True, min_leaf: int 
         ).fit(column.reshape(-1, 1), y)
         splits = tree.tree_.threshold[tree.tree_.feature == 0]
         column_edges = np.unique(np.concatenate([splits, [column.min(), column.max()]]))
-        if len(column_edges) < 2:
-            raise BarenetValueError(f"tree_bins: feature {j} is constant ({column[0]:g})")
-        edges.append(column_edges.tolist())
+        edges.append(_at_least_one_bin(column_edges))
     return edges
 
 
