@@ -170,14 +170,14 @@ def _ignored_on_resume(args, config: TrainConfig) -> list[str]:
     notices = []
     for param in hyperparams.PARAMS:
         given = getattr(args, param.name)
-        if param.name == "epochs" or given == param.default:
+        if param.name in ("epochs", "engine") or given == param.default:
             continue
         kept = getattr(config, param.name)
         if param.validate(given) != kept:
             flag = "--" + param.name.replace("_", "-")
             notices.append(
                 f"note: {flag} {given} is ignored: --resume continues with the checkpoint's "
-                f"{param.name} ({kept}); only --epochs changes on resume"
+                f"{param.name} ({kept}); only --epochs and --engine change on resume"
             )
     return notices
 
@@ -233,7 +233,8 @@ def run_train(args, stdout=None) -> int:
             )
         for message in _ignored_on_resume(args, config):
             print(message, file=sys.stderr)
-        config = config.replace(epochs=args.epochs).with_epochs_for(len(split.x_train))
+        config = config.replace(epochs=args.epochs, engine=args.engine)
+        config = config.with_epochs_for(len(split.x_train))
     else:
         config = config_from_args(args).with_epochs_for(len(split.x_train))
         out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
@@ -284,6 +285,8 @@ def run_train(args, stdout=None) -> int:
             early_stopping=config.early_stopping,
             callbacks=callbacks,
             trainer_state=trainer_state,
+            engine=config.engine,
+            verbose=not args.quiet,
         )
     except TrainingDiverged as error:
         diverged = str(error)
