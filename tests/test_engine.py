@@ -394,3 +394,49 @@ def test_without_numba_auto_falls_back_with_a_notice(monkeypatch, capsys):
 def test_fast_false_and_compiled_contradict():
     with pytest.raises(ValueError, match="fast=False"):
         build().train(*data(), epochs=1, engine="compiled", fast=False)
+
+
+# -- the engine everywhere ----------------------------------------------------------
+
+
+def test_estimators_take_engine():
+    from barenet.estimators import BarenetClassifier, BarenetRegressor
+
+    x, y = data()
+    fits = [
+        BarenetRegressor(hidden=(16,), epochs=2, random_state=0, engine=name).fit(x, y.ravel())
+        for name in ("numpy", "compiled")
+    ]
+    assert fits[1].get_params()["engine"] == "compiled"
+    np.testing.assert_allclose(fits[1].predict(x), fits[0].predict(x), rtol=1e-4, atol=1e-5)
+    x, labels = data("labels")
+    probabilities = [
+        BarenetClassifier(hidden=(16,), epochs=2, random_state=0, engine=name)
+        .fit(x, labels)
+        .predict_proba(x)
+        for name in ("numpy", "compiled")
+    ]
+    np.testing.assert_allclose(probabilities[1], probabilities[0], rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="engine must be one of"):
+        BarenetRegressor(engine="gpu").fit(x, y.ravel())
+
+
+def test_the_command_line_takes_engine(tmp_path, capsys, monkeypatch):
+    import json
+
+    from barenet.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    summaries = {}
+    for name in ("numpy", "compiled"):
+        common = ["--dataset", "diabetes", "--epochs", "2", "--plot", "none", "--json"]
+        assert main([*common, "--engine", name]) == 0
+        summaries[name] = json.loads(capsys.readouterr().out)
+    assert summaries["compiled"]["config"]["engine"] == "compiled"
+    np.testing.assert_allclose(
+        summaries["compiled"]["history"]["train_loss"],
+        summaries["numpy"]["history"]["train_loss"],
+        rtol=1e-4,
+    )
+    with pytest.raises(SystemExit):
+        main(["--dataset", "diabetes", "--engine", "gpu"])
