@@ -401,9 +401,8 @@ def train_batches(
             plan, params, grads, work, rows, slopes, uniforms, u_end, first, grad_at, scratch
         )
         u_start = u_end
-        squares = 0.0
-        for k in range(grads.shape[0]):
-            squares += np.float64(grads[k]) * grads[k]
+        # the global norm as optimizers.grad_norm takes it: a BLAS dot in the dtype
+        squares = np.float64(np.dot(grads, grads))
         norm = np.sqrt(squares) if squares <= dtype_max else np.inf
         if clip > 0.0:  # clip_grad_norm: scale by min(1, max_norm / (norm + 1e-6))
             coef = clip / (norm + 1e-6)

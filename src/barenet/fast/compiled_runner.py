@@ -33,6 +33,34 @@ CHUNK_ROWS = 16384  # rows per kernel call; Ctrl-C and request_stop act between 
 
 
 _noticed = False
+_blas = None  # threadpoolctl's controllers of the BLAS libraries, found once
+
+
+class _OneBlasThread:
+    """While the kernels run, every BLAS library runs on one thread.
+
+    numba's matrix products call SciPy's OpenBLAS, a second thread pool beside NumPy's.
+    The kernels' products are small, and two pools of spinning threads on a few cores
+    slowed whole epochs down twenty-fold on the shared development machine."""
+
+    def __enter__(self):
+        global _blas
+        if _blas is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+
+                _blas = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+            except Exception:  # threadpoolctl missing or failing: leave the threads alone
+                _blas = []
+        self.previous = [c.num_threads for c in _blas]
+        for controller in _blas:
+            controller.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        for controller, threads in zip(_blas, self.previous, strict=True):
+            controller.set_num_threads(threads)
+        return False
 
 
 def _call(kernel, *args):
@@ -51,7 +79,8 @@ def _call(kernel, *args):
         if not cached:
             _noticed = True
             print("barenet: compiling kernels (once)...", file=sys.stderr, flush=True)
-    return kernel(*args)
+    with _OneBlasThread():
+        return kernel(*args)
 
 
 def _plan_layers(model, training: bool) -> list:
