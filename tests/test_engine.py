@@ -3,6 +3,8 @@ computes, and ``auto`` picks it only where it applies."""
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from barenet import (
     GELU,
@@ -440,3 +442,62 @@ def test_the_command_line_takes_engine(tmp_path, capsys, monkeypatch):
     )
     with pytest.raises(SystemExit):
         main(["--dataset", "diabetes", "--engine", "gpu"])
+
+
+def test_a_stop_request_acts_between_chunks(monkeypatch):
+    monkeypatch.setattr(compiled_runner, "CHUNK_ROWS", 64)  # two batches of 32 per chunk
+    from barenet import trainer
+
+    monkeypatch.setattr(trainer, "CHUNK_ROWS", 64)
+    calls = []
+    original = compiled_runner.CompiledTraining.run_batches
+
+    def stop_after_first_chunk(self, *args):
+        calls.append(args[1:])
+        self.model.request_stop()
+        return original(self, *args)
+
+    monkeypatch.setattr(compiled_runner.CompiledTraining, "run_batches", stop_after_first_chunk)
+    model = build()
+    before = model.state_dict()
+    model.train(*data(), epochs=2, batch_size=32, engine="compiled")
+    assert calls == [(0, 2)] and model.interrupted and model.epoch == 0
+    assert not np.array_equal(model.state_dict()["0.w"], before["0.w"])  # two batches ran
+
+
+def test_a_read_only_install_without_a_home_caches_in_the_temporary_folder(tmp_path):
+    from barenet.fast.compiled import cache_folder_fallback
+
+    writable = tmp_path / "package"
+    writable.mkdir()
+    assert cache_folder_fallback(str(writable), str(tmp_path)) is None
+    missing = str(tmp_path / "no" / "such")
+    assert cache_folder_fallback(missing, str(tmp_path)) is None  # the user's cache folder
+    assert cache_folder_fallback(missing, missing).endswith("barenet-numba")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=st.lists(st.integers(1, 7), min_size=2, max_size=5),
+    batch=st.integers(1, 9),
+    seed=st.integers(0, 1000),
+)
+def test_property_any_shape_and_batch_agrees_with_the_numpy_engine(sizes, batch, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((23, sizes[0]))
+    y = rng.standard_normal((23, sizes[-1]))
+    x_copy = x.copy()
+    runs = []
+    for name in ("numpy", "compiled"):
+        init = np.random.default_rng(seed)
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            layers.append(Linear(a, b, seed=init, dtype=np.float64))
+            if i < len(sizes) - 2:
+                layers.append((Relu, Sigmoid, Tanh)[i % 3]())
+        model = MLP(layers, MSE(), lr=0.05, seed=seed)
+        model.train(x, y, x, y, epochs=2, batch_size=batch, engine=name)
+        runs.append(model)
+    np.testing.assert_array_equal(x, x_copy)
+    assert_close(*runs, np.float64)
+    np.testing.assert_allclose(runs[1].history["val_loss"], runs[0].history["val_loss"], 1e-10)

@@ -21,14 +21,25 @@ from __future__ import annotations
 
 import os
 
-if "NUMBA_CACHE_DIR" not in os.environ and not os.access(os.path.dirname(__file__), os.W_OK):
-    # numba caches beside this file, else in the user's cache folder; when neither is
-    # writable (a read-only install, no home), a temporary folder still saves recompiling
+
+def cache_folder_fallback(package_dir: str, home: str) -> str | None:
+    """A folder for ``NUMBA_CACHE_DIR`` when numba could not cache anywhere: numba
+    caches beside this file, else in the user's cache folder; when neither is writable
+    (a read-only install without a home), the temporary folder still saves recompiling."""
+    if os.access(package_dir, os.W_OK):
+        return None
+    user_cache = os.path.join(home, ".cache")
+    if os.access(user_cache if os.path.isdir(user_cache) else home, os.W_OK):
+        return None
     import tempfile
 
-    _home_cache = os.path.join(os.path.expanduser("~"), ".cache")
-    if not os.access(_home_cache if os.path.isdir(_home_cache) else os.path.expanduser("~"), 2):
-        os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "barenet-numba")
+    return os.path.join(tempfile.gettempdir(), "barenet-numba")
+
+
+if "NUMBA_CACHE_DIR" not in os.environ:  # read by numba when it is imported, just below
+    _fallback = cache_folder_fallback(os.path.dirname(__file__), os.path.expanduser("~"))
+    if _fallback is not None:
+        os.environ["NUMBA_CACHE_DIR"] = _fallback
 
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
