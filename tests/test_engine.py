@@ -34,6 +34,13 @@ from barenet import (
 from barenet.fast import compiled_runner, engine
 from barenet.fast.engine import resolve_engine, why_not_compiled
 
+
+@pytest.fixture(autouse=True)
+def auto_means_auto(monkeypatch):
+    """These tests choose engines themselves, whatever BARENET_ENGINE the suite runs with."""
+    monkeypatch.delenv("BARENET_ENGINE", raising=False)
+
+
 # after one epoch: float64 agrees to ~1e-12; float32 to its rounding
 TOLERANCE = {np.float32: {"rtol": 2e-5, "atol": 2e-6}, np.float64: {"rtol": 1e-11, "atol": 1e-12}}
 
@@ -466,7 +473,7 @@ def test_a_stop_request_acts_between_chunks(monkeypatch):
 
 
 def test_a_read_only_install_without_a_home_caches_in_the_temporary_folder(tmp_path):
-    from barenet.fast.compiled import cache_folder_fallback
+    from barenet.fast.formulas import cache_folder_fallback
 
     writable = tmp_path / "package"
     writable.mkdir()

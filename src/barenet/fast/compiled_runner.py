@@ -101,7 +101,7 @@ def _plan(k, plan_layers, in_dim: int, offsets: dict, rows: int, start: int):
 
     ``offsets`` maps (id(layer), name) to the parameter's offset in the flat buffer;
     each layer's output takes ``rows`` x width values of the workspace from ``start``."""
-    plan = np.zeros((max(1, len(plan_layers)), k.PLAN_COLUMNS), dtype=np.int64)
+    plan = np.zeros((len(plan_layers), k.PLAN_COLUMNS), dtype=np.int64)
     slopes = np.zeros(len(plan), dtype=np.float64)
     width = in_dim
     for i, layer in enumerate(plan_layers):

@@ -29,7 +29,7 @@ from barenet.fast.runner import why_not_fused
 
 ENGINES = ("auto", "numpy", "compiled")
 
-# the built-in classes the compiled engine runs, and their codes in barenet.fast.compiled
+# the built-in classes the compiled engine runs, and their codes in barenet.fast.formulas
 # (Identity needs no code: it is left out of the kernels' plan)
 LAYER_CODES = {
     layers.Linear: "LINEAR",
