@@ -14,6 +14,7 @@ group's state dict, so ``optimizer.state_dict()`` and checkpoints stay as they a
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -33,34 +34,31 @@ CHUNK_ROWS = 16384  # rows per kernel call; Ctrl-C and request_stop act between 
 
 
 _noticed = False
-_blas = None  # threadpoolctl's controllers of the BLAS libraries, found once
+_blas_limited = False
 
 
-class _OneBlasThread:
-    """While the kernels run, every BLAS library runs on one thread.
+def _limit_kernel_blas_threads() -> None:
+    """Run the BLAS that numba calls (SciPy's OpenBLAS, when it is not NumPy's) on one
+    thread, from the first kernel call on.
 
-    numba's matrix products call SciPy's OpenBLAS, a second thread pool beside NumPy's.
-    The kernels' products are small, and two pools of spinning threads on a few cores
-    slowed whole epochs down twenty-fold on the shared development machine."""
+    It is a second thread pool beside NumPy's: the kernels' products are small, and two
+    pools of spinning threads on a few busy cores slowed whole epochs down twenty-fold
+    on the shared development machine. NumPy's own BLAS is left alone. (Setting the
+    threads around each call instead costs more than a small prediction.)"""
+    global _blas_limited
+    if _blas_limited:
+        return
+    _blas_limited = True
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401  (what numba calls: load it to find it)
+        from threadpoolctl import ThreadpoolController
 
-    def __enter__(self):
-        global _blas
-        if _blas is None:
-            try:
-                from threadpoolctl import ThreadpoolController
-
-                _blas = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
-            except Exception:  # threadpoolctl missing or failing: leave the threads alone
-                _blas = []
-        self.previous = [c.num_threads for c in _blas]
-        for controller in _blas:
-            controller.set_num_threads(1)
-        return self
-
-    def __exit__(self, *exc):
-        for controller, threads in zip(_blas, self.previous, strict=True):
-            controller.set_num_threads(threads)
-        return False
+        numpy_dir = os.path.dirname(np.__file__)
+        for controller in ThreadpoolController().lib_controllers:
+            if controller.user_api == "blas" and not controller.filepath.startswith(numpy_dir):
+                controller.set_num_threads(1)
+    except Exception:  # threadpoolctl missing or failing: leave the threads alone
+        pass
 
 
 def _call(kernel, *args):
@@ -79,8 +77,8 @@ def _call(kernel, *args):
         if not cached:
             _noticed = True
             print("barenet: compiling kernels (once)...", file=sys.stderr, flush=True)
-    with _OneBlasThread():
-        return kernel(*args)
+    _limit_kernel_blas_threads()
+    return kernel(*args)
 
 
 def _plan_layers(model, training: bool) -> list:
