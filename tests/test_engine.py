@@ -508,3 +508,24 @@ def test_property_any_shape_and_batch_agrees_with_the_numpy_engine(sizes, batch,
     np.testing.assert_array_equal(x, x_copy)
     assert_close(*runs, np.float64)
     np.testing.assert_allclose(runs[1].history["val_loss"], runs[0].history["val_loss"], 1e-10)
+
+
+def test_only_the_blas_numba_calls_runs_on_one_thread():
+    import os
+
+    import scipy
+    from threadpoolctl import threadpool_info
+
+    def threads():
+        info = threadpool_info()
+        return {i["filepath"]: i["num_threads"] for i in info if i["user_api"] == "blas"}
+
+    before = threads()
+    build().predict(data()[0], engine="compiled")
+    after = threads()
+    scipy_dir = os.path.dirname(scipy.__file__)
+    for path, count in after.items():
+        if path.startswith(scipy_dir):
+            assert count == 1, path
+        else:
+            assert count == before.get(path, count), path

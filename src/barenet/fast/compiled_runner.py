@@ -38,24 +38,26 @@ _blas_limited = False
 
 
 def _limit_kernel_blas_threads() -> None:
-    """Run the BLAS that numba calls (SciPy's OpenBLAS, when it is not NumPy's) on one
+    """Run the BLAS that numba calls (the OpenBLAS bundled with SciPy's wheels) on one
     thread, from the first kernel call on.
 
     It is a second thread pool beside NumPy's: the kernels' products are small, and two
     pools of spinning threads on a few busy cores slowed whole epochs down twenty-fold
-    on the shared development machine. NumPy's own BLAS is left alone. (Setting the
-    threads around each call instead costs more than a small prediction.)"""
+    on the shared development machine. Any other BLAS (NumPy's, PyTorch's, or one that
+    SciPy shares with NumPy) is left alone. (Setting the threads around each call
+    instead costs more than a small prediction.)"""
     global _blas_limited
     if _blas_limited:
         return
     _blas_limited = True
     try:
+        import scipy
         import scipy.linalg.cython_blas  # noqa: F401  (what numba calls: load it to find it)
         from threadpoolctl import ThreadpoolController
 
-        numpy_dir = os.path.dirname(np.__file__)
+        scipy_dir = os.path.dirname(scipy.__file__)  # .../scipy, and its .../scipy.libs
         for controller in ThreadpoolController().lib_controllers:
-            if controller.user_api == "blas" and not controller.filepath.startswith(numpy_dir):
+            if controller.user_api == "blas" and controller.filepath.startswith(scipy_dir):
                 controller.set_num_threads(1)
     except Exception:  # threadpoolctl missing or failing: leave the threads alone
         pass
