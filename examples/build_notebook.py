@@ -391,7 +391,9 @@ print("train:", x_train.shape, y_train.shape, "  test:", x_test.shape, y_test.sh
 A network with one hidden layer of 64 `MyTanh` units. `MyTanh` is not one of barenet's
 built-ins, so training runs the model's own methods, and they call your `forward` and
 `backward`. For comparison, we train a twin network with barenet's `Tanh`, from the same
-initial weights and the same shuffling.
+initial weights and the same shuffling, on the `numpy` engine: the one that runs the
+layers' own methods (barenet's `compiled` engine computes the same formulas in numba,
+equal to rounding rather than bit for bit).
 """
     ),
     code(
@@ -412,7 +414,7 @@ twin = barenet.MLP(
     lr=0.01,
     seed=0,
 )
-twin.train(x_train, y_train, x_test, y_test, epochs=5, batch_size=32)
+twin.train(x_train, y_train, x_test, y_test, epochs=5, batch_size=32, engine="numpy")
 mine, builtin = tanh_model.state_dict(), twin.state_dict()
 print("same weights as with barenet.Tanh:", all(np.array_equal(mine[k], builtin[k]) for k in mine))
 """
@@ -457,7 +459,7 @@ def notebook_layers(linear=barenet.Linear):
 
 builtin = barenet.MLP(notebook_layers(barenet.Linear), barenet.MSE(), lr=0.01, seed=0)
 mine = barenet.MLP(notebook_layers(MyLinear), barenet.MSE(), lr=0.01, seed=0)
-builtin.train(x_train, y_train, x_test, y_test, epochs=2, batch_size=32)
+builtin.train(x_train, y_train, x_test, y_test, epochs=2, batch_size=32, engine="numpy")
 mine.train(x_train, y_train, x_test, y_test, epochs=2, batch_size=32)
 print("train loss with barenet.Linear:", builtin.history["train_loss"])
 print("train loss with MyLinear:      ", mine.history["train_loss"])

@@ -33,6 +33,13 @@ OPTIMIZERS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def numpy_engine(monkeypatch):
+    """FusedStep is the NumPy engine's: ``auto`` means ``numpy`` in these tests (the
+    compiled engine's equality tests are in test_engine.py)."""
+    monkeypatch.setenv("BARENET_ENGINE", "numpy")
+
+
 def build(optimizer, dtype, loss=None, extra=()):
     rng = np.random.default_rng(1)
     layers = [

@@ -180,14 +180,14 @@ def _ignored_on_resume(args, config: TrainConfig) -> list[str]:
     notices = []
     for name, given in given_hyperparameters(args).items():
         param = hyperparams.BY_NAME[name]
-        if name == "epochs":
+        if name in ("epochs", "engine"):
             continue
         kept = getattr(config, name)
         if param.validate(given) != kept:
             flag = "--" + name.replace("_", "-")
             notices.append(
                 f"note: {flag} {given} is ignored: --resume continues with the checkpoint's "
-                f"{name} ({kept}); only --epochs changes on resume"
+                f"{name} ({kept}); only --epochs and --engine change on resume"
             )
     return notices
 
@@ -243,8 +243,10 @@ def run_train(args, stdout=None) -> int:
             )
         for message in _ignored_on_resume(args, config):
             print(message, file=sys.stderr)
-        epochs = getattr(args, "epochs", None)
-        config = config.replace(epochs=epochs).with_epochs_for(len(split.x_train))
+        changes = {"epochs": getattr(args, "epochs", None)}
+        if hasattr(args, "engine"):
+            changes["engine"] = args.engine
+        config = config.replace(**changes).with_epochs_for(len(split.x_train))
     else:
         config = config_from_args(args).with_epochs_for(len(split.x_train))
     x_train, y_train, x_val, y_val, validation = _validation_split(split, config)
@@ -296,6 +298,8 @@ def run_train(args, stdout=None) -> int:
             early_stopping=config.early_stopping,
             callbacks=callbacks,
             trainer_state=trainer_state,
+            engine=config.engine,
+            verbose=not args.quiet,
         )
     except TrainingDiverged as error:
         diverged = str(error)

@@ -130,6 +130,8 @@ class _BarenetEstimator(BaseEstimator):
             schedule=self._schedule,
             early_stopping=config.early_stopping,
             callbacks=callbacks,
+            engine=config.engine,
+            verbose=self.verbose,
         )
         history = self.model_.history
         self.loss_curve_ = list(history["train_loss"])
@@ -145,7 +147,7 @@ class _BarenetEstimator(BaseEstimator):
     def _outputs(self, x) -> np.ndarray:
         check_is_fitted(self, "model_")
         x = validate_data(self, x, reset=False, dtype=[np.float64, np.float32])
-        return self.model_.predict(x)
+        return self.model_.predict(x, engine=self.config_.engine)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -15,6 +15,7 @@ import numbers
 from dataclasses import dataclass
 
 from barenet.errors import BarenetTypeError, BarenetValueError
+from barenet.fast.engine import ENGINES
 from barenet.registry import ACTIVATIONS, INITIALIZERS, LOSSES, OPTIMIZERS, SCHEDULES
 
 _SAME = object()
@@ -116,6 +117,15 @@ def dtype_name(value, name):
 
 
 dtype_name.choices = lambda: ["float32", "float64"]
+
+
+def engine_name(value, name):
+    if value not in ENGINES:
+        raise BarenetValueError(f"{name} must be one of {list(ENGINES)}, got {value!r}")
+    return value
+
+
+engine_name.choices = lambda: list(ENGINES)
 
 
 def flag(value, name):
@@ -286,6 +296,13 @@ PARAMS = (
         estimator_name="random_state",
     ),
     Param("dtype", "float32", "float32 or float64 parameters", dtype_name),
+    Param(
+        "engine",
+        "auto",
+        "numpy (the notebook's methods) or compiled (numba kernels, same numbers); auto: "
+        "compiled when every part is a covered built-in",
+        engine_name,
+    ),
 )
 
 BY_NAME = {p.name: p for p in PARAMS}

@@ -6,7 +6,8 @@ import numpy as np
 
 from barenet._checks import as_rng, check_features, check_learning_rate, check_targets
 from barenet.errors import BarenetTypeError, BarenetValueError, UsageError
-from barenet.fast import runner
+from barenet.fast import compiled_runner, runner
+from barenet.fast.engine import resolve_engine
 from barenet.layers import Layer, Parameter
 from barenet.losses import Loss
 from barenet.optimizers import Optimizer
@@ -199,6 +200,8 @@ class MLP:
         callbacks=(),
         trainer_state: dict | None = None,
         fast: bool = True,
+        engine: str = "auto",
+        verbose: bool = False,
     ) -> dict[str, list[float]] | MLP:
         """Train by mini-batch gradient descent; or, with no data, switch to training mode.
 
@@ -232,6 +235,13 @@ class MLP:
             Allow ``barenet.fast.FusedStep`` when every part is an unchanged built-in
             (same numbers, fewer NumPy calls); ``False`` always runs this model's own
             ``forward``/``loss``/``backward``/``update``.
+        engine : ``"auto"``, ``"numpy"`` or ``"compiled"``
+            ``numpy`` runs the methods above; ``compiled`` runs the same formulas in
+            numba kernels (``barenet.fast.engine``); ``auto`` picks ``compiled`` when
+            numba is there and every part is a covered, unchanged built-in (and
+            ``fast`` is True), else ``numpy``.
+        verbose : bool
+            Say so (on stderr) when ``auto`` falls back to ``numpy`` for want of numba.
 
         Returns
         -------
@@ -262,15 +272,18 @@ class MLP:
             restore_best=restore_best,
             callbacks=callbacks,
             fast=fast,
+            engine=engine,
+            verbose=verbose,
         )
         if trainer_state is not None:
             trainer.load_state_dict(trainer_state)
         return trainer.fit(x_train, y_train, x_test, y_test)
 
-    def predict(self, x, batch_size: int = 8192) -> np.ndarray:
+    def predict(self, x, batch_size: int = 8192, *, engine: str = "auto") -> np.ndarray:
         """Outputs for ``x`` in evaluation mode, in chunks of ``batch_size`` rows.
 
         x: (n_samples, in_dim) -> (n_samples, out_dim). The mode is restored after.
+        ``engine``: as for ``train`` (``compiled`` runs the forward pass in numba).
         A pandas DataFrame of raw rows, for a model that carries its preprocessing (one
         ``barenet train --data`` saved), gives answers instead: class labels, or values
         in the target's units (``self.preprocessing.predict``).
@@ -278,6 +291,8 @@ class MLP:
         if self.preprocessing is not None and hasattr(x, "columns"):
             return self.preprocessing.predict(self, x)
         x = check_features(x, "x", self.dtype, self.in_dim)
+        if resolve_engine(self, engine) == "compiled":
+            return compiled_runner.predict(self, x, batch_size)
         was_training = self.training
         self.eval()
         try:
@@ -286,11 +301,11 @@ class MLP:
             self.train(was_training)
         return outs[0] if len(outs) == 1 else np.concatenate(outs)
 
-    def evaluate(self, x, y, batch_size: int = 8192) -> float:
-        """The loss on ``(x, y)`` in evaluation mode."""
+    def evaluate(self, x, y, batch_size: int = 8192, *, engine: str = "auto") -> float:
+        """The loss on ``(x, y)`` in evaluation mode (``engine`` as for ``predict``)."""
         x = check_features(x, "x", self.dtype, self.in_dim)
         y = check_targets(y, "y", self.dtype, len(x), self.out_dim)
-        return self.loss_fun(self.predict(x, batch_size), y)
+        return self.loss_fun(self.predict(x, batch_size, engine=engine), y)
 
     def request_stop(self) -> None:
         """Ask a running ``train`` to stop after the current batch (safe from a signal)."""

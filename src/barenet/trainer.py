@@ -17,6 +17,8 @@ import numpy as np
 
 from barenet._checks import check_features, check_positive_int, check_targets
 from barenet.errors import BarenetValueError, TrainingDiverged
+from barenet.fast.compiled_runner import CHUNK_ROWS, CompiledTraining
+from barenet.fast.engine import check_engine, resolve_engine
 from barenet.fast.runner import FusedStep, why_not_fused
 from barenet.optimizers import clip_grad_norm, grad_norm
 
@@ -76,6 +78,8 @@ class Trainer:
         restore_best=True,
         callbacks=(),
         fast=True,
+        engine="auto",
+        verbose=False,
     ) -> None:
         self.model = model
         self.epochs = check_positive_int(epochs, "epochs", minimum=0)
@@ -90,6 +94,8 @@ class Trainer:
         self.restore_best = restore_best
         self.callbacks = list(callbacks)
         self.fast = fast
+        self.engine = check_engine(engine)
+        self.verbose = verbose
         self.best_loss = math.inf
         self.best_epoch = None
         self.best_state = None
@@ -124,10 +130,16 @@ class Trainer:
         if self.patience is not None and not has_val:
             raise BarenetValueError("early_stopping needs validation data (x_test, y_test)")
         # fail fast, before any update, on layers or targets that do not fit the data
-        model.evaluate(x[:2], y[:2])
+        model.evaluate(x[:2], y[:2], engine="numpy")
         model.interrupted = False
         model.stop_requested = False
-        step = FusedStep(model) if self.fast and why_not_fused(model) is None else None
+        self.engine_used = resolve_engine(model, self.engine, fast=self.fast, verbose=self.verbose)
+        if self.engine_used == "compiled":
+            step = CompiledTraining(model, x, y, self.batch_size, self.clip_norm)
+        elif self.fast and why_not_fused(model) is None:
+            step = FusedStep(model)
+        else:
+            step = None
         try:
             with (
                 np.errstate(over="ignore", invalid="ignore", divide="ignore"),
@@ -153,7 +165,9 @@ class Trainer:
         if train_loss is None:  # interrupted inside the epoch
             model.interrupted = True
             return False
-        val_loss = model.evaluate(x_val, y_val) if x_val is not None else None
+        val_loss = None
+        if x_val is not None:
+            val_loss = model.evaluate(x_val, y_val, engine=self.engine_used)
         if not (math.isfinite(train_loss) and _all_finite(model)) or (
             val_loss is not None and not math.isfinite(val_loss)
         ):
@@ -172,6 +186,8 @@ class Trainer:
         n, batch_size = len(x), self.batch_size
         self._snapshot = model.state_dict()
         order = model.rng.permutation(n)
+        if isinstance(step, CompiledTraining):
+            return self._run_compiled(step, order)
         xs, ys = x[order], y[order]  # one gather per epoch; batches are views
         fused = step is not model
         total = 0.0
@@ -193,6 +209,26 @@ class Trainer:
             if model.stop_requested:
                 return None
         return total / n
+
+    def _run_compiled(self, step: CompiledTraining, order: np.ndarray) -> float | None:
+        """``_run_batches`` on the compiled engine: chunks of batches in numba, the same
+        checks (before each update) and the same shuffle."""
+        model = self.model
+        n_batches = -(-len(order) // self.batch_size)
+        chunk = max(1, CHUNK_ROWS // self.batch_size)
+        total = 0.0
+        for first in range(0, n_batches, chunk):
+            status, loss_sum, bad_loss = step.run_batches(
+                order, first, min(n_batches, first + chunk)
+            )
+            if status > 0:
+                self._diverged(model.epoch + 1, status, f"the loss became {bad_loss}")
+            if status < 0:
+                self._diverged(model.epoch + 1, -status, "a gradient became non-finite")
+            total += loss_sum
+            if model.stop_requested:
+                return None
+        return total / len(order)
 
     def _diverged(self, epoch: int, batch: int, what: str):
         """Keep finite weights and raise ``TrainingDiverged`` (batch 0: end of epoch)."""

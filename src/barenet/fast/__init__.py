@@ -13,4 +13,9 @@ what the notebook's methods compute, only with fewer NumPy calls.
   layer's unused input gradient. Anything a user overrides switches it off, so a
   learner's change always takes effect. The tests check that both paths give
   bit-identical weights.
+- ``engine``: which engine trains and predicts, ``numpy`` (the notebook's methods,
+  through ``FusedStep`` when it applies) or ``compiled``; ``compiled``,
+  ``formulas`` and ``compiled_runner``: the compiled engine, whole chunks of batches
+  in numba kernels that compute the same formulas (``tests/test_engine.py`` checks
+  that the weights agree to rounding).
 """

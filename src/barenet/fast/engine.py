@@ -1,0 +1,146 @@
+"""Which engine trains and predicts: ``"numpy"``, the notebook's methods, or ``"compiled"``.
+
+``MLP.train`` and ``MLP.predict`` take ``engine="auto" | "numpy" | "compiled"``:
+
+- ``numpy`` runs the model's own ``forward``/``loss``/``backward``/``update`` (with
+  ``FusedStep`` standing in when they are all unchanged built-ins and ``fast=True``);
+- ``compiled`` runs whole chunks of batches in numba kernels
+  (``barenet.fast.compiled``), computing the same formulas;
+- ``auto`` picks ``compiled`` when numba imports and every layer, the loss, the
+  optimiser and the model are built-ins the compiled engine covers, with no method
+  replaced; otherwise ``numpy``, so that a learner's change always takes effect.
+
+The environment variable ``BARENET_ENGINE`` (``numpy`` or ``compiled``) changes what
+``auto`` means, e.g. to run the whole test suite on one engine; ``compiled`` there
+still falls back to ``numpy`` for a model the compiled engine cannot run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import barenet.activations as activations
+import barenet.layers as layers
+import barenet.losses as losses
+import barenet.optimizers as optimizers
+from barenet.errors import BarenetValueError
+from barenet.fast.runner import why_not_fused
+
+ENGINES = ("auto", "numpy", "compiled")
+
+# the built-in classes the compiled engine runs, and their codes in barenet.fast.formulas
+# (Identity needs no code: it is left out of the kernels' plan)
+LAYER_CODES = {
+    layers.Linear: "LINEAR",
+    activations.Relu: "RELU",
+    activations.LeakyRelu: "LEAKY_RELU",
+    activations.Sigmoid: "SIGMOID",
+    activations.Tanh: "TANH",
+    activations.GELU: "GELU",
+    layers.Dropout: "DROPOUT",
+    layers.Identity: None,
+}
+LOSS_CODES = {
+    losses.MSE: "MSE",
+    losses.MAE: "MAE",
+    losses.Huber: "HUBER",
+    losses.BCEWithLogits: "BCE_WITH_LOGITS",
+    losses.CrossEntropy: "CROSS_ENTROPY",
+}
+OPTIMIZER_CODES = {
+    optimizers.SGD: "SGD",
+    optimizers.Adam: "ADAM",
+    optimizers.AdamW: "ADAM",
+    optimizers.RMSprop: "RMSPROP",
+}
+
+_kernels = None  # the module barenet.fast.compiled once imported
+_import_error: str | None = None
+
+
+def kernels():
+    """``barenet.fast.compiled`` (importing numba on first use), or None if it fails."""
+    global _kernels, _import_error
+    if _kernels is None and _import_error is None:
+        try:
+            from barenet.fast import compiled
+        except Exception as error:  # numba missing, or broken for this NumPy
+            _import_error = f"{type(error).__name__}: {error}"
+        else:
+            _kernels = compiled
+    return _kernels
+
+
+def numba_problem() -> str | None:
+    """None if numba imports, else why not."""
+    kernels()
+    return _import_error
+
+
+def why_not_compiled(model) -> str | None:
+    """None if the compiled engine computes what this model's methods compute; else the
+    reason, naming the layer, loss or optimiser."""
+    reason = why_not_fused(model)
+    if reason is not None:
+        return reason
+    if not model.parameters():
+        return "the model has no parameters to train"
+    for i, layer in enumerate(model.layers):
+        if type(layer) not in LAYER_CODES:
+            return f"layer {i} ({type(layer).__name__}) is not covered by the compiled engine"
+    if type(model.loss_fun) not in LOSS_CODES:
+        return f"the loss ({type(model.loss_fun).__name__}) is not covered by the compiled engine"
+    optimizer = model.optimizer
+    if optimizer is not None and type(optimizer) not in OPTIMIZER_CODES:
+        name = type(optimizer).__name__
+        return f"the optimiser ({name}) is not covered by the compiled engine"
+    return None
+
+
+def check_engine(engine) -> str:
+    if engine not in ENGINES:
+        raise BarenetValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
+    return engine
+
+
+def default_engine() -> str:
+    """What ``auto`` means: ``BARENET_ENGINE`` if set, else ``auto``."""
+    value = os.environ.get("BARENET_ENGINE", "auto").strip().lower() or "auto"
+    if value not in ENGINES:
+        raise BarenetValueError(
+            f"the environment variable BARENET_ENGINE must be one of {list(ENGINES)}, "
+            f"got {value!r}"
+        )
+    return value
+
+
+def resolve_engine(model, engine: str = "auto", *, fast: bool = True, verbose=False) -> str:
+    """``"numpy"`` or ``"compiled"`` for ``engine`` (``"auto"``, ``"numpy"``, ``"compiled"``).
+
+    ``fast=False`` (the model's own methods, always) makes ``auto`` mean ``numpy``.
+    Raises ``BarenetValueError`` when ``compiled`` is asked for and cannot run, naming
+    the layer, loss or optimiser in the way (or numba's import error).
+    """
+    if check_engine(engine) == "auto":
+        engine = default_engine() if fast else "numpy"
+        strict = False
+    else:
+        strict = True
+    if engine == "numpy":
+        return "numpy"
+    reason = why_not_compiled(model)
+    if reason is None and not fast and strict:
+        reason = "fast=False asks for the model's own methods"
+    if reason is None:
+        problem = numba_problem()
+        if problem is not None:
+            reason = f"numba cannot be imported ({problem})"
+            if not strict and verbose:
+                notice = f"barenet: numba unavailable, training on numpy ({problem})"
+                print(notice, file=sys.stderr)
+    if reason is None:
+        return "compiled"
+    if strict:
+        raise BarenetValueError(f"engine='compiled' cannot run this model: {reason}")
+    return "numpy"
