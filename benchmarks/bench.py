@@ -81,22 +81,30 @@ def worker(peer: str, workload: str, epochs: int, data_dir: str) -> None:
     print(json.dumps(result))
 
 
-def run_one(peer: str, workload: str, epochs: int, data_dir: Path) -> dict:
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        peer,
-        workload,
-        "--epochs",
-        str(epochs),
-        "--data-dir",
-        str(data_dir),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
+def run_worker(command: list[str]) -> dict:
+    """Run ``python *command`` in a new process: the JSON object on its last output line,
+    or ``{"error": ...}`` with the last line of its error output."""
+    done = subprocess.run(
+        [sys.executable, *command], capture_output=True, text=True, env=os.environ.copy()
+    )
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_one(peer: str, workload: str, epochs: int, data_dir: Path) -> dict:
+    result = run_worker(
+        [
+            str(Path(__file__).resolve()),
+            "--worker",
+            peer,
+            workload,
+            "--epochs",
+            str(epochs),
+            "--data-dir",
+            str(data_dir),
+        ]
+    )
     if "times" in result:
         result["ms_per_epoch"] = float(np.median(result["times"])) * 1000
     return result

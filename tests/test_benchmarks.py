@@ -69,3 +69,37 @@ def test_rounds_give_spreads_and_the_compiled_engine_runs_or_says_why(tmp_path):
         target = next(t for t in report["targets"] if t["ratio"].startswith("barenet_numpy"))
         assert len(target["per_round"]) == 2 and target["min"] <= target["median"]
     assert len(report["gemm_gflops"]) == 2
+
+
+@needs_california
+def test_latency_benchmark_times_every_peer_or_says_why(tmp_path):
+    latency = BENCH.parent / "latency.py"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(latency),
+            "--quick",
+            "--calls",
+            "20",
+            "--out",
+            str(tmp_path / "l.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "SCIKIT_LEARN_DATA": california_home()},
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "l.json").read_text())["results"]
+    assert "barenet_numpy" in done.stdout and "onnxruntime" in done.stdout
+    needs = {"torch": "torch", "torch_inference_mode": "torch", "onnxruntime": "onnxruntime"}
+    needs["onnxruntime_1thread"] = "onnxruntime"
+    always = {"barenet_numpy"} | {
+        p for p, module in needs.items() if importlib.util.find_spec(module)
+    }
+    for peer, result in results.items():
+        if peer in always:
+            for size in ("1", "1000"):
+                assert 0 < result[size]["median_us"] <= result[size]["p90_us"], (peer, size)
+        else:
+            assert "median_us" in result.get("1", {}) or "unavailable" in result, peer
