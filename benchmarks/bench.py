@@ -4,6 +4,7 @@ plain NumPy and two floors, each peer in its own process, on the same network an
     python benchmarks/bench.py                 # every workload, 7 timed epochs each
     python benchmarks/bench.py --quick         # one workload, two epochs (CI smoke run)
     python benchmarks/bench.py --rounds 2      # every peer twice, interleaved: spreads
+    python benchmarks/bench.py --threads 1     # one thread per worker (a busy machine)
     python benchmarks/bench.py --workloads notebook-64,wide --peers barenet_compiled,torch
 
 Prints a table (median ms per epoch after a warm-up epoch; each peer's ratio to
@@ -31,7 +32,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from floor import floor_ms, gemm_gflops  # noqa: E402 (the benchmarks' own modules)
-from peer_tools import sizes_of  # noqa: E402
+from peer_tools import limit_threads, sizes_of  # noqa: E402
 from report import summarise, table, targets_text  # noqa: E402
 
 DEFAULT_PEERS = (
@@ -64,7 +65,8 @@ def save_data(folder: Path) -> None:
 
 def worker(peer: str, workload: str, epochs: int, data_dir: str) -> None:
     """Run one peer on one workload in this process; print its JSON result. The peer
-    ``compiler_memory`` measures instead what numba adds to a process's peak memory."""
+    ``compiler_memory`` measures instead what numba adds to a process's peak memory, and
+    ``gemm_rate`` the large-GEMM rate (best of ``epochs`` products)."""
     sys.path.insert(0, str(HERE))
     from peer_tools import Unavailable, compiler_memory_mb, peak_rss_mb
     from peers import PEERS
@@ -73,6 +75,8 @@ def worker(peer: str, workload: str, epochs: int, data_dir: str) -> None:
     try:
         if peer == "compiler_memory":
             result = {"compiler_mb": compiler_memory_mb()}
+        elif peer == "gemm_rate":
+            result = {"gemm_gflops": gemm_gflops(repeats=epochs)}
         else:
             result = PEERS[peer](WORKLOADS[workload], data, epochs)
             result["peak_rss_mb"] = peak_rss_mb()
@@ -113,7 +117,7 @@ def run_one(peer: str, workload: str, epochs: int, data_dir: Path) -> dict:
 def run_round(index: int, workloads: list[str], peers: list[str], epochs, data_dir) -> dict:
     """Every peer on every workload once, in order (reversed in odd rounds, so that a
     drift of the machine's speed does not always favour the same peers), then the
-    large-GEMM rate that sets this round's arithmetic floor."""
+    large-GEMM rate (in a worker too) that sets this round's arithmetic floor."""
     order = [(w, p) for w in workloads for p in peers]
     results = {w: {} for w in workloads}
     for workload, peer in order[::-1] if index % 2 else order:
@@ -122,7 +126,7 @@ def run_round(index: int, workloads: list[str], peers: list[str], epochs, data_d
         if "ms_per_epoch" in result:
             status = f"{result['ms_per_epoch']:.2f} ms/epoch"
         print(f"  round {index + 1} {workload} {peer}: {status}", file=sys.stderr, flush=True)
-    gflops = gemm_gflops(repeats=3 if epochs < 3 else 5)
+    gflops = run_one("gemm_rate", workloads[0], 3 if epochs < 3 else 5, data_dir)["gemm_gflops"]
     n_rows = len(np.load(data_dir / "x_train.npy", mmap_mode="r"))
     floors = {w: floor_ms(sizes_of(WORKLOADS[w]), n_rows, gflops) for w in workloads}
     compiler_mb = None
@@ -167,6 +171,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=7, help="timed epochs (after a warm-up)")
     parser.add_argument("--rounds", type=int, default=1, help="runs of every peer, interleaved")
     parser.add_argument("--quick", action="store_true", help="one workload, two epochs")
+    parser.add_argument("--threads", type=int, help="threads per worker (BLAS, OpenMP, XLA)")
     parser.add_argument("--out", default="benchmark.json")
     parser.add_argument("--worker", nargs=2, metavar=("PEER", "WORKLOAD"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -177,6 +182,8 @@ def main(argv=None) -> int:
     workloads = ["notebook-64"] if args.quick else args.workloads.split(",")
     epochs = 2 if args.quick else args.epochs
     peers = args.peers.split(",")
+    if args.threads:
+        limit_threads(args.threads)
     data_dir = Path(tempfile.mkdtemp(prefix="barenet-bench-"))
     try:
         save_data(data_dir)
@@ -198,6 +205,7 @@ def main(argv=None) -> int:
         "machine": machine(),
         "epochs": epochs,
         "rounds": args.rounds,
+        "threads": args.threads or "default",
         "workloads": WORKLOADS,
         "gemm_gflops": gflops,
         "compiler_mb": compiler,

@@ -28,7 +28,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench import run_worker  # noqa: E402 (the benchmarks' own modules)
-from peer_tools import Unavailable  # noqa: E402
+from peer_tools import Unavailable, limit_threads  # noqa: E402
 
 SIZES = (1, 1000)
 PEERS = (
@@ -193,6 +193,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--calls", type=int, help="timed calls per size (2000; quick: 100)")
     parser.add_argument("--quick", action="store_true", help="1 round, 100 calls")
+    parser.add_argument("--threads", type=int, help="threads per worker (BLAS, OpenMP)")
     parser.add_argument("--out", default="latency.json")
     parser.add_argument(
         "--worker", nargs=3, metavar=("PEER", "FOLDER", "CALLS"), help=argparse.SUPPRESS
@@ -208,6 +209,8 @@ def main(argv=None) -> int:
     rounds = 1 if args.quick else args.rounds
     calls = args.calls or (100 if args.quick else 2000)
     peers = args.peers.split(",")
+    if args.threads:
+        limit_threads(args.threads)
     with tempfile.TemporaryDirectory(prefix="barenet-latency-") as folder:
         prepare(Path(folder))
         results = []

@@ -69,3 +69,17 @@ def compiler_memory_mb() -> float:
         x, np.ones((8, 3), np.float32), np.zeros(3, np.float32), np.empty((4, 3), np.float32)
     )
     return peak_rss_mb() - before
+
+
+def limit_threads(threads: int) -> None:
+    """Make every worker started after this call use ``threads`` threads: OpenBLAS, MKL
+    and OpenMP (NumPy, PyTorch, numba), and XLA's CPU runtime (JAX)."""
+    import os
+
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    eigen = "true" if threads > 1 else "false"
+    os.environ["XLA_FLAGS"] = (
+        f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen={eigen} "
+        f"intra_op_parallelism_threads={threads}"
+    ).strip()

@@ -52,7 +52,9 @@ def test_rounds_give_spreads_and_the_compiled_engine_runs_or_says_why(tmp_path):
     """Two interleaved rounds; barenet_compiled either runs (once the engine exists and
     numba is installed) or is a clean "unavailable" row, not a failed run."""
     stdout, report = run_bench(
-        tmp_path, "--rounds", "2", "--peers", "barenet_compiled,barenet_numpy,barenet_plain"
+        tmp_path,
+        *("--rounds", "2", "--threads", "1"),
+        *("--peers", "barenet_compiled,barenet_numpy,barenet_plain"),
     )
     results = report["results"]["notebook-64"]
     for peer in ("barenet_numpy", "barenet_plain", "arith_floor"):
@@ -68,7 +70,7 @@ def test_rounds_give_spreads_and_the_compiled_engine_runs_or_says_why(tmp_path):
         assert 0 < compiled["test_loss"] < 1.5
         target = next(t for t in report["targets"] if t["ratio"].startswith("barenet_numpy"))
         assert len(target["per_round"]) == 2 and target["min"] <= target["median"]
-    assert len(report["gemm_gflops"]) == 2
+    assert len(report["gemm_gflops"]) == 2 and report["threads"] == 1
 
 
 @needs_california
