@@ -53,7 +53,10 @@ def barenet_peer(workload, data, epochs, fast=True, engine=None):
         lambda: model.train(x, y, epochs=1, batch_size=workload["batch_size"], **options),
         epochs,
     )
-    return {**result, "test_loss": model.evaluate(data["x_test"], data["y_test"])}
+    evaluated = {}
+    if "engine" in options and "engine" in inspect.signature(model.evaluate).parameters:
+        evaluated["engine"] = options["engine"]
+    return {**result, "test_loss": model.evaluate(data["x_test"], data["y_test"], **evaluated)}
 
 
 def barenet_numpy_peer(workload, data, epochs):
