@@ -34,7 +34,7 @@ def _engine_option(engine: str | None) -> dict:
 def barenet_peer(workload, data, epochs, fast=True, engine=None):
     """barenet as the notebook uses it. ``fast=False``: the model's own methods, with
     no fused step, to show what the fast path buys; ``engine``: "numpy" or "compiled"
-    (None: barenet's default choice)."""
+    for training and the test loss (None: barenet's default choice)."""
     from barenet import MLP, MSE, Linear, Relu
 
     options = _engine_option(engine)
@@ -68,7 +68,7 @@ def barenet_compiled_peer(workload, data, epochs):
 
 
 def barenet_plain_peer(workload, data, epochs):
-    return barenet_peer(workload, data, epochs, fast=False)
+    return barenet_peer(workload, data, epochs, fast=False, engine="numpy")
 
 
 def torch_peer(workload, data, epochs):
