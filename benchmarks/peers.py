@@ -1,36 +1,46 @@
 """The peers of the benchmark: each trains the same network on the same data.
 
 Every peer is a function ``peer(workload, data, epochs) -> dict`` returning the
-per-epoch times in seconds and the final test loss (MSE on the standardised target).
+per-epoch times in seconds (``times``), the warm-up epoch's time (``warmup_s``: it
+includes any compilation) and the final test loss (MSE on the standardised target).
+A peer that cannot run here raises ``Unavailable`` with the reason.
 """
 
 from __future__ import annotations
 
-import time
+import importlib.util
+import inspect
 
 import numpy as np
+from jax_peers import jax_scan_peer, jax_step_peer
+from peer_tools import Unavailable, sizes_of, timed_epochs
 
 
-def _timed_epochs(run_epoch, epochs: int) -> list[float]:
-    run_epoch()  # warm-up
-    times = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        run_epoch()
-        times.append(time.perf_counter() - start)
-    return times
+def _engine_option(engine: str | None) -> dict:
+    """The keyword that selects barenet's engine, or Unavailable with the reason."""
+    if engine is None:
+        return {}
+    from barenet import MLP
+
+    if "engine" not in inspect.signature(MLP.train).parameters:
+        if engine == "numpy":
+            return {}  # before the engine switch, NumPy is barenet's only engine
+        raise Unavailable("this barenet has no engine= switch (MLP.train)")
+    if engine == "compiled" and importlib.util.find_spec("numba") is None:
+        raise Unavailable("numba is not installed")
+    return {"engine": engine}
 
 
-def _sizes(workload) -> list[int]:
-    return [workload["in_dim"], *workload["hidden"], 1]
-
-
-def barenet_peer(workload, data, epochs, fast=True):
-    """barenet as the notebook uses it (``fast=False``: the model's own methods, with
-    no fused step, to show what the fast path buys)."""
+def barenet_peer(workload, data, epochs, fast=True, engine=None):
+    """barenet as the notebook uses it. ``fast=False``: the model's own methods, with
+    no fused step, to show what the fast path buys; ``engine``: "numpy" or "compiled"
+    for training and the test loss (None: barenet's default choice)."""
     from barenet import MLP, MSE, Linear, Relu
 
-    sizes = _sizes(workload)
+    options = _engine_option(engine)
+    if not fast:
+        options["fast"] = False
+    sizes = sizes_of(workload)
     rng = np.random.default_rng(0)
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
@@ -39,21 +49,33 @@ def barenet_peer(workload, data, epochs, fast=True):
             layers.append(Relu())
     model = MLP(layers, MSE(), workload["lr"], seed=0)
     x, y = data["x_train"], data["y_train"]
-    times = _timed_epochs(
-        lambda: model.train(x, y, epochs=1, batch_size=workload["batch_size"], fast=fast), epochs
+    result = timed_epochs(
+        lambda: model.train(x, y, epochs=1, batch_size=workload["batch_size"], **options),
+        epochs,
     )
-    return {"times": times, "test_loss": model.evaluate(data["x_test"], data["y_test"])}
+    evaluated = {}
+    if "engine" in options and "engine" in inspect.signature(model.evaluate).parameters:
+        evaluated["engine"] = options["engine"]
+    return {**result, "test_loss": model.evaluate(data["x_test"], data["y_test"], **evaluated)}
+
+
+def barenet_numpy_peer(workload, data, epochs):
+    return barenet_peer(workload, data, epochs, engine="numpy")
+
+
+def barenet_compiled_peer(workload, data, epochs):
+    return barenet_peer(workload, data, epochs, engine="compiled")
 
 
 def barenet_plain_peer(workload, data, epochs):
-    return barenet_peer(workload, data, epochs, fast=False)
+    return barenet_peer(workload, data, epochs, fast=False, engine="numpy")
 
 
 def torch_peer(workload, data, epochs):
     import torch
 
     torch.manual_seed(0)
-    sizes = _sizes(workload)
+    sizes = sizes_of(workload)
     modules = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         modules.append(torch.nn.Linear(a, b))
@@ -76,13 +98,13 @@ def torch_peer(workload, data, epochs):
             loss.backward()
             optimizer.step()
 
-    times = _timed_epochs(run_epoch, epochs)
+    timed = timed_epochs(run_epoch, epochs)
     with torch.no_grad():
         test = loss_fn(
             model(torch.from_numpy(data["x_test"].astype(np.float32))),
             torch.from_numpy(data["y_test"].astype(np.float32)),
         ).item()
-    return {"times": times, "test_loss": test}
+    return {**timed, "test_loss": test}
 
 
 def sklearn_peer(workload, data, epochs):
@@ -106,17 +128,17 @@ def sklearn_peer(workload, data, epochs):
     y = data["y_train"].astype(np.float32).ravel()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        times = _timed_epochs(lambda: model.partial_fit(x, y), epochs)
+        timed = timed_epochs(lambda: model.partial_fit(x, y), epochs)
     prediction = model.predict(data["x_test"].astype(np.float32))
     return {
-        "times": times,
+        **timed,
         "test_loss": float(np.mean((prediction - data["y_test"].ravel()) ** 2)),
     }
 
 
 def plain_numpy_peer(workload, data, epochs):
     """The notebook filled in the obvious way: float64, new arrays every step."""
-    sizes = _sizes(workload)
+    sizes = sizes_of(workload)
     rng = np.random.default_rng(0)
     weights = [
         rng.uniform(-np.sqrt(6 / (a + b)), np.sqrt(6 / (a + b)), (a, b))
@@ -149,9 +171,9 @@ def plain_numpy_peer(workload, data, epochs):
                 weights[i] = weights[i] - lr * dw
                 biases[i] = biases[i] - lr * db
 
-    times = _timed_epochs(run_epoch, epochs)
+    timed = timed_epochs(run_epoch, epochs)
     test = float(np.mean((forward(data["x_test"])[-1] - data["y_test"]) ** 2))
-    return {"times": times, "test_loss": test}
+    return {**timed, "test_loss": test}
 
 
 def gemm_floor_peer(workload, data, epochs):
@@ -159,7 +181,7 @@ def gemm_floor_peer(workload, data, epochs):
     preallocated outputs: forward x @ W, backward inp.T @ grad and grad @ W.T (not for
     the first layer)."""
     dtype = np.float32
-    sizes = _sizes(workload)
+    sizes = sizes_of(workload)
     rng = np.random.default_rng(0)
     n, bs = len(data["x_train"]), workload["batch_size"]
     batches = [min(bs, n - start) for start in range(0, n, bs)]
@@ -184,7 +206,7 @@ def gemm_floor_peer(workload, data, epochs):
                 if i > 0:
                     np.matmul(acts[i + 1], weights[i].T, out=grads[i])
 
-    return {"times": _timed_epochs(run_epoch, epochs), "test_loss": None}
+    return {**timed_epochs(run_epoch, epochs), "test_loss": None}
 
 
 PEERS = {
@@ -194,4 +216,8 @@ PEERS = {
     "sklearn": sklearn_peer,
     "numpy": plain_numpy_peer,
     "gemm_floor": gemm_floor_peer,
+    "barenet_numpy": barenet_numpy_peer,
+    "barenet_compiled": barenet_compiled_peer,
+    "jax_scan": jax_scan_peer,
+    "jax_step": jax_step_peer,
 }

@@ -1,6 +1,7 @@
 """The benchmark harness keeps working (quick mode: one workload, two epochs).
 Nothing here asserts a speed: speed is measured by benchmarks/bench.py itself."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -10,24 +11,80 @@ from pathlib import Path
 from conftest import california_home, needs_california
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+OPTIONAL = {"torch": "torch", "jax_scan": "jax", "jax_step": "jax"}
+
+
+def run_bench(tmp_path, *args):
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--out", str(tmp_path / "bench.json"), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "SCIKIT_LEARN_DATA": california_home()},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, json.loads((tmp_path / "bench.json").read_text())
 
 
 @needs_california
 def test_quick_benchmark_runs_every_peer(tmp_path):
-    import importlib.util
+    peers = ["barenet", "barenet_plain", "barenet_numpy", "sklearn", "numpy", "gemm_floor"]
+    peers += [peer for peer, module in OPTIONAL.items() if importlib.util.find_spec(module)]
+    stdout, report = run_bench(tmp_path, "--peers", ",".join(peers))
+    assert "notebook-64" in stdout and "/numpy-eng" in stdout and "x floor" in stdout
+    results = report["results"]["notebook-64"]
+    assert set(results) == {*peers, "arith_floor"}
+    for peer in peers:
+        result = results[peer]
+        assert len(result["times"]) == 2 and result["ms_per_epoch"] > 0, peer
+        assert result["peak_rss_mb"] > 0 and result["warmup_s"] > 0, peer
+        assert result["vs_numpy_engine"] > 0 and result["x_floor"] > 0, peer
+        if peer != "gemm_floor":
+            assert 0 < result["test_loss"] < 1.5, peer  # each did the same, real work
+    assert results["barenet_numpy"]["vs_numpy_engine"] == 1.0
+    floor = results["arith_floor"]
+    assert 0 < floor["ms_per_epoch"] < results["barenet_numpy"]["ms_per_epoch"]
+    assert report["gemm_gflops"][0] > 0 and report["machine"]["cpus"] >= 1
 
-    peers = "barenet,barenet_plain,sklearn,numpy,gemm_floor"
-    if importlib.util.find_spec("torch") is not None:
-        peers += ",torch"
+
+@needs_california
+def test_rounds_give_spreads_and_the_compiled_engine_runs_or_says_why(tmp_path):
+    """Two interleaved rounds; barenet_compiled either runs (once the engine exists and
+    numba is installed) or is a clean "unavailable" row, not a failed run."""
+    stdout, report = run_bench(
+        tmp_path,
+        *("--rounds", "2", "--threads", "1"),
+        *("--peers", "barenet_compiled,barenet_numpy,barenet_plain"),
+    )
+    results = report["results"]["notebook-64"]
+    for peer in ("barenet_numpy", "barenet_plain", "arith_floor"):
+        result = results[peer]
+        assert len(result["rounds"]) == 2, peer
+        assert result["ms_min"] <= result["ms_per_epoch"] <= result["ms_max"], peer
+    compiled = results["barenet_compiled"]
+    if "unavailable" in compiled:
+        assert "barenet_compiled  unavailable: " in stdout
+        assert "not measured" in stdout  # its targets
+    else:
+        assert len(compiled["times"]) == 4 and compiled["vs_compiled"] == 1.0
+        assert 0 < compiled["test_loss"] < 1.5
+        target = next(t for t in report["targets"] if t["ratio"].startswith("barenet_numpy"))
+        assert len(target["per_round"]) == 2 and target["min"] <= target["median"]
+    assert len(report["gemm_gflops"]) == 2 and report["threads"] == 1
+
+
+@needs_california
+def test_latency_benchmark_times_every_peer_or_says_why(tmp_path):
+    latency = BENCH.parent / "latency.py"
     done = subprocess.run(
         [
             sys.executable,
-            str(BENCH),
+            str(latency),
             "--quick",
-            "--peers",
-            peers,
+            "--calls",
+            "20",
             "--out",
-            str(tmp_path / "bench.json"),
+            str(tmp_path / "l.json"),
         ],
         capture_output=True,
         text=True,
@@ -35,13 +92,16 @@ def test_quick_benchmark_runs_every_peer(tmp_path):
         env={**os.environ, "SCIKIT_LEARN_DATA": california_home()},
     )
     assert done.returncode == 0, done.stderr
-    assert "notebook-64" in done.stdout and "vs barenet" in done.stdout
-    report = json.loads((tmp_path / "bench.json").read_text())
-    results = report["results"]["notebook-64"]
-    assert set(results) == set(peers.split(","))
+    results = json.loads((tmp_path / "l.json").read_text())["results"]
+    assert "barenet_numpy" in done.stdout and "onnxruntime" in done.stdout
+    needs = {"torch": "torch", "torch_inference_mode": "torch", "onnxruntime": "onnxruntime"}
+    needs["onnxruntime_1thread"] = "onnxruntime"
+    always = {"barenet_numpy"} | {
+        p for p, module in needs.items() if importlib.util.find_spec(module)
+    }
     for peer, result in results.items():
-        assert len(result["times"]) == 2 and result["ms_per_epoch"] > 0, peer
-        assert result["peak_rss_mb"] > 0
-        if peer != "gemm_floor":
-            assert 0 < result["test_loss"] < 1.5, peer  # each did the same, real work
-    assert report["machine"]["cpus"] >= 1
+        if peer in always:
+            for size in ("1", "1000"):
+                assert 0 < result[size]["median_us"] <= result[size]["p90_us"], (peer, size)
+        else:
+            assert "median_us" in result.get("1", {}) or "unavailable" in result, peer
