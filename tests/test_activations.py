@@ -55,7 +55,8 @@ def test_softmax_rows_sum_to_one_and_are_stable():
 
 
 def test_unknown_activation_names_the_choices():
-    with pytest.raises(ValueError, match=r"unknown activation 'softsign'; choose \[.*'relu'"):
+    choices = r"unknown activation 'softsign'; choose one of \[.*'relu'"
+    with pytest.raises(ValueError, match=choices):
         ACTIVATIONS.lookup("softsign")
 
 
