@@ -520,6 +520,11 @@ def test_only_the_blas_numba_calls_runs_on_one_thread():
         info = threadpool_info()
         return {i["filepath"]: i["num_threads"] for i in info if i["user_api"] == "blas"}
 
+    from barenet.fast import compiled_runner
+
+    # as in a fresh process: the limit is set at the first kernel call (a scikit-learn
+    # threadpool_limits block around an earlier test may have restored the old count)
+    compiled_runner._blas_limited = False
     before = threads()
     build().predict(data()[0], engine="compiled")
     after = threads()

@@ -215,11 +215,9 @@ def test_the_tabular_recipe_fills_the_parameters_left_at_their_defaults():
     model.fit(x, y)
     config = model.config_
     assert (config.ensemble, config.hidden, config.epochs) == (3, (16,), 5)  # given
-    assert (config.optimizer, config.embedding, config.early_stopping) == (
-        "adamw",
-        "piecewise",
-        16,
-    )
+    preset = hyperparams.RECIPES["tabular"]
+    assert config.optimizer == preset["optimizer"] and config.embedding == preset["embedding"]
+    assert config.early_stopping == preset["early_stopping"]  # not given: the recipe's
     assert model.predict(x).shape == (200,)
     assert clone(model).get_params()["recipe"] == "tabular"
     labels = (y > np.median(y)).astype(int)
