@@ -84,3 +84,11 @@ def test_silu_and_mish_stable_for_huge_inputs(layer, dtype):
     np.testing.assert_array_equal(out[0, :3], 0.0)  # 0 for very negative x
     np.testing.assert_array_equal(grad[0, 4:], 1.0)
     np.testing.assert_array_equal(grad[0, :3], 0.0)
+
+
+@pytest.mark.parametrize("name", ["gelu", "silu", "mish", "sigmoid", "tanh", "relu", "leaky_relu"])
+def test_float32_stays_float32(name):
+    x = np.linspace(-3, 3, 12, dtype=np.float32).reshape(4, 3)
+    layer = ACTIVATIONS.lookup(name)()
+    assert layer.forward(x).dtype == np.float32
+    assert layer.backward(np.ones_like(x)).dtype == np.float32

@@ -101,7 +101,7 @@ class GELU(Layer):
     f(x) = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
     """
 
-    _c = np.sqrt(2.0 / np.pi)
+    _c = float(np.sqrt(2.0 / np.pi))  # a Python float keeps float32 arrays float32
     onnx_op = "Gelu"  # opset 20
 
     def onnx_attributes(self) -> dict:
