@@ -290,6 +290,9 @@ def test_checkpoint_resume_ends_with_the_same_weights(tmp_path, diabetes_csv, ca
     assert resumed.epoch == 6 and resumed.history == straight.history
     for key, value in straight.state_dict().items():
         np.testing.assert_array_equal(resumed.state_dict()[key], value)
+    # without --epochs, a resumed run keeps the checkpoint's (3), not the default's (30+)
+    code, out, _ = run([*common, "--resume", "ckpt.npz"], capsys)
+    assert code == 0 and "Trained 3 epochs" in out
 
 
 def test_resume_refuses_data_of_another_task(tmp_path, diabetes_csv, capsys, monkeypatch):

@@ -243,9 +243,10 @@ def run_train(args, stdout=None) -> int:
             )
         for message in _ignored_on_resume(args, config):
             print(message, file=sys.stderr)
-        changes = {"epochs": getattr(args, "epochs", None)}
-        if hasattr(args, "engine"):
-            changes["engine"] = args.engine
+        # only what is given changes: the checkpoint's epochs (a recipe's, say) otherwise
+        changes = {
+            name: getattr(args, name) for name in ("epochs", "engine") if hasattr(args, name)
+        }
         config = config.replace(**changes).with_epochs_for(len(split.x_train))
     else:
         config = config_from_args(args).with_epochs_for(len(split.x_train))

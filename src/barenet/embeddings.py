@@ -68,7 +68,13 @@ def tree_bins(x, y, n_bins: int = 48, *, regression: bool = True, min_leaf: int 
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y).reshape(len(x), -1)
+    y = np.asarray(y)
+    if x.ndim != 2 or len(x) < 2 or len(y) != len(x):
+        raise BarenetValueError(
+            f"tree_bins needs a 2-D x of >= 2 rows and one target per row, got x {x.shape} "
+            f"and y {y.shape}"
+        )
+    y = y.reshape(len(x), -1)
     y = y[:, 0] if y.shape[1] == 1 else y
     tree_class = DecisionTreeRegressor if regression else DecisionTreeClassifier
     edges = []

@@ -299,7 +299,8 @@ PARAMS = (
     Param(
         "engine",
         "auto",
-        "numpy (the notebook's methods) or compiled (numba kernels, same numbers); auto: "
+        "numpy (the notebook's methods) or compiled (numba kernels, equal to float rounding); "
+        "auto: "
         "compiled when every part is a covered built-in",
         engine_name,
     ),

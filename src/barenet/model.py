@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from barenet._checks import as_rng, check_features, check_learning_rate, check_targets
+from barenet._checks import (
+    as_rng,
+    check_features,
+    check_learning_rate,
+    check_positive_int,
+    check_targets,
+)
 from barenet.errors import BarenetTypeError, BarenetValueError, UsageError
 from barenet.fast import compiled_runner, runner
 from barenet.fast.engine import resolve_engine
@@ -291,6 +297,7 @@ class MLP:
         if self.preprocessing is not None and hasattr(x, "columns"):
             return self.preprocessing.predict(self, x)
         x = check_features(x, "x", self.dtype, self.in_dim)
+        batch_size = check_positive_int(batch_size, "predict batch_size")
         if resolve_engine(self, engine) == "compiled":
             return compiled_runner.predict(self, x, batch_size)
         was_training = self.training

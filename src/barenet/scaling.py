@@ -51,7 +51,7 @@ class QuantileScaling(Layer):
 
     def __init__(self, points, values, *, dtype=np.float32) -> None:
         super().__init__()
-        if len(points) != len(values) or not points:
+        if len(points) != len(values) or len(points) == 0:
             raise BarenetValueError("QuantileScaling needs as many value lists as point lists")
         self.dtype = check_dtype(dtype)
         self.points = [np.asarray(p, dtype=np.float64) for p in points]
