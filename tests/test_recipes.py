@@ -306,39 +306,6 @@ def test_the_tabular_recipe_fills_only_what_is_not_given():
         TrainConfig(ensemble=4, batchnorm=True)
 
 
-@pytest.mark.parametrize(
-    ("embedding", "scaling", "front"),
-    [
-        ("piecewise", "none", ["piecewise_linear", "feature_linear", "relu"]),
-        ("piecewise_tree", "quantile", ["quantile_scaling", "piecewise_linear"]),
-        ("periodic", "robust", ["robust_scaling", "periodic", "feature_linear", "relu"]),
-    ],
-)
-def test_embeddings_and_scaling_are_fitted_on_the_training_rows(embedding, scaling, front):
-    rng = np.random.default_rng(0)
-    x = rng.exponential(size=(300, 3))
-    y = (x[:, :1] > 1).astype(float)
-    config = TrainConfig(
-        embedding=embedding, scaling=scaling, bins=6, embedding_dim=4, ensemble=3, hidden=(8,)
-    )
-    with pytest.raises(ValueError, match="give x_train"):
-        build_model(config, 3, 1)
-    model = build_model(config, 3, 1, "regression", x, y)
-    names = layer_names(model)
-    assert names[: len(front)] == front
-    body = ["ensemble", "member_scale", "ensemble_linear", "relu", "ensemble_linear"]
-    assert names[-6:] == [*body, "ensemble_mean"]
-    if "piecewise" in embedding:  # the bins are the training rows' (after the scaling)
-        edges = model.layers[names.index("piecewise_linear")].edges
-        scaled = model.layers[0].forward(x.astype(np.float32)) if scaling != "none" else x
-        assert edges[0][0] == pytest.approx(scaled[:, 0].min(), rel=1e-6, abs=1e-6)
-        assert edges[0][-1] == pytest.approx(scaled[:, 0].max(), rel=1e-6, abs=1e-6)
-    assert model.predict(x).shape == (300, 1)
-    # the record holds the fitted numbers: the same network again from the file
-    again = barenet.record.build(barenet.record.describe(model))
-    np.testing.assert_array_equal(again.predict(x), model.predict(x))
-
-
 @needs_california
 def test_a_reduced_tabular_recipe_learns_california(california):
     """A smoke run of the recipe (fewer members, bins, epochs and rows than README's)."""

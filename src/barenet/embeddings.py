@@ -100,7 +100,15 @@ class PiecewiseLinearEncoding(Layer):
         For each feature, its increasing bin edges (``quantile_bins``, ``tree_bins``).
         Features with fewer bins than the most are padded with zeros.
 
-    Shapes: inp (batch_size, n_features) -> out (batch_size, n_features * max_bins).
+    Attributes
+    ----------
+    left, width : ndarray, shape (n_features, n_bins)
+        Each bin's left edge and width (1 for padding).
+    low, high : ndarray, shape (n_features, n_bins)
+        Where each bin's value is clipped: [0, 1], open (+-inf) below for the first bin
+        and above for the last, [0, 0] for padding.
+
+    Shapes: inp (batch_size, n_features) -> out (batch_size, n_features * n_bins).
     """
 
     def __init__(self, edges, *, dtype=np.float32) -> None:

@@ -9,13 +9,13 @@ import math
 
 import numpy as np
 
-from barenet import hyperparams
+from barenet import hyperparams, networks
 from barenet.errors import BarenetValueError, DataError, ModelFileError
 from barenet.model import MLP
 from barenet.persistence import read, rebuild, save, unusable_as
 from barenet.preprocessing import Preprocessing
 from barenet.record import build, generators
-from barenet.registry import LAYERS, SCHEDULES
+from barenet.registry import SCHEDULES
 
 MIN_UPDATES = 1000  # the default epochs reach at least this many updates on a small table
 
@@ -100,11 +100,11 @@ class TrainConfig:
                 f"scaling={self.scaling!r} and embedding={self.embedding!r} are fitted on "
                 "training rows: give x_train"
             )
-        front, width = _input_layers(self, in_dim, task, x_train, y_train)
+        front, width = networks.input_layers(self, in_dim, task, x_train, y_train)
         if self.ensemble > 1:
-            body = _ensemble_body(self, width, out_dim, self.ensemble)
+            body = networks.ensemble_body(self, width, out_dim, self.ensemble)
         else:
-            body = _plain_body(self, width, out_dim)
+            body = networks.plain_body(self, width, out_dim)
         optimizer = {"lr": self.lr, "weight_decay": self.weight_decay, "fused": True}
         if self.optimizer in ("sgd", "rmsprop"):
             optimizer["momentum"] = self.momentum
@@ -117,110 +117,6 @@ class TrainConfig:
             "seed": self.seed,
             "task": task,
         }
-
-
-def _layer(kind: str, **config) -> dict:
-    return {"type": kind, "config": config}
-
-
-def _input_layers(config: TrainConfig, in_dim: int, task: str, x, y) -> tuple[list, int]:
-    """The scaling and embedding layers in front of the hidden layers, and their width."""
-    from barenet.embeddings import quantile_bins, tree_bins
-    from barenet.scaling import SCALINGS
-
-    dtype = config.dtype
-    layers = []
-    if config.scaling != "none":
-        scaling = SCALINGS[config.scaling].fit(x, dtype=np.float64)
-        layers.append(_layer(LAYERS.name_of(scaling), **{**scaling.config(), "dtype": dtype}))
-        x = scaling.forward(np.asarray(x, dtype=np.float64))
-    dim = config.embedding_dim
-    if config.embedding == "none":
-        return layers, in_dim
-    if config.embedding == "periodic":
-        frequencies = 48
-        layers.append(
-            _layer(
-                "periodic", n_features=in_dim, n_frequencies=frequencies, sigma=0.1, dtype=dtype
-            )
-        )
-        per_feature = 2 * frequencies
-    else:
-        if config.embedding == "piecewise":
-            edges = quantile_bins(x, config.bins)
-        else:
-            edges = tree_bins(
-                x, y, config.bins, regression=task == "regression", seed=config.seed or 0
-            )
-        layers.append(_layer("piecewise_linear", edges=edges, dtype=dtype))
-        per_feature = max(len(column) - 1 for column in edges)
-    layers.append(
-        _layer("feature_linear", n_features=in_dim, in_dim=per_feature, out_dim=dim, dtype=dtype)
-    )
-    layers.append(_layer("relu"))
-    return layers, in_dim * dim
-
-
-def _hidden_extras(config: TrainConfig, size: int) -> list:
-    """What follows each hidden linear layer: batch norm, the activation, dropout."""
-    layers = []
-    if config.batchnorm:
-        layers.append(_layer("batchnorm", num_features=size, dtype=config.dtype))
-    layers.append(_layer(config.activation))
-    if config.dropout:
-        layers.append(_layer("dropout", p=config.dropout))
-    return layers
-
-
-def _plain_body(config: TrainConfig, width: int, out_dim: int) -> list:
-    layers = []
-    for size in config.hidden:
-        layers.append(
-            _layer("linear", in_dim=width, out_dim=size, init=config.init, dtype=config.dtype)
-        )
-        layers += _hidden_extras(config, size)
-        width = size
-    layers.append(
-        _layer("linear", in_dim=width, out_dim=out_dim, init=config.init, dtype=config.dtype)
-    )
-    return layers
-
-
-def _ensemble_body(config: TrainConfig, width: int, out_dim: int, k: int) -> list:
-    """TabM-mini: copies for ``k`` members, each scaled by its own random signs, the
-    shared hidden layers, a head per member, and the members' mean."""
-    dtype = config.dtype
-    layers = [
-        _layer("ensemble", k=k, dim=width),
-        _layer("member_scale", k=k, dim=width, dtype=dtype),
-    ]
-    for size in config.hidden:
-        layers.append(
-            _layer(
-                "ensemble_linear",
-                in_dim=width,
-                out_dim=size,
-                k=k,
-                shared=True,
-                init=config.init,
-                dtype=dtype,
-            )
-        )
-        layers += _hidden_extras(config, size)
-        width = size
-    layers.append(
-        _layer(
-            "ensemble_linear",
-            in_dim=width,
-            out_dim=out_dim,
-            k=k,
-            shared=False,
-            init=config.init,
-            dtype=dtype,
-        )
-    )
-    layers.append(_layer("ensemble_mean", k=k, out_dim=out_dim))
-    return layers
 
 
 def hold_out_validation(x, y, config: TrainConfig, *, classification: bool):

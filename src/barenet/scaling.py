@@ -46,6 +46,12 @@ class QuantileScaling(Layer):
     """Map feature ``j`` piecewise-linearly from its training quantiles ``points[j]``
     to the standard normal quantiles ``values[j]``; beyond them, to the end values.
 
+    Attributes
+    ----------
+    points, values : lists of n_features ndarrays, each of shape (n_points_j,)
+        Increasing training quantiles of feature ``j``, and the normal quantiles they
+        map to (repeated quantiles are merged into one point).
+
     Shapes: (batch_size, n_features) -> (batch_size, n_features).
     """
 
@@ -121,6 +127,11 @@ class RobustScaling(Layer):
 
     ``fit`` takes the median as ``center`` and ``1 / (q75 - q25)`` as ``factor``
     (``2 / (max - min)`` when the quartiles coincide, 0 for a constant feature).
+
+    Attributes
+    ----------
+    center, factor : ndarray, shape (1, n_features)
+
     Shapes: (batch_size, n_features) -> (batch_size, n_features).
     """
 
