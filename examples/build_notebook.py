@@ -782,8 +782,9 @@ plain network above:
         """
 from barenet.embeddings import quantile_bins
 
-print(barenet.check_gradients(barenet.PiecewiseLinearEncoding(
-    quantile_bins(xd_train[:, :2], 8), dtype=np.float64), xd_train[:5, :2]))
+edges = quantile_bins(xd_train[:, :2], 8)
+encoding = barenet.PiecewiseLinearEncoding(edges, dtype=np.float64)
+print(barenet.check_gradients(encoding, xd_train[:5, :2]))
 
 tabular = BarenetRegressor(recipe="tabular", ensemble=4, epochs=32, random_state=0)
 tabular.fit(xd_train, yd_train)
