@@ -177,3 +177,15 @@ def test_bad_arguments_are_clear_errors():
         Diagnostics(model, X, Y[:2])
     with pytest.raises(BarenetValueError, match="no records"):
         plot_diagnostics({"epoch": [], "layers": []}, "x.png")
+
+
+@pytest.mark.parametrize("values", [np.linspace(-3, 5, 1001), np.full(7, 2.5), [1.0, np.nan]])
+def test_histograms_count_as_numpy_does(values):
+    from barenet.diagnostics import BINS, _histogram
+
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    counts, edges = np.histogram(finite, bins=BINS)
+    hist = _histogram(values)
+    np.testing.assert_array_equal(hist["counts"], counts)
+    np.testing.assert_allclose(hist["edges"], edges)

@@ -11,7 +11,8 @@ alone), and records for each layer:
 - for Relu, the share of *dead* units (zero for every row of the batch); for Sigmoid
   and Tanh, the share of *saturated* outputs (within 0.01 of the asymptotes, where the
   derivative is below about 0.01 and the gradient vanishes);
-- histograms of the weights and of the output.
+- histograms of each weight matrix (parameters with two or more axes; biases are
+  left out) and of each parameter-free layer's output (the activations).
 
 Because it calls the model's own methods, a learner's own layer is watched too. The
 gradients it computes are thrown away: each parameter's gradient array is put back
@@ -36,15 +37,24 @@ BINS = 30  # histogram bins
 
 
 def _norm(array: np.ndarray) -> float:
-    return float(np.sqrt(np.sum(np.square(array, dtype=np.float64))))
+    return float(np.linalg.norm(array.ravel()))
 
 
 def _histogram(values: np.ndarray) -> dict:
+    """``BINS`` equal bins between the finite values' minimum and maximum (as
+    ``np.histogram``, with one ``bincount`` instead of its general machinery)."""
     values = np.asarray(values, dtype=np.float64).ravel()
     values = values[np.isfinite(values)]
     if len(values) == 0:
         return {"counts": [], "edges": []}
-    counts, edges = np.histogram(values, bins=BINS)
+    low, high = float(values.min()), float(values.max())
+    if high <= low:  # all equal: one bin of width 1 around the value, as NumPy does
+        low, high = low - 0.5, high + 0.5
+    edges = np.linspace(low, high, BINS + 1)
+    index = np.minimum(((values - low) * (BINS / (high - low))).astype(np.intp), BINS - 1)
+    index -= values < edges[index]  # a value that rounding put one bin too high or low
+    index += (values >= edges[index + 1]) & (index != BINS - 1)
+    counts = np.bincount(index, minlength=BINS)
     return {"counts": counts.tolist(), "edges": edges.tolist()}
 
 
@@ -87,8 +97,9 @@ class Diagnostics:
         ``name``, ``grad_norm`` and ``update_ratio`` (``{param: [per record]}``,
         ``update_ratio`` nan at epoch 0), ``mean`` and ``std`` of its output,
         ``health`` (``"dead"``, ``"saturated"`` or None) with its per-record ``share``,
-        and ``weight_hist`` (``{param: [histogram per record]}``) and ``output_hist``
-        (histogram per record), each histogram ``{"counts", "edges"}``.
+        and ``weight_hist`` (``{param: [histogram per record]}``, for parameters with two
+        or more axes) and ``output_hist`` (histogram per record, for parameter-free
+        layers; empty for the others), each histogram ``{"counts", "edges"}``.
     """
 
     def __init__(self, model, x, y, *, rows: int = 256, every: int = 1, seed: int = 0) -> None:
@@ -118,7 +129,11 @@ class Diagnostics:
                     "std": [],
                     "health": None,
                     "share": [],
-                    "weight_hist": {p: [] for p in getattr(layer, "param_names", ())},
+                    "weight_hist": {
+                        p: []
+                        for p in getattr(layer, "param_names", ())
+                        if getattr(layer, p).ndim > 1
+                    },
                     "output_hist": [],
                 }
             )
@@ -137,31 +152,33 @@ class Diagnostics:
             for i, layer in enumerate(model.layers)
             for name in getattr(layer, "param_names", ())
         }
-        outputs, grads = self._forward_backward(model)
+        outputs, grad_norms = self._forward_backward(model)
         self.history["epoch"].append(int(epoch))
         for i, entry in enumerate(self.history["layers"]):
             out = outputs[i]
-            entry["mean"].append(float(np.mean(out)))
-            entry["std"].append(float(np.std(out)))
-            entry["output_hist"].append(_histogram(out))
+            entry["mean"].append(float(out.mean()))
+            entry["std"].append(float(out.std()))
+            if not entry["grad_norm"]:  # an activation (no parameters)
+                entry["output_hist"].append(_histogram(out))
             health = unit_health(entry["name"], out)
             if health is not None:
                 entry["health"] = health[0]
                 entry["share"].append(health[1])
             for name in entry["grad_norm"]:
                 now = weights[i, name]
-                entry["grad_norm"][name].append(_norm(grads[i, name]))
+                entry["grad_norm"][name].append(grad_norms[i, name])
                 ratio = float("nan")
                 if self._previous is not None:
                     before = self._previous[i, name]
                     ratio = _norm(now - before) / max(_norm(before), 1e-30)
                 entry["update_ratio"][name].append(ratio)
-                entry["weight_hist"][name].append(_histogram(now))
+                if name in entry["weight_hist"]:
+                    entry["weight_hist"][name].append(_histogram(now))
         self._previous = weights
 
     def _forward_backward(self, model):
-        """Each layer's output and each parameter's gradient on the fixed batch; the
-        model's mode and gradient arrays are left as they were."""
+        """Each layer's output and each parameter's gradient norm on the fixed batch;
+        the model's mode and gradient arrays are left as they were."""
         was_training = model.training
         kept = {
             (i, name): getattr(layer, "d" + name)
@@ -176,12 +193,11 @@ class Diagnostics:
                 outputs.append(np.array(inp, copy=True))
             model.loss(inp, self.y)
             model.backward()
-            grads = {
-                (i, name): np.array(getattr(model.layers[i], "d" + name), copy=True)
-                for (i, name) in kept
+            grad_norms = {
+                (i, name): _norm(getattr(model.layers[i], "d" + name)) for i, name in kept
             }
         finally:
             for (i, name), array in kept.items():
                 setattr(model.layers[i], "d" + name, array)
             model.train(was_training)
-        return outputs, grads
+        return outputs, grad_norms

@@ -138,6 +138,10 @@ def diagnostics_figure(history: dict, *, title: str | None = None):
     def first_param(entry):
         return "w" if "w" in entry["grad_norm"] else next(iter(entry["grad_norm"]))
 
+    def weight_hists(entry):
+        hists = entry["weight_hist"]
+        return hists.get("w") or next(iter(hists.values()), [])
+
     ax = axes[0, 0]
     for entry in weighted:
         name = first_param(entry)
@@ -207,10 +211,10 @@ def diagnostics_figure(history: dict, *, title: str | None = None):
                 colour = line.get_color()
 
     ax = axes[1, 1]
-    histograms(ax, weighted, lambda e: e["weight_hist"][first_param(e)])
+    histograms(ax, [e for e in weighted if weight_hists(e)], weight_hists)
     ax.set_title("weight histograms (dotted: first, solid: last)")
     ax = axes[1, 2]
-    histograms(ax, activations, lambda e: e["output_hist"])
+    histograms(ax, [e for e in activations if e["output_hist"]], lambda e: e["output_hist"])
     ax.set_title("activation histograms (dotted: first, solid: last)")
 
     for ax in axes.flat:
