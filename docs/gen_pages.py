@@ -197,7 +197,9 @@ def recipes_table() -> str:
     """One column per recipe in ``hyperparams.RECIPES``: its value of each parameter it
     sets, beside the parameter's default."""
     names = list(hyperparams.RECIPES)
-    set_by_any = [p for p in hyperparams.PARAMS if any(p.name in r for r in hyperparams.RECIPES.values())]
+    set_by_any = [
+        p for p in hyperparams.PARAMS if any(p.name in r for r in hyperparams.RECIPES.values())
+    ]
     header = "| parameter | default | " + " | ".join(f"`{n}`" for n in names) + " |"
     rows = [header, "| --- | --- |" + " --- |" * len(names)]
     for param in set_by_any:
@@ -212,31 +214,34 @@ def recipes_table() -> str:
 
 
 def hyperparams_page() -> str:
-    return "\n".join(
-        [
-            "# Hyper-parameters",
-            "",
-            "Generated from `barenet.hyperparams.PARAMS`, the one specification of "
-            "barenet's training hyper-parameters. Each is a `barenet train` flag, a field "
-            "of `barenet.recipes.TrainConfig`, a key of a `barenet tune` grid and a "
-            "parameter of the [scikit-learn estimators](../sklearn-dask.md); the "
-            "*estimators* column gives the estimators' name and default where they differ.",
-            "",
-            hyperparams_table(),
-            "",
-            "## Recipes",
-            "",
-            "`--recipe NAME` (`recipe=NAME` on the estimators) fills every parameter that "
-            "is not given with the recipe's value (generated from "
-            "`barenet.hyperparams.RECIPES`). On the command line every flag you give "
-            "overrides the recipe; the estimators cannot tell a parameter you set from its "
-            "default, so there every parameter left at its default takes the recipe's "
-            "value. What the `tabular` recipe is and what it scores: "
-            "[the tabular recipe](../table.md#the-tabular-recipe).",
-            "",
-            recipes_table(),
-        ]
-    ) + "\n"
+    return (
+        "\n".join(
+            [
+                "# Hyper-parameters",
+                "",
+                "Generated from `barenet.hyperparams.PARAMS`, the one specification of "
+                "barenet's training hyper-parameters. Each is a `barenet train` flag, a field "
+                "of `barenet.recipes.TrainConfig`, a key of a `barenet tune` grid and a "
+                "parameter of the [scikit-learn estimators](../sklearn-dask.md); the "
+                "*estimators* column gives the estimators' name and default where they differ.",
+                "",
+                hyperparams_table(),
+                "",
+                "## Recipes",
+                "",
+                "`--recipe NAME` (`recipe=NAME` on the estimators) fills every parameter that "
+                "is not given with the recipe's value (generated from "
+                "`barenet.hyperparams.RECIPES`). On the command line every flag you give "
+                "overrides the recipe; the estimators cannot tell a parameter you set from its "
+                "default, so there every parameter left at its default takes the recipe's "
+                "value. What the `tabular` recipe is and what it scores: "
+                "[the tabular recipe](../table.md#the-tabular-recipe).",
+                "",
+                recipes_table(),
+            ]
+        )
+        + "\n"
+    )
 
 
 def api_pages() -> dict[str, str]:
