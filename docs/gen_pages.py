@@ -10,6 +10,8 @@ mkdocs-gen-files runs this file during ``mkdocs build`` (``plugins: gen-files`` 
   and the presets of ``barenet.hyperparams.RECIPES``;
 - ``reference/api/*.md``: mkdocstrings ``:::`` blocks for barenet's modules, and an
   index of ``barenet.__all__``;
+- in a hand-written page, each ``<!-- generated: NAME -->`` line replaced by the
+  generated text ``SNIPPETS[NAME]`` (the recipes' presets, the lists of choices);
 - ``learn/notebook.ipynb``: a copy of ``examples/california_housing.ipynb``, which
   mkdocs-jupyter renders with its stored outputs (never executing it).
 
@@ -21,12 +23,14 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import re
 from pathlib import Path
 
 import barenet
 from barenet import cli, hyperparams, registry
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 NOTEBOOK = ROOT / "examples" / "california_housing.ipynb"
 
 # The registries, in the order the choices page lists them: (registry, title, what
@@ -288,9 +292,55 @@ def all_pages() -> dict[str, str]:
     return pages
 
 
+def choices_summary() -> str:
+    """One bullet per registry: its title and its primary names."""
+    return "\n".join(
+        f"- {title}: " + ", ".join(f"`{name}`" for name in reg.choices())
+        for reg, title, _ in REGISTRIES
+    )
+
+
+# What a hand-written page may ask for with a line ``<!-- generated: NAME -->``.
+SNIPPETS = {
+    "recipes": recipes_table,
+    "hyperparameters": hyperparams_table,
+    "choices": choices_summary,
+}
+PLACEHOLDER = re.compile(r"^<!-- generated: ([\w.-]+) -->$", re.MULTILINE)
+
+
+def fill_placeholders(text: str, where: str = "a page") -> str:
+    """``text`` with each ``<!-- generated: NAME -->`` line replaced by ``SNIPPETS[NAME]()``;
+    an unknown NAME is an error naming the page (it fails the build)."""
+
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in SNIPPETS:
+            raise KeyError(
+                f"{where}: unknown generated snippet {name!r}; known: {sorted(SNIPPETS)}"
+            )
+        return SNIPPETS[name]()
+
+    return PLACEHOLDER.sub(replace, text)
+
+
+def pages_with_placeholders() -> dict[str, str]:
+    """``{path inside docs/: filled text}`` of every hand-written page asking for a snippet."""
+    filled = {}
+    for path in sorted(DOCS.rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        if PLACEHOLDER.search(text):
+            name = path.relative_to(DOCS).as_posix()
+            filled[name] = fill_placeholders(text, name)
+    return filled
+
+
 def write_pages() -> None:
     import mkdocs_gen_files
 
+    for path, text in pages_with_placeholders().items():
+        with mkdocs_gen_files.open(path, "w") as handle:
+            handle.write(text)
     for path, text in all_pages().items():
         with mkdocs_gen_files.open(path, "w") as handle:
             handle.write(text)

@@ -80,6 +80,14 @@ def test_the_choices_page_holds_every_registry_table():
         assert gen.registry_table(reg) in section(page, title)
 
 
+def test_the_choices_summary_lists_each_registrys_names():
+    lines = gen.choices_summary().splitlines()
+    assert len(lines) == len(gen.REGISTRIES)
+    for line, (reg, title, _) in zip(lines, gen.REGISTRIES, strict=True):
+        assert line.startswith(f"- {title}: ")
+        assert code_names(line) == reg.choices()
+
+
 def test_a_new_registration_shows_up_in_the_table():
     reg = registry.Registry("widget")
 
@@ -168,6 +176,20 @@ def test_every_page_is_in_the_navigation():
     ]
     for page in generated + written:
         assert re.search(rf"[\s:]{re.escape(page)}\n", nav), page
+
+
+def test_hand_written_pages_get_their_generated_snippets():
+    filled = gen.pages_with_placeholders()
+    assert {"table.md", "learn/contract.md"} <= set(filled)
+    for name, text in filled.items():
+        assert "<!-- generated:" not in text, name
+    assert gen.recipes_table() in filled["table.md"]
+    assert gen.choices_summary() in filled["learn/contract.md"]
+
+
+def test_an_unknown_snippet_is_an_error_naming_the_page():
+    with pytest.raises(KeyError, match="page.md: unknown generated snippet 'nope'"):
+        gen.fill_placeholders("text\n<!-- generated: nope -->\n", "page.md")
 
 
 # --- the front door ------------------------------------------------------------------
