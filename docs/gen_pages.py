@@ -300,11 +300,32 @@ def choices_summary() -> str:
     )
 
 
+def engine_coverage() -> str:
+    """What the compiled engine runs and what it leaves to numpy, from the tables of
+    ``barenet.fast.engine`` and the registries."""
+    from barenet.fast import engine
+
+    def names(classes) -> str:
+        return ", ".join(f"`{c.__name__}`" for c in classes) or "none"
+
+    kinds = (
+        ("layers", engine.LAYER_CODES, registry.LAYERS),
+        ("losses", engine.LOSS_CODES, registry.LOSSES),
+        ("optimisers", engine.OPTIMIZER_CODES, registry.OPTIMIZERS),
+    )
+    lines = []
+    for kind, covered, reg in kinds:
+        left = [reg.lookup(n) for n in reg.choices() if reg.lookup(n) not in covered]
+        lines.append(f"- {kind}: {names(covered)}; not covered: {names(left)}")
+    return "\n".join(lines)
+
+
 # What a hand-written page may ask for with a line ``<!-- generated: NAME -->``.
 SNIPPETS = {
     "recipes": recipes_table,
     "hyperparameters": hyperparams_table,
     "choices": choices_summary,
+    "engine-coverage": engine_coverage,
 }
 PLACEHOLDER = re.compile(r"^<!-- generated: ([\w.-]+) -->$", re.MULTILINE)
 

@@ -187,6 +187,22 @@ def test_hand_written_pages_get_their_generated_snippets():
     assert gen.choices_summary() in filled["learn/contract.md"]
 
 
+def test_the_engine_coverage_sorts_every_registered_class_into_covered_or_not():
+    from barenet.fast import engine
+
+    lines = gen.engine_coverage().splitlines()
+    tables = (
+        (engine.LAYER_CODES, registry.LAYERS),
+        (engine.LOSS_CODES, registry.LOSSES),
+        (engine.OPTIMIZER_CODES, registry.OPTIMIZERS),
+    )
+    for line, (covered, reg) in zip(lines, tables, strict=True):
+        listed, _, left = line.partition("; not covered: ")
+        assert code_names(listed) == [c.__name__ for c in covered]
+        classes = {reg.lookup(n).__name__ for n in reg.choices()}
+        assert set(code_names(left)) == classes - {c.__name__ for c in covered}
+
+
 def test_an_unknown_snippet_is_an_error_naming_the_page():
     with pytest.raises(KeyError, match="page.md: unknown generated snippet 'nope'"):
         gen.fill_placeholders("text\n<!-- generated: nope -->\n", "page.md")
