@@ -24,13 +24,16 @@ from __future__ import annotations
 import argparse
 import inspect
 import re
+import sys
 from pathlib import Path
-
-import barenet
-from barenet import cli, hyperparams, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+sys.path.insert(0, str(ROOT / "src"))  # document this tree's barenet, installed or not
+
+import barenet  # noqa: E402
+from barenet import cli, hyperparams, registry  # noqa: E402
+
 NOTEBOOK = ROOT / "examples" / "california_housing.ipynb"
 
 # The registries, in the order the choices page lists them: (registry, title, what

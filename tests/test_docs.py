@@ -235,13 +235,12 @@ def test_the_front_door_keeps_the_two_commands():
 # --- the site ------------------------------------------------------------------------
 
 
+DOCS_TOOLS = ("mkdocs", "material", "mkdocstrings_handlers", "mkdocs_jupyter", "mkdocs_gen_files")
+
+
 def docs_tools_missing() -> str | None:
-    for module in ("mkdocs", "material", "mkdocstrings_handlers.python", "mkdocs_jupyter"):
-        if importlib.util.find_spec(module.split(".")[0]) is None:
-            return module
-    if importlib.util.find_spec("mkdocs_gen_files") is None:
-        return "mkdocs_gen_files"
-    return None
+    """The first of the docs extra's modules that is not installed, or None."""
+    return next((m for m in DOCS_TOOLS if importlib.util.find_spec(m) is None), None)
 
 
 @pytest.mark.skipif(
