@@ -55,7 +55,8 @@ def section(page: str, heading: str) -> str:
 
 def test_every_registry_has_a_table_on_the_choices_page():
     registries = {id(r) for r in vars(registry).values() if isinstance(r, registry.Registry)}
-    assert registries == {id(r) for r, _, _ in gen.REGISTRIES}
+    listed = {id(r) for r, _, _ in gen.REGISTRIES}
+    assert registries == listed, "add the new registry to REGISTRIES in docs/gen_pages.py"
 
 
 @pytest.mark.parametrize("reg", [r for r, _, _ in gen.REGISTRIES], ids=lambda r: r.kind)
@@ -159,7 +160,8 @@ def test_the_api_reference_renders_the_module_of_every_public_name():
     documented = {f"barenet.{m}" for _, modules in gen.API_PAGES.values() for m in modules}
     for name in barenet.__all__:
         if name != "__version__":
-            assert getattr(barenet, name).__module__ in documented, name
+            module = getattr(barenet, name).__module__
+            assert module in documented, f"add {module} to API_PAGES in docs/gen_pages.py"
     index = gen.api_pages()["reference/api/index.md"]
     for name in barenet.__all__:
         if name != "__version__":
