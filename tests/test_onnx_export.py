@@ -87,7 +87,8 @@ def test_classifier_metadata_and_a_model_without_preprocessing(tmp_path):
 
     import onnx
 
-    from barenet import MLP, CrossEntropy, Layer, Linear, Sigmoid
+    from barenet import MLP, MSE, CrossEntropy, Layer, Linear, Sigmoid
+    from barenet.errors import BarenetValueError
     from barenet.onnx_export import export_onnx
     from barenet.preprocessing import Preprocessing
 
@@ -117,9 +118,20 @@ def test_classifier_metadata_and_a_model_without_preprocessing(tmp_path):
         def backward(self, up_grad):
             return up_grad
 
-    with pytest.raises(TypeError, match="Mine"):
+    with pytest.raises(BarenetValueError, match=r"layer 1 to ONNX: Mine has no ONNX form"):
         export_onnx(MLP([Linear(3, 1), Mine()], CrossEntropy()), tmp_path / "mine.onnx")
     assert not (tmp_path / "mine.onnx").exists()
+
+    class Doubled(Mine):  # a user's layer exports once it writes its own nodes
+        def forward(self, inp):
+            return 2 * inp
+
+        def onnx_nodes(self, graph, inp):
+            return graph.node("Mul", [inp, graph.constant("two", 2.0)])
+
+    doubled = MLP([Linear(3, 2, seed=0), Doubled()], MSE())
+    (out,) = run_onnx(export_onnx(doubled, tmp_path / "doubled.onnx"), x)
+    np.testing.assert_allclose(out, doubled.predict(x), rtol=1e-6)
 
 
 def test_a_missing_onnx_package_gives_an_install_command_that_works(monkeypatch):

@@ -107,6 +107,47 @@ class QuantileScaling(Layer):
             slopes[:, j] = np.where(inside, slope, 0.0)
         return (up_grad * slopes).astype(up_grad.dtype, copy=False)
 
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """``np.interp`` per feature, in float64 as ``forward``: each input clipped to its
+        feature's points, its segment found by counting the points at or below it, then
+        the segment's start value plus its slope times the distance into it."""
+        n_features, width = self.in_dim, max(len(p) for p in self.points)
+        points = np.full((n_features, width), np.inf)  # padding is never "at or below"
+        starts, slopes = np.zeros((n_features, width)), np.zeros((n_features, width))
+        for j, (p, v) in enumerate(self._pairs()):
+            points[j, : len(p)], starts[j, : len(v)] = p, v
+            slopes[j, : len(p) - 1] = np.diff(v) / np.diff(p)
+        x = graph.cast(inp, np.float64)
+        x = graph.node("Max", [x, graph.constant("first", points[:, 0], np.float64)])
+        last = [p[-1] for p in self.points]
+        x = graph.node("Min", [x, graph.constant("last", last, np.float64)])
+        column = graph.node("Unsqueeze", [x, graph.constant("axis", [2], np.int64)])
+        below = graph.node("LessOrEqual", [graph.constant("points", points, np.float64), column])
+        axis = graph.constant("axis", [2], np.int64)
+        count = graph.node("ReduceSum", [graph.cast(below, np.int64), axis], keepdims=0)
+        one = graph.constant("one", 1, np.int64)
+        last_segment = [len(p) - 2 for p in self.points]
+        segment = graph.node(
+            "Min",
+            [
+                graph.node("Sub", [count, one]),
+                graph.constant("last_segment", last_segment, np.int64),
+            ],
+        )
+        offsets = graph.constant("offsets", np.arange(n_features) * width, np.int64)
+        segment = graph.node("Add", [segment, offsets])  # its index in the flat tables
+
+        def table(name, array):
+            flat = np.where(np.isfinite(array), array, 0.0).ravel()
+            return graph.node("Gather", [graph.constant(name, flat, np.float64), segment])
+
+        distance = graph.node("Sub", [x, table("starts_x", points)])
+        value = graph.node(
+            "Add",
+            [graph.node("Mul", [table("slopes", slopes), distance]), table("starts_y", starts)],
+        )
+        return graph.cast(value, np.float32)
+
     def _pairs(self):
         return zip(self.points, self.values, strict=True)
 
@@ -166,6 +207,18 @@ class RobustScaling(Layer):
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         """d/du [u / sqrt(1 + u^2/9)] = (1 + u^2/9)^(-3/2)."""
         return up_grad * self.factor * (1 / self.root) ** 3
+
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """u as ``forward`` computes it; the smooth clip in float64, where (u / 3)^2
+        cannot overflow."""
+        u = graph.node("Sub", [inp, graph.constant("center", self.center)])
+        u = graph.cast(graph.node("Mul", [u, graph.constant("factor", self.factor)]), np.float64)
+        third = graph.node("Div", [u, graph.constant("three", 3.0, np.float64)])
+        square = graph.node("Mul", [third, third])
+        root = graph.node(
+            "Sqrt", [graph.node("Add", [square, graph.constant("one", 1.0, np.float64)])]
+        )
+        return graph.cast(graph.node("Div", [u, root]), np.float32)
 
     def config(self) -> dict:
         return {
