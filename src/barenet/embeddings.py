@@ -23,6 +23,7 @@ from barenet._checks import as_rng, check_dtype, check_number, check_positive_in
 from barenet.errors import BarenetValueError
 from barenet.layers import Layer
 from barenet.registry import LAYERS
+from barenet.scaling import even_quantiles
 
 
 def _check_input(layer, inp: np.ndarray, width: int) -> None:
@@ -58,7 +59,7 @@ def quantile_bins(x, n_bins: int = 48) -> list[list[float]]:
         raise BarenetValueError(f"quantile_bins needs a 2-D array of >= 2 rows, got {x.shape}")
     edges = []
     for column in x.T:
-        column_edges = np.unique(np.quantile(column, np.linspace(0.0, 1.0, n_bins + 1)))
+        column_edges = np.unique(even_quantiles(column, n_bins + 1))
         edges.append(_at_least_one_bin(column_edges))
     return edges
 

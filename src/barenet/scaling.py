@@ -25,6 +25,25 @@ from barenet.registry import LAYERS
 _NORMAL_TAIL = 1e-7  # quantile levels are clipped to [tail, 1 - tail], as scikit-learn does
 
 
+def even_quantiles(column, count: int) -> np.ndarray:
+    """``np.quantile(column, np.linspace(0, 1, count))`` (linear), except that a level
+    whose position among the sorted values is a whole number up to rounding gives that
+    value exactly.
+
+    NumPy would interpolate there with a weight of 1e-16 and give a point a few ulp
+    from a data value, beside it: a map through such points jumps at that value, so
+    a float32 rounding of the input (in ``predict``, in ONNX) changes the output.
+    column: (n_samples,) -> (count,), increasing.
+    """
+    ordered = np.sort(np.asarray(column, dtype=np.float64))
+    positions = np.linspace(0.0, len(ordered) - 1, count)
+    whole = np.round(positions)
+    positions = np.where(np.abs(positions - whole) < 1e-9, whole, positions)
+    low = np.floor(positions).astype(np.intp)
+    high = np.minimum(low + 1, len(ordered) - 1)
+    return ordered[low] + (positions - low) * (ordered[high] - ordered[low])
+
+
 def _training_rows(x, where: str) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or len(x) < 2 or not np.isfinite(x).all():
@@ -80,7 +99,7 @@ class QuantileScaling(Layer):
         normal = np.array([NormalDist().inv_cdf(level) for level in levels])
         points, values = [], []
         for column in x.T:
-            quantiles = np.quantile(column, np.linspace(0.0, 1.0, n_quantiles))
+            quantiles = even_quantiles(column, n_quantiles)
             unique, where = np.unique(quantiles, return_inverse=True)
             if len(unique) < 2:  # a constant feature maps to 0
                 unique, means = np.array([unique[0], unique[0] + 1.0]), np.zeros(2)
