@@ -10,6 +10,9 @@ for text columns, "" where missing. The graph applies the learned preprocessing
 evaluation mode, and returns ``prediction`` in original units (regression) or
 ``probabilities``, ``label_index`` and ``label``, the class label itself
 (classification). Needs the ``onnx`` package (``pip install onnx onnxruntime``).
+
+Each layer writes its own nodes (``Layer.onnx_nodes``, through ``barenet.onnx_graph``),
+so every built-in layer exports, and so does a user's layer that defines them.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from barenet.persistence import load
 
 OPSET = 20  # Gelu with approximate="tanh" needs opset 20
 OUTPUTS = ("prediction", "probabilities", "label_index", "label")
-_INTERNAL = INTERNAL  # the prefix of the graph's own intermediate values and constants
 
 
 def to_onnx(model):
@@ -165,10 +167,10 @@ def _regressor_outputs(graph, model, prep, current: str) -> list:
 def _check_input_names(inputs) -> None:
     """A column named like an output or an internal name cannot be an input."""
     for value in inputs:
-        if value.name in OUTPUTS or value.name.startswith(_INTERNAL):
+        if value.name in OUTPUTS or value.name.startswith(INTERNAL):
             raise BarenetValueError(
                 f"cannot export to ONNX: the column {value.name!r} has the name of one of the "
-                f"graph's own values ({', '.join(OUTPUTS)}, {_INTERNAL}...); rename it and "
+                f"graph's own values ({', '.join(OUTPUTS)}, {INTERNAL}...); rename it and "
                 "train again"
             )
 
