@@ -522,10 +522,12 @@ def test_tabular_recipe_models_give_barenet_predicts_answers_on_raw_rows(
         probabilities = model.preprocessing.probabilities(model, rows)
         np.testing.assert_allclose(outputs["probabilities"], probabilities, rtol=1e-5, atol=1e-6)
     else:
+        # to 1e-5 of each value, or of the target's scale near 0 (the network's units)
+        close = {"rtol": 1e-5, "atol": 1e-5 * model.preprocessing.scaler_y.scale_[0]}
         prediction = outputs["prediction"][:, 0]
-        np.testing.assert_allclose(prediction, expected, rtol=1e-5)
+        np.testing.assert_allclose(prediction, expected, **close)
         np.testing.assert_allclose(
-            [float(r[0]) for r in answers], prediction[-len(new) :], rtol=1e-5
+            [float(r[0]) for r in answers], prediction[-len(new) :], **close
         )
     assert header[0] in ("predicted_label", "predicted_price")
 
@@ -550,7 +552,8 @@ def test_tabular_estimators_export_and_answer_as_predict(tmp_path, kind):
     if kind == "regressor":
         (prediction,) = outputs
         assert np.ptp(prediction) > 100  # the target's units
-        np.testing.assert_allclose(prediction[:, 0], estimator.predict(x), rtol=1e-5)
+        close = {"rtol": 1e-5, "atol": 1e-5 * estimator.y_scale_[0]}  # as above
+        np.testing.assert_allclose(prediction[:, 0], estimator.predict(x), **close)
     else:
         probabilities, _, labels = outputs
         assert labels.tolist() == estimator.predict(x).tolist()

@@ -118,9 +118,12 @@ def _graph_inputs(graph, model, prep):
             )
         ]
         current = "input"
-    if prep is not None and prep.scaler_x is not None:
-        current = graph.node("Sub", [current, graph.constant("x_mean", prep.scaler_x.mean_)])
-        current = graph.node("Div", [current, graph.constant("x_scale", prep.scaler_x.scale_)])
+    if prep is not None and prep.scaler_x is not None:  # in float64, as barenet does
+        current = graph.cast(current, np.float64)
+        mean = graph.constant("x_mean", prep.scaler_x.mean_, np.float64)
+        scale = graph.constant("x_scale", prep.scaler_x.scale_, np.float64)
+        current = graph.node("Div", [graph.node("Sub", [current, mean]), scale])
+        current = graph.cast(current, np.float32)
     return inputs, current
 
 
