@@ -130,42 +130,41 @@ class QuantileScaling(Layer):
         """``np.interp`` per feature, in float64 as ``forward``: each input clipped to its
         feature's points, its segment found by counting the points at or below it, then
         the segment's start value plus its slope times the distance into it."""
-        n_features, width = self.in_dim, max(len(p) for p in self.points)
-        points = np.full((n_features, width), np.inf)  # padding is never "at or below"
-        starts, slopes = np.zeros((n_features, width)), np.zeros((n_features, width))
-        for j, (p, v) in enumerate(self._pairs()):
-            points[j, : len(p)], starts[j, : len(v)] = p, v
-            slopes[j, : len(p) - 1] = np.diff(v) / np.diff(p)
+        points, starts, slopes = self._padded_tables()
+        last = [p[-1] for p in self.points]
         x = graph.cast(inp, np.float64)
         x = graph.node("Max", [x, graph.constant("first", points[:, 0], np.float64)])
-        last = [p[-1] for p in self.points]
         x = graph.node("Min", [x, graph.constant("last", last, np.float64)])
         column = graph.node("Unsqueeze", [x, graph.constant("axis", [2], np.int64)])
         below = graph.node("LessOrEqual", [graph.constant("points", points, np.float64), column])
         axis = graph.constant("axis", [2], np.int64)
         count = graph.node("ReduceSum", [graph.cast(below, np.int64), axis], keepdims=0)
-        one = graph.constant("one", 1, np.int64)
-        last_segment = [len(p) - 2 for p in self.points]
-        segment = graph.node(
-            "Min",
-            [
-                graph.node("Sub", [count, one]),
-                graph.constant("last_segment", last_segment, np.int64),
-            ],
-        )
-        offsets = graph.constant("offsets", np.arange(n_features) * width, np.int64)
-        segment = graph.node("Add", [segment, offsets])  # its index in the flat tables
+        # the segment (count - 1, the last one at the last point), as an index into the
+        # flattened tables: feature j's segment s is j * width + s
+        n_segments = [len(p) - 1 for p in self.points]
+        count = graph.node("Min", [count, graph.constant("n_segments", n_segments, np.int64)])
+        offsets = np.arange(self.in_dim) * points.shape[1] - 1
+        segment = graph.node("Add", [count, graph.constant("offsets", offsets, np.int64)])
 
-        def table(name, array):
-            flat = np.where(np.isfinite(array), array, 0.0).ravel()
+        def at_segment(name: str, table: np.ndarray) -> str:
+            flat = np.where(np.isfinite(table), table, 0.0).ravel()
             return graph.node("Gather", [graph.constant(name, flat, np.float64), segment])
 
-        distance = graph.node("Sub", [x, table("starts_x", points)])
-        value = graph.node(
-            "Add",
-            [graph.node("Mul", [table("slopes", slopes), distance]), table("starts_y", starts)],
-        )
+        distance = graph.node("Sub", [x, at_segment("starts_x", points)])
+        rise = graph.node("Mul", [at_segment("slopes", slopes), distance])
+        value = graph.node("Add", [rise, at_segment("starts_y", starts)])
         return graph.cast(value, np.float32)
+
+    def _padded_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each feature's points, values and segment slopes as rows of (n_features,
+        most points) arrays, padded with inf (points) and 0."""
+        shape = (self.in_dim, max(len(p) for p in self.points))
+        points = np.full(shape, np.inf)  # padding is never "at or below" an input
+        starts, slopes = np.zeros(shape), np.zeros(shape)
+        for j, (p, v) in enumerate(self._pairs()):
+            points[j, : len(p)], starts[j, : len(v)] = p, v
+            slopes[j, : len(p) - 1] = np.diff(v) / np.diff(p)
+        return points, starts, slopes
 
     def _pairs(self):
         return zip(self.points, self.values, strict=True)
