@@ -2,6 +2,7 @@
 
 from barenet._version import __version__
 from barenet.activations import GELU, LeakyRelu, Mish, Relu, Sigmoid, SiLU, Softmax, Tanh
+from barenet.diagnostics import Diagnostics
 from barenet.embeddings import FeatureLinear, PeriodicEmbedding, PiecewiseLinearEncoding
 from barenet.ensemble import Ensemble, EnsembleLinear, EnsembleMean, MemberScale
 from barenet.errors import BarenetError, ModelFileError, TrainingDiverged
@@ -11,7 +12,7 @@ from barenet.losses import MAE, MSE, BCEWithLogits, CrossEntropy, Huber, Loss
 from barenet.model import MLP
 from barenet.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm
 from barenet.persistence import load, save
-from barenet.plotting import plot_losses
+from barenet.plotting import plot_diagnostics, plot_losses
 from barenet.scaling import QuantileScaling, RobustScaling
 from barenet.schedules import CosineAnnealingLR, ReduceLROnPlateau, StepLR
 
@@ -62,5 +63,7 @@ __all__ = [
     "clip_grad_norm",
     "load",
     "plot_losses",
+    "plot_diagnostics",
+    "Diagnostics",
     "save",
 ]

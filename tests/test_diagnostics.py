@@ -1,0 +1,191 @@
+"""Training diagnostics: the numbers against hand computations on a tiny network, dead
+and saturated units on networks built to have them, watching changes nothing, and the
+figure has its panels."""
+
+import numpy as np
+import pytest
+
+from barenet import (
+    MLP,
+    MSE,
+    Diagnostics,
+    Dropout,
+    Layer,
+    Linear,
+    Relu,
+    Sigmoid,
+    Tanh,
+    plot_diagnostics,
+)
+from barenet.errors import BarenetValueError
+from barenet.plotting import diagnostics_figure
+
+
+def tiny_model(activation=Relu):
+    first = Linear(2, 3, seed=0, dtype=np.float64)
+    first.w[...] = [[1.0, -2.0, 0.5], [0.0, 1.0, -1.0]]
+    first.b[...] = [[0.0, 0.5, -3.0]]
+    last = Linear(3, 1, seed=1, dtype=np.float64)
+    last.w[...] = [[1.0], [2.0], [-1.0]]
+    last.b[...] = [[0.25]]
+    return MLP([first, activation(), last], MSE(), lr=0.1, seed=0)
+
+
+X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.5, -1.0], [2.0, 1.0]])
+Y = np.array([[1.0], [0.0], [-1.0], [2.0]])
+
+
+def test_the_first_record_matches_a_hand_computation():
+    model = tiny_model()
+    watch = Diagnostics(model, X, Y, rows=len(X))
+    rows = watch.x  # the fixed batch: the four rows, in the order drawn
+    order = [int(np.flatnonzero((X == r).all(axis=1))[0]) for r in rows]
+    y = Y[order]
+    w1, b1 = np.array([[1.0, -2.0, 0.5], [0.0, 1.0, -1.0]]), np.array([0.0, 0.5, -3.0])
+    w2, b2 = np.array([[1.0], [2.0], [-1.0]]), 0.25
+    hidden = rows @ w1 + b1
+    active = np.maximum(hidden, 0)
+    out = active @ w2 + b2
+    up = 2 * (out - y) / out.size  # dMSE/dout
+    d_w2 = active.T @ up
+    d_hidden = (up @ w2.T) * (hidden > 0)
+    d_w1 = rows.T @ d_hidden
+    layers = watch.history["layers"]
+    assert watch.history["epoch"] == [0]
+    assert layers[0]["grad_norm"]["w"][0] == pytest.approx(np.linalg.norm(d_w1))
+    assert layers[0]["grad_norm"]["b"][0] == pytest.approx(np.linalg.norm(d_hidden.sum(0)))
+    assert layers[2]["grad_norm"]["w"][0] == pytest.approx(np.linalg.norm(d_w2))
+    assert layers[1]["mean"][0] == pytest.approx(active.mean())
+    assert layers[1]["std"][0] == pytest.approx(active.std())
+    assert layers[2]["mean"][0] == pytest.approx(out.mean())
+    # unit 3 has bias -3: negative on all four rows, so one of three units is dead
+    assert layers[1]["health"] == "dead" and layers[1]["share"][0] == pytest.approx(1 / 3)
+    assert np.isnan(layers[0]["update_ratio"]["w"][0])
+    assert sum(layers[0]["weight_hist"]["w"][0]["counts"]) == 6
+
+
+def test_the_update_ratio_is_the_relative_change_since_the_last_record():
+    model = tiny_model()
+    watch = Diagnostics(model, X, Y)
+    before = model.state_dict()
+    model.train(X, Y, epochs=1, batch_size=2, callbacks=[watch], engine="numpy")
+    after = model.state_dict()
+    for key, name in (("0.w", "w"), ("0.b", "b")):
+        expected = np.linalg.norm(after[key] - before[key]) / np.linalg.norm(before[key])
+        assert watch.history["layers"][0]["update_ratio"][name][1] == pytest.approx(expected)
+    assert watch.history["epoch"] == [0, 1]
+
+
+def test_a_network_built_with_dead_units_reports_them():
+    rng = np.random.default_rng(0)
+    first = Linear(4, 8, seed=0)
+    first.b[0, :6] = -100.0  # six of eight units can never fire on standard inputs
+    model = MLP([first, Relu(), Linear(8, 1, seed=1)], MSE(), lr=0.01)
+    x = rng.standard_normal((300, 4))
+    watch = Diagnostics(model, x, x[:, :1])
+    assert watch.history["layers"][1]["share"][0] == pytest.approx(6 / 8)
+
+
+@pytest.mark.parametrize("activation, limit", [(Sigmoid, (0.01, 0.99)), (Tanh, (-0.99, 0.99))])
+def test_saturated_outputs_are_counted(activation, limit):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((200, 3))
+    first = Linear(3, 5, seed=0, dtype=np.float64)
+    first.w *= 50.0  # a too-large initialisation saturates the units
+    model = MLP([first, activation(), Linear(5, 1, seed=1, dtype=np.float64)], MSE(), lr=0.1)
+    watch = Diagnostics(model, x, x[:, :1], rows=200)
+    out = activation().forward(watch.x @ first.w + first.b)
+    expected = np.mean((out < limit[0]) | (out > limit[1]))
+    share = watch.history["layers"][1]["share"][0]
+    assert watch.history["layers"][1]["health"] == "saturated"
+    assert share == pytest.approx(expected) and share > 0.8
+
+
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+def test_watching_does_not_change_training(engine):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((120, 4))
+    y = np.sin(x[:, :1])
+    runs = []
+    for watched in (False, True):
+        r = np.random.default_rng(5)
+        model = MLP(
+            [Linear(4, 16, seed=r), Relu(), Dropout(0.2, seed=1), Linear(16, 1, seed=r)],
+            MSE(),
+            lr=0.05,
+            seed=0,
+        )
+        callbacks = [Diagnostics(model, x, y)] if watched else []
+        model.train(x, y, epochs=3, batch_size=16, callbacks=callbacks, engine=engine)
+        runs.append(model)
+    # the same operations on both sides (same engine): bit for bit
+    for key, value in runs[0].state_dict().items():
+        np.testing.assert_array_equal(runs[1].state_dict()[key], value, err_msg=key)
+    assert runs[1].training  # mode restored after each record
+
+
+def test_a_learners_own_layer_is_watched():
+    class Square(Layer):
+        def forward(self, inp):
+            self.inp = inp
+            return inp * inp
+
+        def backward(self, up_grad):
+            return 2 * self.inp * up_grad
+
+    model = tiny_model(activation=Square)
+    watch = Diagnostics(model, X, Y, rows=4)
+    hidden = watch.x @ model.layers[0].w + model.layers[0].b
+    entry = watch.history["layers"][1]
+    assert entry["name"] == "Square" and entry["health"] is None
+    assert entry["mean"][0] == pytest.approx(np.mean(hidden**2))
+
+
+def test_every_records_every_nth_epoch():
+    model = tiny_model()
+    watch = Diagnostics(model, X, Y, every=2)
+    model.train(X, Y, epochs=5, batch_size=2, callbacks=[watch])
+    assert watch.history["epoch"] == [0, 2, 4]
+    assert len(watch.history["layers"][0]["grad_norm"]["w"]) == 3
+
+
+def test_the_figure_has_its_six_panels_and_is_written(tmp_path):
+    model = tiny_model(activation=Sigmoid)
+    watch = Diagnostics(model, X, Y)
+    model.train(X, Y, epochs=3, batch_size=2, callbacks=[watch])
+    figure = diagnostics_figure(watch.history)
+    titles = [ax.get_title() for ax in figure.axes]
+    assert titles == [
+        "gradient norm (fixed batch)",
+        "update / weight ratio per epoch",
+        "activations: mean ± spread",
+        "dead (Relu) or saturated (Sigmoid, Tanh) share",
+        "weight histograms (dotted: first, solid: last)",
+        "activation histograms (dotted: first, solid: last)",
+    ]
+    assert len(figure.axes[0].get_lines()) == 2  # one per Linear layer
+    assert len(figure.axes[3].get_lines()) == 1  # the Sigmoid's saturated share
+    path = plot_diagnostics(watch.history, tmp_path / "inside.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_arguments_are_clear_errors():
+    model = tiny_model()
+    with pytest.raises(BarenetValueError, match="rows must be a positive integer"):
+        Diagnostics(model, X, Y, rows=0)
+    with pytest.raises(BarenetValueError, match="same, non-zero number of rows"):
+        Diagnostics(model, X, Y[:2])
+    with pytest.raises(BarenetValueError, match="no records"):
+        plot_diagnostics({"epoch": [], "layers": []}, "x.png")
+
+
+@pytest.mark.parametrize("values", [np.linspace(-3, 5, 1001), np.full(7, 2.5), [1.0, np.nan]])
+def test_histograms_count_as_numpy_does(values):
+    from barenet.diagnostics import BINS, _histogram
+
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    counts, edges = np.histogram(finite, bins=BINS)
+    hist = _histogram(values)
+    np.testing.assert_array_equal(hist["counts"], counts)
+    np.testing.assert_allclose(hist["edges"], edges)
