@@ -256,3 +256,16 @@ def test_input_shape_errors_name_the_layer(layer, width):
         BarenetValueError, match=rf"{name}\(.*\(batch_size, {width}\), got \(4, 5\)"
     ):
         layer(np.zeros((4, 5)))
+
+
+def test_quantile_bins_of_a_two_valued_feature_have_no_rounding_noise_bins():
+    """Bins a few ulp wide (linear quantiles next to a data value) turned a float32
+    rounding of that value into a bin value of 0 or 1, or far above 1 in the last bin."""
+    for n_rows in (240, 457, 1001):  # 457: NumPy's quantiles gave a bin 3e-14 wide
+        column = (np.random.default_rng(n_rows).random(n_rows) < 0.3).astype(float)
+        x = ((column - column.mean()) / column.std()).reshape(-1, 1)
+        (edges,) = quantile_bins(x, 48)
+        assert np.diff(edges).min() > 1e-3 * np.ptp(x), edges  # no bin of rounding width
+        exact = PiecewiseLinearEncoding([edges], dtype=np.float64).forward(x)
+        layer = PiecewiseLinearEncoding([edges])
+        np.testing.assert_allclose(layer.forward(x.astype(np.float32)), exact, atol=1e-6)

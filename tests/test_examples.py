@@ -94,7 +94,26 @@ def check_outputs(notebook) -> None:
     (baseline,) = floats_after("always predicting the mean training price: RMSE", everything)
     assert rmse < 0.8 * baseline
     images = [o for cell in cells for o in cell.outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 1, "the loss plot is shown"
+    assert len(images) == 4, "the loss plot and three diagnostics figures are shown"
+
+    # the diagnostics' three contrasts say what the text says they show
+    def watched(name):
+        text = everything.split(f"\n{name}:\n", 1)[1]
+        gradients = floats_after("  gradient norm, first layer", text)
+        return gradients, text.split("\n")[:4]  # gradients, ratio, units, outcome
+
+    (relu_first, _), _ = watched("Relu")
+    (sigmoid_first, sigmoid_last), _ = watched("Sigmoid")
+    assert sigmoid_first < sigmoid_last / 2 and sigmoid_first < relu_first / 2
+    _, lines = watched("Tanh, weights 6 times larger")
+    assert max(float(v) for v in re.findall(r"saturated (\d+)%", lines[2])) > 20
+    ratio = {
+        name: floats_after(
+            "  first layer's largest update/weight ratio", everything.split(name)[1]
+        )
+        for name in ("plain SGD, clip_norm=1.0:", "plain SGD, no clipping:")
+    }
+    assert ratio["plain SGD, no clipping:"][0] > 1.5 * ratio["plain SGD, clip_norm=1.0:"][0]
 
     # the command line, a CSV file, saving and loading, the estimator
     assert "Test set: 4128 rows of california" in everything

@@ -87,7 +87,8 @@ def test_classifier_metadata_and_a_model_without_preprocessing(tmp_path):
 
     import onnx
 
-    from barenet import MLP, CrossEntropy, Layer, Linear, Sigmoid
+    from barenet import MLP, MSE, CrossEntropy, Layer, Linear, Sigmoid
+    from barenet.errors import BarenetValueError
     from barenet.onnx_export import export_onnx
     from barenet.preprocessing import Preprocessing
 
@@ -117,9 +118,20 @@ def test_classifier_metadata_and_a_model_without_preprocessing(tmp_path):
         def backward(self, up_grad):
             return up_grad
 
-    with pytest.raises(TypeError, match="Mine"):
+    with pytest.raises(BarenetValueError, match=r"layer 1 to ONNX: Mine has no ONNX form"):
         export_onnx(MLP([Linear(3, 1), Mine()], CrossEntropy()), tmp_path / "mine.onnx")
     assert not (tmp_path / "mine.onnx").exists()
+
+    class Doubled(Mine):  # a user's layer exports once it writes its own nodes
+        def forward(self, inp):
+            return 2 * inp
+
+        def onnx_nodes(self, graph, inp):
+            return graph.node("Mul", [inp, graph.constant("two", 2.0)])
+
+    doubled = MLP([Linear(3, 2, seed=0), Doubled()], MSE())
+    (out,) = run_onnx(export_onnx(doubled, tmp_path / "doubled.onnx"), x)
+    np.testing.assert_allclose(out, doubled.predict(x), rtol=1e-6)
 
 
 def test_a_missing_onnx_package_gives_an_install_command_that_works(monkeypatch):
@@ -318,3 +330,253 @@ def test_silu_and_mish_models_export_and_match_onnxruntime(tmp_path, activation)
         assert ops.count("Mish") == 2
     (prediction,) = run_onnx(path, x)
     np.testing.assert_allclose(prediction, model.predict(x), rtol=1e-5, atol=1e-5)
+
+
+# -- each registered layer's own ONNX nodes, against its evaluation-mode forward --------
+
+
+def _fitted_rows(rng):
+    """Training rows for the fitted layers: a skewed feature, one with repeated values,
+    a constant one and a plain one (different bin and quantile counts per feature)."""
+    return np.column_stack(
+        [
+            rng.lognormal(0, 1, 200),
+            rng.integers(0, 4, 200).astype(float),
+            np.full(200, 2.5),
+            rng.standard_normal(200),
+        ]
+    )
+
+
+def _layer_examples(rng):
+    """``{registered name: [(layer, in_dim), ...]}``: one or more instances of each."""
+    from barenet import layers
+    from barenet.embeddings import (
+        FeatureLinear,
+        PeriodicEmbedding,
+        PiecewiseLinearEncoding,
+        quantile_bins,
+        tree_bins,
+    )
+    from barenet.ensemble import Ensemble, EnsembleLinear, EnsembleMean, MemberScale
+    from barenet.registry import ACTIVATIONS
+    from barenet.scaling import QuantileScaling, RobustScaling
+
+    rows = _fitted_rows(rng)
+    examples = {name: [(ACTIVATIONS.lookup(name)(), 6)] for name in ACTIVATIONS.choices()}
+    examples["leaky_relu"].append((ACTIVATIONS.lookup("leaky_relu")(0.2), 6))
+    examples.update(
+        {
+            "linear": [(layers.Linear(6, 3, seed=rng), 6)],
+            "batchnorm": [(layers.BatchNorm1d(6, eps=1e-3), 6)],
+            "dropout": [(layers.Dropout(0.4, seed=0), 6)],
+            "piecewise_linear": [
+                (PiecewiseLinearEncoding(quantile_bins(rows, 8)), 4),
+                (PiecewiseLinearEncoding(tree_bins(rows, rows[:, 0], 5, min_leaf=10)), 4),
+            ],
+            "periodic": [(PeriodicEmbedding(4, 3, sigma=0.5, seed=rng), 4)],
+            "feature_linear": [(FeatureLinear(3, 4, 2, seed=rng), 12)],
+            "ensemble": [(Ensemble(3, 4), 4)],
+            "member_scale": [(MemberScale(3, 4, seed=rng), 12)],
+            "ensemble_linear": [
+                (EnsembleLinear(4, 5, 3, seed=rng), 12),
+                (EnsembleLinear(4, 2, 3, shared=False, seed=rng), 12),
+            ],
+            "ensemble_mean": [(EnsembleMean(3, 2), 6)],
+            "quantile_scaling": [(QuantileScaling.fit(rows, 50), 4)],
+            "robust_scaling": [(RobustScaling.fit(rows), 4)],
+        }
+    )
+    for instances in examples.values():  # random weights and statistics, not the initial ones
+        for layer, _ in instances:
+            for name in (*layer.param_names, "running_mean", "running_var"):
+                if hasattr(layer, name):
+                    value = getattr(layer, name)
+                    value[...] = np.abs(rng.standard_normal(value.shape)) + 0.5
+                    value *= rng.choice([-1, 1], value.shape) if name != "running_var" else 1
+    return examples
+
+
+# Registered layers that cannot be exported, each with the reason (none today): a new
+# layer needs an example above or an entry here.
+UNEXPORTABLE: dict[str, str] = {}
+
+
+def run_layer_graph(layer, x):
+    """``layer``'s ONNX nodes alone as a graph, run by onnxruntime on ``x``."""
+    import onnx
+
+    from barenet.onnx_export import OPSET
+    from barenet.onnx_graph import OnnxGraph
+
+    graph = OnnxGraph()
+    helper, FLOAT = graph.onnx.helper, graph.onnx.TensorProto.FLOAT
+    graph.output(layer.onnx_nodes(graph, "x"), "y")
+    body = helper.make_graph(
+        graph.nodes,
+        "layer",
+        [helper.make_tensor_value_info("x", FLOAT, ["N", x.shape[1]])],
+        [helper.make_tensor_value_info("y", FLOAT, ["N", "out"])],
+        initializer=graph.initializers,
+    )
+    proto = helper.make_model(body, opset_imports=[helper.make_opsetid("", OPSET)])
+    proto.ir_version = 9
+    onnx.checker.check_model(proto)
+    session = onnxruntime.InferenceSession(proto.SerializeToString())
+    return session.run(None, {"x": x})[0]
+
+
+def _all_layer_names():
+    import barenet  # noqa: F401  (registers every built-in layer)
+    from barenet.registry import LAYERS
+
+    return LAYERS.choices()
+
+
+@pytest.mark.parametrize("name", _all_layer_names())
+def test_each_registered_layers_onnx_nodes_equal_its_evaluation_forward(name):
+    rng = np.random.default_rng(0)
+    examples = _layer_examples(rng)
+    if name in UNEXPORTABLE:
+        assert name not in examples
+        return
+    assert name in examples, f"add an example of {name!r} above, or list it in UNEXPORTABLE"
+    for layer, in_dim in examples[name]:
+        x = (rng.standard_normal((64, in_dim)) * 3).astype(np.float32)
+        x[:4] *= 1e3  # far outside any fitted range: the ends of bins and quantiles
+        x[4] = 0.0
+        expected = layer.eval().forward(x)
+        got = run_layer_graph(layer, x)
+        assert got.shape == expected.shape and got.dtype == np.float32, name
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=repr(layer))
+
+
+def test_a_layer_of_unknown_form_is_named_and_the_graph_fails_cleanly():
+    from barenet.layers import Layer
+
+    class Nameless(Layer):
+        pass
+
+    from barenet.errors import BarenetValueError
+
+    with pytest.raises(BarenetValueError, match="Nameless has no ONNX form"):
+        run_layer_graph(Nameless(), np.zeros((2, 2), np.float32))
+
+
+# -- the tabular recipe's models: onnxruntime on raw rows equals barenet predict -------
+
+TABULAR = ["--recipe", "tabular", "--epochs", "3", "--hidden", "16,16", "--bins", "8"]
+TABULAR += ["--embedding-dim", "4", "--batch-size", "32"]
+
+
+@pytest.mark.parametrize(
+    ("target", "options"),
+    [
+        ("price", ["--embedding", "piecewise", "--scaling", "quantile", "--ensemble", "4"]),
+        ("label", ["--embedding", "piecewise", "--scaling", "quantile", "--ensemble", "4"]),
+        ("price", ["--embedding", "piecewise_tree", "--scaling", "robust", "--ensemble", "3"]),
+        ("label", ["--embedding", "piecewise_tree", "--ensemble", "1", "--batchnorm"]),
+        ("price", ["--embedding", "periodic", "--ensemble", "2", "--dropout", "0.1"]),
+        ("label", ["--embedding", "periodic", "--scaling", "robust", "--ensemble", "4"]),
+    ],
+)
+def test_tabular_recipe_models_give_barenet_predicts_answers_on_raw_rows(
+    tmp_path, capsys, monkeypatch, target, options
+):
+    """Raw rows with blanks, an unseen category and the columns in another order (plus
+    one the model does not use): labels exactly, values to 1e-5."""
+    import pandas as pd
+
+    from barenet.registry import LAYERS
+
+    monkeypatch.chdir(tmp_path)
+    mixed_table(tmp_path / "t.csv", target)
+    (tmp_path / "new.csv").write_text(NEW_ROWS)
+    train = ["--data", "t.csv", "--target", target, *TABULAR, *options]
+    assert main([*train, "--quiet", "--plot", "none", "--save", "m.npz"]) == 0
+    assert main(["export-onnx", "--model", "m.npz", "--out", "m.onnx"]) == 0
+    capsys.readouterr()
+    model = barenet.load("m.npz")
+    kinds = {LAYERS.name_of(layer) for layer in model.layers}
+    embedding = options[options.index("--embedding") + 1]
+    assert {"periodic": "periodic"}.get(embedding, "piecewise_linear") in kinds
+    if "--scaling" in options:
+        assert f"{options[options.index('--scaling') + 1]}_scaling" in kinds
+    assert ("ensemble_mean" in kinds) == (options[options.index("--ensemble") + 1] != "1")
+
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    new = pd.read_csv("new.csv")
+    rows = pd.concat([pd.read_csv("t.csv").drop(columns=target), new])
+    outputs = dict(
+        zip(
+            [o.name for o in session.get_outputs()],
+            session.run(None, onnx_feeds(rows)),
+            strict=True,
+        )
+    )
+    expected = model.preprocessing.predict(model, rows)
+    header, answers = barenet_predict(capsys, *(["--proba"] if target == "label" else []))
+    if target == "label":
+        assert outputs["label"].tolist() == expected.tolist()
+        assert [row[0] for row in answers] == outputs["label"][-len(new) :].tolist()
+        probabilities = model.preprocessing.probabilities(model, rows)
+        np.testing.assert_allclose(outputs["probabilities"], probabilities, rtol=1e-5, atol=1e-6)
+    else:
+        # to 1e-5 of each value, or of the target's scale near 0 (the network's units)
+        close = {"rtol": 1e-5, "atol": 1e-5 * model.preprocessing.scaler_y.scale_[0]}
+        prediction = outputs["prediction"][:, 0]
+        np.testing.assert_allclose(prediction, expected, **close)
+        np.testing.assert_allclose(
+            [float(r[0]) for r in answers], prediction[-len(new) :], **close
+        )
+    assert header[0] in ("predicted_label", "predicted_price")
+
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_tabular_estimators_export_and_answer_as_predict(tmp_path, kind):
+    from barenet.estimators import BarenetClassifier, BarenetRegressor
+    from barenet.onnx_export import export_onnx
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 5)) * [1, 10, 0.1, 1, 100]
+    score = x[:, 0] + x[:, 1] / 10 - x[:, 4] / 100
+    settings = {"recipe": "tabular", "epochs": 3, "hidden": (16, 16), "bins": 8}
+    settings |= {"embedding_dim": 4, "ensemble": 4, "batch_size": 32, "random_state": 0}
+    if kind == "regressor":
+        estimator = BarenetRegressor(scaling="quantile", **settings).fit(x, 1000 * score + 5)
+    else:
+        labels = np.array(["low", "mid", "high"])[np.digitize(score, [-1, 1])]
+        estimator = BarenetClassifier(embedding="periodic", **settings).fit(x, labels)
+    path = export_onnx(estimator, tmp_path / "e.onnx")
+    outputs = run_onnx(path, x)
+    if kind == "regressor":
+        (prediction,) = outputs
+        assert np.ptp(prediction) > 100  # the target's units
+        close = {"rtol": 1e-5, "atol": 1e-5 * estimator.y_scale_[0]}  # as above
+        np.testing.assert_allclose(prediction[:, 0], estimator.predict(x), **close)
+    else:
+        probabilities, _, labels = outputs
+        assert labels.tolist() == estimator.predict(x).tolist()
+        np.testing.assert_allclose(probabilities, estimator.predict_proba(x), rtol=1e-5, atol=1e-6)
+
+
+def test_export_refuses_non_finite_weights_naming_the_parameter(tmp_path):
+    from barenet import MLP, MSE, BatchNorm1d, Linear, Relu
+    from barenet.errors import BarenetValueError
+    from barenet.estimators import BarenetRegressor
+    from barenet.onnx_export import export_onnx, to_onnx
+
+    model = MLP([Linear(3, 4, seed=0), BatchNorm1d(4), Relu(), Linear(4, 1, seed=1)], MSE())
+    model.layers[3].w[2, 0] = np.nan
+    with pytest.raises(BarenetValueError, match=r"parameter 3\.w of layer 3 \(Linear\).*1 NaN"):
+        export_onnx(model, tmp_path / "nan.onnx")
+    assert not (tmp_path / "nan.onnx").exists()
+    model.layers[3].w[2, 0] = 0.5
+    model.layers[1].running_var[0, 1] = np.inf  # a buffer, not a trained parameter
+    with pytest.raises(BarenetValueError, match=r"1\.running_var .*BatchNorm1d"):
+        to_onnx(model)
+    model.layers[1].running_var[0, 1] = 1.0
+    assert to_onnx(model) is not None
+
+    with pytest.raises(BarenetValueError, match="fit it first"):
+        to_onnx(BarenetRegressor())

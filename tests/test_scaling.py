@@ -139,3 +139,30 @@ def test_the_fitted_numbers_rebuild_the_same_layer(name):
     layer = SCALINGS[name].fit(x)
     rebuilt = type(layer)(**layer.config())
     np.testing.assert_array_equal(rebuilt(x.astype(np.float32)), layer(x.astype(np.float32)))
+
+
+@pytest.mark.parametrize("n_rows", [100, 149, 457])  # sizes where NumPy's points had noise
+def test_quantile_points_of_a_two_valued_feature_hold_no_rounding_noise(n_rows):
+    """A 0/1 feature (a one-hot column, standardised) has two values; linear quantiles
+    at a level whose position is an integer up to rounding used to give a point a few
+    ulp from a value, next to it, so the map jumped there and one float32 rounding of
+    the input moved the output by 0.6."""
+    column = (np.random.default_rng(n_rows).random(n_rows) < 0.3).astype(float)
+    x = ((column - column.mean()) / column.std()).reshape(-1, 1)
+    layer = QuantileScaling.fit(x, dtype=np.float64)
+    assert np.diff(layer.points[0]).min() > 1e-3 * np.ptp(x), layer.points[0]
+    float32 = layer.forward(x.astype(np.float32)).astype(np.float64)
+    np.testing.assert_allclose(float32, layer.forward(x), atol=1e-6)
+
+
+def test_quantiles_interpolate_between_data_values_as_numpy():
+    from barenet.scaling import even_quantiles
+
+    column = np.random.default_rng(1).standard_normal(137)
+    for count in (2, 10, 137, 500):
+        np.testing.assert_allclose(
+            even_quantiles(column, count),
+            np.quantile(column, np.linspace(0, 1, count)),
+            rtol=0,
+            atol=1e-12,
+        )

@@ -23,6 +23,7 @@ from barenet._checks import as_rng, check_dtype, check_number, check_positive_in
 from barenet.errors import BarenetValueError
 from barenet.layers import Layer
 from barenet.registry import LAYERS
+from barenet.scaling import even_quantiles
 
 
 def _check_input(layer, inp: np.ndarray, width: int) -> None:
@@ -30,6 +31,11 @@ def _check_input(layer, inp: np.ndarray, width: int) -> None:
         raise BarenetValueError(
             f"{layer!r} expects input of shape (batch_size, {width}), got {inp.shape}"
         )
+
+
+def _flatten(graph, value: str) -> str:
+    """ONNX: (N, features, per_feature) -> (N, features * per_feature)."""
+    return graph.node("Flatten", [value], axis=1)
 
 
 def _at_least_one_bin(column_edges: np.ndarray) -> list[float]:
@@ -53,7 +59,7 @@ def quantile_bins(x, n_bins: int = 48) -> list[list[float]]:
         raise BarenetValueError(f"quantile_bins needs a 2-D array of >= 2 rows, got {x.shape}")
     edges = []
     for column in x.T:
-        column_edges = np.unique(np.quantile(column, np.linspace(0.0, 1.0, n_bins + 1)))
+        column_edges = np.unique(even_quantiles(column, n_bins + 1))
         edges.append(_at_least_one_bin(column_edges))
     return edges
 
@@ -149,6 +155,14 @@ class PiecewiseLinearEncoding(Layer):
         up_grad = up_grad.reshape(self.raw.shape)
         return np.sum(up_grad * sloped / self.width, axis=2)
 
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """(x - left) / width per feature and bin, clipped to [low, high], flattened."""
+        raw = graph.node("Unsqueeze", [inp, graph.constant("axis", [2], np.int64)])
+        raw = graph.node("Sub", [raw, graph.constant("left", self.left)])
+        raw = graph.node("Div", [raw, graph.constant("width", self.width)])
+        low = graph.node("Max", [raw, graph.constant("low", self.low)])
+        return _flatten(graph, graph.node("Min", [low, graph.constant("high", self.high)]))
+
     def config(self) -> dict:
         return {"edges": self.edges, "dtype": str(self.left.dtype)}
 
@@ -200,6 +214,14 @@ class PeriodicEmbedding(Layer):
         angle_grad = (2 * np.pi) * (up_grad[:, :, 1] * self.cos - up_grad[:, :, 0] * self.sin)
         self.dc[...] = np.einsum("bfk,bf->fk", angle_grad, self.inp)
         return np.einsum("bfk,fk->bf", angle_grad, self.c)
+
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """cos and sin of (2 pi c) * x, each feature's cosines then its sines."""
+        frequencies = (2 * np.pi) * self.c  # as forward computes it, in c's dtype
+        angle = graph.node("Unsqueeze", [inp, graph.constant("axis", [2], np.int64)])
+        angle = graph.node("Mul", [graph.constant("frequencies", frequencies), angle])
+        waves = [graph.node("Cos", [angle]), graph.node("Sin", [angle])]
+        return _flatten(graph, graph.node("Concat", waves, axis=2))
 
     def config(self) -> dict:
         return {
@@ -257,6 +279,14 @@ class FeatureLinear(Layer):
         self.db[...] = up_grad.sum(axis=1)
         down_grad = up_grad @ self.w.transpose(0, 2, 1)
         return down_grad.transpose(1, 0, 2).reshape(batch_size, -1)
+
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """(N, F * in) -> (F, N, in) @ w (F, in, out) + b -> (N, F * out)."""
+        shape = graph.constant("shape", [0, self.n_features, self.in_dim], np.int64)
+        features = graph.node("Transpose", [graph.node("Reshape", [inp, shape])], perm=[1, 0, 2])
+        out = graph.node("MatMul", [features, graph.constant("w", self.w)])
+        out = graph.node("Add", [out, graph.constant("b", self.b[:, None, :])])
+        return _flatten(graph, graph.node("Transpose", [out], perm=[1, 0, 2]))
 
     def config(self) -> dict:
         return {

@@ -55,6 +55,9 @@ class Ensemble(Layer):
         """Each input fed every member: its gradient is the members' sum."""
         return up_grad.reshape(len(up_grad), self.k, -1).sum(axis=1)
 
+    def onnx_nodes(self, graph, inp: str) -> str:
+        return graph.node("Tile", [inp, graph.constant("repeats", [1, self.k], np.int64)])
+
     def config(self) -> dict:
         return {"k": self.k, "dim": self.dim}
 
@@ -95,6 +98,10 @@ class MemberScale(Layer):
         up_grad = up_grad.reshape(self.inp.shape)
         self.dr[...] = np.sum(up_grad * self.inp, axis=0)
         return (up_grad * self.r).reshape(len(up_grad), -1)
+
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """inp * r, with r laid out member by member as the input: (1, k * dim)."""
+        return graph.node("Mul", [inp, graph.constant("r", self.r.reshape(1, -1))])
 
     def config(self) -> dict:
         return {"k": self.k, "dim": self.dim, "dtype": str(self.r.dtype)}
@@ -174,6 +181,20 @@ class EnsembleLinear(Layer):
         self.dw[...] = self.inp.transpose(0, 2, 1) @ members
         return (members @ self.w.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(batch_size, -1)
 
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """(N, k * in) -> (N, k, in) @ w (+ b) -> (N, k * out); per member, the product
+        runs on (k, N, in) @ (k, in, out)."""
+        shape = graph.constant("shape", [0, self.k, self.in_dim], np.int64)
+        members = graph.node("Reshape", [inp, shape])
+        w = graph.constant("w", self.w)
+        if self.shared:
+            out = graph.node("MatMul", [members, w])
+        else:
+            members = graph.node("Transpose", [members], perm=[1, 0, 2])
+            out = graph.node("Transpose", [graph.node("MatMul", [members, w])], perm=[1, 0, 2])
+        out = graph.node("Add", [out, graph.constant("b", self.b)])
+        return graph.node("Flatten", [out], axis=1)
+
     def config(self) -> dict:
         return {
             "in_dim": self.in_dim,
@@ -214,6 +235,13 @@ class EnsembleMean(Layer):
         return np.broadcast_to(share, (len(up_grad), self.k, self.out_dim)).reshape(
             len(up_grad), -1
         )
+
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """The members' mean (evaluation mode): (N, k * out) -> (N, out)."""
+        shape = graph.constant("shape", [0, self.k, self.out_dim], np.int64)
+        members = graph.node("Reshape", [inp, shape])
+        axis = graph.constant("axis", [1], np.int64)
+        return graph.node("ReduceMean", [members, axis], keepdims=0)
 
     def config(self) -> dict:
         return {"k": self.k, "out_dim": self.out_dim}

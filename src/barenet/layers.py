@@ -103,10 +103,21 @@ class Layer:
         """Attributes of the ``onnx_op`` node (e.g. LeakyRelu's ``alpha``)."""
         return {}
 
-    def onnx_nodes(self, node, inp: str) -> str:
-        """Add this layer's ONNX nodes through ``node(op, inputs, **attributes) -> name``
-        and return the output's name: by default one ``onnx_op`` node."""
-        return node(self.onnx_op, [inp], **self.onnx_attributes())
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """Add this layer's evaluation-mode computation to an ONNX graph.
+
+        ``inp`` names a float32 tensor of shape (N, in_dim); ``graph`` offers
+        ``node(op, inputs, **attributes)``, ``constant(name, array)`` and
+        ``cast(inp, dtype)``, each returning a name (``barenet.onnx_graph``). Returns
+        the name of the output, shape (N, out_dim). By default one ``onnx_op`` node; a
+        layer with neither cannot be exported.
+        """
+        if self.onnx_op is None:
+            raise BarenetValueError(
+                f"{type(self).__name__} has no ONNX form: give it an onnx_op or an "
+                "onnx_nodes(graph, inp) method"
+            )
+        return graph.node(self.onnx_op, [inp], **self.onnx_attributes())
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
@@ -175,6 +186,11 @@ class Linear(Layer):
         self.db = up_grad.sum(axis=0, keepdims=True)
         return up_grad @ self.w.T
 
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """Gemm: inp @ w + b."""
+        w, b = graph.constant("w", self.w), graph.constant("b", self.b.reshape(-1))
+        return graph.node("Gemm", [inp, w, b])
+
     def config(self) -> dict:
         return {
             "in_dim": self.in_dim,
@@ -193,6 +209,9 @@ class Identity(Layer):
 
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         return up_grad
+
+    def onnx_nodes(self, graph, inp: str) -> str:
+        return inp
 
 
 @LAYERS.register("dropout")
@@ -221,6 +240,10 @@ class Dropout(Layer):
 
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         return up_grad if self.mask is None else up_grad * self.mask
+
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """The identity: dropout is off in evaluation mode."""
+        return inp
 
     def config(self) -> dict:
         return {"p": self.p}
@@ -292,6 +315,12 @@ class BatchNorm1d(Layer):
         mean_grad = grad_x_hat.mean(axis=0, keepdims=True)
         mean_grad_x = (grad_x_hat * self.x_hat).mean(axis=0, keepdims=True)
         return (grad_x_hat - mean_grad - self.x_hat * mean_grad_x) * self.inv_std
+
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """BatchNormalization with the running statistics (evaluation mode)."""
+        arrays = ("gamma", "beta", "running_mean", "running_var")
+        names = [graph.constant(name, getattr(self, name).reshape(-1)) for name in arrays]
+        return graph.node("BatchNormalization", [inp, *names], epsilon=self.eps)
 
     def config(self) -> dict:
         return {

@@ -10,6 +10,9 @@ for text columns, "" where missing. The graph applies the learned preprocessing
 evaluation mode, and returns ``prediction`` in original units (regression) or
 ``probabilities``, ``label_index`` and ``label``, the class label itself
 (classification). Needs the ``onnx`` package (``pip install onnx onnxruntime``).
+
+Each layer writes its own nodes (``Layer.onnx_nodes``, through ``barenet.onnx_graph``),
+so every built-in layer exports, and so does a user's layer that defines them.
 """
 
 from __future__ import annotations
@@ -21,123 +24,168 @@ import numpy as np
 
 from barenet._files import atomic_path
 from barenet.errors import BarenetValueError
+from barenet.onnx_graph import INTERNAL, OnnxGraph
 from barenet.persistence import load
-from barenet.registry import LAYERS
 
 OPSET = 20  # Gelu with approximate="tanh" needs opset 20
 OUTPUTS = ("prediction", "probabilities", "label_index", "label")
-_INTERNAL = "barenet/"  # the prefix of the graph's own intermediate values and constants
 
 
 def to_onnx(model):
-    """Build the ONNX ``ModelProto`` of ``model`` (with ``model.preprocessing`` if any)."""
-    try:
-        import onnx
-        from onnx import TensorProto, helper, numpy_helper
-    except ImportError:
-        raise BarenetValueError(
-            "ONNX export needs the onnx package: pip install onnx onnxruntime "
-            "(or, in a barenet checkout, pip install -e '.[onnx]')"
-        ) from None
+    """Build the ONNX ``ModelProto`` of ``model`` (with ``model.preprocessing`` if any).
 
-    nodes, initializers = [], []
-    counter = iter(range(10**6))
+    ``model`` is an ``MLP`` or a fitted ``BarenetRegressor``/``BarenetClassifier``
+    (whose graph takes ``input``, (N, n_features), and answers as ``predict`` does).
+    Every layer writes its own nodes (``Layer.onnx_nodes``), in evaluation mode.
+    """
+    graph = OnnxGraph()
+    model, prep = _network_and_preprocessing(model)
+    _check_finite(model)
+    inputs, current = _graph_inputs(graph, model, prep)
+    for i, layer in enumerate(model.layers):
+        try:
+            current = layer.onnx_nodes(graph, current)
+        except BarenetValueError as error:
+            raise BarenetValueError(f"cannot export layer {i} to ONNX: {error}") from None
+    if prep is not None and prep.classes is not None:
+        outputs = _classifier_outputs(graph, model, prep, current)
+    else:
+        outputs = _regressor_outputs(graph, model, prep, current)
+    _check_input_names(inputs)
+    return _model_proto(graph, inputs, outputs, prep)
 
-    def constant(name: str, array, dtype=np.float32) -> str:
-        name = f"{_INTERNAL}{name}"
-        array = np.asarray(array, dtype=dtype)
-        initializers.append(numpy_helper.from_array(array, name=name))
-        return name
 
-    def node(op: str, inputs: list[str], **attributes) -> str:
-        output = f"{_INTERNAL}{op.lower()}_{next(counter)}"
-        nodes.append(helper.make_node(op, inputs, [output], **attributes))
-        return output
+def _network_and_preprocessing(model):
+    """``(MLP, Preprocessing or None)`` of an ``MLP`` or a fitted barenet estimator."""
+    network = getattr(model, "model_", None)
+    if network is None:
+        if hasattr(model, "get_params"):  # an estimator not fitted yet
+            raise BarenetValueError(f"cannot export {type(model).__name__} to ONNX: fit it first")
+        return model, model.preprocessing
+    if network.preprocessing is not None:
+        return network, network.preprocessing
+    return network, _estimator_preprocessing(model, network)
 
-    prep = model.preprocessing
-    n_features = model.in_dim
+
+def _estimator_preprocessing(estimator, network):
+    """The answers of ``estimator.predict`` as a ``Preprocessing``: its classes, or its
+    target's mean and scale."""
+    from sklearn.preprocessing import StandardScaler
+
+    from barenet.preprocessing import Preprocessing
+
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        names = [f"x{i}" for i in range(network.in_dim)]
+    names = [str(name) for name in names]
+    if hasattr(estimator, "classes_"):
+        return Preprocessing(names, classes=list(estimator.classes_))
+    scaler = StandardScaler()  # only its mean_ and scale_ are read
+    scaler.mean_ = np.asarray(estimator.y_mean_, dtype=np.float64)
+    scaler.scale_ = np.asarray(estimator.y_scale_, dtype=np.float64)
+    return Preprocessing(names, scaler_y=scaler)
+
+
+def _check_finite(model) -> None:
+    """Refuse NaN or infinite weights (a diverged model), naming the array."""
+    for i, layer in enumerate(model.layers):
+        arrays = {name: getattr(layer, name) for name in getattr(layer, "param_names", ())}
+        arrays.update(layer.buffers() if hasattr(layer, "buffers") else {})
+        for name, value in arrays.items():
+            bad = np.size(value) - np.count_nonzero(np.isfinite(value))
+            if bad:
+                raise BarenetValueError(
+                    f"cannot export to ONNX: parameter {i}.{name} of layer {i} "
+                    f"({type(layer).__name__}) holds {bad} NaN or infinite value(s) of "
+                    f"{np.size(value)}; the model diverged: train it again (a lower --lr, "
+                    "or --clip-norm)"
+                )
+
+
+def _graph_inputs(graph, model, prep):
+    """``(inputs, features)``: the graph's inputs and the value holding the network's
+    standardised input features."""
+    onnx = graph.onnx
     columns = getattr(prep, "columns", None)
     if columns is not None:
-        inputs, current = _table_inputs(columns, helper, TensorProto, constant, node)
+        inputs, current = _table_inputs(
+            columns, onnx.helper, onnx.TensorProto, graph.constant, graph.node
+        )
     else:
-        inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", n_features])]
+        inputs = [
+            onnx.helper.make_tensor_value_info(
+                "input", onnx.TensorProto.FLOAT, ["N", model.in_dim]
+            )
+        ]
         current = "input"
-    if prep is not None and prep.scaler_x is not None:
-        current = node("Sub", [current, constant("x_mean", prep.scaler_x.mean_)])
-        current = node("Div", [current, constant("x_scale", prep.scaler_x.scale_)])
-    for i, layer in enumerate(model.layers):
-        kind = LAYERS.name_of(layer)
-        if kind == "linear":
-            current = node(
-                "Gemm",
-                [current, constant(f"w{i}", layer.w), constant(f"b{i}", layer.b.reshape(-1))],
-            )
-        elif kind == "batchnorm":
-            current = node(
-                "BatchNormalization",
-                [
-                    current,
-                    constant(f"gamma{i}", layer.gamma.reshape(-1)),
-                    constant(f"beta{i}", layer.beta.reshape(-1)),
-                    constant(f"mean{i}", layer.running_mean.reshape(-1)),
-                    constant(f"var{i}", layer.running_var.reshape(-1)),
-                ],
-                epsilon=layer.eps,
-            )
-        elif layer.onnx_op is not None:  # an activation: its own operator(s)
-            current = layer.onnx_nodes(node, current)
-        elif kind not in ("dropout", "identity"):  # those two are the identity in eval mode
-            raise BarenetValueError(f"cannot export layer {i} ({kind}) to ONNX")
-    if prep is not None and prep.classes is not None:
-        probabilities = node("Softmax", [current], axis=1)
-        index = node("ArgMax", [current], axis=1, keepdims=0)
-        classes = np.asarray(prep.classes)
-        if classes.dtype.kind in "USO":
-            classes, label_type = classes.astype(object), TensorProto.STRING
-        elif classes.dtype.kind == "b":
-            label_type = TensorProto.BOOL
-        elif classes.dtype.kind in "iu":
-            classes, label_type = classes.astype(np.int64), TensorProto.INT64
-        else:
-            classes, label_type = classes.astype(np.float64), TensorProto.DOUBLE
-        label = node("Gather", [constant("classes", classes, classes.dtype), index], axis=0)
-        for name, value in (
-            ("probabilities", probabilities),
-            ("label_index", index),
-            ("label", label),
-        ):
-            nodes.append(helper.make_node("Identity", [value], [name]))
-        outputs = [
-            helper.make_tensor_value_info(
-                "probabilities", TensorProto.FLOAT, ["N", model.out_dim]
-            ),
-            helper.make_tensor_value_info("label_index", TensorProto.INT64, ["N"]),
-            helper.make_tensor_value_info("label", label_type, ["N"]),
-        ]
+    if prep is not None and prep.scaler_x is not None:  # in float64, as barenet does
+        current = graph.cast(current, np.float64)
+        mean = graph.constant("x_mean", prep.scaler_x.mean_, np.float64)
+        scale = graph.constant("x_scale", prep.scaler_x.scale_, np.float64)
+        current = graph.node("Div", [graph.node("Sub", [current, mean]), scale])
+        current = graph.cast(current, np.float32)
+    return inputs, current
+
+
+def _classifier_outputs(graph, model, prep, logits: str) -> list:
+    """``probabilities`` (softmax), ``label_index`` (argmax) and ``label`` (the class)."""
+    helper, TensorProto = graph.onnx.helper, graph.onnx.TensorProto
+    probabilities = graph.node("Softmax", [logits], axis=1)
+    index = graph.node("ArgMax", [logits], axis=1, keepdims=0)
+    classes = np.asarray(prep.classes)
+    if classes.dtype.kind in "USO":
+        classes, label_type = classes.astype(object), TensorProto.STRING
+    elif classes.dtype.kind == "b":
+        label_type = TensorProto.BOOL
+    elif classes.dtype.kind in "iu":
+        classes, label_type = classes.astype(np.int64), TensorProto.INT64
     else:
-        if prep is not None and prep.scaler_y is not None:
-            current = node("Mul", [current, constant("y_scale", prep.scaler_y.scale_)])
-            current = node("Add", [current, constant("y_mean", prep.scaler_y.mean_)])
-        nodes.append(helper.make_node("Identity", [current], ["prediction"]))
-        outputs = [
-            helper.make_tensor_value_info("prediction", TensorProto.FLOAT, ["N", model.out_dim])
-        ]
-    for value in inputs:  # a column named like an output or an internal name cannot be an input
-        if value.name in OUTPUTS or value.name.startswith(_INTERNAL):
+        classes, label_type = classes.astype(np.float64), TensorProto.DOUBLE
+    label = graph.node(
+        "Gather", [graph.constant("classes", classes, classes.dtype), index], axis=0
+    )
+    for name, value in (
+        ("probabilities", probabilities),
+        ("label_index", index),
+        ("label", label),
+    ):
+        graph.output(value, name)
+    return [
+        helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", model.out_dim]),
+        helper.make_tensor_value_info("label_index", TensorProto.INT64, ["N"]),
+        helper.make_tensor_value_info("label", label_type, ["N"]),
+    ]
+
+
+def _regressor_outputs(graph, model, prep, current: str) -> list:
+    """``prediction``, in the target's units when the model scaled it."""
+    if prep is not None and prep.scaler_y is not None:
+        current = graph.node("Mul", [current, graph.constant("y_scale", prep.scaler_y.scale_)])
+        current = graph.node("Add", [current, graph.constant("y_mean", prep.scaler_y.mean_)])
+    graph.output(current, "prediction")
+    FLOAT = graph.onnx.TensorProto.FLOAT
+    return [graph.onnx.helper.make_tensor_value_info("prediction", FLOAT, ["N", model.out_dim])]
+
+
+def _check_input_names(inputs) -> None:
+    """A column named like an output or an internal name cannot be an input."""
+    for value in inputs:
+        if value.name in OUTPUTS or value.name.startswith(INTERNAL):
             raise BarenetValueError(
                 f"cannot export to ONNX: the column {value.name!r} has the name of one of the "
-                f"graph's own values ({', '.join(OUTPUTS)}, {_INTERNAL}...); rename it and "
+                f"graph's own values ({', '.join(OUTPUTS)}, {INTERNAL}...); rename it and "
                 "train again"
             )
-    graph = helper.make_graph(
-        nodes,
-        "barenet_mlp",
-        inputs,
-        outputs,
-        initializer=initializers,
+
+
+def _model_proto(graph, inputs, outputs, prep):
+    """The checked ``ModelProto``, with barenet's metadata (names, target, classes)."""
+    onnx, helper = graph.onnx, graph.onnx.helper
+    body = helper.make_graph(
+        graph.nodes, "barenet_mlp", inputs, outputs, initializer=graph.initializers
     )
     proto = helper.make_model(
-        graph, producer_name="barenet", opset_imports=[helper.make_opsetid("", OPSET)]
+        body, producer_name="barenet", opset_imports=[helper.make_opsetid("", OPSET)]
     )
     proto.ir_version = 9
     metadata = {
@@ -145,6 +193,7 @@ def to_onnx(model):
         "target_name": prep.target_name if prep else None,
         "classes": prep.classes if prep else None,
     }
+    columns = getattr(prep, "columns", None)
     if columns is not None:
         metadata["columns"] = columns
     helper.set_model_props(proto, {"barenet": json.dumps(metadata)})

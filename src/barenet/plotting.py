@@ -100,8 +100,8 @@ def plot_diagnostics(history: dict, path="diagnostics.png", *, title: str | None
 
     Parameters
     ----------
-    history : dict
-        ``Diagnostics.history``.
+    history : Diagnostics or dict
+        A ``barenet.Diagnostics`` callback, or its ``history``.
     path : str or Path
         Output file; its suffix picks the format.
 
@@ -119,6 +119,7 @@ def plot_diagnostics(history: dict, path="diagnostics.png", *, title: str | None
 
 def diagnostics_figure(history: dict, *, title: str | None = None):
     """The matplotlib ``Figure`` that ``plot_diagnostics`` writes (six panels)."""
+    history = getattr(history, "history", history)  # a Diagnostics, or its record
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

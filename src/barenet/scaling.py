@@ -25,6 +25,25 @@ from barenet.registry import LAYERS
 _NORMAL_TAIL = 1e-7  # quantile levels are clipped to [tail, 1 - tail], as scikit-learn does
 
 
+def even_quantiles(column, count: int) -> np.ndarray:
+    """``np.quantile(column, np.linspace(0, 1, count))`` (linear), except that a level
+    whose position among the sorted values is a whole number up to rounding gives that
+    value exactly.
+
+    NumPy would interpolate there with a weight of 1e-16 and give a point a few ulp
+    from a data value, beside it: a map through such points jumps at that value, so
+    a float32 rounding of the input (in ``predict``, in ONNX) changes the output.
+    column: (n_samples,) -> (count,), increasing.
+    """
+    ordered = np.sort(np.asarray(column, dtype=np.float64))
+    positions = np.linspace(0.0, len(ordered) - 1, count)
+    whole = np.round(positions)
+    positions = np.where(np.abs(positions - whole) < 1e-9, whole, positions)
+    low = np.floor(positions).astype(np.intp)
+    high = np.minimum(low + 1, len(ordered) - 1)
+    return ordered[low] + (positions - low) * (ordered[high] - ordered[low])
+
+
 def _training_rows(x, where: str) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or len(x) < 2 or not np.isfinite(x).all():
@@ -80,7 +99,7 @@ class QuantileScaling(Layer):
         normal = np.array([NormalDist().inv_cdf(level) for level in levels])
         points, values = [], []
         for column in x.T:
-            quantiles = np.quantile(column, np.linspace(0.0, 1.0, n_quantiles))
+            quantiles = even_quantiles(column, n_quantiles)
             unique, where = np.unique(quantiles, return_inverse=True)
             if len(unique) < 2:  # a constant feature maps to 0
                 unique, means = np.array([unique[0], unique[0] + 1.0]), np.zeros(2)
@@ -106,6 +125,46 @@ class QuantileScaling(Layer):
             slope = (v[segment + 1] - v[segment]) / (p[segment + 1] - p[segment])
             slopes[:, j] = np.where(inside, slope, 0.0)
         return (up_grad * slopes).astype(up_grad.dtype, copy=False)
+
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """``np.interp`` per feature, in float64 as ``forward``: each input clipped to its
+        feature's points, its segment found by counting the points at or below it, then
+        the segment's start value plus its slope times the distance into it."""
+        points, starts, slopes = self._padded_tables()
+        last = [p[-1] for p in self.points]
+        x = graph.cast(inp, np.float64)
+        x = graph.node("Max", [x, graph.constant("first", points[:, 0], np.float64)])
+        x = graph.node("Min", [x, graph.constant("last", last, np.float64)])
+        column = graph.node("Unsqueeze", [x, graph.constant("axis", [2], np.int64)])
+        below = graph.node("LessOrEqual", [graph.constant("points", points, np.float64), column])
+        axis = graph.constant("axis", [2], np.int64)
+        count = graph.node("ReduceSum", [graph.cast(below, np.int64), axis], keepdims=0)
+        # the segment (count - 1, the last one at the last point), as an index into the
+        # flattened tables: feature j's segment s is j * width + s
+        n_segments = [len(p) - 1 for p in self.points]
+        count = graph.node("Min", [count, graph.constant("n_segments", n_segments, np.int64)])
+        offsets = np.arange(self.in_dim) * points.shape[1] - 1
+        segment = graph.node("Add", [count, graph.constant("offsets", offsets, np.int64)])
+
+        def at_segment(name: str, table: np.ndarray) -> str:
+            flat = np.where(np.isfinite(table), table, 0.0).ravel()
+            return graph.node("Gather", [graph.constant(name, flat, np.float64), segment])
+
+        distance = graph.node("Sub", [x, at_segment("starts_x", points)])
+        rise = graph.node("Mul", [at_segment("slopes", slopes), distance])
+        value = graph.node("Add", [rise, at_segment("starts_y", starts)])
+        return graph.cast(value, np.float32)
+
+    def _padded_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each feature's points, values and segment slopes as rows of (n_features,
+        most points) arrays, padded with inf (points) and 0."""
+        shape = (self.in_dim, max(len(p) for p in self.points))
+        points = np.full(shape, np.inf)  # padding is never "at or below" an input
+        starts, slopes = np.zeros(shape), np.zeros(shape)
+        for j, (p, v) in enumerate(self._pairs()):
+            points[j, : len(p)], starts[j, : len(v)] = p, v
+            slopes[j, : len(p) - 1] = np.diff(v) / np.diff(p)
+        return points, starts, slopes
 
     def _pairs(self):
         return zip(self.points, self.values, strict=True)
@@ -166,6 +225,18 @@ class RobustScaling(Layer):
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         """d/du [u / sqrt(1 + u^2/9)] = (1 + u^2/9)^(-3/2)."""
         return up_grad * self.factor * (1 / self.root) ** 3
+
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """u as ``forward`` computes it; the smooth clip in float64, where (u / 3)^2
+        cannot overflow."""
+        u = graph.node("Sub", [inp, graph.constant("center", self.center)])
+        u = graph.cast(graph.node("Mul", [u, graph.constant("factor", self.factor)]), np.float64)
+        third = graph.node("Div", [u, graph.constant("three", 3.0, np.float64)])
+        square = graph.node("Mul", [third, third])
+        root = graph.node(
+            "Sqrt", [graph.node("Add", [square, graph.constant("one", 1.0, np.float64)])]
+        )
+        return graph.cast(graph.node("Div", [u, root]), np.float32)
 
     def config(self) -> dict:
         return {
