@@ -31,16 +31,8 @@ def code_cells(notebook):
     return [cell for cell in notebook.cells if cell.cell_type == "code"]
 
 
-# A terminal's escape codes: a `!barenet` cell runs on a pseudo-terminal, and numba,
-# when colorama is installed (mkdocs-material, in the docs extra, brings it), makes
-# colorama print a colour reset at exit.
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
 def text_of(cell) -> str:
-    """The cell's printed text, without terminal escape codes."""
-    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-    return ANSI_ESCAPE.sub("", text)
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
 
 
 def cell_defining(notebook, snippet: str):
