@@ -58,7 +58,10 @@ API_PAGES = {
     "files": ("Plots and model files", ["plotting", "persistence", "record"]),
     "data": ("Data and tables", ["datasets", "tables", "preprocessing", "metrics"]),
     "config": ("Configuration", ["hyperparams", "recipes", "networks", "registry", "errors"]),
-    "integrations": ("scikit-learn, Dask and ONNX", ["estimators", "tuning", "onnx_export"]),
+    "integrations": (
+        "scikit-learn, Dask and ONNX",
+        ["estimators", "tuning", "onnx_export", "onnx_graph"],
+    ),
 }
 
 
