@@ -597,8 +597,16 @@ def watch(activation=barenet.Relu, init_scale=1.0, lr=0.01, clip_norm=1.0, epoch
     model = barenet.MLP(layers, barenet.MSE(), lr=lr, seed=0)
     diagnostics = barenet.Diagnostics(model, x_train, y_train)
     try:
-        model.train(x_train, y_train, x_test, y_test, epochs=epochs, batch_size=32,
-                    clip_norm=clip_norm, callbacks=[diagnostics])
+        model.train(
+            x_train,
+            y_train,
+            x_test,
+            y_test,
+            epochs=epochs,
+            batch_size=32,
+            clip_norm=clip_norm,
+            callbacks=[diagnostics],
+        )
         losses = ", ".join(f"{v:.2f}" for v in model.history["val_loss"])
         outcome = f"validation loss per epoch: {losses}"
     except barenet.TrainingDiverged as error:
@@ -611,8 +619,10 @@ def describe(name, diagnostics, outcome):
     first, last = layers[0], layers[-1]
     health = [f"{e['health']} {max(e['share']):.0%}" for e in layers if e["health"]]
     print(f"{name}:")
-    print(f"  gradient norm, first layer {first['grad_norm']['w'][-1]:.3f}, "
-          f"last layer {last['grad_norm']['w'][-1]:.3f}")
+    print(
+        f"  gradient norm, first layer {first['grad_norm']['w'][-1]:.3f}, "
+        f"last layer {last['grad_norm']['w'][-1]:.3f}"
+    )
     ratios = first["update_ratio"]["w"][1:]  # none if the first epoch diverged
     if ratios:
         print(f"  first layer's largest update/weight ratio {max(ratios):.2f}")

@@ -1,0 +1,272 @@
+"""The documentation site: the generated pages against the code they come from (every
+registered name, every command-line option, every hyper-parameter, every public name),
+the navigation, the front-door README's links, and a strict build of the whole site."""
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import barenet
+from barenet import cli, hyperparams, registry
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("gen_pages", DOCS / "gen_pages.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+gen = load_generator()
+
+
+def table_rows(markdown: str) -> list[list[str]]:
+    """The body rows of every Markdown table in ``markdown``, split into cells."""
+    rows = []
+    for line in markdown.splitlines():
+        if not line.startswith("| ") or line.startswith("| ---"):
+            continue
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        rows.append(cells)
+    return rows
+
+
+def code_names(text: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", text)
+
+
+def section(page: str, heading: str) -> str:
+    """The text of the ``## heading`` section of ``page``, up to the next one."""
+    start = page.index(f"\n## {heading}\n")
+    end = page.find("\n## ", start + 1)
+    return page[start : end if end != -1 else len(page)]
+
+
+# --- the lists of choices ------------------------------------------------------------
+
+
+def test_every_registry_has_a_table_on_the_choices_page():
+    registries = {id(r) for r in vars(registry).values() if isinstance(r, registry.Registry)}
+    listed = {id(r) for r, _, _ in gen.REGISTRIES}
+    assert registries == listed, "add the new registry to REGISTRIES in docs/gen_pages.py"
+
+
+@pytest.mark.parametrize("reg", [r for r, _, _ in gen.REGISTRIES], ids=lambda r: r.kind)
+def test_a_choices_table_names_every_registered_name_and_nothing_else(reg):
+    rows = table_rows(gen.registry_table(reg))[1:]  # the header row left out
+    primary = [code_names(row[0])[0] for row in rows]
+    aliases = [a for row in rows for a in code_names(row[1])]
+    assert primary == reg.choices()
+    assert sorted(primary + aliases) == sorted(reg)  # every key, aliases included, once
+
+
+@pytest.mark.parametrize("reg", [r for r, _, _ in gen.REGISTRIES], ids=lambda r: r.kind)
+def test_each_choice_links_to_the_object_it_names(reg):
+    for row in table_rows(gen.registry_table(reg))[1:]:
+        obj = reg.lookup(code_names(row[0])[0])
+        assert f"[`{obj.__name__}`][{obj.__module__}.{obj.__qualname__}]" == row[2]
+
+
+def test_the_choices_page_holds_every_registry_table():
+    page = gen.choices_page()
+    for reg, title, _ in gen.REGISTRIES:
+        assert gen.registry_table(reg) in section(page, title)
+
+
+def test_the_choices_summary_lists_each_registrys_names():
+    lines = gen.choices_summary().splitlines()
+    assert len(lines) == len(gen.REGISTRIES)
+    for line, (reg, title, _) in zip(lines, gen.REGISTRIES, strict=True):
+        assert line.startswith(f"- {title}: ")
+        assert code_names(line) == reg.choices()
+
+
+def test_a_new_registration_shows_up_in_the_table():
+    reg = registry.Registry("widget")
+
+    @reg.register("round_one", "round")
+    def round_one():
+        """A widget."""
+
+    text = gen.registry_table(reg)
+    assert "| `round_one` | `round` |" in text and "A widget." in text
+
+
+# --- the command-line reference ------------------------------------------------------
+
+
+def test_the_cli_reference_names_every_option_of_every_subcommand():
+    parser = cli.build_parser()
+    page = gen.cli_page(parser)
+    commands = gen.subcommands(parser)
+    assert set(commands) >= {"train", "predict", "evaluate", "tune", "export-onnx"}
+    for name, sub in [(None, parser), *commands.items()]:
+        text = section(page, f"`barenet {name}`" if name else "`barenet`")
+        for action in sub._actions:
+            if action.help == "==SUPPRESS==" or not action.option_strings:
+                continue
+            for option in action.option_strings:
+                assert f"`{option}`" in text, (name, option)
+            for choice in action.choices or ():
+                assert f"`{choice}`" in text, (name, option, choice)
+
+
+def test_the_cli_reference_gives_each_option_its_help_with_the_default():
+    page = gen.cli_page()
+    row = next(r for r in table_rows(section(page, "`barenet train`")) if "`--batch-size`" in r[0])
+    assert row[2] == "rows per mini-batch (default: 32)"
+
+
+# --- the hyper-parameter table -------------------------------------------------------
+
+
+def test_the_hyperparameter_table_has_one_row_per_param_in_order():
+    rows = table_rows(gen.hyperparams_table())[1:]
+    assert [code_names(r[0])[0] for r in rows] == [p.name for p in hyperparams.PARAMS]
+    for row, param in zip(rows, hyperparams.PARAMS, strict=True):
+        assert row[1] == f"`--{param.name.replace('_', '-')}`"
+        assert code_names(row[4]) == (param.choices or [])
+        estimator_name, default = param.for_estimator
+        assert row[3] == f"`{estimator_name}={default!r}`"
+
+
+def test_the_hyperparameter_choices_are_the_registries():
+    rows = {code_names(r[0])[0]: r for r in table_rows(gen.hyperparams_table())[1:]}
+    assert code_names(rows["activation"][4]) == registry.ACTIVATIONS.choices()
+    assert code_names(rows["optimizer"][4]) == registry.OPTIMIZERS.choices()
+
+
+def test_the_recipes_table_gives_every_preset_value():
+    rows = table_rows(gen.recipes_table())
+    header, body = rows[0], {code_names(r[0])[0]: r for r in rows[1:]}
+    for name, preset in hyperparams.RECIPES.items():
+        column = header.index(f"`{name}`")
+        for param, value in preset.items():
+            assert body[param][column] == f"`{gen._shown(value)}`"
+
+
+# --- the API reference and the navigation --------------------------------------------
+
+
+def test_the_api_reference_renders_the_module_of_every_public_name():
+    documented = {f"barenet.{m}" for _, modules in gen.API_PAGES.values() for m in modules}
+    for name in barenet.__all__:
+        if name != "__version__":
+            module = getattr(barenet, name).__module__
+            assert module in documented, f"add {module} to API_PAGES in docs/gen_pages.py"
+    index = gen.api_pages()["reference/api/index.md"]
+    for name in barenet.__all__:
+        if name != "__version__":
+            assert f"[`barenet.{name}`]" in index
+
+
+def test_every_page_is_in_the_navigation():
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    generated = [*gen.all_pages(), "learn/notebook.ipynb"]
+    written = [
+        p.relative_to(DOCS).as_posix()
+        for p in DOCS.rglob("*.md")
+        if p.name != "README.front-door.md"
+    ]
+    for page in generated + written:
+        assert re.search(rf"[\s:]{re.escape(page)}\n", nav), page
+
+
+def test_hand_written_pages_get_their_generated_snippets():
+    filled = gen.pages_with_placeholders()
+    assert {"table.md", "learn/contract.md"} <= set(filled)
+    for name, text in filled.items():
+        assert "<!-- generated:" not in text, name
+    assert gen.recipes_table() in filled["table.md"]
+    assert gen.choices_summary() in filled["learn/contract.md"]
+
+
+def test_the_engine_coverage_sorts_every_registered_class_into_covered_or_not():
+    from barenet.fast import engine
+
+    lines = gen.engine_coverage().splitlines()
+    tables = (
+        (engine.LAYER_CODES, registry.LAYERS),
+        (engine.LOSS_CODES, registry.LOSSES),
+        (engine.OPTIMIZER_CODES, registry.OPTIMIZERS),
+    )
+    for line, (covered, reg) in zip(lines, tables, strict=True):
+        listed, _, left = line.partition("; not covered: ")
+        assert code_names(listed) == [c.__name__ for c in covered]
+        classes = {reg.lookup(n).__name__ for n in reg.choices()}
+        assert set(code_names(left)) == classes - {c.__name__ for c in covered}
+
+
+def test_an_unknown_snippet_is_an_error_naming_the_page():
+    with pytest.raises(KeyError, match="page.md: unknown generated snippet 'nope'"):
+        gen.fill_placeholders("text\n<!-- generated: nope -->\n", "page.md")
+
+
+# --- the front door ------------------------------------------------------------------
+
+
+FRONT_DOOR = DOCS / "README.front-door.md"
+
+
+@pytest.mark.skipif(not FRONT_DOOR.exists(), reason="no docs/README.front-door.md (applied)")
+def test_the_front_door_is_short_and_its_links_exist():
+    text = FRONT_DOOR.read_text(encoding="utf-8")
+    assert len(text.splitlines()) < 200
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [link for link in links if "://" not in link]
+    assert local, "the front door links into the site"
+    for link in local:
+        assert (ROOT / link).exists(), link
+
+
+@pytest.mark.skipif(not FRONT_DOOR.exists(), reason="no docs/README.front-door.md (applied)")
+def test_the_front_door_keeps_the_two_commands():
+    front = FRONT_DOOR.read_text(encoding="utf-8").splitlines()
+    assert front[3].startswith("python3 -m venv .venv && . .venv/bin/activate && pip install -e .")
+    assert front[4].startswith('pip install -e ".[test,torch]" && python -m pytest')
+
+
+# --- the site ------------------------------------------------------------------------
+
+
+DOCS_TOOLS = ("mkdocs", "material", "mkdocstrings_handlers", "mkdocs_jupyter", "mkdocs_gen_files")
+
+
+def docs_tools_missing() -> str | None:
+    """The first of the docs extra's modules that is not installed, or None."""
+    return next((m for m in DOCS_TOOLS if importlib.util.find_spec(m) is None), None)
+
+
+@pytest.mark.skipif(
+    docs_tools_missing() is not None,
+    reason=f'the docs tools are not installed ({docs_tools_missing()}): pip install -e ".[docs]"',
+)
+def test_the_site_builds_in_strict_mode(tmp_path):
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", DISABLE_MKDOCS_2_WARNING="true")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    site = tmp_path / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    for page in ("reference/cli", "reference/choices", "learn/notebook", "reference/api/layers"):
+        assert (site / page / "index.html").is_file(), page
+    choices = (site / "reference/choices/index.html").read_text(encoding="utf-8")
+    assert "silu" in choices and "mish" in choices
+    notebook = (site / "learn/notebook/index.html").read_text(encoding="utf-8")
+    assert "Training a neural network from scratch" in notebook
+    assert "data:image/png;base64" in notebook  # the stored outputs, not re-executed
+    assert not (ROOT / "site").exists()
