@@ -72,6 +72,14 @@ def add_reader_arguments(group) -> None:
     group.add_argument("--sep", help="the CSV field separator (default: sniffed from the file)")
     group.add_argument("--decimal", default=".", help="the decimal mark (default: .)")
     group.add_argument("--encoding", help="the CSV file's text encoding (default: utf-8)")
+    group.add_argument("--thousands", help="the thousands separator, as in 25,835 (default: none)")
+    group.add_argument(
+        "--bad-rows",
+        choices=["error", "skip"],
+        default="error",
+        help="a row with too few or too many fields: an error naming its line, or skip "
+        "such rows and count them (default: error)",
+    )
 
 
 def read_data(args, path, notices=None, drop=(), text=()):
@@ -84,6 +92,8 @@ def read_data(args, path, notices=None, drop=(), text=()):
         drop=drop,
         notices=notices,
         text=text,
+        thousands=getattr(args, "thousands", None),
+        bad_rows=getattr(args, "bad_rows", "error"),
     )
 
 
