@@ -16,6 +16,7 @@ from barenet.tables import (
     choose_task,
     describe,
     encode,
+    encoded_names,
     fit_columns,
     labels_of,
     read_table,
@@ -162,7 +163,8 @@ def split_table(
     the feature scaling and the target scaling (or class labels) learned from the
     training rows only."""
     from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
+
+    from barenet.finite import fit_scaler
 
     try:
         y_raw = target_values(y_column, target_name)
@@ -201,8 +203,8 @@ def split_table(
         raise DataError(f"{where}: {error}") from None
     if not specs:
         raise DataError(f"{where}: no usable feature column ({', '.join(dropped)})")
-    scaler_x = StandardScaler().fit(x_train)
-    scaler_y = None if classes is not None else StandardScaler().fit(y[train])
+    scaler_x = fit_scaler(x_train, encoded_names(specs), where)  # float64, no overflow
+    scaler_y = None if classes is not None else fit_scaler(y[train], [target_name], where)
     y_train, y_test = y[train], y[test]
     if scaler_y is not None:
         y_train, y_test = scaler_y.transform(y_train), scaler_y.transform(y_test)

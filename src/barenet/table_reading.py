@@ -37,9 +37,9 @@ MAGIC = {
     b"\xd0\xcf\x11\xe0": "excel",  # an old .xls (OLE) workbook
 }
 SUFFIXES = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip", ".parquet": "parquet"}
-#: the largest magnitude a table's number may have: its square still fits in float64,
-#: so the mean and standard deviation of a column can be computed.
-MAX_ABS_VALUE = 1e150
+#: the largest magnitude a table's number may have: differences of two such numbers
+#: (a value minus its column's mean) still fit in float64.
+MAX_ABS_VALUE = 1e300
 
 
 def file_kind(path: Path) -> str:
