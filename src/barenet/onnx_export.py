@@ -40,6 +40,9 @@ def to_onnx(model):
             "(or, in a barenet checkout, pip install -e '.[onnx]')"
         ) from None
 
+    from barenet.model_checks import check_finite_weights
+
+    check_finite_weights(model)  # a NaN weight would export a graph that answers NaN
     nodes, initializers = [], []
     counter = iter(range(10**6))
 
