@@ -42,7 +42,8 @@ def fit_scaler(x: np.ndarray, names, what: str = "the data"):
             f"(mean {mean[bad[0]]:g}, standard deviation {std[bad[0]]:g}); its values are "
             "not finite or too large"
         )
-    scaler = _scaler_from_json({"mean": mean.tolist(), "scale": np.where(std > 0, std, 1.0)})
+    with np.errstate(over="ignore"):  # var_ (unused by transform) may overflow: inf
+        scaler = _scaler_from_json({"mean": mean.tolist(), "scale": np.where(std > 0, std, 1.0)})
     scaler.n_samples_seen_ = len(x)
     return scaler
 
