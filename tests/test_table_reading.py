@@ -23,7 +23,7 @@ def test_guarantee_repeated_column_names_are_named(tmp_path):
     with pytest.raises(DataError, match="'x1' appears twice"):
         read_table(path)
     path.write_text('x1,"x1 ",y\n1,2,3\n')  # equal once spaces are stripped
-    with pytest.raises(DataError, match="'x1' and 'x1 ' appears twice"):
+    with pytest.raises(DataError, match="'x1' and 'x1 ' are the same name"):
         read_table(path)
 
 
@@ -95,12 +95,12 @@ def test_an_excel_file_gets_the_advice_to_save_it_as_csv(tmp_path):
 
 def test_thousands_separators_are_advised_and_read(tmp_path):
     path = tmp_path / "t.csv"
-    rows = "".join(f'"{25835 + 1000 * i:,}",{i}\n' for i in range(10))
+    rows = "".join(f'"{25835 * i:,}",{i}\n' for i in range(10))  # 0 and 25,835 ...
     path.write_text("price,y\n" + rows)
     with pytest.raises(DataError, match="thousands separator.*--thousands ,"):
         check_numbers(read_table(path))
     frame = read_table(path, thousands=",")
-    assert frame["price"].iloc[0] == 25835 and frame["price"].dtype.kind in "if"
+    assert frame["price"].iloc[1] == 25835 and frame["price"].dtype.kind in "if"
 
 
 def test_percent_and_currency_columns_become_numbers_with_a_notice(tmp_path):

@@ -84,7 +84,9 @@ class Preprocessing:
         x = self.transform(x_raw)
         rows = row_numbers(x_raw, len(x))
         check_inputs(x, self._input_names(x.shape[1]), model.dtype, rows)
-        return check_outputs(np.asarray(model.predict(x), dtype=np.float64), rows, "outputs")
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
+            outputs = np.asarray(model.predict(x), dtype=np.float64)
+        return check_outputs(outputs, rows, "outputs")
 
     def _input_names(self, width: int) -> list[str]:
         from barenet.tables import encoded_names

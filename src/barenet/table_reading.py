@@ -150,10 +150,12 @@ def check_names(names, path) -> None:
     for name in names:
         key = str(name).replace("\ufeff", "").strip()
         if key in seen:
-            shown = repr(key) if seen[key] == name == key else f"{seen[key]!r} and {name!r}"
+            if seen[key] == name == key:
+                what = f"the column name {key!r} appears twice in the header"
+            else:
+                what = f"the column names {seen[key]!r} and {name!r} are the same name"
             raise DataError(
-                f"{path}: the column name {shown} appears twice in the header "
-                "(names are compared without surrounding spaces); rename one"
+                f"{path}: {what} (names are compared without surrounding spaces); rename one"
             )
         seen[key] = name
 
@@ -161,7 +163,7 @@ def check_names(names, path) -> None:
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
 _PERCENT = re.compile(rf"^([-+]?)\s*({_NUMBER})\s*%$")
 _CURRENCY = re.compile(rf"^([-+]?)\s*[$€£¥]\s*({_NUMBER})$|^([-+]?)\s*({_NUMBER})\s*[$€£¥]$")
-_GROUPED = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
+_GROUPED = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})*(\.\d+)?\s*$")  # 25,835 or 835
 
 
 def _parse(pattern, texts):
@@ -206,7 +208,7 @@ def numbers_written_as_text(frame, notices, path) -> None:
 
 def thousands_advice(name, present) -> str | None:
     """Advice for a text column of numbers with thousands separators (``25,835``)."""
-    if len(present) and present.str.match(_GROUPED).mean() > 0.9:
+    if len(present) and present.str.contains(",").any() and present.str.match(_GROUPED).all():
         return (
             f"column {name!r} holds numbers written with a thousands separator, such as "
             f"{present.iloc[0]!r}: give --thousands , (or --decimal , if the comma is a "
