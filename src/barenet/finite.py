@@ -17,18 +17,27 @@ from barenet.errors import DataError
 
 
 def fit_scaler(x: np.ndarray, names, what: str = "the data"):
-    """A scikit-learn ``StandardScaler`` of ``x`` (n, k), its mean and standard
-    deviation computed in float64 on values divided by each column's largest magnitude
-    (so squares never overflow). A zero deviation scales by 1, as scikit-learn does.
+    """A scikit-learn ``StandardScaler`` of ``x`` (n, k): scikit-learn's fit, or where
+    that overflows (values around 1e200), the mean and standard deviation computed in
+    float64 on values divided by each column's largest magnitude (so squares never
+    overflow). A zero deviation scales by 1, as scikit-learn does.
 
     Raises
     ------
     DataError
         If a mean or scale is not a finite float64 (naming the column).
     """
-    from barenet.preprocessing import _scaler_from_json
+    import warnings
+
+    from sklearn.preprocessing import StandardScaler
 
     x = np.asarray(x, dtype=np.float64)
+    if len(x) and np.abs(x).max() < 1e150:  # scikit-learn's own fit: squares fit float64
+        with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            scaler = StandardScaler().fit(x)
+        if np.isfinite(scaler.mean_).all() and np.isfinite(scaler.scale_).all():
+            return scaler
     with np.errstate(over="ignore", invalid="ignore"):
         size = np.max(np.abs(x), axis=0) if len(x) else np.ones(x.shape[1])
         size = np.where((size > 0) & np.isfinite(size), size, 1.0)
@@ -42,9 +51,11 @@ def fit_scaler(x: np.ndarray, names, what: str = "the data"):
             f"(mean {mean[bad[0]]:g}, standard deviation {std[bad[0]]:g}); its values are "
             "not finite or too large"
         )
+    scaler = StandardScaler()  # fitted by hand, as scikit-learn's own fit would set it
+    scaler.mean_, scaler.scale_ = mean, np.where(std > 0, std, 1.0)
     with np.errstate(over="ignore"):  # var_ (unused by transform) may overflow: inf
-        scaler = _scaler_from_json({"mean": mean.tolist(), "scale": np.where(std > 0, std, 1.0)})
-    scaler.n_samples_seen_ = len(x)
+        scaler.var_ = std**2
+    scaler.n_features_in_, scaler.n_samples_seen_ = x.shape[1], len(x)
     return scaler
 
 
