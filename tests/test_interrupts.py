@@ -47,9 +47,9 @@ def test_guarantee_a_second_ctrl_c_stops_at_once_on_every_engine(tmp_path, engin
     if engine == "compiled":
         pytest.importorskip("numba")
     process = _start_training(tmp_path, engine, hidden)
-    time.sleep(0.8)  # into the second epoch: one kernel call of seconds on "compiled"
+    time.sleep(0.3)  # into the second epoch: one kernel call of seconds on "compiled"
     process.send_signal(signal.SIGINT)
-    time.sleep(0.3)
+    time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     sent = time.monotonic()
     _, err = process.communicate(timeout=120)
