@@ -91,6 +91,29 @@ def test_many_layers_within_the_width_bound_are_refused_by_the_parameter_bound(t
     _refused_quickly(_tamper(_regressor_file(tmp_path), claim), f"{MAX_PARAMETERS:,}")
 
 
+def test_a_record_claiming_more_weights_than_the_file_stores_is_refused(tmp_path):
+    """Within every absolute bound (2,000 x 2,000 weights), but a 6 kB file cannot back
+    them: refused before the layer is built, not after allocating it."""
+
+    def claim(meta):
+        meta["record"]["layers"][0]["config"].update(in_dim=2000, out_dim=2000)
+        meta["record"]["layers"][2]["config"].update(in_dim=2000)
+
+    _refused_quickly(
+        _tamper(_regressor_file(tmp_path), claim), "more than the 21 stored weights can back"
+    )
+
+
+def test_the_tabular_recipe_model_is_within_the_bounds(tmp_path):
+    from barenet.recipes import TrainConfig, build_model
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((300, 8)), rng.standard_normal((300, 1))
+    model = build_model(TrainConfig(recipe="tabular"), 8, 1, "regression", x, y)
+    loaded = barenet.load(barenet.save(model, tmp_path / "tabular.npz"))
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
 def test_an_array_header_claiming_more_than_the_file_holds_is_refused(tmp_path):
     path = _regressor_file(tmp_path)
     buffer = io.BytesIO()

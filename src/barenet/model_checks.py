@@ -7,10 +7,12 @@ only then built (``barenet.persistence.rebuild``):
 - ``check_archive``: every array's header claims no more bytes than its member of the
   zip archive holds (a 6 kB file cannot make NumPy allocate gigabytes);
 - ``check_record``: the layers are a list of at most ``MAX_LAYERS``; every size in a
-  layer's configuration is at most ``MAX_WIDTH``, and the product of a layer's sizes
-  (its parameter count, for barenet's layers) summed over the layers is at most
-  ``MAX_PARAMETERS``; the dtype is float32 or float64; the stored parameters have
-  that dtype and finite values;
+  layer's configuration is at most ``MAX_WIDTH``; the product of a layer's sizes (its
+  parameter count for most of barenet's layers, an overestimate for the others)
+  summed over the layers is at most ``MAX_PARAMETERS`` and at most what the stored
+  arrays can back (``CLAIM_FACTOR`` times their size plus ``FREE_PARAMETERS``); the
+  dtype is float32 or float64; the stored parameters have that dtype and finite
+  values;
 - ``check_rebuilt``: the preprocessing fits the built model (scaler widths, encoded
   features, one class per output), with finite scales.
 """
@@ -27,7 +29,12 @@ from barenet.errors import ModelFileError
 
 MAX_LAYERS = 1_000
 MAX_WIDTH = 1_000_000  # any one size: features, units, bins, ensemble members
-MAX_PARAMETERS = 25_000_000  # 200 MB of float64 parameters
+MAX_PARAMETERS = 100_000_000  # counted as the product of each layer's sizes
+# The product of a layer's sizes overestimates its weights (an ensemble layer's member
+# count, say) by less than this factor; a record claiming more than the stored arrays
+# can back is refused, so a small file cannot make ``build`` allocate much.
+CLAIM_FACTOR = 64
+FREE_PARAMETERS = 1_000_000
 _HEADER_BYTES = 4096  # an .npy header is at most this long for barenet's arrays
 
 
@@ -77,6 +84,8 @@ def check_record(record, arrays: dict[str, np.ndarray], path) -> None:
         raise ModelFileError(
             f"{path}: the record lists {len(layers)} layers (1 to {MAX_LAYERS} are possible)"
         )
+    stored = sum(v.size for k, v in arrays.items() if k.startswith("param/"))
+    budget = min(MAX_PARAMETERS, CLAIM_FACTOR * stored + FREE_PARAMETERS)
     total = 0
     for i, spec in enumerate(layers):
         if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
@@ -89,10 +98,12 @@ def check_record(record, arrays: dict[str, np.ndarray], path) -> None:
                 f"barenet allows at most {MAX_WIDTH:,} (features, units or bins) per layer"
             )
         total += math.prod(s for s in sizes if s > 0)
-        if total > MAX_PARAMETERS:
+        if total > budget:
             raise ModelFileError(
-                f"{path}: the record claims over {MAX_PARAMETERS:,} parameters by layer {i} "
-                f"({spec.get('type')}); barenet's model files hold at most that many"
+                f"{path}: by layer {i} ({spec.get('type')}) the record claims layers of "
+                f"{total:,} weights (the product of their sizes), more than the {stored:,} "
+                f"stored weights can back (at most {CLAIM_FACTOR} times as many plus "
+                f"{FREE_PARAMETERS:,}, and never over {MAX_PARAMETERS:,})"
             )
     dtype = record.get("dtype")
     if dtype not in ("float32", "float64"):
