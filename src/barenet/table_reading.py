@@ -119,8 +119,21 @@ def scan_records(path: Path, kind: str, encoding: str, sep: str, bad_rows: str):
     of rows to leave out (``bad_rows="skip"``). A row with a different number of fields
     from the header is a ``DataError`` naming its line (with ``bad_rows="error"``)."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long cells are data, not errors
+    with open_text(path, kind, encoding) as text:  # the quick pass: are all rows alike?
+        content = text.read()
+    lines = [line for line in content.splitlines() if line.strip()]
+    if lines and '"' not in content:  # no quoting: a field per separator, plus one
+        header = next(csv.reader(lines[:1], delimiter=sep, skipinitialspace=True))
+        if all(line.count(sep) == len(header) - 1 for line in lines):
+            return header, [], []
+    else:
+        reader = csv.reader(io.StringIO(content), delimiter=sep, skipinitialspace=True)
+        header = next((record for record in reader if record), [])
+        if set(map(len, reader)) <= {0, len(header)}:
+            return header, [], []
+    del content, lines
     header, skip, bad = None, [], []
-    with open_text(path, kind, encoding) as text:
+    with open_text(path, kind, encoding) as text:  # the careful pass, with line numbers
         reader = csv.reader(text, delimiter=sep, skipinitialspace=True)
         first_line = 0
         for record in reader:
