@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from barenet import hyperparams, tuning
+from barenet import hyperparams, interrupts, tuning
 from barenet._version import __version__
 from barenet.data_args import (
     _names,
@@ -350,7 +350,9 @@ def run_train(args, stdout=None) -> int:
         print(json.dumps(summary, indent=2), file=stdout)
     else:
         print(summary_text(summary), file=stdout)
-    return 1 if diverged else 0
+    if diverged:
+        return 1
+    return 130 if model.interrupted else 0  # saved what it promised; a script can tell
 
 
 def _kept_epoch(model, config: TrainConfig) -> int:
@@ -505,6 +507,7 @@ def main(argv=None) -> int:
     elif argv[0] in ("-h", "--help"):
         argv.insert(0, "train")  # the default command's options
     args = build_parser().parse_args(argv)
+    interrupts.enable()  # a second Ctrl-C stops at once, even in a compiled kernel
     try:
         return RUNNERS[args.command](args, sys.stdout)
     except KeyboardInterrupt:

@@ -16,6 +16,7 @@ from barenet.tables import (
     choose_task,
     describe,
     encode,
+    encoded_names,
     fit_columns,
     labels_of,
     read_table,
@@ -72,6 +73,14 @@ def add_reader_arguments(group) -> None:
     group.add_argument("--sep", help="the CSV field separator (default: sniffed from the file)")
     group.add_argument("--decimal", default=".", help="the decimal mark (default: .)")
     group.add_argument("--encoding", help="the CSV file's text encoding (default: utf-8)")
+    group.add_argument("--thousands", help="the thousands separator, as in 25,835 (default: none)")
+    group.add_argument(
+        "--bad-rows",
+        choices=["error", "skip"],
+        default="error",
+        help="a row with too few or too many fields: an error naming its line, or skip "
+        "such rows and count them (default: error)",
+    )
 
 
 def read_data(args, path, notices=None, drop=(), text=()):
@@ -84,6 +93,8 @@ def read_data(args, path, notices=None, drop=(), text=()):
         drop=drop,
         notices=notices,
         text=text,
+        thousands=getattr(args, "thousands", None),
+        bad_rows=getattr(args, "bad_rows", "error"),
     )
 
 
@@ -152,7 +163,8 @@ def split_table(
     the feature scaling and the target scaling (or class labels) learned from the
     training rows only."""
     from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
+
+    from barenet.finite import fit_scaler
 
     try:
         y_raw = target_values(y_column, target_name)
@@ -191,8 +203,8 @@ def split_table(
         raise DataError(f"{where}: {error}") from None
     if not specs:
         raise DataError(f"{where}: no usable feature column ({', '.join(dropped)})")
-    scaler_x = StandardScaler().fit(x_train)
-    scaler_y = None if classes is not None else StandardScaler().fit(y[train])
+    scaler_x = fit_scaler(x_train, encoded_names(specs), where)  # float64, no overflow
+    scaler_y = None if classes is not None else fit_scaler(y[train], [target_name], where)
     y_train, y_test = y[train], y[test]
     if scaler_y is not None:
         y_train, y_test = scaler_y.transform(y_train), scaler_y.transform(y_test)

@@ -21,6 +21,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from barenet import hyperparams
 from barenet.activations import Softmax
 from barenet.errors import BarenetTypeError, BarenetValueError
+from barenet.estimator_checks import check_no_missing_targets, check_two_classes
+from barenet.finite import check_outputs, fit_scaler
 from barenet.recipes import TrainConfig, build_model, build_schedule, hold_out_validation
 
 #: (name, default) of every constructor parameter, in order.
@@ -86,6 +88,18 @@ class _BarenetEstimator(BaseEstimator):
                 "OneHotEncoder, say), or train on the table with barenet train --data"
             )
 
+    @staticmethod
+    def _check_fit_params(owner: str, fit_params: dict) -> None:
+        """``sample_weight`` refused by name (barenet's losses are unweighted), and any
+        other keyword named."""
+        if "sample_weight" in fit_params:
+            raise BarenetTypeError(
+                f"{owner}.fit does not support sample_weight: barenet's losses weigh every "
+                "row alike. Repeat or resample rows in proportion to their weights instead"
+            )
+        if fit_params:
+            raise BarenetTypeError(f"{owner}.fit got unexpected arguments {sorted(fit_params)}")
+
     def _config(self) -> TrainConfig:
         """The training configuration; with a ``recipe``, the parameters left at their
         defaults take the recipe's values."""
@@ -147,7 +161,8 @@ class _BarenetEstimator(BaseEstimator):
     def _outputs(self, x) -> np.ndarray:
         check_is_fitted(self, "model_")
         x = validate_data(self, x, reset=False, dtype=[np.float64, np.float32])
-        return self.model_.predict(x, engine=self.config_.engine)
+        outputs = self.model_.predict(x, engine=self.config_.engine)
+        return check_outputs(outputs, np.arange(1, len(outputs) + 1), "outputs")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -189,8 +204,10 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
 
     _extra = (("target_scaling", True),)
 
-    def fit(self, X, y):
+    def fit(self, X, y, **fit_params):
+        self._check_fit_params(type(self).__name__, fit_params)
         self._check_frame(X)
+        check_no_missing_targets(y)
         x, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32]
         )
@@ -203,8 +220,13 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
         n_outputs = y.shape[1]
         self.y_mean_, self.y_scale_ = np.zeros(n_outputs), np.ones(n_outputs)
         if self.target_scaling:
-            self.y_mean_ = y.mean(axis=0)
-            std = y.std(axis=0)
+            y = np.asarray(y, dtype=np.float64)
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.y_mean_, std = y.mean(axis=0), y.std(axis=0)
+            if not (np.isfinite(self.y_mean_).all() and np.isfinite(std).all()):
+                # a target around 1e200: its squares overflow; scale without squaring them
+                scaler = fit_scaler(y, [f"y[:, {i}]" for i in range(n_outputs)], "y")
+                self.y_mean_, std = scaler.mean_, scaler.scale_
             self.y_scale_ = np.where(std > 0, std, 1.0)
         return (y - self.y_mean_) / self.y_scale_
 
@@ -230,6 +252,7 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
     def predict(self, X):
         """Predictions in the target's units, shape (n_samples,) or (n_samples, n_outputs)."""
         output = self._outputs(X).astype(np.float64) * self.y_scale_ + self.y_mean_
+        check_outputs(output, np.arange(1, len(output) + 1))
         return output[:, 0] if self._y_1d else output
 
     def __sklearn_tags__(self):
@@ -248,26 +271,32 @@ class BarenetClassifier(ClassifierMixin, _BarenetEstimator):
 
     _task = "classification"
 
-    def fit(self, X, y):
+    def fit(self, X, y, **fit_params):
+        self._check_fit_params(type(self).__name__, fit_params)
         self._check_frame(X)
+        check_no_missing_targets(y)
         x, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         self._encoder = LabelEncoder().fit(y)
         self.classes_ = self._encoder.classes_
+        check_two_classes(self.classes_)
         return self._fit(x, self._encoder.transform(y), epochs=self.epochs, incremental=False)
 
     def partial_fit(self, X, y, classes=None):
         """One epoch over (X, y). The first call needs ``classes``, all the labels."""
         first = not hasattr(self, "model_")
+        check_no_missing_targets(y)
         x, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32])
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if first:
             if classes is None:
                 raise BarenetValueError("classes must be passed on the first call to partial_fit")
+            check_no_missing_targets(classes, "classes")
             self._encoder = LabelEncoder().fit(classes)
             self.classes_ = self._encoder.classes_
+            check_two_classes(self.classes_)
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise BarenetValueError(

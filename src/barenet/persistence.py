@@ -21,6 +21,7 @@ import numpy as np
 from barenet._files import atomic_path
 from barenet._version import __version__
 from barenet.errors import ModelFileError
+from barenet.model_checks import check_archive, check_rebuilt, check_record
 from barenet.preprocessing import Preprocessing
 from barenet.record import build, describe
 
@@ -72,6 +73,7 @@ def read(path) -> tuple[dict, dict[str, np.ndarray]]:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
+    check_archive(path)  # no array may claim more than the file holds
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
@@ -126,6 +128,7 @@ def rebuild(meta: dict, arrays: dict[str, np.ndarray], path="model"):
     """The model of a file's description and arrays (see ``read``): built from its record
     by ``barenet.record.build``, then given the saved weights, history and preprocessing."""
     with unusable_as(path, "the model description does not rebuild a model"):
+        check_record(meta["record"], arrays, path)  # before anything is allocated
         model = build(meta["record"])
         state = {k[len("param/") :]: v for k, v in arrays.items() if k.startswith("param/")}
         model.load_state_dict(state)
@@ -136,4 +139,5 @@ def rebuild(meta: dict, arrays: dict[str, np.ndarray], path="model"):
         model.epoch = int(meta.get("epoch", 0))
         prep = meta.get("preprocessing")
         model.preprocessing = None if prep is None else Preprocessing.from_json(prep)
+        check_rebuilt(model, model.preprocessing, path)
     return model

@@ -75,9 +75,28 @@ class Preprocessing:
             x = np.asarray(x_raw, dtype=np.float64)
         return x if self.scaler_x is None else self.scaler_x.transform(x)
 
+    def outputs(self, model, x_raw) -> np.ndarray:
+        """The model's outputs (n, out_dim) for raw rows, checked: a feature beyond the
+        model dtype's range, or a non-finite output, is a ``DataError`` naming the rows
+        (``barenet.finite``)."""
+        from barenet.finite import check_inputs, check_outputs, row_numbers
+
+        x = self.transform(x_raw)
+        rows = row_numbers(x_raw, len(x))
+        check_inputs(x, self._input_names(x.shape[1]), model.dtype, rows)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
+            outputs = np.asarray(model.predict(x), dtype=np.float64)
+        return check_outputs(outputs, rows, "outputs")
+
+    def _input_names(self, width: int) -> list[str]:
+        from barenet.tables import encoded_names
+
+        names = encoded_names(self.columns) if self.columns is not None else self.feature_names
+        return list(names) if len(names) == width else [f"x{i}" for i in range(width)]
+
     def probabilities(self, model, x_raw) -> np.ndarray:
         """Class probabilities (n, n_classes) for raw rows, columns in ``classes`` order."""
-        logits = np.asarray(model.predict(self.transform(x_raw)), dtype=np.float64)
+        logits = self.outputs(model, x_raw)
         logits = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
@@ -112,8 +131,11 @@ class Preprocessing:
         return y[:, 0] if y.shape[1] == 1 else y
 
     def predict(self, model, x_raw) -> np.ndarray:
-        """Answers for raw rows ``x_raw``."""
-        return self.answers(model.predict(self.transform(x_raw)))
+        """Answers for raw rows ``x_raw``; a non-finite one is a ``DataError``."""
+        from barenet.finite import check_outputs, row_numbers
+
+        answers = self.answers(self.outputs(model, x_raw))
+        return check_outputs(answers, row_numbers(x_raw, len(answers)))
 
     def to_json(self) -> dict:
         return {

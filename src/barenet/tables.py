@@ -29,35 +29,73 @@ MAX_CLASS_VALUES = 20  # integer targets with at most this many values look like
 _TRUE = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}
 
 
-def read_table(path, *, sep=None, decimal=".", encoding=None, drop=(), notices=None, text=()):
-    """A pandas DataFrame of a CSV file (or a Parquet file, by its ``.parquet`` suffix).
+def read_table(
+    path,
+    *,
+    sep=None,
+    decimal=".",
+    encoding=None,
+    drop=(),
+    notices=None,
+    text=(),
+    thousands=None,
+    bad_rows="error",
+):
+    """A pandas DataFrame of a CSV file (plain or compressed: ``.gz``, ``.bz2``, ``.xz``,
+    ``.zip``), a Parquet file, or an Excel workbook if openpyxl is installed.
 
     ``sep`` is sniffed from the start of the file when not given; a byte-order mark,
     quoting and CRLF line ends are handled. ``drop`` names columns to leave out. An
-    unnamed leading column with one value per row (a saved pandas index) is dropped;
-    ``notices`` (a list) receives one line saying so. Columns named in ``text`` are
-    read as written (identifiers such as ``00042`` keep their zeros).
+    unnamed leading column holding 0..n-1 or 1..n (a saved pandas index) is dropped;
+    ``notices`` (a list) receives one line saying so, and one for each column of
+    percentages or amounts read as numbers. Columns named in ``text`` are read as
+    written (identifiers such as ``00042`` keep their zeros). ``thousands`` is the
+    thousands separator, if the file uses one. A repeated column name, a row with the
+    wrong number of fields (unless ``bad_rows="skip"``: left out and counted), and an
+    infinite or unscalably large number are ``DataError`` naming the place.
     """
     import pandas as pd
+
+    from barenet import table_reading as reading
 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
+    if bad_rows not in reading.BAD_ROWS:
+        raise DataError(f"--bad-rows must be one of {reading.BAD_ROWS}, got {bad_rows!r}")
+    kind = reading.file_kind(path)
     try:
-        if path.suffix.lower() == ".parquet":
+        if kind == "excel":
+            frame = reading.read_excel(path)
+        elif kind == "parquet":
             frame = pd.read_parquet(path)
         else:
             encoding = encoding or "utf-8-sig"
             if sep is None:
-                sep = _sniff(path, encoding, decimal)
+                sep = _sniff(path, encoding, decimal, kind)
+            skip = None
+            if len(sep) == 1:
+                header, skip, bad = reading.scan_records(path, kind, encoding, sep, bad_rows)
+                reading.check_names(header, path)
+                if bad and notices is not None:
+                    shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+                    notices.append(
+                        f"skipped {len(bad)} rows of {path.name} with the wrong number of "
+                        f"fields (lines {shown})"
+                    )
             frame = pd.read_csv(
                 path,
                 sep=sep,
                 decimal=decimal,
+                thousands=thousands,
                 encoding=encoding,
+                compression=reading.compression(kind),
                 skipinitialspace=True,
+                skiprows=skip or None,
                 dtype={name: str for name in text} or None,
             )
+    except DataError:
+        raise
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except UnicodeDecodeError as error:
@@ -72,24 +110,32 @@ def read_table(path, *, sep=None, decimal=".", encoding=None, drop=(), notices=N
         raise DataError(
             f"{path}: not a readable table ({type(error).__name__}: {message})"
         ) from None
+    reading.check_names(frame.columns, path)
     frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
     if len(frame) == 0:
         raise DataError(f"{path}: the file has a header but no data rows")
-    if len(frame.columns) and frame.columns[0] in ("", "Unnamed: 0"):
+    if len(frame.columns) > 1 and frame.columns[0] in ("", "Unnamed: 0"):
         first = frame.iloc[:, 0]
-        if first.notna().all() and first.is_unique:
+        if first.dtype.kind in "iu" and (
+            np.array_equal(first, np.arange(len(first)))
+            or np.array_equal(first, np.arange(1, len(first) + 1))
+        ):
             frame = frame.iloc[:, 1:]
             if notices is not None:
                 notices.append(
                     f"dropped the unnamed leading column of {path.name} "
-                    "(one value per row: a saved index)"
+                    "(it numbers the rows: a saved index)"
                 )
+    reading.numbers_written_as_text(frame, notices, path)
+    reading.check_finite(frame, path)
     require_columns(frame, drop, path)
     return frame.drop(columns=list(drop))
 
 
-def _sniff(path: Path, encoding: str, decimal: str) -> str:
-    with open(path, newline="", encoding=encoding) as f:
+def _sniff(path: Path, encoding: str, decimal: str, kind: str = "csv") -> str:
+    from barenet.table_reading import open_text
+
+    with open_text(path, kind, encoding) as f:
         sample = f.read(65536)
     candidates = "".join(c for c in ",;\t|" if c != decimal)
     try:
@@ -103,7 +149,10 @@ def require_columns(frame, names, where) -> None:
     columns = list(frame.columns)
     for name in names:
         if name not in columns:
-            raise DataError(f"{where}: no column {name!r}; the columns are {columns}")
+            hint = ""
+            if len(columns) == 1 and any(c in str(columns[0]) for c in ",;\t|"):
+                hint = " (the file was read as one column: give its separator with --sep)"
+            raise DataError(f"{where}: no column {name!r}; the columns are {columns}{hint}")
 
 
 def as_numbers(column, name: str):
@@ -121,6 +170,12 @@ def as_numbers(column, name: str):
             f"column {name!r}, data row {_row(column, bad[0])}: {value!r} is not a number "
             "(a missing value must be an empty cell)"
         )
+    from barenet.table_reading import MAX_ABS_VALUE, describe_bad_number
+
+    huge = np.flatnonzero(np.abs(np.nan_to_num(numbers, posinf=np.inf)) > MAX_ABS_VALUE)
+    if len(huge):  # inf, or a number whose square overflows: it cannot be scaled
+        position = huge[0]
+        raise DataError(describe_bad_number(name, _row(column, position) - 1, numbers[position]))
     return numbers
 
 
@@ -185,6 +240,11 @@ def check_numbers(frame) -> None:
         column = frame[name]
         if column.dtype.kind == "O":
             present = column.dropna().astype(str)
+            from barenet.table_reading import thousands_advice
+
+            advice = thousands_advice(name, present)
+            if advice:
+                raise DataError(advice)
             if len(present) and present.str.match(COMMA_DECIMAL).mean() > 0.9:
                 raise DataError(
                     f"column {name!r} holds numbers written with a decimal comma, such as "
@@ -362,6 +422,13 @@ def choose_task(column, name: str, task: str | None) -> tuple[str, str]:
         raise DataError(f"the target {name!r} has a single value: there is nothing to learn")
     if task is not None:
         return task, "as asked by --task"
+    if (
+        task != "classification"
+        and not numeric
+        and _mostly_numbers(column)
+        and not _is_bool(column)
+    ):
+        as_numbers(column, name)  # a typing error among numbers: named with its row
     if not numeric and distinct > MAX_CLASS_VALUES and distinct > 0.5 * column.notna().sum():
         raise DataError(
             f"the target {name!r} holds text with {distinct} distinct values, mostly one per "

@@ -20,12 +20,15 @@ from barenet.errors import BarenetValueError, TrainingDiverged
 from barenet.fast.compiled_runner import CHUNK_ROWS, CompiledTraining
 from barenet.fast.engine import check_engine, resolve_engine
 from barenet.fast.runner import FusedStep, why_not_fused
+from barenet.interrupts import second_interrupt_exits
 from barenet.optimizers import clip_grad_norm, grad_norm
 
 
 class _StopOnSigint:
     """While active, Ctrl-C asks the model to stop after its current batch instead of
-    raising in the middle of an update. A second Ctrl-C raises as usual."""
+    raising in the middle of an update. A second Ctrl-C raises as usual (inside a
+    compiled kernel Python sees it only when the chunk ends; the command line then
+    stops at once through ``barenet.interrupts``)."""
 
     def __init__(self, model) -> None:
         self.model = model
@@ -144,6 +147,7 @@ class Trainer:
             with (
                 np.errstate(over="ignore", invalid="ignore", divide="ignore"),
                 _StopOnSigint(model),
+                second_interrupt_exits(self.engine_used == "compiled"),
                 step or _Unpacking(model),
             ):
                 for _ in range(self.epochs):

@@ -1,0 +1,183 @@
+"""Tampered model files (barenet.model_checks): the record is checked against itself
+and the stored arrays before anything is built, so every file is loaded or refused
+with one ``ModelFileError`` in well under a second and 200 MB."""
+
+import io
+import json
+import time
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import barenet
+from barenet import MLP, MSE, CrossEntropy, Linear, Relu
+from barenet.errors import BarenetValueError, ModelFileError
+from barenet.model_checks import MAX_PARAMETERS, MAX_WIDTH
+from barenet.preprocessing import Preprocessing
+
+
+def _classifier_file(tmp_path):
+    """A small saved classifier with table columns (a category and a number)."""
+    from barenet.data_args import split_table
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.standard_normal(60), "c": rng.choice(["p", "q", "r"], 60)})
+    y = pd.Series(np.where(frame["a"] > 0, "yes", "no"))
+    split = split_table(frame, y, "y")
+    model = MLP(
+        [Linear(split.x_train.shape[1], 4, seed=0), Relu(), Linear(4, 2, seed=1)],
+        CrossEntropy(),
+        0.1,
+    )
+    model.preprocessing = split.preprocessing
+    return barenet.save(model, tmp_path / "c.npz")
+
+
+def _regressor_file(tmp_path):
+    model = MLP([Linear(3, 4, seed=0), Relu(), Linear(4, 1, seed=1)], MSE(), 0.1)
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.random.default_rng(0).standard_normal((20, 3))
+    model.preprocessing = Preprocessing(
+        ["a", "b", "c"], "y", StandardScaler().fit(x), StandardScaler().fit(x[:, :1])
+    )
+    return barenet.save(model, tmp_path / "r.npz")
+
+
+def _tamper(path, change_meta=None, change_arrays=None):
+    """Rewrite ``path`` with its description and arrays changed in place."""
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    if change_meta:
+        change_meta(meta)
+    if change_arrays:
+        change_arrays(arrays)
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def _refused_quickly(path, match):
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(ModelFileError, match=match):
+            barenet.load(path)
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 1.0
+    assert peak < 200e6
+
+
+@pytest.mark.parametrize("width", [10**8, 10**12])
+def test_a_layer_claiming_a_huge_width_is_refused_before_allocation(tmp_path, width):
+    def claim(meta):
+        meta["record"]["layers"][0]["config"]["out_dim"] = width
+
+    _refused_quickly(_tamper(_regressor_file(tmp_path), claim), "at most")
+
+
+def test_many_layers_within_the_width_bound_are_refused_by_the_parameter_bound(tmp_path):
+    def claim(meta):
+        layer = {"type": "linear", "config": {"in_dim": MAX_WIDTH, "out_dim": MAX_WIDTH}}
+        meta["record"]["layers"] = [layer] * 3
+
+    _refused_quickly(_tamper(_regressor_file(tmp_path), claim), f"{MAX_PARAMETERS:,}")
+
+
+def test_a_record_claiming_more_weights_than_the_file_stores_is_refused(tmp_path):
+    """Within every absolute bound (2,000 x 2,000 weights), but a 6 kB file cannot back
+    them: refused before the layer is built, not after allocating it."""
+
+    def claim(meta):
+        meta["record"]["layers"][0]["config"].update(in_dim=2000, out_dim=2000)
+        meta["record"]["layers"][2]["config"].update(in_dim=2000)
+
+    _refused_quickly(
+        _tamper(_regressor_file(tmp_path), claim), "more than the 21 stored weights can back"
+    )
+
+
+def test_the_tabular_recipe_model_is_within_the_bounds(tmp_path):
+    from barenet.recipes import TrainConfig, build_model
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((300, 8)), rng.standard_normal((300, 1))
+    model = build_model(TrainConfig(recipe="tabular"), 8, 1, "regression", x, y)
+    loaded = barenet.load(barenet.save(model, tmp_path / "tabular.npz"))
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_an_array_header_claiming_more_than_the_file_holds_is_refused(tmp_path):
+    path = _regressor_file(tmp_path)
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)}
+    )
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("param/9.w.npy", buffer.getvalue() + b"\0" * 64)
+    _refused_quickly(path, "claims shape")
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda m: m["preprocessing"]["classes"].append("maybe"), "3 classes for 2 outputs"),
+        (lambda m: m["preprocessing"].update(classes=["no"]), "1 classes for 2 outputs"),
+        (lambda m: m["preprocessing"].update(classes=["no", "no"]), "repeat a label"),
+        (lambda m: m["preprocessing"]["scaler_x"]["mean"].append(0.0), "feature scaler"),
+        (lambda m: m["preprocessing"]["columns"][1]["levels"].append("s"), "make 5 features"),
+        (lambda m: m["preprocessing"]["scaler_x"]["scale"].__setitem__(0, 0.0), "scale <= 0"),
+    ],
+    ids=["more-classes", "fewer-classes", "repeated-class", "scaler", "level", "zero-scale"],
+)
+def test_preprocessing_that_does_not_fit_the_network_is_refused(tmp_path, change, match):
+    path = _tamper(_classifier_file(tmp_path), change)
+    with pytest.raises(ModelFileError, match=match):
+        barenet.load(path)
+
+
+def test_a_target_scaler_of_the_wrong_length_is_refused(tmp_path):
+    def change(meta):
+        meta["preprocessing"]["scaler_y"]["mean"] = [0.0, 1.0]
+
+    with pytest.raises(ModelFileError, match="target scaler"):
+        barenet.load(_tamper(_regressor_file(tmp_path), change))
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_weights_are_refused_at_load_and_by_onnx_export(tmp_path, value):
+    def poison(arrays):
+        arrays["param/0.w"] = arrays["param/0.w"].copy()
+        arrays["param/0.w"][1, 2] = value
+
+    path = _tamper(_regressor_file(tmp_path), change_arrays=poison)
+    with pytest.raises(ModelFileError, match="'0.w' holds NaN or infinite"):
+        barenet.load(path)
+    model = MLP([Linear(3, 2, seed=0)], MSE(), 0.1)
+    model.layers[0].w[0, 0] = value
+    pytest.importorskip("onnx")
+    from barenet.onnx_export import to_onnx
+
+    with pytest.raises(BarenetValueError, match="'0.w' holds NaN"):
+        to_onnx(model)
+
+
+def test_a_parameter_of_another_dtype_than_the_record_is_refused(tmp_path):
+    def widen(arrays):
+        arrays["param/0.w"] = arrays["param/0.w"].astype(np.float64)
+
+    with pytest.raises(ModelFileError, match="the record says float32"):
+        barenet.load(_tamper(_regressor_file(tmp_path), change_arrays=widen))
+
+
+def test_untampered_files_still_load(tmp_path):
+    for path in (_regressor_file(tmp_path), _classifier_file(tmp_path)):
+        model = barenet.load(path)
+        assert model.preprocessing is not None
