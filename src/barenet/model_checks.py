@@ -165,12 +165,18 @@ def check_rebuilt(model, prep, path) -> None:
 
 
 def check_finite_weights(model, what: str = "the model") -> None:
-    """A ``BarenetValueError`` naming the first parameter holding NaN or infinity."""
+    """A ``BarenetValueError`` naming the first parameter or buffer holding NaN or
+    infinity, with its layer."""
     from barenet.errors import BarenetValueError
 
     for key, value in model.state_dict().items():
-        if not np.isfinite(value).all():
+        bad = np.size(value) - np.count_nonzero(np.isfinite(value))
+        if bad:
+            index = int(key.split(".", 1)[0])
+            layer = type(model.layers[index]).__name__
             raise BarenetValueError(
-                f"{what}: parameter {key!r} holds NaN or infinite values; it cannot be "
-                "exported or used to predict"
+                f"{what}: parameter {key!r} holds NaN or infinite values ({bad} of "
+                f"{np.size(value)}, in layer {index}, {layer}); it cannot be exported or "
+                "used to predict: the model diverged, train it again (a lower --lr, or "
+                "--clip-norm)"
             )

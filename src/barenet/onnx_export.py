@@ -24,6 +24,7 @@ import numpy as np
 
 from barenet._files import atomic_path
 from barenet.errors import BarenetValueError
+from barenet.model_checks import check_finite_weights
 from barenet.onnx_graph import INTERNAL, OnnxGraph
 from barenet.persistence import load
 
@@ -40,7 +41,7 @@ def to_onnx(model):
     """
     graph = OnnxGraph()
     model, prep = _network_and_preprocessing(model)
-    _check_finite(model)
+    check_finite_weights(model, "cannot export to ONNX")
     inputs, current = _graph_inputs(graph, model, prep)
     for i, layer in enumerate(model.layers):
         try:
@@ -84,22 +85,6 @@ def _estimator_preprocessing(estimator, network):
     scaler.mean_ = np.asarray(estimator.y_mean_, dtype=np.float64)
     scaler.scale_ = np.asarray(estimator.y_scale_, dtype=np.float64)
     return Preprocessing(names, scaler_y=scaler)
-
-
-def _check_finite(model) -> None:
-    """Refuse NaN or infinite weights (a diverged model), naming the array."""
-    for i, layer in enumerate(model.layers):
-        arrays = {name: getattr(layer, name) for name in getattr(layer, "param_names", ())}
-        arrays.update(layer.buffers() if hasattr(layer, "buffers") else {})
-        for name, value in arrays.items():
-            bad = np.size(value) - np.count_nonzero(np.isfinite(value))
-            if bad:
-                raise BarenetValueError(
-                    f"cannot export to ONNX: parameter {i}.{name} of layer {i} "
-                    f"({type(layer).__name__}) holds {bad} NaN or infinite value(s) of "
-                    f"{np.size(value)}; the model diverged: train it again (a lower --lr, "
-                    "or --clip-norm)"
-                )
 
 
 def _graph_inputs(graph, model, prep):
