@@ -59,16 +59,17 @@ class Preprocessing:
     def task(self) -> str:
         return "classification" if self.classes is not None else "regression"
 
-    def transform(self, x_raw) -> np.ndarray:
+    def transform(self, x_raw, tally: dict | None = None) -> np.ndarray:
         """Raw rows -> the network's inputs. ``x_raw`` is a pandas DataFrame (columns
         found by name, in any order, others ignored) or an array whose columns are
-        ``feature_names`` in order."""
+        ``feature_names`` in order. ``tally`` (a dict) receives the blank cells and
+        unseen categories per column of a table model (``tables.encode``)."""
         from barenet.tables import encode, numeric_matrix
 
         if _is_frame(x_raw) or self.columns is not None:
             frame = x_raw if _is_frame(x_raw) else _frame(x_raw, self.feature_names)
             if self.columns is not None:
-                x = encode(frame, self.columns)
+                x = encode(frame, self.columns, tally)
             else:
                 x = numeric_matrix(frame, self.feature_names)
         else:
@@ -111,9 +112,9 @@ class Preprocessing:
             y = self.scaler_y.inverse_transform(y)
         return y[:, 0] if y.shape[1] == 1 else y
 
-    def predict(self, model, x_raw) -> np.ndarray:
-        """Answers for raw rows ``x_raw``."""
-        return self.answers(model.predict(self.transform(x_raw)))
+    def predict(self, model, x_raw, tally: dict | None = None) -> np.ndarray:
+        """Answers for raw rows ``x_raw`` (``tally`` as in ``transform``)."""
+        return self.answers(model.predict(self.transform(x_raw, tally)))
 
     def to_json(self) -> dict:
         return {
