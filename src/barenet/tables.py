@@ -322,8 +322,9 @@ def encode(frame, specs: list[dict], tally: dict | None = None) -> np.ndarray:
 
 
 def tally_notice(tally: dict) -> str | None:
-    """One line from an ``encode`` tally: how many blank cells were imputed and how many
-    text values were none of the learned levels, per column; None when there were none."""
+    """One line from an ``encode`` tally: how many blank cells were imputed, and how many
+    text cells were none of the learned levels (values unseen in training, or pooled as
+    rare), per column; None when there were none."""
     imputed = {name: c["imputed"] for name, c in tally.items() if c["imputed"]}
     unseen = {name: c for name, c in tally.items() if c["unseen"]}
     parts = []
@@ -337,10 +338,8 @@ def tally_notice(tally: dict) -> str | None:
             f"{name}: {c['unseen']}, e.g. {', '.join(map(repr, c['examples']))}"
             for name, c in unseen.items()
         )
-        parts.append(
-            f"met {total} unseen categor{'ies' if total != 1 else 'y'} ({each}; "
-            "not a level learned in training)"
-        )
+        cells = "cells held a category" if total != 1 else "cell held a category"
+        parts.append(f"{total} {cells} unseen or rare in training ({each})")
     return "; ".join(parts) if parts else None
 
 
@@ -381,7 +380,7 @@ def describe_line(kinds: dict) -> str:
 
 def blank_targets(column) -> np.ndarray:
     """True (n,) for the rows whose target is blank: missing, or text of spaces only."""
-    blank = column.isna().to_numpy()
+    blank = column.isna().to_numpy().copy()
     if column.dtype.kind == "O":
         blank |= np.array([isinstance(v, str) and not v.strip() for v in column], dtype=bool)
     return blank
