@@ -164,7 +164,7 @@ def test_digits_classification_reports_accuracy_and_confusion(tmp_path, capsys, 
         (["--data", "absent.csv", "--target", "y"], "absent.csv: no such file"),
         (["--data", "{csv}", "--target", "nope"], "no column 'nope'"),
         (["--data", "{bad}", "--target", "y"], r"column 'a', data row 2: 'oops'"),
-        (["--data", "{missing}", "--target", "y"], r"column 'y', data row 1: ''"),
+        (["--data", "{missing}", "--target", "y"], "the target 'y' is blank in every row"),
         (["--data", "{empty}", "--target", "y"], "empty"),
         (
             ["--data", "{csv}", "--target", "progression", "--batch-size", 1000],

@@ -144,8 +144,10 @@ def to_seconds(column, fmt: str, name: str) -> np.ndarray:
             from barenet.tables import _row
 
             shown = "ISO 8601" if fmt in (DATETIME, ISO8601) else f"{fmt} or ISO 8601"
+            value = column.iloc[bad[0]]
+            value = value.item() if isinstance(value, np.generic) else value
             raise DataError(
-                f"column {name!r}, data row {_row(column, bad[0])}: {column.iloc[bad[0]]!r} "
+                f"column {name!r}, data row {_row(column, bad[0])}: {value!r} "
                 f"is not a date ({shown}, as in the training rows)"
             )
     epoch = pd.Timestamp(0, tz="UTC")
@@ -267,18 +269,19 @@ def fit_date(name: str, column, fmt: str) -> dict:
         "kind": "date",
         "format": fmt,
         "origin": origin,
-        "origin_text": _text(origin, with_time=varies["hour"] or origin % SECONDS_PER_DAY != 0),
+        "origin_text": _text(origin),
         "median": float(np.median(present)),
         "indicator": bool(missing.any()),
         "parts": [part for part in PARTS if varies[part]],
     }
 
 
-def _text(seconds: float, with_time: bool) -> str:
+def _text(seconds: float) -> str:
+    """A date as ISO text, with its time of day unless it is midnight."""
     import pandas as pd
 
     stamp = pd.Timestamp(seconds, unit="s")
-    return stamp.isoformat(sep=" ") if with_time else stamp.strftime("%Y-%m-%d")
+    return stamp.strftime("%Y-%m-%d" if seconds % SECONDS_PER_DAY == 0 else "%Y-%m-%d %H:%M:%S")
 
 
 def encode_date(column, spec: dict, tally: dict | None = None) -> np.ndarray:
