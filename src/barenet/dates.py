@@ -68,20 +68,16 @@ SECONDS_PER_DAY = 86400.0
 def date_format(column) -> str | None:
     """How ``column`` writes dates (``DATETIME``, ``ISO8601`` or a strftime format), or
     None if it is not a date column (see the module docstring)."""
-    import pandas as pd
-
     if column.dtype.kind == "M":
         return DATETIME
-    if column.dtype.kind != "O":
+    if column.dtype.kind != "O" or column.notna().sum() == 0:
         return None
-    present = column.dropna()
-    if len(present) == 0:
+    held = _held(column)
+    if held in _DATE_OBJECTS:
+        return DATETIME  # e.g. Parquet date32 columns, read as datetime.date objects
+    if held != "string":
         return None
-    if all(isinstance(v, (pd.Timestamp, np.datetime64)) or _is_date(v) for v in present):
-        return DATETIME  # Parquet date32 columns come as datetime.date objects
-    if not all(isinstance(v, str) for v in present):
-        return None
-    text = present.str.strip()
+    text = column.dropna().str.strip()
     if text.str.fullmatch(_NUMBER).any():
         return None  # a number among the values: not a date column
     if text.str.fullmatch(_ISO).all() and _parses(text, ISO8601):
@@ -97,10 +93,15 @@ def date_format(column) -> str | None:
     return None
 
 
-def _is_date(value) -> bool:
-    import datetime
+_DATE_OBJECTS = ("date", "datetime", "datetime64")
 
-    return isinstance(value, datetime.date)
+
+def _held(column) -> str:
+    """What an object column holds, as pandas' ``infer_dtype`` names it ("string",
+    "date", "floating", "mixed", ...), missing values aside."""
+    from pandas.api.types import infer_dtype
+
+    return infer_dtype(column, skipna=True)
 
 
 def _full_date(fmt: str) -> bool:
@@ -125,15 +126,12 @@ def to_seconds(column, fmt: str, name: str) -> np.ndarray:
 
     present = column.notna().to_numpy()
     if column.dtype.kind == "M" or (
-        column.dtype.kind == "O" and all(_is_date(v) for v in column[present])
+        column.dtype.kind == "O" and present.any() and _held(column) in _DATE_OBJECTS
     ):
         stamps = pd.to_datetime(column, utc=True)
     else:
-        text = (
-            column.astype(object)
-            .where(present, None)
-            .map(lambda v: v if v is None else str(v).strip())
-        )
+        text = pd.Series(None, index=column.index, dtype=object)
+        text[present] = column[present].astype(str).str.strip()
         stamps = _parse(text, fmt if fmt != DATETIME else ISO8601)
         retry = stamps.isna().to_numpy() & present
         if retry.any() and fmt not in (DATETIME, ISO8601):
