@@ -78,19 +78,28 @@ def date_format(column) -> str | None:
     if held != "string":
         return None
     text = column.dropna().str.strip()
-    if text.str.fullmatch(_NUMBER).any():
+    formats = _candidates(text.iloc[0])  # from the first value: most columns stop here
+    if not formats or text.str.fullmatch(_NUMBER).any():
         return None  # a number among the values: not a date column
-    if text.str.fullmatch(_ISO).all() and _parses(text, ISO8601):
-        return ISO8601
+    for fmt in formats:
+        if (fmt != ISO8601 or text.str.fullmatch(_ISO).all()) and _parses(text, fmt):
+            return fmt
+    return None
+
+
+def _candidates(first: str) -> list[str]:
+    """The formats a column whose first value is ``first`` may have: ISO 8601, then
+    what pandas infers, month first and day first."""
     from pandas.tseries.api import guess_datetime_format
 
+    formats = [ISO8601] if _ISO.fullmatch(first) else []
     for dayfirst in (False, True):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            guess = guess_datetime_format(text.iloc[0], dayfirst=dayfirst)
-        if guess and _full_date(guess) and _parses(text, guess):
-            return guess
-    return None
+            guess = guess_datetime_format(first, dayfirst=dayfirst)
+        if guess and _full_date(guess) and guess not in formats:
+            formats.append(guess)
+    return formats
 
 
 _DATE_OBJECTS = ("date", "datetime", "datetime64")
