@@ -38,7 +38,7 @@ def add_data_arguments(parser) -> None:
         "--data",
         metavar="PATH",
         help="a CSV file with a header row, or a .parquet file: numbers, text, true/false, "
-        "missing values",
+        "dates, missing values",
     )
     data.add_argument("--target", metavar="COLUMN", help="the column to predict")
     data.add_argument(

@@ -42,6 +42,7 @@ import warnings
 
 import numpy as np
 
+from barenet._checks import data_row
 from barenet.errors import DataError
 
 DATETIME = "datetime"  # the format of a column with a datetime dtype
@@ -148,13 +149,11 @@ def to_seconds(column, fmt: str, name: str) -> np.ndarray:
             stamps[retry] = _parse(text[retry].where(iso, None), ISO8601)
         bad = np.flatnonzero(stamps.isna().to_numpy() & present)
         if len(bad):
-            from barenet.tables import _row
-
             shown = "ISO 8601" if fmt in (DATETIME, ISO8601) else f"{fmt} or ISO 8601"
             value = column.iloc[bad[0]]
             value = value.item() if isinstance(value, np.generic) else value
             raise DataError(
-                f"column {name!r}, data row {_row(column, bad[0])}: {value!r} "
+                f"column {name!r}, data row {data_row(column, bad[0])}: {value!r} "
                 f"is not a date ({shown}, as in the training rows)"
             )
     epoch = pd.Timestamp(0, tz="UTC")

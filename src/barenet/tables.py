@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from barenet._checks import data_row as _row
 from barenet.dates import date_format, describe_date, encode_date, feature_names, fit_date
 from barenet.errors import DataError
 
@@ -126,13 +127,6 @@ def as_numbers(column, name: str):
             "(a missing value must be an empty cell)"
         )
     return numbers
-
-
-def _row(column, position: int):
-    """The 1-based data row of a position: by the frame's index when it counts rows from
-    0 (a table as read, or its training rows), else by position."""
-    label = column.index[position]
-    return int(label) + 1 if isinstance(label, (int, np.integer)) else position + 1
 
 
 def _as_bools(column, name: str):
