@@ -12,11 +12,10 @@ from date_tables import cars_frame, weather_frame
 
 import barenet
 from barenet.cli import main
+from barenet.date_arithmetic import NumpyOps, OnnxOps, calendar
 from barenet.dates import (
     DATETIME,
     ISO8601,
-    NumpyOps,
-    calendar,
     date_format,
     encode_date,
     feature_names,
@@ -258,8 +257,6 @@ def test_the_onnx_calendar_equals_numpys():
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
-
-    from barenet.dates import OnnxOps
 
     nodes, initializers, counter = [], [], iter(range(10**6))
 

@@ -160,7 +160,7 @@ def _table_inputs(columns, helper, TensorProto, constant, node):
     missing; DOUBLE seconds since 1970-01-01 UTC for date columns, NaN where missing),
     and the value holding the features of ``tables.encode``, in the order of
     ``tables.encoded_names``."""
-    from barenet.dates import onnx_date_features
+    from barenet.date_arithmetic import onnx_date_features
     from barenet.tables import MISSING
 
     inputs, parts = [], []
