@@ -351,3 +351,13 @@ def test_blank_targets_of_the_cars_table_are_left_out(tmp_path, capsys, monkeypa
     out, err = capsys.readouterr()
     assert "Note: left out 6 rows whose target 'mpg' is blank" in err and "rmse:" in out
     assert "Note: imputed 5 blank cells (horsepower: 5)" in err
+
+
+def test_dates_from_year_1_to_9999():
+    column = pd.Series(["0001-01-01", "9999-12-31T12:00", None, "1970-01-02"])
+    spec = fit_date("d", column, ISO8601)
+    assert spec["origin_text"] == "0001-01-01" and spec["indicator"]
+    x = encode_date(column, spec)
+    np.testing.assert_array_equal(x[[0, 1, 3], 0], [1, 9999, 1970])  # the year feature
+    objects = pd.Series([datetime.date(1, 1, 1), datetime.date(9999, 12, 31)])
+    np.testing.assert_array_equal(to_seconds(objects, DATETIME, "d"), [-62135596800, 253402214400])

@@ -136,7 +136,7 @@ def to_seconds(column, fmt: str, name: str) -> np.ndarray:
     if column.dtype.kind == "M" or (
         column.dtype.kind == "O" and present.any() and _held(column) in _DATE_OBJECTS
     ):
-        stamps = pd.to_datetime(column, utc=True)
+        stamps = pd.to_datetime(column, utc=True, errors="coerce")
     else:
         text = pd.Series(None, index=column.index, dtype=object)
         text[present] = column[present].astype(str).str.strip()
@@ -145,17 +145,19 @@ def to_seconds(column, fmt: str, name: str) -> np.ndarray:
         if retry.any() and fmt not in (DATETIME, ISO8601):
             iso = text[retry].str.fullmatch(_ISO).fillna(False).astype(bool)
             stamps[retry] = _parse(text[retry].where(iso, None), ISO8601)
-        bad = np.flatnonzero(stamps.isna().to_numpy() & present)
-        if len(bad):
-            shown = "ISO 8601" if fmt in (DATETIME, ISO8601) else f"{fmt} or ISO 8601"
-            value = column.iloc[bad[0]]
-            value = value.item() if isinstance(value, np.generic) else value
-            raise DataError(
-                f"column {name!r}, data row {data_row(column, bad[0])}: {value!r} "
-                f"is not a date ({shown}, as in the training rows)"
-            )
-    epoch = pd.Timestamp(0, tz="UTC")
-    return ((stamps - epoch) / pd.Timedelta(seconds=1)).to_numpy(np.float64, na_value=np.nan)
+    bad = np.flatnonzero(stamps.isna().to_numpy() & present)
+    if len(bad):
+        shown = "ISO 8601" if fmt in (DATETIME, ISO8601) else f"{fmt} or ISO 8601"
+        value = column.iloc[bad[0]]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise DataError(
+            f"column {name!r}, data row {data_row(column, bad[0])}: {value!r} "
+            f"is not a date ({shown}, as in the training rows)"
+        )
+    # microseconds since 1970 in int64 hold any date pandas parses (years 1 to 9999)
+    micro = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+    seconds = micro.astype(np.int64) / 1e6
+    return np.where(np.isnat(micro), np.nan, seconds)
 
 
 def _parse(text, fmt: str):
@@ -204,8 +206,8 @@ def _text(seconds: float) -> str:
     """A date as ISO text, with its time of day unless it is midnight."""
     import pandas as pd
 
-    stamp = pd.Timestamp(seconds, unit="s")
-    return stamp.strftime("%Y-%m-%d" if seconds % SECONDS_PER_DAY == 0 else "%Y-%m-%d %H:%M:%S")
+    text = pd.Timestamp(seconds, unit="s").isoformat(sep=" ")  # 0001-01-01 00:00:00
+    return text[:10] if seconds % SECONDS_PER_DAY == 0 else text[:19]
 
 
 def encode_date(column, spec: dict, tally: dict | None = None) -> np.ndarray:
