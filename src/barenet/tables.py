@@ -339,8 +339,14 @@ def tally_notice(tally: dict) -> str | None:
 
 def describe(specs: list[dict], dropped: list[str]) -> dict:
     """What was done to which columns, for the summary (JSON)."""
-    kinds = {"numeric": [], "imputed": [], "bool": [], "one-hot": [], "date": []}
-    kinds["dropped"] = dropped
+    kinds = {
+        "numeric": [],
+        "imputed": [],
+        "bool": [],
+        "one-hot": [],
+        "date": [],
+        "dropped": dropped,
+    }
     for spec in specs:
         if spec["kind"] == "date":
             kinds["date"].append(describe_date(spec))
