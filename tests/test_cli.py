@@ -164,7 +164,7 @@ def test_digits_classification_reports_accuracy_and_confusion(tmp_path, capsys, 
         (["--data", "absent.csv", "--target", "y"], "absent.csv: no such file"),
         (["--data", "{csv}", "--target", "nope"], "no column 'nope'"),
         (["--data", "{bad}", "--target", "y"], r"column 'a', data row 2: 'oops'"),
-        (["--data", "{missing}", "--target", "y"], r"column 'y', data row 1: ''"),
+        (["--data", "{missing}", "--target", "y"], "the target 'y' is blank in every row"),
         (["--data", "{empty}", "--target", "y"], "empty"),
         (
             ["--data", "{csv}", "--target", "progression", "--batch-size", 1000],
@@ -922,3 +922,63 @@ def test_the_tabular_recipe_from_the_command_line(tmp_path, diabetes_csv, capsys
     with pytest.raises(SystemExit) as usage_error:
         main(["--recipe", "fast"])
     assert usage_error.value.code == 2 and "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+def test_blank_targets_are_left_out_of_train_and_evaluate_and_counted(
+    tmp_path, capsys, monkeypatch
+):
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 2))
+    label = np.where(x[:, 0] > 0, "up", "down").astype(object)
+    label[[3, 17, 40]] = [None, "", "  "]  # blank: empty, missing or spaces only
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "label": label}).to_csv("t.csv", index=False)
+    code, out, _ = run(
+        ["--data", "t.csv", "--target", "label", "--epochs", 3, "--plot", "none"]
+        + ["--save", "m.npz"],
+        capsys,
+    )
+    assert code == 0
+    assert out.splitlines()[0] == "Note: left out 3 rows whose target 'label' is blank"
+    assert "Test set: 40 rows" in out  # 20 % of the 197 rows with a target
+    assert barenet.load("m.npz").preprocessing.classes == ["down", "up"]
+    code, out, err = run(["evaluate", "--model", "m.npz", "--data", "t.csv", "--json"], capsys)
+    assert code == 0 and json.loads(out)["accuracy"] > 0.5
+    assert err == "Note: left out 3 rows whose target 'label' is blank\n"
+    pd.DataFrame({"a": [1.0], "b": [2.0], "label": [None]}).to_csv("none.csv", index=False)
+    code, _, err = run(["evaluate", "--model", "m.npz", "--data", "none.csv"], capsys)
+    assert code == 2 and "the target 'label' is blank in every row" in err
+    code, out, err = run(["predict", "--model", "m.npz", "--data", "t.csv"], capsys)
+    assert code == 0 and err == "" and len(out.splitlines()) == 201  # no target needed
+
+
+def test_predict_says_what_it_imputed_and_which_categories_it_did_not_know(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    frame = housing_like("housing.csv")
+    code, _, _ = run(
+        ["--data", "housing.csv", "--target", "median_house_value", "--epochs", 1]
+        + ["--plot", "none", "--quiet", "--save", "m.npz"],
+        capsys,
+    )
+    assert code == 0
+    new = frame.drop(columns="median_house_value").head(4).copy()
+    new.to_csv("clean.csv", index=False)
+    code, _, err = run(["predict", "--model", "m.npz", "--data", "clean.csv"], capsys)
+    assert code == 0 and err == ""  # nothing imputed, nothing unseen: nothing said
+    new["total_bedrooms"] = [np.nan, np.nan, 300.0, 400.0]
+    new["ocean_proximity"] = ["ISLAND", None, "INLAND", "MOON"]
+    new.to_csv("new.csv", index=False)
+    code, out, err = run(["predict", "--model", "m.npz", "--data", "new.csv"], capsys)
+    assert code == 0 and len(out.splitlines()) == 5
+    assert err == (
+        "Note: imputed 3 blank cells (total_bedrooms: 2, ocean_proximity: 1); 2 cells held a "
+        "category unseen or rare in training (ocean_proximity: 2, e.g. 'ISLAND', 'MOON')\n"
+    )
+    new["median_house_value"] = 1e5
+    new.to_csv("labelled.csv", index=False)
+    code, _, err = run(["evaluate", "--model", "m.npz", "--data", "labelled.csv"], capsys)
+    assert code == 0 and "Note: imputed 3 blank cells" in err  # evaluate says the same

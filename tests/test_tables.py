@@ -9,7 +9,14 @@ import pytest
 
 from barenet.errors import BarenetError, DataError
 from barenet.preprocessing import Preprocessing
-from barenet.tables import choose_task, encode, encoded_names, fit_columns, read_table
+from barenet.tables import (
+    choose_task,
+    describe,
+    encode,
+    encoded_names,
+    fit_columns,
+    read_table,
+)
 
 EXPECTED = pd.DataFrame({"x": [1.5, 2.25, -3.0], "name": ["a b", "c,d", 'e"f'], "y": [1, 2, 3]})
 
@@ -231,3 +238,65 @@ def test_review_findings_are_clear_errors_or_handled(tmp_path):
     kinds = {s["name"]: s for s in specs}
     assert kinds["flag"]["kind"] == "bool" and kinds["flag"]["indicator"]
     assert "<NA>" not in kinds["kind"]["levels"]
+
+
+def test_a_date_column_is_a_date_kind_next_to_the_others():
+    frame = mixed_frame()
+    frame["sold"] = pd.date_range("2015-03-01", periods=len(frame), freq="7D").strftime("%d/%m/%Y")
+    specs, dropped = fit_columns(frame)
+    sold = next(spec for spec in specs if spec["name"] == "sold")
+    assert sold["kind"] == "date" and sold["format"] == "%d/%m/%Y"
+    assert json.loads(json.dumps(sold)) == sold  # plain JSON, as model files store it
+    names = encoded_names(specs)
+    assert names[-1] == "sold_days" and "sold_year" in names
+    x = encode(frame, specs)
+    np.testing.assert_array_equal(x[:, names.index("sold_days")], np.arange(len(frame)) * 7)
+    kinds = describe(specs, dropped)
+    assert kinds["date"] == [  # weekly: always the same weekday, so no weekday feature
+        "sold (year, month sin/cos, day sin/cos, day of year sin/cos, days since 2015-03-01)"
+    ]
+    assert describe(specs[:1], [])["date"] == []  # the key is always there
+
+
+def test_blank_targets_and_their_notice():
+    from barenet.tables import blank_targets, blank_targets_notice
+
+    column = pd.Series(["a", None, "  ", "b", np.nan, ""], dtype=object)
+    np.testing.assert_array_equal(blank_targets(column), [0, 1, 1, 0, 1, 1])
+    np.testing.assert_array_equal(blank_targets(pd.Series([1.0, np.nan])), [0, 1])
+    np.testing.assert_array_equal(blank_targets(pd.Series([1, 2])), [0, 0])
+    assert blank_targets_notice(1, "mpg") == "left out 1 row whose target 'mpg' is blank"
+    assert blank_targets_notice(3, "mpg") == "left out 3 rows whose target 'mpg' is blank"
+
+
+def test_encode_tallies_blank_cells_and_unseen_categories():
+    from barenet.tables import tally_notice
+
+    specs, _ = fit_columns(mixed_frame())
+    new = pd.DataFrame(
+        {
+            "garden": [None, True, True],
+            "city": ["Marseille", None, "Brest"],
+            "rare": ["often", "brand new", None],
+            "rooms": [np.nan, 3.0, np.nan],
+            "size": [10.0, 90.0, 20.0],
+        }
+    )
+    tally = {}
+    encode(new, specs, tally)
+    assert {name: (c["imputed"], c["unseen"]) for name, c in tally.items()} == {
+        "size": (0, 0),
+        "rooms": (2, 0),
+        "city": (1, 2),
+        "rare": (1, 1),
+        "garden": (1, 0),
+    }
+    assert tally_notice(tally) == (
+        "imputed 5 blank cells (rooms: 2, city: 1, rare: 1, garden: 1); 3 cells held a "
+        "category unseen or rare in training (city: 2, e.g. 'Marseille', 'Brest', "
+        "rare: 1, e.g. 'brand new')"
+    )
+    quiet = {}
+    frame = mixed_frame()
+    encode(frame[frame["rooms"].notna() & (frame["rare"] == "often")], specs, quiet)
+    assert tally_notice(quiet) is None

@@ -129,3 +129,11 @@ def check_targets(y, name: str, dtype, n_rows: int, out_dim: int | None) -> np.n
     if y.ndim == 2 and out_dim is not None and y.shape[1] not in (1, out_dim):
         raise BarenetValueError(f"{name} has {y.shape[1]} columns but the model outputs {out_dim}")
     return y
+
+
+def data_row(column, position: int) -> int:
+    """The 1-based data row of a position in a pandas column, for error messages: by the
+    frame's index when it counts rows from 0 (a table as read, or its training rows),
+    else by position."""
+    label = column.index[position]
+    return int(label) + 1 if isinstance(label, (int, np.integer)) else position + 1

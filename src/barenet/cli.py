@@ -418,7 +418,9 @@ def run_predict(args, stdout=None) -> int:
     from barenet.tables import require_columns
 
     require_columns(frame, keep, args.data)
-    predictions = prep.predict(model, frame)
+    tally = {}
+    predictions = prep.predict(model, frame, tally)
+    _print_tally(tally)
     column = f"predicted_{prep.target_name}"
     header = list(keep) + (
         [column]
@@ -452,13 +454,26 @@ def run_evaluate(args, stdout=None) -> int:
 
     model = load(args.model)
     prep = _require_preprocessing(model, args.model)
-    from barenet.tables import require_columns, target_values
+    from barenet.tables import (
+        blank_targets,
+        blank_targets_notice,
+        require_columns,
+        target_values,
+    )
 
     target = args.target or prep.target_name
     frame = _read_rows(args, prep, args.data)
     require_columns(frame, [target], args.data)
+    blank = blank_targets(frame[target])
+    if blank.all():
+        raise DataError(f"{args.data}: the target {target!r} is blank in every row")
+    if blank.any():  # nothing to compare their predictions with
+        print(f"Note: {blank_targets_notice(int(blank.sum()), target)}", file=sys.stderr)
+        frame = frame[~blank]
     truth = target_values(frame[target], target)
-    predictions = prep.predict(model, frame)
+    tally = {}
+    predictions = prep.predict(model, frame, tally)
+    _print_tally(tally)
     if prep.classes is not None:
         labels = prep.labels(truth)
         unknown = sorted({str(v) for v in labels} - {str(c) for c in prep.classes})
@@ -478,6 +493,15 @@ def run_evaluate(args, stdout=None) -> int:
         for key, value in metrics.items():
             print(f"{key}: {value if isinstance(value, list) else f'{value:.4f}'}", file=stdout)
     return 0
+
+
+def _print_tally(tally: dict) -> None:
+    """The one-line notice of blank cells imputed and unseen categories, on stderr."""
+    from barenet.tables import tally_notice
+
+    notice = tally_notice(tally)
+    if notice:
+        print(f"Note: {notice}", file=sys.stderr)
 
 
 def _require_preprocessing(model, path) -> Preprocessing:

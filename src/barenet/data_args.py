@@ -12,6 +12,8 @@ from barenet.datasets import BUILTIN, Split, load_builtin
 from barenet.errors import BarenetValueError, DataError
 from barenet.tables import (
     MAX_CLASS_VALUES,
+    blank_targets,
+    blank_targets_notice,
     check_numbers,
     choose_task,
     describe,
@@ -37,7 +39,7 @@ def add_data_arguments(parser) -> None:
         "--data",
         metavar="PATH",
         help="a CSV file with a header row, or a .parquet file: numbers, text, true/false, "
-        "missing values",
+        "dates, missing values",
     )
     data.add_argument("--target", metavar="COLUMN", help="the column to predict")
     data.add_argument(
@@ -144,7 +146,7 @@ def load_data(args):
         max_categories=max_categories,
         where=args.data,
     )
-    split.report["notices"] = notices
+    split.report["notices"] = notices + split.report["notices"]
     return Path(args.data).name, split
 
 
@@ -161,11 +163,19 @@ def split_table(
 ) -> Split:
     """A ``Split`` of a raw table: rows split first, then the column preprocessing,
     the feature scaling and the target scaling (or class labels) learned from the
-    training rows only."""
+    training rows only. Rows whose target is blank are left out; the report's
+    ``notices`` say how many."""
     from sklearn.model_selection import train_test_split
 
     from barenet.finite import fit_scaler
 
+    notices = []
+    blank = blank_targets(y_column)
+    if blank.all():
+        raise DataError(f"{where}: the target {target_name!r} is blank in every row")
+    if blank.any():
+        notices.append(blank_targets_notice(int(blank.sum()), target_name))
+        x_frame, y_column = x_frame[~blank], y_column[~blank]
     try:
         y_raw = target_values(y_column, target_name)
         check_numbers(x_frame)
@@ -208,7 +218,12 @@ def split_table(
     y_train, y_test = y[train], y[test]
     if scaler_y is not None:
         y_train, y_test = scaler_y.transform(y_train), scaler_y.transform(y_test)
-    report = {"task": task, "task_reason": why, "columns": describe(specs, dropped)}
+    report = {
+        "task": task,
+        "task_reason": why,
+        "columns": describe(specs, dropped),
+        "notices": notices,
+    }
     return Split(
         scaler_x.transform(x_train),
         scaler_x.transform(x_test),

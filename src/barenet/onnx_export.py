@@ -4,12 +4,15 @@ A model trained on the built-in data sets takes raw rows as one input (``input``
 float32, shape (N, n_features)). A model trained on a table (``barenet train --data``)
 takes one input per column it uses, named after the column, shape (N, 1): float32 for
 numeric columns and for true/false columns (1/0), NaN where a value is missing; string
-for text columns, "" where missing. The graph applies the learned preprocessing
-(median imputation, missing indicators, one-hot with the "other" level, as
-``barenet.tables.encode``), standardises with the saved scaler, runs the network in
-evaluation mode, and returns ``prediction`` in original units (regression) or
-``probabilities``, ``label_index`` and ``label``, the class label itself
-(classification). Needs the ``onnx`` package (``pip install onnx onnxruntime``).
+for text columns, "" where missing; double (float64) for date and time columns, as
+seconds since 1970-01-01 UTC, NaN where missing (ONNX cannot parse date text; a time
+without an offset counts as UTC, as in training). The graph applies the learned
+preprocessing (median imputation, missing indicators, one-hot with the "other" level,
+the calendar features of date columns, as ``barenet.tables.encode``), standardises
+with the saved scaler, runs the network in evaluation mode, and returns ``prediction``
+in original units (regression) or ``probabilities``, ``label_index`` and ``label``, the
+class label itself (classification). Needs the ``onnx`` package (``pip install onnx
+onnxruntime``).
 
 Each layer writes its own nodes (``Layer.onnx_nodes``, through ``barenet.onnx_graph``),
 so every built-in layer exports, and so does a user's layer that defines them.
@@ -189,13 +192,20 @@ def _model_proto(graph, inputs, outputs, prep):
 def _table_inputs(columns, helper, TensorProto, constant, node):
     """``(inputs, features)``: one graph input per table column (FLOAT for numeric and
     true/false columns, NaN where missing; STRING for category columns, "" where
-    missing), and the value holding the features of ``tables.encode``, in the order of
+    missing; DOUBLE seconds since 1970-01-01 UTC for date columns, NaN where missing),
+    and the value holding the features of ``tables.encode``, in the order of
     ``tables.encoded_names``."""
+    from barenet.date_arithmetic import onnx_date_features
     from barenet.tables import MISSING
 
     inputs, parts = [], []
     for spec in columns:
         name = spec["name"]
+        if spec["kind"] == "date":
+            inputs.append(helper.make_tensor_value_info(name, TensorProto.DOUBLE, ["N", 1]))
+            values = onnx_date_features(spec, name, node, constant, TensorProto.DOUBLE)
+            parts.append(node("Cast", [node("Concat", values, axis=1)], to=TensorProto.FLOAT))
+            continue
         if spec["kind"] == "category":
             inputs.append(helper.make_tensor_value_info(name, TensorProto.STRING, ["N", 1]))
             levels = list(spec["levels"])

@@ -59,29 +59,30 @@ class Preprocessing:
     def task(self) -> str:
         return "classification" if self.classes is not None else "regression"
 
-    def transform(self, x_raw) -> np.ndarray:
+    def transform(self, x_raw, tally: dict | None = None) -> np.ndarray:
         """Raw rows -> the network's inputs. ``x_raw`` is a pandas DataFrame (columns
         found by name, in any order, others ignored) or an array whose columns are
-        ``feature_names`` in order."""
+        ``feature_names`` in order. ``tally`` (a dict) receives the blank cells and
+        unseen categories per column of a table model (``tables.encode``)."""
         from barenet.tables import encode, numeric_matrix
 
         if _is_frame(x_raw) or self.columns is not None:
             frame = x_raw if _is_frame(x_raw) else _frame(x_raw, self.feature_names)
             if self.columns is not None:
-                x = encode(frame, self.columns)
+                x = encode(frame, self.columns, tally)
             else:
                 x = numeric_matrix(frame, self.feature_names)
         else:
             x = np.asarray(x_raw, dtype=np.float64)
         return x if self.scaler_x is None else self.scaler_x.transform(x)
 
-    def outputs(self, model, x_raw) -> np.ndarray:
+    def outputs(self, model, x_raw, tally: dict | None = None) -> np.ndarray:
         """The model's outputs (n, out_dim) for raw rows, checked: a feature beyond the
         model dtype's range, or a non-finite output, is a ``DataError`` naming the rows
-        (``barenet.finite``)."""
+        (``barenet.finite``). ``tally`` as in ``transform``."""
         from barenet.finite import check_inputs, check_outputs, row_numbers
 
-        x = self.transform(x_raw)
+        x = self.transform(x_raw, tally)
         rows = row_numbers(x_raw, len(x))
         check_inputs(x, self._input_names(x.shape[1]), model.dtype, rows)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
@@ -130,11 +131,12 @@ class Preprocessing:
             y = self.scaler_y.inverse_transform(y)
         return y[:, 0] if y.shape[1] == 1 else y
 
-    def predict(self, model, x_raw) -> np.ndarray:
-        """Answers for raw rows ``x_raw``; a non-finite one is a ``DataError``."""
+    def predict(self, model, x_raw, tally: dict | None = None) -> np.ndarray:
+        """Answers for raw rows ``x_raw`` (``tally`` as in ``transform``); a non-finite
+        one is a ``DataError``."""
         from barenet.finite import check_outputs, row_numbers
 
-        answers = self.answers(self.outputs(model, x_raw))
+        answers = self.answers(self.outputs(model, x_raw, tally))
         return check_outputs(answers, row_numbers(x_raw, len(answers)))
 
     def to_json(self) -> dict:

@@ -11,7 +11,10 @@ model files by ``Preprocessing``; ``encode`` applies it with NumPy and pandas:
 - ``{"name", "kind": "category", "levels", "other"}``: one 0/1 feature per level;
   ``other`` adds one for the pooled rare categories, which also takes values never seen
   in training (without an "other" feature, an unseen value has no level: all zeros).
-  A missing value is the level ``"(missing)"`` if the training rows had enough of them.
+  A missing value is the level ``"(missing)"`` if the training rows had enough of them;
+- ``{"name", "kind": "date", ...}``: a date or time column, as ``barenet.dates`` learns
+  and encodes it (calendar parts where they vary, sin/cos for the periodic ones, days
+  since the earliest training date, median imputation with a missing indicator).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from barenet._checks import data_row as _row
+from barenet.dates import date_format, describe_date, encode_date, feature_names, fit_date
 from barenet.errors import DataError
 
 MISSING = "(missing)"
@@ -179,13 +184,6 @@ def as_numbers(column, name: str):
     return numbers
 
 
-def _row(column, position: int):
-    """The 1-based data row of a position: by the frame's index when it counts rows from
-    0 (a table as read, or its training rows), else by position."""
-    label = column.index[position]
-    return int(label) + 1 if isinstance(label, (int, np.integer)) else position + 1
-
-
 def _as_bools(column, name: str):
     values = np.full(len(column), np.nan)
     for i, value in enumerate(column):
@@ -284,6 +282,8 @@ def fit_columns(frame, max_categories: int = 20) -> tuple[list[dict], list[str]]
             dropped.append(f"{name} (all missing)")
         elif present.nunique() == 1 and len(present) == len(column):
             dropped.append(f"{name} (constant)")
+        elif (fmt := date_format(column)) is not None:
+            specs.append(fit_date(name, column, fmt))
         elif _is_bool(column):
             values = _as_bools(column, name)
             specs.append(_numeric_spec(name, "bool", values))
@@ -327,30 +327,46 @@ def encoded_names(specs: list[dict]) -> list[str]:
         if spec["kind"] == "category":
             names += [f"{name}={level}" for level in spec["levels"]]
             names += [f"{name}=(other)"] if spec["other"] else []
+        elif spec["kind"] == "date":
+            names += feature_names(spec)
         else:
             names += [name, f"{name}_missing"] if spec["indicator"] else [name]
     return names
 
 
-def encode(frame, specs: list[dict]) -> np.ndarray:
+def encode(frame, specs: list[dict], tally: dict | None = None) -> np.ndarray:
     """The features (n, len(encoded_names(specs))) of a frame's rows, float64.
 
-    Columns are found by name (any order; others ignored)."""
+    Columns are found by name (any order; others ignored). ``tally`` (a dict) receives,
+    per column name, ``{"imputed": blank cells, "unseen": values of a text column that
+    are none of its levels, "examples": a few of those}`` (see ``tally_notice``)."""
     require_columns(frame, [spec["name"] for spec in specs], "the data")
     parts = []
     for spec in specs:
         column = frame[spec["name"]]
+        counts = {"imputed": 0, "unseen": 0, "examples": []}
+        if tally is not None:
+            tally[spec["name"]] = counts
         if spec["kind"] == "category":
             values = _strings(column)
             levels = spec["levels"]
             onehot = values[:, None] == np.asarray(levels, dtype=object)[None, :]
+            blank = values == MISSING
+            counts["imputed"] = int(blank.sum())
+            unseen = ~onehot.any(axis=1) & ~blank
+            counts["unseen"] = int(unseen.sum())
+            counts["examples"] = list(dict.fromkeys(values[unseen].tolist()))[:3]
             if spec["other"]:
                 onehot = np.column_stack([onehot, ~onehot.any(axis=1)])
             parts.append(onehot.astype(np.float64))
             continue
+        if spec["kind"] == "date":
+            parts.append(encode_date(column, spec, counts))
+            continue
         read = _as_bools if spec["kind"] == "bool" else as_numbers
         values = read(column, spec["name"])
         missing = np.isnan(values)
+        counts["imputed"] = int(missing.sum())
         parts.append(np.where(missing, spec["median"], values)[:, None])
         if spec["indicator"]:
             parts.append(missing.astype(np.float64)[:, None])
@@ -359,11 +375,42 @@ def encode(frame, specs: list[dict]) -> np.ndarray:
     return np.hstack(parts)
 
 
+def tally_notice(tally: dict) -> str | None:
+    """One line from an ``encode`` tally: how many blank cells were imputed, and how many
+    text cells were none of the learned levels (values unseen in training, or pooled as
+    rare), per column; None when there were none."""
+    imputed = {name: c["imputed"] for name, c in tally.items() if c["imputed"]}
+    unseen = {name: c for name, c in tally.items() if c["unseen"]}
+    parts = []
+    if imputed:
+        total = sum(imputed.values())
+        each = ", ".join(f"{name}: {n}" for name, n in imputed.items())
+        parts.append(f"imputed {total} blank cell{'s' * (total != 1)} ({each})")
+    if unseen:
+        total = sum(c["unseen"] for c in unseen.values())
+        each = ", ".join(
+            f"{name}: {c['unseen']}, e.g. {', '.join(map(repr, c['examples']))}"
+            for name, c in unseen.items()
+        )
+        cells = "cells held a category" if total != 1 else "cell held a category"
+        parts.append(f"{total} {cells} unseen or rare in training ({each})")
+    return "; ".join(parts) if parts else None
+
+
 def describe(specs: list[dict], dropped: list[str]) -> dict:
     """What was done to which columns, for the summary (JSON)."""
-    kinds = {"numeric": [], "imputed": [], "bool": [], "one-hot": [], "dropped": dropped}
+    kinds = {
+        "numeric": [],
+        "imputed": [],
+        "bool": [],
+        "one-hot": [],
+        "date": [],
+        "dropped": dropped,
+    }
     for spec in specs:
-        if spec["kind"] == "category":
+        if spec["kind"] == "date":
+            kinds["date"].append(describe_date(spec))
+        elif spec["kind"] == "category":
             other = " + other" if spec["other"] else ""
             kinds["one-hot"].append(f"{spec['name']} ({len(spec['levels'])} levels{other})")
         elif spec["kind"] == "bool":
@@ -384,9 +431,25 @@ def describe_line(kinds: dict) -> str:
         parts.append(f"true/false as 1/0: {', '.join(kinds['bool'])}")
     if kinds["one-hot"]:
         parts.append(f"one-hot: {', '.join(kinds['one-hot'])}")
+    if kinds.get("date"):
+        parts.append(f"date: {', '.join(kinds['date'])}")
     if kinds["dropped"]:
         parts.append(f"dropped: {', '.join(kinds['dropped'])}")
     return "Columns: " + "; ".join(parts) + "; all features standardised on the training rows."
+
+
+def blank_targets(column) -> np.ndarray:
+    """True (n,) for the rows whose target is blank: missing, or text of spaces only."""
+    blank = column.isna().to_numpy().copy()
+    if column.dtype.kind == "O":
+        blank |= np.array([isinstance(v, str) and not v.strip() for v in column], dtype=bool)
+    return blank
+
+
+def blank_targets_notice(count: int, name: str) -> str:
+    """The notice for rows left out because their target is blank."""
+    rows = "row" if count == 1 else "rows"
+    return f"left out {count} {rows} whose target {name!r} is blank"
 
 
 def target_values(column, name: str) -> np.ndarray:
