@@ -31,6 +31,8 @@ import barenet.embeddings  # noqa: F401   listed below, whatever order barenet i
 import barenet.ensemble  # noqa: F401
 import barenet.losses  # noqa: F401
 import barenet.scaling  # noqa: F401
+from barenet.embeddings import FeatureLinear
+from barenet.fast.ensemble_block import ScaledEnsembleBlock, starts_block
 from barenet.layers import Linear
 from barenet.optimizers import SGD
 from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
@@ -92,6 +94,35 @@ def why_not_fused(model) -> str | None:
     return None
 
 
+def _steps(layers) -> list:
+    """The layers, with each ``Ensemble, MemberScale, EnsembleLinear`` run as one block."""
+    steps, i = [], 0
+    while i < len(layers):
+        if starts_block(layers, i):
+            steps.append(ScaledEnsembleBlock(*layers[i : i + 3]))
+            i += 3
+        else:
+            steps.append(layers[i])
+            i += 1
+    return steps
+
+
+def _has_params(step) -> bool:
+    return isinstance(step, ScaledEnsembleBlock) or bool(step.param_names)
+
+
+def _parameter_grads_only(step, grad: np.ndarray) -> None:
+    """The first step with parameters: its gradients, not its input's where it can."""
+    if type(step) is Linear:
+        FusedStep._linear_backward(step, grad, input_grad=False)
+    elif isinstance(step, ScaledEnsembleBlock):
+        step.backward(grad, input_grad=False)
+    elif type(step) is FeatureLinear:
+        step._param_grads(grad)
+    else:
+        step.backward(grad)
+
+
 class FusedStep:
     """Runs ``forward``, ``loss``, ``backward`` and ``update`` for a built-in model.
 
@@ -103,8 +134,10 @@ class FusedStep:
         self.model = model
         self.layers = model.layers
         self.loss_fun = model.loss_fun
-        self.skip_first = type(self.layers[0]) is Linear
-        self.upper_layers = self.layers[:0:-1] if self.skip_first else self.layers[::-1]
+        self.steps = _steps(model.layers)
+        # nothing uses the gradient below the first layer with parameters: layers in
+        # front of it (scaling, encodings) are skipped, and it writes only its own
+        self.first = next((i for i, s in enumerate(self.steps) if _has_params(s)), None)
         # the notebook's update is Layer.step(lr), i.e. plain SGD: run it fused
         self.plain_sgd = model.optimizer is None
         # (its lr is the model's, set each epoch: a schedule may have taken it to 0)
@@ -136,8 +169,8 @@ class FusedStep:
                     layer.db = np.zeros_like(layer.b)
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
-        for layer in self.layers:
-            inp = layer.forward(inp)
+        for step in self.steps:
+            inp = step.forward(inp)
         return inp
 
     def loss(self, prediction: np.ndarray, target: np.ndarray) -> float:
@@ -145,13 +178,14 @@ class FusedStep:
 
     def backward(self) -> None:
         grad = self.loss_fun.backward()
-        for layer in self.upper_layers:
-            if type(layer) is Linear:
-                grad = self._linear_backward(layer, grad)
+        if self.first is None:  # no parameters: nothing to compute
+            return
+        for step in self.steps[: self.first : -1]:
+            if type(step) is Linear:
+                grad = self._linear_backward(step, grad)
             else:
-                grad = layer.backward(grad)
-        if self.skip_first:
-            self._linear_backward(self.layers[0], grad, input_grad=False)
+                grad = step.backward(grad)
+        _parameter_grads_only(self.steps[self.first], grad)
 
     @staticmethod
     def _linear_backward(layer: Linear, up_grad: np.ndarray, input_grad: bool = True):
