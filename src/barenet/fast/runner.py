@@ -26,11 +26,6 @@ from __future__ import annotations
 
 import numpy as np
 
-import barenet.activations  # noqa: F401  (these register the built-in layers and losses
-import barenet.embeddings  # noqa: F401   listed below, whatever order barenet imports them)
-import barenet.ensemble  # noqa: F401
-import barenet.losses  # noqa: F401
-import barenet.scaling  # noqa: F401
 from barenet.embeddings import FeatureLinear
 from barenet.fast.ensemble_block import ScaledEnsembleBlock, starts_block
 from barenet.layers import Linear
@@ -42,40 +37,49 @@ LOSS_METHODS = ("forward", "backward")
 OPTIMIZER_METHODS = ("step", "update_one", "update")
 MODEL_METHODS = ("forward", "loss", "backward", "update")
 
-
-def _methods(cls, names) -> dict[str, object]:
-    return {name: getattr(cls, name) for name in names}
-
-
-# barenet's own classes and their methods as imported, before any user code could
-# replace one on the class (``Linear.backward = my_backward``)
-BUILTIN = {
-    cls: _methods(cls, names)
-    for registry, names in ((LAYERS, LAYER_METHODS), (LOSSES, LOSS_METHODS))
-    for cls in {registry.lookup(name) for name in registry.choices()}
-    if cls.__module__.startswith("barenet.")
-}
-BUILTIN.update(
-    {
-        cls: _methods(cls, OPTIMIZER_METHODS)
-        for cls in {OPTIMIZERS.lookup(name) for name in OPTIMIZERS.choices()}
-        if cls.__module__.startswith("barenet.")
-    }
-)
+_MODEL_CLASSES: set = set()  # barenet's MLP, once barenet.model has defined it
 
 
 def remember_builtin_model(cls) -> None:
     """Called by ``barenet.model`` once ``MLP`` exists (it imports this module)."""
-    BUILTIN[cls] = _methods(cls, MODEL_METHODS)
+    _MODEL_CLASSES.add(cls)
+
+
+def builtin_methods(cls) -> tuple[str, ...] | None:
+    """The methods that must be barenet's own for an instance of ``cls`` to count as a
+    built-in, or None if ``cls`` is not one of barenet's classes.
+
+    Decided when asked, from the registries as they are then: a barenet class registered
+    as a layer, loss or optimiser (or barenet's MLP), whatever order the modules were
+    imported in. A user's subclass lives in the user's module, so it is never built-in.
+    """
+    if not cls.__module__.startswith("barenet."):
+        return None
+    if cls in _MODEL_CLASSES:
+        return MODEL_METHODS
+    for registry, names in (
+        (LAYERS, LAYER_METHODS),
+        (LOSSES, LOSS_METHODS),
+        (OPTIMIZERS, OPTIMIZER_METHODS),
+    ):
+        if cls in registry:
+            return names
+    return None
+
+
+def _is_barenets(method) -> bool:
+    """A function defined in barenet's source (not one a user put on the class)."""
+    module = getattr(getattr(method, "__func__", method), "__module__", None) or ""
+    return module == "barenet" or module.startswith("barenet.")
 
 
 def _unchanged(obj) -> bool:
     """``obj`` is an instance of a built-in class (not a subclass) whose methods are
-    the originals: none replaced on the class, none set on the instance."""
-    methods = BUILTIN.get(type(obj))
-    return methods is not None and all(
-        name not in vars(obj) and getattr(type(obj), name) is original
-        for name, original in methods.items()
+    barenet's: none replaced on the class (``Linear.backward = my_backward``), none set
+    on the instance."""
+    names = builtin_methods(type(obj))
+    return names is not None and all(
+        name not in vars(obj) and _is_barenets(getattr(type(obj), name, None)) for name in names
     )
 
 
