@@ -53,6 +53,8 @@ def builtin_methods(cls) -> tuple[str, ...] | None:
     as a layer, loss or optimiser (or barenet's MLP), whatever order the modules were
     imported in. A user's subclass lives in the user's module, so it is never built-in.
     """
+    if cls in _KNOWN:
+        return _KNOWN[cls]
     if not cls.__module__.startswith("barenet."):
         return None
     if cls in _MODEL_CLASSES:
@@ -63,8 +65,12 @@ def builtin_methods(cls) -> tuple[str, ...] | None:
         (OPTIMIZERS, OPTIMIZER_METHODS),
     ):
         if cls in registry:
+            _KNOWN[cls] = names  # registration is for good: remember the yes, not a no
             return names
     return None
+
+
+_KNOWN: dict = {}
 
 
 def _is_barenets(method) -> bool:
@@ -77,10 +83,21 @@ def _unchanged(obj) -> bool:
     """``obj`` is an instance of a built-in class (not a subclass) whose methods are
     barenet's: none replaced on the class (``Linear.backward = my_backward``), none set
     on the instance."""
-    names = builtin_methods(type(obj))
-    return names is not None and all(
-        name not in vars(obj) and _is_barenets(getattr(type(obj), name, None)) for name in names
-    )
+    cls = type(obj)
+    names = builtin_methods(cls)
+    own = vars(obj)
+    if names is None or any(name in own for name in names):
+        return False
+    methods = tuple(getattr(cls, name, None) for name in names)
+    if _CHECKED.get(cls) == methods:  # the same functions as last time: no need to look
+        return True
+    if all(_is_barenets(method) for method in methods):
+        _CHECKED[cls] = methods
+        return True
+    return False
+
+
+_CHECKED: dict = {}  # class -> its methods, last seen all barenet's
 
 
 def why_not_fused(model) -> str | None:
