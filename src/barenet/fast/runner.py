@@ -7,13 +7,19 @@ differences are only in how the same numbers are computed:
 
 - ``Linear``'s gradients are written in place (into the optimiser's flat buffer when
   it is fused) instead of into new arrays;
-- the first ``Linear`` layer's input gradient, which nothing uses, is not computed;
+- nothing below the first layer with parameters needs a gradient: the layers in front
+  of it (scaling, the piecewise encoding) are skipped in backward, and it computes only
+  its own gradients (``Linear``, ``FeatureLinear``, the ensemble block);
+- ``Ensemble``, ``MemberScale`` and a shared ``EnsembleLinear`` in a row run as one
+  matrix product (``barenet.fast.ensemble_block``): the same multiply-adds grouped
+  differently, so an ensemble's weights agree with its own methods to rounding;
 - a ``Linear`` with one output propagates its gradient as an outer product (each
   element is one product either way);
 - the plain SGD of ``Layer.step(lr)`` runs as one fused ``SGD`` update.
 
 Every other layer's and the loss's own ``forward`` and ``backward`` are called as
-they are. ``tests/test_fast.py`` checks that both paths give bit-identical weights.
+they are. ``tests/test_fast.py`` checks that both paths give bit-identical weights
+(``tests/test_ensemble.py``: to rounding, for an ensemble).
 
 While ``train`` runs with a fused optimiser (the notebook's plain SGD is one), each
 ``layer.w`` is a view into the optimiser's flat buffer: read the weights through the
