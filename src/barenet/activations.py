@@ -129,8 +129,8 @@ class SiLU(Layer):
 
     onnx_op = "Sigmoid"  # then multiplied by x: ONNX has no SiLU operator
 
-    def onnx_nodes(self, graph, inp: str) -> str:
-        return graph.node("Mul", [inp, graph.node("Sigmoid", [inp])])
+    def onnx_nodes(self, node, inp: str) -> str:
+        return node("Mul", [inp, node("Sigmoid", [inp])])
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp
