@@ -6,12 +6,16 @@ plain NumPy and two floors, each peer in its own process, on the same network an
     python benchmarks/bench.py --rounds 2      # every peer twice, interleaved: spreads
     python benchmarks/bench.py --threads 1     # one thread per worker (a busy machine)
     python benchmarks/bench.py --workloads notebook-64,wide --peers barenet_compiled,torch
+    python benchmarks/bench.py --workloads recipe    # the tabular recipe's network vs tabm
 
 Prints a table (median ms per epoch after a warm-up epoch; each peer's ratio to
 barenet's compiled engine, to its numpy engine and to the arithmetic floor; final test
 MSE; peak resident memory; the warm-up epoch's seconds, compilation included), the
 issue's targets with their value in every round, and writes it all as JSON. A peer
 that cannot run here (a missing optional package or engine) gives an "unavailable" row.
+The workload ``recipe`` (the tabular recipe's network, with PyTorch's ``tabm`` as its
+peer) has peers of its own: it runs ``recipe_bench.py`` with the same epochs, rounds
+and threads, and writes ``recipe_<out>``.
 """
 
 from __future__ import annotations
@@ -156,6 +160,17 @@ def machine() -> dict:
         info["torch_threads"] = torch.get_num_threads()
     except ImportError:
         pass
+    info["load_average"] = [round(v, 2) for v in os.getloadavg()]
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [
+            f"{pool.get('internal_api')} {pool.get('version')} ({pool.get('num_threads')} threads)"
+            for pool in threadpool_info()
+            if pool.get("user_api") == "blas"
+        ]
+    except ImportError:
+        pass
     for package in ("scikit-learn", "jax", "numba", "onnxruntime"):
         try:
             info[package] = metadata.version(package)
@@ -181,6 +196,17 @@ def main(argv=None) -> int:
         return 0
     workloads = ["notebook-64"] if args.quick else args.workloads.split(",")
     epochs = 2 if args.quick else args.epochs
+    if "recipe" in workloads:  # its own peers and table
+        from recipe_bench import main as recipe_main
+
+        workloads.remove("recipe")
+        recipe_args = ["--epochs", str(epochs), "--rounds", str(args.rounds)]
+        recipe_args += ["--out", str(Path(args.out).with_name("recipe_" + Path(args.out).name))]
+        status = recipe_main(
+            recipe_args + (["--threads", str(args.threads)] if args.threads else [])
+        )
+        if not workloads:
+            return status
     peers = args.peers.split(",")
     if args.threads:
         limit_threads(args.threads)

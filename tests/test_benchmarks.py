@@ -105,3 +105,36 @@ def test_latency_benchmark_times_every_peer_or_says_why(tmp_path):
                 assert 0 < result[size]["median_us"] <= result[size]["p90_us"], (peer, size)
         else:
             assert "median_us" in result.get("1", {}) or "unavailable" in result, peer
+
+
+def _recipe_bench():
+    sys.path.insert(0, str(BENCH.parent))
+    spec = importlib.util.spec_from_file_location("recipe_bench", BENCH.parent / "recipe_bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_recipe_floor_counts_the_products_of_the_recipe_network():
+    recipe = _recipe_bench()
+    # per row: the 8 features' 48 x 16 layers (forward, weight gradient), two shared
+    # 128 x 128 layers and the 128 x 1 heads (forward, both gradients) for 16 members
+    per_row = 2 * 2 * 8 * 48 * 16 + 2 * 3 * 2 * 16 * 128 * 128 + 3 * 2 * 16 * 128
+    assert recipe.flops_per_epoch(10, 8, 48) == 10 * per_row
+
+
+def test_recipe_table_records_the_machine_and_says_why_a_peer_is_missing():
+    recipe = _recipe_bench()
+    rounds = [
+        {"results": {"barenet": {"ms_per_epoch": 100.0}, "tabm": {"unavailable": "no tabm"}},
+         "gemm_gflops": 50.0, "load_average": {"before": [1.0, 2, 3], "after": [4.0, 5, 6]}}
+    ]  # fmt: skip
+    blas = [{"internal_api": "openblas", "version": "0.3", "num_threads": 1}]
+    machine = {"processor": "Some CPU", "cpus": 2, "threads": 1, "blas": blas}
+    text = recipe.text_table(
+        {"rounds": rounds, "flops_per_epoch": 2.5e9, "machine": machine}, ["barenet", "tabm"]
+    )
+    assert "| barenet | 100 | 1.00 | 2.00 |" in text  # the floor: 2.5 GFLOP at 50 GFLOP/s
+    assert "no tabm" in text and "| arithmetic floor | 50 |" in text
+    assert "Some CPU" in text and "openblas 0.3 (1 threads)" in text
+    assert "[1.0, 2, 3] -> [4.0, 5, 6]" in text

@@ -168,6 +168,93 @@ def test_each_optimizer_agrees_with_the_numpy_engine(optimizer, dtype):
                 )
 
 
+# -- coverage, derived from the registries ----------------------------------------------
+
+
+def test_every_builtin_is_compiled_or_declared_uncovered_with_a_reason():
+    """Every barenet class in LAYERS, LOSSES and OPTIMIZERS (as the registries are now)
+    has a compiled code or a declared reason; no reason is left for a name that is gone
+    or compiled. A new built-in (a Softplus in activations.py) fails here until declared."""
+    table = engine.coverage()
+    assert set(table) == {"layer", "loss", "optimiser"}
+    assert "relu" in table["layer"] and "mse" in table["loss"] and "adam" in table["optimiser"]
+    uncovered = set()
+    for kind, entries in table.items():
+        for name, code in entries.items():
+            if isinstance(code, str) and code.startswith("not compiled: "):
+                assert name in engine.NOT_COMPILED, f"{kind} {name} has no declared reason"
+                uncovered.add(name)
+    assert set(engine.NOT_COMPILED) == uncovered
+
+
+def _classes(factories) -> set:
+    return {type(make()) for factory in factories for make in factory}
+
+
+def test_every_compiled_builtin_is_tested_equal_to_its_numpy_methods():
+    """The equality tests above run every class the compiled engine covers: a class
+    added to the engine's codes without a test here fails."""
+    from barenet import registry
+
+    table = engine.coverage()
+    compiled = {
+        kind: {
+            registry.lookup(name)
+            for name, code in table[kind].items()
+            if not (isinstance(code, str) and code.startswith("not compiled: "))
+        }
+        for kind, registry in (
+            ("layer", registry.LAYERS),
+            ("loss", registry.LOSSES),
+            ("optimiser", registry.OPTIMIZERS),
+        )
+    }
+    tested_layers = _classes(MIDDLES.values()) | {Linear}  # every network has Linear layers
+    assert compiled["layer"] <= tested_layers
+    assert compiled["loss"] <= {type(make()) for make, _, _ in LOSSES.values()}
+    tested_optimizers = {type(make()) for make in OPTIMIZERS.values()} - {type(None)}
+    assert compiled["optimiser"] <= tested_optimizers
+    assert compiled["layer"] == set(engine.LAYER_CODES)  # and the codes are all registered
+
+
+def test_why_not_compiled_prints_the_declared_reason():
+    from barenet import Ensemble, EnsembleLinear, EnsembleMean, MemberScale
+
+    model = MLP(
+        [
+            Ensemble(2, 3),
+            MemberScale(2, 3, seed=0),
+            EnsembleLinear(3, 1, 2, seed=0),
+            EnsembleMean(2, 1),
+        ],
+        MSE(),
+        0.01,
+        seed=0,
+    )
+    why = why_not_compiled(model)
+    assert "layer 0 (Ensemble)" in why and engine.NOT_COMPILED["ensemble"] in why
+
+
+def test_a_class_registered_after_import_is_a_builtin_if_barenets(monkeypatch):
+    """Which classes are built-in is read from the registries when asked, not from a
+    snapshot at import: a user's registered layer is never built-in, and barenet's are
+    whatever order their modules were imported in."""
+    from barenet.fast.runner import builtin_methods, why_not_fused
+    from barenet.registry import LAYERS
+
+    class Doubled(Relu):  # a user's layer, registered under its own name
+        pass
+
+    monkeypatch.setattr(LAYERS, "_names", {**LAYERS._names, Doubled: "doubled"})
+    assert builtin_methods(Doubled) is None
+    assert builtin_methods(Relu) is not None
+    model = MLP([Linear(2, 1, seed=0), Doubled()], MSE(), 0.01, seed=0)
+    assert "layer 1 (Doubled)" in why_not_fused(model)
+    monkeypatch.setattr(Relu, "backward", lambda self, up_grad: up_grad)
+    relu_model = MLP([Linear(2, 1, seed=0), Relu()], MSE(), 0.01, seed=0)
+    assert "layer 1 (Relu)" in why_not_fused(relu_model)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_several_epochs_with_clipping_a_schedule_and_odd_batches(dtype):
     x, y = data(n=203)  # a last batch of 11 rows
@@ -290,6 +377,31 @@ def test_predict_in_chunks_equals_the_numpy_engine():
         assert got.shape == (300, 1) and got.dtype == dtype
         np.testing.assert_allclose(got, expected, **TOLERANCE[dtype])
         assert model.training  # the mode is unchanged
+
+
+def test_predict_keeps_its_plan_and_sees_the_weights_as_they_are_now():
+    """The compiled predict builds its plan once per model; the weights are read on each
+    call, in place or replaced, and a changed slope or layer list gets a new plan."""
+    x, y = data()
+    model = build(middle=(lambda: LeakyRelu(0.1),))
+    first = model.predict(x[:1], engine="compiled")
+    plan = compiled_runner._predict_plans[model][8, 1]
+    model.predict(x[:1], engine="compiled")
+    assert compiled_runner._predict_plans[model][8, 1] is plan  # reused
+    model.layers[2].w *= 2.0  # in place: same arrays, same plan, new numbers
+    doubled = model.predict(x[:1], engine="compiled")
+    assert compiled_runner._predict_plans[model][8, 1] is plan
+    assert not np.allclose(doubled, first)
+    np.testing.assert_allclose(doubled, model.predict(x[:1], engine="numpy"), rtol=1e-5)
+    model.layers[0].w = model.layers[0].w.copy() * 0.5  # a new array: a new plan
+    model.layers[1].slope = 0.3  # and a new slope
+    np.testing.assert_allclose(
+        model.predict(x, engine="compiled"),
+        model.predict(x, engine="numpy"),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    assert compiled_runner._predict_plans[model][8, 300] is not plan
 
 
 def test_the_parameters_are_the_layers_own_arrays_after_training():

@@ -257,18 +257,29 @@ OPTIMIZERS = {
 }
 
 
+# The fused path runs Ensemble, MemberScale and the first EnsembleLinear as one product
+# (barenet.fast.ensemble_block): the same multiply-adds grouped differently, so the two
+# paths agree to rounding (relative 1e-4 in float32 after 3 epochs, 1e-9 in float64).
+TOLERANCE = {np.float32: 1e-4, np.float64: 1e-9}
+
+
 @pytest.mark.parametrize("front", ["periodic", "piecewise"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_fused_and_plain_paths_give_bit_identical_weights(name, dtype, front):
+def test_fused_and_plain_paths_agree_to_rounding(name, dtype, front):
     x, y = toy_regression(150)
     fused, plain, start = (ensemble_mlp(x, dtype, OPTIMIZERS[name](), front) for _ in range(3))
     assert why_not_fused(fused) is None
     history = fused.train(x, y, x, y, 3, 32)
-    assert history == plain.train(x, y, x, y, 3, 32, fast=False)
+    plain_history = plain.train(x, y, x, y, 3, 32, fast=False)
+    rtol = TOLERANCE[dtype]
+    for key in ("train_loss", "val_loss"):
+        np.testing.assert_allclose(history[key], plain_history[key], rtol=rtol)
     start = start.state_dict()
     for key, value in plain.state_dict().items():
-        np.testing.assert_array_equal(fused.state_dict()[key], value, err_msg=key)
+        np.testing.assert_allclose(
+            fused.state_dict()[key], value, rtol=rtol, atol=rtol * 0.1, err_msg=key
+        )
         assert not np.array_equal(start[key], value), f"{key} never trained"
 
 
@@ -281,5 +292,8 @@ def test_scaling_layers_keep_the_fused_path():
     fused.train(x, y, epochs=2, batch_size=32)
     plain.train(x, y, epochs=2, batch_size=32, fast=False)
     for key, value in plain.state_dict().items():
-        np.testing.assert_array_equal(fused.state_dict()[key], value, err_msg=key)
+        rtol = TOLERANCE[np.float32]
+        np.testing.assert_allclose(
+            fused.state_dict()[key], value, rtol=rtol, atol=rtol * 0.1, err_msg=key
+        )
     assert why_not_fused(fused) is None

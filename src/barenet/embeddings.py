@@ -273,12 +273,18 @@ class FeatureLinear(Layer):
         return out.transpose(1, 0, 2).reshape(len(inp), -1)
 
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        by_feature = self._param_grads(up_grad)
+        down_grad = by_feature @ self.w.transpose(0, 2, 1)
+        return down_grad.transpose(1, 0, 2).reshape(len(up_grad), -1)
+
+    def _param_grads(self, up_grad: np.ndarray) -> np.ndarray:
+        """Write ``dw`` and ``db``; return the gradient as (n_features, batch, out_dim).
+        (A fused step calls only this when nothing needs the input gradient.)"""
         batch_size = up_grad.shape[0]
         up_grad = up_grad.reshape(batch_size, self.n_features, self.out_dim).transpose(1, 0, 2)
-        self.dw[...] = self.inp.transpose(0, 2, 1) @ up_grad
+        np.matmul(self.inp.transpose(0, 2, 1), up_grad, out=self.dw)
         self.db[...] = up_grad.sum(axis=1)
-        down_grad = up_grad @ self.w.transpose(0, 2, 1)
-        return down_grad.transpose(1, 0, 2).reshape(batch_size, -1)
+        return up_grad
 
     def onnx_nodes(self, graph, inp: str) -> str:
         """(N, F * in) -> (F, N, in) @ w (F, in, out) + b -> (N, F * out)."""

@@ -96,7 +96,7 @@ class MemberScale(Layer):
 
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         up_grad = up_grad.reshape(self.inp.shape)
-        self.dr[...] = np.sum(up_grad * self.inp, axis=0)
+        np.einsum("bkd,bkd->kd", up_grad, self.inp, out=self.dr)  # sum over the batch
         return (up_grad * self.r).reshape(len(up_grad), -1)
 
     def onnx_nodes(self, graph, inp: str) -> str:
@@ -175,11 +175,14 @@ class EnsembleLinear(Layer):
         self.db[...] = members.sum(axis=0)
         if self.shared:
             rows = members.reshape(batch_size * self.k, self.out_dim)
-            self.dw[...] = self.inp.T @ rows
+            np.matmul(self.inp.T, rows, out=self.dw)
             return (rows @ self.w.T).reshape(batch_size, -1)
-        members = members.transpose(1, 0, 2)  # (k, batch, out)
-        self.dw[...] = self.inp.transpose(0, 2, 1) @ members
-        return (members @ self.w.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(batch_size, -1)
+        by_member = members.transpose(1, 0, 2)  # (k, batch, out)
+        np.matmul(self.inp.transpose(0, 2, 1), by_member, out=self.dw)
+        if self.out_dim == 1:  # the usual head: each input gradient is one product,
+            # written straight into (batch, k, in) order, not as k outer-product matmuls
+            return (members * self.w[None, :, :, 0]).reshape(batch_size, -1)
+        return (by_member @ self.w.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(batch_size, -1)
 
     def onnx_nodes(self, graph, inp: str) -> str:
         """(N, k * in) -> (N, k, in) @ w (+ b) -> (N, k * out); per member, the product

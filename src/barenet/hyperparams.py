@@ -184,10 +184,13 @@ RECIPES = {
         "activation": "relu",
         "dropout": 0.0,
         "optimizer": "adamw",
-        "lr": 2e-3,
+        # twice TabM's rate, annealed by a cosine over 60 epochs: the accuracy of 150
+        # epochs at a constant 2e-3 in 60 (README, "The tabular recipe")
+        "lr": 4e-3,
+        "schedule": "cosine",
         "weight_decay": 3e-4,
         "batch_size": 256,
-        "epochs": 150,
+        "epochs": 60,
         "clip_norm": None,
         "early_stopping": 40,
     }

@@ -55,6 +55,61 @@ OPTIMIZER_CODES = {
     optimizers.RMSprop: "RMSPROP",
 }
 
+# every other built-in (by registry name), with the reason the compiled engine leaves it
+# to the numpy engine; tests/test_engine.py checks that each registered built-in is
+# either compiled (and tested equal to its own methods) or listed here
+_TABULAR = (
+    "the tabular layers run on the numpy engine, where FusedStep runs an ensemble's "
+    "entry as one matrix product; their products are at BLAS speed there"
+)
+NOT_COMPILED = {
+    "batchnorm": "batch statistics and running averages are not in the compiled kernels",
+    "silu": "no compiled kernel for SiLU yet",
+    "mish": "no compiled kernel for Mish yet",
+    "softmax": "Softmax as a layer (not inside cross_entropy) has no compiled kernel",
+    "ensemble": _TABULAR,
+    "member_scale": _TABULAR,
+    "ensemble_linear": _TABULAR,
+    "ensemble_mean": _TABULAR + " (its training output is 3-D; the kernels' loss is 2-D)",
+    "piecewise_linear": _TABULAR,
+    "periodic": _TABULAR,
+    "feature_linear": _TABULAR,
+    "quantile_scaling": "an input transform without parameters: the numpy engine runs it",
+    "robust_scaling": "an input transform without parameters: the numpy engine runs it",
+}
+
+
+def coverage() -> dict[str, dict[str, object]]:
+    """For each registry (``"layer"``, ``"loss"``, ``"optimiser"``), each built-in's
+    registered name mapped to its compiled code, or to the reason it is not compiled
+    (a ``str`` beginning "not compiled: "). Read from the registries when called."""
+    from barenet.fast.runner import builtin_methods
+    from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
+
+    table = {}
+    for registry, codes in (
+        (LAYERS, LAYER_CODES),
+        (LOSSES, LOSS_CODES),
+        (OPTIMIZERS, OPTIMIZER_CODES),
+    ):
+        entries = {}
+        for name in registry.choices():
+            cls = registry.lookup(name)
+            if builtin_methods(cls) is None:
+                continue  # a user's registered class: never compiled
+            if cls in codes:
+                entries[name] = codes[cls]
+            else:
+                entries[name] = "not compiled: " + NOT_COMPILED.get(name, "no compiled kernel")
+        table[registry.kind] = entries
+    return table
+
+
+def _uncovered(registry_name: str | None) -> str:
+    reason = NOT_COMPILED.get(registry_name or "")
+    return f" ({reason})" if reason else ""
+
+
 _kernels = None  # the module barenet.fast.compiled once imported
 _import_error: str | None = None
 
@@ -86,15 +141,21 @@ def why_not_compiled(model) -> str | None:
         return reason
     if not model.parameters():
         return "the model has no parameters to train"
+    from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
+
     for i, layer in enumerate(model.layers):
         if type(layer) not in LAYER_CODES:
-            return f"layer {i} ({type(layer).__name__}) is not covered by the compiled engine"
-    if type(model.loss_fun) not in LOSS_CODES:
-        return f"the loss ({type(model.loss_fun).__name__}) is not covered by the compiled engine"
+            why = _uncovered(LAYERS.name_of(layer))
+            return f"layer {i} ({type(layer).__name__}) is not covered by the compiled engine{why}"
+    loss = model.loss_fun
+    if type(loss) not in LOSS_CODES:
+        why = _uncovered(LOSSES.name_of(loss))
+        return f"the loss ({type(loss).__name__}) is not covered by the compiled engine{why}"
     optimizer = model.optimizer
     if optimizer is not None and type(optimizer) not in OPTIMIZER_CODES:
         name = type(optimizer).__name__
-        return f"the optimiser ({name}) is not covered by the compiled engine"
+        why = _uncovered(OPTIMIZERS.name_of(optimizer))
+        return f"the optimiser ({name}) is not covered by the compiled engine{why}"
     return None
 
 

@@ -7,13 +7,19 @@ differences are only in how the same numbers are computed:
 
 - ``Linear``'s gradients are written in place (into the optimiser's flat buffer when
   it is fused) instead of into new arrays;
-- the first ``Linear`` layer's input gradient, which nothing uses, is not computed;
+- nothing below the first layer with parameters needs a gradient: the layers in front
+  of it (scaling, the piecewise encoding) are skipped in backward, and it computes only
+  its own gradients (``Linear``, ``FeatureLinear``, the ensemble block);
+- ``Ensemble``, ``MemberScale`` and a shared ``EnsembleLinear`` in a row run as one
+  matrix product (``barenet.fast.ensemble_block``): the same multiply-adds grouped
+  differently, so an ensemble's weights agree with its own methods to rounding;
 - a ``Linear`` with one output propagates its gradient as an outer product (each
   element is one product either way);
 - the plain SGD of ``Layer.step(lr)`` runs as one fused ``SGD`` update.
 
 Every other layer's and the loss's own ``forward`` and ``backward`` are called as
-they are. ``tests/test_fast.py`` checks that both paths give bit-identical weights.
+they are. ``tests/test_fast.py`` checks that both paths give bit-identical weights
+(``tests/test_ensemble.py``: to rounding, for an ensemble).
 
 While ``train`` runs with a fused optimiser (the notebook's plain SGD is one), each
 ``layer.w`` is a view into the optimiser's flat buffer: read the weights through the
@@ -26,11 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import barenet.activations  # noqa: F401  (these register the built-in layers and losses
-import barenet.embeddings  # noqa: F401   listed below, whatever order barenet imports them)
-import barenet.ensemble  # noqa: F401
-import barenet.losses  # noqa: F401
-import barenet.scaling  # noqa: F401
+from barenet.embeddings import FeatureLinear
+from barenet.fast.ensemble_block import ScaledEnsembleBlock, starts_block
 from barenet.layers import Linear
 from barenet.optimizers import SGD
 from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
@@ -40,41 +43,67 @@ LOSS_METHODS = ("forward", "backward")
 OPTIMIZER_METHODS = ("step", "update_one", "update")
 MODEL_METHODS = ("forward", "loss", "backward", "update")
 
-
-def _methods(cls, names) -> dict[str, object]:
-    return {name: getattr(cls, name) for name in names}
-
-
-# barenet's own classes and their methods as imported, before any user code could
-# replace one on the class (``Linear.backward = my_backward``)
-BUILTIN = {
-    cls: _methods(cls, names)
-    for registry, names in ((LAYERS, LAYER_METHODS), (LOSSES, LOSS_METHODS))
-    for cls in {registry.lookup(name) for name in registry.choices()}
-    if cls.__module__.startswith("barenet.")
-}
-BUILTIN.update(
-    {
-        cls: _methods(cls, OPTIMIZER_METHODS)
-        for cls in {OPTIMIZERS.lookup(name) for name in OPTIMIZERS.choices()}
-        if cls.__module__.startswith("barenet.")
-    }
-)
+_MODEL_CLASSES: set = set()  # barenet's MLP, once barenet.model has defined it
 
 
 def remember_builtin_model(cls) -> None:
     """Called by ``barenet.model`` once ``MLP`` exists (it imports this module)."""
-    BUILTIN[cls] = _methods(cls, MODEL_METHODS)
+    _MODEL_CLASSES.add(cls)
+
+
+def builtin_methods(cls) -> tuple[str, ...] | None:
+    """The methods that must be barenet's own for an instance of ``cls`` to count as a
+    built-in, or None if ``cls`` is not one of barenet's classes.
+
+    Decided when asked, from the registries as they are then: a barenet class registered
+    as a layer, loss or optimiser (or barenet's MLP), whatever order the modules were
+    imported in. A user's subclass lives in the user's module, so it is never built-in.
+    """
+    if cls in _KNOWN:
+        return _KNOWN[cls]
+    if not cls.__module__.startswith("barenet."):
+        return None
+    if cls in _MODEL_CLASSES:
+        return MODEL_METHODS
+    for registry, names in (
+        (LAYERS, LAYER_METHODS),
+        (LOSSES, LOSS_METHODS),
+        (OPTIMIZERS, OPTIMIZER_METHODS),
+    ):
+        if cls in registry:
+            _KNOWN[cls] = names  # registration is for good: remember the yes, not a no
+            return names
+    return None
+
+
+_KNOWN: dict = {}
+
+
+def _is_barenets(method) -> bool:
+    """A function defined in barenet's source (not one a user put on the class)."""
+    module = getattr(getattr(method, "__func__", method), "__module__", None) or ""
+    return module == "barenet" or module.startswith("barenet.")
 
 
 def _unchanged(obj) -> bool:
     """``obj`` is an instance of a built-in class (not a subclass) whose methods are
-    the originals: none replaced on the class, none set on the instance."""
-    methods = BUILTIN.get(type(obj))
-    return methods is not None and all(
-        name not in vars(obj) and getattr(type(obj), name) is original
-        for name, original in methods.items()
-    )
+    barenet's: none replaced on the class (``Linear.backward = my_backward``), none set
+    on the instance."""
+    cls = type(obj)
+    names = builtin_methods(cls)
+    own = vars(obj)
+    if names is None or any(name in own for name in names):
+        return False
+    methods = tuple(getattr(cls, name, None) for name in names)
+    if _CHECKED.get(cls) == methods:  # the same functions as last time: no need to look
+        return True
+    if all(_is_barenets(method) for method in methods):
+        _CHECKED[cls] = methods
+        return True
+    return False
+
+
+_CHECKED: dict = {}  # class -> its methods, last seen all barenet's
 
 
 def why_not_fused(model) -> str | None:
@@ -92,6 +121,35 @@ def why_not_fused(model) -> str | None:
     return None
 
 
+def _steps(layers) -> list:
+    """The layers, with each ``Ensemble, MemberScale, EnsembleLinear`` run as one block."""
+    steps, i = [], 0
+    while i < len(layers):
+        if starts_block(layers, i):
+            steps.append(ScaledEnsembleBlock(*layers[i : i + 3]))
+            i += 3
+        else:
+            steps.append(layers[i])
+            i += 1
+    return steps
+
+
+def _has_params(step) -> bool:
+    return isinstance(step, ScaledEnsembleBlock) or bool(step.param_names)
+
+
+def _parameter_grads_only(step, grad: np.ndarray) -> None:
+    """The first step with parameters: its gradients, not its input's where it can."""
+    if type(step) is Linear:
+        FusedStep._linear_backward(step, grad, input_grad=False)
+    elif isinstance(step, ScaledEnsembleBlock):
+        step.backward(grad, input_grad=False)
+    elif type(step) is FeatureLinear:
+        step._param_grads(grad)
+    else:
+        step.backward(grad)
+
+
 class FusedStep:
     """Runs ``forward``, ``loss``, ``backward`` and ``update`` for a built-in model.
 
@@ -103,8 +161,10 @@ class FusedStep:
         self.model = model
         self.layers = model.layers
         self.loss_fun = model.loss_fun
-        self.skip_first = type(self.layers[0]) is Linear
-        self.upper_layers = self.layers[:0:-1] if self.skip_first else self.layers[::-1]
+        self.steps = _steps(model.layers)
+        # nothing uses the gradient below the first layer with parameters: layers in
+        # front of it (scaling, encodings) are skipped, and it writes only its own
+        self.first = next((i for i, s in enumerate(self.steps) if _has_params(s)), None)
         # the notebook's update is Layer.step(lr), i.e. plain SGD: run it fused
         self.plain_sgd = model.optimizer is None
         # (its lr is the model's, set each epoch: a schedule may have taken it to 0)
@@ -136,8 +196,8 @@ class FusedStep:
                     layer.db = np.zeros_like(layer.b)
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
-        for layer in self.layers:
-            inp = layer.forward(inp)
+        for step in self.steps:
+            inp = step.forward(inp)
         return inp
 
     def loss(self, prediction: np.ndarray, target: np.ndarray) -> float:
@@ -145,13 +205,14 @@ class FusedStep:
 
     def backward(self) -> None:
         grad = self.loss_fun.backward()
-        for layer in self.upper_layers:
-            if type(layer) is Linear:
-                grad = self._linear_backward(layer, grad)
+        if self.first is None:  # no parameters: nothing to compute
+            return
+        for step in self.steps[: self.first : -1]:
+            if type(step) is Linear:
+                grad = self._linear_backward(step, grad)
             else:
-                grad = layer.backward(grad)
-        if self.skip_first:
-            self._linear_backward(self.layers[0], grad, input_grad=False)
+                grad = step.backward(grad)
+        _parameter_grads_only(self.steps[self.first], grad)
 
     @staticmethod
     def _linear_backward(layer: Linear, up_grad: np.ndarray, input_grad: bool = True):
