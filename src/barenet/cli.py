@@ -32,11 +32,11 @@ from barenet.errors import (
     ModelFileError,
     TrainingDiverged,
 )
+from barenet.fitting import fit_model, resolve_config
 from barenet.onnx_export import run_export
 from barenet.persistence import load, save
 from barenet.plotting import check_plot_format, plot_losses
 from barenet.preprocessing import Preprocessing
-from barenet.fitting import fit_model, resolve_config
 from barenet.recipes import TrainConfig, load_checkpoint, save_checkpoint
 from barenet.reporting import Progress, baselines, report_metrics, summary_text
 

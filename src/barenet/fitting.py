@@ -183,9 +183,7 @@ def fit_model(
     budget = None
     all_callbacks = list(callbacks)
     if config.time_limit is not None:
-        budget = TimeBudget(
-            config.time_limit, model.epoch + todo, model.epoch, name=limit_name
-        )
+        budget = TimeBudget(config.time_limit, model.epoch + todo, model.epoch, name=limit_name)
         all_callbacks.append(budget)
     if progress is not None:
         all_callbacks.append(progress(config, model, budget))

@@ -107,7 +107,9 @@ def read(path) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def _is_text(start: bytes) -> bool:
-    return bool(start) and all(32 <= b < 127 or b in (9, 10, 13) for b in start.lstrip(b"\xef\xbb\xbf"))
+    return bool(start) and all(
+        32 <= b < 127 or b in (9, 10, 13) for b in start.lstrip(b"\xef\xbb\xbf")
+    )
 
 
 def load(path):
