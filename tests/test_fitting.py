@@ -43,6 +43,21 @@ def test_time_budget_stops_before_an_epoch_predicted_to_cross_it(monkeypatch):
     assert budget.cut == "stopped by --time-limit (10 s) after 2 of 50 epochs"
 
 
+def test_time_budget_shortens_a_cosine_schedule_to_the_epochs_that_fit(monkeypatch):
+    from barenet.schedules import CosineAnnealingLR
+
+    class Target:
+        lr = 0.1
+
+    schedule = CosineAnnealingLR(Target(), t_max=60)
+    clock = iter([0.0, 5.0, 9.0])  # 5 s, then 4 s per epoch on average... of 100 s
+    monkeypatch.setattr(fitting.time, "perf_counter", lambda: next(clock))
+    budget = TimeBudget(100.0, epochs=60, schedule=schedule)
+    assert budget(None, 1, {}) is False and schedule.t_max == 20  # 100 s / 5 s
+    assert budget(None, 2, {}) is False and schedule.t_max == 22  # 100 s / 4.5 s
+    assert budget.planned_t_max == 60
+
+
 def test_a_time_limit_stops_training_and_keeps_the_best_epoch():
     x, y = rows(300)
     config = TrainConfig(

@@ -24,13 +24,25 @@ class TimeBudget:
     After each epoch it predicts the next epoch's time as the mean so far; it stops
     when the budget is spent or when the next epoch would cross it. ``cut`` then says
     what the limit cut ("stopped by the time limit (75 s) after 61 of 150 epochs").
+
+    With a cosine ``schedule``, its length follows the epochs predicted to fit in the
+    budget (never more than configured), so a run the limit cuts still anneals.
     """
 
-    def __init__(self, seconds: float, epochs: int, start_epoch: int = 0, name="the time limit"):
+    def __init__(
+        self,
+        seconds: float,
+        epochs: int,
+        start_epoch: int = 0,
+        name="the time limit",
+        schedule=None,
+    ):
         self.seconds = float(seconds)
         self.epochs = epochs
         self.start_epoch = start_epoch
         self.name = name
+        self.schedule = schedule if hasattr(schedule, "t_max") else None
+        self.planned_t_max = None if self.schedule is None else self.schedule.t_max
         self.started = time.perf_counter()
         self.cut = None
 
@@ -47,6 +59,9 @@ class TimeBudget:
                 f"{self.epochs} epochs"
             )
             return True
+        if self.schedule is not None:
+            fits = self.start_epoch + int(self.seconds / per_epoch)
+            self.schedule.t_max = max(epoch + 1, min(self.planned_t_max, fits))
         return False
 
 
