@@ -712,16 +712,19 @@ os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.envir
     md(
         """
 The summary compares the network with two baselines on the test rows: always predicting the
-training mean, and a least-squares linear fit. `barenet --help` lists every option; the same
+training mean, and a least-squares linear fit. `barenet train --help` lists every option; the same
 names (`--hidden 64,64`, `--lr`, `--batch-size`, `--optimizer`, ...) appear again in the
 scikit-learn estimators below.
 
 ## Your own data: a CSV file
 
-`barenet train --data FILE.csv --target COLUMN` trains on any CSV file of numbers with a
-header row. The target column is predicted from all the other columns (or from those listed
-with `--features`). The preprocessing is the teaching notebook's: both scaled with a
-`StandardScaler`, and 20% of the rows held out as a test split.
+`barenet train --data FILE.csv --target COLUMN` trains on a table (CSV or Parquet) with a
+header row: numbers, true/false, text columns (one-hot encoded) and blank cells (filled with
+the training median). The target column is predicted from all the other columns (or from
+those listed with `--features`). Features and target are scaled with a `StandardScaler`
+fitted on the training rows, and 20% of the rows are held out as a test split. With no network
+option, the model is one chosen for tables (`--recipe auto`, see README); here we give the
+notebook's options instead.
 
 As an example, we write scikit-learn's diabetes data set to a CSV file: 442 patients,
 10 measurements each, and the progression of their disease one year later. We keep the last

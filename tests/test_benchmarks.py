@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import california_home, needs_california
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
@@ -138,3 +139,31 @@ def test_recipe_table_records_the_machine_and_says_why_a_peer_is_missing():
     assert "no tabm" in text and "| arithmetic floor | 50 |" in text
     assert "Some CPU" in text and "openblas 0.3 (1 threads)" in text
     assert "[1.0, 2, 3] -> [4.0, 5, 6]" in text
+
+
+TABLES = Path(__file__).resolve().parents[1] / "benchmarks" / "tables.py"
+
+
+def test_tables_benchmark_quick_runs_barenet_skrub_and_hgb(tmp_path):
+    """The generated weather table (no shared data needed): barenet through the command
+    line with no flags, skrub and HGB on the same split; every figure is a real score."""
+    pytest.importorskip("skrub")
+    out = tmp_path / "tables.json"
+    done = subprocess.run(
+        [sys.executable, str(TABLES), "--quick", "--tables", "weather", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    table = report["tables"]["weather"]
+    assert table["metric"] == "accuracy" and table["test_rows"] == 160
+    majority = 0.6  # "sun" is 54 % of the days: every model must beat always guessing it
+    for peer in ("barenet", "skrub", "hgb"):
+        result = table["results"][peer]
+        assert result["seeds"] == 1 and majority < result["mean"] <= 1.0, (peer, result)
+    run = table["results"]["barenet"]["runs"][0]
+    assert run["choice"] == "recipe auto chose small (640 training rows < 1,000)"
+    assert run["test_rows"] == table["test_rows"]  # the same split size as the peers'
+    assert "| weather (800 rows) | accuracy |" in done.stdout

@@ -12,7 +12,7 @@ import pytest
 from conftest import california_home, needs_california
 
 import barenet
-from barenet import cli, hyperparams
+from barenet import cli
 from barenet.cli import main
 from barenet.errors import BarenetValueError, DataError
 
@@ -48,7 +48,11 @@ def test_train_on_csv_with_plot_save_predict_and_evaluate(
     assert code == 0
     assert "epoch  40/40" in out and "training mean" in out and "least squares" in out
     # nothing selects on a validation loss: the test loss is only watched, and named so
-    assert re.search(r"^epoch  40/40  train \d+\.\d{4}  test \d+\.\d{4}$", out, re.MULTILINE)
+    assert re.search(
+        r"^epoch  40/40  train \d+\.\d{4}  test \d+\.\d{4}  \(\d+s elapsed, ~\d+s left\)$",
+        out,
+        re.MULTILINE,
+    )
     assert "Watched the test loss per epoch; nothing was selected on it." in out
     assert "RMSE" in out and "R^2" in out and "Wall time" in out
     assert (tmp_path / "losses.png").read_bytes()[:4] == b"\x89PNG"
@@ -449,7 +453,11 @@ def test_early_stopping_keeps_the_best_validation_epoch(
         [*common, "--epochs", 30, "--early-stopping", 3, "--save", "es.npz"], capsys
     )
     stopped = json.loads(out)
-    assert re.search(r"^epoch   1/30  train \d+\.\d{4}  val \d+\.\d{4}$", err, re.MULTILINE)
+    assert re.search(
+        r"^epoch   1/30  train \d+\.\d{4}  val \d+\.\d{4}  \(\d+s elapsed, ~\d+s left\)$",
+        err,
+        re.MULTILINE,
+    )
     kept, trained = stopped["kept_epoch"], stopped["epochs_trained"]
     val_loss = stopped["history"]["val_loss"]
     assert code == 0 and kept < trained < 30 and trained - kept == 3
@@ -524,6 +532,16 @@ def test_classification_csv_answers_with_the_original_labels(tmp_path, capsys, m
     metrics = json.loads(out)
     assert code == 0 and metrics["labels"] == [3, 7] and metrics["accuracy"] > 0.9
     assert np.sum(metrics["confusion_matrix"]) == 300
+    # without --json: an aligned table headed by the class labels, not a nested list
+    code, out, _ = run(["evaluate", "--model", "k.npz", "--data", "k.csv"], capsys)
+    lines = out.splitlines()
+    assert code == 0 and "[[" not in out
+    top = lines.index("confusion matrix (rows: true class, columns: predicted):")
+    header, *rows = lines[top + 1 : top + 4]
+    assert header.split() == ["3", "7"] and [r.split()[0] for r in rows] == ["3", "7"]
+    counts = [[int(v) for v in r.split()[1:]] for r in rows]
+    assert counts == metrics["confusion_matrix"]
+    assert len({len(line) for line in (header, *rows)}) == 1  # aligned columns
 
 
 def test_version_and_help(capsys):
@@ -533,9 +551,24 @@ def test_version_and_help(capsys):
     with pytest.raises(SystemExit) as done:
         main(["--help"])
     out = capsys.readouterr().out
-    assert done.value.code == 0 and "--dataset" in out and "--json" in out
-    for param in hyperparams.PARAMS:  # every hyper-parameter is a train option
-        assert "--" + param.name.replace("_", "-") in out
+    # issue 17: barenet --help lists the commands, one line each, not train's options
+    assert done.value.code == 0 and out.startswith("usage: barenet [-h]")
+    for line in (
+        "train      train a network (the default command)",
+        "predict    predict with a saved model",
+        "evaluate   metrics of a saved model on a labelled table",
+        "tune       hyper-parameter search",
+        "export-onnx",
+    ):
+        assert line in out
+    assert "--batch-size" not in out
+    with pytest.raises(SystemExit) as done:
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert done.value.code == 0 and out.startswith("usage: barenet train")
+    for flag in ("--dataset", "--json", "--time-limit", "--recipe", "--batch-size"):
+        assert flag in out
+    assert "--time-limit 75 seconds" in " ".join(out.split())
 
 
 @pytest.mark.parametrize(
@@ -982,3 +1015,75 @@ def test_predict_says_what_it_imputed_and_which_categories_it_did_not_know(
     new.to_csv("labelled.csv", index=False)
     code, _, err = run(["evaluate", "--model", "m.npz", "--data", "labelled.csv"], capsys)
     assert code == 0 and "Note: imputed 3 blank cells" in err  # evaluate says the same
+
+
+def test_data_alone_trains_the_auto_recipe_within_its_time_limit(
+    tmp_path, diabetes_csv, capsys, monkeypatch
+):
+    """issue 17: --data and --target alone choose a model for tables (small below 1,000
+    training rows), with a time limit; the summary says what was chosen and why."""
+    monkeypatch.chdir(tmp_path)
+    args = ["--data", diabetes_csv, "--target", "progression", "--plot", "none"]
+    code, out, _ = run([*args, "--time-limit", 2, "--save", "m.npz"], capsys)
+    assert code == 0
+    assert "Model: recipe auto chose small (353 training rows < 1,000)" in out
+    assert "Validation: 36 rows (0.1 of the training rows), not the test split." in out
+    config = barenet.load("m.npz").record
+    assert config["optimizer"]["type"] == "adamw"
+    code, out, _ = run([*args, "--time-limit", 1e-6, "--json"], capsys)
+    summary = json.loads(out)
+    assert summary["config"]["recipe"] == "small" and summary["config"]["time_limit"] == 1e-6
+    assert summary["time_limit_cut"] == "stopped by --time-limit (1e-06 s) after 1 of 300 epochs"
+    assert summary["epochs_trained"] == 1
+    # a network or training option given: the notebook's defaults fill the rest, as before
+    code, out, _ = run([*args, "--epochs", 2, "--json"], capsys)
+    summary = json.loads(out)
+    assert summary["config"]["recipe"] is None and summary["config"]["optimizer"] == "sgd"
+    assert summary["recipe_choice"] is None and summary["epochs_trained"] == 2
+
+
+def test_a_diverged_run_exits_2_with_the_flags_to_change(tmp_path, diabetes_csv, capsys):
+    """issue 17: one line on stderr with --lr and --clip-norm and their values, no
+    summary, no model saved; the last good checkpoint is kept."""
+    args = ["--data", diabetes_csv, "--target", "progression", "--plot", "none"]
+    checkpoint, model = tmp_path / "c.npz", tmp_path / "m.npz"
+    code, out, err = run(
+        [*args, "--epochs", 3, "--lr", 1e6, "--save", model, "--checkpoint", checkpoint],
+        capsys,
+    )
+    assert code == 2 and "Test set" not in out and "RMSE" not in out
+    assert len(err.strip().splitlines()) == 1
+    assert "--lr (now 1e+06)" in err and "--clip-norm (now 1)" in err
+    assert "clip_norm=" not in err and not model.exists()
+    # a run that was fine, then continued with a rate that diverges: the checkpoint stays
+    assert run([*args, "--epochs", 1, "--checkpoint", checkpoint], capsys)[0] == 0
+    before = barenet.load(checkpoint).state_dict()
+    code, _, err = run(
+        [*args, "--epochs", 3, "--lr", 1e6, "--clip-norm", 0, "--checkpoint", checkpoint],
+        capsys,
+    )
+    assert code == 2 and "--clip-norm 1 (now off)" in err
+    after = barenet.load(checkpoint).state_dict()
+    assert all(np.isfinite(v).all() for v in after.values())
+    assert before.keys() == after.keys()
+
+
+def test_a_folder_as_data_says_it_is_a_folder(tmp_path, capsys):
+    code, _, err = run(["--data", tmp_path, "--target", "y"], capsys)
+    assert code == 2 and "is a folder: give a CSV or Parquet file" in err
+    assert "no such file" not in err
+
+
+def test_zero_epochs_is_a_usage_error(tmp_path, diabetes_csv, capsys):
+    """issue 17: --epochs 0 saved an untrained model and exited 0."""
+    model = tmp_path / "m.npz"
+    args = ["--data", diabetes_csv, "--target", "progression", "--epochs", 0, "--save", model]
+    code, out, err = run(args, capsys)
+    assert code == 2 and "epochs must be >= 1, got 0" in err
+    assert out == "" and not model.exists()
+
+
+def test_a_csv_given_as_model_is_not_a_model_file(tmp_path, diabetes_csv, capsys):
+    code, _, err = run(["predict", "--model", diabetes_csv, "--data", diabetes_csv], capsys)
+    assert code == 2 and "not a barenet model file (it looks like a text table)" in err
+    assert "pickle" not in err

@@ -27,12 +27,14 @@ def test_the_spec_validates_and_names_the_parameter():
             hyperparams.parse_sizes(text)
 
 
-def test_estimator_defaults_differ_only_where_declared():
-    differing = {p.name for p in hyperparams.PARAMS if p.for_estimator[1] != p.default}
-    assert differing == {"optimizer", "lr", "epochs", "clip_norm", "seed"}
-    assert {p.for_estimator[0] for p in hyperparams.PARAMS} - set(hyperparams.BY_NAME) == {
-        "random_state"
-    }
+def test_estimator_defaults_are_a_valid_configuration_that_builds():
+    from barenet.estimators import BarenetRegressor
+    from barenet.recipes import TrainConfig
+
+    config = BarenetRegressor()._config()
+    assert isinstance(config, TrainConfig)
+    names = {name for name, _ in BarenetRegressor._parameters()}
+    assert names - {"random_state", "verbose", "target_scaling"} <= set(hyperparams.BY_NAME)
 
 
 def test_momentum_with_an_optimizer_that_has_none_is_an_error():

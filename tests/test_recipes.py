@@ -55,7 +55,7 @@ def test_a_config_builds_the_network_it_describes():
     assert model.optimizer.weight_decay == 0.01
     assert model.record["task"] == "regression" and model.record["seed"] == config.seed
     plain = build_model(TrainConfig(hidden=(4,), activation="gelu"), 3, 1)
-    assert layer_names(plain) == ["linear", "gelu", "linear"] and model.in_dim == 7
+    assert layer_names(plain) == ["linear", "gelu", "linear"] and plain.in_dim == 3
 
 
 def test_the_loss_follows_the_task_unless_given():

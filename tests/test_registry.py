@@ -1,5 +1,6 @@
 """One registry per kind of building block."""
 
+import numpy as np
 import pytest
 
 from barenet.registry import ACTIVATIONS, INITIALIZERS, LAYERS, LOSSES, OPTIMIZERS, SCHEDULES
@@ -16,22 +17,36 @@ def test_registries_cover_every_building_block_once():
     assert LAYERS.lookup("LeakyRelu") is LAYERS.lookup("leaky_relu")
 
 
-def test_adding_an_activation_is_one_decorated_class(tmp_path):
+def test_adding_an_activation_is_one_decorated_class(monkeypatch):
+    """Registered on the real registries, a new activation is a layer, a valid
+    ``activation=`` value and trains; removed again afterwards."""
     from barenet.layers import Layer
-    from barenet.registry import Registry
+    from barenet.recipes import TrainConfig, build_model
 
-    layers = Registry("layer")
-    activations = Registry("activation", parent=layers)
+    for registry in (ACTIVATIONS, LAYERS):
+        monkeypatch.setattr(registry, "_objects", dict(registry._objects))
+        monkeypatch.setattr(registry, "_names", dict(registry._names))
 
-    @activations.register("swish")
-    class Swish(Layer):
+    @ACTIVATIONS.register("swish_for_test")
+    class SwishForTest(Layer):
         onnx_op = None
 
-    assert layers.lookup("swish") is Swish and activations.name_of(Swish()) == "swish"
+        def forward(self, x):
+            self.x = x
+            return x / (1 + np.exp(-x))
+
+        def backward(self, grad):
+            s = 1 / (1 + np.exp(-self.x))
+            return grad * (s + self.x * s * (1 - s))
+
+    assert LAYERS.lookup("swish_for_test") is SwishForTest
+    assert ACTIVATIONS.name_of(SwishForTest()) == "swish_for_test"
+    model = build_model(TrainConfig(hidden=(4,), activation="swish_for_test"), 3, 1)
+    assert isinstance(model.layers[1], SwishForTest)
     with pytest.raises(ValueError, match="registered twice"):
-        activations.register("swish")(Swish)
+        ACTIVATIONS.register("swish_for_test")(SwishForTest)
     with pytest.raises(TypeError, match="not one of barenet's activations"):
-        activations.name_of(object())
+        ACTIVATIONS.name_of(object())
 
 
 def test_every_activation_exports_to_onnx_by_its_own_declaration():

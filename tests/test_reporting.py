@@ -1,4 +1,5 @@
 import io
+import re
 
 import numpy as np
 import pytest
@@ -6,7 +7,13 @@ import pytest
 from barenet.datasets import load_builtin, preprocess
 from barenet.metrics import classification_metrics, regression_metrics
 from barenet.recipes import TrainConfig, build_model
-from barenet.reporting import Progress, baselines, report_metrics, summary_text
+from barenet.reporting import (
+    Progress,
+    baselines,
+    report_metrics,
+    summary_text,
+    time_estimate,
+)
 
 
 class FakeTerminal(io.StringIO):
@@ -20,13 +27,15 @@ def test_progress_prints_lines_when_not_a_terminal():
     progress(None, 1, {"train_loss": 0.5, "val_loss": 0.25})
     progress(None, 2, {"train_loss": 0.4, "val_loss": None})
     progress.close()
-    assert stream.getvalue().splitlines() == [
+    lines = stream.getvalue().splitlines()
+    assert [line.split("  (")[0] for line in lines] == [
         "epoch   1/3  train 0.5000  val 0.2500",
         "epoch   2/3  train 0.4000",
     ]
+    assert all(re.search(r"\(\d+s elapsed, ~\d+s left\)$", line) for line in lines)
     watched = io.StringIO()
     Progress(3, stream=watched, val_name="test")(None, 1, {"train_loss": 0.5, "val_loss": 0.25})
-    assert watched.getvalue() == "epoch   1/3  train 0.5000  test 0.2500\n"
+    assert watched.getvalue().startswith("epoch   1/3  train 0.5000  test 0.2500  (")
     quiet = io.StringIO()
     Progress(3, quiet=True, stream=quiet)(None, 1, {"train_loss": 0.5, "val_loss": None})
     assert quiet.getvalue() == ""
@@ -151,3 +160,20 @@ def test_summary_text_labels_the_confusion_matrix_with_class_names():
     assert lines[start + 2].split() == ["cat", "2", "1"]
     assert lines[start + 3].split() == ["hippo", "0", "1"]
     assert "accuracy 0.7500" in text and "original units" not in text
+
+
+def test_time_estimate_is_the_mean_epoch_time_bounded_by_the_budget():
+    from barenet.fitting import TimeBudget
+
+    assert time_estimate(10.0, 2, 8) == "10s elapsed, ~40s left"
+    budget = TimeBudget(15.0, epochs=10)  # just started: about 15 s of it left
+    assert time_estimate(10.0, 2, 8, budget) == "10s elapsed, ~15s left"
+
+
+def test_summary_says_what_auto_chose_and_what_the_time_limit_cut():
+    summary = _summary()
+    summary["recipe_choice"] = "recipe auto chose tabular (16,512 training rows >= 1,000)"
+    summary["time_limit_cut"] = "stopped by --time-limit (75 s) after 61 of 150 epochs"
+    text = summary_text(summary)
+    assert "Model: recipe auto chose tabular (16,512 training rows >= 1,000)." in text
+    assert "Time limit: stopped by --time-limit (75 s) after 61 of 150 epochs." in text

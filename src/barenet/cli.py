@@ -32,18 +32,12 @@ from barenet.errors import (
     ModelFileError,
     TrainingDiverged,
 )
+from barenet.fitting import fit_model, resolve_config
 from barenet.onnx_export import run_export
 from barenet.persistence import load, save
 from barenet.plotting import check_plot_format, plot_losses
 from barenet.preprocessing import Preprocessing
-from barenet.recipes import (
-    TrainConfig,
-    build_model,
-    build_schedule,
-    hold_out_validation,
-    load_checkpoint,
-    save_checkpoint,
-)
+from barenet.recipes import TrainConfig, load_checkpoint, save_checkpoint
 from barenet.reporting import Progress, baselines, report_metrics, summary_text
 
 COMMANDS = ("train", "predict", "evaluate", "tune", "export-onnx")
@@ -112,16 +106,21 @@ def _show_defaults(parser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="barenet",
-        description="barenet: train, predict, evaluate, tune and export-onnx.",
+        description="barenet: a small neural-network library. barenet with no command "
+        "trains (barenet --epochs 5 is barenet train --epochs 5).",
+        epilog="barenet COMMAND --help describes each command's options.",
     )
     parser.add_argument("--version", action="version", version=f"barenet {__version__}")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     train = sub.add_parser(
         "train",
         help="train a network (the default command)",
         description="Train a network. train is the default command: barenet --epochs 5 "
-        "is barenet train --epochs 5. Other commands: predict, evaluate, tune, "
-        "export-onnx; barenet COMMAND --help describes each.",
+        "is barenet train --epochs 5. With --data FILE --target COLUMN and no network or "
+        "training option, the model is --recipe auto (small below 1,000 training rows, "
+        "else tabular) and stops within --time-limit 75 seconds; without --data it is the "
+        "notebook's network. Other commands: predict, evaluate, tune, export-onnx; "
+        "barenet COMMAND --help describes each.",
     )
     add_data_arguments(train)
     add_hyperparameter_flags(train.add_argument_group("network and training"))
@@ -171,8 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Flags that leave ``--recipe auto`` in place when ``--data`` is given without ``--recipe``.
+KEEP_AUTO = ("time_limit", "seed", "engine", "dtype")
+
+
 def config_from_args(args) -> TrainConfig:
-    return TrainConfig(**given_hyperparameters(args))
+    """The configuration of the flags given. ``--data`` with no network or training
+    flag (``--time-limit``, ``--seed``, ``--engine``, ``--dtype`` aside) means
+    ``--recipe auto``, the default chosen for tables; the notebook's workflow (no
+    ``--data``) keeps the notebook's defaults."""
+    given = given_hyperparameters(args)
+    if getattr(args, "data", None) and not set(given) - set(KEEP_AUTO):
+        given["recipe"] = "auto"
+    return TrainConfig(**given)
 
 
 def _ignored_on_resume(args, config: TrainConfig) -> list[str]:
@@ -192,18 +202,6 @@ def _ignored_on_resume(args, config: TrainConfig) -> list[str]:
     return notices
 
 
-def _validation_split(split, config: TrainConfig):
-    """``(x_train, y_train, x_val, y_val, where)``: rows held out from the training rows
-    when something selects on the validation loss (or ``--val-fraction`` asks);
-    otherwise the test split, which is then only watched, as in the notebook."""
-    held_out = hold_out_validation(
-        split.x_train, split.y_train, config, classification=split.classes is not None
-    )
-    if held_out is None:
-        return split.x_train, split.y_train, split.x_test, split.y_test, "test split"
-    return (*held_out, f"{config.validation_fraction():g} of the training rows")
-
-
 def run_train(args, stdout=None) -> int:
     stdout = stdout or sys.stdout
     started = time.perf_counter()
@@ -212,6 +210,8 @@ def run_train(args, stdout=None) -> int:
             raise BarenetValueError(f"cannot write {path}: its folder does not exist")
     if args.plot != "none":
         check_plot_format(args.plot)
+    if args.data and Path(args.data).is_dir():
+        raise DataError(f"--data {args.data} is a folder: give a CSV or Parquet file")
     if not args.resume:
         config_from_args(args)  # bad hyper-parameters fail before any data is read
     name, split = load_data(args)
@@ -227,47 +227,39 @@ def run_train(args, stdout=None) -> int:
         if not args.json:
             print(f"Task: {report['task']} ({report['task_reason']})", file=stdout)
             print(describe_line(report["columns"]), file=stdout)
+    model = schedule = trainer_state = None
     if args.resume:
         model, config, schedule, trainer_state = load_checkpoint(args.resume)
-        if model.in_dim != split.x_train.shape[1]:
-            raise BarenetValueError(
-                f"{args.resume} was trained on {model.in_dim} features, "
-                f"the data has {split.x_train.shape[1]}"
-            )
-        task = (model.record or {}).get("task", prep.task)
-        out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
-        if task != prep.task or model.out_dim != out_dim:
-            raise BarenetValueError(
-                f"{args.resume} is a {task} checkpoint with {model.out_dim} outputs; "
-                f"the data is for {prep.task} with {out_dim}"
-            )
+        _check_resume(args, model, split, prep)
         for message in _ignored_on_resume(args, config):
             print(message, file=sys.stderr)
         # only what is given changes: the checkpoint's epochs (a recipe's, say) otherwise
         changes = {
             name: getattr(args, name) for name in ("epochs", "engine") if hasattr(args, name)
         }
-        config = config.replace(**changes).with_epochs_for(len(split.x_train))
+        config = config.replace(**changes)
     else:
-        config = config_from_args(args).with_epochs_for(len(split.x_train))
-    x_train, y_train, x_val, y_val, validation = _validation_split(split, config)
-    if not args.resume:
-        out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
-        model = build_model(config, x_train.shape[1], out_dim, prep.task, x_train, y_train)
-        schedule, trainer_state = build_schedule(config, model), None
-    if len(x_train) < config.batch_size:
-        raise BarenetValueError(
-            f"the training split has {len(x_train)} rows, fewer than one batch "
-            f"(--batch-size {config.batch_size})"
+        config = config_from_args(args)
+    config, choice = resolve_config(config, len(split.x_train))
+    if choice and not args.json:
+        print(f"Model: {choice}", file=stdout)
+    out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
+    stream = sys.stderr if args.json else stdout
+    progress = []
+
+    def show_progress(config, model, budget):
+        progress.append(
+            Progress(
+                config.epochs,
+                model.epoch,
+                quiet=args.quiet,
+                stream=stream,
+                val_name="val" if config.validation_fraction() else "test",
+                budget=budget,
+            )
         )
-    model.preprocessing = prep
-    progress = Progress(
-        config.epochs,
-        model.epoch,
-        quiet=args.quiet,
-        stream=sys.stderr if args.json else stdout,
-        val_name="test" if validation == "test split" else "val",
-    )
+        return progress[0]
+
     callbacks = []
     if args.checkpoint:
 
@@ -276,48 +268,53 @@ def run_train(args, stdout=None) -> int:
                 model,
                 args.checkpoint,
                 config,
-                schedule=schedule,
+                schedule=logs["trainer"].schedule,
                 trainer=logs["trainer"],
                 preprocessing=prep,
             )
 
         callbacks.append(checkpoint)  # before the progress line, so a printed epoch is saved
-    callbacks.append(progress)
-    diverged = None
-    train_started = time.perf_counter()
-    history = model.history
     try:
-        model.train(
-            x_train,
-            y_train,
-            x_val,
-            y_val,
-            max(0, config.epochs - model.epoch),
-            config.batch_size,
-            clip_norm=config.clip_norm,
+        fit = fit_model(
+            config,
+            split.x_train,
+            split.y_train,
+            task=prep.task,
+            out_dim=out_dim,
+            x_watch=split.x_test,
+            y_watch=split.y_test,
+            model=model,
             schedule=schedule,
-            early_stopping=config.early_stopping,
-            callbacks=callbacks,
             trainer_state=trainer_state,
-            engine=config.engine,
+            callbacks=callbacks,
+            progress=show_progress,
             verbose=not args.quiet,
+            prepare=lambda model: setattr(model, "preprocessing", prep),
+            limit_name="--time-limit",
         )
     except TrainingDiverged as error:
-        diverged = str(error)
+        raise TrainingDiverged(
+            diverged_message(str(error), config), error.epoch, error.batch
+        ) from None
     finally:
-        progress.close()
-    train_time = time.perf_counter() - train_started
-    kept = _kept_epoch(model, config)
+        for shown in progress:
+            shown.close()
+    model, train_time = fit.model, fit.train_seconds
+    x_train, x_val, history = fit.x_train, fit.x_val, model.history
+    validation = "test split" if fit.validation == "watched rows" else fit.validation
+    kept = fit.kept_epoch
     summary = {
         "dataset": name,
         "task": prep.task,
         "rows": {"train": len(x_train), "validation": len(x_val), "test": len(split.x_test)},
         "validation": validation,
         "config": config.to_json(),
+        "recipe_choice": choice,
+        "time_limit_cut": fit.time_cut,
         "epochs_trained": model.epoch,
         "kept_epoch": kept,
         "interrupted": model.interrupted,
-        "diverged": diverged,
+        "diverged": None,
         "history": {k: [None if np.isnan(v) else v for v in vs] for k, vs in history.items()},
         "test": report_metrics(model, split),
         "baselines": baselines(split),
@@ -342,7 +339,7 @@ def run_train(args, stdout=None) -> int:
                 val_label="test (watched only)" if validation == "test split" else "validation",
             )
         )
-    if args.save and diverged is None:
+    if args.save:
         summary["model"] = str(save(model, args.save))
     summary["train_seconds"] = train_time
     summary["wall_seconds"] = time.perf_counter() - started
@@ -350,17 +347,35 @@ def run_train(args, stdout=None) -> int:
         print(json.dumps(summary, indent=2), file=stdout)
     else:
         print(summary_text(summary), file=stdout)
-    if diverged:
-        return 1
     return 130 if model.interrupted else 0  # saved what it promised; a script can tell
 
 
-def _kept_epoch(model, config: TrainConfig) -> int:
-    """The epoch whose weights the model ends with (the best one, with early stopping)."""
-    if config.early_stopping is None or not model.history["val_loss"]:
-        return model.epoch
-    val = np.asarray(model.history["val_loss"], dtype=np.float64)
-    return int(np.nanargmin(val)) + 1 if not np.all(np.isnan(val)) else model.epoch
+def _check_resume(args, model, split, prep) -> None:
+    """A clear error when a checkpoint does not fit the data it is to continue on."""
+    if model.in_dim != split.x_train.shape[1]:
+        raise BarenetValueError(
+            f"{args.resume} was trained on {model.in_dim} features, "
+            f"the data has {split.x_train.shape[1]}"
+        )
+    task = (model.record or {}).get("task", prep.task)
+    out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
+    if task != prep.task or model.out_dim != out_dim:
+        raise BarenetValueError(
+            f"{args.resume} is a {task} checkpoint with {model.out_dim} outputs; "
+            f"the data is for {prep.task} with {out_dim}"
+        )
+
+
+def diverged_message(trainer_message: str, config: TrainConfig) -> str:
+    """The trainer's divergence message in the command line's words: where it happened,
+    what was kept, and the flags to change with their current values."""
+    where = trainer_message.split(" Try ")[0]
+    clip = (
+        f"a smaller --clip-norm (now {config.clip_norm:g})"
+        if config.clip_norm is not None
+        else "--clip-norm 1 (now off)"
+    )
+    return f"{where} Use a smaller --lr (now {config.lr:g}) or {clip}; no summary, no model saved."
 
 
 REGRESSION_LOSSES = ("mse", "mae", "l1", "huber")
@@ -489,9 +504,12 @@ def run_evaluate(args, stdout=None) -> int:
         metrics = regression_metrics(as_numbers(frame[target], target), predictions)
     if args.json:
         print(json.dumps(metrics, indent=2), file=stdout)
-    else:
-        for key, value in metrics.items():
-            print(f"{key}: {value if isinstance(value, list) else f'{value:.4f}'}", file=stdout)
+        return 0
+    for key, value in metrics.items():
+        if key == "confusion_matrix":
+            print(confusion_table(value, metrics["labels"]), file=stdout)
+        elif not isinstance(value, list):
+            print(f"{key}: {value:.4f}", file=stdout)
     return 0
 
 
@@ -502,6 +520,18 @@ def _print_tally(tally: dict) -> None:
     notice = tally_notice(tally)
     if notice:
         print(f"Note: {notice}", file=sys.stderr)
+
+
+def confusion_table(matrix, labels) -> str:
+    """The confusion matrix as an aligned table: a row per true class, a column per
+    predicted class, each headed by its label."""
+    labels = [str(label) for label in labels]
+    width = max(4, *(len(label) for label in labels), *(len(str(v)) for r in matrix for v in r))
+    lines = ["confusion matrix (rows: true class, columns: predicted):"]
+    lines.append(" " * (width + 3) + " ".join(f"{label:>{width}}" for label in labels))
+    for label, row in zip(labels, matrix, strict=True):
+        lines.append(f"  {label:>{width}} " + " ".join(f"{v:>{width}d}" for v in row))
+    return "\n".join(lines)
 
 
 def _require_preprocessing(model, path) -> Preprocessing:
@@ -528,9 +558,9 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
         argv.insert(0, "train")
-    elif argv[0] in ("-h", "--help"):
-        argv.insert(0, "train")  # the default command's options
     args = build_parser().parse_args(argv)
+    if args.command is None:  # only --version or --help reach here without a command
+        args.command = "train"
     interrupts.enable()  # a second Ctrl-C stops at once, even in a compiled kernel
     try:
         return RUNNERS[args.command](args, sys.stdout)

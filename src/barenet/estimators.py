@@ -9,6 +9,7 @@ learned attributes ending in ``_``, no scaling inside: put a ``StandardScaler`` 
 
 from __future__ import annotations
 
+import difflib
 import inspect
 
 import numpy as np
@@ -23,7 +24,8 @@ from barenet.activations import Softmax
 from barenet.errors import BarenetTypeError, BarenetValueError
 from barenet.estimator_checks import check_no_missing_targets, check_two_classes
 from barenet.finite import check_outputs, fit_scaler
-from barenet.recipes import TrainConfig, build_model, build_schedule, hold_out_validation
+from barenet.fitting import fit_model
+from barenet.recipes import TrainConfig
 
 #: (name, default) of every constructor parameter, in order.
 PARAMETERS = [p.for_estimator for p in hyperparams.PARAMS] + [("verbose", False)]
@@ -34,6 +36,30 @@ def _same(value, default) -> bool:
         return bool(value == default)
     except (TypeError, ValueError):  # e.g. an array compared with a tuple
         return False
+
+
+#: scikit-learn's names for barenet's parameters (MLPRegressor's, mostly).
+SKLEARN_NAMES = {
+    "hidden_layer_sizes": "hidden",
+    "learning_rate_init": "lr",
+    "max_iter": "epochs",
+    "alpha": "weight_decay",
+    "solver": "optimizer",
+    "validation_fraction": "val_fraction",
+    "n_iter_no_change": "early_stopping",
+}
+
+
+def _suggestions(unknown, names) -> str:
+    """``" (did you mean 'hidden' for 'hidden_layer_sizes'?)"``, or nothing."""
+    hints = []
+    for name in unknown:
+        close = SKLEARN_NAMES.get(name) or next(
+            iter(difflib.get_close_matches(name, names, n=1, cutoff=0.6)), None
+        )
+        if close is not None:
+            hints.append(f"{close!r} for {name!r}")
+    return f" (did you mean {', '.join(hints)}?)" if hints else ""
 
 
 class _BarenetEstimator(BaseEstimator):
@@ -48,8 +74,9 @@ class _BarenetEstimator(BaseEstimator):
         unknown = sorted(set(params) - {name for name, _ in names})
         if unknown:
             raise BarenetTypeError(
-                f"{type(self).__name__} got unknown parameter(s) {unknown}; "
-                f"its parameters are {[name for name, _ in names]}"
+                f"{type(self).__name__} got unknown parameter(s) {unknown}"
+                + _suggestions(unknown, [name for name, _ in names])
+                + f"; its parameters are {[name for name, _ in names]}"
             )
         for name, default in names:
             setattr(self, name, params.get(name, default))
@@ -112,41 +139,35 @@ class _BarenetEstimator(BaseEstimator):
         values["seed"] = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         return TrainConfig(**values)
 
-    def _fit(self, x, targets, *, epochs: int, incremental: bool):
-        """Train on (x, targets) for ``epochs``; a fresh network unless ``incremental``
-        and one exists. ``targets`` are what the loss takes (class indices or values)."""
+    def _fit(self, x, targets, *, incremental: bool):
+        """Train on (x, targets) by ``barenet.fitting.fit_model``: a fresh network for
+        the configured epochs, or, ``incremental`` (``partial_fit``), one more epoch of
+        the current one. ``targets`` are what the loss takes (class indices or values)."""
         fresh = not incremental or not hasattr(self, "model_")
         config = self._config() if fresh else self.config_
-        x_val = y_val = None
-        if config.selects_on_validation():
-            if incremental:
-                raise BarenetValueError(
-                    "partial_fit cannot select on a validation split (early_stopping, "
-                    "schedule='plateau'): use fit"
-                )
-            x, targets, x_val, y_val = hold_out_validation(
-                x, targets, config, classification=self._task == "classification"
+        if incremental and config.selects_on_validation():
+            raise BarenetValueError(
+                "partial_fit cannot select on a validation split (early_stopping, "
+                "schedule='plateau'): use fit"
             )
-        if fresh:  # scaling and bins are fitted on the rows it trains on
-            self.config_ = config
-            out_dim = len(self.classes_) if self._task == "classification" else targets.shape[1]
-            self.model_ = build_model(config, x.shape[1], out_dim, self._task, x, targets)
-            self._schedule = build_schedule(config, self.model_)
-        callbacks = [self._print_epoch] if self.verbose else []
-        self.model_.train(
+        out_dim = len(self.classes_) if self._task == "classification" else targets.shape[1]
+        fit = fit_model(
+            config,
             x,
             targets,
-            x_val,
-            y_val,
-            epochs,
-            min(config.batch_size, len(x)),
-            clip_norm=config.clip_norm,
-            schedule=self._schedule,
-            early_stopping=config.early_stopping,
-            callbacks=callbacks,
-            engine=config.engine,
+            task=self._task,
+            out_dim=out_dim,
+            model=None if fresh else self.model_,
+            schedule=None if fresh else self._schedule,
+            epochs=1 if incremental else None,
+            shrink_batch=True,
+            callbacks=[self._print_epoch] if self.verbose else [],
             verbose=self.verbose,
         )
+        if fresh:
+            self.config_, self.model_, self._schedule = fit.config, fit.model, fit.schedule
+        self.recipe_choice_ = fit.choice if fresh else getattr(self, "recipe_choice_", None)
+        self.time_limit_cut_ = fit.time_cut
         history = self.model_.history
         self.loss_curve_ = list(history["train_loss"])
         self.validation_loss_curve_ = list(history["val_loss"])  # nan: no validation
@@ -179,10 +200,14 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
 
     Parameters
     ----------
-    hidden, activation, init, loss, optimizer, lr, momentum, weight_decay, epochs,
-    batch_size, dropout, batchnorm, clip_norm, schedule, early_stopping, val_fraction,
-    dtype
-        As ``barenet train``'s options of the same names (``barenet.hyperparams``).
+    recipe, hidden, activation, init, loss, optimizer, lr, momentum, weight_decay,
+    epochs, batch_size, dropout, batchnorm, clip_norm, schedule, early_stopping,
+    val_fraction, time_limit, dtype, ...
+        As ``barenet train``'s options of the same names (``barenet.hyperparams``;
+        ``barenet train --help`` lists them all). ``recipe="auto"`` is the command
+        line's default for tables: "small" below 1,000 training rows, else "tabular",
+        stopping within ``time_limit`` seconds (75 unless given); ``recipe_choice_``
+        says which. ``epochs=None`` takes the small-table rule of ``barenet train``.
         The defaults are the same, except ``optimizer="adam"``, ``lr=1e-3``,
         ``epochs=200`` and ``clip_norm=None``. Early stopping and the plateau schedule
         select on ``val_fraction`` of the rows (0.1 by default), held out.
@@ -199,6 +224,10 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
         Losses on the standardised target when ``target_scaling``.
     y_mean_, y_scale_ : ndarray, shape (n_outputs,)
         The target's training mean and scale (0 and 1 without ``target_scaling``).
+    recipe_choice_ : str or None
+        Why ``recipe="auto"`` chose what it chose.
+    time_limit_cut_ : str or None
+        What ``time_limit`` cut, if it stopped training.
     n_features_in_, feature_names_in_, n_iter_
     """
 
@@ -213,7 +242,7 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
         )
         self._y_1d = y.ndim == 1
         y = self._fit_target_scaling(y.reshape(len(y), -1))
-        return self._fit(x, y, epochs=self.epochs, incremental=False)
+        return self._fit(x, y, incremental=False)
 
     def _fit_target_scaling(self, y: np.ndarray) -> np.ndarray:
         """Learn the target's mean and scale from these rows; return y scaled."""
@@ -247,7 +276,7 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
         y = y.reshape(len(y), -1)
         if first:
             self._fit_target_scaling(y)  # the first batch's mean and scale, kept after
-        return self._fit(x, (y - self.y_mean_) / self.y_scale_, epochs=1, incremental=True)
+        return self._fit(x, (y - self.y_mean_) / self.y_scale_, incremental=True)
 
     def predict(self, X):
         """Predictions in the target's units, shape (n_samples,) or (n_samples, n_outputs)."""
@@ -281,7 +310,7 @@ class BarenetClassifier(ClassifierMixin, _BarenetEstimator):
         self._encoder = LabelEncoder().fit(y)
         self.classes_ = self._encoder.classes_
         check_two_classes(self.classes_)
-        return self._fit(x, self._encoder.transform(y), epochs=self.epochs, incremental=False)
+        return self._fit(x, self._encoder.transform(y), incremental=False)
 
     def partial_fit(self, X, y, classes=None):
         """One epoch over (X, y). The first call needs ``classes``, all the labels."""
@@ -302,7 +331,7 @@ class BarenetClassifier(ClassifierMixin, _BarenetEstimator):
             raise BarenetValueError(
                 f"labels {unknown.tolist()} are not in classes {self.classes_}"
             )
-        return self._fit(x, self._encoder.transform(y), epochs=1, incremental=True)
+        return self._fit(x, self._encoder.transform(y), incremental=True)
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""

@@ -73,6 +73,14 @@ def read(path) -> tuple[dict, dict[str, np.ndarray]]:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
+    with open(path, "rb") as f:
+        start = f.read(4)
+    if not start.startswith(b"PK"):  # every .npz is a zip archive
+        looks = " (it looks like a text table)" if _is_text(start) else ""
+        raise ModelFileError(
+            f"{path}: not a barenet model file{looks}; a model file is the .npz written by "
+            "barenet train --save or barenet.save"
+        )
     check_archive(path)  # no array may claim more than the file holds
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -98,6 +106,12 @@ def read(path) -> tuple[dict, dict[str, np.ndarray]]:
             f"{meta.get('barenet_version')})"
         )
     return meta, arrays
+
+
+def _is_text(start: bytes) -> bool:
+    return bool(start) and all(
+        32 <= b < 127 or b in (9, 10, 13) for b in start.lstrip(b"\xef\xbb\xbf")
+    )
 
 
 def load(path):

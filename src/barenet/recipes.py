@@ -30,6 +30,8 @@ class TrainConfig:
 
     def __init__(self, **values) -> None:
         vars(self).update(hyperparams.validate(values))
+        # the names given (not filled by a recipe or a default), for resolve_auto
+        object.__setattr__(self, "_given", frozenset(values))
         if self.momentum and self.optimizer not in ("sgd", "rmsprop"):
             raise BarenetValueError(
                 f"momentum is for sgd and rmsprop; {self.optimizer} has its own moments "
@@ -45,10 +47,15 @@ class TrainConfig:
             )
 
     def replace(self, **changes) -> TrainConfig:
-        return TrainConfig(**{**self.to_json(), **changes})
+        new = TrainConfig(**{**self.to_json(), **changes})
+        object.__setattr__(new, "_given", self._given | set(changes))
+        return new
+
+    def _values(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
     def to_json(self) -> dict:
-        data = dict(vars(self))
+        data = self._values()
         data["hidden"] = list(self.hidden)
         return data
 
@@ -57,15 +64,31 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in hyperparams.BY_NAME})
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, TrainConfig) and vars(self) == vars(other)
+        return isinstance(other, TrainConfig) and self._values() == other._values()
 
     def __repr__(self) -> str:
-        return "TrainConfig(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"
+        return "TrainConfig(" + ", ".join(f"{k}={v!r}" for k, v in self._values().items()) + ")"
+
+    def resolve_auto(self, n_rows: int) -> tuple[TrainConfig, str | None]:
+        """``(config, why)``: with ``recipe="auto"``, the concrete recipe chosen for
+        ``n_rows`` training rows ("small" below ``hyperparams.AUTO_SMALL_ROWS``, else
+        "tabular"), with ``time_limit`` ``hyperparams.AUTO_TIME_LIMIT`` unless given;
+        the values given explicitly are kept. Otherwise this configuration, and None."""
+        if self.recipe != "auto":
+            return self, None
+        threshold = hyperparams.AUTO_SMALL_ROWS
+        name = "small" if n_rows < threshold else "tabular"
+        given = {k: getattr(self, k) for k in self._given if k != "recipe"}
+        given.setdefault("time_limit", hyperparams.AUTO_TIME_LIMIT)
+        config = TrainConfig(**given, recipe=name)
+        sign = "<" if name == "small" else ">="
+        why = f"recipe auto chose {name} ({n_rows:,} training rows {sign} {threshold:,})"
+        return config, why
 
     def with_epochs_for(self, n_rows: int) -> TrainConfig:
         """This configuration with ``epochs`` decided: as given, or by default 30, raised on
         a small table to reach ``MIN_UPDATES`` mini-batch updates (at most 1,000 epochs)."""
-        if self.epochs is not None:
+        if self.epochs is not None or self.recipe == "auto":  # auto: see resolve_auto
             return self
         batches = max(1, math.ceil(n_rows / self.batch_size))
         return self.replace(epochs=min(1000, max(30, math.ceil(MIN_UPDATES / batches))))

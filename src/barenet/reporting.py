@@ -3,21 +3,43 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 
 from barenet.metrics import classification_metrics, regression_metrics
 
 
+def time_estimate(elapsed: float, done: int, left: int, budget=None) -> str:
+    """``"12s elapsed, ~30s left"``: the remaining epochs at the mean epoch time so far,
+    bounded by what is left of a time budget (``fitting.TimeBudget``)."""
+    remaining = elapsed / max(1, done) * left
+    if budget is not None:
+        remaining = min(remaining, max(0.0, budget.seconds - budget.elapsed()))
+    return f"{elapsed:.0f}s elapsed, ~{remaining:.0f}s left"
+
+
 class Progress:
-    """An epoch callback: a tqdm bar when stdout is a terminal, else one line per epoch."""
+    """An epoch callback: a tqdm bar when stdout is a terminal, else one line per epoch,
+    each with the time elapsed and an estimate of the time left (bounded by ``budget``,
+    a ``fitting.TimeBudget``, when there is a time limit)."""
 
     def __init__(
-        self, epochs: int, start: int = 0, *, quiet: bool = False, stream=None, val_name="val"
+        self,
+        epochs: int,
+        start: int = 0,
+        *,
+        quiet: bool = False,
+        stream=None,
+        val_name="val",
+        budget=None,
     ) -> None:
         self.stream = stream or sys.stdout
         self.val_name = val_name
         self.epochs = epochs
+        self.start = start
+        self.budget = budget
+        self.started = time.perf_counter()
         self.quiet = quiet
         self.bar = None
         if not quiet and getattr(self.stream, "isatty", lambda: False)():
@@ -31,12 +53,19 @@ class Progress:
         losses = {"train": logs["train_loss"]}
         if logs["val_loss"] is not None:
             losses[self.val_name] = logs["val_loss"]
+        elapsed = time.perf_counter() - self.started
+        when = time_estimate(elapsed, epoch - self.start, self.epochs - epoch, self.budget)
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix({k: f"{v:.4f}" for k, v in losses.items()}, refresh=True)
+            postfix = {k: f"{v:.4f}" for k, v in losses.items()}
+            if self.budget is not None:
+                postfix["left"] = when.split("~")[1]
+            self.bar.set_postfix(postfix, refresh=True)
         elif not self.quiet:
             parts = "  ".join(f"{k} {v:.4f}" for k, v in losses.items())
-            print(f"epoch {epoch:3d}/{self.epochs}  {parts}", file=self.stream, flush=True)
+            print(
+                f"epoch {epoch:3d}/{self.epochs}  {parts}  ({when})", file=self.stream, flush=True
+            )
 
     def close(self) -> None:
         if self.bar is not None:
@@ -102,6 +131,10 @@ def summary_text(summary: dict) -> str:
         )
     if summary["diverged"]:
         lines.append(f"Diverged: {summary['diverged']}")
+    if summary.get("recipe_choice"):
+        lines.append(f"Model: {summary['recipe_choice']}.")
+    if summary.get("time_limit_cut"):
+        lines.append(f"Time limit: {summary['time_limit_cut']}.")
     units = " (original units)" if summary["task"] == "regression" else ""
     kept = summary.get("kept_epoch", summary["epochs_trained"])
     which = "the last epoch" if kept == summary["epochs_trained"] else "the best validation epoch"

@@ -246,9 +246,14 @@ class Trainer:
             kept = f"the weights from the start of epoch {epoch}"
         where = f"batch {batch}" if batch else "at the end of the epoch"
         lr = _learning_rate(model)
+        clip = (
+            f"a smaller clip_norm (now {self.clip_norm:g})"
+            if self.clip_norm is not None
+            else "clip_norm=1.0 (now off)"
+        )
         raise TrainingDiverged(
             f"training diverged in epoch {epoch}, {where}: {what}. Kept {kept}. "
-            f"Try a smaller learning rate (now {lr:g}) or clip_norm=1.0.",
+            f"Try a smaller learning rate (now {lr:g}) or {clip}.",
             epoch=epoch,
             batch=batch,
         )

@@ -1,0 +1,131 @@
+"""The one fit path: recipe auto, the epoch rule, the time budget, shared by CLI and estimators."""
+
+import numpy as np
+import pytest
+
+from barenet import fitting, hyperparams
+from barenet.errors import BarenetTypeError
+from barenet.estimators import BarenetClassifier, BarenetRegressor
+from barenet.fitting import TimeBudget, fit_model, resolve_config
+from barenet.recipes import TrainConfig
+
+
+def rows(n, seed=0, d=3):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    return x, (x @ np.arange(1.0, d + 1) + 0.1 * rng.normal(size=n)).reshape(-1, 1)
+
+
+def test_auto_chooses_small_below_the_threshold_and_tabular_above():
+    small, why = resolve_config(TrainConfig(recipe="auto"), 999)
+    assert small.recipe == "small" and why == "recipe auto chose small (999 training rows < 1,000)"
+    assert small.optimizer == "adamw" and small.early_stopping == 40 and small.time_limit == 75
+    large, why = resolve_config(TrainConfig(recipe="auto"), 16512)
+    assert large.recipe == "tabular" and "16,512 training rows >= 1,000" in why
+    assert large.ensemble == hyperparams.RECIPES["tabular"]["ensemble"]
+    assert large.time_limit == hyperparams.AUTO_TIME_LIMIT == 75
+
+
+def test_auto_keeps_the_values_given():
+    config, _ = resolve_config(TrainConfig(recipe="auto", lr=0.05, time_limit=3.0), 5000)
+    assert (config.recipe, config.lr, config.time_limit) == ("tabular", 0.05, 3.0)
+    assert config.batch_size == hyperparams.RECIPES["tabular"]["batch_size"]
+    plain, why = resolve_config(TrainConfig(hidden=(8,)), 5000)
+    assert why is None and plain.recipe is None and plain.epochs is not None
+
+
+def test_time_budget_stops_before_an_epoch_predicted_to_cross_it(monkeypatch):
+    clock = iter([100.0, 104.0, 108.0])  # started at 100; 4 s per epoch
+    monkeypatch.setattr(fitting.time, "perf_counter", lambda: next(clock))
+    budget = TimeBudget(10.0, epochs=50, name="--time-limit")
+    assert budget(None, 1, {}) is False  # 4 s spent, the next ends at 8 s
+    assert budget(None, 2, {}) is True  # 8 s spent, the next would end at 12 s
+    assert budget.cut == "stopped by --time-limit (10 s) after 2 of 50 epochs"
+
+
+def test_time_budget_shortens_a_cosine_schedule_to_the_epochs_that_fit(monkeypatch):
+    from barenet.schedules import CosineAnnealingLR
+
+    class Target:
+        lr = 0.1
+
+    schedule = CosineAnnealingLR(Target(), t_max=60)
+    clock = iter([0.0, 5.0, 9.0])  # 5 s, then 4 s per epoch on average... of 100 s
+    monkeypatch.setattr(fitting.time, "perf_counter", lambda: next(clock))
+    budget = TimeBudget(100.0, epochs=60, schedule=schedule)
+    assert budget(None, 1, {}) is False and schedule.t_max == 20  # 100 s / 5 s
+    assert budget(None, 2, {}) is False and schedule.t_max == 22  # 100 s / 4.5 s
+    assert budget.planned_t_max == 60
+
+
+def test_a_time_limit_stops_training_and_keeps_the_best_epoch():
+    x, y = rows(300)
+    config = TrainConfig(
+        hidden=(8,), optimizer="adam", lr=1e-3, epochs=500, early_stopping=400, time_limit=1e-6
+    )
+    fit = fit_model(config, x, y, task="regression", out_dim=1)
+    assert fit.model.epoch == 1 and fit.kept_epoch == 1
+    assert fit.time_cut == "stopped by time_limit (1e-06 s) after 1 of 500 epochs"
+    assert fit.validation == "0.1 of the training rows" and len(fit.x_val) == 30
+
+
+def test_a_batch_larger_than_the_rows_is_an_error_unless_shrunk():
+    x, y = rows(20)
+    config = TrainConfig(hidden=(4,), epochs=1, batch_size=64)
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        fit_model(config, x, y, task="regression", out_dim=1)
+    fit = fit_model(config, x, y, task="regression", out_dim=1, shrink_batch=True)
+    assert fit.model.epoch == 1
+
+
+def test_estimator_recipe_trains_the_recipes_epochs(monkeypatch):
+    # review-2 item 2: BarenetRegressor(recipe="tabular") trained 200 epochs, not 150
+    monkeypatch.setitem(
+        hyperparams.RECIPES,
+        "tabular",
+        {**hyperparams.RECIPES["tabular"], "epochs": 7, "early_stopping": None},
+    )
+    x, y = rows(120)
+    model = BarenetRegressor(
+        recipe="tabular", hidden=(8,), ensemble=2, bins=4, embedding_dim=2, random_state=0
+    ).fit(x, y.ravel())
+    assert model.config_.epochs == 7 and model.n_iter_ == 7
+
+
+def test_estimator_epochs_none_takes_the_small_table_rule():
+    x, y = rows(100)  # 4 batches of 32: 250 epochs reach 1,000 updates
+    model = BarenetRegressor(hidden=(4,), epochs=None, batch_size=32, random_state=0)
+    model.fit(x, y.ravel())
+    assert model.config_.epochs == 250 and model.n_iter_ == 250
+
+
+def test_estimator_auto_is_the_command_lines_choice():
+    x, y = rows(200)
+    model = BarenetRegressor(recipe="auto", time_limit=30.0, random_state=0).fit(x, y.ravel())
+    assert model.config_.recipe == "small" and model.config_.time_limit == 30.0
+    assert model.recipe_choice_ == "recipe auto chose small (200 training rows < 1,000)"
+    assert model.score(x, y.ravel()) > 0.9
+
+
+def test_estimator_time_limit_cuts_training():
+    x, y = rows(200)
+    labels = (y.ravel() > 0).astype(int)
+    model = BarenetClassifier(hidden=(4,), epochs=300, time_limit=1e-6, random_state=0)
+    model.fit(x, labels)
+    assert model.n_iter_ == 1
+    assert model.time_limit_cut_ == "stopped by time_limit (1e-06 s) after 1 of 300 epochs"
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [("hidden_layer_sizes", "'hidden'"), ("batchsize", "'batch_size'"), ("max_iter", "'epochs'")],
+)
+def test_unknown_estimator_parameter_says_did_you_mean(given, meant):
+    with pytest.raises(BarenetTypeError, match=f"did you mean {meant} for '{given}'"):
+        BarenetRegressor(**{given: 3})
+
+
+def test_an_unrelated_unknown_parameter_has_no_suggestion():
+    with pytest.raises(BarenetTypeError) as error:
+        BarenetRegressor(zzzz=1)
+    assert "did you mean" not in str(error.value) and "'zzzz'" in str(error.value)
