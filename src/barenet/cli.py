@@ -45,6 +45,8 @@ from barenet.recipes import (
     save_checkpoint,
 )
 from barenet.reporting import Progress, baselines, report_metrics, summary_text
+from barenet.stream_train import add_stream_arguments, run_stream_train
+from barenet.streaming import is_dataset_path
 
 COMMANDS = ("train", "predict", "evaluate", "tune", "export-onnx")
 
@@ -125,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_data_arguments(train)
     add_hyperparameter_flags(train.add_argument_group("network and training"))
+    add_stream_arguments(train)
     out = train.add_argument_group("output")
     out.add_argument(
         "--plot",
@@ -205,6 +208,8 @@ def _validation_split(split, config: TrainConfig):
 
 
 def run_train(args, stdout=None) -> int:
+    if args.data and is_dataset_path(args.data):  # a folder or glob: streamed
+        return run_stream_train(args, stdout)
     stdout = stdout or sys.stdout
     started = time.perf_counter()
     for path in (args.save, args.checkpoint, None if args.plot == "none" else args.plot):
