@@ -45,6 +45,7 @@ from barenet.recipes import (
     save_checkpoint,
 )
 from barenet.reporting import Progress, baselines, report_metrics, summary_text
+from barenet.stream_predict import add_predict_arguments, run_stream_predict
 from barenet.stream_train import add_stream_arguments, run_stream_train
 from barenet.streaming import is_dataset_path
 
@@ -158,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--proba", action="store_true", help="a classifier's probability of each class too"
     )
     add_reader_arguments(predict)
+    add_predict_arguments(predict)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a saved model on a labelled table")
     evaluate.add_argument("--model", required=True)
@@ -417,6 +419,8 @@ def run_predict(args, stdout=None) -> int:
     if args.proba and prep.classes is None:
         raise BarenetValueError("--proba is for classifiers; this model is a regressor")
     keep = _names(args.keep, "--keep")
+    if is_dataset_path(args.data):  # a folder or glob: streamed to Parquet parts
+        return run_stream_predict(args, model, keep, stdout)
     frame = _read_rows(args, prep, args.data, text=keep)
     from barenet.tables import require_columns
 

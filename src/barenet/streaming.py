@@ -108,10 +108,11 @@ class TableStream:
         if len(formats) > 1:
             raise DataError(f"{path}: mixes Parquet and CSV files; keep one kind per dataset")
         self.format = formats.pop()
+        self.sep = None
         if self.format == "csv":
             import pyarrow.csv as pcsv
 
-            delimiter = sep or _sniff(self.files[0])
+            self.sep = delimiter = sep or _sniff(self.files[0])
             file_format = ds.CsvFileFormat(
                 parse_options=pcsv.ParseOptions(delimiter=delimiter),
                 convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
