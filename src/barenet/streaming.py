@@ -130,7 +130,12 @@ class TableStream:
         except Exception as error:  # the first file cannot be read
             raise DataError(_unreadable(self.files[0], error)) from None
         self.fragments = list(dataset.get_fragments())
-        partition_names = set(dataset.partitioning.schema.names) if dataset.partitioning else set()
+        partition_names = {  # Hive keys: key=value folders
+            part.split("=", 1)[0]
+            for p in self.files
+            for part in p.relative_to(self.base).parts[:-1]
+            if "=" in part
+        }
         self.schema = self._check_schemas(dataset.schema, partition_names)
 
     def _check_schemas(self, dataset_schema, partition_names):
