@@ -103,7 +103,7 @@ def in_memory_baseline(folder: Path, model_path: Path, updates: int, batch: int,
     import pyarrow as pa
 
     import barenet
-    from barenet.recipes import TrainConfig, build_model, load_checkpoint  # noqa: F401
+    from barenet.recipes import TrainConfig, build_model
     from barenet.stream_columns import encode_batch
     from barenet.streaming import TableStream, row_hash, split_of
 
@@ -111,13 +111,13 @@ def in_memory_baseline(folder: Path, model_path: Path, updates: int, batch: int,
     prep = streamed.preprocessing
     stream = TableStream(folder)
     train_parts, test_parts, have_train, have_test = [], [], 0, 0
-    for _, i, first, batch in stream.batches():
-        split = split_of(row_hash(stream, i, first, batch), 0.2, 0.0)
+    for _, i, first, records in stream.batches():
+        split = split_of(row_hash(stream, i, first, records), 0.2, 0.0)
         if have_train < rows:
-            train_parts.append(batch.filter(pa.array(split == 0)))
+            train_parts.append(records.filter(pa.array(split == 0)))
             have_train += train_parts[-1].num_rows
         if have_test < 200_000:
-            test_parts.append(batch.filter(pa.array(split == 2)))
+            test_parts.append(records.filter(pa.array(split == 2)))
             have_test += test_parts[-1].num_rows
         if have_train >= rows and have_test >= 200_000:
             break
@@ -199,6 +199,7 @@ def main(argv=None) -> int:
                 test=summary["test"],
                 train_seconds=summary["train_seconds"],
             )
+            print(json.dumps(report["train"], indent=2), file=sys.stderr, flush=True)
             updates = -(-summary["rows"]["train"] // args.batch_size)
             report["in_memory"] = in_memory_baseline(
                 folder, model_path, updates, args.batch_size, 1_000_000
