@@ -284,7 +284,7 @@ def run_stream_train(args, stdout=None) -> int:
     """``barenet train`` when ``--data`` is a folder or a glob (see the module)."""
     from pathlib import Path
 
-    from barenet.cli import check_loss, config_from_args
+    from barenet.cli import check_loss, config_from_args, given_hyperparameters
     from barenet.persistence import save
     from barenet.preprocessing import Preprocessing
     from barenet.recipes import build_model, build_schedule, load_checkpoint
@@ -308,7 +308,8 @@ def run_stream_train(args, stdout=None) -> int:
         position = (saved.extra or {}).get("stream_position") if saved else None
         if position is None:
             raise BarenetValueError(f"{args.resume} is not a checkpoint of training on a folder")
-        config = config.replace(epochs=args.epochs) if args.epochs is not None else config
+        epochs = given_hyperparameters(args).get("epochs")
+        config = config.replace(epochs=epochs) if epochs is not None else config
     else:
         config = config_from_args(args)
     if config.early_stopping is not None:
