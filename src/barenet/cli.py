@@ -211,7 +211,7 @@ def _validation_split(split, config: TrainConfig):
 
 def run_train(args, stdout=None) -> int:
     if args.data and is_dataset_path(args.data):  # a folder or glob: streamed
-        return run_stream_train(args, stdout)
+        return run_stream_train(args, stdout, check_loss)
     stdout = stdout or sys.stdout
     started = time.perf_counter()
     for path in (args.save, args.checkpoint, None if args.plot == "none" else args.plot):

@@ -280,14 +280,22 @@ def _features(args, stream) -> list[str]:
     return features
 
 
-def run_stream_train(args, stdout=None) -> int:
-    """``barenet train`` when ``--data`` is a folder or a glob (see the module)."""
+def _given(args) -> dict:
+    """The hyper-parameters given on the command line (as ``cli.given_hyperparameters``)."""
+    from barenet import hyperparams
+
+    return {p.name: getattr(args, p.name) for p in hyperparams.PARAMS if hasattr(args, p.name)}
+
+
+def run_stream_train(args, stdout=None, check_loss=None) -> int:
+    """``barenet train`` when ``--data`` is a folder or a glob (see the module).
+    ``check_loss(loss, task)`` refuses a loss that cannot fit the task (the command
+    line's own check)."""
     from pathlib import Path
 
-    from barenet.cli import check_loss, config_from_args, given_hyperparameters
     from barenet.persistence import save
     from barenet.preprocessing import Preprocessing
-    from barenet.recipes import build_model, build_schedule, load_checkpoint
+    from barenet.recipes import TrainConfig, build_model, build_schedule, load_checkpoint
     from barenet.tables import describe, describe_line
 
     stdout = stdout or sys.stdout
@@ -308,10 +316,10 @@ def run_stream_train(args, stdout=None) -> int:
         position = (saved.extra or {}).get("stream_position") if saved else None
         if position is None:
             raise BarenetValueError(f"{args.resume} is not a checkpoint of training on a folder")
-        epochs = given_hyperparameters(args).get("epochs")
+        epochs = _given(args).get("epochs")
         config = config.replace(epochs=epochs) if epochs is not None else config
     else:
-        config = config_from_args(args)
+        config = TrainConfig(**_given(args))
     if config.early_stopping is not None:
         raise BarenetValueError(
             "--early-stopping is not available for a folder or glob yet; give --epochs"
@@ -331,7 +339,7 @@ def run_stream_train(args, stdout=None) -> int:
         max_categories=args.max_categories,
         seed=config.seed,
     )
-    if getattr(args, "loss", None) is not None:
+    if getattr(args, "loss", None) is not None and check_loss is not None:
         check_loss(args.loss, fit.task)
     prep = Preprocessing(
         [s["name"] for s in fit.specs],
