@@ -470,3 +470,24 @@ def test_predict_on_a_dask_cluster_gives_the_same_numbers(tmp_path, trained, cap
     one = pd.read_parquet(tmp_path / "one").set_index("id").sort_index()
     on_dask = pd.read_parquet(tmp_path / "dask").set_index("id").sort_index()
     pd.testing.assert_frame_equal(one, on_dask)
+
+
+def test_predict_a_csv_glob_on_dask_gives_the_same_numbers(tmp_path, capsys):
+    distributed = pytest.importorskip("dask.distributed")
+    write_parts(table(2000), tmp_path / "d", parts=2, kind="csv")
+    model_path = tmp_path / "m.npz"
+    common = ["--data", f"{tmp_path}/d/*.csv", "--target", "y", "--epochs", "1", "--quiet"]
+    assert run(["train", *common, "--save", model_path, "--plot", "none"], capsys)[0] == 0
+    ask = ["predict", "--model", model_path, "--data", f"{tmp_path}/d/*.csv", "--keep", "id"]
+    assert run([*ask, "--out", tmp_path / "one"], capsys)[0] == 0
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        code, _, _ = run(
+            [*ask, "--out", tmp_path / "dask", "--scheduler", cluster.scheduler_address], capsys
+        )
+    assert code == 0
+    one = pd.read_parquet(tmp_path / "one").set_index("id").sort_index()
+    pd.testing.assert_frame_equal(
+        one, pd.read_parquet(tmp_path / "dask").set_index("id").sort_index()
+    )
