@@ -39,6 +39,9 @@ from barenet.plotting import check_plot_format, plot_losses
 from barenet.preprocessing import Preprocessing
 from barenet.recipes import TrainConfig, load_checkpoint, save_checkpoint
 from barenet.reporting import Progress, baselines, report_metrics, summary_text
+from barenet.stream_predict import add_predict_arguments, run_stream_predict
+from barenet.stream_train import add_stream_arguments, run_stream_train
+from barenet.streaming import is_dataset_path
 
 COMMANDS = ("train", "predict", "evaluate", "tune", "export-onnx")
 
@@ -124,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_data_arguments(train)
     add_hyperparameter_flags(train.add_argument_group("network and training"))
+    add_stream_arguments(train)
     out = train.add_argument_group("output")
     out.add_argument(
         "--plot",
@@ -154,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--proba", action="store_true", help="a classifier's probability of each class too"
     )
     add_reader_arguments(predict)
+    add_predict_arguments(predict)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a saved model on a labelled table")
     evaluate.add_argument("--model", required=True)
@@ -203,6 +208,8 @@ def _ignored_on_resume(args, config: TrainConfig) -> list[str]:
 
 
 def run_train(args, stdout=None) -> int:
+    if args.data and is_dataset_path(args.data):  # a folder or glob: streamed
+        return run_stream_train(args, stdout, check_loss)
     stdout = stdout or sys.stdout
     started = time.perf_counter()
     for path in (args.save, args.checkpoint, None if args.plot == "none" else args.plot):
@@ -429,6 +436,8 @@ def run_predict(args, stdout=None) -> int:
     if args.proba and prep.classes is None:
         raise BarenetValueError("--proba is for classifiers; this model is a regressor")
     keep = _names(args.keep, "--keep")
+    if is_dataset_path(args.data):  # a folder or glob: streamed to Parquet parts
+        return run_stream_predict(args, model, keep, stdout)
     frame = _read_rows(args, prep, args.data, text=keep)
     from barenet.tables import require_columns
 
