@@ -1069,8 +1069,10 @@ def test_a_diverged_run_exits_2_with_the_flags_to_change(tmp_path, diabetes_csv,
 
 
 def test_a_folder_as_data_says_it_is_a_folder(tmp_path, capsys):
+    """issue 17: a folder was "no such file". A folder of tables is streamed
+    (test_streaming.py); one with none says it is a folder and what it needs."""
     code, _, err = run(["--data", tmp_path, "--target", "y"], capsys)
-    assert code == 2 and "is a folder: give a CSV or Parquet file" in err
+    assert code == 2 and "is a folder with no .parquet or .csv files" in err
     assert "no such file" not in err
 
 

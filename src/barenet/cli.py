@@ -217,8 +217,6 @@ def run_train(args, stdout=None) -> int:
             raise BarenetValueError(f"cannot write {path}: its folder does not exist")
     if args.plot != "none":
         check_plot_format(args.plot)
-    if args.data and Path(args.data).is_dir():
-        raise DataError(f"--data {args.data} is a folder: give a CSV or Parquet file")
     if not args.resume:
         config_from_args(args)  # bad hyper-parameters fail before any data is read
     name, split = load_data(args)

@@ -73,7 +73,11 @@ def _files(path) -> tuple[list[Path], Path]:
         and p.suffix.lower() in SUFFIXES
     )
     if not files:
-        raise DataError(f"{path}: no .parquet or .csv files there")
+        what = "a folder" if Path(text).is_dir() else "a pattern"
+        raise DataError(
+            f"{path} is {what} with no .parquet or .csv files: give a CSV or Parquet file, "
+            "or a folder or glob of them"
+        )
     return files, base
 
 
