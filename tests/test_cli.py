@@ -536,7 +536,7 @@ def test_classification_csv_answers_with_the_original_labels(tmp_path, capsys, m
     code, out, _ = run(["evaluate", "--model", "k.npz", "--data", "k.csv"], capsys)
     lines = out.splitlines()
     assert code == 0 and "[[" not in out
-    top = lines.index("confusion matrix (rows: true class, columns: predicted):")
+    top = lines.index("Confusion matrix (rows: true class, columns: predicted):")
     header, *rows = lines[top + 1 : top + 4]
     assert header.split() == ["3", "7"] and [r.split()[0] for r in rows] == ["3", "7"]
     counts = [[int(v) for v in r.split()[1:]] for r in rows]
@@ -1069,8 +1069,10 @@ def test_a_diverged_run_exits_2_with_the_flags_to_change(tmp_path, diabetes_csv,
 
 
 def test_a_folder_as_data_says_it_is_a_folder(tmp_path, capsys):
+    """issue 17: a folder was "no such file". A folder of tables is streamed
+    (test_streaming.py); one with none says it is a folder and what it needs."""
     code, _, err = run(["--data", tmp_path, "--target", "y"], capsys)
-    assert code == 2 and "is a folder: give a CSV or Parquet file" in err
+    assert code == 2 and "is a folder with no .parquet or .csv files" in err
     assert "no such file" not in err
 
 
@@ -1087,3 +1089,23 @@ def test_a_csv_given_as_model_is_not_a_model_file(tmp_path, diabetes_csv, capsys
     code, _, err = run(["predict", "--model", diabetes_csv, "--data", diabetes_csv], capsys)
     assert code == 2 and "not a barenet model file (it looks like a text table)" in err
     assert "pickle" not in err
+
+
+def test_plot_diagnostics_draws_what_happens_inside_training(
+    tmp_path, diabetes_csv, capsys, monkeypatch
+):
+    """issue 21: barenet train --plot-diagnostics FILE does what plot_diagnostics does."""
+    monkeypatch.chdir(tmp_path)
+    args = ["--data", diabetes_csv, "--target", "progression", "--plot", "none"]
+    code, out, _ = run([*args, "--epochs", 3, "--plot-diagnostics", "inside.png"], capsys)
+    assert code == 0 and "Diagnostics plot: inside.png" in out
+    assert (tmp_path / "inside.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, _, err = run([*args, "--epochs", 3, "--plot-diagnostics", "inside.xyz"], capsys)
+    assert code == 2 and "cannot plot to inside.xyz" in err
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "a.csv").write_text("x,progression\n1,2\n")
+    code, _, err = run(
+        ["--data", folder, "--target", "progression", "--plot-diagnostics", "d.png"], capsys
+    )
+    assert code == 2 and "--plot-diagnostics watches a table held in memory" in err

@@ -129,3 +129,40 @@ def test_an_unrelated_unknown_parameter_has_no_suggestion():
     with pytest.raises(BarenetTypeError) as error:
         BarenetRegressor(zzzz=1)
     assert "did you mean" not in str(error.value) and "'zzzz'" in str(error.value)
+
+
+@pytest.mark.parametrize("setting, expected", [(None, 1), ("2", 2)])
+def test_training_runs_blas_on_the_threads_asked(monkeypatch, setting, expected):
+    """One BLAS thread by default while fit_model trains (a second one spins when the
+    cores are shared); BARENET_BLAS_THREADS changes it, and the limit ends with training."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if setting is None:
+        monkeypatch.delenv("BARENET_BLAS_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("BARENET_BLAS_THREADS", setting)
+
+    def blas_threads():
+        return [
+            i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
+        ]
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        seen = []
+        x, y = rows(64)
+        fit_model(
+            TrainConfig(epochs=2, batch_size=16),
+            x,
+            y,
+            task="regression",
+            out_dim=1,
+            callbacks=[lambda model, epoch, logs: seen.append(blas_threads())],
+        )
+        assert seen and all(set(s) == {expected} for s in seen)
+        assert set(blas_threads()) == {2}  # given back after training
+
+
+def test_a_bad_blas_thread_setting_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("BARENET_BLAS_THREADS", "many")
+    x, y = rows(32)
+    with pytest.raises(ValueError, match="BARENET_BLAS_THREADS must be a whole number"):
+        fit_model(TrainConfig(epochs=1, batch_size=16), x, y, task="regression", out_dim=1)

@@ -25,6 +25,7 @@ from barenet.data_args import (
     load_data,
     read_data,
 )
+from barenet.diagnostics import Diagnostics
 from barenet.errors import (
     BarenetError,
     BarenetValueError,
@@ -35,10 +36,19 @@ from barenet.errors import (
 from barenet.fitting import fit_model, resolve_config
 from barenet.onnx_export import run_export
 from barenet.persistence import load, save
-from barenet.plotting import check_plot_format, plot_losses
+from barenet.plotting import check_plot_format, plot_diagnostics, plot_losses
 from barenet.preprocessing import Preprocessing
 from barenet.recipes import TrainConfig, load_checkpoint, save_checkpoint
-from barenet.reporting import Progress, baselines, report_metrics, summary_text
+from barenet.reporting import (
+    Progress,
+    baselines,
+    confusion_table,
+    report_metrics,
+    summary_text,
+)
+from barenet.stream_predict import add_predict_arguments, run_stream_predict
+from barenet.stream_train import add_stream_arguments, run_stream_train
+from barenet.streaming import is_dataset_path
 
 COMMANDS = ("train", "predict", "evaluate", "tune", "export-onnx")
 
@@ -124,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_data_arguments(train)
     add_hyperparameter_flags(train.add_argument_group("network and training"))
+    add_stream_arguments(train)
     out = train.add_argument_group("output")
     out.add_argument(
         "--plot",
@@ -132,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="loss plot (default: losses.png; 'none' for no plot)",
     )
     out.add_argument("--log-scale", action="store_true", help="logarithmic loss axis")
+    out.add_argument(
+        "--plot-diagnostics",
+        metavar="PATH.png",
+        help="what happens inside training, per layer and epoch: gradient norms, update "
+        "ratios, activations, dead or saturated units, histograms (barenet.Diagnostics)",
+    )
     out.add_argument("--save", metavar="PATH", help="save the trained model here")
     out.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint after every epoch")
     out.add_argument("--resume", metavar="PATH", help="continue from a checkpoint")
@@ -154,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--proba", action="store_true", help="a classifier's probability of each class too"
     )
     add_reader_arguments(predict)
+    add_predict_arguments(predict)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a saved model on a labelled table")
     evaluate.add_argument("--model", required=True)
@@ -203,15 +221,20 @@ def _ignored_on_resume(args, config: TrainConfig) -> list[str]:
 
 
 def run_train(args, stdout=None) -> int:
+    if args.data and is_dataset_path(args.data):  # a folder or glob: streamed
+        if args.plot_diagnostics:
+            raise BarenetValueError(
+                "--plot-diagnostics watches a table held in memory, not a folder or glob"
+            )
+        return run_stream_train(args, stdout, check_loss)
     stdout = stdout or sys.stdout
     started = time.perf_counter()
-    for path in (args.save, args.checkpoint, None if args.plot == "none" else args.plot):
+    plots = [p for p in (None if args.plot == "none" else args.plot, args.plot_diagnostics) if p]
+    for path in (args.save, args.checkpoint, *plots):
         if path and not Path(path).resolve().parent.is_dir():
             raise BarenetValueError(f"cannot write {path}: its folder does not exist")
-    if args.plot != "none":
-        check_plot_format(args.plot)
-    if args.data and Path(args.data).is_dir():
-        raise DataError(f"--data {args.data} is a folder: give a CSV or Parquet file")
+    for path in plots:
+        check_plot_format(path)
     if not args.resume:
         config_from_args(args)  # bad hyper-parameters fail before any data is read
     name, split = load_data(args)
@@ -260,7 +283,15 @@ def run_train(args, stdout=None) -> int:
         )
         return progress[0]
 
-    callbacks = []
+    callbacks, watched = [], []
+
+    def prepare(model):
+        """Before training: the preprocessing, and the diagnostics' first record."""
+        model.preprocessing = prep
+        if args.plot_diagnostics:
+            watched.append(Diagnostics(model, split.x_train, split.y_train))
+            callbacks.append(watched[0])  # fit_model copies the callbacks after prepare
+
     if args.checkpoint:
 
         def checkpoint(model, epoch, logs):
@@ -289,7 +320,7 @@ def run_train(args, stdout=None) -> int:
             callbacks=callbacks,
             progress=show_progress,
             verbose=not args.quiet,
-            prepare=lambda model: setattr(model, "preprocessing", prep),
+            prepare=prepare,
             limit_name="--time-limit",
         )
     except TrainingDiverged as error:
@@ -338,6 +369,10 @@ def run_train(args, stdout=None) -> int:
                 title=title,
                 val_label="test (watched only)" if validation == "test split" else "validation",
             )
+        )
+    if watched:
+        summary["diagnostics_plot"] = str(
+            plot_diagnostics(watched[0], args.plot_diagnostics, title=f"Inside training: {name}")
         )
     if args.save:
         summary["model"] = str(save(model, args.save))
@@ -429,6 +464,8 @@ def run_predict(args, stdout=None) -> int:
     if args.proba and prep.classes is None:
         raise BarenetValueError("--proba is for classifiers; this model is a regressor")
     keep = _names(args.keep, "--keep")
+    if is_dataset_path(args.data):  # a folder or glob: streamed to Parquet parts
+        return run_stream_predict(args, model, keep, stdout)
     frame = _read_rows(args, prep, args.data, text=keep)
     from barenet.tables import require_columns
 
@@ -520,18 +557,6 @@ def _print_tally(tally: dict) -> None:
     notice = tally_notice(tally)
     if notice:
         print(f"Note: {notice}", file=sys.stderr)
-
-
-def confusion_table(matrix, labels) -> str:
-    """The confusion matrix as an aligned table: a row per true class, a column per
-    predicted class, each headed by its label."""
-    labels = [str(label) for label in labels]
-    width = max(4, *(len(label) for label in labels), *(len(str(v)) for r in matrix for v in r))
-    lines = ["confusion matrix (rows: true class, columns: predicted):"]
-    lines.append(" " * (width + 3) + " ".join(f"{label:>{width}}" for label in labels))
-    for label, row in zip(labels, matrix, strict=True):
-        lines.append(f"  {label:>{width}} " + " ".join(f"{v:>{width}d}" for v in row))
-    return "\n".join(lines)
 
 
 def _require_preprocessing(model, path) -> Preprocessing:

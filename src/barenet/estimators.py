@@ -260,7 +260,14 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
         return (y - self.y_mean_) / self.y_scale_
 
     def partial_fit(self, X, y):
-        """One epoch over (X, y), continuing the current network."""
+        """One epoch over (X, y), continuing the current network.
+
+        Every preprocessing decision is made on the first call and held fixed after it:
+        the target's mean and scale (``y_mean_``, ``y_scale_``), the number of features,
+        and the network's own input scaling and bins (``scaling``, ``embedding``),
+        fitted on the first call's rows. Later calls only train. This is what dask-ml's
+        ``Incremental`` calls, block by block, so give it a well-shuffled first block.
+        """
         first = not hasattr(self, "model_")
         x, y = validate_data(
             self,
@@ -313,7 +320,12 @@ class BarenetClassifier(ClassifierMixin, _BarenetEstimator):
         return self._fit(x, self._encoder.transform(y), incremental=False)
 
     def partial_fit(self, X, y, classes=None):
-        """One epoch over (X, y). The first call needs ``classes``, all the labels."""
+        """One epoch over (X, y). The first call needs ``classes``, all the labels.
+
+        As for ``BarenetRegressor.partial_fit``, every preprocessing decision (the
+        classes, the number of features, the network's input scaling and bins) is
+        made on the first call and held fixed after it.
+        """
         first = not hasattr(self, "model_")
         check_no_missing_targets(y)
         x, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32])

@@ -154,17 +154,27 @@ def summary_text(summary: dict) -> str:
     for name, metrics in summary["baselines"].items():
         lines.append(_metric_line(name, metrics))
     if "confusion_matrix" in summary["test"]:
-        labels = [str(c) for c in summary["test"]["labels"]]
-        width = max(4, *(len(label) for label in labels))
-        lines.append("Confusion matrix (rows: true class, columns: predicted):")
-        lines.append(" " * (width + 3) + " ".join(f"{label:>{width}}" for label in labels))
-        for label, row in zip(labels, summary["test"]["confusion_matrix"], strict=True):
-            lines.append(f"  {label:>{width}} " + " ".join(f"{v:>{width}d}" for v in row))
+        test = summary["test"]
+        lines.append(confusion_table(test["confusion_matrix"], test["labels"]))
     lines.append(
         f"Wall time: {summary['wall_seconds']:.1f} s (training {summary['train_seconds']:.1f} s)"
     )
     if "plot" in summary:
         lines.append(f"Loss plot: {summary['plot']}")
+    if "diagnostics_plot" in summary:
+        lines.append(f"Diagnostics plot: {summary['diagnostics_plot']}")
     if "model" in summary:
         lines.append(f"Model saved: {summary['model']}")
+    return "\n".join(lines)
+
+
+def confusion_table(matrix, labels) -> str:
+    """The confusion matrix as an aligned table: a row per true class, a column per
+    predicted class, each headed by its label."""
+    labels = [str(label) for label in labels]
+    width = max(4, *(len(label) for label in labels), *(len(str(v)) for r in matrix for v in r))
+    lines = ["Confusion matrix (rows: true class, columns: predicted):"]
+    lines.append(" " * (width + 3) + " ".join(f"{label:>{width}}" for label in labels))
+    for label, row in zip(labels, matrix, strict=True):
+        lines.append(f"  {label:>{width}} " + " ".join(f"{v:>{width}d}" for v in row))
     return "\n".join(lines)

@@ -1,0 +1,300 @@
+"""Tables larger than memory: a folder or glob of Parquet or CSV files read as a stream
+of record batches (``pyarrow.dataset``), never whole.
+
+- ``TableStream`` opens the files (a Hive-partitioned folder included: ``key=value``
+  folders become columns), checks every file's schema against the first one's before
+  any training, and yields ``(file_index, first_row, batch)`` one batch at a time.
+  An unreadable file, a column missing from a file, or a column whose kind (number,
+  text, true/false) changes between files is a ``DataError`` naming the file.
+- ``split_of`` assigns each row to training, validation or test by a deterministic hash
+  of its key: the file's path and the row's number in it, or the values of a key
+  column (``--split-key``). A row never moves between splits, from one epoch or one run
+  to the next.
+
+Numbers are read as float64 whatever their type in each file (an integer column in one
+file may hold decimals in another); text is read as strings.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from barenet.errors import BarenetValueError, DataError
+
+
+def _system_allocator_under_limits() -> None:
+    """Under an address-space limit (``prlimit --as``, ``ulimit -v``), Arrow's default
+    allocator (jemalloc) reserves address space in large runs and then fails or spends
+    most of its time in the kernel (a 30-fold slower read here); the system allocator
+    does not. Arrow reads the choice once, when it first allocates: so this is set when
+    barenet's command line starts, unless the user chose (``ARROW_DEFAULT_MEMORY_POOL``)."""
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY:
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
+
+_system_allocator_under_limits()
+
+GLOB_CHARS = "*?["
+SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+BATCH_ROWS = 65536  # rows per record batch read
+
+
+def is_dataset_path(path) -> bool:
+    """Whether ``--data`` names a folder or a glob (the streaming path), not one file."""
+    text = str(path)
+    return Path(text).is_dir() or any(c in text for c in GLOB_CHARS)
+
+
+def _files(path) -> tuple[list[Path], Path]:
+    """``(files, base)``: the data files of a folder (recursively) or a glob, sorted, and
+    the folder Hive partition keys are read below."""
+    text = str(path)
+    if Path(text).is_dir():
+        base = Path(text)
+        found = [p for p in base.rglob("*") if p.is_file()]
+    else:
+        parts = Path(text).parts
+        first_glob = next(i for i, p in enumerate(parts) if any(c in p for c in GLOB_CHARS))
+        base = Path(*parts[:first_glob]) if first_glob else Path(".")
+        found = [Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file()]
+    hidden = ("_", ".")  # _SUCCESS, _metadata, .crc files written by Spark and Dask
+    files = sorted(
+        p
+        for p in found
+        if not any(part.startswith(hidden) for part in p.relative_to(base).parts)
+        and p.suffix.lower() in SUFFIXES
+    )
+    if not files:
+        what = "a folder" if Path(text).is_dir() else "a pattern"
+        raise DataError(
+            f"{path} is {what} with no .parquet or .csv files: give a CSV or Parquet file, "
+            "or a folder or glob of them"
+        )
+    return files, base
+
+
+def _kind(arrow_type) -> str:
+    """``number``, ``text``, ``bool`` or ``other`` for an Arrow type."""
+    import pyarrow.types as t
+
+    if t.is_dictionary(arrow_type):
+        return _kind(arrow_type.value_type)
+    if t.is_integer(arrow_type) or t.is_floating(arrow_type) or t.is_decimal(arrow_type):
+        return "number"
+    if t.is_boolean(arrow_type):
+        return "bool"
+    if t.is_string(arrow_type) or t.is_large_string(arrow_type):
+        return "text"
+    if t.is_null(arrow_type):
+        return "null"
+    return "other"
+
+
+class TableStream:
+    """The files of a folder or glob, read batch by batch.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder (searched recursively; Hive ``key=value`` folders give columns) or a
+        glob such as ``data/*.parquet``. All files must be Parquet, or all CSV.
+    sep : str, optional
+        The CSV field separator (default: sniffed from the first file).
+    batch_rows : int
+        Rows per record batch.
+
+    Attributes
+    ----------
+    files : list of Path
+    schema : pyarrow.Schema
+        Every column as read: numbers as float64, text as string, true/false as bool.
+    """
+
+    def __init__(self, path, *, sep=None, batch_rows: int = BATCH_ROWS) -> None:
+        import pyarrow.dataset as ds
+
+        self.path = str(path)
+        self.files, self.base = base_files = _files(path)
+        base = base_files[1]
+        formats = {SUFFIXES[p.suffix.lower()] for p in self.files}
+        if len(formats) > 1:
+            raise DataError(f"{path}: mixes Parquet and CSV files; keep one kind per dataset")
+        self.format = formats.pop()
+        self.sep = None
+        if self.format == "csv":
+            import pyarrow.csv as pcsv
+
+            self.sep = delimiter = sep or _sniff(self.files[0])
+            file_format = ds.CsvFileFormat(
+                parse_options=pcsv.ParseOptions(delimiter=delimiter),
+                convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+            )
+        else:
+            file_format = ds.ParquetFileFormat()
+        self.batch_rows = batch_rows
+        try:
+            dataset = ds.dataset(
+                [str(p) for p in self.files],
+                format=file_format,
+                partitioning="hive",
+                partition_base_dir=str(base),
+            )
+        except Exception as error:  # the first file cannot be read
+            raise DataError(_unreadable(self.files[0], error)) from None
+        self.fragments = list(dataset.get_fragments())
+        partition_names = {  # Hive keys: key=value folders
+            part.split("=", 1)[0]
+            for p in self.files
+            for part in p.relative_to(self.base).parts[:-1]
+            if "=" in part
+        }
+        self.schema = self._check_schemas(dataset.schema, partition_names)
+
+    def _check_schemas(self, dataset_schema, partition_names):
+        """The reading schema, after checking each file's columns against the first's."""
+        import pyarrow as pa
+
+        first = None
+        kinds = {}
+        for fragment, path in zip(self.fragments, self.files, strict=True):
+            try:
+                schema = fragment.physical_schema
+            except Exception as error:
+                raise DataError(_unreadable(path, error)) from None
+            names = [n for n in schema.names if n not in partition_names]
+            if first is None:
+                first = (path, names)
+                for field in schema:
+                    kinds[field.name] = (_kind(field.type), path, field.type)
+                continue
+            if set(names) != set(first[1]):
+                missing = sorted(set(first[1]) - set(names))
+                extra = sorted(set(names) - set(first[1]))
+                raise DataError(
+                    f"{path}: its columns differ from {first[0]}'s "
+                    f"(missing {missing}, extra {extra}); every file needs the same columns"
+                )
+            for field in schema:
+                kind = _kind(field.type)
+                seen, where, seen_type = kinds[field.name]
+                if kind == "null" or seen == "null":  # an all-missing column in one file
+                    if seen == "null":
+                        kinds[field.name] = (kind, path, field.type)
+                    continue
+                if kind != seen:
+                    raise DataError(
+                        f"{path}: column {field.name!r} holds {kind} ({field.type}) but "
+                        f"{seen} ({seen_type}) in {where}; its type must not change between files"
+                    )
+        read_as = {"number": pa.float64(), "text": pa.string(), "bool": pa.bool_()}
+        fields = []
+        for field in dataset_schema:
+            kind = kinds[field.name][0] if field.name in kinds else _kind(field.type)
+            if kind == "other":
+                raise DataError(
+                    f"{self.path}: column {field.name!r} has type {field.type}, which folder "
+                    "data does not read yet; leave it out with --drop"
+                )
+            fields.append(pa.field(field.name, read_as.get(kind, pa.float64())))
+        return pa.schema(fields)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.schema.names)
+
+    def batches(self, columns=None, order=None, start=(0, 0)):
+        """Yield ``(position, file_index, first_row, batch)``: record batches of
+        ``columns`` (default: all), file by file in ``order`` (default: as sorted).
+
+        ``position`` is ``(i, b)``, the ``i``-th file in ``order`` and its ``b``-th batch;
+        batches before ``start`` are skipped (resuming). ``first_row`` numbers the
+        batch's first row within its file, from 0.
+        """
+        order = range(len(self.fragments)) if order is None else order
+        schema = self.schema if columns is None else _select(self.schema, columns)
+        for i, file_index in enumerate(order):
+            if i < start[0]:
+                continue
+            fragment, path = self.fragments[file_index], self.files[file_index]
+            row = 0
+            try:
+                iterator = fragment.to_batches(
+                    schema=self.schema,
+                    columns=schema.names,
+                    batch_size=self.batch_rows,
+                    batch_readahead=1,
+                )
+                for b, batch in enumerate(iterator):
+                    if (i, b) >= start:
+                        yield (i, b), file_index, row, batch
+                    row += batch.num_rows
+            except DataError:
+                raise
+            except Exception as error:
+                raise DataError(_unreadable(path, error, row)) from None
+
+
+def _select(schema, columns):
+    import pyarrow as pa
+
+    missing = [c for c in columns if c not in schema.names]
+    if missing:
+        raise DataError(f"no column {missing[0]!r}; the columns are {schema.names}")
+    return pa.schema([schema.field(c) for c in columns])
+
+
+def _unreadable(path, error, row=None) -> str:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    where = f" (after data row {row})" if row else ""
+    return f"{path}: not a readable table{where} ({type(error).__name__}: {message})"
+
+
+def _sniff(path: Path) -> str:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+        sample = f.read(65536)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+# -- splits -----------------------------------------------------------------------
+
+SPLITS = ("train", "validation", "test")
+
+
+def row_hash(stream: TableStream, file_index: int, first_row: int, batch, key=None):
+    """A uniform number in [0, 1) per row of ``batch``, from a hash of its key: the
+    values of column ``key``, or the file's path and the row's number in it."""
+    import pandas as pd
+
+    if key is not None:
+        values = batch.column(key).to_pandas().to_numpy()
+        hashed = pd.util.hash_array(values, categorize=False)
+    else:
+        name = stream.files[file_index].relative_to(stream.base).as_posix()
+        salt = np.uint64(zlib.crc32(name.encode()))
+        rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.uint64)
+        hashed = pd.util.hash_array(rows ^ (salt << np.uint64(32)), categorize=False)
+    return (hashed >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def split_of(u: np.ndarray, test_size: float, validation_size: float) -> np.ndarray:
+    """0 (training), 1 (validation) or 2 (test) per row from its hash ``u``: test rows
+    are ``u < test_size``, validation rows the next ``validation_size``."""
+    return np.where(u < test_size, 2, np.where(u < test_size + validation_size, 1, 0))
+
+
+def check_split_key(stream: TableStream, key) -> None:
+    if key is not None and key not in stream.names:
+        raise BarenetValueError(
+            f"--split-key {key!r}: no such column; the columns are {stream.names}"
+        )

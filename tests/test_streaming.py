@@ -1,0 +1,493 @@
+"""Tables larger than memory: streamed reading, one-pass preprocessing, hashed splits,
+streamed training with checkpoints, and prediction into Parquet parts (also on Dask)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import barenet
+from barenet import stream_train
+from barenet.cli import main
+from barenet.errors import DataError
+from barenet.stream_columns import SAMPLE_ROWS, encode_batch, fit_stream
+from barenet.streaming import TableStream, is_dataset_path, row_hash, split_of
+from barenet.tables import encode, fit_columns
+
+
+def table(n=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "x1": rng.normal(size=n),
+            "x2": rng.integers(0, 50, n).astype(float),
+            "colour": rng.choice(
+                ["red", "green", "blue", "grey", "rare"], n, p=[0.4, 0.3, 0.2, 0.099, 0.001]
+            ),
+            "flag": rng.random(n) < 0.3,
+            "id": [f"row{i}" for i in range(n)],
+        }
+    )
+    frame.loc[rng.random(n) < 0.1, "x1"] = np.nan
+    frame.loc[rng.random(n) < 0.05, "colour"] = None
+    frame["y"] = np.sin(frame["x1"].fillna(0)) + 0.05 * frame["x2"] + (frame["colour"] == "red")
+    frame["y"] += 0.05 * rng.normal(size=n)
+    return frame
+
+
+def write_parts(frame, folder, parts=4, kind="parquet"):
+    folder.mkdir(parents=True, exist_ok=True)
+    bounds = np.linspace(0, len(frame), parts + 1).astype(int)
+    for i, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        chunk = frame.iloc[start:stop]
+        if kind == "parquet":
+            chunk.to_parquet(folder / f"part{i}.parquet", index=False)
+        else:
+            chunk.to_csv(folder / f"part{i}.csv", index=False)
+    return folder
+
+
+FEATURES = ["x1", "x2", "colour", "flag", "id"]
+
+
+def test_a_folder_or_a_glob_is_a_dataset(tmp_path):
+    write_parts(table(100), tmp_path / "d")
+    assert is_dataset_path(tmp_path / "d") and is_dataset_path(f"{tmp_path}/d/*.parquet")
+    assert not is_dataset_path(tmp_path / "d" / "part0.parquet")
+    assert len(TableStream(f"{tmp_path}/d/part[01].parquet").files) == 2
+
+
+def test_encode_batch_makes_the_same_features_as_encode():
+    frame = table(2000)
+    specs, _ = fit_columns(frame[FEATURES].iloc[:1500])
+    rows = frame[FEATURES].iloc[1500:]  # unseen values among them: rare, missing
+    np.testing.assert_array_equal(
+        encode_batch(pa.Table.from_pandas(rows, preserve_index=False), specs), encode(rows, specs)
+    )
+
+
+def test_one_pass_fit_equals_the_in_memory_fit_on_the_training_rows(tmp_path):
+    frame = table(3000)
+    stream = TableStream(write_parts(frame, tmp_path / "d"), batch_rows=500)
+    fit = fit_stream(stream, "y", FEATURES, test_size=0.25)
+    assert fit.rows["train"] < SAMPLE_ROWS  # so the sample holds every training row
+    train = np.concatenate(
+        [
+            split_of(row_hash(stream, i, row, batch), 0.25, 0.0) == 0
+            for _, i, row, batch in stream.batches()
+        ]
+    )
+    rows = frame[FEATURES][train]
+    specs, dropped = fit_columns(rows)
+    assert fit.specs == specs
+    assert fit.dropped == dropped == ["id (an identifier: a different value in every row)"]
+    features = encode(rows, specs)
+    np.testing.assert_allclose(fit.scaler_x.mean_, features.mean(axis=0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fit.scaler_x.scale_, features.std(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(fit.scaler_y.mean_, [frame["y"][train].mean()], rtol=1e-12)
+    assert fit.rows["train"] == train.sum() and fit.rows["test"] == len(frame) - train.sum()
+
+
+def test_hashed_split_does_not_depend_on_batches_or_a_glob(tmp_path):
+    folder = write_parts(table(2000), tmp_path / "d")
+
+    def test_rows(stream):
+        return np.concatenate(
+            [split_of(row_hash(stream, i, r, b), 0.2, 0.1) for _, i, r, b in stream.batches()]
+        )
+
+    first = test_rows(TableStream(folder, batch_rows=300))
+    np.testing.assert_array_equal(first, test_rows(TableStream(folder, batch_rows=1000)))
+    np.testing.assert_array_equal(first, test_rows(TableStream(f"{folder}/*.parquet")))
+    shares = np.bincount(first, minlength=3) / len(first)
+    np.testing.assert_allclose(shares, [0.7, 0.1, 0.2], atol=0.03)
+
+
+def test_split_key_puts_a_row_in_the_same_split_however_the_files_are_cut(tmp_path):
+    frame = table(1000)
+
+    def splits(folder):
+        stream = TableStream(folder)
+        out = {}
+        for _, i, r, b in stream.batches():
+            u = row_hash(stream, i, r, b, key="id")
+            out.update(zip(b.column("id").to_pylist(), split_of(u, 0.2, 0.0), strict=True))
+        return out
+
+    assert splits(write_parts(frame, tmp_path / "a", 2)) == splits(
+        write_parts(frame.sample(frac=1, random_state=1), tmp_path / "b", 5)
+    )
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_train_on_a_csv_folder_then_predict_load_and_onnx_as_usual(tmp_path, capsys):
+    frame = table(4000)
+    folder = write_parts(frame, tmp_path / "csv", kind="csv")
+    model_path = tmp_path / "m.npz"
+    code, out, _ = run(
+        [
+            "train",
+            "--data",
+            folder,
+            "--target",
+            "y",
+            "--epochs",
+            "4",
+            "--batch-size",
+            "64",
+            "--shuffle-buffer",
+            "1000",
+            "--save",
+            model_path,
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["test"]["r2"] > 0.8
+    assert summary["rows"]["train"] + summary["rows"]["test"] == 4000
+    model = barenet.load(model_path)  # loads as any model, with its column specs
+    assert [s["name"] for s in model.preprocessing.columns] == ["x1", "x2", "colour", "flag"]
+    one_file = tmp_path / "rows.csv"
+    frame.head(50).to_csv(one_file, index=False)
+    code, out, _ = run(["predict", "--model", model_path, "--data", one_file], capsys)
+    assert code == 0
+    in_memory = np.array([float(v) for v in out.split()[1:]])
+    np.testing.assert_allclose(in_memory, model.predict(frame.head(50)), rtol=1e-5)
+    pytest.importorskip("onnxruntime")
+    code, _, _ = run(["export-onnx", "--model", model_path, "--out", tmp_path / "m.onnx"], capsys)
+    assert code == 0
+
+
+def test_hive_partitioned_folder_gives_its_keys_as_a_column(tmp_path, capsys):
+    frame = table(3000)
+    frame["region"] = np.where(frame["x2"] > 25, "north", "south")
+    frame["y"] += np.where(frame["region"] == "north", 3.0, 0.0)
+    frame.drop(columns="id").to_parquet(tmp_path / "hive", partition_cols=["region"])
+    assert {p.name for p in (tmp_path / "hive").iterdir()} == {"region=north", "region=south"}
+    assert "region" in TableStream(tmp_path / "hive").names
+    code, out, _ = run(
+        [
+            "train",
+            "--data",
+            tmp_path / "hive",
+            "--target",
+            "y",
+            "--epochs",
+            "2",
+            "--shuffle-buffer",
+            "500",
+            "--save",
+            tmp_path / "m.npz",
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert any(
+        s["name"] == "region" for s in barenet.load(tmp_path / "m.npz").preprocessing.columns
+    )
+
+
+def test_progress_shows_rows_per_second_and_time_left(tmp_path, capsys):
+    write_parts(table(2000), tmp_path / "d")
+    code, out, _ = run(
+        ["train", "--data", tmp_path / "d", "--target", "y", "--epochs", "2", "--plot", "none"],
+        capsys,
+    )
+    assert code == 0
+    epoch_lines = [line for line in out.splitlines() if line.startswith("epoch ")]
+    assert len(epoch_lines) == 2
+    assert all("rows/s" in line and "ETA" in line for line in epoch_lines)
+
+
+def test_memory_holds_one_buffer_of_rows(tmp_path, capsys, monkeypatch):
+    write_parts(table(6000), tmp_path / "d", parts=6)
+    sizes = []
+    original = stream_train.StreamRun.train_buffer
+
+    def record(self, xs, ys):
+        sizes.append(sum(len(x) for x in xs))
+        return original(self, xs, ys)
+
+    monkeypatch.setattr(stream_train.StreamRun, "train_buffer", record)
+    monkeypatch.setattr(
+        stream_train, "TableStream", lambda path, sep: TableStream(path, batch_rows=100)
+    )
+    code, _, _ = run(
+        [
+            "train",
+            "--data",
+            tmp_path / "d",
+            "--target",
+            "y",
+            "--epochs",
+            "1",
+            "--shuffle-buffer",
+            "700",
+            "--plot",
+            "none",
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert max(sizes) < 700 + 100 and len(sizes) >= 6
+    assert sum(sizes) > 0.75 * 6000
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("unreadable", "not a readable table"),
+        ("columns", "columns differ"),
+        ("type", "its type must not change"),
+    ],
+)
+def test_a_bad_file_is_named_and_no_model_is_written(tmp_path, capsys, damage, message):
+    frame = table(1200)
+    folder = write_parts(frame, tmp_path / "d", parts=3)
+    bad = folder / "part2.parquet"
+    if damage == "unreadable":
+        bad.write_bytes(b"PAR1 this is not parquet")
+    elif damage == "columns":
+        frame.iloc[:100].drop(columns="x2").to_parquet(bad, index=False)
+    else:
+        frame.iloc[:100].assign(x2="text").to_parquet(bad, index=False)
+    code, _, err = run(
+        [
+            "train",
+            "--data",
+            folder,
+            "--target",
+            "y",
+            "--epochs",
+            "1",
+            "--save",
+            tmp_path / "m.npz",
+        ],
+        capsys,
+    )
+    assert code == 2
+    assert "part2.parquet" in err and message in err
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_type_change_inside_a_csv_file_names_the_file(tmp_path, capsys):
+    frame = table(3000)
+    folder = write_parts(frame, tmp_path / "d", parts=2, kind="csv")
+    lines = (folder / "part1.csv").read_text().splitlines()
+    lines[-1] = "oops," + lines[-1].split(",", 1)[1]  # x1 is text in the last row only
+    (folder / "part1.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match="part1.csv"):
+        for _ in TableStream(folder, batch_rows=100).batches():
+            pass
+
+
+def _weights(path):
+    return barenet.load(path).state_dict()
+
+
+def test_resume_continues_at_the_file_and_batch_where_it_stopped(tmp_path, capsys, monkeypatch):
+    write_parts(table(4000), tmp_path / "d", parts=4)
+    monkeypatch.setattr(
+        stream_train, "TableStream", lambda path, sep: TableStream(path, batch_rows=200)
+    )
+    common = [
+        "train",
+        "--data",
+        tmp_path / "d",
+        "--target",
+        "y",
+        "--epochs",
+        "2",
+        "--shuffle-buffer",
+        "500",
+        "--plot",
+        "none",
+        "--quiet",
+        "--seed",
+        "3",
+    ]
+    assert run([*common, "--save", tmp_path / "full.npz"], capsys)[0] == 0
+
+    original = stream_train.StreamRun.train_buffer
+    calls = []
+
+    def stop_after_five(self, xs, ys):
+        loss = original(self, xs, ys)
+        calls.append(1)
+        if len(calls) == 5:  # as Ctrl-C during the fifth buffer's last batch
+            self.model.request_stop()
+        return loss
+
+    monkeypatch.setattr(stream_train.StreamRun, "train_buffer", stop_after_five)
+    checkpoint = tmp_path / "ckpt.npz"
+    code, _, err = run(
+        [*common, "--checkpoint", checkpoint, "--checkpoint-seconds", "1000"], capsys
+    )
+    assert code == 130 and "--resume" in err
+    position = barenet.load(checkpoint).preprocessing.extra["stream_position"]
+    assert position["epoch"] == 0 and (position["file"], position["batch"]) > (0, 0)
+    monkeypatch.setattr(stream_train.StreamRun, "train_buffer", original)
+    without_epochs = [a for a in common if a not in ("--epochs", "2")]  # the checkpoint's 2
+    code, _, _ = run(
+        [*without_epochs, "--resume", checkpoint, "--save", tmp_path / "resumed.npz"], capsys
+    )
+    assert code == 0
+    full, resumed = _weights(tmp_path / "full.npz"), _weights(tmp_path / "resumed.npz")
+    for key in full:  # the same operations in the same order: the same numbers
+        np.testing.assert_array_equal(full[key], resumed[key])
+    assert "stream_position" not in barenet.load(tmp_path / "resumed.npz").preprocessing.extra
+
+
+def test_classification_on_a_folder(tmp_path, capsys):
+    frame = table(3000)
+    frame["label"] = np.where(frame["y"] > frame["y"].median(), "high", "low")
+    write_parts(frame.drop(columns="y"), tmp_path / "d")
+    code, out, _ = run(
+        [
+            "train",
+            "--data",
+            tmp_path / "d",
+            "--target",
+            "label",
+            "--epochs",
+            "3",
+            "--json",
+            "--save",
+            tmp_path / "m.npz",
+        ],
+        capsys,
+    )
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["task"] == "classification" and summary["test"]["accuracy"] > 0.8
+    assert barenet.load(tmp_path / "m.npz").preprocessing.classes == ["high", "low"]
+
+
+@pytest.fixture
+def trained(tmp_path, capsys):
+    frame = table(3000)
+    folder = write_parts(frame, tmp_path / "d", parts=3)
+    code, _, _ = run(
+        [
+            "train",
+            "--data",
+            folder,
+            "--target",
+            "y",
+            "--epochs",
+            "1",
+            "--save",
+            tmp_path / "m.npz",
+            "--plot",
+            "none",
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0
+    return frame, folder, tmp_path / "m.npz"
+
+
+def test_predict_a_folder_into_parquet_parts_keeping_columns(tmp_path, trained, capsys):
+    frame, folder, model_path = trained
+    code, out, _ = run(
+        [
+            "predict",
+            "--model",
+            model_path,
+            "--data",
+            folder,
+            "--out",
+            tmp_path / "out",
+            "--keep",
+            "id",
+        ],
+        capsys,
+    )
+    assert code == 0 and "3 Parquet parts" in out
+    result = pd.read_parquet(tmp_path / "out")
+    assert list(result.columns) == ["id", "predicted_y"]
+    np.testing.assert_array_equal(result["id"], frame["id"])
+    expected = barenet.load(model_path).predict(frame)
+    np.testing.assert_allclose(result["predicted_y"], expected, rtol=1e-12)
+    code, _, err = run(
+        ["predict", "--model", model_path, "--data", folder, "--out", tmp_path / "out"], capsys
+    )
+    assert code == 2 and "already exists" in err
+
+
+def test_predict_on_a_dask_cluster_gives_the_same_numbers(tmp_path, trained, capsys):
+    distributed = pytest.importorskip("dask.distributed")
+    frame, folder, model_path = trained
+    assert (
+        run(
+            [
+                "predict",
+                "--model",
+                model_path,
+                "--data",
+                folder,
+                "--out",
+                tmp_path / "one",
+                "--keep",
+                "id",
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        code, _, _ = run(
+            [
+                "predict",
+                "--model",
+                model_path,
+                "--data",
+                folder,
+                "--out",
+                tmp_path / "dask",
+                "--keep",
+                "id",
+                "--scheduler",
+                cluster.scheduler_address,
+            ],
+            capsys,
+        )
+    assert code == 0
+    one = pd.read_parquet(tmp_path / "one").set_index("id").sort_index()
+    on_dask = pd.read_parquet(tmp_path / "dask").set_index("id").sort_index()
+    pd.testing.assert_frame_equal(one, on_dask)
+
+
+def test_predict_a_csv_glob_on_dask_gives_the_same_numbers(tmp_path, capsys):
+    distributed = pytest.importorskip("dask.distributed")
+    write_parts(table(2000), tmp_path / "d", parts=2, kind="csv")
+    model_path = tmp_path / "m.npz"
+    common = ["--data", f"{tmp_path}/d/*.csv", "--target", "y", "--epochs", "1", "--quiet"]
+    assert run(["train", *common, "--save", model_path, "--plot", "none"], capsys)[0] == 0
+    ask = ["predict", "--model", model_path, "--data", f"{tmp_path}/d/*.csv", "--keep", "id"]
+    assert run([*ask, "--out", tmp_path / "one"], capsys)[0] == 0
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        code, _, _ = run(
+            [*ask, "--out", tmp_path / "dask", "--scheduler", cluster.scheduler_address], capsys
+        )
+    assert code == 0
+    one = pd.read_parquet(tmp_path / "one").set_index("id").sort_index()
+    pd.testing.assert_frame_equal(
+        one, pd.read_parquet(tmp_path / "dask").set_index("id").sort_index()
+    )
