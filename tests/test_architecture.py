@@ -1,5 +1,6 @@
-"""The structure README promises: no import cycles, a trainer that uses only the
-model's public API, one registry per kind, one hyper-parameter spec."""
+"""The structure the docs promise (docs/development.md, "Layout"): no import cycles, a
+trainer that uses only the model's public API, one registry per kind, one
+hyper-parameter spec."""
 
 import ast
 import importlib.util

@@ -333,8 +333,8 @@ def test_a_class_too_rare_to_stratify_the_validation_rows(tmp_path, capsys, monk
 def test_ctrl_c_reports_the_epochs_it_kept(tmp_path, diabetes_csv):
     """Ctrl-C during training: the summary says so, names the epoch the saved model
     stopped after, still reports the test metrics, and exits with status 130
-    (guarantees.md: Ctrl-C is safe; README's exit-code table). (That files stay whole when
-    killed is test_robustness.py's.)"""
+    (docs/guarantees.md: Ctrl-C is safe, and its exit-status table). (That files stay
+    whole when killed is test_robustness.py's.)"""
     process = subprocess.Popen(
         [
             sys.executable,

@@ -244,7 +244,7 @@ def test_the_specs_are_plain_json_and_survive_a_model_file(tmp_path, capsys, mon
 
 
 def seconds_since_1970(column) -> np.ndarray:
-    """The ONNX graph's date input, as README tells a user to build it."""
+    """The ONNX graph's date input, as docs/table.md (ONNX) tells a user to build it."""
     stamps = pd.to_datetime(column, utc=True, format="ISO8601")
     return (
         ((stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1))

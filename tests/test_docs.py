@@ -1,6 +1,7 @@
 """The documentation site: the generated pages against the code they come from (every
 registered name, every command-line option, every hyper-parameter, every public name),
-the navigation, the front-door README's links, and a strict build of the whole site."""
+the navigation, README as the short front door (its links, its two commands), and a
+strict build of the whole site."""
 
 import importlib.util
 import os
@@ -171,11 +172,7 @@ def test_the_api_reference_renders_the_module_of_every_public_name():
 def test_every_page_is_in_the_navigation():
     nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     generated = [*gen.all_pages(), "learn/notebook.ipynb"]
-    written = [
-        p.relative_to(DOCS).as_posix()
-        for p in DOCS.rglob("*.md")
-        if p.name != "README.front-door.md"
-    ]
+    written = [p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")]
     for page in generated + written:
         assert re.search(rf"[\s:]{re.escape(page)}\n", nav), page
 
@@ -210,28 +207,46 @@ def test_an_unknown_snippet_is_an_error_naming_the_page():
         gen.fill_placeholders("text\n<!-- generated: nope -->\n", "page.md")
 
 
-# --- the front door ------------------------------------------------------------------
+# --- the front door: README.md ---------------------------------------------------
 
 
-FRONT_DOOR = DOCS / "README.front-door.md"
+README = ROOT / "README.md"
 
 
-@pytest.mark.skipif(not FRONT_DOOR.exists(), reason="no docs/README.front-door.md (applied)")
-def test_the_front_door_is_short_and_its_links_exist():
-    text = FRONT_DOOR.read_text(encoding="utf-8")
-    assert len(text.splitlines()) < 200
-    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+def test_the_readme_is_a_short_front_door():
+    assert len(README.read_text(encoding="utf-8").splitlines()) < 200
+
+
+def test_the_readme_links_exist():
+    text = README.read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
     local = [link for link in links if "://" not in link]
-    assert local, "the front door links into the site"
+    assert any(link.startswith("docs/") for link in local), "the front door links into the site"
+    headings = {
+        re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in text.splitlines()
+        if line.startswith("## ")
+    }
     for link in local:
-        assert (ROOT / link).exists(), link
+        path, _, anchor = link.partition("#")
+        if path:
+            assert (ROOT / path).exists(), link
+        else:
+            assert anchor in headings, link
 
 
-@pytest.mark.skipif(not FRONT_DOOR.exists(), reason="no docs/README.front-door.md (applied)")
-def test_the_front_door_keeps_the_two_commands():
-    front = FRONT_DOOR.read_text(encoding="utf-8").splitlines()
-    assert front[3].startswith("python3 -m venv .venv && . .venv/bin/activate && pip install -e .")
-    assert front[4].startswith('pip install -e ".[test,torch]" && python -m pytest')
+def test_the_readme_keeps_the_two_commands():
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert lines[2] == "```bash"
+    assert lines[3] == (
+        "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && barenet"
+        "   # install, train on California Housing"
+    )
+    assert lines[4] == (
+        'pip install -e ".[test,torch]" && python -m pytest'
+        "                            # run the tests"
+    )
+    assert lines[5] == "```"
 
 
 # --- the site ------------------------------------------------------------------------

@@ -243,7 +243,8 @@ CALIFORNIA_RECIPE = (
 
 @needs_california
 def test_readme_california_recipe_reaches_rmse_050(tmp_path, monkeypatch, capsys):
-    """The README's recipe: test RMSE <= 0.50 ($100,000) with the notebook's split."""
+    """The plain-MLP recipe of docs/accuracy.md: test RMSE <= 0.50 ($100,000) with the
+    notebook's split."""
     import json
 
     from conftest import california_home
@@ -308,7 +309,7 @@ def test_the_tabular_recipe_fills_only_what_is_not_given():
 
 @needs_california
 def test_a_reduced_tabular_recipe_learns_california(california):
-    """A smoke run of the recipe (fewer members, bins, epochs and rows than README's)."""
+    """A smoke run of the recipe (fewer members, bins, epochs and rows than docs/table.md's)."""
     config = TrainConfig(
         recipe="tabular", ensemble=4, hidden=(32, 32), bins=16, epochs=4, seed=1
     ).with_epochs_for(4000)

@@ -173,7 +173,8 @@ class Param:
 
 
 # A recipe fills every hyper-parameter that is not given. "tabular" is the one measured
-# to beat gradient boosting on California Housing (README, "The tabular recipe").
+# to beat gradient boosting on California Housing (docs/table.md and docs/accuracy.md,
+# "The tabular recipe").
 RECIPES = {
     "tabular": {
         "embedding": "piecewise",
@@ -185,7 +186,7 @@ RECIPES = {
         "dropout": 0.0,
         "optimizer": "adamw",
         # twice TabM's rate, annealed by a cosine over 60 epochs: the accuracy of 150
-        # epochs at a constant 2e-3 in 60 (README, "The tabular recipe")
+        # epochs at a constant 2e-3 in 60 (docs/accuracy.md, "Fewer epochs")
         "lr": 4e-3,
         "schedule": "cosine",
         "weight_decay": 3e-4,
@@ -219,7 +220,7 @@ PARAMS = (
         "a preset for every option not given: tabular (embeddings, an ensemble, AdamW, "
         "the best epoch on held-out training rows), small (a plain network with AdamW and "
         "the best epoch), or auto (small below 1,000 training rows, else tabular, with "
-        "--time-limit 75; the default of barenet train --data; see README)",
+        "--time-limit 75; the default of barenet train --data; see docs/table.md)",
         choice(*RECIPES),
         optional=True,
     ),

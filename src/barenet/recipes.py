@@ -25,7 +25,8 @@ class TrainConfig:
 
     The defaults are the notebook's network (8 -> 64 -> 64 -> 1 Relu, MSE, SGD lr
     0.01, batch 32, 30 epochs) plus gradient clipping at a global norm of 1.0, which
-    makes every seed converge (see README). Values are checked on construction.
+    makes every seed converge (docs/learn/contract.md, "Defaults that always converge").
+    Values are checked on construction.
     """
 
     def __init__(self, **values) -> None:
