@@ -11,8 +11,8 @@ alone), and records for each layer:
 - for Relu, the share of *dead* units (zero for every row of the batch); for Sigmoid
   and Tanh, the share of *saturated* outputs (within 0.01 of the asymptotes, where the
   derivative is below about 0.01 and the gradient vanishes);
-- histograms of each weight matrix (parameters with two or more axes; biases are
-  left out) and of each parameter-free layer's output (the activations).
+- histograms of each weight matrix (biases, stored as one row, are left out) and of
+  each parameter-free layer's output (the activations).
 
 Because it calls the model's own methods, a learner's own layer is watched too. The
 gradients it computes are thrown away: each parameter's gradient array is put back
@@ -58,6 +58,29 @@ def _histogram(values: np.ndarray) -> dict:
     return {"counts": counts.tolist(), "edges": edges.tolist()}
 
 
+def _is_matrix(array: np.ndarray) -> bool:
+    """A weight matrix, not a bias (a bias is stored as one row, shape (1, n))."""
+    return array.ndim > 1 and int(np.prod(array.shape[:-1])) > 1
+
+
+_CONTROLLER = []
+
+
+def _one_blas_thread():
+    """A context running NumPy's BLAS on one thread (a cached threadpoolctl controller:
+    a few microseconds, where a fresh ``threadpool_limits`` scans the libraries)."""
+    import contextlib
+
+    try:
+        if not _CONTROLLER:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER.append(ThreadpoolController())
+        return _CONTROLLER[0].limit(limits=1, user_api="blas")
+    except Exception:  # threadpoolctl missing or failing: leave the threads alone
+        return contextlib.nullcontext()
+
+
 def unit_health(layer_name: str, out: np.ndarray) -> tuple[str, float] | None:
     """``("dead", share)`` for Relu, ``("saturated", share)`` for Sigmoid and Tanh,
     else None.
@@ -97,8 +120,8 @@ class Diagnostics:
         ``name``, ``grad_norm`` and ``update_ratio`` (``{param: [per record]}``,
         ``update_ratio`` nan at epoch 0), ``mean`` and ``std`` of its output,
         ``health`` (``"dead"``, ``"saturated"`` or None) with its per-record ``share``,
-        and ``weight_hist`` (``{param: [histogram per record]}``, for parameters with two
-        or more axes) and ``output_hist`` (histogram per record, for parameter-free
+        and ``weight_hist`` (``{param: [histogram per record]}``, for weight matrices,
+        not biases) and ``output_hist`` (histogram per record, for parameter-free
         layers; empty for the others), each histogram ``{"counts", "edges"}``.
     """
 
@@ -132,7 +155,7 @@ class Diagnostics:
                     "weight_hist": {
                         p: []
                         for p in getattr(layer, "param_names", ())
-                        if getattr(layer, p).ndim > 1
+                        if _is_matrix(getattr(layer, p))
                     },
                     "output_hist": [],
                 }
@@ -177,6 +200,10 @@ class Diagnostics:
         self._previous = weights
 
     def _forward_backward(self, model):
+        with _one_blas_thread():  # a small batch: a second thread only waits for a core
+            return self._forward_backward_here(model)
+
+    def _forward_backward_here(self, model):
         """Each layer's output and each parameter's gradient norm on the fixed batch;
         the model's mode and gradient arrays are left as they were."""
         was_training = model.training
