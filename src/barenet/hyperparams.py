@@ -192,13 +192,17 @@ RECIPES = {
         "early_stopping": 40,
     }
 }
+# "tabular-best": the tabular recipe behind a retrieval layer (README, "When tabular-best
+# is worth its time").
+RECIPES["tabular-best"] = {**RECIPES["tabular"], "retrieval": 2}
 
 PARAMS = (
     Param(
         "recipe",
         None,
         "a preset for every option not given: tabular (embeddings, an ensemble, AdamW, "
-        "the best epoch on held-out training rows; see README)",
+        "the best epoch on held-out training rows) or tabular-best (the same behind a "
+        "retrieval layer; see README)",
         choice(*RECIPES),
         optional=True,
     ),
@@ -222,6 +226,22 @@ PARAMS = (
         "ensemble",
         1,
         "members of a TabM-style ensemble sharing the hidden weights (1: a single network)",
+        count(1),
+        int,
+    ),
+    Param(
+        "retrieval",
+        0,
+        "heads of a retrieval layer in front (0: none): each row attends over the training "
+        "rows, which the model file then holds (see README)",
+        count(0),
+        int,
+    ),
+    Param("retrieval_dim", 16, "size of each retrieval head's encoding", count(1), int),
+    Param(
+        "retrieval_candidates",
+        8192,
+        "training rows sampled as candidates for each training batch of the retrieval layer",
         count(1),
         int,
     ),

@@ -30,6 +30,7 @@ import barenet.activations  # noqa: F401  (these register the built-in layers an
 import barenet.embeddings  # noqa: F401   listed below, whatever order barenet imports them)
 import barenet.ensemble  # noqa: F401
 import barenet.losses  # noqa: F401
+import barenet.retrieval  # noqa: F401
 import barenet.scaling  # noqa: F401
 from barenet.layers import Linear
 from barenet.optimizers import SGD
