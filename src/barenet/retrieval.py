@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from barenet._checks import as_rng, check_dtype, check_positive_int
+from barenet._checks import as_rng, check_dtype, check_number, check_positive_int
 from barenet.errors import BarenetValueError
 from barenet.layers import Layer
 from barenet.registry import LAYERS
@@ -57,12 +57,16 @@ class Retrieval(Layer):
         Size of each head's encoding.
     candidates : int
         Training rows sampled as candidates for each training batch (all when larger).
+    scale : float
+        The encoders' initial scale: head ``h`` starts N(0, (scale 3^h)^2 / in_dim), so
+        on standardised inputs the first head averages over a broad neighbourhood and
+        each next one over a closer one (scale 1 averages over most of California).
     dtype, seed : keyword-only
 
     Attributes
     ----------
     w, dw : ndarray, shape (heads, in_dim, dim)
-        The encoders, initialised N(0, 1 / in_dim) so encodings start near unit scale.
+        The encoders (see ``scale``).
     rows : ndarray, shape (n_rows, in_dim)     (buffer, saved with the model)
     targets : ndarray, shape (n_rows, target_dim)     (buffer, saved with the model)
 
@@ -83,6 +87,7 @@ class Retrieval(Layer):
         heads: int = 2,
         dim: int = 16,
         candidates: int = 8192,
+        scale: float = 4.0,
         dtype=np.float32,
         seed=None,
     ) -> None:
@@ -95,10 +100,11 @@ class Retrieval(Layer):
         self.candidates = check_positive_int(candidates, "Retrieval candidates")
         dtype = check_dtype(dtype)
         self.rng = as_rng(seed, "Retrieval")
-        scale = 1.0 / np.sqrt(self.in_dim)
-        self.w = (self.rng.standard_normal((self.heads, self.in_dim, self.dim)) * scale).astype(
-            dtype
-        )
+        self.scale = check_number(scale, "Retrieval scale", minimum=0.0)
+        # head h starts at scale * 3**h: from a broad neighbourhood to a closer one
+        spread = self.scale * 3.0 ** np.arange(self.heads) / np.sqrt(self.in_dim)
+        self.w = (self.rng.standard_normal((self.heads, self.in_dim, self.dim))).astype(dtype)
+        self.w *= spread[:, None, None].astype(dtype)
         self.dw = np.zeros_like(self.w)
         self.rows = np.zeros((self.n_rows, self.in_dim), dtype=dtype)
         self.targets = np.zeros((self.n_rows, self.target_dim), dtype=dtype)
@@ -240,6 +246,7 @@ class Retrieval(Layer):
             "heads": self.heads,
             "dim": self.dim,
             "candidates": self.candidates,
+            "scale": self.scale,
             "dtype": str(self.w.dtype),
         }
 
