@@ -208,7 +208,7 @@ def test_the_model_file_holds_the_training_rows_and_predicts_the_same(tmp_path):
     loaded = barenet.load(path)
     x_new = toy_regression(50, seed=3)[0]
     np.testing.assert_array_equal(loaded.predict(x_new), model.predict(x_new))
-    assert type(loaded.layers[0]) is Retrieval and loaded.layers[0].heads == 2
+    assert type(loaded.layers[0]) is Retrieval and loaded.layers[0].heads == 1
 
 
 def test_a_retrieval_model_exports_to_onnx_with_onnxruntime_parity(tmp_path):
@@ -228,7 +228,7 @@ def test_a_retrieval_model_exports_to_onnx_with_onnxruntime_parity(tmp_path):
 
 def test_the_preset_is_the_tabular_recipe_behind_retrieval():
     best, tabular = TrainConfig(recipe="tabular-best"), TrainConfig(recipe="tabular")
-    assert best.retrieval == 2 and tabular.retrieval == 0
+    assert best.retrieval == 1 and tabular.retrieval == 0
     assert best.replace(retrieval=0, recipe="tabular") == tabular
 
 

@@ -194,7 +194,7 @@ RECIPES = {
 }
 # "tabular-best": the tabular recipe behind a retrieval layer (README, "When tabular-best
 # is worth its time").
-RECIPES["tabular-best"] = {**RECIPES["tabular"], "retrieval": 2}
+RECIPES["tabular-best"] = {**RECIPES["tabular"], "retrieval": 1}
 
 PARAMS = (
     Param(

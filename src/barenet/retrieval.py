@@ -59,8 +59,9 @@ class Retrieval(Layer):
         Training rows sampled as candidates for each training batch (all when larger).
     scale : float
         The encoders' initial scale: head ``h`` starts N(0, (scale 3^h)^2 / in_dim), so
-        on standardised inputs the first head averages over a broad neighbourhood and
-        each next one over a closer one (scale 1 averages over most of California).
+        on standardised inputs each next head starts over a closer neighbourhood
+        (California: scale 1 averages over most of the state; 12 measured best of 4, 12
+        and 36).
     dtype, seed : keyword-only
 
     Attributes
@@ -87,7 +88,7 @@ class Retrieval(Layer):
         heads: int = 2,
         dim: int = 16,
         candidates: int = 8192,
-        scale: float = 4.0,
+        scale: float = 12.0,
         dtype=np.float32,
         seed=None,
     ) -> None:
