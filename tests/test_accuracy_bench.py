@@ -145,3 +145,22 @@ def test_quick_run_on_california_checks_the_targets(tmp_path, monkeypatch):
     assert second["target"] == "california@1: RMSE below HistGradientBoosting default"
     rows = report["results"]["california@1"]
     assert second["met"] is bool(rows["barenet"]["mean"] < rows["hgb"]["mean"])
+
+
+def test_quick_run_of_the_retrieval_preset_and_the_tuned_anchors(tmp_path):
+    models = "barenet_best,hgb_tuned,catboost_tuned"
+    code, report = run_quick(tmp_path, "--datasets", "diabetes", "--models", models)
+    assert code == 0
+    rows = report["results"]["diabetes"]
+    expected = [m for m in models.split(",") if m not in report["skipped"]]
+    assert list(rows) == expected
+    for name in expected:
+        assert np.isfinite(rows[name]["mean"]), (name, rows[name])
+    assert "tabular-best" in rows["barenet_best"]["label"]
+
+
+def test_the_tabular_best_targets_are_checked():
+    row = {"mean": 0.42, "std": 0.001, "scores": [0.42] * 3, "mean_fit_seconds": 300.0}
+    checks = accuracy.best_targets({"california": {"barenet_best": row}})
+    assert [c["met"] for c in checks] == [True, False, True]
+    assert "0.4200 (mean of 3 seeds)" in checks[0]["figure"]

@@ -360,6 +360,7 @@ def _layer_examples(rng):
     )
     from barenet.ensemble import Ensemble, EnsembleLinear, EnsembleMean, MemberScale
     from barenet.registry import ACTIVATIONS
+    from barenet.retrieval import Retrieval
     from barenet.scaling import QuantileScaling, RobustScaling
 
     rows = _fitted_rows(rng)
@@ -385,6 +386,10 @@ def _layer_examples(rng):
             "ensemble_mean": [(EnsembleMean(3, 2), 6)],
             "quantile_scaling": [(QuantileScaling.fit(rows, 50), 4)],
             "robust_scaling": [(RobustScaling.fit(rows), 4)],
+            "retrieval": [
+                (Retrieval(4, 1, 200, rows=rows, targets=rows[:, :1], dim=3, seed=rng), 4),
+                (Retrieval(4, 3, 200, rows=rows, targets=rows[:, 1:], heads=1, seed=rng), 4),
+            ],
         }
     )
     for instances in examples.values():  # random weights and statistics, not the initial ones

@@ -13,10 +13,12 @@ from barenet.model import MLP
 from barenet.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm
 from barenet.persistence import load, save
 from barenet.plotting import plot_diagnostics, plot_losses
+from barenet.retrieval import Retrieval
 from barenet.scaling import QuantileScaling, RobustScaling
 from barenet.schedules import CosineAnnealingLR, ReduceLROnPlateau, StepLR
 
 __all__ = [
+    "Retrieval",
     "RobustScaling",
     "QuantileScaling",
     "MemberScale",

@@ -212,13 +212,17 @@ RECIPES["small"] = {
 RECIPES["auto"] = RECIPES["tabular"]  # what an unresolved "auto" configuration shows
 AUTO_SMALL_ROWS = 1000
 AUTO_TIME_LIMIT = 75.0
+# "tabular-best": the tabular recipe behind a retrieval layer (README, "When tabular-best
+# is worth its time").
+RECIPES["tabular-best"] = {**RECIPES["tabular"], "retrieval": 1}
 
 PARAMS = (
     Param(
         "recipe",
         None,
         "a preset for every option not given: tabular (embeddings, an ensemble, AdamW, "
-        "the best epoch on held-out training rows), small (a plain network with AdamW and "
+        "the best epoch on held-out training rows), tabular-best (the same behind a "
+        "retrieval layer; see docs/accuracy.md), small (a plain network with AdamW and "
         "the best epoch), or auto (small below 1,000 training rows, else tabular, with "
         "--time-limit 75; the default of barenet train --data; see docs/table.md)",
         choice(*RECIPES),
@@ -244,6 +248,22 @@ PARAMS = (
         "ensemble",
         1,
         "members of a TabM-style ensemble sharing the hidden weights (1: a single network)",
+        count(1),
+        int,
+    ),
+    Param(
+        "retrieval",
+        0,
+        "heads of a retrieval layer in front (0: none): each row attends over the training "
+        "rows, which the model file then holds (see README)",
+        count(0),
+        int,
+    ),
+    Param("retrieval_dim", 16, "size of each retrieval head's encoding", count(1), int),
+    Param(
+        "retrieval_candidates",
+        8192,
+        "training rows sampled as candidates for each training batch of the retrieval layer",
         count(1),
         int,
     ),

@@ -18,8 +18,9 @@ def _layer(kind: str, **config) -> dict:
     return {"type": kind, "config": config}
 
 
-def input_layers(config, in_dim: int, task: str, x, y) -> tuple[list, int]:
-    """The scaling and embedding layers in front of the hidden layers, and their width."""
+def input_layers(config, in_dim: int, task: str, x, y, out_dim=None) -> tuple[list, int]:
+    """The scaling, retrieval and embedding layers in front of the hidden layers, and
+    their width."""
     from barenet.embeddings import quantile_bins, tree_bins
     from barenet.scaling import SCALINGS
 
@@ -29,6 +30,10 @@ def input_layers(config, in_dim: int, task: str, x, y) -> tuple[list, int]:
         scaling = SCALINGS[config.scaling].fit(x, dtype=np.float64)
         layers.append(_layer(LAYERS.name_of(scaling), **{**scaling.config(), "dtype": dtype}))
         x = scaling.forward(np.asarray(x, dtype=np.float64))
+    if getattr(config, "retrieval", 0):
+        entry, x, y = retrieval_layer(config, layers, task, x, y, out_dim)
+        layers.append(entry)
+        in_dim = entry["config"]["in_dim"] + config.retrieval * entry["config"]["target_dim"]
     dim = config.embedding_dim
     if config.embedding == "none":
         return layers, in_dim
@@ -54,6 +59,34 @@ def input_layers(config, in_dim: int, task: str, x, y) -> tuple[list, int]:
     )
     layers.append(_layer("relu"))
     return layers, in_dim * dim
+
+
+def retrieval_layer(config, front: list, task: str, x, y, out_dim) -> tuple[dict, object, object]:
+    """The retrieval entry (``barenet.retrieval``), holding the training rows as the
+    layers in ``front`` deliver them, and ``(x, y)`` for fitting the bins behind it:
+    ``x`` with each head's columns standing in for what it reads (the row's own target),
+    which has the same range."""
+    from barenet.retrieval import retrieval_targets
+
+    rows = np.asarray(x, dtype=config.dtype)
+    for spec in front:  # as the model will compute them, in its dtype
+        rows = LAYERS.lookup(spec["type"])(**spec["config"]).forward(rows)
+    target_dim = out_dim or np.asarray(y).reshape(len(rows), -1).shape[1]
+    targets = retrieval_targets(y, task, target_dim)
+    entry = _layer(
+        "retrieval",
+        in_dim=rows.shape[1],
+        target_dim=target_dim,
+        n_rows=len(rows),
+        rows=rows,  # arrays: given to the constructor, saved as the layer's buffers
+        targets=targets,
+        heads=config.retrieval,
+        dim=config.retrieval_dim,
+        candidates=config.retrieval_candidates,
+        dtype=config.dtype,
+    )
+    x = np.concatenate([np.asarray(x, dtype=np.float64)] + [targets] * config.retrieval, axis=1)
+    return entry, x, y
 
 
 def _hidden_extras(config, size: int) -> list:

@@ -109,7 +109,11 @@ class TrainConfig:
 
     def fits_on_training_rows(self) -> bool:
         """Whether the network's first layers are fitted on training rows (scaling, bins)."""
-        return self.scaling != "none" or self.embedding in ("piecewise", "piecewise_tree")
+        return (
+            self.scaling != "none"
+            or self.embedding in ("piecewise", "piecewise_tree")
+            or self.retrieval > 0
+        )
 
     def model_record(
         self, in_dim: int, out_dim: int, task: str = "regression", x_train=None, y_train=None
@@ -124,7 +128,7 @@ class TrainConfig:
                 f"scaling={self.scaling!r} and embedding={self.embedding!r} are fitted on "
                 "training rows: give x_train"
             )
-        front, width = networks.input_layers(self, in_dim, task, x_train, y_train)
+        front, width = networks.input_layers(self, in_dim, task, x_train, y_train, out_dim)
         if self.ensemble > 1:
             body = networks.ensemble_body(self, width, out_dim, self.ensemble)
         else:

@@ -76,6 +76,7 @@ NOT_COMPILED = {
     "feature_linear": _TABULAR,
     "quantile_scaling": "an input transform without parameters: the numpy engine runs it",
     "robust_scaling": "an input transform without parameters: the numpy engine runs it",
+    "retrieval": "attention over the held training rows has no compiled kernel",
 }
 
 

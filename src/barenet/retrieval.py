@@ -1,0 +1,270 @@
+"""Retrieval: each row looks up similar training rows and reads their targets.
+
+In the spirit of ModernNCA and TabR (Gorishniy et al., 2024; Ye et al., 2024), written
+afresh in NumPy. ``Retrieval`` holds the training rows and their targets (as buffers,
+so a model file carries them). Each head ``h`` encodes rows with its own learned linear
+map ``k = x @ w[h]``; a row attends over the candidate training rows with the softmax
+of the negative squared distances of the encodings,
+
+    p_ij = exp(-|k_i - c_j|^2) / sum_l exp(-|k_i - c_l|^2),
+
+and reads ``sum_j p_ij y_j``, the attention-weighted mean of their targets (one-hot
+classes for classification). The layer passes its input through and appends what each
+head read, so the network behind it sees the features and the neighbours' targets.
+
+While training, each batch attends over a fresh random sample of ``candidates``
+training rows, and a row never retrieves itself (nor a training row with exactly the
+same features). In evaluation mode every training row is a candidate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from barenet._checks import as_rng, check_dtype, check_number, check_positive_int
+from barenet.errors import BarenetValueError
+from barenet.layers import Layer
+from barenet.registry import LAYERS
+
+
+def _softmax_rows(scores: np.ndarray) -> np.ndarray:
+    """Softmax along the last axis; rows of ``-inf`` only are not expected."""
+    scores = scores - scores.max(axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=-1, keepdims=True)
+    return scores
+
+
+@LAYERS.register("retrieval")
+class Retrieval(Layer):
+    """Attention over training rows: the input, then each head's weighted mean target.
+
+    Parameters
+    ----------
+    in_dim : int
+        Features of a row.
+    target_dim : int
+        Numbers per target: the outputs of a regression, the classes of a classification.
+    n_rows : int
+        Training rows held (the buffers' length; ``rows``/``targets`` fill them).
+    rows : ndarray, shape (n_rows, in_dim), optional
+        The training rows, as the layer receives them (after any layer in front of it).
+    targets : ndarray, shape (n_rows, target_dim), optional
+        Their targets (class probabilities, e.g. one-hot, for a classification).
+    heads : int
+        Independent encoders, each appending ``target_dim`` numbers.
+    dim : int
+        Size of each head's encoding.
+    candidates : int
+        Training rows sampled as candidates for each training batch (all when larger).
+    scale : float
+        The encoders' initial scale: head ``h`` starts N(0, (scale 3^h)^2 / in_dim), so
+        on standardised inputs each next head starts over a closer neighbourhood
+        (California: scale 1 averages over most of the state; 12 measured best of 4, 12
+        and 36).
+    dtype, seed : keyword-only
+
+    Attributes
+    ----------
+    w, dw : ndarray, shape (heads, in_dim, dim)
+        The encoders (see ``scale``).
+    rows : ndarray, shape (n_rows, in_dim)     (buffer, saved with the model)
+    targets : ndarray, shape (n_rows, target_dim)     (buffer, saved with the model)
+
+    Shapes: inp (batch_size, in_dim) -> out (batch_size, in_dim + heads * target_dim).
+    """
+
+    param_names = ("w",)
+    seed_stream = "init"
+
+    def __init__(
+        self,
+        in_dim: int,
+        target_dim: int,
+        n_rows: int,
+        *,
+        rows=None,
+        targets=None,
+        heads: int = 2,
+        dim: int = 16,
+        candidates: int = 8192,
+        scale: float = 12.0,
+        dtype=np.float32,
+        seed=None,
+    ) -> None:
+        super().__init__()
+        self.in_dim = check_positive_int(in_dim, "Retrieval in_dim")
+        self.target_dim = check_positive_int(target_dim, "Retrieval target_dim")
+        self.n_rows = check_positive_int(n_rows, "Retrieval n_rows", minimum=2)
+        self.heads = check_positive_int(heads, "Retrieval heads")
+        self.dim = check_positive_int(dim, "Retrieval dim")
+        self.candidates = check_positive_int(candidates, "Retrieval candidates")
+        dtype = check_dtype(dtype)
+        self.rng = as_rng(seed, "Retrieval")
+        self.scale = check_number(scale, "Retrieval scale", minimum=0.0)
+        # head h starts at scale * 3**h: from a broad neighbourhood to a closer one
+        spread = self.scale * 3.0 ** np.arange(self.heads) / np.sqrt(self.in_dim)
+        self.w = (self.rng.standard_normal((self.heads, self.in_dim, self.dim))).astype(dtype)
+        self.w *= spread[:, None, None].astype(dtype)
+        self.dw = np.zeros_like(self.w)
+        self.rows = np.zeros((self.n_rows, self.in_dim), dtype=dtype)
+        self.targets = np.zeros((self.n_rows, self.target_dim), dtype=dtype)
+        if rows is not None or targets is not None:
+            self.set_rows(rows, targets)
+        self.out_dim = self.in_dim + self.heads * self.target_dim
+        self._groups = None  # (rows' bytes -> group, group of each row), built when training
+
+    def set_rows(self, rows, targets) -> None:
+        """Hold ``rows`` (n_rows, in_dim) and ``targets`` (n_rows, target_dim)."""
+        rows = np.asarray(rows, dtype=self.rows.dtype)
+        targets = np.asarray(targets, dtype=self.targets.dtype)
+        if targets.ndim == 1:
+            targets = targets[:, None]
+        if rows.shape != self.rows.shape or targets.shape != self.targets.shape:
+            raise BarenetValueError(
+                f"Retrieval holds rows of shape {self.rows.shape} and targets of shape "
+                f"{self.targets.shape}, got {rows.shape} and {targets.shape}"
+            )
+        if not (np.all(np.isfinite(rows)) and np.all(np.isfinite(targets))):
+            raise BarenetValueError("Retrieval: the training rows and targets must be finite")
+        self.rows[...] = rows
+        self.targets[...] = targets
+        self._groups = None
+
+    def io_dims(self) -> tuple[int, int]:
+        return self.in_dim, self.out_dim
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        return {"rows": self.rows, "targets": self.targets}
+
+    # -- which candidates a batch may see ----------------------------------------
+
+    def _row_groups(self):
+        """Each distinct training row's group number, and the group of every row."""
+        if self._groups is None:
+            _, first, group_of_row = np.unique(
+                self.rows, axis=0, return_index=True, return_inverse=True
+            )
+            lookup = {self.rows[i].tobytes(): g for g, i in enumerate(first)}
+            self._groups = (lookup, group_of_row.ravel())
+        return self._groups
+
+    def candidate_rows(self, inp: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(indices, excluded)``: the candidate training rows for this batch, and a
+        (batch_size, n_candidates) mask of the pairs a row may not attend to (itself
+        and identical rows) while training; all rows and no mask in evaluation."""
+        if not self.training:
+            return np.arange(self.n_rows), None
+        if self.candidates < self.n_rows:
+            indices = np.sort(self.rng.choice(self.n_rows, self.candidates, replace=False))
+        else:
+            indices = np.arange(self.n_rows)
+        lookup, group_of_row = self._row_groups()
+        batch_groups = np.array([lookup.get(row.tobytes(), -1) for row in inp])
+        excluded = batch_groups[:, None] == group_of_row[indices][None, :]
+        return indices, excluded
+
+    # -- forward and backward ----------------------------------------------------
+
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        if inp.ndim != 2 or inp.shape[1] != self.in_dim:
+            raise BarenetValueError(
+                f"{self!r} expects input of shape (batch_size, {self.in_dim}), got {inp.shape}"
+            )
+        self.inp = inp
+        indices, excluded = self.candidate_rows(inp)
+        self.indices, self.excluded = indices, excluded
+        cand_rows = self.rows[indices]  # (M, in_dim)
+        cand_targets = self.targets[indices]  # (M, target_dim)
+        self.keys, self.cand_keys, self.attention = [], [], []
+        read = []
+        for h in range(self.heads):
+            keys = inp @ self.w[h]  # (N, dim)
+            cand_keys = cand_rows @ self.w[h]  # (M, dim)
+            # -|k_i - c_j|^2 without -|k_i|^2, which is the same for a whole row of the
+            # softmax and so changes nothing (and costs a pass over the scores)
+            scores = keys @ (2 * cand_keys.T)
+            scores -= np.sum(cand_keys * cand_keys, axis=1)[None, :]
+            if excluded is not None:
+                scores[excluded] = -np.inf
+            attention = _softmax_rows(scores)  # (N, M)
+            read.append(attention @ cand_targets)
+            self.keys.append(keys)
+            self.cand_keys.append(cand_keys)
+            self.attention.append(attention)
+        self.read = read
+        return np.concatenate([inp, *read], axis=1)
+
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        """Through the softmax to both ends of each distance, then the encoders.
+
+        With ``s_ij = -|k_i - c_j|^2`` (forward leaves out ``-|k_i|^2``, constant along
+        a row of the softmax) and ``G_ij = p_ij (g_i . y_j - g_i . read_i)``
+        (the softmax's backward), ``dk_i = 2 sum_j G_ij c_j`` (G's rows sum to zero) and
+        ``dc_j = 2 sum_i G_ij (k_i - c_j)``.
+        """
+        in_dim, t = self.in_dim, self.target_dim
+        grad_inp = up_grad[:, :in_dim].copy()
+        cand_rows = self.rows[self.indices]
+        cand_targets = self.targets[self.indices]
+        for h in range(self.heads):
+            g = up_grad[:, in_dim + h * t : in_dim + (h + 1) * t]  # (N, target_dim)
+            attention = self.attention[h]
+            along = g @ cand_targets.T  # (N, M): g_i . y_j
+            along -= np.sum(g * self.read[h], axis=1, keepdims=True)
+            grad_scores = attention * along  # G, (N, M)
+            keys, cand_keys = self.keys[h], self.cand_keys[h]
+            grad_keys = 2 * grad_scores @ cand_keys
+            grad_cand = 2 * (grad_scores.T @ keys - grad_scores.sum(axis=0)[:, None] * cand_keys)
+            self.dw[h] = self.inp.T @ grad_keys + cand_rows.T @ grad_cand
+            grad_inp += grad_keys @ self.w[h].T
+        return grad_inp
+
+    def onnx_nodes(self, graph, inp: str) -> str:
+        """Evaluation mode: every held row is a candidate, their encodings constants.
+
+        The graph holds each head's candidate encodings (n_rows, dim) and the targets
+        (n_rows, target_dim): the training rows travel inside the ONNX file too.
+        """
+        targets = graph.constant("targets", self.targets)
+        reads = [inp]
+        for h in range(self.heads):
+            cand_keys = self.rows @ self.w[h]  # as forward computes them
+            keys = graph.node("MatMul", [inp, graph.constant("w", self.w[h])])
+            doubled = graph.constant("cand_keys_t", 2 * cand_keys.T)
+            scores = graph.node("MatMul", [keys, doubled])
+            cand_norms = np.sum(cand_keys * cand_keys, axis=1)[None, :]
+            scores = graph.node("Sub", [scores, graph.constant("cand_norms", cand_norms)])
+            attention = graph.node("Softmax", [scores], axis=-1)
+            reads.append(graph.node("MatMul", [attention, targets]))
+        return graph.node("Concat", reads, axis=1)
+
+    def config(self) -> dict:
+        return {
+            "in_dim": self.in_dim,
+            "target_dim": self.target_dim,
+            "n_rows": self.n_rows,
+            "heads": self.heads,
+            "dim": self.dim,
+            "candidates": self.candidates,
+            "scale": self.scale,
+            "dtype": str(self.w.dtype),
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Retrieval({self.in_dim} features, {self.n_rows} rows, {self.heads} heads "
+            f"of dim {self.dim}, {self.candidates} candidates a batch)"
+        )
+
+
+def retrieval_targets(y, task: str, target_dim: int) -> np.ndarray:
+    """What a retrieval layer reads of each training row: the regression targets as
+    (n_rows, target_dim), or the one-hot of class indices (n_rows, n_classes)."""
+    y = np.asarray(y)
+    if task == "classification":
+        indices = y.reshape(-1).astype(np.int64)
+        one_hot = np.zeros((len(indices), target_dim))
+        one_hot[np.arange(len(indices)), indices] = 1.0
+        return one_hot
+    return np.asarray(y, dtype=np.float64).reshape(len(y), target_dim)
