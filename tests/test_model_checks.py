@@ -114,6 +114,26 @@ def test_the_tabular_recipe_model_is_within_the_bounds(tmp_path):
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
 
 
+def test_a_retrieval_model_counts_its_rows_and_a_tampered_one_is_refused(tmp_path):
+    """Retrieval counts what it holds itself (rows x features, not the product of every
+    size in its configuration): its file loads, and a record claiming a million rows
+    that the file does not store is refused before allocation."""
+    from barenet.recipes import TrainConfig, build_model
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((300, 8)), rng.standard_normal((300, 1))
+    model = build_model(TrainConfig(recipe="tabular-best"), 8, 1, "regression", x, y)
+    path = barenet.save(model, tmp_path / "best.npz")
+    np.testing.assert_array_equal(barenet.load(path).predict(x), model.predict(x))
+
+    def claim(meta):
+        for layer in meta["record"]["layers"]:
+            if layer["type"] == "retrieval":
+                layer["config"]["n_rows"] = MAX_WIDTH
+
+    _refused_quickly(_tamper(path, claim), "stored weights can back")
+
+
 def test_an_array_header_claiming_more_than_the_file_holds_is_refused(tmp_path):
     path = _regressor_file(tmp_path)
     buffer = io.BytesIO()

@@ -8,7 +8,8 @@ only then built (``barenet.persistence.rebuild``):
   zip archive holds (a 6 kB file cannot make NumPy allocate gigabytes);
 - ``check_record``: the layers are a list of at most ``MAX_LAYERS``; every size in a
   layer's configuration is at most ``MAX_WIDTH``; the product of a layer's sizes (its
-  parameter count for most of barenet's layers, an overestimate for the others)
+  parameter count for most of barenet's layers, an overestimate for the others; a
+  layer class may count for itself with ``allocated_size(config)``)
   summed over the layers is at most ``MAX_PARAMETERS`` and at most what the stored
   arrays can back (``CLAIM_FACTOR`` times their size plus ``FREE_PARAMETERS``); the
   dtype is float32 or float64; the stored parameters have that dtype and finite
@@ -74,6 +75,25 @@ def _sizes(config):
         yield int(config)
 
 
+def _claimed_size(spec: dict, sizes: list[int]) -> int:
+    """The numbers a layer of this record entry allocates: its class's own count
+    (``allocated_size(config)``, for a layer whose sizes do not multiply, such as
+    ``Retrieval``'s rows and candidates) or else the product of its sizes."""
+    from barenet.registry import LAYERS
+
+    try:
+        count = LAYERS.lookup(spec.get("type")).allocated_size
+    except Exception:  # unknown type (refused later, naming it) or no count of its own
+        return math.prod(s for s in sizes if s > 0)
+    try:
+        return int(count(spec["config"]))
+    except Exception as error:
+        raise ModelFileError(
+            f"layer type {spec.get('type')!r}: its configuration does not give its size "
+            f"({type(error).__name__}: {error})"
+        ) from None
+
+
 def check_record(record, arrays: dict[str, np.ndarray], path) -> None:
     """A ``ModelFileError`` for a record that cannot describe a model of sane size, or
     stored parameters of the wrong dtype or with non-finite values."""
@@ -97,7 +117,7 @@ def check_record(record, arrays: dict[str, np.ndarray], path) -> None:
                 f"{path}: layer {i} ({spec.get('type')}) claims a size of {too_big[0]}; "
                 f"barenet allows at most {MAX_WIDTH:,} (features, units or bins) per layer"
             )
-        total += math.prod(s for s in sizes if s > 0)
+        total += _claimed_size(spec, sizes)
         if total > budget:
             raise ModelFileError(
                 f"{path}: by layer {i} ({spec.get('type')}) the record claims layers of "

@@ -114,6 +114,14 @@ class Retrieval(Layer):
         self.out_dim = self.in_dim + self.heads * self.target_dim
         self._groups = None  # (rows' bytes -> group, group of each row), built when training
 
+    @staticmethod
+    def allocated_size(config: dict) -> int:
+        """The numbers a layer of ``config`` holds: encoders, rows and targets (what a
+        model file's check compares with the stored arrays)."""
+        in_dim, n_rows = int(config["in_dim"]), int(config["n_rows"])
+        encoders = int(config["heads"]) * in_dim * int(config["dim"])
+        return encoders + n_rows * (in_dim + int(config["target_dim"]))
+
     def set_rows(self, rows, targets) -> None:
         """Hold ``rows`` (n_rows, in_dim) and ``targets`` (n_rows, target_dim)."""
         rows = np.asarray(rows, dtype=self.rows.dtype)

@@ -177,10 +177,22 @@ def default_engine() -> str:
     return value
 
 
+WIDE_LAYER = 256  # from this width on, ``auto`` trains and predicts on numpy
+
+
+def widest_layer(model) -> int:
+    """The largest ``in_dim`` or ``out_dim`` of the model's layers (0 if none has one)."""
+    widths = [0]
+    for layer in model.layers:
+        widths += [getattr(layer, name, 0) for name in ("in_dim", "out_dim")]
+    return max(w for w in widths if isinstance(w, int))
+
+
 def resolve_engine(model, engine: str = "auto", *, fast: bool = True, verbose=False) -> str:
     """``"numpy"`` or ``"compiled"`` for ``engine`` (``"auto"``, ``"numpy"``, ``"compiled"``).
 
-    ``fast=False`` (the model's own methods, always) makes ``auto`` mean ``numpy``.
+    ``fast=False`` (the model's own methods, always) makes ``auto`` mean ``numpy``, and
+    so does a layer of ``WIDE_LAYER`` units or more, where BLAS's large products win.
     Raises ``BarenetValueError`` when ``compiled`` is asked for and cannot run, naming
     the layer, loss or optimiser in the way (or numba's import error).
     """
@@ -201,6 +213,10 @@ def resolve_engine(model, engine: str = "auto", *, fast: bool = True, verbose=Fa
             if not strict and verbose:
                 notice = f"barenet: numba unavailable, training on numpy ({problem})"
                 print(notice, file=sys.stderr)
+    if reason is None and not strict and widest_layer(model) >= WIDE_LAYER:
+        # measured (docs/speed.md): at widths of 256 and more the numpy engine's large
+        # BLAS products beat the compiled kernels (1024 wide: 0.59x), so auto keeps numpy
+        return "numpy"
     if reason is None:
         return "compiled"
     if strict:
