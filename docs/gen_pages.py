@@ -49,8 +49,14 @@ REGISTRIES = (
 
 # The API reference: one page per theme, each rendering whole modules.
 API_PAGES = {
-    "model": ("The model and training", ["model", "trainer", "diagnostics", "gradcheck"]),
-    "layers": ("Layers", ["layers", "activations", "embeddings", "ensemble", "scaling"]),
+    "model": (
+        "The model and training",
+        ["model", "trainer", "diagnostics", "gradcheck", "heap"],
+    ),
+    "layers": (
+        "Layers",
+        ["layers", "activations", "embeddings", "ensemble", "scaling", "retrieval"],
+    ),
     "training": (
         "Losses, optimisers, schedules, initialisers",
         ["losses", "optimizers", "schedules", "initializers"],
