@@ -449,6 +449,8 @@ def test_auto_keeps_numpy_for_wide_layers_where_blas_wins():
     assert resolve_engine(narrow, "auto") == "compiled"
     assert resolve_engine(wide, "auto") == "numpy"
     assert resolve_engine(wide, "compiled") == "compiled"
+    wide_input = MLP([Linear(784, 64), Relu(), Linear(64, 1)], MSE(), 0.01)  # hidden 64
+    assert resolve_engine(wide_input, "auto") == "compiled"
 
 
 def test_a_learners_change_switches_compiled_off(monkeypatch):

@@ -170,9 +170,9 @@ def test_the_machine_is_idle_when_the_load_leaves_a_core_free(monkeypatch):
     from barenet import fitting
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    monkeypatch.setattr("os.getloadavg", lambda: (0.6, 0.5, 0.5))
+    monkeypatch.setattr("os.getloadavg", lambda: (1.1, 0.5, 0.5))  # this process alone
     assert fitting.machine_is_idle()
-    monkeypatch.setattr("os.getloadavg", lambda: (1.4, 0.5, 0.5))
+    monkeypatch.setattr("os.getloadavg", lambda: (1.9, 0.5, 0.5))  # and one other
     assert not fitting.machine_is_idle()
 
 

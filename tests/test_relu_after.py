@@ -70,3 +70,16 @@ def test_the_relu_output_and_its_gradient_equal_the_relu_layers():
     np.testing.assert_array_equal(step.backward(up_grad), expected_grad)
     np.testing.assert_array_equal(up_grad, kept)  # not overwritten: not declared new
     np.testing.assert_array_equal(step.step.dw, linear.dw)
+
+
+def test_minus_infinity_becomes_nan_as_in_the_relus_own_forward():
+    """-inf * 0 is NaN in Relu.forward; the fused step keeps it (so training's
+    divergence check sees it), where np.maximum would have made it 0."""
+    linear = Linear(1, 2, seed=0)
+    linear.w[...] = [[-np.inf, 1.0]]
+    step = ReluAfter(linear, Relu(), lambda s, g, input_grad=True: s.backward(g))
+    x = np.ones((3, 1), dtype=np.float32)
+    expected = Relu().forward(x @ linear.w + linear.b)
+    out = step.forward(x)
+    assert np.isnan(out[:, 0]).all() and np.isnan(expected[:, 0]).all()
+    np.testing.assert_array_equal(out[:, 1], expected[:, 1])

@@ -245,10 +245,11 @@ def blas_threads():
     2-core machine with one other busy process, an epoch of the tabular recipe took 5.5 s
     with two threads against 0.9 s with one. On the same machine idle, two threads
     trained the recipe in 28 s against 37 s with one. So ``auto`` keeps BLAS's threads
-    when the 1-minute load average leaves a core free beyond this process
-    (``load + 1 <= cores``) and uses one thread otherwise. ``BARENET_BLAS_THREADS=N``
-    sets N threads; ``0`` leaves them as they are. The thread count changes no result of
-    OpenBLAS's products measured here, but a BLAS may group its sums by thread.
+    when the 1-minute load average (this process's own work included, e.g. an earlier
+    fit) stays below the cores less half a core, and uses one thread otherwise.
+    ``BARENET_BLAS_THREADS=N`` sets N threads; ``0`` leaves them as they are. The thread
+    count changed no result of OpenBLAS's products measured here, but a BLAS may group
+    its sums by thread, so runs on a busy and an idle machine may differ by rounding.
     """
     import contextlib
     import os
@@ -271,15 +272,17 @@ def blas_threads():
 
 
 def machine_is_idle() -> bool:
-    """Whether the 1-minute load average leaves a core free beyond this process (False
-    where the load average cannot be read)."""
+    """Whether the 1-minute load average is below the cores less half a core (False
+    where the load average cannot be read). It counts this process's own work too, so
+    one fit after another on an idle 2-core machine (load about 1) still counts as idle,
+    and one other busy process beside it (load about 2) does not."""
     import os
 
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # Windows has no load average
         return False
-    return load + 1 <= (os.cpu_count() or 1)
+    return load < (os.cpu_count() or 1) - 0.5
 
 
 def kept_epoch(model: MLP, config: TrainConfig) -> int:

@@ -120,7 +120,7 @@ class Retrieval(Layer):
         model file's check compares with the stored arrays)."""
         in_dim, n_rows = int(config["in_dim"]), int(config["n_rows"])
         encoders = int(config["heads"]) * in_dim * int(config["dim"])
-        return encoders + n_rows * (in_dim + int(config["target_dim"]))
+        return max(0, encoders + n_rows * (in_dim + int(config["target_dim"])))
 
     def set_rows(self, rows, targets) -> None:
         """Hold ``rows`` (n_rows, in_dim) and ``targets`` (n_rows, target_dim)."""

@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 import sys
 
+import numpy as np
+
 import barenet.activations as activations
 import barenet.layers as layers
 import barenet.losses as losses
@@ -177,22 +179,23 @@ def default_engine() -> str:
     return value
 
 
-WIDE_LAYER = 256  # from this width on, ``auto`` trains and predicts on numpy
+WIDE_LAYER = 256  # from this hidden width on, ``auto`` trains and predicts on numpy
 
 
 def widest_layer(model) -> int:
-    """The largest ``in_dim`` or ``out_dim`` of the model's layers (0 if none has one)."""
-    widths = [0]
-    for layer in model.layers:
-        widths += [getattr(layer, name, 0) for name in ("in_dim", "out_dim")]
-    return max(w for w in widths if isinstance(w, int))
+    """The largest output width of the model's layers but the last (its hidden width;
+    0 if none has one). A wide input alone does not count: 784 -> 64 -> 1 trains
+    about twice as fast on the compiled engine."""
+    widths = [getattr(layer, "out_dim", 0) for layer in model.layers[:-1]]
+    return max([0] + [int(w) for w in widths if isinstance(w, (int, np.integer))])
 
 
 def resolve_engine(model, engine: str = "auto", *, fast: bool = True, verbose=False) -> str:
     """``"numpy"`` or ``"compiled"`` for ``engine`` (``"auto"``, ``"numpy"``, ``"compiled"``).
 
     ``fast=False`` (the model's own methods, always) makes ``auto`` mean ``numpy``, and
-    so does a layer of ``WIDE_LAYER`` units or more, where BLAS's large products win.
+    so does a hidden layer of ``WIDE_LAYER`` units or more, where BLAS's large products
+    win.
     Raises ``BarenetValueError`` when ``compiled`` is asked for and cannot run, naming
     the layer, loss or optimiser in the way (or numba's import error).
     """

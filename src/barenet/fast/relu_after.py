@@ -5,14 +5,13 @@ and the output), then one more in backward. After a step whose forward returns a
 array of its own (``Linear``, a shared ``EnsembleLinear``, the ensemble block), the
 Relu can be applied to that array in place::
 
-    out = step.forward(x)            # a new array, referenced by nothing else
-    np.maximum(out, 0, out=out)      # max(0, x), as the notebook writes it
+    out = step.forward(x)                    # a new array, referenced by nothing else
+    np.multiply(out, out > 0, out=out)       # Relu's own inp * (inp > 0), in place
 
 and its backward multiplies by ``out > 0`` (the same elements as ``inp > 0``), in place
-when the gradient coming back is a new array too. The numbers are those of the Relu's
-own methods: ``x * 1`` is ``x`` and ``g * 0`` is ``g * 0`` either way; only the sign of
-a zero output may differ (``-0.0`` from ``x * 0`` for a negative ``x``), which adds the
-same to every sum.
+when the gradient coming back is a new array too. The numbers are exactly those of the
+Relu's own methods, signed zeros and NaN included (``-inf * 0`` is NaN either way, so
+divergence is caught as before; ``np.maximum`` would have made it 0).
 
 ``FusedStep`` uses this for the notebook's ``Linear, Relu`` and for the tabular
 recipe's shared layers; ``tests/test_fast.py`` checks the weights against the layers'
@@ -57,7 +56,7 @@ class ReluAfter:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         out = self.step.forward(x)
-        np.maximum(out, 0, out=out)
+        np.multiply(out, out > 0, out=out)
         self.out = out
         return out
 
