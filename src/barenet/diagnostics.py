@@ -40,22 +40,69 @@ def _norm(array: np.ndarray) -> float:
     return float(np.linalg.norm(array.ravel()))
 
 
-def _histogram(values: np.ndarray) -> dict:
-    """``BINS`` equal bins between the finite values' minimum and maximum (as
-    ``np.histogram``, with one ``bincount`` instead of its general machinery)."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return {"counts": [], "edges": []}
-    low, high = float(values.min()), float(values.max())
+_KERNELS = []
+
+
+def _kernels():
+    """The compiled loop (``barenet._diagnostics_kernels``), imported on first use so
+    that ``import barenet`` does not load numba."""
+    if not _KERNELS:
+        from barenet import _diagnostics_kernels
+
+        _KERNELS.append(_diagnostics_kernels)
+    return _KERNELS[0]
+
+
+def _summary(values, histogram: bool = True) -> tuple[float, float, dict | None]:
+    """The values' mean, spread (standard deviation) and histogram.
+
+    values : array of any shape
+        Cast to float64 where it is neither float32 nor float64.
+    histogram : bool
+        False: skip the histogram (None).
+
+    Returns
+    -------
+    mean, std : float
+        Over every value, summed in float64 (as ``np.mean`` and ``np.std``, up to
+        rounding; a float32 array's are summed in float64 rather than float32): nan
+        for no values, non-finite if a value is.
+    histogram : dict or None
+        ``{"counts", "edges"}``: ``BINS`` equal bins between the finite values' minimum
+        and maximum, the counts and edges ``np.histogram`` gives on the finite values
+        (bit for bit); empty lists if no value is finite.
+    """
+    flat = np.asarray(values)
+    if flat.dtype != np.float32 and flat.dtype != np.float64:
+        flat = flat.astype(np.float64)
+    flat = np.ascontiguousarray(flat).ravel()
+    if flat.size == 0:
+        return float("nan"), float("nan"), {"counts": [], "edges": []}
+    mean = float(flat.mean(dtype=np.float64))
+    if not histogram:
+        if not np.isfinite(mean):
+            return mean, float("nan"), None
+        return mean, float(np.sqrt(_kernels().sum_of_squares(flat, mean) / flat.size)), None
+    low, high = float(flat.min()), float(flat.max())  # nan if a value is
+    finite = flat
+    if not (np.isfinite(low) and np.isfinite(high)):  # a diverged network: rare
+        finite = flat[np.isfinite(flat)]
+        if finite.size == 0:
+            return mean, float("nan"), {"counts": [], "edges": []}
+        low, high = float(finite.min()), float(finite.max())
     if high <= low:  # all equal: one bin of width 1 around the value, as NumPy does
         low, high = low - 0.5, high + 0.5
     edges = np.linspace(low, high, BINS + 1)
-    index = np.minimum(((values - low) * (BINS / (high - low))).astype(np.intp), BINS - 1)
-    index -= values < edges[index]  # a value that rounding put one bin too high or low
-    index += (values >= edges[index + 1]) & (index != BINS - 1)
-    counts = np.bincount(index, minlength=BINS)
-    return {"counts": counts.tolist(), "edges": edges.tolist()}
+    counts = np.empty(BINS, dtype=np.int64)
+    squares = _kernels().spread_and_histogram(finite, mean, edges, counts)
+    std = float(np.sqrt(squares / flat.size)) if finite is flat else float("nan")
+    return mean, std, {"counts": counts.tolist(), "edges": edges.tolist()}
+
+
+def _histogram(values) -> dict:
+    """``BINS`` equal bins between the finite values' minimum and maximum: the counts
+    and edges of ``np.histogram`` on the finite values (see ``_summary``)."""
+    return _summary(values)[2]
 
 
 def _is_matrix(array: np.ndarray) -> bool:
@@ -63,22 +110,43 @@ def _is_matrix(array: np.ndarray) -> bool:
     return array.ndim > 1 and int(np.prod(array.shape[:-1])) > 1
 
 
-_CONTROLLER = []
+_BLAS = []
 
 
-def _one_blas_thread():
-    """A context running NumPy's BLAS on one thread (a cached threadpoolctl controller:
-    a few microseconds, where a fresh ``threadpool_limits`` scans the libraries)."""
-    import contextlib
+class _OneBlasThread:
+    """A context running NumPy's BLAS on one thread, putting the counts back after
+    (threadpoolctl's library handles, found once: a microsecond or two, where
+    ``threadpool_limits`` asks every library of the process each time)."""
 
-    try:
-        if not _CONTROLLER:
-            from threadpoolctl import ThreadpoolController
+    def __init__(self) -> None:
+        if not _BLAS:
+            try:
+                from threadpoolctl import ThreadpoolController
 
-            _CONTROLLER.append(ThreadpoolController())
-        return _CONTROLLER[0].limit(limits=1, user_api="blas")
-    except Exception:  # threadpoolctl missing or failing: leave the threads alone
-        return contextlib.nullcontext()
+                controller = ThreadpoolController().select(user_api="blas")
+                _BLAS.append(list(controller.lib_controllers))
+            except Exception:  # threadpoolctl missing or failing: leave the threads alone
+                _BLAS.append([])
+        self.before = []
+
+    def __enter__(self):
+        try:
+            self.before = [(lib, lib.num_threads) for lib in _BLAS[0]]
+            for lib, threads in self.before:
+                if threads != 1:
+                    lib.set_num_threads(1)
+        except Exception:
+            self.before = []
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        try:
+            for lib, threads in self.before:
+                if threads != 1:
+                    lib.set_num_threads(threads)
+        except Exception:
+            pass
+        return False
 
 
 def unit_health(layer_name: str, out: np.ndarray) -> tuple[str, float] | None:
@@ -160,7 +228,7 @@ class Diagnostics:
                     "output_hist": [],
                 }
             )
-        self._previous = None
+        self._previous = {}  # (layer, parameter): (copy at the last record, its norm)
         self.record(model, 0)
 
     def __call__(self, model, epoch: int, logs: dict) -> bool:
@@ -170,42 +238,43 @@ class Diagnostics:
 
     def record(self, model, epoch: int) -> None:
         """Run the fixed batch through ``model`` and append one record for ``epoch``."""
-        weights = {
-            (i, name): getattr(layer, name).copy()
-            for i, layer in enumerate(model.layers)
-            for name in getattr(layer, "param_names", ())
-        }
-        outputs, grad_norms = self._forward_backward(model)
+        with _OneBlasThread():  # a small batch: a second thread only waits for a core
+            outputs, grad_norms = self._forward_backward(model)
         self.history["epoch"].append(int(epoch))
+        previous = self._previous
         for i, entry in enumerate(self.history["layers"]):
-            out = outputs[i]
-            entry["mean"].append(float(out.mean()))
-            entry["std"].append(float(out.std()))
+            mean, std, histogram, health = outputs[i]
+            entry["mean"].append(mean)
+            entry["std"].append(std)
             if not entry["grad_norm"]:  # an activation (no parameters)
-                entry["output_hist"].append(_histogram(out))
-            health = unit_health(entry["name"], out)
+                entry["output_hist"].append(histogram)
             if health is not None:
                 entry["health"] = health[0]
                 entry["share"].append(health[1])
+            layer = model.layers[i]
             for name in entry["grad_norm"]:
-                now = weights[i, name]
+                now = getattr(layer, name)
+                now_norm = _norm(now)
                 entry["grad_norm"][name].append(grad_norms[i, name])
                 ratio = float("nan")
-                if self._previous is not None:
-                    before = self._previous[i, name]
-                    ratio = _norm(now - before) / max(_norm(before), 1e-30)
+                kept = previous.get((i, name))
+                if kept is not None:
+                    before, before_norm = kept
+                    ratio = _norm(now - before) / max(before_norm, 1e-30)
                 entry["update_ratio"][name].append(ratio)
                 if name in entry["weight_hist"]:
                     entry["weight_hist"][name].append(_histogram(now))
-        self._previous = weights
+                # keep a copy for the next ratio (the buffer reused when it fits)
+                if kept is not None and kept[0].shape == now.shape and kept[0].dtype == now.dtype:
+                    np.copyto(kept[0], now)
+                    previous[i, name] = (kept[0], now_norm)
+                else:
+                    previous[i, name] = (now.copy(), now_norm)
 
     def _forward_backward(self, model):
-        with _one_blas_thread():  # a small batch: a second thread only waits for a core
-            return self._forward_backward_here(model)
-
-    def _forward_backward_here(self, model):
-        """Each layer's output and each parameter's gradient norm on the fixed batch;
-        the model's mode and gradient arrays are left as they were."""
+        """Per layer, the summary of its output on the fixed batch (mean, spread,
+        histogram, unit health), taken right after its ``forward``; per parameter, its
+        gradient's norm. The model's mode and gradient arrays are left as they were."""
         was_training = model.training
         kept = {
             (i, name): getattr(layer, "d" + name)
@@ -217,7 +286,8 @@ class Diagnostics:
             outputs, inp = [], self.x
             for layer in model.layers:
                 inp = layer.forward(inp)
-                outputs.append(np.array(inp, copy=True))
+                mean, std, histogram = _summary(inp, not getattr(layer, "param_names", ()))
+                outputs.append((mean, std, histogram, unit_health(type(layer).__name__, inp)))
             model.loss(inp, self.y)
             model.backward()
             grad_norms = {

@@ -1,0 +1,111 @@
+"""``Diagnostics``' compiled loop: an array's spread and histogram in a few tight
+passes, where NumPy's ``std`` and ``histogram`` take a dozen and a general ``bincount``.
+
+Imported lazily, by ``barenet.diagnostics``, on the first record. The kernel takes a
+flat, contiguous float32 or float64 array of finite values (numba compiles it once per
+dtype and caches it on disk) and works in float64, as ``np.histogram`` does on the
+values cast to float64.
+
+The counts are NumPy's, bit for bit. ``np.histogram`` with equal bins estimates each
+value's bin from its scaled offset, ``floor((x - low) * bins / (high - low))``, then
+moves it by one where ``x`` falls outside that bin's two edges (the edges are
+``np.linspace``'s, rounded, and the estimate is rounded too); so each value ends in the
+bin whose edges hold it, the last bin closed. Here the estimate is checked against the
+edges only where it could be wrong: where the scaled offset lies within a rounding
+margin of a whole number (the margin bounds both roundings with room to spare). The
+lowest and highest values are exact edges and need no check. Elsewhere the estimate is
+already the bin whose edges hold the value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+@njit(cache=True)
+def sum_of_squares(values, mean):
+    """``sum((values - mean) ** 2)`` in float64.
+
+    values : ndarray, shape (n,), float32 or float64
+    mean : float
+    """
+    n = len(values)
+    # four running sums of squares, so that no addition waits on the one before
+    s0 = s1 = s2 = s3 = 0.0
+    whole = n - n % 4
+    for j in range(0, whole, 4):
+        d0 = np.float64(values[j]) - mean
+        d1 = np.float64(values[j + 1]) - mean
+        d2 = np.float64(values[j + 2]) - mean
+        d3 = np.float64(values[j + 3]) - mean
+        s0 += d0 * d0
+        s1 += d1 * d1
+        s2 += d2 * d2
+        s3 += d3 * d3
+    for j in range(whole, n):
+        d0 = np.float64(values[j]) - mean
+        s0 += d0 * d0
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True)
+def spread_and_histogram(values, mean, edges, counts):
+    """The sum of squared deviations from ``mean``; fills ``counts`` with the values'
+    histogram on ``edges``.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n,), float32 or float64, all finite
+    mean : float
+    edges : ndarray, shape (bins + 1,), float64
+        ``np.linspace(low, high, bins + 1)`` with ``low <= values <= high`` and
+        ``low < high``.
+    counts : ndarray, shape (bins,), int64
+        Overwritten.
+
+    Returns
+    -------
+    float
+        ``sum((values - mean) ** 2)``, in float64.
+    """
+    n = len(values)
+    bins = len(counts)
+    low, high = edges[0], edges[bins]
+    scale = bins / (high - low)
+    # how far a rounded scaled offset and a rounded edge can sit from the true ones, in
+    # bins: a few roundings of the offset (at most `bins`) and of the edges (at most
+    # |low| + |high|, in bins), times 16 for room
+    margin = 16.0 * EPS * (bins + (abs(low) + abs(high)) * scale)
+    check_all = margin > 1e-6  # a range of a few ulps: check every value
+    squares = sum_of_squares(values, mean)
+    index = np.empty(n, dtype=np.int64)
+    near = np.empty(n, dtype=np.bool_)
+    for j in range(n):  # the estimate, and whether it needs checking
+        x = np.float64(values[j])
+        scaled = (x - low) * scale
+        # truncation, as NumPy's astype(intp); the highest value into the last bin
+        estimate = np.int64(scaled) if scaled < bins else bins - 1
+        fraction = scaled - estimate
+        index[j] = estimate
+        near[j] = check_all | (
+            ((fraction < margin) | (fraction > 1.0 - margin)) & (x > low) & (x < high)
+        )
+    for j in range(n):  # the check: NumPy's two corrections, in its order
+        if near[j]:
+            x = np.float64(values[j])
+            i = index[j]
+            if x < edges[i]:
+                i -= 1
+            if i != bins - 1 and x >= edges[i + 1]:
+                i += 1
+            index[j] = i
+    # four sub-histograms in turn: no increment waits on the previous one's store
+    partial = np.zeros(4 * bins, dtype=np.int64)
+    for j in range(n):
+        partial[(j & 3) * bins + index[j]] += 1
+    for i in range(bins):
+        counts[i] = partial[i] + partial[bins + i] + partial[2 * bins + i] + partial[3 * bins + i]
+    return squares
