@@ -37,7 +37,27 @@ BINS = 30  # histogram bins
 
 
 def _norm(array: np.ndarray) -> float:
-    return float(np.linalg.norm(array.ravel()))
+    """The Euclidean norm, as ``np.linalg.norm(array.ravel())`` computes it (the square
+    root of the flat array's dot product with itself), without its checks."""
+    flat = array.ravel()
+    if flat.dtype.kind != "f":
+        flat = flat.astype(np.float64)
+    return float(np.sqrt(flat.dot(flat)))
+
+
+_RAMP = np.arange(BINS + 1, dtype=np.float64)
+
+
+def _edges(low: float, high: float) -> np.ndarray:
+    """``np.linspace(low, high, BINS + 1)``, bit for bit (its own steps), without its
+    general machinery."""
+    step = (high - low) / BINS
+    if step == 0:  # a denormal range: NumPy's own special case
+        return np.linspace(low, high, BINS + 1)
+    edges = _RAMP * step
+    edges += low
+    edges[-1] = high
+    return edges
 
 
 _KERNELS = []
@@ -78,7 +98,7 @@ def _summary(values, histogram: bool = True) -> tuple[float, float, dict | None]
     flat = np.ascontiguousarray(flat).ravel()
     if flat.size == 0:
         return float("nan"), float("nan"), {"counts": [], "edges": []}
-    mean = float(flat.mean(dtype=np.float64))
+    mean = float(flat.sum(dtype=np.float64)) / flat.size  # as np.mean: the sum, then / n
     if not histogram:
         if not np.isfinite(mean):
             return mean, float("nan"), None
@@ -92,7 +112,7 @@ def _summary(values, histogram: bool = True) -> tuple[float, float, dict | None]
         low, high = float(finite.min()), float(finite.max())
     if high <= low:  # all equal: one bin of width 1 around the value, as NumPy does
         low, high = low - 0.5, high + 0.5
-    edges = np.linspace(low, high, BINS + 1)
+    edges = _edges(low, high)
     counts = np.empty(BINS, dtype=np.int64)
     squares = _kernels().spread_and_histogram(finite, mean, edges, counts)
     std = float(np.sqrt(squares / flat.size)) if finite is flat else float("nan")
