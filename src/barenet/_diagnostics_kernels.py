@@ -52,14 +52,38 @@ def sum_of_squares(values, mean):
 
 
 @njit(cache=True)
-def spread_and_histogram(values, mean, edges, counts):
-    """The sum of squared deviations from ``mean``; fills ``counts`` with the values'
-    histogram on ``edges``.
+def moments(values):
+    """(mean, sum of squared deviations from it), summed in float64, in two passes.
+
+    values : ndarray, shape (n,), float32 or float64, n >= 1
+    The sums of squares is nan when the mean is not finite (a nan or an infinity among
+    the values, or a sum past float64's range).
+    """
+    n = len(values)
+    # four running sums, so that no addition waits on the one before
+    t0 = t1 = t2 = t3 = 0.0
+    whole = n - n % 4
+    for j in range(0, whole, 4):
+        t0 += np.float64(values[j])
+        t1 += np.float64(values[j + 1])
+        t2 += np.float64(values[j + 2])
+        t3 += np.float64(values[j + 3])
+    for j in range(whole, n):
+        t0 += np.float64(values[j])
+    mean = ((t0 + t1) + (t2 + t3)) / n
+    if not np.isfinite(mean):
+        return mean, np.nan
+    return mean, sum_of_squares(values, mean)
+
+
+@njit(cache=True)
+def spread_and_histogram(values, edges, counts):
+    """The mean and sum of squared deviations (``moments``); fills ``counts`` with the
+    values' histogram on ``edges``.
 
     Parameters
     ----------
-    values : ndarray, shape (n,), float32 or float64, all finite
-    mean : float
+    values : ndarray, shape (n,), float32 or float64, all finite, n >= 1
     edges : ndarray, shape (bins + 1,), float64
         ``np.linspace(low, high, bins + 1)`` with ``low <= values <= high`` and
         ``low < high``.
@@ -68,8 +92,8 @@ def spread_and_histogram(values, mean, edges, counts):
 
     Returns
     -------
-    float
-        ``sum((values - mean) ** 2)``, in float64.
+    mean, squares : float
+        As ``moments``.
     """
     n = len(values)
     bins = len(counts)
@@ -80,7 +104,7 @@ def spread_and_histogram(values, mean, edges, counts):
     # |low| + |high|, in bins), times 16 for room
     margin = 16.0 * EPS * (bins + (abs(low) + abs(high)) * scale)
     check_all = margin > 1e-6  # a range of a few ulps: check every value
-    squares = sum_of_squares(values, mean)
+    mean, squares = moments(values)
     index = np.empty(n, dtype=np.int64)
     near = np.empty(n, dtype=np.bool_)
     for j in range(n):  # the estimate, and whether it needs checking
@@ -108,4 +132,4 @@ def spread_and_histogram(values, mean, edges, counts):
         partial[(j & 3) * bins + index[j]] += 1
     for i in range(bins):
         counts[i] = partial[i] + partial[bins + i] + partial[2 * bins + i] + partial[3 * bins + i]
-    return squares
+    return mean, squares

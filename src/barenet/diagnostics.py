@@ -107,29 +107,27 @@ def _summary(values, histogram: bool = True) -> tuple[float, float, dict | None]
         flat = flat.astype(np.float64)
     flat = np.ascontiguousarray(flat).ravel()
     if flat.size == 0:
-        return float("nan"), float("nan"), {"counts": [], "edges": []}
+        return float("nan"), float("nan"), {"counts": [], "edges": []} if histogram else None
+    kernels = _kernels()
+    if not histogram:
+        mean, squares = kernels.moments(flat)
+        return mean, float(np.sqrt(squares / flat.size)), None
     low, high = float(flat.min()), float(flat.max())  # nan if a value is
     if not (np.isfinite(low) and np.isfinite(high)):  # a diverged network: rare
-        return _summary_of_non_finite(flat, histogram)
-    mean = float(flat.sum(dtype=np.float64)) / flat.size  # as np.mean: the sum, then / n
-    if not histogram:
-        return mean, float(np.sqrt(_kernels().sum_of_squares(flat, mean) / flat.size)), None
+        return _summary_of_non_finite(flat)
     if high <= low:  # all equal: one bin of width 1 around the value, as NumPy does
         low, high = low - 0.5, high + 0.5
     edges = _edges(low, high)
     counts = np.empty(BINS, dtype=np.int64)
-    squares = _kernels().spread_and_histogram(flat, mean, edges, counts)
+    mean, squares = kernels.spread_and_histogram(flat, edges, counts)
     std = float(np.sqrt(squares / flat.size))
     return mean, std, {"counts": counts.tolist(), "edges": edges.tolist()}
 
 
-def _summary_of_non_finite(flat: np.ndarray, histogram: bool) -> tuple[float, float, dict | None]:
-    """``_summary`` of a flat array holding a nan or an infinity: the mean NumPy gives
-    (nan or infinite), a nan spread, and the finite values' histogram."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        mean = float(flat.sum(dtype=np.float64)) / flat.size
-    if not histogram:
-        return mean, float("nan"), None
+def _summary_of_non_finite(flat: np.ndarray) -> tuple[float, float, dict]:
+    """``_summary`` of a flat array holding a nan or an infinity: the mean (nan or
+    infinite), a nan spread, and the finite values' histogram."""
+    mean, _ = _kernels().moments(flat)
     finite = flat[np.isfinite(flat)]
     if finite.size == 0:
         return mean, float("nan"), {"counts": [], "edges": []}
