@@ -192,12 +192,17 @@ def unit_health(layer_name: str, out: np.ndarray) -> tuple[str, float] | None:
         The activation's output on a batch.
     """
     if layer_name == "Relu":
-        return "dead", float(np.mean(np.all(out <= 0, axis=0)))
+        return "dead", _share(np.all(out <= 0, axis=0))
     if layer_name == "Sigmoid":
-        return "saturated", float(np.mean((out < SATURATION) | (out > 1 - SATURATION)))
+        return "saturated", _share((out < SATURATION) | (out > 1 - SATURATION))
     if layer_name == "Tanh":
-        return "saturated", float(np.mean(np.abs(out) > 1 - SATURATION))
+        return "saturated", _share(np.abs(out) > 1 - SATURATION)
     return None
+
+
+def _share(flags: np.ndarray) -> float:
+    """The share of True in ``flags``: ``np.mean``'s value (count / size), directly."""
+    return np.count_nonzero(flags) / flags.size if flags.size else float("nan")
 
 
 class Diagnostics:
