@@ -25,7 +25,7 @@ summarised right after its ``forward`` (no copy is kept); its mean and spread ar
 in float64 and its histogram counted by a small compiled loop
 (``barenet._diagnostics_kernels``, numba: compiled on the first record on a machine,
 about a second, then loaded from numba's disk cache), with ``np.histogram``'s counts
-and edges bit for bit. On the notebook's network (256 rows) that is about 0.5 ms, under
+and edges bit for bit. On the notebook's network (256 rows) that is about 0.6 ms, under
 10 % of a compiled-engine epoch on California Housing
 (``benchmarks/diagnostics_cost.py``).
 
