@@ -254,6 +254,18 @@ def test_histogram_of_no_finite_values_is_empty():
     assert _histogram(np.zeros((0, 3))) == {"counts": [], "edges": []}
 
 
+def test_a_histogram_of_equal_huge_values_puts_them_in_one_bin():
+    """NumPy cannot make 30 distinct edges around 1e300 ± 0.5; a diverging network's
+    outputs can still all be equal and huge: one bin holds them, between strictly
+    increasing edges."""
+    from barenet.diagnostics import _histogram
+
+    for value in (1e300, -3e17):
+        hist = _histogram(np.full(5, value))
+        assert sum(hist["counts"]) == 5 and max(hist["counts"]) == 5
+        assert np.all(np.diff(hist["edges"]) > 0)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_mean_and_spread_match_numpy(dtype):
     from barenet.diagnostics import _summary

@@ -117,6 +117,10 @@ def _summary(values, histogram: bool = True) -> tuple[float, float, dict | None]
         return _summary_of_non_finite(flat)
     if high <= low:  # all equal: one bin of width 1 around the value, as NumPy does
         low, high = low - 0.5, high + 0.5
+        if high - low < 4 * BINS * np.finfo(np.float64).eps * abs(high):
+            # past about 1e14 that width is lost in rounding (NumPy fails): a width
+            # of two millionths of the value instead
+            low, high = low - abs(low) * 1e-6, high + abs(high) * 1e-6
     edges = _edges(low, high)
     counts = np.empty(BINS, dtype=np.int64)
     mean, squares = kernels.spread_and_histogram(flat, edges, counts)
