@@ -230,11 +230,12 @@ class Diagnostics:
     history : dict
         ``{"epoch": [0, 1, ...], "layers": [...]}``; each layer's entry has ``index``,
         ``name``, ``grad_norm`` and ``update_ratio`` (``{param: [per record]}``,
-        ``update_ratio`` nan at epoch 0), ``mean`` and ``std`` of its output,
-        ``health`` (``"dead"``, ``"saturated"`` or None) with its per-record ``share``,
-        and ``weight_hist`` (``{param: [histogram per record]}``, for weight matrices,
-        not biases) and ``output_hist`` (histogram per record, for parameter-free
-        layers; empty for the others), each histogram ``{"counts", "edges"}``.
+        ``update_ratio`` nan at epoch 0 and after a parameter changes shape), ``mean``
+        and ``std`` of its output (summed in float64), ``health`` (``"dead"``,
+        ``"saturated"`` or None) with its per-record ``share``, and ``weight_hist``
+        (``{param: [histogram per record]}``, for weight matrices, not biases) and
+        ``output_hist`` (histogram per record, for parameter-free layers; empty for the
+        others), each histogram ``{"counts", "edges"}``.
     """
 
     def __init__(self, model, x, y, *, rows: int = 256, every: int = 1, seed: int = 0) -> None:
@@ -300,11 +301,10 @@ class Diagnostics:
                 now = getattr(layer, name)
                 now_norm = _norm(now)
                 entry["grad_norm"][name].append(grad_norms[i, name])
-                ratio = float("nan")
-                kept = previous.get((i, name))
-                if kept is not None:
-                    before, before_norm = kept
-                    ratio = _norm(now - before) / max(before_norm, 1e-30)
+                kept = previous.get((i, name))  # (copy at the last record, its norm)
+                ratio = float("nan")  # at the first record, or if the shape changed
+                if kept is not None and kept[0].shape == now.shape:
+                    ratio = _norm(now - kept[0]) / max(kept[1], 1e-30)
                 entry["update_ratio"][name].append(ratio)
                 if name in entry["weight_hist"]:
                     entry["weight_hist"][name].append(_histogram(now))
