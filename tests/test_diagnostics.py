@@ -208,11 +208,22 @@ def _histogram_cases():
         "with inf and nan": np.array([np.inf, 1.0, -np.inf, 3.0, np.nan, 2.5]),
         "integers": np.arange(-40, 77),
         "one value": np.array([4.0]),
+        "a denormal range": np.array([2.2250738585e-313, 0.0, 1e-314]),
     }
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def passes(request, monkeypatch):
+    """The compiled loop, and the NumPy passes used where numba cannot be imported."""
+    from barenet import diagnostics
+
+    if request.param == "numpy":
+        monkeypatch.setattr(diagnostics, "_KERNELS", [diagnostics._NumpyPasses])
+    return request.param
+
+
 @pytest.mark.parametrize("name", list(_histogram_cases()))
-def test_histograms_count_as_numpy_does_on_hard_cases(name):
+def test_histograms_count_as_numpy_does_on_hard_cases(name, passes):
     """The compiled loop checks a value against the edges only near a bin boundary:
     values on or within rounding of the edges, and degenerate ranges, must still land
     where np.histogram puts them."""
@@ -227,6 +238,7 @@ def test_histograms_count_as_numpy_does_on_hard_cases(name):
     np.testing.assert_array_equal(hist["edges"], edges)  # the same steps: bit for bit
 
 
+@pytest.mark.parametrize("which", ["compiled", "numpy"])
 @settings(max_examples=200, deadline=None)
 @given(
     arrays(
@@ -235,26 +247,32 @@ def test_histograms_count_as_numpy_does_on_hard_cases(name):
         elements=st.floats(-1e6, 1e6, allow_nan=False) | st.sampled_from([0.0, 0.1, 1 / 3, 1e3]),
     )
 )
-def test_histograms_count_as_numpy_does_on_any_values(values):
-    from barenet.diagnostics import BINS, _histogram
+def test_histograms_count_as_numpy_does_on_any_values(which, values):
+    from barenet import diagnostics
 
     try:
-        counts, edges = np.histogram(values, bins=BINS)
+        counts, edges = np.histogram(values, bins=diagnostics.BINS)
     except ValueError:  # a range of a few ulps: NumPy cannot make 30 distinct edges
         assume(False)
-    hist = _histogram(values)
+    kernels = diagnostics._KERNELS[:]
+    if which == "numpy":
+        diagnostics._KERNELS[:] = [diagnostics._NumpyPasses]
+    try:
+        hist = diagnostics._histogram(values)
+    finally:
+        diagnostics._KERNELS[:] = kernels
     np.testing.assert_array_equal(hist["counts"], counts)
     np.testing.assert_array_equal(hist["edges"], edges)
 
 
-def test_histogram_of_no_finite_values_is_empty():
+def test_histogram_of_no_finite_values_is_empty(passes):
     from barenet.diagnostics import _histogram
 
     assert _histogram(np.array([np.nan, np.inf])) == {"counts": [], "edges": []}
     assert _histogram(np.zeros((0, 3))) == {"counts": [], "edges": []}
 
 
-def test_a_histogram_of_equal_huge_values_puts_them_in_one_bin():
+def test_a_histogram_of_equal_huge_values_puts_them_in_one_bin(passes):
     """NumPy cannot make 30 distinct edges around 1e300 ± 0.5; a diverging network's
     outputs can still all be equal and huge: one bin holds them, between strictly
     increasing edges."""
@@ -267,7 +285,7 @@ def test_a_histogram_of_equal_huge_values_puts_them_in_one_bin():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_mean_and_spread_match_numpy(dtype):
+def test_mean_and_spread_match_numpy(dtype, passes):
     from barenet.diagnostics import _summary
 
     values = (np.random.default_rng(3).standard_normal((256, 64)) * 3 + 5).astype(dtype)
@@ -295,3 +313,20 @@ def test_a_float32_network_records_numpys_numbers():
     assert entry["std"][0] == pytest.approx(float(active.std()), rel=1e-5)
     counts, _ = np.histogram(active.astype(np.float64), bins=30)
     np.testing.assert_array_equal(entry["output_hist"][0]["counts"], counts)
+
+
+def test_without_numba_the_numpy_passes_record_the_same(monkeypatch):
+    import sys
+
+    from barenet import diagnostics
+
+    compiled = Diagnostics(tiny_model(), X, Y).history
+    monkeypatch.setattr(diagnostics, "_KERNELS", [])
+    monkeypatch.setitem(sys.modules, "barenet._diagnostics_kernels", None)  # import fails
+    fallback = Diagnostics(tiny_model(), X, Y).history
+    assert diagnostics._KERNELS == [diagnostics._NumpyPasses]
+    for ours, theirs in zip(fallback["layers"], compiled["layers"], strict=True):
+        assert ours["output_hist"] == theirs["output_hist"]
+        assert ours["weight_hist"] == theirs["weight_hist"]
+        np.testing.assert_allclose(ours["std"], theirs["std"], rtol=1e-12)
+        np.testing.assert_allclose(ours["mean"], theirs["mean"], rtol=1e-12)

@@ -7,7 +7,7 @@ dtype and caches it on disk) and works in float64, as ``np.histogram`` does on t
 values cast to float64.
 
 The counts are NumPy's, bit for bit. ``np.histogram`` with equal bins estimates each
-value's bin from its scaled offset, ``floor((x - low) * bins / (high - low))``, then
+value's bin from its scaled offset, ``floor((x - low) / (high - low) * bins)``, then
 moves it by one where ``x`` falls outside that bin's two edges (the edges are
 ``np.linspace``'s, rounded, and the estimate is rounded too); so each value ends in the
 bin whose edges hold it, the last bin closed. Here the estimate is checked against the
@@ -20,7 +20,10 @@ already the bin whose edges hold the value.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+# numba's njit, through barenet.fast.formulas: it picks numba's cache folder on a
+# read-only install before numba is imported
+from barenet.fast.formulas import njit
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -98,18 +101,18 @@ def spread_and_histogram(values, edges, counts):
     n = len(values)
     bins = len(counts)
     low, high = edges[0], edges[bins]
-    scale = bins / (high - low)
+    width = high - low
     # how far a rounded scaled offset and a rounded edge can sit from the true ones, in
     # bins: a few roundings of the offset (at most `bins`) and of the edges (at most
     # |low| + |high|, in bins), times 16 for room
-    margin = 16.0 * EPS * (bins + (abs(low) + abs(high)) * scale)
+    margin = 16.0 * EPS * (bins + (abs(low) + abs(high)) / width * bins)
     check_all = margin > 1e-6  # a range of a few ulps: check every value
     mean, squares = moments(values)
     index = np.empty(n, dtype=np.int64)
     near = np.empty(n, dtype=np.bool_)
     for j in range(n):  # the estimate, and whether it needs checking
         x = np.float64(values[j])
-        scaled = (x - low) * scale
+        scaled = (x - low) / width * bins  # NumPy's order: no overflow on tiny ranges
         # truncation, as NumPy's astype(intp); the highest value into the last bin
         estimate = np.int64(scaled) if scaled < bins else bins - 1
         fraction = scaled - estimate

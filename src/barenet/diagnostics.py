@@ -24,8 +24,9 @@ methods, then a few passes over each output and weight matrix. Each output is
 summarised right after its ``forward`` (no copy is kept); its mean and spread are summed
 in float64 and its histogram counted by a small compiled loop
 (``barenet._diagnostics_kernels``, numba: compiled on the first record on a machine,
-about a second, then loaded from numba's disk cache), with ``np.histogram``'s counts
-and edges bit for bit. On the notebook's network (256 rows) that is about 0.6 ms, under
+about a second, then loaded from numba's disk cache; NumPy passes giving the same
+numbers where numba cannot be imported), with ``np.histogram``'s counts and edges bit
+for bit. On the notebook's network (256 rows) that is about 0.6 ms, under
 10 % of a compiled-engine epoch on California Housing
 (``benchmarks/diagnostics_cost.py``).
 
@@ -75,12 +76,45 @@ _KERNELS = []
 
 def _kernels():
     """The compiled loop (``barenet._diagnostics_kernels``), imported on first use so
-    that ``import barenet`` does not load numba."""
+    that ``import barenet`` does not load numba; ``_NumpyPasses`` if numba fails."""
     if not _KERNELS:
-        from barenet import _diagnostics_kernels
+        import importlib
 
-        _KERNELS.append(_diagnostics_kernels)
+        try:
+            _KERNELS.append(importlib.import_module("barenet._diagnostics_kernels"))
+        except Exception:  # numba missing, or broken for this NumPy
+            _KERNELS.append(_NumpyPasses)
     return _KERNELS[0]
+
+
+class _NumpyPasses:
+    """The compiled loop's two functions in NumPy (the same numbers; a few times
+    slower), for a machine where numba cannot be imported."""
+
+    @staticmethod
+    def moments(flat: np.ndarray) -> tuple[float, float]:
+        """(mean, sum of squared deviations from it), in float64; see the kernel's."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = float(flat.sum(dtype=np.float64)) / flat.size
+            if not np.isfinite(mean):
+                return mean, float("nan")
+            deviation = flat.astype(np.float64) - mean
+            return mean, float(deviation.dot(deviation))
+
+    @staticmethod
+    def spread_and_histogram(flat, edges, counts) -> tuple[float, float]:
+        """``moments``, and ``counts`` filled as ``np.histogram`` does: each value's
+        bin estimated from its scaled offset, then moved by one where rounding put it
+        outside its edges."""
+        values = flat.astype(np.float64)
+        bins = len(counts)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = (values - edges[0]) / (edges[-1] - edges[0]) * bins
+            index = np.where(scaled < bins, scaled, bins - 1).astype(np.intp)
+        index -= values < edges[index]
+        index += (values >= edges[index + 1]) & (index != bins - 1)
+        counts[:] = np.bincount(index, minlength=bins)
+        return _NumpyPasses.moments(flat)
 
 
 def _summary(values, histogram: bool = True) -> tuple[float, float, dict | None]:
