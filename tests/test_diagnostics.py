@@ -4,6 +4,9 @@ figure has its panels."""
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from barenet import (
     MLP,
@@ -189,3 +192,141 @@ def test_histograms_count_as_numpy_does(values):
     hist = _histogram(values)
     np.testing.assert_array_equal(hist["counts"], counts)
     np.testing.assert_allclose(hist["edges"], edges)
+
+
+def _histogram_cases():
+    rng = np.random.default_rng(7)
+    on_edges = np.linspace(-1.0, 2.0, 31)  # every value an edge, in real arithmetic
+    return {
+        "float32 normal": rng.standard_normal(5000).astype(np.float32),
+        "relu output": np.maximum(rng.standard_normal((256, 64)), 0).astype(np.float32),
+        "values on the edges": np.repeat(on_edges, 7),
+        "tenths": np.round(rng.standard_normal(20000), 1),
+        "tiny range far from zero": 1000.0 + rng.random(3000) * 1e-9,
+        "a range of a thousand ulps": 1.0 + np.arange(0, 1001, 7) * np.finfo(np.float64).eps,
+        "edges far from zero": np.linspace(1000.0, 1000.01, 3001),
+        "with inf and nan": np.array([np.inf, 1.0, -np.inf, 3.0, np.nan, 2.5]),
+        "integers": np.arange(-40, 77),
+        "one value": np.array([4.0]),
+        "a denormal range": np.array([2.2250738585e-313, 0.0, 1e-314]),
+    }
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def passes(request, monkeypatch):
+    """The compiled loop, and the NumPy passes used where numba cannot be imported."""
+    from barenet import diagnostics
+
+    if request.param == "numpy":
+        monkeypatch.setattr(diagnostics, "_KERNELS", [diagnostics._NumpyPasses])
+    return request.param
+
+
+@pytest.mark.parametrize("name", list(_histogram_cases()))
+def test_histograms_count_as_numpy_does_on_hard_cases(name, passes):
+    """The compiled loop checks a value against the edges only near a bin boundary:
+    values on or within rounding of the edges, and degenerate ranges, must still land
+    where np.histogram puts them."""
+    from barenet.diagnostics import BINS, _histogram
+
+    values = _histogram_cases()[name]
+    finite = np.asarray(values, dtype=np.float64).ravel()
+    finite = finite[np.isfinite(finite)]
+    counts, edges = np.histogram(finite, bins=BINS)
+    hist = _histogram(values)
+    np.testing.assert_array_equal(hist["counts"], counts)
+    np.testing.assert_array_equal(hist["edges"], edges)  # the same steps: bit for bit
+
+
+@pytest.mark.parametrize("which", ["compiled", "numpy"])
+@settings(max_examples=200, deadline=None)
+@given(
+    arrays(
+        np.float64,
+        st.integers(1, 400),
+        elements=st.floats(-1e6, 1e6, allow_nan=False) | st.sampled_from([0.0, 0.1, 1 / 3, 1e3]),
+    )
+)
+def test_histograms_count_as_numpy_does_on_any_values(which, values):
+    from barenet import diagnostics
+
+    try:
+        counts, edges = np.histogram(values, bins=diagnostics.BINS)
+    except ValueError:  # a range of a few ulps: NumPy cannot make 30 distinct edges
+        assume(False)
+    kernels = diagnostics._KERNELS[:]
+    if which == "numpy":
+        diagnostics._KERNELS[:] = [diagnostics._NumpyPasses]
+    try:
+        hist = diagnostics._histogram(values)
+    finally:
+        diagnostics._KERNELS[:] = kernels
+    np.testing.assert_array_equal(hist["counts"], counts)
+    np.testing.assert_array_equal(hist["edges"], edges)
+
+
+def test_histogram_of_no_finite_values_is_empty(passes):
+    from barenet.diagnostics import _histogram
+
+    assert _histogram(np.array([np.nan, np.inf])) == {"counts": [], "edges": []}
+    assert _histogram(np.zeros((0, 3))) == {"counts": [], "edges": []}
+
+
+def test_a_histogram_of_equal_huge_values_puts_them_in_one_bin(passes):
+    """NumPy cannot make 30 distinct edges around 1e300 ± 0.5; a diverging network's
+    outputs can still all be equal and huge: one bin holds them, between strictly
+    increasing edges."""
+    from barenet.diagnostics import _histogram
+
+    for value in (1e300, -3e17):
+        hist = _histogram(np.full(5, value))
+        assert sum(hist["counts"]) == 5 and max(hist["counts"]) == 5
+        assert np.all(np.diff(hist["edges"]) > 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mean_and_spread_match_numpy(dtype, passes):
+    from barenet.diagnostics import _summary
+
+    values = (np.random.default_rng(3).standard_normal((256, 64)) * 3 + 5).astype(dtype)
+    wide = values.astype(np.float64)
+    for histogram in (True, False):
+        mean, std, hist = _summary(values, histogram)
+        # summed in float64 (NumPy sums float32 in float32): equal to float64 rounding
+        assert mean == pytest.approx(wide.mean(), rel=1e-12)
+        assert std == pytest.approx(wide.std(), rel=1e-12)
+        assert (hist is None) == (not histogram)
+    mean, std, _ = _summary(np.array([1.0, np.inf]))
+    assert mean == np.inf and np.isnan(std)
+
+
+def test_a_float32_network_records_numpys_numbers():
+    """The default dtype: means and spreads within float32 rounding of NumPy's own."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((300, 4))
+    model = MLP([Linear(4, 8, seed=0), Relu(), Linear(8, 1, seed=1)], MSE(), lr=0.01)
+    watch = Diagnostics(model, x, x[:, :1], rows=300)
+    hidden = watch.x @ model.layers[0].w + model.layers[0].b
+    active = np.maximum(hidden, 0)
+    entry = watch.history["layers"][1]
+    assert entry["mean"][0] == pytest.approx(float(active.mean()), rel=1e-5)
+    assert entry["std"][0] == pytest.approx(float(active.std()), rel=1e-5)
+    counts, _ = np.histogram(active.astype(np.float64), bins=30)
+    np.testing.assert_array_equal(entry["output_hist"][0]["counts"], counts)
+
+
+def test_without_numba_the_numpy_passes_record_the_same(monkeypatch):
+    import sys
+
+    from barenet import diagnostics
+
+    compiled = Diagnostics(tiny_model(), X, Y).history
+    monkeypatch.setattr(diagnostics, "_KERNELS", [])
+    monkeypatch.setitem(sys.modules, "barenet._diagnostics_kernels", None)  # import fails
+    fallback = Diagnostics(tiny_model(), X, Y).history
+    assert diagnostics._KERNELS == [diagnostics._NumpyPasses]
+    for ours, theirs in zip(fallback["layers"], compiled["layers"], strict=True):
+        assert ours["output_hist"] == theirs["output_hist"]
+        assert ours["weight_hist"] == theirs["weight_hist"]
+        np.testing.assert_allclose(ours["std"], theirs["std"], rtol=1e-12)
+        np.testing.assert_allclose(ours["mean"], theirs["mean"], rtol=1e-12)
