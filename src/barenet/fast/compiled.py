@@ -227,8 +227,13 @@ def train_batches(
 def predict_rows(x, out, chunk, plan, slopes, params, work, first):
     """out = the network on x (evaluation mode), ``chunk`` rows at a time.
 
-    x : (n, in_dim), out : (n, out_dim)."""
+    x : (n, in_dim), out : (n, out_dim). Returns 1, computing nothing, if x holds a NaN
+    or an infinity (the caller's checks then name it); else 0."""
     n, in_dim = x.shape
+    for i in range(n):
+        for j in range(in_dim):
+            if not np.isfinite(x[i, j]):
+                return 1
     uniforms = np.empty(0)
     scratch = np.empty(1, params.dtype)
     u_start = first - first  # (typed as in train_batches: one compilation of _forward)
@@ -241,3 +246,4 @@ def predict_rows(x, out, chunk, plan, slopes, params, work, first):
             plan, params, work, rows, slopes, uniforms, u_start, training, first, scratch
         )
         copy_rows(pred, 0, out, row0, rows)
+    return 0
