@@ -230,6 +230,7 @@ def quick_predict(model, x, batch_size, engine) -> np.ndarray | None:
     if entry is None or entry.choice is None or type(x) is not np.ndarray:
         return None
     plan = entry.choice.plan
+    flags = x.flags
     if (
         x.ndim != 2
         or x.shape[1] != plan.in_dim
@@ -237,8 +238,8 @@ def quick_predict(model, x, batch_size, engine) -> np.ndarray | None:
         or not x.shape[0]
         or type(batch_size) is not int
         or batch_size < 1
-        or not x.flags.c_contiguous
-        or not x.flags.aligned
+        or not flags.c_contiguous
+        or not flags.aligned
     ):
         return None
     if x.dtype is not plan.dtype:
