@@ -149,6 +149,7 @@ def test_weights_edited_in_place_or_replaced_are_seen():
     x = rows(1)
     first = model.predict(x, engine="compiled")
     plan = compiled_predict.plan_of(model)
+    assert plan.direct  # the kernel reads the arrays where they are
     model.layers[2].w *= 2.0  # in place: same arrays, same plan, new numbers
     doubled = model.predict(x, engine="compiled")
     assert compiled_predict.plan_of(model) is plan
@@ -290,3 +291,27 @@ def test_the_cache_does_not_leak_between_models_or_outlive_them():
     del a
     gc.collect()
     assert key not in compiled_predict._entries
+
+
+def test_weights_of_another_dtype_are_copied_and_cast():
+    model = build()
+    x = rows(4)
+    model.predict(x, engine="compiled")
+    model.layers[2].w = model.layers[2].w.astype(np.float64)  # read through a flat copy
+    assert not compiled_predict.PredictPlan(model, 8).direct
+    model.layers[2].w *= 0.5
+    got = model.predict(x, engine="compiled")
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, model.predict(x, engine="numpy"), rtol=2e-5, atol=2e-6)
+
+
+def test_a_weight_array_of_the_wrong_size_is_an_error_naming_it():
+    from barenet.errors import BarenetValueError
+
+    model = build()
+    model.layers[2].w = np.zeros((16, 15), np.float32)  # the kernel would read past it
+    with pytest.raises(
+        BarenetValueError,
+        match=r"Linear.w has shape \(16, 15\), but the layer maps 16 features to 16",
+    ):
+        model.predict(rows(1), engine="compiled")

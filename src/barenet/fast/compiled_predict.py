@@ -4,7 +4,8 @@
 in evaluation mode in ``barenet.fast.compiled.predict_rows``. What the kernel needs
 besides the weights (the plan table, the workspace) is built once per model, as a
 ``PredictPlan``, and kept while the model keeps its layers and their weight arrays; the
-weights themselves are read afresh on every call, so in-place edits are seen.
+weights themselves are read afresh on every call (the kernel reads them from their
+arrays' addresses), so in-place edits are seen.
 
 One row takes a few microseconds of arithmetic, so the checks around it matter.
 ``quick_predict`` answers the common call without the general ones: a float array of
@@ -45,7 +46,7 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 class PredictPlan:
     """What ``predict_rows`` needs for one model and input width, besides the weights:
     the plan table, the workspace (``CHUNK_ROWS`` rows), and a flat buffer the weights
-    are copied into on each call (so a call sees the weights as they are now)."""
+    are copied into at the start of each call (so a call sees them as they are now)."""
 
     def __init__(self, model, in_dim: int) -> None:
         k = kernels()
@@ -63,15 +64,38 @@ class PredictPlan:
         self.owners = tuple(layer for layer, _, _ in weights)
         self.names = tuple(name for _, name, _ in weights)
         self.arrays = tuple(array for _, _, array in weights)
-        # a 1-D view of each array (reading its current values), or None if it has none
-        # (a transposed array, say: it is flattened afresh on each call)
-        self.views = [a.reshape(-1) if a.flags.c_contiguous else None for a in self.arrays]
-        self.all_views = all(view is not None for view in self.views)
-        offsets, at = {}, 0
-        for layer, name, array in weights:
-            offsets[id(layer), name] = at
-            at += array.size
-        self.flat = np.empty(at, dtype=model.dtype)
+        self._check_sizes(weights, in_dim)
+        # The kernel reads the weights where they are, when each array is C-contiguous,
+        # aligned, of the model's dtype: its parameter buffer is the span of memory from
+        # the first array to the end of the last, and each array's offset is its distance
+        # from the first (the kernel reads only inside the arrays; the plan holds them, so
+        # they stay alive, and every call first checks that the layers still hold them).
+        # Otherwise (a transposed array, say) they are copied into a flat buffer of their
+        # own on each call.
+        self.direct = all(
+            a.flags.c_contiguous
+            and a.flags.aligned
+            and a.dtype == model.dtype
+            and a.dtype.isnative
+            for a in self.arrays
+        )
+        itemsize = model.dtype.itemsize
+        offsets = {}
+        if self.direct:
+            starts = [a.ctypes.data for a in self.arrays]
+            self.weights_at = min(starts)
+            self.weights_size = 0
+            for (layer, name, array), start in zip(weights, starts, strict=True):
+                offset = (start - self.weights_at) // itemsize
+                offsets[id(layer), name] = offset
+                self.weights_size = max(self.weights_size, offset + array.size)
+        else:
+            at = 0
+            for layer, name, array in weights:
+                offsets[id(layer), name] = at
+                at += array.size
+            self.flat = np.empty(at, dtype=model.dtype)
+            self.weights_at, self.weights_size = self.flat.ctypes.data, at
         rows = CHUNK_ROWS
         self.plan, self.slopes, end = _plan(k, self.layers, in_dim, offsets, rows, rows * in_dim)
         self.work = np.empty(end, dtype=model.dtype)
@@ -79,6 +103,21 @@ class PredictPlan:
         # the layers with a slope (LeakyRelu), and the slopes the plan holds
         self.sloped = tuple(layer for layer in self.layers if hasattr(layer, "slope"))
         self.slope_values = tuple(layer.slope for layer in self.sloped)
+
+    @staticmethod
+    def _check_sizes(weights, in_dim: int) -> None:
+        """Each Linear's ``w`` and ``b`` hold the in_dim x out_dim and out_dim values the
+        kernel reads (a wrong size would read past the array)."""
+        width = in_dim
+        for layer, name, array in weights:
+            wanted = width * layer.out_dim if name == "w" else layer.out_dim
+            if array.size != wanted:
+                raise BarenetValueError(
+                    f"{type(layer).__name__}.{name} has shape {array.shape}, but the layer "
+                    f"maps {width} features to {layer.out_dim}"
+                )
+            if name == "b":
+                width = layer.out_dim
 
     def weights_current(self) -> bool:
         """The layers still hold the plan's weight arrays and slopes."""
@@ -105,12 +144,12 @@ class PredictPlan:
 
         x : (n_samples, in_dim), C-contiguous, of the plan's dtype
             -> (n_samples, out_dim), a new array."""
-        views = self.views if self.all_views else [a.reshape(-1) for a in self.arrays]
-        if views:
-            np.concatenate(views, out=self.flat)
+        if not self.direct:
+            np.concatenate([a.reshape(-1) for a in self.arrays], out=self.flat)
         out = np.empty((len(x), self.out_width), dtype=self.dtype)
         chunk = min(batch_size, CHUNK_ROWS)
-        args = (x, out, chunk, self.plan, self.slopes, self.flat, self.work, 0)
+        args = (x, out, chunk, self.plan, self.slopes, self.weights_at, self.weights_size)
+        args += (self.work, 0)
         if self.ran:
             status = self.kernel(*args)
         else:
