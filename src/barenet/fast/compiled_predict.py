@@ -44,9 +44,13 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class PredictPlan:
-    """What ``predict_rows`` needs for one model and input width, besides the weights:
-    the plan table, the workspace (``CHUNK_ROWS`` rows), and a flat buffer the weights
-    are copied into at the start of each call (so a call sees them as they are now)."""
+    """What ``predict_rows`` needs for one model and input width: the plan table, the
+    workspace (``CHUNK_ROWS`` rows), and where the kernel finds the weights (their own
+    arrays, so that each call reads them as they are then).
+
+    Reading the arrays in place relies on their memory staying where it is while the
+    plan holds them: only ``ndarray.resize(..., refcheck=False)``, which NumPy documents
+    as unsafe, could move it."""
 
     def __init__(self, model, in_dim: int) -> None:
         k = kernels()
