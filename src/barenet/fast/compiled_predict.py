@@ -186,8 +186,13 @@ class _Choice:
         self.model_type = type(model)
         # the methods that make each object a built-in
         self.model_methods = builtin_methods(type(model))
-        self.part_owners = tuple(p for p in parts for _ in builtin_methods(type(p)))
+        # their instance dicts (checked to be still theirs), once per method name
+        self.dicts = tuple(map(vars, parts))
+        self.method_dicts = tuple(vars(p) for p in parts for _ in builtin_methods(type(p)))
         self.part_methods = tuple(n for p in parts for n in builtin_methods(type(p)))
+        # the dicts holding the plan's weight arrays (Linear's w and b are plain
+        # instance attributes, and the layer classes are compared above)
+        self.weight_dicts = tuple(map(vars, plan.owners))
         classes = dict.fromkeys((type(model), *self.types))
         pairs = [(cls, name) for cls in classes for name in builtin_methods(cls)]
         self.classes = tuple(cls for cls, _ in pairs)
@@ -210,8 +215,9 @@ class _Choice:
             and tuple(map(type, self.parts)) == self.types
             and tuple(map(getattr, self.classes, self.class_methods)) == self.functions
             and not any(map(model_dict.__contains__, self.model_methods))
-            and not any(map(dict.__contains__, map(vars, self.part_owners), self.part_methods))
-            and all(map(is_, map(getattr, plan.owners, plan.names, repeat(None)), plan.arrays))
+            and all(map(is_, map(vars, self.parts), self.dicts))
+            and not any(map(dict.__contains__, self.method_dicts, self.part_methods))
+            and all(map(is_, map(dict.get, self.weight_dicts, plan.names), plan.arrays))
             and (not plan.sloped or plan.slopes_current())
             and kernels() is not None
         )
