@@ -279,12 +279,14 @@ def quick_predict(model, x, batch_size, engine) -> np.ndarray | None:
     if entry is None or entry.choice is None or type(x) is not np.ndarray:
         return None
     plan = entry.choice.plan
+    if x.ndim != 2:
+        return None
+    n_rows, width = x.shape
     flags = x.flags
     if (
-        x.ndim != 2
-        or x.shape[1] != plan.in_dim
-        or x.shape[1] != model.in_dim
-        or not x.shape[0]
+        width != plan.in_dim
+        or width != model.in_dim
+        or not n_rows
         or type(batch_size) is not int
         or batch_size < 1
         or not flags.c_contiguous
