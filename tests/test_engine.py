@@ -379,31 +379,6 @@ def test_predict_in_chunks_equals_the_numpy_engine():
         assert model.training  # the mode is unchanged
 
 
-def test_predict_keeps_its_plan_and_sees_the_weights_as_they_are_now():
-    """The compiled predict builds its plan once per model; the weights are read on each
-    call, in place or replaced, and a changed slope or layer list gets a new plan."""
-    x, y = data()
-    model = build(middle=(lambda: LeakyRelu(0.1),))
-    first = model.predict(x[:1], engine="compiled")
-    plan = compiled_runner._predict_plans[model][8, 1]
-    model.predict(x[:1], engine="compiled")
-    assert compiled_runner._predict_plans[model][8, 1] is plan  # reused
-    model.layers[2].w *= 2.0  # in place: same arrays, same plan, new numbers
-    doubled = model.predict(x[:1], engine="compiled")
-    assert compiled_runner._predict_plans[model][8, 1] is plan
-    assert not np.allclose(doubled, first)
-    np.testing.assert_allclose(doubled, model.predict(x[:1], engine="numpy"), rtol=1e-5)
-    model.layers[0].w = model.layers[0].w.copy() * 0.5  # a new array: a new plan
-    model.layers[1].slope = 0.3  # and a new slope
-    np.testing.assert_allclose(
-        model.predict(x, engine="compiled"),
-        model.predict(x, engine="numpy"),
-        rtol=1e-5,
-        atol=1e-6,
-    )
-    assert compiled_runner._predict_plans[model][8, 300] is not plan
-
-
 def test_the_parameters_are_the_layers_own_arrays_after_training():
     x, y = data()
     model = build()

@@ -12,7 +12,7 @@ from barenet._checks import (
     check_targets,
 )
 from barenet.errors import BarenetTypeError, BarenetValueError, UsageError
-from barenet.fast import compiled_runner, runner
+from barenet.fast import compiled_predict, runner
 from barenet.fast.engine import resolve_engine
 from barenet.layers import Layer, Parameter
 from barenet.losses import Loss
@@ -296,10 +296,15 @@ class MLP:
         """
         if self.preprocessing is not None and hasattr(x, "columns"):
             return self.preprocessing.predict(self, x)
+        # the common call on an unchanged model the compiled engine ran before, with
+        # cheaper checks of the same things (see barenet.fast.compiled_predict)
+        out = compiled_predict.quick_predict(self, x, batch_size, engine)
+        if out is not None:
+            return out
         x = check_features(x, "x", self.dtype, self.in_dim)
         batch_size = check_positive_int(batch_size, "predict batch_size")
         if resolve_engine(self, engine) == "compiled":
-            return compiled_runner.predict(self, x, batch_size)
+            return compiled_predict.predict(self, x, batch_size, engine)
         was_training = self.training
         self.eval()
         try:

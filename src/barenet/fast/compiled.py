@@ -12,7 +12,8 @@ element by element, are in ``barenet.fast.formulas``; the matrix products call B
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import carray, njit, types
+from numba.extending import intrinsic
 
 from barenet.fast.formulas import (  # noqa: F401  (the codes and layout, for the runner)
     ADAM,
@@ -223,12 +224,33 @@ def train_batches(
     return 0
 
 
+@intrinsic
+def _pointer_to(typingctx, address, like):
+    """A pointer to ``like``'s dtype at the integer ``address``."""
+    pointer = types.CPointer(like.dtype)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(pointer))
+
+    return pointer(types.int64, like), codegen
+
+
 @njit(cache=True)
-def predict_rows(x, out, chunk, plan, slopes, params, work, first):
+def predict_rows(x, out, chunk, plan, slopes, weights_at, weights_size, work, first):
     """out = the network on x (evaluation mode), ``chunk`` rows at a time.
 
-    x : (n, in_dim), out : (n, out_dim)."""
+    x : (n, in_dim), out : (n, out_dim). The parameters are read from the
+    ``weights_size`` values of work's dtype at the address ``weights_at``, at the plan's
+    offsets: the span from the first weight array to the end of the last (the caller
+    keeps them alive and has checked their sizes and dtype), or one flat buffer.
+    Returns 1, computing nothing, if x holds a NaN or an infinity (the caller's checks
+    then name it); else 0."""
     n, in_dim = x.shape
+    for i in range(n):
+        for j in range(in_dim):
+            if not np.isfinite(x[i, j]):
+                return 1
+    params = carray(_pointer_to(weights_at, work), weights_size)
     uniforms = np.empty(0)
     scratch = np.empty(1, params.dtype)
     u_start = first - first  # (typed as in train_batches: one compilation of _forward)
@@ -241,3 +263,4 @@ def predict_rows(x, out, chunk, plan, slopes, params, work, first):
             plan, params, work, rows, slopes, uniforms, u_start, training, first, scratch
         )
         copy_rows(pred, 0, out, row0, rows)
+    return 0

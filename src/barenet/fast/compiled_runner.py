@@ -8,15 +8,13 @@ fused optimiser, the parameters are packed into one flat buffer
 so the layers see every update, and the optimiser's state lives in the packed
 group's state dict, so ``optimizer.state_dict()`` and checkpoints stay as they are.
 
-``predict`` runs a model's forward pass in evaluation mode, in chunks, in
-``barenet.fast.compiled.predict_rows``.
+``barenet.fast.compiled_predict`` runs ``predict`` on the same plan tables.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import weakref
 
 import numpy as np
 
@@ -118,78 +116,6 @@ def _plan(k, plan_layers, in_dim: int, offsets: dict, rows: int, start: int):
         start += rows * out_width
         width = out_width
     return plan, slopes, start
-
-
-class _PredictPlan:
-    """What ``predict`` needs besides the weights, for one model, input width and chunk
-    size: the plan table, the workspace, and a flat buffer the weights are copied into
-    on each call (so a call sees the weights as they are now)."""
-
-    def __init__(self, model, in_dim: int, rows: int) -> None:
-        k = kernels()
-        self.layers = _plan_layers(model, training=False)
-        # (layer, name, array): the weight arrays, in the flat buffer's order
-        self.weights = [
-            (layer, name, getattr(layer, name))
-            for layer in self.layers
-            for name in layer.param_names
-        ]
-        offsets, at = {}, 0
-        for layer, name, array in self.weights:
-            offsets[id(layer), name] = at
-            at += array.size
-        self.flat = np.empty(at, dtype=model.dtype)
-        self.plan, self.slopes, end = _plan(k, self.layers, in_dim, offsets, rows, rows * in_dim)
-        self.work = np.empty(end, dtype=model.dtype)
-        self.out_width = int(self.plan[-1, k.OUT_WIDTH])
-
-    def still_fits(self, model) -> bool:
-        """The same layers, holding the same weight arrays and slopes (a layer's ``w``
-        replaced by another array, or a slope changed, needs a new plan)."""
-        current = _plan_layers(model, training=False)
-        return (
-            len(current) == len(self.layers)
-            and all(a is b for a, b in zip(current, self.layers, strict=True))
-            and all(getattr(layer, name) is array for layer, name, array in self.weights)
-            and all(
-                getattr(layer, "slope", getattr(layer, "p", 0.0)) == slope
-                for layer, slope in zip(self.layers, self.slopes, strict=True)
-            )
-        )
-
-
-# a few plans per model (input width, chunk size), dropped with the model
-_predict_plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_PLANS_PER_MODEL = 4
-
-
-def _predict_plan(model, in_dim: int, rows: int) -> _PredictPlan:
-    plans = _predict_plans.setdefault(model, {})
-    plan = plans.get((in_dim, rows))
-    if plan is not None and plan.still_fits(model):
-        return plan
-    if plan is not None:
-        plans.clear()  # the model changed: every plan of it is stale
-    while len(plans) >= _PLANS_PER_MODEL:
-        del plans[next(iter(plans))]  # the oldest
-    plan = plans[in_dim, rows] = _PredictPlan(model, in_dim, rows)
-    return plan
-
-
-def predict(model, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """The model's outputs for ``x`` (checked, of the model's dtype) in evaluation mode.
-
-    x : (n_samples, in_dim) -> (n_samples, out_dim). The plan is built once per model,
-    input width and chunk size, and reused while the model keeps its layers and their
-    weight arrays; the weights themselves are read afresh on every call."""
-    k = kernels()
-    rows = min(batch_size, len(x))
-    plan = _predict_plan(model, x.shape[1], rows)
-    if plan.weights:
-        np.concatenate([array.reshape(-1) for _, _, array in plan.weights], out=plan.flat)
-    out = np.empty((len(x), plan.out_width), dtype=model.dtype)
-    _call(k.predict_rows, x, out, rows, plan.plan, plan.slopes, plan.flat, plan.work, 0)
-    return out
 
 
 class CompiledTraining:
