@@ -16,7 +16,6 @@ the epoch, the file and the batch to continue from, so ``--resume`` continues th
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -308,9 +307,9 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     line's own check)."""
     from pathlib import Path
 
-    from barenet.persistence import save
     from barenet.preprocessing import Preprocessing
     from barenet.recipes import TrainConfig, build_model, build_schedule, load_checkpoint
+    from barenet.reporting import finish_summary, history_for_json
     from barenet.tables import describe, describe_line
 
     stdout = stdout or sys.stdout
@@ -413,21 +412,12 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         "interrupted": False,
         "diverged": None,
         "rows_per_second": progress.rate,
-        "history": {
-            k: [None if np.isnan(v) else v for v in vs] for k, vs in model.history.items()
-        },
+        "history": history_for_json(model.history),
         "test": run.test_metrics(),
         "baselines": {},
         "columns": describe(fit.specs, fit.dropped),
     }
-    if args.save:
-        summary["model"] = str(save(model, args.save))
-    summary["train_seconds"] = train_time
-    summary["wall_seconds"] = time.perf_counter() - started
-    if args.json:
-        print(json.dumps(summary, indent=2), file=stdout)
-    else:
-        print(summary_line(summary), file=stdout)
+    finish_summary(summary, model, args, started, train_time, stdout)
     return 0
 
 
@@ -435,10 +425,3 @@ def _width(prep) -> int:
     from barenet.tables import encoded_names
 
     return len(encoded_names(prep.columns))
-
-
-def summary_line(summary: dict) -> str:
-    from barenet.reporting import summary_text
-
-    text = summary_text(summary)
-    return text + f"\nThroughput: {summary['rows_per_second']:,.0f} training rows/s"
