@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 from stream_tables import FEATURES, table, write_parts
 
+from barenet.errors import BarenetValueError
 from barenet.preprocessing import Preprocessing
 from barenet.stream_blocks import BlockEncoder, ShuffleBuffer
 from barenet.stream_columns import class_indices, encode_batch, fit_stream
@@ -77,6 +78,6 @@ def test_the_buffer_holds_what_was_added_in_order(tmp_path):
     np.testing.assert_array_equal(y, np.concatenate([p[1] for p in parts]))
     buffer.clear()
     assert buffer.rows()[0].shape == (0, encoder.width)
-    with pytest.raises(ValueError, match="holds 2000 rows"):
+    with pytest.raises(BarenetValueError, match="holds 2000 rows"):
         for _, _, _, batch in stream.batches():
             buffer.add(batch, np.arange(batch.num_rows))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from barenet.errors import DataError
+from barenet.errors import BarenetValueError, DataError
 from barenet.stream_columns import _floats, class_indices
 from barenet.tables import MISSING, encoded_names
 
@@ -146,7 +146,7 @@ class ShuffleBuffer:
         rows, y = self.encoder.targets(batch, rows)
         end = self.held + len(rows)
         if end > len(self.x):
-            raise ValueError(f"the shuffle buffer holds {len(self.x)} rows, not {end}")
+            raise BarenetValueError(f"the shuffle buffer holds {len(self.x)} rows, not {end}")
         self.y[self.held : end, 0] = y
         self.encoder.features_into(batch, rows, self.x[self.held : end])
         self.held = end
