@@ -126,6 +126,10 @@ def in_memory_baseline(folder: Path, model_path: Path, updates: int, batch: int,
     x = prep.scaler_x.transform(encode_batch(train, prep.columns))
     y = prep.scaler_y.transform(train.column("y").to_numpy().reshape(-1, 1))
     config = TrainConfig(hidden=(64, 64), batch_size=batch, seed=0)
+    # load the compiled kernels outside the timing (the streamed run's one-time cost
+    # is spread over its many rows)
+    warm = build_model(config, x.shape[1], 1, "regression")
+    warm.train(x[:4096], y[:4096], epochs=1, batch_size=batch)
     model = build_model(config, x.shape[1], 1, "regression")
     epochs = max(1, round(updates * batch / len(x)))
     started = time.perf_counter()

@@ -10,6 +10,8 @@ from barenet.recipes import TrainConfig, build_model
 from barenet.reporting import (
     Progress,
     baselines,
+    finish_summary,
+    history_for_json,
     report_metrics,
     summary_text,
     time_estimate,
@@ -177,3 +179,30 @@ def test_summary_says_what_auto_chose_and_what_the_time_limit_cut():
     text = summary_text(summary)
     assert "Model: recipe auto chose tabular (16,512 training rows >= 1,000)." in text
     assert "Time limit: stopped by --time-limit (75 s) after 61 of 150 epochs." in text
+
+
+def test_a_streamed_summary_ends_with_its_throughput():
+    text = summary_text(_summary(model="m.npz", rows_per_second=512345.6))
+    assert text.splitlines()[-2:] == ["Model saved: m.npz", "Throughput: 512,346 training rows/s"]
+    assert "Throughput" not in summary_text(_summary())
+
+
+def test_finish_summary_saves_times_and_prints_json_or_text(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    model = build_model(TrainConfig(hidden=(4,)), 3, 1, "regression")
+    model.history["train_loss"] += [0.5, 0.25]
+    model.history["val_loss"] += [float("nan"), 0.3]
+    assert history_for_json(model.history) == {"train_loss": [0.5, 0.25], "val_loss": [None, 0.3]}
+    out = io.StringIO()
+    args = SimpleNamespace(save=str(tmp_path / "m.npz"), json=True)
+    summary = _summary()
+    del summary["wall_seconds"], summary["train_seconds"]
+    finish_summary(summary, model, args, started=0.0, train_seconds=2.5, stdout=out)
+    printed = json.loads(out.getvalue())
+    assert printed["model"] == str(tmp_path / "m.npz") and (tmp_path / "m.npz").exists()
+    assert printed["train_seconds"] == 2.5 and printed["wall_seconds"] > 0
+    text = io.StringIO()
+    finish_summary(_summary(), model, SimpleNamespace(save=None, json=False), 0.0, 1.0, text)
+    assert text.getvalue().startswith("Trained 9 epochs") and "Model saved" not in text.getvalue()

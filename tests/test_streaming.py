@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from stream_tables import FEATURES, table, write_parts
 
 import barenet
 from barenet import stream_train
@@ -15,41 +16,6 @@ from barenet.errors import DataError
 from barenet.stream_columns import SAMPLE_ROWS, encode_batch, fit_stream
 from barenet.streaming import TableStream, is_dataset_path, row_hash, split_of
 from barenet.tables import encode, fit_columns
-
-
-def table(n=3000, seed=0):
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "x1": rng.normal(size=n),
-            "x2": rng.integers(0, 50, n).astype(float),
-            "colour": rng.choice(
-                ["red", "green", "blue", "grey", "rare"], n, p=[0.4, 0.3, 0.2, 0.099, 0.001]
-            ),
-            "flag": rng.random(n) < 0.3,
-            "id": [f"row{i}" for i in range(n)],
-        }
-    )
-    frame.loc[rng.random(n) < 0.1, "x1"] = np.nan
-    frame.loc[rng.random(n) < 0.05, "colour"] = None
-    frame["y"] = np.sin(frame["x1"].fillna(0)) + 0.05 * frame["x2"] + (frame["colour"] == "red")
-    frame["y"] += 0.05 * rng.normal(size=n)
-    return frame
-
-
-def write_parts(frame, folder, parts=4, kind="parquet"):
-    folder.mkdir(parents=True, exist_ok=True)
-    bounds = np.linspace(0, len(frame), parts + 1).astype(int)
-    for i, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-        chunk = frame.iloc[start:stop]
-        if kind == "parquet":
-            chunk.to_parquet(folder / f"part{i}.parquet", index=False)
-        else:
-            chunk.to_csv(folder / f"part{i}.csv", index=False)
-    return folder
-
-
-FEATURES = ["x1", "x2", "colour", "flag", "id"]
 
 
 def test_a_folder_or_a_glob_is_a_dataset(tmp_path):
@@ -214,9 +180,9 @@ def test_memory_holds_one_buffer_of_rows(tmp_path, capsys, monkeypatch):
     sizes = []
     original = stream_train.StreamRun.train_buffer
 
-    def record(self, xs, ys):
-        sizes.append(sum(len(x) for x in xs))
-        return original(self, xs, ys)
+    def record(self, x, y):
+        sizes.append(len(x))
+        return original(self, x, y)
 
     monkeypatch.setattr(stream_train.StreamRun, "train_buffer", record)
     monkeypatch.setattr(
@@ -322,8 +288,8 @@ def test_resume_continues_at_the_file_and_batch_where_it_stopped(tmp_path, capsy
     original = stream_train.StreamRun.train_buffer
     calls = []
 
-    def stop_after_five(self, xs, ys):
-        loss = original(self, xs, ys)
+    def stop_after_five(self, x, y):
+        loss = original(self, x, y)
         calls.append(1)
         if len(calls) == 5:  # as Ctrl-C during the fifth buffer's last batch
             self.model.request_stop()

@@ -35,7 +35,7 @@ from barenet.errors import (
 )
 from barenet.fitting import fit_model, resolve_config
 from barenet.onnx_export import run_export
-from barenet.persistence import load, save
+from barenet.persistence import load
 from barenet.plotting import check_plot_format, plot_diagnostics, plot_losses
 from barenet.preprocessing import Preprocessing
 from barenet.recipes import TrainConfig, load_checkpoint, save_checkpoint
@@ -43,8 +43,9 @@ from barenet.reporting import (
     Progress,
     baselines,
     confusion_table,
+    finish_summary,
+    history_for_json,
     report_metrics,
-    summary_text,
 )
 from barenet.stream_predict import add_predict_arguments, run_stream_predict
 from barenet.stream_train import add_stream_arguments, run_stream_train
@@ -346,7 +347,7 @@ def run_train(args, stdout=None) -> int:
         "kept_epoch": kept,
         "interrupted": model.interrupted,
         "diverged": None,
-        "history": {k: [None if np.isnan(v) else v for v in vs] for k, vs in history.items()},
+        "history": history_for_json(history),
         "test": report_metrics(model, split),
         "baselines": baselines(split),
     }
@@ -374,14 +375,7 @@ def run_train(args, stdout=None) -> int:
         summary["diagnostics_plot"] = str(
             plot_diagnostics(watched[0], args.plot_diagnostics, title=f"Inside training: {name}")
         )
-    if args.save:
-        summary["model"] = str(save(model, args.save))
-    summary["train_seconds"] = train_time
-    summary["wall_seconds"] = time.perf_counter() - started
-    if args.json:
-        print(json.dumps(summary, indent=2), file=stdout)
-    else:
-        print(summary_text(summary), file=stdout)
+    finish_summary(summary, model, args, started, train_time, stdout)
     return 130 if model.interrupted else 0  # saved what it promised; a script can tell
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -165,7 +166,30 @@ def summary_text(summary: dict) -> str:
         lines.append(f"Diagnostics plot: {summary['diagnostics_plot']}")
     if "model" in summary:
         lines.append(f"Model saved: {summary['model']}")
+    if "rows_per_second" in summary:  # streamed training
+        lines.append(f"Throughput: {summary['rows_per_second']:,.0f} training rows/s")
     return "\n".join(lines)
+
+
+def history_for_json(history: dict) -> dict:
+    """``model.history`` with each NaN (an epoch without a validation loss) as None."""
+    return {k: [None if np.isnan(v) else v for v in vs] for k, vs in history.items()}
+
+
+def finish_summary(summary: dict, model, args, started: float, train_seconds: float, stdout):
+    """The end of ``barenet train``, for a table in memory or a streamed one: save the
+    model (``--save``), add the times (``started``: ``time.perf_counter()`` when the
+    command began), and print the summary as JSON (``--json``) or as text."""
+    if args.save:
+        from barenet.persistence import save
+
+        summary["model"] = str(save(model, args.save))
+    summary["train_seconds"] = train_seconds
+    summary["wall_seconds"] = time.perf_counter() - started
+    if args.json:
+        print(json.dumps(summary, indent=2), file=stdout)
+    else:
+        print(summary_text(summary), file=stdout)
 
 
 def confusion_table(matrix, labels) -> str:

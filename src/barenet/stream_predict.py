@@ -170,7 +170,12 @@ def predict_on_dask(path, stream, needed, keep, proba, folder: Path, scheduler: 
         address = scheduler
     try:
         with Client(address):
-            meta = _predict_partition(frame.head(2, npartitions=-1), path, keep, proba).iloc[:0]
+            # the output's columns and types from two rows of the first partition (all
+            # partitions only if the first is empty: that reads the whole input once more)
+            head = frame.head(2, npartitions=1, compute=True)
+            if len(head) == 0:
+                head = frame.head(2, npartitions=-1)
+            meta = _predict_partition(head, path, keep, proba).iloc[:0]
             result = frame.map_partitions(_predict_partition, path, keep, proba, meta=meta)
             result.to_parquet(str(folder), write_index=False, name_function=_part_name)
     finally:

@@ -16,7 +16,6 @@ the epoch, the file and the batch to continue from, so ``--resume`` continues th
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -24,6 +23,7 @@ import time
 import numpy as np
 
 from barenet.errors import BarenetValueError, DataError
+from barenet.stream_blocks import BlockEncoder, ShuffleBuffer
 from barenet.stream_columns import Moments, class_indices, encode_batch, fit_stream
 from barenet.streaming import TableStream, check_split_key, row_hash, split_of
 from barenet.trainer import Trainer
@@ -87,6 +87,15 @@ class StreamRun:
             dict.fromkeys(features + [args.target] + ([self.key] if self.key else []))
         )
         self.last_checkpoint = time.perf_counter()
+        self.encoder = self.buffer = None
+        if model is not None:
+            self.attach(model, schedule)
+
+    def attach(self, model, schedule) -> None:
+        """Train ``model`` (with ``schedule``, or None): rows are encoded in its dtype."""
+        self.model, self.schedule = model, schedule
+        self.encoder = BlockEncoder(self.prep, model.dtype)
+        self.buffer = None
 
     def encode(self, table):
         """``(x, y)`` of raw rows: scaled features, and targets as the loss takes them."""
@@ -99,20 +108,19 @@ class StreamRun:
         y = labels.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, 1)
         return x, self.prep.scaler_y.transform(y)
 
-    def rows_of(self, file_index, first_row, batch, which: int):
-        import pyarrow as pa
-
+    def rows_of(self, file_index, first_row, batch, which: int) -> np.ndarray:
+        """The numbers of ``batch``'s rows in split ``which`` (0 training, 2 test)."""
         u = row_hash(self.stream, file_index, first_row, batch, self.key)
-        split = split_of(u, self.args.test_size, self.validation)
-        return batch.filter(pa.array(split == which))
+        return np.flatnonzero(split_of(u, self.args.test_size, self.validation) == which)
 
     def order(self, epoch: int) -> np.ndarray:
         """The files' order in ``epoch`` (from 0): the same on resume."""
         rng = np.random.default_rng([self.config.seed, epoch])
         return rng.permutation(len(self.stream.files))
 
-    def train_buffer(self, xs, ys) -> float:
-        x, y = np.concatenate(xs), np.concatenate(ys)
+    def train_buffer(self, x, y) -> float:
+        """One step of ``_ChunkTrainer`` over the buffer's rows ``(x, y)``; their summed
+        loss."""
         config = self.config
         trainer = _ChunkTrainer(
             self.model,
@@ -126,27 +134,31 @@ class StreamRun:
         return trainer.loss_sum
 
     def epoch(self, epoch: int, start, progress) -> bool:
-        """Train epoch ``epoch`` from ``start`` (file position, batch); False if stopped."""
-        model, buffer = self.model, self.args.shuffle_buffer
-        xs, ys, held, loss_sum, rows = [], [], 0, 0.0, 0
-        position = start
+        """Train epoch ``epoch`` from ``start`` (file position, batch); False if stopped.
+
+        The buffer is trained on when it holds ``--shuffle-buffer`` rows or more, after
+        a whole record batch (so a checkpoint's position is a batch boundary)."""
+        model, size = self.model, self.args.shuffle_buffer
+        if self.buffer is None:  # room for one more record batch than the size asks
+            self.buffer = ShuffleBuffer(size + self.stream.batch_rows, self.encoder)
+        buffer = self.buffer
+        buffer.clear()
+        loss_sum, rows = 0.0, 0
         for position, file_index, first_row, batch in self.stream.batches(
             self.columns, self.order(epoch), start
         ):
-            x, y = self.encode(self.rows_of(file_index, first_row, batch, 0))
-            xs.append(x), ys.append(y)
-            held += len(x)
-            progress.rows(len(x))
-            if held >= buffer:
-                loss_sum, rows = loss_sum + self.train_buffer(xs, ys), rows + held
-                xs, ys, held = [], [], 0
+            progress.rows(buffer.add(batch, self.rows_of(file_index, first_row, batch, 0)))
+            if buffer.held >= size:
+                loss_sum, rows = loss_sum + self.train_buffer(*buffer.rows()), rows + buffer.held
+                buffer.clear()
                 after = (position[0], position[1] + 1)
                 if model.stop_requested:
                     self.checkpoint(epoch, after, force=True)
                     return False
                 self.checkpoint(epoch, after)
-        if held:
-            loss_sum, rows = loss_sum + self.train_buffer(xs, ys), rows + held
+        if buffer.held:
+            loss_sum, rows = loss_sum + self.train_buffer(*buffer.rows()), rows + buffer.held
+            buffer.clear()
             if model.stop_requested:
                 self.checkpoint(epoch, (len(self.stream.files), 0), force=True)
                 return False
@@ -190,18 +202,20 @@ class StreamRun:
             truth_moments, sse, sae, n = Moments(), 0.0, 0.0, 0
         for _, file_index, first_row, batch in self.stream.batches(self.columns):
             rows = self.rows_of(file_index, first_row, batch, 2)
-            if rows.num_rows == 0:
+            if len(rows) == 0:
                 continue
-            x = prep.scaler_x.transform(encode_batch(rows, prep.columns))
+            x = np.empty((len(rows), self.encoder.width), dtype=model.dtype)
+            self.encoder.features_into(batch, rows, x)
             output = model.predict(x, engine=self.config.engine)
+            labels = batch.column(self.args.target)
             if prep.classes is not None:
-                truth = class_indices(rows.column(self.args.target), prep.classes)
+                truth = class_indices(labels, prep.classes)[rows]
                 unknown += int((truth < 0).sum())
                 known = truth >= 0
                 np.add.at(confusion, (truth[known], np.argmax(output[known], axis=1)), 1)
             else:
                 answers = prep.answers(output).reshape(-1)
-                truth = rows.column(self.args.target).to_numpy(zero_copy_only=False)
+                truth = labels.to_numpy(zero_copy_only=False)[rows]
                 error = answers - truth.astype(np.float64)
                 sse, sae, n = (
                     sse + float(error @ error),
@@ -293,9 +307,9 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     line's own check)."""
     from pathlib import Path
 
-    from barenet.persistence import save
     from barenet.preprocessing import Preprocessing
     from barenet.recipes import TrainConfig, build_model, build_schedule, load_checkpoint
+    from barenet.reporting import finish_summary, history_for_json
     from barenet.tables import describe, describe_line
 
     stdout = stdout or sys.stdout
@@ -371,7 +385,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         model = build_model(config, _width(prep), out_dim, fit.task, x_sample, y_sample)
         schedule = build_schedule(config, model)
         position = {"epoch": 0, "file": 0, "batch": 0}
-    run.model, run.schedule = model, schedule
+    run.attach(model, schedule)
     model.preprocessing = prep
     total = fit.rows["train"] * max(0, config.epochs - position["epoch"])
     progress = StreamProgress(total, out, args.quiet)
@@ -398,21 +412,12 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         "interrupted": False,
         "diverged": None,
         "rows_per_second": progress.rate,
-        "history": {
-            k: [None if np.isnan(v) else v for v in vs] for k, vs in model.history.items()
-        },
+        "history": history_for_json(model.history),
         "test": run.test_metrics(),
         "baselines": {},
         "columns": describe(fit.specs, fit.dropped),
     }
-    if args.save:
-        summary["model"] = str(save(model, args.save))
-    summary["train_seconds"] = train_time
-    summary["wall_seconds"] = time.perf_counter() - started
-    if args.json:
-        print(json.dumps(summary, indent=2), file=stdout)
-    else:
-        print(summary_line(summary), file=stdout)
+    finish_summary(summary, model, args, started, train_time, stdout)
     return 0
 
 
@@ -420,10 +425,3 @@ def _width(prep) -> int:
     from barenet.tables import encoded_names
 
     return len(encoded_names(prep.columns))
-
-
-def summary_line(summary: dict) -> str:
-    from barenet.reporting import summary_text
-
-    text = summary_text(summary)
-    return text + f"\nThroughput: {summary['rows_per_second']:,.0f} training rows/s"
