@@ -267,6 +267,23 @@ PARAMS = (
         count(1),
         int,
     ),
+    Param(
+        "retrieval_top",
+        0,
+        "keep only each row's this many nearest candidates in the retrieval layer's "
+        "softmax (0: all)",
+        count(0),
+        int,
+    ),
+    Param(
+        "retrieval_encoder",
+        "linear",
+        "the retrieval heads' encoders: linear (retrieval_dim columns, random start) or "
+        "diagonal (a learned weight per feature, starting on standardised features; "
+        "retrieval_dim is then ignored)",
+        choice("linear", "diagonal"),
+    ),
+    Param("retrieval_scale", 12.0, "the retrieval encoders' initial scale", positive, float),
     Param("hidden", (64, 64), "hidden layer sizes", sizes, parse_sizes),
     Param("activation", "relu", "activation after each hidden layer", one_of(ACTIVATIONS)),
     Param("init", "glorot_uniform", "initialiser of the Linear weights", one_of(INITIALIZERS)),
