@@ -91,7 +91,11 @@ def test_retrieval_matches_a_pytorch_reference(training, dtype):
 @pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
 @pytest.mark.parametrize(
     "options",
-    [{"top": 6}, {"encoder": "diagonal", "dim": 3}, {"encoder": "diagonal", "dim": 3, "top": 6}],
+    [
+        {"top": 6},
+        {"encoder": "diagonal", "dim": 3},
+        {"encoder": "diagonal", "dim": 3, "top": 6, "speed": 3.0},
+    ],
     ids=["top", "diagonal", "diagonal-top"],
 )
 def test_top_and_diagonal_gradients_match_finite_differences(training, options):
@@ -102,13 +106,13 @@ def test_top_and_diagonal_gradients_match_finite_differences(training, options):
     assert names == (["log_scale"] if "encoder" in options else ["w"])
 
 
-def torch_top_retrieval(torch, inp, rows, targets, encoders, top, excluded=None, diagonal=False):
-    """Per head: encode (x @ w, or x * exp(log_scale)), score -|k - c|^2, keep each row's
+def torch_top_retrieval(torch, inp, rows, targets, encoders, top, excluded=None, speed=None):
+    """Per head: encode (x @ w, or x * exp(speed log_scale)), score -|k - c|^2, keep each row's
     ``top`` highest scores (the rest -inf), softmax, read the targets."""
     reads = [inp]
     for h in range(encoders.shape[0]):
-        if diagonal:
-            keys, cand = inp * encoders[h].exp(), rows * encoders[h].exp()
+        if speed is not None:
+            keys, cand = inp * (speed * encoders[h]).exp(), rows * (speed * encoders[h]).exp()
         else:
             keys, cand = inp @ encoders[h], rows @ encoders[h]
         scores = -((keys[:, None, :] - cand[None, :, :]) ** 2).sum(-1)
@@ -126,7 +130,7 @@ def torch_top_retrieval(torch, inp, rows, targets, encoders, top, excluded=None,
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 def test_top_and_diagonal_match_a_pytorch_reference(training, encoder, dtype):
     torch = pytest.importorskip("torch")
-    layer = retrieval(dtype, candidates=30, top=5, encoder=encoder, dim=3, scale=1.0)
+    layer = retrieval(dtype, candidates=30, top=5, encoder=encoder, dim=3, scale=1.0, speed=2.0)
     layer.train(training)
     rng = np.random.default_rng(3)
     inp = np.concatenate([layer.rows[:5], rng.standard_normal((4, 3)).astype(dtype)])
@@ -140,7 +144,14 @@ def test_top_and_diagonal_match_a_pytorch_reference(training, encoder, dtype):
     rows = torch.from_numpy(layer.rows[layer.indices])
     targets = torch.from_numpy(layer.targets[layer.indices])
     t_out = torch_top_retrieval(
-        torch, t_inp, rows, targets, t_enc, 5, layer.excluded, diagonal=encoder == "diagonal"
+        torch,
+        t_inp,
+        rows,
+        targets,
+        t_enc,
+        5,
+        layer.excluded,
+        2.0 if encoder == "diagonal" else None,
     )
     (t_out * torch.from_numpy(up)).sum().backward()
     tol = {np.float64: 1e-10, np.float32: 1e-4}[dtype]
@@ -171,6 +182,24 @@ def test_the_diagonal_encoder_starts_on_standardised_features():
     weights = np.exp(layer.log_scale[0]) * rows.std(axis=0)
     np.testing.assert_allclose(weights, 2.0, rtol=1e-5)
     np.testing.assert_allclose(np.exp(layer.log_scale[1]) * rows.std(axis=0), 6.0, rtol=1e-5)
+    fast = Retrieval(
+        3, 2, 40, rows=rows, targets=targets, encoder="diagonal", dim=3, scale=2.0, speed=10.0
+    )
+    np.testing.assert_allclose(fast.scales(0), np.exp(layer.log_scale[0]), rtol=1e-5)
+    np.testing.assert_allclose(10.0 * fast.log_scale, layer.log_scale, rtol=1e-5)
+
+
+def test_top_scores_rows_in_chunks_with_the_same_result(monkeypatch):
+    import barenet.retrieval as module
+
+    layer = retrieval(top=5, candidates=0, scale=1.0).eval()
+    inp = np.random.default_rng(4).standard_normal((11, 3))
+    whole = layer.forward(inp)
+    monkeypatch.setattr(module, "ROW_CHUNK", 4)
+    np.testing.assert_array_equal(layer.forward(inp), whole)
+    layer.train()
+    layer.forward(layer.rows[:9].copy())
+    assert len(layer.indices) == 40  # candidates=0: every held row
 
 
 def test_bad_encoders_are_refused_with_clear_messages():
@@ -326,7 +355,12 @@ def test_a_retrieval_model_exports_to_onnx_with_onnxruntime_parity(tmp_path):
 def test_the_preset_is_the_tabular_recipe_behind_retrieval():
     best, tabular = TrainConfig(recipe="tabular-best"), TrainConfig(recipe="tabular")
     assert best.retrieval == 1 and tabular.retrieval == 0
-    assert best.replace(retrieval=0, recipe="tabular") == tabular
+    # the tabular recipe in every other respect
+    retrieval_params = {k: v for k, v in vars(best).items() if k.startswith("retrieval")}
+    assert best.retrieval_top == 32 and best.retrieval_encoder == "diagonal"
+    assert best.retrieval_candidates == 0  # every training row
+    defaults = {k: getattr(TrainConfig(), k) for k in retrieval_params}
+    assert best.replace(**defaults, recipe="tabular") == tabular
 
 
 def test_a_classifier_reads_its_neighbours_classes():

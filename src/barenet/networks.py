@@ -86,6 +86,7 @@ def retrieval_layer(config, front: list, task: str, x, y, out_dim) -> tuple[dict
         scale=config.retrieval_scale,
         top=config.retrieval_top,
         encoder=config.retrieval_encoder,
+        speed=config.retrieval_speed,
         dtype=config.dtype,
     )
     x = np.concatenate([np.asarray(x, dtype=np.float64)] + [targets] * config.retrieval, axis=1)

@@ -23,7 +23,7 @@ and no gradient. With every training row a candidate, a row then reads the same
 neighbourhood in training (less itself) as at prediction.
 
 ``encoder="diagonal"`` is a learned per-feature metric: head ``h`` encodes
-``k = x * exp(log_scale[h])``, one weight per feature, starting at ``scale 3^h / std_f``
+``k = x * exp(speed * log_scale[h])``, one weight per feature, starting at ``scale 3^h / std_f``
 (the held rows' standard deviation), so distances start on standardised features, all
 weighted alike. A step of Adam moves a log-scale by about its rate, so a weight can grow
 or shrink by a factor of 100 in a thousand steps: the encoder soon finds which features
@@ -39,6 +39,8 @@ from barenet._checks import as_rng, check_dtype, check_number, check_positive_in
 from barenet.errors import BarenetValueError
 from barenet.layers import Layer
 from barenet.registry import LAYERS
+
+ROW_CHUNK = 1024  # rows scored at a time against every candidate (``top``)
 
 
 def _softmax_rows(scores: np.ndarray) -> np.ndarray:
@@ -70,7 +72,8 @@ class Retrieval(Layer):
     dim : int
         Size of each head's encoding.
     candidates : int
-        Training rows sampled as candidates for each training batch (all when larger).
+        Training rows sampled as candidates for each training batch (0, or at least
+        ``n_rows``: every row).
     scale : float
         The encoders' initial scale: with ``encoder="linear"`` head ``h`` starts
         N(0, (scale 3^h)^2 / in_dim), so on standardised inputs each next head starts
@@ -79,8 +82,12 @@ class Retrieval(Layer):
     top : int
         Keep only each row's ``top`` highest scores in its softmax (0: all candidates).
     encoder : {"linear", "diagonal"}
-        ``"linear"``: ``k = x @ w[h]``; ``"diagonal"``: ``k = x * exp(log_scale[h])``
+        ``"linear"``: ``k = x @ w[h]``; ``"diagonal"``: ``k = x * exp(speed * log_scale[h])``
         (``dim`` is then ``in_dim``; any other is refused).
+    speed : float
+        The diagonal weights are ``exp(speed * log_scale)``: an optimizer's step on
+        ``log_scale`` moves them ``speed`` times as far (a learning-rate multiplier for
+        the metric alone).
     dtype, seed : keyword-only
 
     Attributes
@@ -112,6 +119,7 @@ class Retrieval(Layer):
         scale: float = 12.0,
         top: int = 0,
         encoder: str = "linear",
+        speed: float = 1.0,
         dtype=np.float32,
         seed=None,
     ) -> None:
@@ -121,7 +129,7 @@ class Retrieval(Layer):
         self.n_rows = check_positive_int(n_rows, "Retrieval n_rows", minimum=2)
         self.heads = check_positive_int(heads, "Retrieval heads")
         self.dim = check_positive_int(dim, "Retrieval dim")
-        self.candidates = check_positive_int(candidates, "Retrieval candidates")
+        self.candidates = check_positive_int(candidates, "Retrieval candidates", minimum=0)
         dtype = check_dtype(dtype)
         self.rng = as_rng(seed, "Retrieval")
         self.scale = check_number(scale, "Retrieval scale", minimum=0.0)
@@ -136,6 +144,9 @@ class Retrieval(Layer):
                 f"dim must be {self.in_dim}, got {self.dim}"
             )
         self.encoder = encoder
+        self.speed = check_number(speed, "Retrieval speed", minimum=0.0)
+        if self.speed == 0:
+            raise BarenetValueError("Retrieval speed must be above 0, got 0")
         self.rows = np.zeros((self.n_rows, self.in_dim), dtype=dtype)
         self.targets = np.zeros((self.n_rows, self.target_dim), dtype=dtype)
         if rows is not None or targets is not None:
@@ -146,7 +157,8 @@ class Retrieval(Layer):
             self.param_names = ("log_scale",)
             std = self.rows.astype(np.float64).std(axis=0)
             per_feature = 1.0 / np.where(std > 0, std, 1.0)
-            self.log_scale = np.log(spread[:, None] * per_feature[None, :]).astype(dtype)
+            start = np.log(spread[:, None] * per_feature[None, :]) / self.speed
+            self.log_scale = start.astype(dtype)
             self.dlog_scale = np.zeros_like(self.log_scale)
         else:
             self.w = self.rng.standard_normal((self.heads, self.in_dim, self.dim)).astype(dtype)
@@ -204,7 +216,7 @@ class Retrieval(Layer):
         and identical rows) while training; all rows and no mask in evaluation."""
         if not self.training:
             return np.arange(self.n_rows), None
-        if self.candidates < self.n_rows:
+        if 0 < self.candidates < self.n_rows:
             indices = np.sort(self.rng.choice(self.n_rows, self.candidates, replace=False))
         else:
             indices = np.arange(self.n_rows)
@@ -215,11 +227,40 @@ class Retrieval(Layer):
 
     # -- forward and backward ----------------------------------------------------
 
+    def scales(self, h: int) -> np.ndarray:
+        """Head ``h``'s diagonal weights (in_dim,): ``exp(speed * log_scale[h])``."""
+        return np.exp(self.speed * self.log_scale[h])
+
     def encode(self, rows: np.ndarray, h: int) -> np.ndarray:
         """Head ``h``'s encodings (n, dim) of ``rows`` (n, in_dim)."""
         if self.encoder == "diagonal":
-            return rows * np.exp(self.log_scale[h])
+            return rows * self.scales(h)
         return rows @ self.w[h]
+
+    @staticmethod
+    def _scores(keys, cand_keys, excluded) -> np.ndarray:
+        """(N, M) scores ``-|k_i - c_j|^2`` less ``-|k_i|^2``, which is the same for a
+        whole row of the softmax and so changes nothing; ``-inf`` where excluded."""
+        scores = keys @ (2 * cand_keys.T)
+        scores -= np.sum(cand_keys * cand_keys, axis=1)[None, :]
+        if excluded is not None:
+            scores[excluded] = -np.inf
+        return scores
+
+    def _nearest_scores(self, keys, cand_keys, excluded) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's ``top`` highest scores (N, top) and their candidates' positions
+        (N, top), ``ROW_CHUNK`` rows at a time (a prediction over all training rows
+        would otherwise hold an (N, n_rows) array of scores and one of positions)."""
+        scores = np.empty((len(keys), self.top), dtype=keys.dtype)
+        nearest = np.empty((len(keys), self.top), dtype=np.intp)
+        for start in range(0, len(keys), ROW_CHUNK):
+            part = slice(start, start + ROW_CHUNK)
+            chunk = self._scores(
+                keys[part], cand_keys, None if excluded is None else excluded[part]
+            )
+            nearest[part] = np.argpartition(chunk, -self.top, axis=1)[:, -self.top :]
+            scores[part] = np.take_along_axis(chunk, nearest[part], axis=1)
+        return scores, nearest
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         if inp.ndim != 2 or inp.shape[1] != self.in_dim:
@@ -236,17 +277,11 @@ class Retrieval(Layer):
         for h in range(self.heads):
             keys = self.encode(inp, h)  # (N, dim)
             cand_keys = self.encode(cand_rows, h)  # (M, dim)
-            # -|k_i - c_j|^2 without -|k_i|^2, which is the same for a whole row of the
-            # softmax and so changes nothing (and costs a pass over the scores)
-            scores = keys @ (2 * cand_keys.T)
-            scores -= np.sum(cand_keys * cand_keys, axis=1)[None, :]
-            if excluded is not None:
-                scores[excluded] = -np.inf
             nearest = None
             if 0 < self.top < len(indices):
-                # each row's `top` highest scores, (N, top) positions among the candidates
-                nearest = np.argpartition(scores, -self.top, axis=1)[:, -self.top :]
-                scores = np.take_along_axis(scores, nearest, axis=1)
+                scores, nearest = self._nearest_scores(keys, cand_keys, excluded)
+            else:
+                scores = self._scores(keys, cand_keys, excluded)
             attention = _softmax_rows(scores)  # (N, M), or (N, top)
             if nearest is None:
                 read.append(attention @ cand_targets)
@@ -294,9 +329,14 @@ class Retrieval(Layer):
                 grad_cand = np.zeros_like(cand_keys)
                 np.add.at(grad_cand, nearest.ravel(), pulls.reshape(-1, self.dim))
             if self.encoder == "diagonal":
-                scales = np.exp(self.log_scale[h])
-                self.dlog_scale[h] = scales * (
-                    np.sum(grad_keys * self.inp, axis=0) + np.sum(grad_cand * cand_rows, axis=0)
+                scales = self.scales(h)
+                self.dlog_scale[h] = (
+                    self.speed
+                    * scales
+                    * (
+                        np.sum(grad_keys * self.inp, axis=0)
+                        + np.sum(grad_cand * cand_rows, axis=0)
+                    )
                 )
                 grad_inp += grad_keys * scales
             else:
@@ -316,7 +356,7 @@ class Retrieval(Layer):
         for h in range(self.heads):
             cand_keys = self.encode(self.rows, h)  # as forward computes them
             if self.encoder == "diagonal":
-                scales = np.exp(self.log_scale[h])[None, :]
+                scales = self.scales(h)[None, :]
                 keys = graph.node("Mul", [inp, graph.constant("scales", scales)])
             else:
                 keys = graph.node("MatMul", [inp, graph.constant("w", self.w[h])])
@@ -353,6 +393,7 @@ class Retrieval(Layer):
             "scale": self.scale,
             "top": self.top,
             "encoder": self.encoder,
+            "speed": self.speed,
             "dtype": str(self.rows.dtype),
         }
 
