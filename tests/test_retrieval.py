@@ -331,6 +331,7 @@ def test_the_model_file_holds_the_training_rows_and_predicts_the_same(tmp_path):
     with np.load(path, allow_pickle=False) as data:  # no pickle anywhere
         np.testing.assert_array_equal(data["param/0.rows"], x.astype(np.float32))
         np.testing.assert_array_equal(data["param/0.targets"], y.astype(np.float32))
+        assert data["param/0.log_scale"].shape == (1, 3)  # the preset's diagonal metric
     loaded = barenet.load(path)
     x_new = toy_regression(50, seed=3)[0]
     np.testing.assert_array_equal(loaded.predict(x_new), model.predict(x_new))
