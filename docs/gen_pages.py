@@ -50,7 +50,10 @@ REGISTRIES = (
 # The API reference: one page per theme, each rendering whole modules.
 API_PAGES = {
     "model": ("The model and training", ["model", "trainer", "diagnostics", "gradcheck"]),
-    "layers": ("Layers", ["layers", "activations", "embeddings", "ensemble", "scaling"]),
+    "layers": (
+        "Layers",
+        ["layers", "activations", "embeddings", "ensemble", "scaling", "retrieval"],
+    ),
     "training": (
         "Losses, optimisers, schedules, initialisers",
         ["losses", "optimizers", "schedules", "initializers"],
