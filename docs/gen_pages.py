@@ -49,7 +49,10 @@ REGISTRIES = (
 
 # The API reference: one page per theme, each rendering whole modules.
 API_PAGES = {
-    "model": ("The model and training", ["model", "trainer", "diagnostics", "gradcheck"]),
+    "model": (
+        "The model and training",
+        ["model", "trainer", "diagnostics", "gradcheck", "heap"],
+    ),
     "layers": (
         "Layers",
         ["layers", "activations", "embeddings", "ensemble", "scaling", "retrieval"],

@@ -167,3 +167,34 @@ def test_tables_benchmark_quick_runs_barenet_skrub_and_hgb(tmp_path):
     assert run["choice"] == "recipe auto chose small (640 training rows < 1,000)"
     assert run["test_rows"] == table["test_rows"]  # the same split size as the peers'
     assert "| weather (800 rows) | accuracy |" in done.stdout
+
+
+def _speed_table():
+    spec = importlib.util.spec_from_file_location("speed_table", BENCH.with_name("speed_table.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_speed_tables_in_readme_and_docs_are_the_recorded_run():
+    """README's table and docs/speed.md's are rendered from the committed run, so a
+    figure cannot be edited by hand or left from another run."""
+    speed_table = _speed_table()
+    root = BENCH.parents[1]
+    run = root / "benchmarks" / "results" / "speed.json"
+    for page in ("README.md", "docs/speed.md"):
+        text = (root / page).read_text()
+        assert speed_table.replace_blocks(text, run) == text, f"{page}: rerun speed_table.py"
+    readme = (root / "README.md").read_text()
+    assert json.loads(run.read_text())["machine"]["processor"] in readme
+
+
+def test_the_speed_table_renders_a_run_without_its_recipe_part(tmp_path):
+    speed_table = _speed_table()
+    root = BENCH.parents[1]
+    run = json.loads((root / "benchmarks" / "results" / "speed.json").read_text())
+    (tmp_path / "speed.json").write_text(json.dumps(run))
+    short = speed_table.render_short(tmp_path / "speed.json")
+    assert "tabular recipe" not in short and "| barenet (`auto`) |" in short
+    with pytest.raises(SystemExit, match="no <!-- speed-table:start --> block"):
+        speed_table.replace_blocks("no markers here", tmp_path / "speed.json")

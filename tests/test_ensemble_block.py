@@ -51,7 +51,9 @@ def test_only_the_exact_pattern_becomes_a_block():
     layers = three_layers(np.float64)
     assert starts_block(layers, 0) and not starts_block(layers, 1)
     steps = _steps([Linear(3, DIM, seed=0), Relu(), *layers, Relu()])
-    assert [type(s).__name__ for s in steps] == ["Linear", "Relu", "ScaledEnsembleBlock", "Relu"]
+    # each product and the Relu after it run as one step (barenet.fast.relu_after)
+    assert [type(s).__name__ for s in steps] == ["ReluAfter", "ReluAfter"]
+    assert [type(s.step).__name__ for s in steps] == ["Linear", "ScaledEnsembleBlock"]
     per_member = three_layers(np.float64, shared=False)  # a matrix per member: no block
     assert not starts_block(per_member, 0)
     wrong_width = [Ensemble(K, DIM), MemberScale(K, DIM, seed=0), EnsembleLinear(DIM + 1, OUT, K)]

@@ -131,11 +131,16 @@ def test_an_unrelated_unknown_parameter_has_no_suggestion():
     assert "did you mean" not in str(error.value) and "'zzzz'" in str(error.value)
 
 
-@pytest.mark.parametrize("setting, expected", [(None, 1), ("2", 2)])
-def test_training_runs_blas_on_the_threads_asked(monkeypatch, setting, expected):
-    """One BLAS thread by default while fit_model trains (a second one spins when the
-    cores are shared); BARENET_BLAS_THREADS changes it, and the limit ends with training."""
+@pytest.mark.parametrize(
+    "setting, idle, expected",
+    [(None, False, 1), (None, True, 2), ("auto", False, 1), ("2", False, 2), ("1", True, 1)],
+)
+def test_training_runs_blas_on_the_threads_asked(monkeypatch, setting, idle, expected):
+    """By default one BLAS thread while fit_model trains on a busy machine (a second one
+    spins when the cores are shared), the threads as they are on an idle one;
+    BARENET_BLAS_THREADS sets them, and the limit ends with training."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr("barenet.fitting.machine_is_idle", lambda: idle)
     if setting is None:
         monkeypatch.delenv("BARENET_BLAS_THREADS", raising=False)
     else:
@@ -159,6 +164,16 @@ def test_training_runs_blas_on_the_threads_asked(monkeypatch, setting, expected)
         )
         assert seen and all(set(s) == {expected} for s in seen)
         assert set(blas_threads()) == {2}  # given back after training
+
+
+def test_the_machine_is_idle_when_the_load_leaves_a_core_free(monkeypatch):
+    from barenet import fitting
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.6, 0.5, 0.5))
+    assert fitting.machine_is_idle()
+    monkeypatch.setattr("os.getloadavg", lambda: (1.4, 0.5, 0.5))
+    assert not fitting.machine_is_idle()
 
 
 def test_a_bad_blas_thread_setting_is_a_clear_error(monkeypatch):

@@ -20,6 +20,7 @@ from barenet.errors import BarenetValueError, TrainingDiverged
 from barenet.fast.compiled_runner import CHUNK_ROWS, CompiledTraining
 from barenet.fast.engine import check_engine, resolve_engine
 from barenet.fast.runner import FusedStep, why_not_fused
+from barenet.heap import keep_freed_arrays
 from barenet.interrupts import second_interrupt_exits
 from barenet.optimizers import clip_grad_norm, grad_norm
 
@@ -137,6 +138,7 @@ class Trainer:
         model.interrupted = False
         model.stop_requested = False
         self.engine_used = resolve_engine(model, self.engine, fast=self.fast, verbose=self.verbose)
+        keep_freed_arrays()  # each batch reuses the last one's memory (barenet.heap)
         if self.engine_used == "compiled":
             step = CompiledTraining(model, x, y, self.batch_size, self.clip_norm)
         elif self.fast and why_not_fused(model) is None:

@@ -13,6 +13,9 @@ differences are only in how the same numbers are computed:
 - ``Ensemble``, ``MemberScale`` and a shared ``EnsembleLinear`` in a row run as one
   matrix product (``barenet.fast.ensemble_block``): the same multiply-adds grouped
   differently, so an ensemble's weights agree with its own methods to rounding;
+- a ``Relu`` after a product (``Linear``, ``EnsembleLinear``, the ensemble block) is
+  applied in place on the product's new output, and its backward masks the returning
+  gradient in place when that is a new array (``barenet.fast.relu_after``);
 - a ``Linear`` with one output propagates its gradient as an outer product (each
   element is one product either way);
 - the plain SGD of ``Layer.step(lr)`` runs as one fused ``SGD`` update.
@@ -34,6 +37,7 @@ import numpy as np
 
 from barenet.embeddings import FeatureLinear
 from barenet.fast.ensemble_block import ScaledEnsembleBlock, starts_block
+from barenet.fast.relu_after import ReluAfter, fuse_relus
 from barenet.layers import Linear
 from barenet.optimizers import SGD
 from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
@@ -122,7 +126,8 @@ def why_not_fused(model) -> str | None:
 
 
 def _steps(layers) -> list:
-    """The layers, with each ``Ensemble, MemberScale, EnsembleLinear`` run as one block."""
+    """The layers, with each ``Ensemble, MemberScale, EnsembleLinear`` run as one block
+    and each ``Relu`` after a product applied in place (``barenet.fast.relu_after``)."""
     steps, i = [], 0
     while i < len(layers):
         if starts_block(layers, i):
@@ -131,18 +136,30 @@ def _steps(layers) -> list:
         else:
             steps.append(layers[i])
             i += 1
-    return steps
+    return fuse_relus(steps, _step_backward)
 
 
 def _has_params(step) -> bool:
+    if isinstance(step, ReluAfter):
+        return _has_params(step.step)
     return isinstance(step, ScaledEnsembleBlock) or bool(step.param_names)
+
+
+def _step_backward(step, grad: np.ndarray, input_grad: bool = True):
+    """``step``'s backward as ``FusedStep`` runs it (``input_grad=False``: the
+    parameters' gradients only, where the step can skip its input's)."""
+    if type(step) is Linear:
+        return FusedStep._linear_backward(step, grad, input_grad)
+    if isinstance(step, ScaledEnsembleBlock):
+        return step.backward(grad, input_grad)
+    return step.backward(grad)
 
 
 def _parameter_grads_only(step, grad: np.ndarray) -> None:
     """The first step with parameters: its gradients, not its input's where it can."""
     if type(step) is Linear:
         FusedStep._linear_backward(step, grad, input_grad=False)
-    elif isinstance(step, ScaledEnsembleBlock):
+    elif isinstance(step, (ScaledEnsembleBlock, ReluAfter)):
         step.backward(grad, input_grad=False)
     elif type(step) is FeatureLinear:
         step._param_grads(grad)
@@ -208,10 +225,7 @@ class FusedStep:
         if self.first is None:  # no parameters: nothing to compute
             return
         for step in self.steps[: self.first : -1]:
-            if type(step) is Linear:
-                grad = self._linear_backward(step, grad)
-            else:
-                grad = step.backward(grad)
+            grad = _step_backward(step, grad)
         _parameter_grads_only(self.steps[self.first], grad)
 
     @staticmethod
