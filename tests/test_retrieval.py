@@ -85,6 +85,132 @@ def test_retrieval_matches_a_pytorch_reference(training, dtype):
     assert out.dtype == dtype and layer.dw.dtype == dtype
 
 
+# -- the nearest candidates only (top) and the diagonal encoder -----------------------------
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"top": 6},
+        {"encoder": "diagonal", "dim": 3},
+        {"encoder": "diagonal", "dim": 3, "top": 6, "speed": 3.0},
+    ],
+    ids=["top", "diagonal", "diagonal-top"],
+)
+def test_top_and_diagonal_gradients_match_finite_differences(training, options):
+    layer = retrieval(candidates=25, scale=1.0, **options).train(training)
+    inp = np.random.default_rng(5).standard_normal((7, 3))
+    assert_gradients_ok(layer, inp)
+    names = [p.name for p in layer.parameters()]
+    assert names == (["log_scale"] if "encoder" in options else ["w"])
+
+
+def torch_top_retrieval(torch, inp, rows, targets, encoders, top, excluded=None, speed=None):
+    """Per head: encode (x @ w, or x * exp(speed log_scale)), score -|k - c|^2, keep each row's
+    ``top`` highest scores (the rest -inf), softmax, read the targets."""
+    reads = [inp]
+    for h in range(encoders.shape[0]):
+        if speed is not None:
+            keys, cand = inp * (speed * encoders[h]).exp(), rows * (speed * encoders[h]).exp()
+        else:
+            keys, cand = inp @ encoders[h], rows @ encoders[h]
+        scores = -((keys[:, None, :] - cand[None, :, :]) ** 2).sum(-1)
+        if excluded is not None:
+            scores = scores.masked_fill(torch.from_numpy(excluded), float("-inf"))
+        kept = torch.topk(scores, top, dim=1).indices
+        mask = torch.ones_like(scores, dtype=torch.bool).scatter(1, kept, False)
+        scores = scores.masked_fill(mask, float("-inf"))
+        reads.append(torch.softmax(scores, dim=1) @ targets)
+    return torch.cat(reads, dim=1)
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
+@pytest.mark.parametrize("encoder", ["linear", "diagonal"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_top_and_diagonal_match_a_pytorch_reference(training, encoder, dtype):
+    torch = pytest.importorskip("torch")
+    layer = retrieval(dtype, candidates=30, top=5, encoder=encoder, dim=3, scale=1.0, speed=2.0)
+    layer.train(training)
+    rng = np.random.default_rng(3)
+    inp = np.concatenate([layer.rows[:5], rng.standard_normal((4, 3)).astype(dtype)])
+    up = rng.standard_normal((9, layer.out_dim)).astype(dtype)
+    out = layer.forward(inp)
+    grad_inp = layer.backward(up)
+
+    name = "log_scale" if encoder == "diagonal" else "w"
+    t_inp = torch.from_numpy(inp.copy()).requires_grad_()
+    t_enc = torch.from_numpy(getattr(layer, name).copy()).requires_grad_()
+    rows = torch.from_numpy(layer.rows[layer.indices])
+    targets = torch.from_numpy(layer.targets[layer.indices])
+    t_out = torch_top_retrieval(
+        torch,
+        t_inp,
+        rows,
+        targets,
+        t_enc,
+        5,
+        layer.excluded,
+        2.0 if encoder == "diagonal" else None,
+    )
+    (t_out * torch.from_numpy(up)).sum().backward()
+    tol = {np.float64: 1e-10, np.float32: 1e-4}[dtype]
+    np.testing.assert_allclose(out, t_out.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(grad_inp, t_inp.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(getattr(layer, "d" + name), t_enc.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_top_reads_the_same_neighbours_in_training_as_at_prediction_less_itself():
+    """Every row a candidate: a held row reads, while training, its nearest rows but
+    itself; at prediction, a new row reads its nearest held rows."""
+    layer = retrieval(top=4, candidates=1000, scale=1.0, heads=1)
+    batch = layer.rows[:6].copy()
+    layer.forward(batch)
+    keys = layer.encode(layer.rows, 0)
+    distances = ((keys[:6, None, :] - keys[None, :, :]) ** 2).sum(-1)
+    distances[np.arange(6), np.arange(6)] = np.inf
+    expected = np.sort(np.argsort(distances, axis=1)[:, :4], axis=1)
+    np.testing.assert_array_equal(np.sort(layer.nearest[0], axis=1), expected)
+    layer.eval().forward(batch)
+    assert np.all(np.sort(layer.nearest[0], axis=1)[:, 0] <= np.arange(6))  # itself, now
+
+
+def test_the_diagonal_encoder_starts_on_standardised_features():
+    rows, targets = held_rows()
+    rows *= np.array([1.0, 10.0, 0.1])
+    layer = Retrieval(3, 2, 40, rows=rows, targets=targets, encoder="diagonal", dim=3, scale=2.0)
+    weights = np.exp(layer.log_scale[0]) * rows.std(axis=0)
+    np.testing.assert_allclose(weights, 2.0, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(layer.log_scale[1]) * rows.std(axis=0), 6.0, rtol=1e-5)
+    fast = Retrieval(
+        3, 2, 40, rows=rows, targets=targets, encoder="diagonal", dim=3, scale=2.0, speed=10.0
+    )
+    np.testing.assert_allclose(fast.scales(0), np.exp(layer.log_scale[0]), rtol=1e-5)
+    np.testing.assert_allclose(10.0 * fast.log_scale, layer.log_scale, rtol=1e-5)
+
+
+def test_top_scores_rows_in_chunks_with_the_same_result(monkeypatch):
+    import barenet.retrieval as module
+
+    layer = retrieval(top=5, candidates=0, scale=1.0).eval()
+    inp = np.random.default_rng(4).standard_normal((11, 3))
+    whole = layer.forward(inp)
+    monkeypatch.setattr(module, "ROW_CHUNK", 4)
+    np.testing.assert_array_equal(layer.forward(inp), whole)
+    layer.train()
+    layer.forward(layer.rows[:9].copy())
+    assert len(layer.indices) == 40  # candidates=0: every held row
+
+
+def test_bad_encoders_are_refused_with_clear_messages():
+    with pytest.raises(BarenetValueError, match="encoder must be 'linear' or 'diagonal'"):
+        retrieval(encoder="cosine")
+    with pytest.raises(BarenetValueError, match="dim must be 3, got 4"):
+        retrieval(encoder="diagonal", dim=4)
+    with pytest.raises(BarenetValueError, match="top must be >= 0"):
+        retrieval(top=-1)
+
+
 # -- what a row may see -------------------------------------------------------------------
 
 
@@ -205,6 +331,7 @@ def test_the_model_file_holds_the_training_rows_and_predicts_the_same(tmp_path):
     with np.load(path, allow_pickle=False) as data:  # no pickle anywhere
         np.testing.assert_array_equal(data["param/0.rows"], x.astype(np.float32))
         np.testing.assert_array_equal(data["param/0.targets"], y.astype(np.float32))
+        assert data["param/0.log_scale"].shape == (1, 3)  # the preset's diagonal metric
     loaded = barenet.load(path)
     x_new = toy_regression(50, seed=3)[0]
     np.testing.assert_array_equal(loaded.predict(x_new), model.predict(x_new))
@@ -229,7 +356,12 @@ def test_a_retrieval_model_exports_to_onnx_with_onnxruntime_parity(tmp_path):
 def test_the_preset_is_the_tabular_recipe_behind_retrieval():
     best, tabular = TrainConfig(recipe="tabular-best"), TrainConfig(recipe="tabular")
     assert best.retrieval == 1 and tabular.retrieval == 0
-    assert best.replace(retrieval=0, recipe="tabular") == tabular
+    # the tabular recipe in every other respect
+    retrieval_params = {k: v for k, v in vars(best).items() if k.startswith("retrieval")}
+    assert best.retrieval_top == 32 and best.retrieval_encoder == "diagonal"
+    assert best.retrieval_candidates == 0  # every training row
+    defaults = {k: getattr(TrainConfig(), k) for k in retrieval_params}
+    assert best.replace(**defaults, recipe="tabular") == tabular
 
 
 def test_a_classifier_reads_its_neighbours_classes():

@@ -214,7 +214,17 @@ AUTO_SMALL_ROWS = 1000
 AUTO_TIME_LIMIT = 75.0
 # "tabular-best": the tabular recipe behind a retrieval layer (README, "When tabular-best
 # is worth its time").
-RECIPES["tabular-best"] = {**RECIPES["tabular"], "retrieval": 1}
+RECIPES["tabular-best"] = {
+    **RECIPES["tabular"],
+    "retrieval": 1,
+    # every training row a candidate, each row reading its 32 nearest; a learned weight
+    # per feature, on standardised features at first, moving 20 times the rate
+    "retrieval_candidates": 0,
+    "retrieval_top": 32,
+    "retrieval_encoder": "diagonal",
+    "retrieval_scale": 1.0,
+    "retrieval_speed": 20.0,
+}
 
 PARAMS = (
     Param(
@@ -263,9 +273,34 @@ PARAMS = (
     Param(
         "retrieval_candidates",
         8192,
-        "training rows sampled as candidates for each training batch of the retrieval layer",
-        count(1),
+        "training rows sampled as candidates for each training batch of the retrieval layer "
+        "(0: every training row)",
+        count(0),
         int,
+    ),
+    Param(
+        "retrieval_top",
+        0,
+        "keep only each row's this many nearest candidates in the retrieval layer's "
+        "softmax (0: all)",
+        count(0),
+        int,
+    ),
+    Param(
+        "retrieval_encoder",
+        "linear",
+        "the retrieval heads' encoders: linear (retrieval_dim columns, random start) or "
+        "diagonal (a learned weight per feature, starting on standardised features; "
+        "retrieval_dim is then ignored)",
+        choice("linear", "diagonal"),
+    ),
+    Param("retrieval_scale", 12.0, "the retrieval encoders' initial scale", positive, float),
+    Param(
+        "retrieval_speed",
+        1.0,
+        "a learning-rate multiplier for the diagonal retrieval encoders' log-weights",
+        positive,
+        float,
     ),
     Param("hidden", (64, 64), "hidden layer sizes", sizes, parse_sizes),
     Param("activation", "relu", "activation after each hidden layer", one_of(ACTIVATIONS)),

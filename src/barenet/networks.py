@@ -81,8 +81,12 @@ def retrieval_layer(config, front: list, task: str, x, y, out_dim) -> tuple[dict
         rows=rows,  # arrays: given to the constructor, saved as the layer's buffers
         targets=targets,
         heads=config.retrieval,
-        dim=config.retrieval_dim,
+        dim=rows.shape[1] if config.retrieval_encoder == "diagonal" else config.retrieval_dim,
         candidates=config.retrieval_candidates,
+        scale=config.retrieval_scale,
+        top=config.retrieval_top,
+        encoder=config.retrieval_encoder,
+        speed=config.retrieval_speed,
         dtype=config.dtype,
     )
     x = np.concatenate([np.asarray(x, dtype=np.float64)] + [targets] * config.retrieval, axis=1)

@@ -13,8 +13,22 @@ classes for classification). The layer passes its input through and appends what
 head read, so the network behind it sees the features and the neighbours' targets.
 
 While training, each batch attends over a fresh random sample of ``candidates``
-training rows, and a row never retrieves itself (nor a training row with exactly the
-same features). In evaluation mode every training row is a candidate.
+training rows (all of them when ``candidates`` is at least their number), and a row
+never retrieves itself (nor a training row with exactly the same features). In
+evaluation mode every training row is a candidate.
+
+With ``top=m`` (as TabR's context of m rows), a row's softmax keeps only its ``m``
+highest scores, its ``m`` nearest candidates in the encoding; the others get no weight
+and no gradient. With every training row a candidate, a row then reads the same
+neighbourhood in training (less itself) as at prediction.
+
+``encoder="diagonal"`` is a learned per-feature metric: head ``h`` encodes
+``k = x * exp(speed * log_scale[h])``, one weight per feature, starting at ``scale 3^h / std_f``
+(the held rows' standard deviation), so distances start on standardised features, all
+weighted alike. A step of Adam moves a log-scale by about its rate, so a weight can grow
+or shrink by a factor of 100 in a thousand steps: the encoder soon finds which features
+a neighbourhood is about (California: latitude and longitude), where a linear encoder's
+weights grow only by about the rate at each step.
 """
 
 from __future__ import annotations
@@ -25,6 +39,8 @@ from barenet._checks import as_rng, check_dtype, check_number, check_positive_in
 from barenet.errors import BarenetValueError
 from barenet.layers import Layer
 from barenet.registry import LAYERS
+
+ROW_CHUNK = 1024  # rows scored at a time against every candidate (``top``)
 
 
 def _softmax_rows(scores: np.ndarray) -> np.ndarray:
@@ -56,18 +72,30 @@ class Retrieval(Layer):
     dim : int
         Size of each head's encoding.
     candidates : int
-        Training rows sampled as candidates for each training batch (all when larger).
+        Training rows sampled as candidates for each training batch (0, or at least
+        ``n_rows``: every row).
     scale : float
-        The encoders' initial scale: head ``h`` starts N(0, (scale 3^h)^2 / in_dim), so
-        on standardised inputs each next head starts over a closer neighbourhood
-        (California: scale 1 averages over most of the state; 12 measured best of 4, 12
-        and 36).
+        The encoders' initial scale: with ``encoder="linear"`` head ``h`` starts
+        N(0, (scale 3^h)^2 / in_dim), so on standardised inputs each next head starts
+        over a closer neighbourhood (California: scale 1 averages over most of the
+        state; 12 measured best of 4, 12 and 36); with ``encoder="diagonal"`` see below.
+    top : int
+        Keep only each row's ``top`` highest scores in its softmax (0: all candidates).
+    encoder : {"linear", "diagonal"}
+        ``"linear"``: ``k = x @ w[h]``; ``"diagonal"``: ``k = x * exp(speed * log_scale[h])``
+        (``dim`` is then ``in_dim``; any other is refused).
+    speed : float
+        The diagonal weights are ``exp(speed * log_scale)``: an optimizer's step on
+        ``log_scale`` moves them ``speed`` times as far (a learning-rate multiplier for
+        the metric alone).
     dtype, seed : keyword-only
 
     Attributes
     ----------
     w, dw : ndarray, shape (heads, in_dim, dim)
-        The encoders (see ``scale``).
+        The linear encoders (see ``scale``).
+    log_scale, dlog_scale : ndarray, shape (heads, in_dim)
+        The diagonal encoders' log weights, instead of ``w``.
     rows : ndarray, shape (n_rows, in_dim)     (buffer, saved with the model)
     targets : ndarray, shape (n_rows, target_dim)     (buffer, saved with the model)
 
@@ -89,6 +117,9 @@ class Retrieval(Layer):
         dim: int = 16,
         candidates: int = 8192,
         scale: float = 12.0,
+        top: int = 0,
+        encoder: str = "linear",
+        speed: float = 1.0,
         dtype=np.float32,
         seed=None,
     ) -> None:
@@ -98,19 +129,41 @@ class Retrieval(Layer):
         self.n_rows = check_positive_int(n_rows, "Retrieval n_rows", minimum=2)
         self.heads = check_positive_int(heads, "Retrieval heads")
         self.dim = check_positive_int(dim, "Retrieval dim")
-        self.candidates = check_positive_int(candidates, "Retrieval candidates")
+        self.candidates = check_positive_int(candidates, "Retrieval candidates", minimum=0)
         dtype = check_dtype(dtype)
         self.rng = as_rng(seed, "Retrieval")
         self.scale = check_number(scale, "Retrieval scale", minimum=0.0)
-        # head h starts at scale * 3**h: from a broad neighbourhood to a closer one
-        spread = self.scale * 3.0 ** np.arange(self.heads) / np.sqrt(self.in_dim)
-        self.w = (self.rng.standard_normal((self.heads, self.in_dim, self.dim))).astype(dtype)
-        self.w *= spread[:, None, None].astype(dtype)
-        self.dw = np.zeros_like(self.w)
+        self.top = check_positive_int(top, "Retrieval top", minimum=0)
+        if encoder not in ("linear", "diagonal"):
+            raise BarenetValueError(
+                f"Retrieval encoder must be 'linear' or 'diagonal', got {encoder!r}"
+            )
+        if encoder == "diagonal" and self.dim != self.in_dim:
+            raise BarenetValueError(
+                f"Retrieval encoder='diagonal' weights each of the {self.in_dim} features: "
+                f"dim must be {self.in_dim}, got {self.dim}"
+            )
+        self.encoder = encoder
+        self.speed = check_number(speed, "Retrieval speed", minimum=0.0)
+        if self.speed == 0:
+            raise BarenetValueError("Retrieval speed must be above 0, got 0")
         self.rows = np.zeros((self.n_rows, self.in_dim), dtype=dtype)
         self.targets = np.zeros((self.n_rows, self.target_dim), dtype=dtype)
         if rows is not None or targets is not None:
             self.set_rows(rows, targets)
+        # head h starts at scale * 3**h: from a broad neighbourhood to a closer one
+        spread = self.scale * 3.0 ** np.arange(self.heads)
+        if encoder == "diagonal":
+            self.param_names = ("log_scale",)
+            std = self.rows.astype(np.float64).std(axis=0)
+            per_feature = 1.0 / np.where(std > 0, std, 1.0)
+            start = np.log(spread[:, None] * per_feature[None, :]) / self.speed
+            self.log_scale = start.astype(dtype)
+            self.dlog_scale = np.zeros_like(self.log_scale)
+        else:
+            self.w = self.rng.standard_normal((self.heads, self.in_dim, self.dim)).astype(dtype)
+            self.w *= (spread / np.sqrt(self.in_dim))[:, None, None].astype(dtype)
+            self.dw = np.zeros_like(self.w)
         self.out_dim = self.in_dim + self.heads * self.target_dim
         self._groups = None  # (rows' bytes -> group, group of each row), built when training
 
@@ -163,7 +216,7 @@ class Retrieval(Layer):
         and identical rows) while training; all rows and no mask in evaluation."""
         if not self.training:
             return np.arange(self.n_rows), None
-        if self.candidates < self.n_rows:
+        if 0 < self.candidates < self.n_rows:
             indices = np.sort(self.rng.choice(self.n_rows, self.candidates, replace=False))
         else:
             indices = np.arange(self.n_rows)
@@ -173,6 +226,41 @@ class Retrieval(Layer):
         return indices, excluded
 
     # -- forward and backward ----------------------------------------------------
+
+    def scales(self, h: int) -> np.ndarray:
+        """Head ``h``'s diagonal weights (in_dim,): ``exp(speed * log_scale[h])``."""
+        return np.exp(self.speed * self.log_scale[h])
+
+    def encode(self, rows: np.ndarray, h: int) -> np.ndarray:
+        """Head ``h``'s encodings (n, dim) of ``rows`` (n, in_dim)."""
+        if self.encoder == "diagonal":
+            return rows * self.scales(h)
+        return rows @ self.w[h]
+
+    @staticmethod
+    def _scores(keys, cand_keys, excluded) -> np.ndarray:
+        """(N, M) scores ``-|k_i - c_j|^2`` less ``-|k_i|^2``, which is the same for a
+        whole row of the softmax and so changes nothing; ``-inf`` where excluded."""
+        scores = keys @ (2 * cand_keys.T)
+        scores -= np.sum(cand_keys * cand_keys, axis=1)[None, :]
+        if excluded is not None:
+            scores[excluded] = -np.inf
+        return scores
+
+    def _nearest_scores(self, keys, cand_keys, excluded) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's ``top`` highest scores (N, top) and their candidates' positions
+        (N, top), ``ROW_CHUNK`` rows at a time (a prediction over all training rows
+        would otherwise hold an (N, n_rows) array of scores and one of positions)."""
+        scores = np.empty((len(keys), self.top), dtype=keys.dtype)
+        nearest = np.empty((len(keys), self.top), dtype=np.intp)
+        for start in range(0, len(keys), ROW_CHUNK):
+            part = slice(start, start + ROW_CHUNK)
+            chunk = self._scores(
+                keys[part], cand_keys, None if excluded is None else excluded[part]
+            )
+            nearest[part] = np.argpartition(chunk, -self.top, axis=1)[:, -self.top :]
+            scores[part] = np.take_along_axis(chunk, nearest[part], axis=1)
+        return scores, nearest
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         if inp.ndim != 2 or inp.shape[1] != self.in_dim:
@@ -184,22 +272,25 @@ class Retrieval(Layer):
         self.indices, self.excluded = indices, excluded
         cand_rows = self.rows[indices]  # (M, in_dim)
         cand_targets = self.targets[indices]  # (M, target_dim)
-        self.keys, self.cand_keys, self.attention = [], [], []
+        self.keys, self.cand_keys, self.attention, self.nearest = [], [], [], []
         read = []
         for h in range(self.heads):
-            keys = inp @ self.w[h]  # (N, dim)
-            cand_keys = cand_rows @ self.w[h]  # (M, dim)
-            # -|k_i - c_j|^2 without -|k_i|^2, which is the same for a whole row of the
-            # softmax and so changes nothing (and costs a pass over the scores)
-            scores = keys @ (2 * cand_keys.T)
-            scores -= np.sum(cand_keys * cand_keys, axis=1)[None, :]
-            if excluded is not None:
-                scores[excluded] = -np.inf
-            attention = _softmax_rows(scores)  # (N, M)
-            read.append(attention @ cand_targets)
+            keys = self.encode(inp, h)  # (N, dim)
+            cand_keys = self.encode(cand_rows, h)  # (M, dim)
+            nearest = None
+            if 0 < self.top < len(indices):
+                scores, nearest = self._nearest_scores(keys, cand_keys, excluded)
+            else:
+                scores = self._scores(keys, cand_keys, excluded)
+            attention = _softmax_rows(scores)  # (N, M), or (N, top)
+            if nearest is None:
+                read.append(attention @ cand_targets)
+            else:
+                read.append(np.einsum("nm,nmt->nt", attention, cand_targets[nearest]))
             self.keys.append(keys)
             self.cand_keys.append(cand_keys)
             self.attention.append(attention)
+            self.nearest.append(nearest)
         self.read = read
         return np.concatenate([inp, *read], axis=1)
 
@@ -209,7 +300,8 @@ class Retrieval(Layer):
         With ``s_ij = -|k_i - c_j|^2`` (forward leaves out ``-|k_i|^2``, constant along
         a row of the softmax) and ``G_ij = p_ij (g_i . y_j - g_i . read_i)``
         (the softmax's backward), ``dk_i = 2 sum_j G_ij c_j`` (G's rows sum to zero) and
-        ``dc_j = 2 sum_i G_ij (k_i - c_j)``.
+        ``dc_j = 2 sum_i G_ij (k_i - c_j)``. With ``top``, ``j`` runs over each row's
+        kept candidates only (the rest have ``p_ij = 0``).
         """
         in_dim, t = self.in_dim, self.target_dim
         grad_inp = up_grad[:, :in_dim].copy()
@@ -217,34 +309,77 @@ class Retrieval(Layer):
         cand_targets = self.targets[self.indices]
         for h in range(self.heads):
             g = up_grad[:, in_dim + h * t : in_dim + (h + 1) * t]  # (N, target_dim)
-            attention = self.attention[h]
-            along = g @ cand_targets.T  # (N, M): g_i . y_j
-            along -= np.sum(g * self.read[h], axis=1, keepdims=True)
-            grad_scores = attention * along  # G, (N, M)
+            attention, nearest = self.attention[h], self.nearest[h]
             keys, cand_keys = self.keys[h], self.cand_keys[h]
-            grad_keys = 2 * grad_scores @ cand_keys
-            grad_cand = 2 * (grad_scores.T @ keys - grad_scores.sum(axis=0)[:, None] * cand_keys)
-            self.dw[h] = self.inp.T @ grad_keys + cand_rows.T @ grad_cand
-            grad_inp += grad_keys @ self.w[h].T
+            if nearest is None:
+                along = g @ cand_targets.T  # (N, M): g_i . y_j
+                along -= np.sum(g * self.read[h], axis=1, keepdims=True)
+                grad_scores = attention * along  # G, (N, M)
+                grad_keys = 2 * grad_scores @ cand_keys
+                grad_cand = 2 * (
+                    grad_scores.T @ keys - grad_scores.sum(axis=0)[:, None] * cand_keys
+                )
+            else:
+                along = np.einsum("nt,nmt->nm", g, cand_targets[nearest])  # (N, top)
+                along -= np.sum(g * self.read[h], axis=1, keepdims=True)
+                grad_scores = attention * along  # G over each row's kept candidates
+                near_keys = cand_keys[nearest]  # (N, top, dim)
+                grad_keys = 2 * np.einsum("nm,nmd->nd", grad_scores, near_keys)
+                pulls = 2 * grad_scores[:, :, None] * (keys[:, None, :] - near_keys)
+                grad_cand = np.zeros_like(cand_keys)
+                np.add.at(grad_cand, nearest.ravel(), pulls.reshape(-1, self.dim))
+            if self.encoder == "diagonal":
+                scales = self.scales(h)
+                self.dlog_scale[h] = (
+                    self.speed
+                    * scales
+                    * (
+                        np.sum(grad_keys * self.inp, axis=0)
+                        + np.sum(grad_cand * cand_rows, axis=0)
+                    )
+                )
+                grad_inp += grad_keys * scales
+            else:
+                self.dw[h] = self.inp.T @ grad_keys + cand_rows.T @ grad_cand
+                grad_inp += grad_keys @ self.w[h].T
         return grad_inp
 
     def onnx_nodes(self, graph, inp: str) -> str:
         """Evaluation mode: every held row is a candidate, their encodings constants.
 
         The graph holds each head's candidate encodings (n_rows, dim) and the targets
-        (n_rows, target_dim): the training rows travel inside the ONNX file too.
+        (n_rows, target_dim): the training rows travel inside the ONNX file too. With
+        ``top``, a TopK node keeps each row's highest scores and a Gather their targets.
         """
         targets = graph.constant("targets", self.targets)
         reads = [inp]
         for h in range(self.heads):
-            cand_keys = self.rows @ self.w[h]  # as forward computes them
-            keys = graph.node("MatMul", [inp, graph.constant("w", self.w[h])])
+            cand_keys = self.encode(self.rows, h)  # as forward computes them
+            if self.encoder == "diagonal":
+                scales = self.scales(h)[None, :]
+                keys = graph.node("Mul", [inp, graph.constant("scales", scales)])
+            else:
+                keys = graph.node("MatMul", [inp, graph.constant("w", self.w[h])])
             doubled = graph.constant("cand_keys_t", 2 * cand_keys.T)
             scores = graph.node("MatMul", [keys, doubled])
             cand_norms = np.sum(cand_keys * cand_keys, axis=1)[None, :]
             scores = graph.node("Sub", [scores, graph.constant("cand_norms", cand_norms)])
-            attention = graph.node("Softmax", [scores], axis=-1)
-            reads.append(graph.node("MatMul", [attention, targets]))
+            if not 0 < self.top < self.n_rows:
+                attention = graph.node("Softmax", [scores], axis=-1)
+                reads.append(graph.node("MatMul", [attention, targets]))
+                continue
+            top = graph.constant("top", [self.top], dtype=np.int64)
+            values, nearest = graph._unique("top_scores"), graph._unique("top_rows")
+            graph.nodes.append(
+                graph.onnx.helper.make_node("TopK", [scores, top], [values, nearest], axis=-1)
+            )
+            attention = graph.node("Softmax", [values], axis=-1)  # (N, top)
+            as_row = graph.constant("shape", [0, 1, -1], dtype=np.int64)
+            attention = graph.node("Reshape", [attention, as_row])  # (N, 1, top)
+            near_targets = graph.node("Gather", [targets, nearest], axis=0)  # (N, top, t)
+            read = graph.node("MatMul", [attention, near_targets])  # (N, 1, t)
+            flat = graph.constant("shape", [0, -1], dtype=np.int64)
+            reads.append(graph.node("Reshape", [read, flat]))
         return graph.node("Concat", reads, axis=1)
 
     def config(self) -> dict:
@@ -256,13 +391,16 @@ class Retrieval(Layer):
             "dim": self.dim,
             "candidates": self.candidates,
             "scale": self.scale,
-            "dtype": str(self.w.dtype),
+            "top": self.top,
+            "encoder": self.encoder,
+            "speed": self.speed,
+            "dtype": str(self.rows.dtype),
         }
 
     def __repr__(self) -> str:
         return (
             f"Retrieval({self.in_dim} features, {self.n_rows} rows, {self.heads} heads "
-            f"of dim {self.dim}, {self.candidates} candidates a batch)"
+            f"of dim {self.dim}, {self.candidates} candidates a batch, top {self.top})"
         )
 
 
