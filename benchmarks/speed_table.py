@@ -94,21 +94,33 @@ def _table(run: dict, workloads: tuple[str, ...], header: str) -> list[str]:
     return lines
 
 
-def _recipe_lines(recipe: dict) -> list[str]:
-    rounds = recipe["rounds"]
-    floors = [recipe["flops_per_epoch"] / (r["gemm_gflops"] * 1e9) * 1e3 for r in rounds]
+def _load(path: Path) -> tuple[dict, dict | None]:
+    """The run in ``path`` and its recipe part (``recipe_<name>`` beside it, if any)."""
+    run = json.loads(Path(path).read_text())
+    recipe_path = Path(path).with_name("recipe_" + Path(path).name)
+    return run, json.loads(recipe_path.read_text()) if recipe_path.exists() else None
 
-    def median_ms(peer: str) -> float | None:
+
+def _recipe_medians(recipe: dict) -> dict[str, float | None]:
+    """Each recipe peer's median ms per epoch over the rounds, and ``"floor"``'s."""
+    rounds = recipe["rounds"]
+    medians = {}
+    for peer in RECIPE_PEERS:
         values = [r["results"].get(peer, {}).get("ms_per_epoch") for r in rounds]
         values = [v for v in values if v is not None]
-        return statistics.median(values) if values else None
+        medians[peer] = statistics.median(values) if values else None
+    floors = [recipe["flops_per_epoch"] / (r["gemm_gflops"] * 1e9) * 1e3 for r in rounds]
+    medians["floor"] = statistics.median(floors)
+    return medians
 
+
+def _recipe_lines(recipe: dict) -> list[str]:
+    medians = _recipe_medians(recipe)
+    ours, floor = medians["barenet"], medians["floor"]
     lines = ["| tabular recipe's network, ms/epoch | median of rounds | x barenet | x floor |"]
     lines.append("|---|---|---|---|")
-    ours = median_ms("barenet")
-    floor = statistics.median(floors)
     for peer, name in RECIPE_PEERS.items():
-        ms = median_ms(peer)
+        ms = medians[peer]
         lines.append(f"| {name} | {_cell(ms)} | {_ratio(ms, ours)} | {_ratio(ms, floor)} |")
     lines.append(f"| arithmetic floor | {_cell(floor)} | {_ratio(floor, ours)} | 1.00x |")
     return lines
@@ -139,21 +151,12 @@ def _machine(run: dict, recipe: dict | None) -> str:
 
 def render_short(path: Path) -> str:
     """README's one table: the default engine against its peers, and the floors."""
-    run = json.loads(Path(path).read_text())
+    run, recipe = _load(path)
     results = run["results"]
-    recipe_path = Path(path).with_name("recipe_" + Path(path).name)
-    recipe = json.loads(recipe_path.read_text()) if recipe_path.exists() else None
     present = [w for w in NOTEBOOK if w in results]
     titles = [f"notebook, {_column(w, run['workloads'][w])}" for w in present]
-    recipe_ms = {}
+    recipe_ms = _recipe_medians(recipe) if recipe else {}
     if recipe:
-        rounds = recipe["rounds"]
-        for peer in ("barenet", "tabm"):
-            values = [r["results"].get(peer, {}).get("ms_per_epoch") for r in rounds]
-            values = [v for v in values if v is not None]
-            recipe_ms[peer] = statistics.median(values) if values else None
-        floors = [recipe["flops_per_epoch"] / (r["gemm_gflops"] * 1e9) * 1e3 for r in rounds]
-        recipe_ms["floor"] = statistics.median(floors)
         titles.append("tabular recipe's network")
     rows = [
         ("barenet (`auto`)", [_ms(results, w, "barenet") for w in present], "barenet"),
@@ -182,9 +185,7 @@ def render_short(path: Path) -> str:
 
 def render(path: Path) -> str:
     """The Markdown for the run recorded in ``path`` (and ``recipe_<name>`` beside it)."""
-    run = json.loads(Path(path).read_text())
-    recipe_path = Path(path).with_name("recipe_" + Path(path).name)
-    recipe = json.loads(recipe_path.read_text()) if recipe_path.exists() else None
+    run, recipe = _load(path)
     lines = [f"Machine: {_machine(run, recipe)}.", ""]
     lines += _table(run, NOTEBOOK, "notebook's network (8-64-64-1), ms/epoch")
     lines.append("")
