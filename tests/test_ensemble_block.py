@@ -64,3 +64,23 @@ def test_a_wrong_input_gets_the_layers_own_message():
     block = ScaledEnsembleBlock(*three_layers(np.float64))
     with pytest.raises(ValueError, match=r"expects input of shape \(batch_size, 6\)"):
         block.forward(np.zeros((2, DIM + 1)))
+
+
+def test_a_block_large_enough_for_the_compiled_loop_equals_the_three_layers(monkeypatch):
+    """16 members of 128 inputs: the scaled matrices come from barenet.fast.loops."""
+    import barenet.fast.loops as loops
+
+    calls = []
+    original = loops.scaled_matrices
+    monkeypatch.setattr(loops, "scaled_matrices", lambda *a: calls.append(1) or original(*a))
+    k, dim, out_dim = 16, 128, 8
+    rng = np.random.default_rng(7)
+    layers = [Ensemble(k, dim), MemberScale(k, dim, seed=rng), EnsembleLinear(dim, out_dim, k)]
+    layers[1].r = rng.standard_normal((k, dim)).astype(np.float32)
+    x = rng.standard_normal((5, dim)).astype(np.float32)
+    expected = x
+    for layer in layers:
+        expected = layer.forward(expected)
+    got = ScaledEnsembleBlock(*layers).forward(x)
+    assert calls  # the loop ran
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

@@ -83,3 +83,59 @@ def test_minus_infinity_becomes_nan_as_in_the_relus_own_forward():
     out = step.forward(x)
     assert np.isnan(out[:, 0]).all() and np.isnan(expected[:, 0]).all()
     np.testing.assert_array_equal(out[:, 1], expected[:, 1])
+
+
+def wide(dtype):
+    """Layers wide enough (64 x 64 per batch) for the compiled loops to run."""
+    rng = np.random.default_rng(5)
+    layers = [Linear(5, 64, seed=rng, dtype=dtype), Relu()]
+    layers += [Linear(64, 64, seed=rng, dtype=dtype), Relu(), Linear(64, 1, seed=rng, dtype=dtype)]
+    return MLP(layers, MSE(), 0.05, seed=0, optimizer=AdamW(lr=0.01))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_compiled_loops_train_to_the_weights_of_the_layers_own_methods(dtype, monkeypatch):
+    import barenet.fast.loops as loops
+
+    calls = {"bias_relu": 0, "relu_grad_and_bias_sum": 0}
+    for name in calls:
+        original = getattr(loops, name)
+
+        def counted(*args, _name=name, _original=original):
+            calls[_name] += 1
+            return _original(*args)
+
+        monkeypatch.setattr(loops, name, counted)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((256, 5))
+    y = np.sin(x[:, :1]) + x[:, 1:2] * x[:, 2:3]
+    runs = []
+    for fast in (True, False):
+        model = wide(dtype)
+        runs.append((model, model.train(x, y, x, y, epochs=3, batch_size=64, fast=fast)))
+    (fused, history), (plain, plain_history) = runs
+    assert calls["bias_relu"] > 0 and calls["relu_grad_and_bias_sum"] > 0  # the loops ran
+    assert history == plain_history
+    for key, value in plain.state_dict().items():
+        np.testing.assert_array_equal(fused.state_dict()[key], value, err_msg=key)
+
+
+def test_a_step_without_a_split_runs_its_own_methods_with_the_relu_in_place():
+    """A per-member EnsembleLinear has no product without its bias here: its own forward
+    and backward run, and only the Relu is applied in place."""
+    from barenet import EnsembleLinear
+
+    rng = np.random.default_rng(6)
+    layer = EnsembleLinear(3, 4, 2, shared=False, seed=0)
+    layer.b = rng.standard_normal(layer.b.shape).astype(np.float32)
+    x = rng.standard_normal((7, 6)).astype(np.float32)
+    up_grad = rng.standard_normal((7, 8)).astype(np.float32)
+    relu = Relu()
+    expected = relu.forward(layer.forward(x))
+    expected_grad = layer.backward(relu.backward(up_grad))
+    expected_db = layer.db.copy()
+    step = ReluAfter(layer, Relu(), lambda s, g, input_grad=True: s.backward(g))
+    assert step.product is None
+    np.testing.assert_array_equal(step.forward(x), expected)
+    np.testing.assert_array_equal(step.backward(up_grad.copy()), expected_grad)
+    np.testing.assert_array_equal(layer.db, expected_db)

@@ -173,7 +173,10 @@ class Trainer:
             return False
         val_loss = None
         if x_val is not None:
-            val_loss = model.evaluate(x_val, y_val, engine=self.engine_used)
+            if isinstance(step, FusedStep):  # the training steps' forward, in eval mode
+                val_loss = step.evaluate(x_val, y_val)
+            else:
+                val_loss = model.evaluate(x_val, y_val, engine=self.engine_used)
         if not (math.isfinite(train_loss) and _all_finite(model)) or (
             val_loss is not None and not math.isfinite(val_loss)
         ):

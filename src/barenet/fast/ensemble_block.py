@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from barenet.ensemble import Ensemble, EnsembleLinear, MemberScale
+from barenet.fast.loop_dispatch import loops_for
 
 
 def starts_block(layers, i: int) -> bool:
@@ -54,22 +55,40 @@ class ScaledEnsembleBlock:
         self.k, self.dim, self.out_dim = linear.k, linear.in_dim, linear.out_dim
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if x.ndim != 2 or x.shape[1] != self.dim:  # the layers' own message
+        out = self.product(x)
+        if out is None:  # the layers' own message
             return self.copies.forward(x)
-        self.copies.inp = self.x = x
-        r, w = self.scale.r, self.linear.w
-        # (d, k, out): member m's matrix r[m][:, None] * w, then side by side
-        self.scaled = (r.T[:, :, None] * w[:, None, :]).reshape(self.dim, -1)
-        out = x @ self.scaled
         out += self.linear.b.reshape(-1)
         return out
 
+    def product(self, x: np.ndarray) -> np.ndarray | None:
+        """``x @ scaled``, the output without the bias; None for a wrong input."""
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            return None
+        self.copies.inp = self.x = x
+        r, w = self.scale.r, self.linear.w
+        loops = loops_for(r, w)
+        if loops is None:  # (d, k, out): member m's matrix r[m][:, None] * w, side by side
+            self.scaled = (r.T[:, :, None] * w[:, None, :]).reshape(self.dim, -1)
+        else:  # the same products, in one loop (several times faster)
+            self.scaled = np.empty((self.dim, self.k * self.out_dim), dtype=w.dtype)
+            loops.scaled_matrices(r, w, self.scaled)
+        return x @ self.scaled
+
     def backward(self, up_grad: np.ndarray, input_grad: bool = True):
-        k, out_dim = self.k, self.out_dim
         np.add.reduce(up_grad, 0, None, self.linear.db.reshape(-1))
+        return self.product_backward(up_grad, input_grad)
+
+    def product_backward(self, up_grad: np.ndarray, input_grad: bool = True):
+        """The gradients of ``w`` and ``r`` (and of ``x``, unless ``input_grad`` is
+        False), the bias's left to the caller."""
+        k, out_dim = self.k, self.out_dim
         by_member = (self.x.T @ up_grad).reshape(self.dim, k, out_dim)  # p_m, (d, k, out)
-        self.linear.dw[...] = np.einsum("ik,iko->io", self.scale.r.T, by_member)
-        self.scale.dr[...] = np.einsum("iko,io->ki", by_member, self.linear.w)
+        r, w = self.scale.r, self.linear.w
+        # for each input i, a small product over the members (and one over the outputs)
+        r_t = np.ascontiguousarray(r.T)[:, None, :]  # (d, 1, k)
+        self.linear.dw[...] = np.matmul(r_t, by_member)[:, 0, :]
+        self.scale.dr[...] = np.matmul(by_member, w[:, :, None])[:, :, 0].T
         if not input_grad:
             return None
         return up_grad @ self.scaled.T

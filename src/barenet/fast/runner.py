@@ -14,8 +14,9 @@ differences are only in how the same numbers are computed:
   matrix product (``barenet.fast.ensemble_block``): the same multiply-adds grouped
   differently, so an ensemble's weights agree with its own methods to rounding;
 - a ``Relu`` after a product (``Linear``, ``EnsembleLinear``, the ensemble block) is
-  applied in place on the product's new output, and its backward masks the returning
-  gradient in place when that is a new array (``barenet.fast.relu_after``);
+  applied in place on the product's new output, in the same loop as the product's
+  bias, and its backward masks the returning gradient (in place when that is a new
+  array) in the loop that sums the bias's gradient (``barenet.fast.relu_after``);
 - a ``Linear`` with one output propagates its gradient as an outer product (each
   element is one product either way);
 - the plain SGD of ``Layer.step(lr)`` runs as one fused ``SGD`` update.
@@ -37,6 +38,7 @@ import numpy as np
 
 from barenet.embeddings import FeatureLinear
 from barenet.fast.ensemble_block import ScaledEnsembleBlock, starts_block
+from barenet.fast.products import is_member_head, linear_backward, member_head_backward
 from barenet.fast.relu_after import ReluAfter, fuse_relus
 from barenet.layers import Linear
 from barenet.optimizers import SGD
@@ -149,16 +151,18 @@ def _step_backward(step, grad: np.ndarray, input_grad: bool = True):
     """``step``'s backward as ``FusedStep`` runs it (``input_grad=False``: the
     parameters' gradients only, where the step can skip its input's)."""
     if type(step) is Linear:
-        return FusedStep._linear_backward(step, grad, input_grad)
+        return linear_backward(step, grad, input_grad)
     if isinstance(step, ScaledEnsembleBlock):
         return step.backward(grad, input_grad)
+    if is_member_head(step):
+        return member_head_backward(step, grad, input_grad)
     return step.backward(grad)
 
 
 def _parameter_grads_only(step, grad: np.ndarray) -> None:
     """The first step with parameters: its gradients, not its input's where it can."""
     if type(step) is Linear:
-        FusedStep._linear_backward(step, grad, input_grad=False)
+        linear_backward(step, grad, input_grad=False)
     elif isinstance(step, (ScaledEnsembleBlock, ReluAfter)):
         step.backward(grad, input_grad=False)
     elif type(step) is FeatureLinear:
@@ -217,6 +221,22 @@ class FusedStep:
             inp = step.forward(inp)
         return inp
 
+    def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 8192) -> float:
+        """``model.evaluate(x, y)`` through the fused steps: the loss in evaluation
+        mode, on the same chunks of rows as ``MLP.predict``, so the same number (to
+        rounding where an ensemble block groups its sums differently).
+
+        x : (n_samples, in_dim), y : (n_samples, out_dim), both checked already.
+        """
+        model = self.model
+        was_training = model.training
+        model.eval()
+        try:
+            outs = [self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        finally:
+            model.train(was_training)
+        return self.loss_fun(outs[0] if len(outs) == 1 else np.concatenate(outs), y)
+
     def loss(self, prediction: np.ndarray, target: np.ndarray) -> float:
         return self.loss_fun.forward(prediction, target)
 
@@ -227,18 +247,6 @@ class FusedStep:
         for step in self.steps[: self.first : -1]:
             grad = _step_backward(step, grad)
         _parameter_grads_only(self.steps[self.first], grad)
-
-    @staticmethod
-    def _linear_backward(layer: Linear, up_grad: np.ndarray, input_grad: bool = True):
-        """``Linear.backward``, writing ``dw`` and ``db`` in place."""
-        np.matmul(layer.inp.T, up_grad, out=layer.dw)
-        # up_grad.sum(axis=0, keepdims=True), the same additions, without np.sum's overhead
-        np.add.reduce(up_grad, 0, None, layer.db.reshape(-1))
-        if not input_grad:
-            return None
-        if layer.out_dim == 1:
-            return up_grad * layer.w.T
-        return up_grad @ layer.w.T
 
     def update(self) -> None:
         if self.groups is None:

@@ -1,0 +1,29 @@
+"""Whether the numpy engine's fused steps call a compiled loop (``barenet.fast.loops``)
+or run the same operations in NumPy: ``loops_for(*arrays)``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# below this many elements NumPy's passes cost less than one call into numba
+MIN_SIZE = 2048
+
+_LOOPS: list = []
+
+
+def loops_for(*arrays: np.ndarray):
+    """``barenet.fast.loops`` if its loops may run on ``arrays`` (C-ordered, one
+    float dtype, ``MIN_SIZE`` elements or more in the first) and numba imports; else
+    None, and the caller runs the same operations in NumPy."""
+    first = arrays[0]
+    if first.size < MIN_SIZE or first.dtype not in (np.float32, np.float64):
+        return None
+    if not all(a.dtype == first.dtype and a.flags.c_contiguous for a in arrays):
+        return None
+    if not _LOOPS:  # imported on first use: ``import barenet`` does not load numba
+        try:
+            import barenet.fast.loops as loops
+        except Exception:  # numba missing, or broken for this NumPy
+            loops = None
+        _LOOPS.append(loops)
+    return _LOOPS[0]

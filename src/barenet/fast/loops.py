@@ -1,0 +1,88 @@
+"""The numpy engine's compiled loops: a product's bias and the ``Relu`` after it in one
+pass, their gradients in one pass back, and a per-member head's input gradient.
+
+NumPy needs four passes over the output forward (``out += b``, ``out > 0``, the
+multiply, and the 0/1 mask's own array) and three back (the mask, the multiply, the
+bias's sum); each pass reads or writes the whole ``(batch_size, width)`` array. These
+two loops (``barenet.fast.relu_after`` calls them) touch each element once::
+
+    forward     v = out + bias;  out = v * (v > 0)            Relu.forward(inp + b)
+    backward    g = grad * (out > 0);  db += g, row by row    Relu.backward, then the
+                                                              bias's sum over the batch
+
+The operations are NumPy's, in NumPy's order, so the numbers are the same bit for bit:
+each element is one addition and one multiplication by 1 or 0 in the array's dtype
+(``-inf * 0`` is NaN, as in ``Relu.forward``), and NumPy sums a C-ordered array over
+its first axis from 0.0, row after row, as the loop does (``tests/test_loops.py``
+checks both against NumPy, signed zeros, NaN and infinities included; a NaN's sign bit
+is not part of the claim).
+
+``member_products`` is the per-member head's input gradient, ``up_grad[b, m] * w[m, i]``
+for every input ``i`` of member ``m``: one product each, as NumPy's broadcast computes
+it, without the broadcast's slow inner loop. ``scaled_matrices`` is the ensemble
+block's ``r[m][:, None] * w`` side by side (``barenet.fast.ensemble_block``), one
+product each too.
+
+numba compiles each loop once per dtype and caches it on disk. ``loop_dispatch.loops_for``
+imports this module on first use, for C-ordered float arrays of ``MIN_SIZE`` elements
+or more; on smaller ones, and where numba cannot be imported, the callers run the same
+NumPy operations.
+"""
+
+from __future__ import annotations
+
+# numba's njit, through barenet.fast.formulas: it picks numba's cache folder on a
+# read-only install before numba is imported
+from barenet.fast.formulas import njit
+
+
+@njit(cache=True)
+def bias_relu(out, bias):
+    """``out = Relu(out + bias)`` in place: out (batch_size, width), bias (width,)."""
+    one, zero = out.dtype.type(1), out.dtype.type(0)
+    rows, width = out.shape
+    for i in range(rows):
+        for j in range(width):
+            v = out[i, j] + bias[j]
+            out[i, j] = v * (one if v > 0 else zero)
+
+
+@njit(cache=True)
+def relu_grad_and_bias_sum(grad, out, db):
+    """``grad *= (out > 0)`` in place and ``db`` its sum over the batch: grad, out
+    (batch_size, width), db (width,)."""
+    one, zero = grad.dtype.type(1), grad.dtype.type(0)
+    rows, width = grad.shape
+    db[:] = 0  # as NumPy's sum, which starts from 0.0 (so a column of -0.0 sums to 0.0)
+    for i in range(rows):
+        for j in range(width):
+            g = grad[i, j] * (one if out[i, j] > 0 else zero)
+            grad[i, j] = g
+            db[j] += g
+
+
+@njit(cache=True)
+def member_products(grad, w, out):
+    """A per-member head's input gradient: ``out[b, m * d + i] = grad[b, m] * w[m, i]``;
+    grad (batch_size, k), w (k, d), out (batch_size, k * d)."""
+    rows, k = grad.shape
+    d = w.shape[1]
+    for b in range(rows):
+        for m in range(k):
+            g = grad[b, m]
+            for i in range(d):
+                out[b, m * d + i] = g * w[m, i]
+
+
+@njit(cache=True)
+def scaled_matrices(r, w, scaled):
+    """The ensemble block's matrices side by side: ``scaled[i, m * out + o] =
+    r[m, i] * w[i, o]``; r (k, d), w (d, out), scaled (d, k * out). One product each,
+    as NumPy's broadcast ``r.T[:, :, None] * w[:, None, :]``."""
+    k, d = r.shape
+    out_dim = w.shape[1]
+    for i in range(d):
+        for m in range(k):
+            rm = r[m, i]
+            for o in range(out_dim):
+                scaled[i, m * out_dim + o] = rm * w[i, o]

@@ -1,0 +1,96 @@
+"""barenet.fast.loops and loop_dispatch: the numpy engine's compiled loops give NumPy's
+numbers bit for bit (signed zeros, NaN and infinities included), and are used only
+where they may run."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from barenet.fast import loop_dispatch, loops
+from barenet.fast.loop_dispatch import MIN_SIZE, loops_for
+
+SPECIALS = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-45, -1e-45, 3.0, -2.5])
+
+
+def awkward(rng, shape, dtype):
+    """Normal values with signed zeros, NaN, infinities and subnormals sprinkled in."""
+    values = rng.standard_normal(shape).astype(dtype)
+    picks = rng.random(shape) < 0.1
+    values[picks] = rng.choice(SPECIALS, size=int(picks.sum())).astype(dtype)
+    return values
+
+
+def same_bits(got, expected):
+    """Equal values, NaN where NaN, and the same sign on every number (-0.0 too; a
+    NaN's sign bit depends on which operand the CPU passed on, and means nothing)."""
+    np.testing.assert_array_equal(got, expected)
+    numbers = ~np.isnan(expected)
+    np.testing.assert_array_equal(np.signbit(got[numbers]), np.signbit(expected[numbers]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.integers(1, 70),
+    width=st.integers(1, 300),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_bias_relu_and_its_gradient_are_numpys_bit_for_bit(rows, width, dtype, seed):
+    rng = np.random.default_rng(seed)
+    out, bias = awkward(rng, (rows, width), dtype), awkward(rng, width, dtype)
+    grad = awkward(rng, (rows, width), dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        expected = out + bias
+        expected = expected * (expected > 0)  # Relu.forward of the biased product
+        expected_grad = grad * (expected > 0)  # Relu.backward
+        expected_db = expected_grad.sum(axis=0)  # Linear's bias gradient
+        got = out.copy()
+        loops.bias_relu(got, bias)
+        got_grad, got_db = grad.copy(), np.full(width, 7.0, dtype=dtype)
+        loops.relu_grad_and_bias_sum(got_grad, expected, got_db)
+    same_bits(got, expected)
+    same_bits(got_grad, expected_grad)
+    same_bits(got_db, expected_db)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_bias_sum_adds_row_after_row_as_numpy_does_on_a_big_batch(dtype):
+    """Large, mixed-magnitude columns: any other order of additions rounds differently."""
+    rng = np.random.default_rng(3)
+    grad = rng.standard_normal((4096, 33)) * 10.0 ** rng.integers(-6, 7, (4096, 33))
+    grad = grad.astype(dtype)
+    out = np.ones_like(grad)
+    db = np.empty(33, dtype=dtype)
+    loops.relu_grad_and_bias_sum(grad.copy(), out, db)
+    same_bits(db, grad.sum(axis=0))
+    assert not np.array_equal(db, np.sort(grad, axis=0).sum(axis=0))  # order matters here
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_member_products_and_scaled_matrices_are_the_broadcast_products(dtype):
+    rng = np.random.default_rng(4)
+    grad, w = awkward(rng, (9, 5), dtype), awkward(rng, (5, 7), dtype)
+    out = np.empty((9, 35), dtype=dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        loops.member_products(grad, w, out)
+        same_bits(out, (grad[:, :, None] * w[None]).reshape(9, -1))
+        r, w = awkward(rng, (5, 6), dtype), awkward(rng, (6, 4), dtype)
+        scaled = np.empty((6, 20), dtype=dtype)
+        loops.scaled_matrices(r, w, scaled)
+        same_bits(scaled, (r.T[:, :, None] * w[:, None, :]).reshape(6, -1))
+
+
+def test_loops_run_only_on_large_c_ordered_arrays_of_one_float_dtype():
+    big = np.zeros((64, MIN_SIZE // 64), dtype=np.float32)
+    assert loops_for(big, big[0]) is loops
+    assert loops_for(big[:, :-1], big) is None  # below MIN_SIZE
+    assert loops_for(np.asfortranarray(big), big) is None  # not C-ordered
+    assert loops_for(big[:, ::2].repeat(2, axis=1), big[:, ::2]) is None  # a strided view
+    assert loops_for(big, big.astype(np.float64)) is None  # mixed dtypes
+    assert loops_for(big.astype(np.int64)) is None  # not a float
+
+
+def test_without_numba_the_callers_get_none(monkeypatch):
+    monkeypatch.setattr(loop_dispatch, "_LOOPS", [None])  # as when numba fails to import
+    assert loops_for(np.zeros((64, 64))) is None

@@ -1,0 +1,95 @@
+"""barenet.fast.products: a product step without its bias, and the per-member head's
+backward, give the layers' own numbers bit for bit; FusedStep.evaluate gives
+MLP.evaluate's."""
+
+import numpy as np
+import pytest
+
+from barenet import (
+    MLP,
+    MSE,
+    AdamW,
+    Ensemble,
+    EnsembleLinear,
+    EnsembleMean,
+    Linear,
+    MemberScale,
+    Relu,
+)
+from barenet.fast.products import member_head_backward, product_of
+from barenet.fast.runner import FusedStep
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch_size, k, in_dim", [(5, 3, 4), (64, 16, 32)])  # loop or not
+def test_the_member_heads_backward_is_the_layers_own(dtype, batch_size, k, in_dim):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch_size, k * in_dim)).astype(dtype)
+    up_grad = rng.standard_normal((batch_size, k)).astype(dtype)
+    own, fused = (EnsembleLinear(in_dim, 1, k, shared=False, seed=1, dtype=dtype) for _ in "ab")
+    own.forward(x)
+    fused.forward(x)
+    expected = own.backward(up_grad)
+    strided = np.repeat(up_grad, 2, axis=1)[:, ::2]  # as the loss may give it: a view
+    got = member_head_backward(fused, strided)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(fused.dw, own.dw)
+    np.testing.assert_array_equal(fused.db, own.db)
+    assert member_head_backward(fused, up_grad, input_grad=False) is None
+
+
+@pytest.mark.parametrize("layer", [Linear(6, 4, seed=0), EnsembleLinear(3, 4, 2, seed=0)])
+def test_a_product_without_its_bias_and_the_bias_give_the_layers_forward(layer):
+    rng = np.random.default_rng(2)
+    layer.b = rng.standard_normal(layer.b.shape).astype(np.float32)
+    x = rng.standard_normal((5, 6)).astype(np.float32)
+    expected = layer.forward(x)
+    product = product_of(layer)
+    np.testing.assert_array_equal(product.forward(x) + product.bias_row(), expected)
+    assert product.forward(np.zeros((5, 7), dtype=np.float32)) is None  # layer's message
+    up_grad = rng.standard_normal(expected.shape).astype(np.float32)
+    expected_grad = layer.backward(up_grad)
+    expected_dw = layer.dw.copy()
+    np.testing.assert_array_equal(product.backward(up_grad), expected_grad)
+    np.testing.assert_array_equal(layer.dw, expected_dw)
+    assert product.bias_grad_row().base is not None  # a view: written into db itself
+
+
+def test_no_split_where_the_bias_gradient_is_not_one_writable_row():
+    layer = Linear(3, 4, seed=0)
+    layer.db = np.zeros((1, 8), dtype=np.float32)[:, ::2]  # a strided view
+    assert product_of(layer).bias_grad_row() is None
+    layer.db = np.zeros((1, 4), dtype=np.float32)
+    layer.db.flags.writeable = False
+    assert product_of(layer).bias_grad_row() is None
+    assert product_of(EnsembleLinear(3, 4, 2, shared=False, seed=0)) is None
+    assert product_of(Relu()) is None
+
+
+def model(kind):
+    rng = np.random.default_rng(3)
+    if kind == "plain":
+        layers = [Linear(4, 64, seed=rng), Relu(), Linear(64, 1, seed=rng)]
+    else:  # a TabM-mini: an ensemble block, a Relu, a per-member head
+        layers = [Ensemble(8, 4), MemberScale(8, 4, seed=rng), EnsembleLinear(4, 64, 8, seed=rng)]
+        layers += [Relu(), EnsembleLinear(64, 1, 8, shared=False, seed=rng), EnsembleMean(8, 1)]
+    return MLP(layers, MSE(), 0.01, seed=0, optimizer=AdamW(lr=0.01))
+
+
+@pytest.mark.parametrize("kind, exact", [("plain", True), ("ensemble", False)])
+def test_fused_evaluate_gives_the_models_evaluate(kind, exact):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((300, 4)).astype(np.float32)
+    y = x[:, :1] * x[:, 1:2]
+    net = model(kind)
+    net.train(x, y, epochs=1, batch_size=32, engine="numpy")
+    expected = net.evaluate(x, y, engine="numpy")
+    step = FusedStep(net)
+    with step:
+        got = step.evaluate(x, y, batch_size=128)  # chunks, as predict's
+        assert net.training  # the mode is given back
+    if exact:
+        assert got == expected
+    else:  # the block groups its sums differently
+        assert got == pytest.approx(expected, rel=1e-5)
