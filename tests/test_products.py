@@ -12,6 +12,7 @@ from barenet import (
     Ensemble,
     EnsembleLinear,
     EnsembleMean,
+    FeatureLinear,
     Linear,
     MemberScale,
     Relu,
@@ -39,7 +40,10 @@ def test_the_member_heads_backward_is_the_layers_own(dtype, batch_size, k, in_di
     assert member_head_backward(fused, up_grad, input_grad=False) is None
 
 
-@pytest.mark.parametrize("layer", [Linear(6, 4, seed=0), EnsembleLinear(3, 4, 2, seed=0)])
+@pytest.mark.parametrize(
+    "layer",
+    [Linear(6, 4, seed=0), EnsembleLinear(3, 4, 2, seed=0), FeatureLinear(3, 2, 5, seed=0)],
+)
 def test_a_product_without_its_bias_and_the_bias_give_the_layers_forward(layer):
     rng = np.random.default_rng(2)
     layer.b = rng.standard_normal(layer.b.shape).astype(np.float32)
@@ -93,3 +97,26 @@ def test_fused_evaluate_gives_the_models_evaluate(kind, exact):
         assert got == expected
     else:  # the block groups its sums differently
         assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_embeddings_with_a_relu_train_to_the_weights_of_the_layers_own_methods():
+    """Piecewise-linear encoding, FeatureLinear and its Relu (in one loop each way, 64 x
+    128 per batch), a Linear head: bit for bit with the layers' own methods."""
+    from barenet import PiecewiseLinearEncoding
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((256, 8)).astype(np.float32)
+    y = np.sin(x[:, :1]) * x[:, 1:2]
+    edges = [np.quantile(x[:, j], np.linspace(0, 1, 9)) for j in range(8)]
+    runs = []
+    for fast in (True, False):
+        layers = [PiecewiseLinearEncoding(edges), FeatureLinear(8, 8, 16, seed=1), Relu()]
+        layers += [Linear(128, 1, seed=2)]
+        net = MLP(layers, MSE(), 0.01, seed=0, optimizer=AdamW(lr=0.01))
+        runs.append((net, net.train(x, y, x, y, epochs=3, batch_size=64, fast=fast)))
+    (fused, history), (plain, plain_history) = runs
+    steps = FusedStep(fused).steps
+    assert [type(s).__name__ for s in steps] == ["PiecewiseStep", "ReluAfter", "Linear"]
+    assert history == plain_history
+    for key, value in plain.state_dict().items():
+        np.testing.assert_array_equal(fused.state_dict()[key], value, err_msg=key)

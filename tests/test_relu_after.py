@@ -139,3 +139,15 @@ def test_a_step_without_a_split_runs_its_own_methods_with_the_relu_in_place():
     np.testing.assert_array_equal(step.forward(x), expected)
     np.testing.assert_array_equal(step.backward(up_grad.copy()), expected_grad)
     np.testing.assert_array_equal(layer.db, expected_db)
+
+
+def test_a_single_column_keeps_numpys_pairwise_sum():
+    from barenet.fast.relu_after import relu_grad_and_bias_sum
+
+    rng = np.random.default_rng(9)
+    grad = rng.standard_normal((4096, 1)) * 10.0 ** rng.integers(-8, 8, (4096, 1))
+    out = np.ones_like(grad)
+    db = np.empty(1)
+    result = relu_grad_and_bias_sum(grad.copy(), out, db, in_place=True)
+    np.testing.assert_array_equal(result, grad)
+    assert db[0] == grad.sum(axis=0)[0]  # NumPy's own sum, bit for bit

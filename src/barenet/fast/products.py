@@ -8,6 +8,8 @@ row, and the backward of the rest. For the three steps it fuses::
     Linear                  out = inp @ w                       bias b       (1, out)
     EnsembleLinear(shared)  out = (inp as batch * k rows) @ w   bias b       (k, out)
     ScaledEnsembleBlock     out = x @ scaled                    bias b       (k, out)
+    FeatureLinear           out_j = inp_j @ w_j, feature by     bias b       (F, out)
+                            feature, laid out (batch, F * out)
 
 each bias read as one row of ``out``'s width. The numbers are the layers' own:
 ``forward`` is theirs without the ``out += b`` line, ``backward`` theirs without the
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from barenet.embeddings import FeatureLinear
 from barenet.ensemble import EnsembleLinear
 from barenet.fast.ensemble_block import ScaledEnsembleBlock
 from barenet.fast.loop_dispatch import loops_for
@@ -86,6 +89,27 @@ class SharedEnsembleProduct(_Product):
         return (rows @ layer.w.T).reshape(len(grad), -1)
 
 
+class FeatureProduct(_Product):
+    """``FeatureLinear``: one small product per feature, (F, batch, in) @ (F, in, out),
+    laid out as (batch, F * out); its bias, (F, out), is one row of that width."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray | None:
+        layer = self.layer
+        if x.ndim != 2 or x.shape[1] != layer.n_features * layer.in_dim:
+            return None
+        layer.inp = x.reshape(len(x), layer.n_features, layer.in_dim).transpose(1, 0, 2)
+        return np.ascontiguousarray((layer.inp @ layer.w).transpose(1, 0, 2)).reshape(len(x), -1)
+
+    def backward(self, grad: np.ndarray, input_grad: bool = True):
+        layer = self.layer
+        by_feature = grad.reshape(len(grad), layer.n_features, layer.out_dim).transpose(1, 0, 2)
+        np.matmul(layer.inp.transpose(0, 2, 1), by_feature, out=layer.dw)
+        if not input_grad:
+            return None
+        down_grad = by_feature @ layer.w.transpose(0, 2, 1)
+        return down_grad.transpose(1, 0, 2).reshape(len(grad), -1)
+
+
 class BlockProduct(_Product):
     def forward(self, x: np.ndarray) -> np.ndarray | None:
         return self.step.product(x)
@@ -130,4 +154,6 @@ def product_of(step) -> _Product | None:
         return SharedEnsembleProduct(step, step)
     if isinstance(step, ScaledEnsembleBlock):
         return BlockProduct(step, step.linear)
+    if type(step) is FeatureLinear:
+        return FeatureProduct(step, step)
     return None

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from barenet.activations import Relu
+from barenet.embeddings import FeatureLinear
 from barenet.ensemble import EnsembleLinear
 from barenet.fast.ensemble_block import ScaledEnsembleBlock
 from barenet.fast.loop_dispatch import loops_for
@@ -49,7 +50,8 @@ def bias_relu(out: np.ndarray, bias: np.ndarray) -> np.ndarray:
 def relu_grad_and_bias_sum(grad, out, db, in_place: bool) -> np.ndarray:
     """``grad * (out > 0)``, into ``grad`` itself if ``in_place``, and its sum over the
     batch written into ``db``: grad, out (batch_size, width), db (width,)."""
-    loops = loops_for(grad, out, db)
+    # (NumPy sums a single column pairwise, not row after row: that one stays NumPy's)
+    loops = loops_for(grad, out, db) if grad.ndim == 2 and grad.shape[1] > 1 else None
     if loops is None:
         result = np.multiply(grad, out > 0, out=grad if in_place else None)
         np.add.reduce(result, 0, None, db)
@@ -65,6 +67,7 @@ def gives_new_array(step) -> bool:
     return isinstance(step, (ReluAfter, ScaledEnsembleBlock)) or type(step) in (
         Linear,
         EnsembleLinear,
+        FeatureLinear,
     )
 
 

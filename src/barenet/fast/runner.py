@@ -17,9 +17,11 @@ differences are only in how the same numbers are computed:
   applied in place on the product's new output, in the same loop as the product's
   bias, and its backward masks the returning gradient (in place when that is a new
   array) in the loop that sums the bias's gradient (``barenet.fast.relu_after``);
+- ``PiecewiseLinearEncoding``'s forward runs as one loop (``barenet.fast.encoding_step``);
 - a ``Linear`` with one output propagates its gradient as an outer product (each
   element is one product either way);
-- the plain SGD of ``Layer.step(lr)`` runs as one fused ``SGD`` update.
+- the plain SGD of ``Layer.step(lr)`` runs as one fused ``SGD`` update, and ``Adam``
+  and ``AdamW`` update each flat group in one compiled loop (``barenet.fast.adam_loop``).
 
 Every other layer's and the loss's own ``forward`` and ``backward`` are called as
 they are. ``tests/test_fast.py`` checks that both paths give bit-identical weights
@@ -36,7 +38,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from barenet.embeddings import FeatureLinear
+from barenet.embeddings import FeatureLinear, PiecewiseLinearEncoding
+from barenet.fast.adam_loop import compiled_update
+from barenet.fast.encoding_step import PiecewiseStep
 from barenet.fast.ensemble_block import ScaledEnsembleBlock, starts_block
 from barenet.fast.products import is_member_head, linear_backward, member_head_backward
 from barenet.fast.relu_after import ReluAfter, fuse_relus
@@ -135,6 +139,9 @@ def _steps(layers) -> list:
         if starts_block(layers, i):
             steps.append(ScaledEnsembleBlock(*layers[i : i + 3]))
             i += 3
+        elif type(layers[i]) is PiecewiseLinearEncoding:
+            steps.append(PiecewiseStep(layers[i]))
+            i += 1
         else:
             steps.append(layers[i])
             i += 1
@@ -253,7 +260,8 @@ class FusedStep:
             self.optimizer.step()
             return
         for group in self.groups:  # built-in layers write their gradients into the views
-            self.optimizer.update_one(group.value, group.grad, group.state)
+            if not compiled_update(self.optimizer, group.value, group.grad, group.state):
+                self.optimizer.update_one(group.value, group.grad, group.state)
 
     def flat_gradients(self) -> list:
         """Every gradient, in as few arrays as possible (for the finiteness check)."""
