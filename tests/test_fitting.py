@@ -170,10 +170,28 @@ def test_the_machine_is_idle_when_the_load_leaves_a_core_free(monkeypatch):
     from barenet import fitting
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    monkeypatch.setattr("os.getloadavg", lambda: (1.1, 0.5, 0.5))  # this process alone
+    monkeypatch.setattr(fitting, "_running_threads", lambda: 1)  # this process alone
+    monkeypatch.setattr("os.getloadavg", lambda: (1.9, 0.5, 0.5))  # a fit just ended
     assert fitting.machine_is_idle()
-    monkeypatch.setattr("os.getloadavg", lambda: (1.9, 0.5, 0.5))  # and one other
+    monkeypatch.setattr(fitting, "_running_threads", lambda: 2)  # and one other
     assert not fitting.machine_is_idle()
+    monkeypatch.setattr(fitting, "_running_threads", lambda: None)  # no /proc/loadavg
+    monkeypatch.setattr("os.getloadavg", lambda: (1.1, 0.5, 0.5))
+    assert fitting.machine_is_idle()
+    monkeypatch.setattr("os.getloadavg", lambda: (1.9, 0.5, 0.5))
+    assert not fitting.machine_is_idle()
+
+
+def test_the_running_threads_are_read_where_linux_gives_them():
+    import os
+
+    from barenet.fitting import _running_threads
+
+    running = _running_threads()
+    if os.path.exists("/proc/loadavg"):
+        assert running is not None and running >= 1  # this reader at least
+    else:
+        assert running is None
 
 
 def test_a_bad_blas_thread_setting_is_a_clear_error(monkeypatch):

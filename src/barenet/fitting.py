@@ -244,9 +244,8 @@ def blas_threads():
     OpenBLAS's second thread spins waiting for a core whenever anything else runs: on a
     2-core machine with one other busy process, an epoch of the tabular recipe took 5.5 s
     with two threads against 0.9 s with one. On the same machine idle, two threads
-    trained the recipe in 28 s against 37 s with one. So ``auto`` keeps BLAS's threads
-    when the 1-minute load average (this process's own work included, e.g. an earlier
-    fit) stays below the cores less half a core, and uses one thread otherwise.
+    trained the recipe in 24 s against 33 s with one. So ``auto`` keeps BLAS's threads
+    when nothing else is running (``machine_is_idle``), and uses one thread otherwise.
     ``BARENET_BLAS_THREADS=N`` sets N threads; ``0`` leaves them as they are. The thread
     count changed no result of OpenBLAS's products measured here, but a BLAS may group
     its sums by thread, so runs on a busy and an idle machine may differ by rounding.
@@ -272,17 +271,43 @@ def blas_threads():
 
 
 def machine_is_idle() -> bool:
-    """Whether the 1-minute load average is below the cores less half a core (False
-    where the load average cannot be read). It counts this process's own work too, so
-    one fit after another on an idle 2-core machine (load about 1) still counts as idle,
-    and one other busy process beside it (load about 2) does not."""
+    """Whether training would leave a core free: fewer than ``cores - 0.5`` threads
+    running, this process counted.
+
+    On Linux, the threads running now (``/proc/loadavg``'s running count, the median of
+    a few readings over 20 ms; the reader itself is this process). Elsewhere, or where
+    that cannot be read, the 1-minute load average, which still counts a process that
+    just finished (so one fit right after another may get one thread). False where
+    neither can be read."""
     import os
 
+    cores = os.cpu_count() or 1
+    running = _running_threads()
+    if running is not None:
+        return running < cores - 0.5
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # Windows has no load average
         return False
-    return load < (os.cpu_count() or 1) - 0.5
+    return load < cores - 0.5
+
+
+def _running_threads(readings: int = 5, pause: float = 0.005) -> float | None:
+    """The median number of threads running on the machine over a few readings of
+    ``/proc/loadavg`` (``running/total``, this reader included); None if unreadable."""
+    import statistics
+    import time
+
+    counts = []
+    try:
+        for i in range(readings):
+            if i:
+                time.sleep(pause)
+            with open("/proc/loadavg") as file:
+                counts.append(int(file.read().split()[3].split("/")[0]))
+    except (OSError, ValueError, IndexError):
+        return None
+    return statistics.median(counts)
 
 
 def kept_epoch(model: MLP, config: TrainConfig) -> int:
