@@ -128,10 +128,13 @@ def _recipe_lines(recipe: dict) -> list[str]:
 
 def _machine(run: dict, recipe: dict | None) -> str:
     machine = run["machine"]
-    blas = machine.get("blas") or ["unknown BLAS"]
-    blas = (
-        blas[0] if isinstance(blas[0], str) else f"{blas[0]['internal_api']} {blas[0]['version']}"
+    pools = machine.get("blas") or ["unknown BLAS"]
+    # every BLAS loaded (NumPy's, and SciPy's once numba has loaded it), in load order
+    blas = " and ".join(
+        pool if isinstance(pool, str) else f"{pool['internal_api']} {pool['version']}"
+        for pool in pools
     )
+
     loads = [machine.get("load_average")]
     if recipe:
         loads += [
