@@ -39,6 +39,36 @@ def test_the_loop_gives_the_optimisers_own_updates_bit_for_bit(make, dtype):
         assert loop_state[name].dtype == dtype
 
 
+def test_the_flag_and_the_class_each_do_what_they_do_in_numpy():
+    """update_one's L2 term follows decoupled_weight_decay; AdamW.update's decay follows
+    the class: a flag changed on an instance changes the numbers the same way."""
+    rng = np.random.default_rng(1)
+    for make, flag in ((lambda: Adam(lr=1e-2, weight_decay=0.1), True),
+                       (lambda: AdamW(lr=1e-2, weight_decay=0.1), False)):  # fmt: skip
+        own, loop = make(), make()
+        own.decoupled_weight_decay = loop.decoupled_weight_decay = flag
+        value = rng.standard_normal(4096).astype(np.float32)
+        grad = rng.standard_normal(4096).astype(np.float32)
+        own_value, loop_value, own_state, loop_state = value.copy(), value.copy(), {}, {}
+        own.update_one(own_value, grad, own_state)
+        assert compiled_update(loop, loop_value, grad, loop_state)
+        np.testing.assert_array_equal(loop_value, own_value)
+
+
+def test_a_state_of_another_shape_goes_to_numpys_error():
+    """A state loaded from a narrower model: NumPy's broadcast error, not a write past
+    the arrays' ends."""
+    value, grad = np.zeros(4096, dtype=np.float32), np.ones(4096, dtype=np.float32)
+    state = {
+        "step": 3,
+        "exp_avg": np.zeros(16, np.float32),
+        "exp_avg_sq": np.zeros(16, np.float32),
+    }
+    assert not compiled_update(AdamW(), value, grad, state)
+    with pytest.raises(ValueError):
+        AdamW().update_one(value, grad, state)
+
+
 def test_it_declines_what_it_does_not_cover():
     value, grad = np.zeros(4096, dtype=np.float32), np.ones(4096, dtype=np.float32)
     state = {}

@@ -170,28 +170,44 @@ def test_the_machine_is_idle_when_the_load_leaves_a_core_free(monkeypatch):
     from barenet import fitting
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    monkeypatch.setattr(fitting, "_running_threads", lambda: 1)  # this process alone
+    monkeypatch.setattr(fitting, "_others_running", lambda: 0)  # this process alone
     monkeypatch.setattr("os.getloadavg", lambda: (1.9, 0.5, 0.5))  # a fit just ended
     assert fitting.machine_is_idle()
-    monkeypatch.setattr(fitting, "_running_threads", lambda: 2)  # and one other
+    monkeypatch.setattr(fitting, "_others_running", lambda: 1)  # and one other
     assert not fitting.machine_is_idle()
-    monkeypatch.setattr(fitting, "_running_threads", lambda: None)  # no /proc/loadavg
+    monkeypatch.setattr(fitting, "_others_running", lambda: None)  # no /proc/loadavg
     monkeypatch.setattr("os.getloadavg", lambda: (1.1, 0.5, 0.5))
     assert fitting.machine_is_idle()
     monkeypatch.setattr("os.getloadavg", lambda: (1.9, 0.5, 0.5))
     assert not fitting.machine_is_idle()
 
 
-def test_the_running_threads_are_read_where_linux_gives_them():
+def test_this_process_own_spinning_threads_do_not_make_the_machine_busy(monkeypatch):
+    """Right after a product, OpenBLAS's threads of this process still spin: they are
+    this process's, not another's."""
     import os
 
-    from barenet.fitting import _running_threads
+    from barenet import fitting
 
-    running = _running_threads()
-    if os.path.exists("/proc/loadavg"):
-        assert running is not None and running >= 1  # this reader at least
-    else:
-        assert running is None
+    if not os.path.exists("/proc/loadavg"):
+        assert fitting._others_running() is None
+        return
+    assert fitting._own_running() >= 1  # the reader itself
+    # 3 threads running machine-wide, all of them this process's: nothing else runs
+    monkeypatch.setattr(fitting, "_own_running", lambda: 3)
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        if path == "/proc/loadavg":
+            import io
+
+            return io.StringIO("0.9 0.5 0.4 3/120 999")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", fake_open)
+    assert fitting._others_running() == 0
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert fitting.machine_is_idle()
 
 
 def test_a_bad_blas_thread_setting_is_a_clear_error(monkeypatch):

@@ -81,19 +81,23 @@ def test_member_products_and_scaled_matrices_are_the_broadcast_products(dtype):
         same_bits(scaled, (r.T[:, :, None] * w[:, None, :]).reshape(6, -1))
 
 
-def test_loops_run_only_on_large_c_ordered_arrays_of_one_float_dtype():
+def test_loops_run_only_on_large_c_ordered_arrays_of_one_float_dtype_and_stated_shapes():
     big = np.zeros((64, MIN_SIZE // 64), dtype=np.float32)
-    assert loops_for(big, big[0]) is loops
-    assert loops_for(big[:, :-1], big) is None  # below MIN_SIZE
-    assert loops_for(np.asfortranarray(big), big) is None  # not C-ordered
-    assert loops_for(big[:, ::2].repeat(2, axis=1), big[:, ::2]) is None  # a strided view
-    assert loops_for(big, big.astype(np.float64)) is None  # mixed dtypes
-    assert loops_for(big.astype(np.int64)) is None  # not a float
+    row = big.shape[1:]
+    assert loops_for(big, big[0], shapes=(big.shape, row)) is loops
+    assert loops_for(big[:, :-1], big[0], shapes=(big[:, :-1].shape, row)) is None  # small
+    assert loops_for(np.asfortranarray(big), big[0], shapes=(big.shape, row)) is None
+    assert loops_for(big, big[0, ::2].repeat(2), shapes=(big.shape, row)) is loops  # a copy
+    assert loops_for(big, big[::2, 0], shapes=(big.shape, (32,))) is None  # a strided view
+    assert loops_for(big, big[0].astype(np.float64), shapes=(big.shape, row)) is None
+    assert loops_for(big.astype(np.int64), shapes=(big.shape,)) is None  # not a float
+    # the loops index without bounds checks: any other shape than stated goes to NumPy
+    assert loops_for(big, big[0, :1], shapes=(big.shape, row)) is None
 
 
 def test_without_numba_the_callers_get_none(monkeypatch):
     monkeypatch.setattr(loop_dispatch, "_LOOPS", [None])  # as when numba fails to import
-    assert loops_for(np.zeros((64, 64))) is None
+    assert loops_for(np.zeros((64, 64)), shapes=((64, 64),)) is None
 
 
 @settings(max_examples=30, deadline=None)

@@ -81,6 +81,27 @@ def model(kind):
     return MLP(layers, MSE(), 0.01, seed=0, optimizer=AdamW(lr=0.01))
 
 
+def test_a_learners_predict_still_gives_the_validation_loss():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = x[:, :1]
+    net = model("plain")
+    calls = []
+    own_predict = net.predict
+
+    def predict(inputs, *args, **kwargs):
+        calls.append(len(inputs))
+        return own_predict(inputs, *args, **kwargs) * 0.0  # a learner's (odd) change
+
+    net.predict = predict
+    assert not FusedStep(net).evaluates_as_the_model()
+    history = net.train(x, y, x, y, epochs=2, batch_size=32, engine="numpy")
+    assert calls.count(64) == 2  # once per epoch, on the validation rows
+    expected = float(np.mean(y.astype(np.float64) ** 2))
+    assert history["val_loss"] == [pytest.approx(expected, rel=1e-5)] * 2
+    assert FusedStep(model("plain")).evaluates_as_the_model()
+
+
 @pytest.mark.parametrize("kind, exact", [("plain", True), ("ensemble", False)])
 def test_fused_evaluate_gives_the_models_evaluate(kind, exact):
     rng = np.random.default_rng(4)

@@ -141,6 +141,25 @@ def test_a_step_without_a_split_runs_its_own_methods_with_the_relu_in_place():
     np.testing.assert_array_equal(layer.db, expected_db)
 
 
+def test_a_bias_of_another_shape_gets_numpys_broadcast_not_a_read_past_its_end():
+    """Linear.forward broadcasts a (1, 1) bias; so does the fused step (NumPy's passes),
+    where the loop, without bounds checks, would have read past the bias."""
+    from barenet import SGD
+
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((64, 8))
+    y = x[:, :1]
+    runs = []
+    for fast in (True, False):
+        layers = [Linear(8, 4096, seed=1), Relu(), Linear(4096, 1, seed=2)]
+        layers[0].b = np.full((1, 1), 0.5, dtype=np.float32)
+        net = MLP(layers, MSE(), 0.01, seed=0, optimizer=SGD(lr=0.01))
+        runs.append(net.predict(x, engine="numpy"))
+        with pytest.raises(ValueError):  # the bias's gradient has the wrong shape
+            net.train(x, y, epochs=1, batch_size=64, fast=fast)
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
 def test_a_single_column_keeps_numpys_pairwise_sum():
     from barenet.fast.relu_after import relu_grad_and_bias_sum
 

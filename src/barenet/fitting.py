@@ -271,20 +271,22 @@ def blas_threads():
 
 
 def machine_is_idle() -> bool:
-    """Whether training would leave a core free: fewer than ``cores - 0.5`` threads
-    running, this process counted.
+    """Whether nothing but this process is running: fewer than ``cores - 0.5`` threads
+    running, counting this process as one (so on 2 cores, idle means no other thread
+    running, and training then takes both cores).
 
-    On Linux, the threads running now (``/proc/loadavg``'s running count, the median of
-    a few readings over 20 ms; the reader itself is this process). Elsewhere, or where
-    that cannot be read, the 1-minute load average, which still counts a process that
-    just finished (so one fit right after another may get one thread). False where
+    On Linux, the threads running now: ``/proc/loadavg``'s running count less this
+    process's own running threads (OpenBLAS's threads spin for a while after each
+    product), the median of a few readings over 20 ms. Elsewhere, or where that cannot
+    be read, the 1-minute load average, which still counts a process that just
+    finished (so a fit started right after another may get one thread). False where
     neither can be read."""
     import os
 
     cores = os.cpu_count() or 1
-    running = _running_threads()
-    if running is not None:
-        return running < cores - 0.5
+    others = _others_running()
+    if others is not None:
+        return others + 1 < cores - 0.5
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # Windows has no load average
@@ -292,9 +294,10 @@ def machine_is_idle() -> bool:
     return load < cores - 0.5
 
 
-def _running_threads(readings: int = 5, pause: float = 0.005) -> float | None:
-    """The median number of threads running on the machine over a few readings of
-    ``/proc/loadavg`` (``running/total``, this reader included); None if unreadable."""
+def _others_running(readings: int = 5, pause: float = 0.005) -> float | None:
+    """The median number of threads running on the machine outside this process, over
+    a few readings of ``/proc/loadavg`` (``running/total``) and of this process's
+    threads' states (``/proc/self/task/*/stat``); None if either is unreadable."""
     import statistics
     import time
 
@@ -304,10 +307,26 @@ def _running_threads(readings: int = 5, pause: float = 0.005) -> float | None:
             if i:
                 time.sleep(pause)
             with open("/proc/loadavg") as file:
-                counts.append(int(file.read().split()[3].split("/")[0]))
+                running = int(file.read().split()[3].split("/")[0])
+            counts.append(running - _own_running())
     except (OSError, ValueError, IndexError):
         return None
-    return statistics.median(counts)
+    return max(0.0, statistics.median(counts))
+
+
+def _own_running() -> int:
+    """This process's threads in state R (running or runnable), the reader included."""
+    import os
+
+    count = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat") as file:
+                stat = file.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        count += stat[stat.rindex(")") + 2] == "R"  # the state follows the (name)
+    return count
 
 
 def kept_epoch(model: MLP, config: TrainConfig) -> int:

@@ -173,8 +173,8 @@ class Trainer:
             return False
         val_loss = None
         if x_val is not None:
-            if isinstance(step, FusedStep):  # the training steps' forward, in eval mode
-                val_loss = step.evaluate(x_val, y_val)
+            if isinstance(step, FusedStep) and step.evaluates_as_the_model():
+                val_loss = step.evaluate(x_val, y_val)  # the training steps, in eval mode
             else:
                 val_loss = model.evaluate(x_val, y_val, engine=self.engine_used)
         if not (math.isfinite(train_loss) and _all_finite(model)) or (

@@ -37,22 +37,23 @@ def compiled_update(optimizer, value: np.ndarray, grad: np.ndarray, state: dict)
     if not all(type(h) in (float, int) for h in (lr, weight_decay, beta1, beta2, eps)):
         return False
     m, v = state.get("exp_avg", value), state.get("exp_avg_sq", value)
-    loops = loops_for(value, grad, m, v)
+    loops = loops_for(value, grad, m, v, shapes=(value.shape,) * 4) if value.ndim == 1 else None
     if loops is None:
         return False
     if "exp_avg" not in state:  # as Adam.update's first step
         state["exp_avg"], state["exp_avg_sq"] = np.zeros_like(value), np.zeros_like(value)
     state["step"] = t = state.get("step", 0) + 1  # as Optimizer.update_one
     cast = value.dtype.type
-    decoupled = optimizer.decoupled_weight_decay
     loops.adam_update(
         value,
         grad,
         state["exp_avg"],
         state["exp_avg_sq"],
-        bool(weight_decay) and not decoupled,  # Adam: grad + weight_decay * value
+        # update_one's L2 term, grad + weight_decay * value, as its flag says
+        bool(weight_decay) and not optimizer.decoupled_weight_decay,
         cast(weight_decay),
-        cast(1 - lr * weight_decay) if decoupled else cast(1),  # AdamW: value *= ...
+        # AdamW.update's value *= 1 - lr * weight_decay (whatever the flag says)
+        cast(1 - lr * weight_decay) if type(optimizer) is AdamW else cast(1),
         cast(beta1),
         cast(1 - beta1),
         cast(beta2),

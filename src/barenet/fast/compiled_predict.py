@@ -43,14 +43,17 @@ CHUNK_ROWS = 128
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 # BARENET_ENGINE as os.environ stores it, read from its dict without the key encoding
-# each os.environ.get does (0.7 us of a 7 us call); os.environ.get where it has none
+# each os.environ.get does (0.7 us of a 7 us call); os.environ.get where it has none,
+# or where os.environ has been replaced by another object since
+_ENVIRONMENT = os.environ
 _ENVIRON = getattr(os.environ, "_data", None)
 _ENGINE_KEY = getattr(os.environ, "encodekey", lambda key: key)("BARENET_ENGINE")
 
 
 def _engine_setting():
-    """``BARENET_ENGINE`` as stored (bytes on POSIX), or None."""
-    if isinstance(_ENVIRON, dict):
+    """``BARENET_ENGINE`` as stored (bytes on POSIX, from ``os.environ``'s own dict),
+    or as ``os.environ.get`` gives it; None when unset."""
+    if os.environ is _ENVIRONMENT and isinstance(_ENVIRON, dict):
         return _ENVIRON.get(_ENGINE_KEY)
     return os.environ.get("BARENET_ENGINE")
 

@@ -32,7 +32,9 @@ class PiecewiseStep:
         if x.ndim != 2 or x.shape[1] != layer.n_features:  # the layer's own message
             return layer.forward(x)
         raw = np.empty((len(x), layer.n_features, layer.n_bins), dtype=layer.left.dtype)
-        loops = loops_for(raw, x, layer.left, layer.width, layer.low, layer.high)
+        table = raw.shape[1:]  # (n_features, n_bins), as left, width, low and high
+        arrays = (raw, x, layer.left, layer.width, layer.low, layer.high)
+        loops = loops_for(*arrays, shapes=(raw.shape, x.shape) + (table,) * 4)
         if loops is None:
             return layer.forward(x)
         out = np.empty_like(raw)

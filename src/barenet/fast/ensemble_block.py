@@ -67,7 +67,7 @@ class ScaledEnsembleBlock:
             return None
         self.copies.inp = self.x = x
         r, w = self.scale.r, self.linear.w
-        loops = loops_for(r, w)
+        loops = loops_for(r, w, shapes=((self.k, self.dim), (self.dim, self.out_dim)))
         if loops is None:  # (d, k, out): member m's matrix r[m][:, None] * w, side by side
             self.scaled = (r.T[:, :, None] * w[:, None, :]).reshape(self.dim, -1)
         else:  # the same products, in one loop (several times faster)

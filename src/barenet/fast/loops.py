@@ -1,5 +1,6 @@
 """The numpy engine's compiled loops: a product's bias and the ``Relu`` after it in one
-pass, their gradients in one pass back, and a per-member head's input gradient.
+pass and their gradients in one pass back, a per-member head's input gradient, the
+ensemble block's scaled matrices, the piecewise-linear encoding and the Adam update.
 
 NumPy needs four passes over the output forward (``out += b``, ``out > 0``, the
 multiply, and the 0/1 mask's own array) and three back (the mask, the multiply, the
@@ -26,10 +27,13 @@ product each too. ``adam_update`` is ``Adam.update`` (``AdamW``'s too) on the fu
 optimiser's flat arrays: NumPy's operations in NumPy's order, element by element,
 with each constant cast to the arrays' dtype first, as NumPy casts a Python float.
 
-numba compiles each loop once per dtype and caches it on disk. ``loop_dispatch.loops_for``
-imports this module on first use, for C-ordered float arrays of ``MIN_SIZE`` elements
-or more; on smaller ones, and where numba cannot be imported, the callers run the same
-NumPy operations.
+numba compiles each loop once per signature (dtype, and layout) and caches it on disk.
+The loops index without bounds checks: ``loop_dispatch.loops_for`` hands them only
+arrays of the shapes their callers state. They raise no NumPy floating-point warnings
+(NumPy's passes do, where ``np.errstate`` does not silence them, as in training).
+``loop_dispatch.loops_for`` imports this module on first use, for C-ordered float
+arrays of ``MIN_SIZE`` elements or more; on smaller ones, and where numba cannot be
+imported, the callers run the same NumPy operations.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``barenet.fast.relu_after`` adds the bias, applies the Relu and, going back, sums the
 bias's gradient in the loops that already touch the product's output
 (``barenet.fast.loops``). It needs the product without the bias, the bias as one
-row, and the backward of the rest. For the three steps it fuses::
+row, and the backward of the rest. For the four steps it fuses::
 
     Linear                  out = inp @ w                       bias b       (1, out)
     EnsembleLinear(shared)  out = (inp as batch * k rows) @ w   bias b       (k, out)
@@ -11,9 +11,10 @@ row, and the backward of the rest. For the three steps it fuses::
     FeatureLinear           out_j = inp_j @ w_j, feature by     bias b       (F, out)
                             feature, laid out (batch, F * out)
 
-each bias read as one row of ``out``'s width. The numbers are the layers' own:
-``forward`` is theirs without the ``out += b`` line, ``backward`` theirs without the
-``db`` line (``tests/test_relu_after.py``).
+each bias read as one row of ``out``'s width. The numbers are the layers' own (the
+ensemble block's, as ever, to rounding): ``forward`` is theirs without the
+``out += b`` line, ``backward`` theirs without the ``db`` line
+(``tests/test_products.py``, ``tests/test_relu_after.py``).
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def member_head_backward(layer: EnsembleLinear, up_grad: np.ndarray, input_grad=
     w = layer.w.reshape(k, layer.in_dim)
     out = np.empty((batch_size, k * layer.in_dim), dtype=np.result_type(up_grad, w))
     up_grad = np.ascontiguousarray(up_grad)  # the loss's gradient may be a strided view
-    loops = loops_for(out, w, up_grad)
+    loops = loops_for(out, w, up_grad, shapes=(out.shape, (k, layer.in_dim), (batch_size, k)))
     if loops is None:
         return (members * w[None]).reshape(batch_size, -1)
     loops.member_products(up_grad, w, out)

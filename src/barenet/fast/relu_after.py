@@ -3,7 +3,8 @@
 ``Relu``'s own methods keep a 0/1 mask and write two new arrays per batch (the mask
 and the output), then one more in backward; the product's bias is one more pass each
 way. After a step whose forward returns a new array of its own (``Linear``, a shared
-``EnsembleLinear``, the ensemble block), all of that happens in the product's output,
+``EnsembleLinear``, the ensemble block, ``FeatureLinear``), all of that happens in the
+product's output,
 in place::
 
     out = x @ w                              # the product, a new array (products.py)
@@ -38,7 +39,7 @@ from barenet.layers import Linear
 
 def bias_relu(out: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """``out = Relu(out + bias)`` in place; out (batch_size, width), bias (width,)."""
-    loops = loops_for(out, bias)
+    loops = loops_for(out, bias, shapes=(out.shape, out.shape[1:])) if out.ndim == 2 else None
     if loops is None:
         out += bias
         np.multiply(out, out > 0, out=out)
@@ -51,7 +52,10 @@ def relu_grad_and_bias_sum(grad, out, db, in_place: bool) -> np.ndarray:
     """``grad * (out > 0)``, into ``grad`` itself if ``in_place``, and its sum over the
     batch written into ``db``: grad, out (batch_size, width), db (width,)."""
     # (NumPy sums a single column pairwise, not row after row: that one stays NumPy's)
-    loops = loops_for(grad, out, db) if grad.ndim == 2 and grad.shape[1] > 1 else None
+    shapes = (grad.shape, grad.shape, grad.shape[1:])
+    loops = (
+        loops_for(grad, out, db, shapes=shapes) if grad.ndim == 2 and grad.shape[1] > 1 else None
+    )
     if loops is None:
         result = np.multiply(grad, out > 0, out=grad if in_place else None)
         np.add.reduce(result, 0, None, db)

@@ -13,7 +13,8 @@ differences are only in how the same numbers are computed:
 - ``Ensemble``, ``MemberScale`` and a shared ``EnsembleLinear`` in a row run as one
   matrix product (``barenet.fast.ensemble_block``): the same multiply-adds grouped
   differently, so an ensemble's weights agree with its own methods to rounding;
-- a ``Relu`` after a product (``Linear``, ``EnsembleLinear``, the ensemble block) is
+- a ``Relu`` after a product (``Linear``, ``EnsembleLinear``, the ensemble block,
+  ``FeatureLinear``) is
   applied in place on the product's new output, in the same loop as the product's
   bias, and its backward masks the returning gradient (in place when that is a new
   array) in the loop that sums the bias's gradient (``barenet.fast.relu_after``);
@@ -227,6 +228,16 @@ class FusedStep:
         for step in self.steps:
             inp = step.forward(inp)
         return inp
+
+    def evaluates_as_the_model(self) -> bool:
+        """Whether ``evaluate`` gives what ``model.evaluate`` would: the model's
+        ``evaluate`` and ``predict`` are barenet's, on the class and the instance (a
+        learner's ``predict`` must see the validation rows)."""
+        model, names = self.model, ("evaluate", "predict")
+        own = vars(model)
+        return not any(name in own for name in names) and all(
+            _is_barenets(getattr(type(model), name, None)) for name in names
+        )
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 8192) -> float:
         """``model.evaluate(x, y)`` through the fused steps: the loss in evaluation
