@@ -67,6 +67,12 @@ def test_a_state_of_another_shape_goes_to_numpys_error():
     assert not compiled_update(AdamW(), value, grad, state)
     with pytest.raises(ValueError):
         AdamW().update_one(value, grad, state)
+    read_only = {"step": 1, "exp_avg": np.zeros(4096, np.float32)}
+    read_only["exp_avg_sq"] = np.zeros(4096, np.float32)
+    read_only["exp_avg"].flags.writeable = False  # e.g. a state read from a memory map
+    assert not compiled_update(AdamW(), value, grad, read_only)
+    with pytest.raises(ValueError, match="read-only"):
+        AdamW().update_one(value, grad, read_only)
 
 
 def test_it_declines_what_it_does_not_cover():

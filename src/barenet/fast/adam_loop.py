@@ -37,7 +37,9 @@ def compiled_update(optimizer, value: np.ndarray, grad: np.ndarray, state: dict)
     if not all(type(h) in (float, int) for h in (lr, weight_decay, beta1, beta2, eps)):
         return False
     m, v = state.get("exp_avg", value), state.get("exp_avg_sq", value)
-    loops = loops_for(value, grad, m, v, shapes=(value.shape,) * 4) if value.ndim == 1 else None
+    if value.ndim != 1 or not all(a.flags.writeable for a in (value, m, v)):
+        return False  # (a read-only state gets NumPy's error from the optimiser's own)
+    loops = loops_for(value, grad, m, v, shapes=(value.shape,) * 4)
     if loops is None:
         return False
     if "exp_avg" not in state:  # as Adam.update's first step
