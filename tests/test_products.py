@@ -112,12 +112,14 @@ def test_fused_evaluate_gives_the_models_evaluate(kind, exact):
     expected = net.evaluate(x, y, engine="numpy")
     step = FusedStep(net)
     with step:
-        got = step.evaluate(x, y, batch_size=128)  # chunks, as predict's
+        got = step.evaluate(x, y)  # predict's chunks: the same products on both sides
+        in_chunks = step.evaluate(x, y, batch_size=128)  # other chunks: to rounding
         assert net.training  # the mode is given back
     if exact:
         assert got == expected
     else:  # the block groups its sums differently
         assert got == pytest.approx(expected, rel=1e-5)
+    assert in_chunks == pytest.approx(expected, rel=1e-5)
 
 
 def test_embeddings_with_a_relu_train_to_the_weights_of_the_layers_own_methods():

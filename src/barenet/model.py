@@ -305,10 +305,17 @@ class MLP:
         batch_size = check_positive_int(batch_size, "predict batch_size")
         if resolve_engine(self, engine) == "compiled":
             return compiled_predict.predict(self, x, batch_size, engine)
+        return self._forward_in_chunks(self.forward, x, batch_size)
+
+    def _forward_in_chunks(self, forward, x: np.ndarray, batch_size: int) -> np.ndarray:
+        """``forward`` (the model's, or a fused step's) over ``x`` in chunks of
+        ``batch_size`` rows, in evaluation mode (the mode restored after).
+
+        x: (n_samples, in_dim), checked -> (n_samples, out_dim)."""
         was_training = self.training
         self.eval()
         try:
-            outs = [self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+            outs = [forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
         finally:
             self.train(was_training)
         return outs[0] if len(outs) == 1 else np.concatenate(outs)

@@ -246,14 +246,7 @@ class FusedStep:
 
         x : (n_samples, in_dim), y : (n_samples, out_dim), both checked already.
         """
-        model = self.model
-        was_training = model.training
-        model.eval()
-        try:
-            outs = [self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-        finally:
-            model.train(was_training)
-        return self.loss_fun(outs[0] if len(outs) == 1 else np.concatenate(outs), y)
+        return self.loss_fun(self.model._forward_in_chunks(self.forward, x, batch_size), y)
 
     def loss(self, prediction: np.ndarray, target: np.ndarray) -> float:
         return self.loss_fun.forward(prediction, target)
