@@ -305,9 +305,9 @@ class MLP:
         batch_size = check_positive_int(batch_size, "predict batch_size")
         if resolve_engine(self, engine) == "compiled":
             return compiled_predict.predict(self, x, batch_size, engine)
-        return self._forward_in_chunks(self.forward, x, batch_size)
+        return self.forward_in_chunks(self.forward, x, batch_size)
 
-    def _forward_in_chunks(self, forward, x: np.ndarray, batch_size: int) -> np.ndarray:
+    def forward_in_chunks(self, forward, x: np.ndarray, batch_size: int) -> np.ndarray:
         """``forward`` (the model's, or a fused step's) over ``x`` in chunks of
         ``batch_size`` rows, in evaluation mode (the mode restored after).
 

@@ -246,7 +246,7 @@ class FusedStep:
 
         x : (n_samples, in_dim), y : (n_samples, out_dim), both checked already.
         """
-        return self.loss_fun(self.model._forward_in_chunks(self.forward, x, batch_size), y)
+        return self.loss_fun(self.model.forward_in_chunks(self.forward, x, batch_size), y)
 
     def loss(self, prediction: np.ndarray, target: np.ndarray) -> float:
         return self.loss_fun.forward(prediction, target)
