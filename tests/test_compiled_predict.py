@@ -226,22 +226,48 @@ def test_a_learners_override_after_the_first_call_is_honoured():
     model.predict(x, engine="compiled")  # primed again
 
 
-def test_a_class_level_override_is_honoured(monkeypatch):
+def test_a_class_level_forward_override_is_honoured(monkeypatch):
     model = build()
     x = rows(3)
     model.predict(x)
-    calls = []
-    original = Tanh.backward  # a method predict never calls: still, auto means numpy
-    monkeypatch.setattr(Tanh, "backward", lambda self, g: calls.append(1) or original(self, g))
-    with pytest.raises(ValueError, match=r"layer 3 \(Tanh\) is not an unchanged"):
-        model.predict(x, engine="compiled")
+    model.predict(x, engine="compiled")  # primed
     forwards = []
     original_forward = Relu.forward
     monkeypatch.setattr(
         Relu, "forward", lambda self, inp: forwards.append(1) or original_forward(self, inp)
     )
-    model.predict(x)
+    with pytest.raises(ValueError, match=r"layer 1 \(Relu\) is not an unchanged"):
+        model.predict(x, engine="compiled")
+    model.predict(x)  # auto: the learner's forward runs
     assert forwards
+    monkeypatch.setattr(MLP, "forward", lambda self, inp: np.zeros((len(inp), 1), np.float32))
+    with pytest.raises(ValueError, match=r"the model \(MLP\) is not barenet's MLP"):
+        model.predict(x, engine="compiled")
+
+
+def test_predict_looks_only_at_what_it_runs(monkeypatch):
+    """A learner's backward, loss or optimiser changes training (auto trains on numpy)
+    but not the predictions: predict stays compiled, on the fast path too."""
+    from barenet.fast.engine import resolve_engine
+
+    answered = quick_calls(monkeypatch)
+    model = build()
+    x = rows(3)
+    expected = model.predict(x, engine="numpy")
+    model.predict(x, engine="compiled")
+    original = Tanh.backward
+    monkeypatch.setattr(Tanh, "backward", lambda self, g: original(self, g))
+    model.loss_fun.backward = lambda: np.zeros(1)
+    model.optimizer = Adam().attach(model.parameters())
+    model.optimizer.step = lambda lr: None
+    assert resolve_engine(model, "auto") == "numpy"  # training: the learner's methods
+    assert resolve_engine(model, "auto", predicting=True) == "compiled"
+    np.testing.assert_allclose(
+        model.predict(x, engine="compiled"), expected, **TOLERANCE[np.float32]
+    )
+    model.predict(x)
+    np.testing.assert_allclose(model.predict(x), expected, **TOLERANCE[np.float32])
+    assert answered[-1]  # the fast path answered the last call
 
 
 def test_a_subclass_swapped_in_or_an_optimiser_set_is_seen():
@@ -256,9 +282,10 @@ def test_a_subclass_swapped_in_or_an_optimiser_set_is_seen():
     assert (model.predict(x) == model.layers[4].b).all()
     model.layers[3].__class__ = Tanh
     model.predict(x, engine="compiled")
+    choice = compiled_predict._entries[id(model)].choice
     model.optimizer = Adam().attach(model.parameters())
-    model.predict(x, engine="compiled")  # a covered optimiser: still compiled
-    assert compiled_predict._entries[id(model)].choice.optimizer is model.optimizer
+    model.predict(x, engine="compiled")  # predict does not run the optimiser
+    assert compiled_predict._entries[id(model)].choice is choice
 
 
 def test_barenet_engine_is_read_on_each_auto_call(monkeypatch):

@@ -303,7 +303,7 @@ class MLP:
             return out
         x = check_features(x, "x", self.dtype, self.in_dim)
         batch_size = check_positive_int(batch_size, "predict batch_size")
-        if resolve_engine(self, engine) == "compiled":
+        if resolve_engine(self, engine, predicting=True) == "compiled":
             return compiled_predict.predict(self, x, batch_size, engine)
         return self.forward_in_chunks(self.forward, x, batch_size)
 

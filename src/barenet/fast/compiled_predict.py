@@ -11,11 +11,11 @@ One row takes a few microseconds of arithmetic, so the checks around it matter.
 ``quick_predict`` answers the common call without the general ones: a float array of
 the model's width, on a model whose last call went through the general path and that
 has not changed since. "Not changed" covers everything ``resolve_engine``'s choice
-depends on (the engine asked for, ``BARENET_ENGINE``, the model's layers, loss and
-optimiser, their classes, their methods on the class and on the instance) and the
-plan's weight arrays. Whatever it does not recognise (another input type, a changed
-model, a NaN in the input) goes to the general path, which raises the same errors as
-always and makes the choice afresh.
+for ``predict`` depends on (the engine asked for, ``BARENET_ENGINE``, the model's
+layers, their classes and the model's, the ``forward`` of each on the class and on the
+instance) and the plan's weight arrays. Whatever it does not recognise (another input
+type, a changed model, a NaN in the input) goes to the general path, which raises the
+same errors as always and makes the choice afresh.
 
 The plan's buffers are shared by the calls on one model; the kernel holds the GIL
 (it is not compiled ``nogil``), so threads predicting with one model take turns.
@@ -33,7 +33,7 @@ import numpy as np
 from barenet.errors import BarenetValueError
 from barenet.fast.compiled_runner import _call, _plan, _plan_layers
 from barenet.fast.engine import kernels
-from barenet.fast.runner import builtin_methods
+from barenet.fast.runner import PREDICT_METHODS
 
 # rows per kernel pass: the activations of 128 rows stay in the core's caches, which
 # measured faster than larger passes for the notebook's network; ``predict``'s
@@ -41,6 +41,8 @@ from barenet.fast.runner import builtin_methods
 CHUNK_ROWS = 128
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+(_FORWARD,) = PREDICT_METHODS  # the one method predict runs, on the model and each layer
 
 # BARENET_ENGINE as os.environ stores it, read from its dict without the key encoding
 # each os.environ.get does (0.7 us of a 7 us call); os.environ.get where it has none,
@@ -178,46 +180,36 @@ class PredictPlan:
 
 
 class _Choice:
-    """What ``resolve_engine(model, engine)`` looked at when it chose the compiled engine,
-    and the plan's weight arrays: ``holds`` is true while none of it has changed.
+    """What ``resolve_engine(model, engine, predicting=True)`` looked at when it chose
+    the compiled engine, and the plan's weight arrays: ``holds`` is true while none of it
+    has changed.
 
     Each check is one C-level ``map`` over a tuple prepared here (a one-row prediction
-    takes a few microseconds, so each check counts): the same layers, loss and
-    optimiser; the same classes for them and the model; the same functions on those
-    classes for the methods ``why_not_fused`` checks; none of those names set on an
-    instance; the plan's weight arrays and slopes. Holds the model weakly."""
+    takes a few microseconds, so each check counts): the same layers; the same classes
+    for them and the model; the same ``forward`` on those classes (what ``predict``
+    runs: a learner's ``backward``, loss or optimiser changes training, not the
+    predictions); no ``forward`` set on an instance; the plan's weight arrays and
+    slopes. Holds the model weakly."""
 
     def __init__(self, model, engine: str, plan: PredictPlan) -> None:
         self.model = weakref.ref(model)
         self.engine = engine
         self.environment = _engine_setting()
         self.plan = plan
-        self.layers = tuple(model.layers)
-        self.loss = model.loss_fun
-        self.optimizer = model.optimizer
-        parts = (*self.layers, self.loss) + (() if self.optimizer is None else (self.optimizer,))
-        self.parts = parts  # the model's parts, held (the model is not)
-        self.types = tuple(map(type, parts))
+        self.layers = tuple(model.layers)  # held (the model is not)
+        self.types = tuple(map(type, self.layers))
         self.model_type = type(model)
-        # the methods that make each object a built-in
-        self.model_methods = builtin_methods(type(model))
-        # their instance dicts (checked to be still theirs), once per method name
-        self.dicts = tuple(map(vars, parts))
-        self.method_dicts = tuple(vars(p) for p in parts for _ in builtin_methods(type(p)))
-        self.part_methods = tuple(n for p in parts for n in builtin_methods(type(p)))
+        # their instance dicts (checked to be still theirs), and the classes' forward
+        self.dicts = tuple(map(vars, self.layers))
+        self.classes = tuple(dict.fromkeys((type(model), *self.types)))
+        self.functions = tuple(map(getattr, self.classes, repeat(_FORWARD)))
         # the dicts holding the plan's weight arrays (Linear's w and b are plain
         # instance attributes, and the layer classes are compared above)
         self.weight_dicts = tuple(map(vars, plan.owners))
-        classes = dict.fromkeys((type(model), *self.types))
-        pairs = [(cls, name) for cls in classes for name in builtin_methods(cls)]
-        self.classes = tuple(cls for cls, _ in pairs)
-        self.class_methods = tuple(name for _, name in pairs)
-        self.functions = tuple(map(getattr, self.classes, self.class_methods))
 
     def holds(self, model, engine) -> bool:
         layers = model.layers
         plan = self.plan
-        model_dict = vars(model)
         return (
             self.model() is model
             and engine == self.engine
@@ -225,13 +217,11 @@ class _Choice:
             and type(model) is self.model_type
             and len(layers) == len(self.layers)
             and all(map(is_, layers, self.layers))
-            and model.loss_fun is self.loss
-            and model.optimizer is self.optimizer
-            and tuple(map(type, self.parts)) == self.types
-            and tuple(map(getattr, self.classes, self.class_methods)) == self.functions
-            and not any(map(model_dict.__contains__, self.model_methods))
-            and all(map(is_, map(vars, self.parts), self.dicts))
-            and not any(map(dict.__contains__, self.method_dicts, self.part_methods))
+            and tuple(map(type, self.layers)) == self.types
+            and tuple(map(getattr, self.classes, repeat(_FORWARD))) == self.functions
+            and _FORWARD not in vars(model)
+            and all(map(is_, map(vars, self.layers), self.dicts))
+            and not any(map(dict.__contains__, self.dicts, repeat(_FORWARD)))
             and all(map(is_, map(dict.get, self.weight_dicts, plan.names), plan.arrays))
             and (not plan.sloped or plan.slopes_current())
             and kernels() is not None
@@ -314,4 +304,9 @@ def quick_predict(model, x, batch_size, engine) -> np.ndarray | None:
         x = x.astype(plan.dtype)
     if model.dtype is not plan.dtype or not entry.choice.holds(model, engine):
         return None
-    return plan.run(x, batch_size)
+    if not (plan.direct and plan.ran):
+        return plan.run(x, batch_size)
+    # plan.run's direct case after its first call, inline (a call saved)
+    out = np.empty((n_rows, plan.out_width), dtype=plan.dtype)
+    chunk = batch_size if batch_size < CHUNK_ROWS else CHUNK_ROWS
+    return None if plan.kernel(x, out, chunk, *plan.rest) else out

@@ -136,10 +136,11 @@ def numba_problem() -> str | None:
     return _import_error
 
 
-def why_not_compiled(model) -> str | None:
+def why_not_compiled(model, *, predicting: bool = False) -> str | None:
     """None if the compiled engine computes what this model's methods compute; else the
-    reason, naming the layer, loss or optimiser."""
-    reason = why_not_fused(model)
+    reason, naming the layer, loss or optimiser. ``predicting``: what ``predict`` runs
+    (the model's and the layers' forward), not the loss or the optimiser."""
+    reason = why_not_fused(model, predicting=predicting)
     if reason is not None:
         return reason
     if not model.parameters():
@@ -150,6 +151,8 @@ def why_not_compiled(model) -> str | None:
         if type(layer) not in LAYER_CODES:
             why = _uncovered(LAYERS.name_of(layer))
             return f"layer {i} ({type(layer).__name__}) is not covered by the compiled engine{why}"
+    if predicting:
+        return None
     loss = model.loss_fun
     if type(loss) not in LOSS_CODES:
         why = _uncovered(LOSSES.name_of(loss))
@@ -190,12 +193,16 @@ def widest_layer(model) -> int:
     return max([0] + [int(w) for w in widths if isinstance(w, (int, np.integer))])
 
 
-def resolve_engine(model, engine: str = "auto", *, fast: bool = True, verbose=False) -> str:
+def resolve_engine(
+    model, engine: str = "auto", *, fast: bool = True, verbose=False, predicting: bool = False
+) -> str:
     """``"numpy"`` or ``"compiled"`` for ``engine`` (``"auto"``, ``"numpy"``, ``"compiled"``).
 
     ``fast=False`` (the model's own methods, always) makes ``auto`` mean ``numpy``, and
     so does a hidden layer of ``WIDE_LAYER`` units or more, where BLAS's large products
     win.
+    ``predicting``: the choice for ``predict``, which looks at what it runs (see
+    ``why_not_compiled``).
     Raises ``BarenetValueError`` when ``compiled`` is asked for and cannot run, naming
     the layer, loss or optimiser in the way (or numba's import error).
     """
@@ -206,7 +213,7 @@ def resolve_engine(model, engine: str = "auto", *, fast: bool = True, verbose=Fa
         strict = True
     if engine == "numpy":
         return "numpy"
-    reason = why_not_compiled(model)
+    reason = why_not_compiled(model, predicting=predicting)
     if reason is None and not fast and strict:
         reason = "fast=False asks for the model's own methods"
     if reason is None:

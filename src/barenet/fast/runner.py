@@ -53,6 +53,8 @@ LAYER_METHODS = ("forward", "backward", "step")
 LOSS_METHODS = ("forward", "backward")
 OPTIMIZER_METHODS = ("step", "update_one", "update")
 MODEL_METHODS = ("forward", "loss", "backward", "update")
+# what ``predict`` runs: the model's forward and each layer's (evaluation mode)
+PREDICT_METHODS = ("forward",)
 
 _MODEL_CLASSES: set = set()  # barenet's MLP, once barenet.model has defined it
 
@@ -96,34 +98,42 @@ def _is_barenets(method) -> bool:
     return module == "barenet" or module.startswith("barenet.")
 
 
-def _unchanged(obj) -> bool:
+def _unchanged(obj, predicting: bool = False) -> bool:
     """``obj`` is an instance of a built-in class (not a subclass) whose methods are
     barenet's: none replaced on the class (``Linear.backward = my_backward``), none set
-    on the instance."""
+    on the instance. ``predicting``: only the methods ``predict`` runs (``forward``)."""
     cls = type(obj)
     names = builtin_methods(cls)
+    if names is not None and predicting:
+        names = PREDICT_METHODS
     own = vars(obj)
     if names is None or any(name in own for name in names):
         return False
     methods = tuple(getattr(cls, name, None) for name in names)
-    if _CHECKED.get(cls) == methods:  # the same functions as last time: no need to look
+    if _CHECKED.get((cls, names)) == methods:  # the same functions as last time: no need to look
         return True
     if all(_is_barenets(method) for method in methods):
-        _CHECKED[cls] = methods
+        _CHECKED[cls, names] = methods
         return True
     return False
 
 
-_CHECKED: dict = {}  # class -> its methods, last seen all barenet's
+_CHECKED: dict = {}  # (class, method names) -> those methods, last seen all barenet's
 
 
-def why_not_fused(model) -> str | None:
-    """None if ``FusedStep`` computes exactly what the model's methods do; else why not."""
-    if not _unchanged(model):
+def why_not_fused(model, *, predicting: bool = False) -> str | None:
+    """None if ``FusedStep`` computes exactly what the model's methods do; else why not.
+
+    ``predicting``: whether the compiled ``predict`` computes what the model's
+    ``forward`` does, which depends on the model's and the layers' ``forward`` alone (a
+    learner's ``backward``, loss or optimiser changes training, not predictions)."""
+    if not _unchanged(model, predicting):
         return f"the model ({type(model).__name__}) is not barenet's MLP with its own methods"
     for i, layer in enumerate(model.layers):
-        if not _unchanged(layer):
+        if not _unchanged(layer, predicting):
             return f"layer {i} ({type(layer).__name__}) is not an unchanged built-in layer"
+    if predicting:
+        return None
     if not _unchanged(model.loss_fun):
         return f"the loss ({type(model.loss_fun).__name__}) is not an unchanged built-in loss"
     if model.optimizer is not None and not _unchanged(model.optimizer):
