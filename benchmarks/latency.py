@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import sys
 import tempfile
 import time
@@ -27,7 +28,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench import run_worker  # noqa: E402 (the benchmarks' own modules)
+from bench import machine, run_worker  # noqa: E402 (the benchmarks' own modules)
 from peer_tools import Unavailable, limit_threads  # noqa: E402
 
 SIZES = (1, 1000)
@@ -211,6 +212,7 @@ def main(argv=None) -> int:
     peers = args.peers.split(",")
     if args.threads:
         limit_threads(args.threads)
+    described = machine()  # the CPU, the BLAS and its threads, the load before
     with tempfile.TemporaryDirectory(prefix="barenet-latency-") as folder:
         prepare(Path(folder))
         results = []
@@ -224,7 +226,17 @@ def main(argv=None) -> int:
     summary = summarise([{peer: r[peer] for peer in peers} for r in results])
     print(table(summary))
     Path(args.out).write_text(
-        json.dumps({"rounds": rounds, "calls": calls, "results": summary}, indent=2)
+        json.dumps(
+            {
+                "rounds": rounds,
+                "calls": calls,
+                "threads": args.threads or "default",
+                "machine": described,
+                "load_average_after": [round(v, 2) for v in os.getloadavg()],
+                "results": summary,
+            },
+            indent=2,
+        )
     )
     print(f"written to {args.out}")
     return 1 if any("error" in r for r in summary.values()) else 0

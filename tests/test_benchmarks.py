@@ -93,7 +93,11 @@ def test_latency_benchmark_times_every_peer_or_says_why(tmp_path):
         env={**os.environ, "SCIKIT_LEARN_DATA": california_home()},
     )
     assert done.returncode == 0, done.stderr
-    results = json.loads((tmp_path / "l.json").read_text())["results"]
+    recorded = json.loads((tmp_path / "l.json").read_text())
+    results = recorded["results"]
+    described = recorded["machine"]  # every published figure names its machine
+    assert described["processor"] and described["cpus"] >= 1
+    assert len(described["load_average"]) == 3 and recorded["threads"] == "default"
     assert "barenet_numpy" in done.stdout and "onnxruntime" in done.stdout
     needs = {"torch": "torch", "torch_inference_mode": "torch", "onnxruntime": "onnxruntime"}
     needs["onnxruntime_1thread"] = "onnxruntime"
