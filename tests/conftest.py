@@ -21,6 +21,19 @@ def california_home() -> str | None:
     return None
 
 
+def california_csv() -> str | None:
+    """The raw California CSV (with a header), beside the shared scikit-learn cache (the
+    one SCIKIT_LEARN_DATA names, or the one beside this checkout), or None."""
+    for home in (os.environ.get("SCIKIT_LEARN_DATA"), str(SHARED_DATA)):
+        if home and (Path(home).parent / "data" / "cal_housing.csv").exists():
+            return str(Path(home).parent / "data" / "cal_housing.csv")
+    return None
+
+
+needs_california_csv = pytest.mark.skipif(
+    california_csv() is None, reason="the raw California CSV (shared/data) not found"
+)
+
 needs_california = pytest.mark.skipif(
     california_home() is None,
     reason="California Housing cache not found (set SCIKIT_LEARN_DATA to the folder "

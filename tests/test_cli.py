@@ -9,14 +9,14 @@ import time
 
 import numpy as np
 import pytest
-from conftest import california_home, needs_california
+from conftest import california_csv, california_home, needs_california, needs_california_csv
 
 import barenet
 from barenet import cli
 from barenet.cli import main
 from barenet.errors import BarenetValueError, DataError
 
-CAL_CSV = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cal_housing.csv")
+CAL_CSV = california_csv() or "cal_housing.csv (not found)"
 
 
 def run(args, capsys):
@@ -114,7 +114,7 @@ def test_default_command_is_the_notebook_run(tmp_path, capsys, monkeypatch):
     assert "4128 rows of california" in out and (tmp_path / "losses.png").exists()
 
 
-@needs_california
+@needs_california_csv
 def test_user_csv_of_california(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, _ = run(
