@@ -245,6 +245,35 @@ def test_a_class_level_forward_override_is_honoured(monkeypatch):
         model.predict(x, engine="compiled")
 
 
+def test_another_classs_method_put_on_a_class_is_a_change(monkeypatch):
+    """barenet's own function, but another class's: Relu computing tanh is not Relu."""
+    model = build()
+    x = rows(3)
+    model.predict(x, engine="compiled")
+    monkeypatch.setattr(Relu, "forward", Tanh.forward)
+    with pytest.raises(ValueError, match=r"layer 1 \(Relu\) is not an unchanged"):
+        model.predict(x, engine="compiled")
+    expected = model.layers[0].forward(x)
+    for layer in model.layers[1:]:
+        expected = layer.forward(expected)
+    np.testing.assert_allclose(model.predict(x), expected, **TOLERANCE[np.float32])
+
+
+@pytest.mark.parametrize("name", ["eval", "train", "forward_in_chunks"])
+def test_the_models_methods_around_forward_are_what_predict_runs(name):
+    model = build()
+    x = rows(3)
+    model.predict(x)
+    model.predict(x)  # primed
+    calls = []
+    original = getattr(model, name)
+    setattr(model, name, lambda *args: calls.append(1) or original(*args))
+    model.predict(x)
+    assert calls  # auto ran the numpy path, which calls it
+    with pytest.raises(ValueError, match="is not barenet's MLP with its own methods"):
+        model.predict(x, engine="compiled")
+
+
 def test_predict_looks_only_at_what_it_runs(monkeypatch):
     """A learner's backward, loss or optimiser changes training (auto trains on numpy)
     but not the predictions: predict stays compiled, on the fast path too."""

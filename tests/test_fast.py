@@ -218,3 +218,21 @@ def test_a_learning_rate_of_zero_trains_on_the_fused_path():
     model.train(x, y, epochs=1, batch_size=50)
     for key, value in before.items():
         np.testing.assert_array_equal(model.state_dict()[key], value)
+
+
+def test_another_classs_method_put_on_a_class_switches_the_fused_path_off(monkeypatch):
+    """barenet's function, but not the class's own: training runs it (Relu computing
+    tanh), and a base class's unimplemented method put back is refused too."""
+    from barenet import Tanh
+    from barenet.layers import Layer
+
+    x, y = data()
+    model = build(None, np.float32)
+    monkeypatch.setattr(Relu, "forward", Tanh.forward)
+    assert "layer 1 (Relu)" in why_not_fused(model)
+    monkeypatch.undo()
+    assert why_not_fused(model) is None
+    monkeypatch.setattr(Linear, "forward", Layer.forward)
+    assert "layer 0 (Linear)" in why_not_fused(model)
+    with pytest.raises(NotImplementedError):
+        model.train(x, y, epochs=1, batch_size=50)  # the layer's own (unimplemented) forward

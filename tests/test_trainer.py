@@ -211,7 +211,9 @@ def test_classifier_trains_on_integer_labels():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((120, 2))
     labels = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0)
-    model = MLP([Linear(2, 16, seed=rng), Relu(), Linear(16, 3, seed=rng)], CrossEntropy(), 0.5)
+    model = MLP(
+        [Linear(2, 16, seed=rng), Relu(), Linear(16, 3, seed=rng)], CrossEntropy(), 0.5, seed=0
+    )
     model.train(x, labels, epochs=30, batch_size=16)
     assert np.mean(model.predict(x).argmax(axis=1) == labels) > 0.9
 

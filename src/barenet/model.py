@@ -289,7 +289,9 @@ class MLP:
         """Outputs for ``x`` in evaluation mode, in chunks of ``batch_size`` rows.
 
         x: (n_samples, in_dim) -> (n_samples, out_dim). The mode is restored after.
-        ``engine``: as for ``train`` (``compiled`` runs the forward pass in numba).
+        ``engine``: as for ``train`` (``compiled`` runs the forward pass in numba), except
+        that the choice looks only at what prediction runs: the layers' ``forward`` and
+        the model's (a replaced ``backward``, loss or optimiser changes training only).
         A pandas DataFrame of raw rows, for a model that carries its preprocessing (one
         ``barenet train --data`` saved), gives answers instead: class labels, or values
         in the target's units (``self.preprocessing.predict``).

@@ -8,7 +8,10 @@
   (``barenet.fast.compiled``), computing the same formulas;
 - ``auto`` picks ``compiled`` when numba imports and every layer, the loss, the
   optimiser and the model are built-ins the compiled engine covers, with no method
-  replaced; otherwise ``numpy``, so that a learner's change always takes effect.
+  replaced; otherwise ``numpy``, so that a learner's change always takes effect. For
+  ``predict`` it looks only at what prediction runs (``predicting=True``): the
+  layers' ``forward`` and the model's ``PREDICT_MODEL_METHODS``, not the loss, the
+  optimiser or any ``backward``.
 
 The environment variable ``BARENET_ENGINE`` (``numpy`` or ``compiled``) changes what
 ``auto`` means, e.g. to run the whole test suite on one engine; ``compiled`` there

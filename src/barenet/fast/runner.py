@@ -53,8 +53,10 @@ LAYER_METHODS = ("forward", "backward", "step")
 LOSS_METHODS = ("forward", "backward")
 OPTIMIZER_METHODS = ("step", "update_one", "update")
 MODEL_METHODS = ("forward", "loss", "backward", "update")
-# what ``predict`` runs: the model's forward and each layer's (evaluation mode)
+# what ``predict`` runs: each layer's forward, and the model's forward in chunks in
+# evaluation mode (``eval``, then ``train`` to restore the mode)
 PREDICT_METHODS = ("forward",)
+PREDICT_MODEL_METHODS = ("forward", "forward_in_chunks", "eval", "train")
 
 _MODEL_CLASSES: set = set()  # barenet's MLP, once barenet.model has defined it
 
@@ -92,27 +94,34 @@ def builtin_methods(cls) -> tuple[str, ...] | None:
 _KNOWN: dict = {}
 
 
-def _is_barenets(method) -> bool:
-    """A function defined in barenet's source (not one a user put on the class)."""
-    module = getattr(getattr(method, "__func__", method), "__module__", None) or ""
-    return module == "barenet" or module.startswith("barenet.")
+def _is_barenets(cls, name: str) -> bool:
+    """``cls.name`` is the function barenet's source defines for it: from barenet, and
+    written in the body of the class it comes from (not a user's function, nor another
+    class's method put there, such as ``Relu.forward = Tanh.forward``)."""
+    func = getattr(cls, name, None)
+    func = getattr(func, "__func__", func)
+    module = getattr(func, "__module__", None) or ""
+    if not (module == "barenet" or module.startswith("barenet.")):
+        return False
+    owner = next((c for c in cls.__mro__ if name in vars(c)), None)
+    return getattr(func, "__qualname__", None) == f"{owner.__qualname__}.{name}"
 
 
 def _unchanged(obj, predicting: bool = False) -> bool:
     """``obj`` is an instance of a built-in class (not a subclass) whose methods are
     barenet's: none replaced on the class (``Linear.backward = my_backward``), none set
-    on the instance. ``predicting``: only the methods ``predict`` runs (``forward``)."""
+    on the instance. ``predicting``: only the methods ``predict`` runs."""
     cls = type(obj)
     names = builtin_methods(cls)
     if names is not None and predicting:
-        names = PREDICT_METHODS
+        names = PREDICT_MODEL_METHODS if cls in _MODEL_CLASSES else PREDICT_METHODS
     own = vars(obj)
     if names is None or any(name in own for name in names):
         return False
     methods = tuple(getattr(cls, name, None) for name in names)
     if _CHECKED.get((cls, names)) == methods:  # the same functions as last time: no need to look
         return True
-    if all(_is_barenets(method) for method in methods):
+    if all(_is_barenets(cls, name) for name in names):
         _CHECKED[cls, names] = methods
         return True
     return False
@@ -125,8 +134,9 @@ def why_not_fused(model, *, predicting: bool = False) -> str | None:
     """None if ``FusedStep`` computes exactly what the model's methods do; else why not.
 
     ``predicting``: whether the compiled ``predict`` computes what the model's
-    ``forward`` does, which depends on the model's and the layers' ``forward`` alone (a
-    learner's ``backward``, loss or optimiser changes training, not predictions)."""
+    ``predict`` does, which depends on the layers' ``forward`` and the model's methods
+    around it (``PREDICT_MODEL_METHODS``) alone: a learner's ``backward``, loss or
+    optimiser changes training, not predictions."""
     if not _unchanged(model, predicting):
         return f"the model ({type(model).__name__}) is not barenet's MLP with its own methods"
     for i, layer in enumerate(model.layers):
@@ -246,7 +256,7 @@ class FusedStep:
         model, names = self.model, ("evaluate", "predict")
         own = vars(model)
         return not any(name in own for name in names) and all(
-            _is_barenets(getattr(type(model), name, None)) for name in names
+            _is_barenets(type(model), name) for name in names
         )
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 8192) -> float:
