@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import california_home, needs_california
 
@@ -202,3 +203,21 @@ def test_the_speed_table_renders_a_run_without_its_recipe_part(tmp_path):
     assert "tabular recipe" not in short and "| barenet (`auto`) |" in short
     with pytest.raises(SystemExit, match="no <!-- speed-table:start --> block"):
         speed_table.replace_blocks("no markers here", tmp_path / "speed.json")
+
+
+def test_recipe_products_halves_compute_the_whole_product():
+    """recipe_products.py's hand split (two threads) computes the product it times."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    spec = importlib.util.spec_from_file_location(
+        "recipe_products", BENCH.with_name("recipe_products.py")
+    )
+    products = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(products)
+    rng = np.random.default_rng(0)
+    left, right = rng.standard_normal((64, 48)), rng.standard_normal((48, 32))
+    with ThreadPoolExecutor(1) as pool:
+        by_rows = np.vstack(products.halves(pool, left, right, "rows")())
+        by_sum = products.halves(pool, left, right, "sum")()
+    np.testing.assert_allclose(by_rows, left @ right, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(by_sum, left @ right, rtol=1e-12, atol=1e-12)
