@@ -1,26 +1,34 @@
-"""The tabular recipe network's six matrix products per batch, each timed alone.
+"""The tabular recipe network's six large matrix products per batch, each timed alone.
 
     python benchmarks/recipe_products.py
 
 Times each product (batch 256, TabM-mini's 16 members, 128 wide, float32) with the
 BLAS at one and at two threads, and split in two halves run on two Python threads of
-one BLAS thread each; prints the sum per batch and per epoch (65 batches of California's
-16,512 training rows) against the arithmetic floor (the same FLOPs at the large-GEMM
-rate, measured here). docs/speed.md quotes one run: the products alone take 1.4 to 1.5
-times the floor, which is why issue 18's recipe targets (2x `tabm`, at most 1.5x the
-floor) are out of reach with this BLAS. Last, the notebook network's eight products at
-batch 64, called from numba as the compiled engine calls them.
+one BLAS thread each; prints their sum per batch and per epoch (16,512 training rows:
+64.5 batches' worth) against the arithmetic floor of ``recipe_bench.py`` (the whole
+network's product FLOPs, the encoding's and the heads' too, at the best large-GEMM rate
+of ``floor.gemm_gflops`` with the BLAS's default threads). Then the notebook network's
+eight products at batch 64, called from numba as the compiled engine calls them,
+against its floor (``floor.floor_ms``, as ``bench.py`` computes it). docs/speed.md
+quotes one run.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-BATCHES_PER_EPOCH = 65
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floor import floor_ms, gemm_gflops  # noqa: E402 (the benchmarks' own modules)
+from recipe_bench import BATCH, BINS, flops_per_epoch  # noqa: E402
+
+ROWS = 16512  # California's training rows in the notebook's split
+BATCHES_PER_EPOCH = ROWS / BATCH  # 64.5: the last batch has half the rows
 FLOPS = 2 * 4096 * 128 * 128  # each of the six products
 
 
@@ -52,7 +60,8 @@ def halves(pool, left, right, split: str):
     return run
 
 
-def main() -> None:
+def main() -> float:
+    """Time the six products; returns the large-GEMM rate (GFLOP/s)."""
     rng = np.random.default_rng(0)
 
     def array(*shape):
@@ -81,22 +90,21 @@ def main() -> None:
         for key, ms in zip(totals, times, strict=True):
             totals[key] += ms
         print(f"{name:42s}" + "".join(f"{ms:>12.3f} ({FLOPS / ms / 1e6:3.0f})" for ms in times))
-    with threadpool_limits(2, "blas"):
-        square = array(2048, 2048)
-        rate = 2 * 2048**3 / ms_per_call(lambda: square @ square, 5) / 1e6
-    floor = BATCHES_PER_EPOCH * 6 * FLOPS / rate / 1e6
-    print(f"large-GEMM rate {rate:.0f} GFLOP/s; floor {floor:.1f} ms per epoch")
+    rate = gemm_gflops()
+    floor = flops_per_epoch(ROWS, 8, BINS) / (rate * 1e9) * 1000
+    print(f"large-GEMM rate {rate:.0f} GFLOP/s; the network's floor {floor:.1f} ms per epoch")
     for key, ms in totals.items():
         epoch = BATCHES_PER_EPOCH * ms
         print(
             f"{key}: {ms:.3f} ms per batch, {epoch:.1f} ms per epoch, {epoch / floor:.2f}x floor"
         )
+    return rate
 
 
-def notebook_products(batch_size: int = 64, calls: int = 2000) -> None:
+def notebook_products(rate: float, batch_size: int = 64, calls: int = 2000) -> None:
     """The notebook network's (8 -> 64 -> 64 -> 1) products for one batch, as the compiled
     engine runs them (np.dot inside numba): forward, weight and input gradients, the
-    first layer's input gradient left out."""
+    first layer's input gradient left out; against its floor at ``rate`` GFLOP/s."""
     from numba import njit
 
     @njit
@@ -121,11 +129,14 @@ def notebook_products(batch_size: int = 64, calls: int = 2000) -> None:
     start = time.perf_counter()
     products(*arrays, calls)
     us = (time.perf_counter() - start) / calls * 1e6
-    epoch_ms = us * 16512 / batch_size / 1e3
-    print(f"notebook network, batch {batch_size}: products {us:.1f} us a batch,", end=" ")
-    print(f"{epoch_ms:.2f} ms an epoch")
+    epoch_ms = us * ROWS / batch_size / 1e3
+    sizes = [8, 64, 64, 1]
+    floor = floor_ms(sizes, ROWS, rate)
+    per_batch = floor_ms(sizes, batch_size, rate) * 1e3  # microseconds
+    print(f"notebook network, batch {batch_size}: products {us:.1f} us a batch", end=" ")
+    print(f"({per_batch / us * rate:.0f} GFLOP/s), {epoch_ms:.2f} ms an epoch,", end=" ")
+    print(f"{epoch_ms / floor:.2f}x its floor of {floor:.2f} ms")
 
 
 if __name__ == "__main__":
-    main()
-    notebook_products()
+    notebook_products(main())
