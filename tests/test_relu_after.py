@@ -64,7 +64,7 @@ def test_the_relu_output_and_its_gradient_equal_the_relu_layers():
     def backward_of(step, grad, input_grad=True):
         return step.backward(grad)
 
-    step = ReluAfter(Linear(4, 6, seed=0), Relu(), backward_of, grad_is_new=False)
+    step = ReluAfter(Linear(4, 6, seed=0), backward_of, grad_is_new=False)
     np.testing.assert_array_equal(step.forward(x), expected)
     kept = up_grad.copy()
     np.testing.assert_array_equal(step.backward(up_grad), expected_grad)
@@ -77,7 +77,7 @@ def test_minus_infinity_becomes_nan_as_in_the_relus_own_forward():
     divergence check sees it), where np.maximum would have made it 0."""
     linear = Linear(1, 2, seed=0)
     linear.w[...] = [[-np.inf, 1.0]]
-    step = ReluAfter(linear, Relu(), lambda s, g, input_grad=True: s.backward(g))
+    step = ReluAfter(linear, lambda s, g, input_grad=True: s.backward(g))
     x = np.ones((3, 1), dtype=np.float32)
     expected = Relu().forward(x @ linear.w + linear.b)
     out = step.forward(x)
@@ -134,7 +134,7 @@ def test_a_step_without_a_split_runs_its_own_methods_with_the_relu_in_place():
     expected = relu.forward(layer.forward(x))
     expected_grad = layer.backward(relu.backward(up_grad))
     expected_db = layer.db.copy()
-    step = ReluAfter(layer, Relu(), lambda s, g, input_grad=True: s.backward(g))
+    step = ReluAfter(layer, lambda s, g, input_grad=True: s.backward(g))
     assert step.product is None
     np.testing.assert_array_equal(step.forward(x), expected)
     np.testing.assert_array_equal(step.backward(up_grad.copy()), expected_grad)

@@ -272,7 +272,9 @@ class Retrieval(Layer):
         self.indices, self.excluded = indices, excluded
         cand_rows = self.rows[indices]  # (M, in_dim)
         cand_targets = self.targets[indices]  # (M, target_dim)
+        self.cand_rows, self.cand_targets = cand_rows, cand_targets  # for backward
         self.keys, self.cand_keys, self.attention, self.nearest = [], [], [], []
+        self.near_targets = []  # each head's (N, top, target_dim) kept targets, or None
         read = []
         for h in range(self.heads):
             keys = self.encode(inp, h)  # (N, dim)
@@ -283,10 +285,12 @@ class Retrieval(Layer):
             else:
                 scores = self._scores(keys, cand_keys, excluded)
             attention = _softmax_rows(scores)  # (N, M), or (N, top)
+            near_targets = None if nearest is None else cand_targets[nearest]
             if nearest is None:
                 read.append(attention @ cand_targets)
             else:
-                read.append(np.einsum("nm,nmt->nt", attention, cand_targets[nearest]))
+                read.append(np.einsum("nm,nmt->nt", attention, near_targets))
+            self.near_targets.append(near_targets)
             self.keys.append(keys)
             self.cand_keys.append(cand_keys)
             self.attention.append(attention)
@@ -305,8 +309,7 @@ class Retrieval(Layer):
         """
         in_dim, t = self.in_dim, self.target_dim
         grad_inp = up_grad[:, :in_dim].copy()
-        cand_rows = self.rows[self.indices]
-        cand_targets = self.targets[self.indices]
+        cand_rows, cand_targets = self.cand_rows, self.cand_targets  # as forward gathered
         for h in range(self.heads):
             g = up_grad[:, in_dim + h * t : in_dim + (h + 1) * t]  # (N, target_dim)
             attention, nearest = self.attention[h], self.nearest[h]
@@ -320,7 +323,7 @@ class Retrieval(Layer):
                     grad_scores.T @ keys - grad_scores.sum(axis=0)[:, None] * cand_keys
                 )
             else:
-                along = np.einsum("nt,nmt->nm", g, cand_targets[nearest])  # (N, top)
+                along = np.einsum("nt,nmt->nm", g, self.near_targets[h])  # (N, top)
                 along -= np.sum(g * self.read[h], axis=1, keepdims=True)
                 grad_scores = attention * along  # G over each row's kept candidates
                 near_keys = cand_keys[nearest]  # (N, top, dim)

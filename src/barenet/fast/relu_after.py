@@ -76,8 +76,9 @@ def gives_new_array(step) -> bool:
 
 
 class ReluAfter:
-    """``step`` followed by ``relu``: the forward's new output made ``Relu(out + b)``
-    in place, the backward's gradient masked by ``out > 0`` and summed for ``db``.
+    """``step`` followed by a built-in ``Relu``: the forward's new output made
+    ``Relu(out + b)`` in place, the backward's gradient masked by ``out > 0`` and summed
+    for ``db``.
 
     Shapes: as ``step``: x (batch_size, in) -> out (batch_size, out).
 
@@ -87,8 +88,8 @@ class ReluAfter:
     overwrite.
     """
 
-    def __init__(self, step, relu: Relu, backward_of, grad_is_new: bool = False) -> None:
-        self.step, self.relu = step, relu
+    def __init__(self, step, backward_of, grad_is_new: bool = False) -> None:
+        self.step = step
         self.backward_of = backward_of
         self.grad_is_new = grad_is_new
         self.product = product_of(step)
@@ -123,7 +124,7 @@ def fuse_relus(steps: list, backward_of) -> list:
     while i < len(steps):
         step = steps[i]
         if i + 1 < len(steps) and gives_new_array(step) and type(steps[i + 1]) is Relu:
-            fused.append(ReluAfter(step, steps[i + 1], backward_of))
+            fused.append(ReluAfter(step, backward_of))  # the Relu is the built-in one
             i += 2
         else:
             fused.append(step)

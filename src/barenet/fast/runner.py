@@ -176,27 +176,17 @@ def _has_params(step) -> bool:
 
 
 def _step_backward(step, grad: np.ndarray, input_grad: bool = True):
-    """``step``'s backward as ``FusedStep`` runs it (``input_grad=False``: the
-    parameters' gradients only, where the step can skip its input's)."""
+    """``step``'s backward as ``FusedStep`` runs it (``input_grad=False``, for the first
+    step with parameters: their gradients only, where the step can skip its input's)."""
     if type(step) is Linear:
         return linear_backward(step, grad, input_grad)
-    if isinstance(step, ScaledEnsembleBlock):
+    if isinstance(step, (ScaledEnsembleBlock, ReluAfter)):
         return step.backward(grad, input_grad)
     if is_member_head(step):
         return member_head_backward(step, grad, input_grad)
+    if type(step) is FeatureLinear and not input_grad:
+        return step._param_grads(grad)
     return step.backward(grad)
-
-
-def _parameter_grads_only(step, grad: np.ndarray) -> None:
-    """The first step with parameters: its gradients, not its input's where it can."""
-    if type(step) is Linear:
-        linear_backward(step, grad, input_grad=False)
-    elif isinstance(step, (ScaledEnsembleBlock, ReluAfter)):
-        step.backward(grad, input_grad=False)
-    elif type(step) is FeatureLinear:
-        step._param_grads(grad)
-    else:
-        step.backward(grad)
 
 
 class FusedStep:
@@ -277,7 +267,7 @@ class FusedStep:
             return
         for step in self.steps[: self.first : -1]:
             grad = _step_backward(step, grad)
-        _parameter_grads_only(self.steps[self.first], grad)
+        _step_backward(self.steps[self.first], grad, input_grad=False)
 
     def update(self) -> None:
         if self.groups is None:
