@@ -1,6 +1,6 @@
 """The data sets and the models of ``benchmarks/accuracy.py``.
 
-A data set is a name and a ``barenet.datasets.Split`` (standardised features, scaled
+A data set is a name and a ``barenet.tables.datasets.Split`` (standardised features, scaled
 regression targets with ``scaler_y`` to bring them back, class indices for
 classification). A model is a ``ModelSpec``: how to build one estimator for a task and a
 seed, which optional package it needs, and whether its seed changes anything.
@@ -58,7 +58,7 @@ def load_dataset(name: str):
     StandardScaler fitted on all rows, then ``train_test_split(test_size=0.2)``."""
     from sklearn import datasets as sk_datasets
 
-    from barenet.datasets import load_builtin, load_california_housing, preprocess
+    from barenet.tables.datasets import load_builtin, load_california_housing, preprocess
 
     if name == "california":
         return load_california_housing(random_state=NOTEBOOK_STATE)
@@ -91,7 +91,7 @@ def subsample(split, rows: int):
 
 def barenet_has_recipe() -> bool:
     """Whether the estimators take ``recipe=`` (it lands from another branch)."""
-    from barenet.estimators import BarenetRegressor
+    from barenet.sklearn.estimators import BarenetRegressor
 
     return "recipe" in BarenetRegressor().get_params()
 
@@ -118,7 +118,7 @@ def installed(package: str) -> bool:
 
 
 def _barenet(task, seed, quick, overrides, *, base):
-    from barenet.estimators import BarenetClassifier, BarenetRegressor
+    from barenet.sklearn.estimators import BarenetClassifier, BarenetRegressor
 
     cls = BarenetRegressor if task == "regression" else BarenetClassifier
     params = dict(base)

@@ -60,7 +60,7 @@ NAMES = ("x_train", "y_train", "x_test", "y_test")
 def save_data(folder: Path) -> None:
     """California Housing, preprocessed as in the notebook, as .npy files: the workers
     load these, so no worker's memory includes scikit-learn's data loading."""
-    from barenet.datasets import load_california_housing
+    from barenet.tables.datasets import load_california_housing
 
     split = load_california_housing()
     for name in NAMES:

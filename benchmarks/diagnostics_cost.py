@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from barenet import MLP, MSE, Diagnostics, Linear, Relu
-from barenet.datasets import load_california_housing
+from barenet.tables.datasets import load_california_housing
 
 
 def notebook_model(seed: int = 0) -> MLP:

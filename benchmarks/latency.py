@@ -88,7 +88,7 @@ def _onnxruntime(model, folder: Path, threads: int | None):
         import onnxruntime
     except ImportError:
         raise Unavailable("onnxruntime is not installed") from None
-    from barenet.onnx_export import export_onnx
+    from barenet.io.onnx.export import export_onnx
 
     path = export_onnx(model, folder / "latency.onnx")
     options = onnxruntime.SessionOptions()
@@ -140,7 +140,7 @@ def worker(peer: str, folder: str, calls: int) -> dict:
 
 def prepare(folder: Path) -> None:
     """Train the notebook's network briefly and save its weights and 1,000 test rows."""
-    from barenet.datasets import load_california_housing
+    from barenet.tables.datasets import load_california_housing
 
     split = load_california_housing()
     model = build_model()

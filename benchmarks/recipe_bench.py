@@ -59,8 +59,8 @@ def flops_per_epoch(n_rows: int, n_features: int, bins: int) -> int:
 
 
 def barenet_peer(data: dict, epochs: int, fast: bool = True) -> dict:
-    from barenet.hyperparams import RECIPES
-    from barenet.recipes import TrainConfig, build_model
+    from barenet.training.config import TrainConfig, build_model
+    from barenet.training.hyperparams import RECIPES
 
     x, y = data["x_train"].astype(np.float32), data["y_train"].astype(np.float32)
     preset = {**RECIPES["tabular"], "bins": BINS, "embedding_dim": EMBEDDING, "ensemble": K,
@@ -79,7 +79,7 @@ def tabm_peer(data: dict, epochs: int) -> dict:
         import torch
     except ImportError as error:
         raise Unavailable(f"{error.name} is not installed (pip install tabm)") from None
-    from barenet.embeddings import quantile_bins
+    from barenet.tabular.embeddings import quantile_bins
 
     torch.manual_seed(0)
     x = torch.as_tensor(data["x_train"], dtype=torch.float32)

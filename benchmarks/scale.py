@@ -103,9 +103,9 @@ def in_memory_baseline(folder: Path, model_path: Path, updates: int, batch: int,
     import pyarrow as pa
 
     import barenet
-    from barenet.recipes import TrainConfig, build_model
-    from barenet.stream_columns import encode_batch
-    from barenet.streaming import TableStream, row_hash, split_of
+    from barenet.streaming.columns import encode_batch
+    from barenet.streaming.source import TableStream, row_hash, split_of
+    from barenet.training.config import TrainConfig, build_model
 
     streamed = barenet.load(model_path)
     prep = streamed.preprocessing

@@ -6,8 +6,8 @@ mkdocs-gen-files runs this file during ``mkdocs build`` (``plugins: gen-files`` 
 - ``reference/choices.md``: every name of every registry in ``barenet.registry``
   (activations, layers, losses, optimisers, schedules, initialisers);
 - ``reference/cli.md``: every option of every subcommand of ``barenet.cli.build_parser``;
-- ``reference/hyperparameters.md``: one row per ``barenet.hyperparams.PARAMS`` entry,
-  and the presets of ``barenet.hyperparams.RECIPES``;
+- ``reference/hyperparameters.md``: one row per ``barenet.training.hyperparams.PARAMS`` entry,
+  and the presets of ``barenet.training.hyperparams.RECIPES``;
 - ``reference/api/*.md``: mkdocstrings ``:::`` blocks for barenet's modules, and an
   index of ``barenet.__all__``;
 - in a hand-written page, each ``<!-- generated: NAME -->`` line replaced by the
@@ -32,7 +32,8 @@ DOCS = ROOT / "docs"
 sys.path.insert(0, str(ROOT / "src"))  # document this tree's barenet, installed or not
 
 import barenet  # noqa: E402
-from barenet import cli, hyperparams, registry  # noqa: E402
+from barenet import cli, registry  # noqa: E402
+from barenet.training import hyperparams  # noqa: E402
 
 NOTEBOOK = ROOT / "examples" / "california_housing.ipynb"
 
@@ -51,22 +52,35 @@ REGISTRIES = (
 API_PAGES = {
     "model": (
         "The model and training",
-        ["model", "trainer", "diagnostics", "gradcheck", "heap"],
+        ["model", "trainer", "diagnostics.recorder", "gradcheck", "engines.heap"],
     ),
     "layers": (
         "Layers",
-        ["layers", "activations", "embeddings", "ensemble", "scaling", "retrieval"],
+        [
+            "layers",
+            "activations",
+            "tabular.embeddings",
+            "tabular.ensemble",
+            "tabular.scaling",
+            "tabular.retrieval",
+        ],
     ),
     "training": (
         "Losses, optimisers, schedules, initialisers",
         ["losses", "optimizers", "schedules", "initializers"],
     ),
-    "files": ("Plots and model files", ["plotting", "persistence", "record"]),
-    "data": ("Data and tables", ["datasets", "tables", "preprocessing", "metrics"]),
-    "config": ("Configuration", ["hyperparams", "recipes", "networks", "registry", "errors"]),
+    "files": ("Plots and model files", ["diagnostics.plotting", "io.persistence", "io.record"]),
+    "data": (
+        "Data and tables",
+        ["tables.datasets", "tables.columns", "tables.preprocessing", "training.metrics"],
+    ),
+    "config": (
+        "Configuration",
+        ["training.hyperparams", "training.config", "training.networks", "registry", "errors"],
+    ),
     "integrations": (
         "scikit-learn, Dask and ONNX",
-        ["estimators", "tuning", "onnx_export", "onnx_graph"],
+        ["sklearn.estimators", "sklearn.tuning", "io.onnx.export", "io.onnx.graph"],
     ),
 }
 
@@ -110,7 +124,7 @@ def choices_page() -> str:
         "",
         "Every name barenet accepts for a building block, generated from the registries "
         "in `barenet.registry` when the site is built. The command line, the estimators, "
-        "`barenet.recipes.TrainConfig`, model files and the ONNX export all look names up "
+        "`barenet.training.config.TrainConfig`, model files and the ONNX export all look names up "
         "in these registries; a lookup also accepts the class name (`Relu` for `relu`). "
         "An activation is a layer too, so it appears in both tables. To add one, see "
         "[your own layer](../learn/your-own-layer.md).",
@@ -235,9 +249,9 @@ def hyperparams_page() -> str:
             [
                 "# Hyper-parameters",
                 "",
-                "Generated from `barenet.hyperparams.PARAMS`, the one specification of "
+                "Generated from `barenet.training.hyperparams.PARAMS`, the one specification of "
                 "barenet's training hyper-parameters. Each is a `barenet train` flag, a field "
-                "of `barenet.recipes.TrainConfig`, a key of a `barenet tune` grid and a "
+                "of `barenet.training.config.TrainConfig`, a key of a `barenet tune` grid and a "
                 "parameter of the [scikit-learn estimators](../sklearn-dask.md); the "
                 "*estimators* column gives the estimators' name and default where they differ.",
                 "",
@@ -247,7 +261,7 @@ def hyperparams_page() -> str:
                 "",
                 "`--recipe NAME` (`recipe=NAME` on the estimators) fills every parameter that "
                 "is not given with the recipe's value (generated from "
-                "`barenet.hyperparams.RECIPES`). On the command line every flag you give "
+                "`barenet.training.hyperparams.RECIPES`). On the command line every flag you give "
                 "overrides the recipe; the estimators cannot tell a parameter you set from its "
                 "default, so there every parameter left at its default takes the recipe's "
                 "value. What the `tabular` recipe is and what it scores: "
@@ -314,8 +328,8 @@ def choices_summary() -> str:
 
 def engine_coverage() -> str:
     """What the compiled engine runs and what it leaves to numpy, from the tables of
-    ``barenet.fast.engine`` and the registries."""
-    from barenet.fast import engine
+    ``barenet.engines.select`` and the registries."""
+    from barenet.engines import select as engine
 
     def names(classes) -> str:
         return ", ".join(f"`{c.__name__}`" for c in classes) or "none"

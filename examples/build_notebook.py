@@ -382,7 +382,7 @@ The two scalers are returned too, to convert back to the original units.
     ),
     code(
         """
-from barenet.datasets import load_california_housing
+from barenet.tables.datasets import load_california_housing
 
 data = load_california_housing()
 x_train, x_test, y_train, y_test, scaler_x, scaler_y, *_ = data
@@ -873,7 +873,7 @@ from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from barenet.estimators import BarenetRegressor
+from barenet.sklearn.estimators import BarenetRegressor
 
 features, progression = load_diabetes(return_X_y=True)
 xd_train, xd_test, yd_train, yd_test = train_test_split(
@@ -908,7 +908,7 @@ plain network above:
     ),
     code(
         """
-from barenet.embeddings import quantile_bins
+from barenet.tabular.embeddings import quantile_bins
 
 edges = quantile_bins(xd_train[:, :2], 8)
 encoding = barenet.PiecewiseLinearEncoding(edges, dtype=np.float64)

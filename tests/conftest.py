@@ -56,7 +56,7 @@ def diabetes_csv(tmp_path):
 
 @pytest.fixture(scope="session")
 def california():
-    from barenet.datasets import load_california_housing
+    from barenet.tables.datasets import load_california_housing
 
     return load_california_housing(california_home())
 

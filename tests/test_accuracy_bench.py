@@ -117,7 +117,7 @@ def test_bad_options_are_refused(args):
 
 
 def test_rmse_is_in_the_original_units():
-    from barenet.datasets import load_builtin
+    from barenet.tables.datasets import load_builtin
 
     split = load_builtin("diabetes")
     prediction = np.zeros(len(split.y_test))  # the scaled mean

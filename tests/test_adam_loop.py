@@ -1,11 +1,11 @@
-"""barenet.fast.adam_loop: Adam's and AdamW's update as one compiled loop gives the
+"""barenet.engines.fused.adam: Adam's and AdamW's update as one compiled loop gives the
 optimisers' own numbers bit for bit, and declines what it does not cover."""
 
 import numpy as np
 import pytest
 
 from barenet import SGD, Adam, AdamW
-from barenet.fast.adam_loop import compiled_update
+from barenet.engines.fused.adam import compiled_update
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -65,7 +65,7 @@ def test_train_on_csv_with_plot_save_predict_and_evaluate(
     assert code == 0
     rows = list(csv.reader(open(tmp_path / "pred.csv")))
     assert rows[0] == ["predicted_progression"] and len(rows) == 443
-    _, table = barenet.datasets.read_csv(diabetes_csv)
+    _, table = barenet.tables.datasets.read_csv(diabetes_csv)
     expected = model.preprocessing.predict(model, table[:, :-1])
     # written at 6 significant digits (the issue: not 17), so equal to that precision
     np.testing.assert_allclose([float(r[0]) for r in rows[1:]], expected, rtol=5e-6)
@@ -406,7 +406,7 @@ TRAIN_FAST = ["--target", "progression", "--hidden", 32, "--optimizer", "adam", 
 def test_nothing_is_selected_on_the_test_split(
     tmp_path, diabetes_csv, capsys, monkeypatch, selection, n_validation
 ):
-    from barenet.metrics import regression_metrics
+    from barenet.training.metrics import regression_metrics
 
     monkeypatch.chdir(tmp_path)
     other = _reverse_test_targets(diabetes_csv, tmp_path / "other.csv")
@@ -437,7 +437,7 @@ def test_nothing_is_selected_on_the_test_split(
     assert a["test"] != b["test"]
     _, test_rows = _split_rows(442)
     for summary, data, model in zip(summaries, (diabetes_csv, other), models, strict=True):
-        _, table = barenet.datasets.read_csv(data)
+        _, table = barenet.tables.datasets.read_csv(data)
         predicted = model.preprocessing.predict(model, table[test_rows, :-1])
         assert summary["test"] == pytest.approx(
             regression_metrics(table[test_rows, -1], predicted)
@@ -479,8 +479,8 @@ def test_json_history_is_aligned_with_null_for_epochs_without_validation(
 ):
     """A checkpoint trained in Python without validation data, resumed by the CLI:
     one history entry per epoch in both lists, null (not NaN) where there was none."""
-    from barenet.datasets import load_builtin
-    from barenet.recipes import TrainConfig, build_model, save_checkpoint
+    from barenet.tables.datasets import load_builtin
+    from barenet.training.config import TrainConfig, build_model, save_checkpoint
 
     monkeypatch.chdir(tmp_path)
     split = load_builtin("diabetes")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from barenet import MLP, MSE, Adam, Dropout, LeakyRelu, Linear, Relu, Tanh
-from barenet.fast import compiled_predict
+from barenet.engines.compiled import predict as compiled_predict
 
 # float32 outputs of the two engines agree to their rounding; float64 to ~1e-12
 TOLERANCE = {np.float32: {"rtol": 2e-5, "atol": 2e-6}, np.float64: {"rtol": 1e-11, "atol": 1e-12}}
@@ -277,7 +277,7 @@ def test_the_models_methods_around_forward_are_what_predict_runs(name):
 def test_predict_looks_only_at_what_it_runs(monkeypatch):
     """A learner's backward, loss or optimiser changes training (auto trains on numpy)
     but not the predictions: predict stays compiled, on the fast path too."""
-    from barenet.fast.engine import resolve_engine
+    from barenet.engines.select import resolve_engine
 
     answered = quick_calls(monkeypatch)
     model = build()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import california_home, needs_california
 
-from barenet.datasets import (
+from barenet.tables.datasets import (
     DataError,
     DataUnavailableError,
     csv_header,

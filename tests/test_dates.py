@@ -1,4 +1,4 @@
-"""Date and time columns (barenet.dates): detection, the calendar features learned from
+"""Date and time columns (barenet.tables.dates): detection, the calendar features learned from
 training rows, predict's formats, model files and ONNX."""
 
 import csv
@@ -12,8 +12,10 @@ from date_tables import cars_frame, weather_frame
 
 import barenet
 from barenet.cli import main
-from barenet.date_arithmetic import NumpyOps, OnnxOps, calendar
-from barenet.dates import (
+from barenet.errors import DataError
+from barenet.tables.calendar import NumpyOps, OnnxOps, calendar
+from barenet.tables.columns import describe, describe_line, encode, encoded_names, fit_columns
+from barenet.tables.dates import (
     DATETIME,
     ISO8601,
     date_format,
@@ -22,9 +24,7 @@ from barenet.dates import (
     fit_date,
     to_seconds,
 )
-from barenet.errors import DataError
-from barenet.preprocessing import Preprocessing
-from barenet.tables import describe, describe_line, encode, encoded_names, fit_columns
+from barenet.tables.preprocessing import Preprocessing
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_numeric_and_datetime_dtypes():
 
 
 def test_parquet_timestamps_and_dates_are_date_columns(tmp_path):
-    from barenet.tables import read_table
+    from barenet.tables.columns import read_table
 
     frame = pd.DataFrame(
         {

@@ -20,8 +20,8 @@ from barenet import (
     Tanh,
     plot_diagnostics,
 )
+from barenet.diagnostics.plotting import diagnostics_figure
 from barenet.errors import BarenetValueError
-from barenet.plotting import diagnostics_figure
 
 
 def tiny_model(activation=Relu):
@@ -184,7 +184,7 @@ def test_bad_arguments_are_clear_errors():
 
 @pytest.mark.parametrize("values", [np.linspace(-3, 5, 1001), np.full(7, 2.5), [1.0, np.nan]])
 def test_histograms_count_as_numpy_does(values):
-    from barenet.diagnostics import BINS, _histogram
+    from barenet.diagnostics.recorder import BINS, _histogram
 
     finite = np.asarray(values, dtype=np.float64)
     finite = finite[np.isfinite(finite)]
@@ -215,7 +215,7 @@ def _histogram_cases():
 @pytest.fixture(params=["compiled", "numpy"])
 def passes(request, monkeypatch):
     """The compiled loop, and the NumPy passes used where numba cannot be imported."""
-    from barenet import diagnostics
+    from barenet.diagnostics import recorder as diagnostics
 
     if request.param == "numpy":
         monkeypatch.setattr(diagnostics, "_KERNELS", [diagnostics._NumpyPasses])
@@ -227,7 +227,7 @@ def test_histograms_count_as_numpy_does_on_hard_cases(name, passes):
     """The compiled loop checks a value against the edges only near a bin boundary:
     values on or within rounding of the edges, and degenerate ranges, must still land
     where np.histogram puts them."""
-    from barenet.diagnostics import BINS, _histogram
+    from barenet.diagnostics.recorder import BINS, _histogram
 
     values = _histogram_cases()[name]
     finite = np.asarray(values, dtype=np.float64).ravel()
@@ -248,7 +248,7 @@ def test_histograms_count_as_numpy_does_on_hard_cases(name, passes):
     )
 )
 def test_histograms_count_as_numpy_does_on_any_values(which, values):
-    from barenet import diagnostics
+    from barenet.diagnostics import recorder as diagnostics
 
     try:
         counts, edges = np.histogram(values, bins=diagnostics.BINS)
@@ -266,7 +266,7 @@ def test_histograms_count_as_numpy_does_on_any_values(which, values):
 
 
 def test_histogram_of_no_finite_values_is_empty(passes):
-    from barenet.diagnostics import _histogram
+    from barenet.diagnostics.recorder import _histogram
 
     assert _histogram(np.array([np.nan, np.inf])) == {"counts": [], "edges": []}
     assert _histogram(np.zeros((0, 3))) == {"counts": [], "edges": []}
@@ -276,7 +276,7 @@ def test_a_histogram_of_equal_huge_values_puts_them_in_one_bin(passes):
     """NumPy cannot make 30 distinct edges around 1e300 ± 0.5; a diverging network's
     outputs can still all be equal and huge: one bin holds them, between strictly
     increasing edges."""
-    from barenet.diagnostics import _histogram
+    from barenet.diagnostics.recorder import _histogram
 
     for value in (1e300, -3e17):
         hist = _histogram(np.full(5, value))
@@ -286,7 +286,7 @@ def test_a_histogram_of_equal_huge_values_puts_them_in_one_bin(passes):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_mean_and_spread_match_numpy(dtype, passes):
-    from barenet.diagnostics import _summary
+    from barenet.diagnostics.recorder import _summary
 
     values = (np.random.default_rng(3).standard_normal((256, 64)) * 3 + 5).astype(dtype)
     wide = values.astype(np.float64)
@@ -318,11 +318,11 @@ def test_a_float32_network_records_numpys_numbers():
 def test_without_numba_the_numpy_passes_record_the_same(monkeypatch):
     import sys
 
-    from barenet import diagnostics
+    from barenet.diagnostics import recorder as diagnostics
 
     compiled = Diagnostics(tiny_model(), X, Y).history
     monkeypatch.setattr(diagnostics, "_KERNELS", [])
-    monkeypatch.setitem(sys.modules, "barenet._diagnostics_kernels", None)  # import fails
+    monkeypatch.setitem(sys.modules, "barenet.diagnostics._kernels", None)  # import fails
     fallback = Diagnostics(tiny_model(), X, Y).history
     assert diagnostics._KERNELS == [diagnostics._NumpyPasses]
     for ours, theirs in zip(fallback["layers"], compiled["layers"], strict=True):

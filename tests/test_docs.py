@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import barenet
-from barenet import cli, hyperparams, registry
+from barenet import cli, registry
+from barenet.training import hyperparams
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -187,7 +188,7 @@ def test_hand_written_pages_get_their_generated_snippets():
 
 
 def test_the_engine_coverage_sorts_every_registered_class_into_covered_or_not():
-    from barenet.fast import engine
+    from barenet.engines import select as engine
 
     lines = gen.engine_coverage().splitlines()
     tables = (

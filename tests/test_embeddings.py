@@ -5,8 +5,8 @@ import pytest
 from conftest import assert_gradients_ok
 
 from barenet import FeatureLinear, PeriodicEmbedding, PiecewiseLinearEncoding
-from barenet.embeddings import quantile_bins, tree_bins
 from barenet.errors import BarenetValueError
+from barenet.tabular.embeddings import quantile_bins, tree_bins
 
 TOLERANCE = {np.float64: 1e-10, np.float32: 1e-5}
 DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])

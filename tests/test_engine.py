@@ -31,8 +31,9 @@ from barenet import (
     Tanh,
     TrainingDiverged,
 )
-from barenet.fast import compiled_runner, engine
-from barenet.fast.engine import resolve_engine, why_not_compiled
+from barenet.engines import select as engine
+from barenet.engines.compiled import training as compiled_runner
+from barenet.engines.select import resolve_engine, why_not_compiled
 
 
 @pytest.fixture(autouse=True)
@@ -239,7 +240,7 @@ def test_a_class_registered_after_import_is_a_builtin_if_barenets(monkeypatch):
     """Which classes are built-in is read from the registries when asked, not from a
     snapshot at import: a user's registered layer is never built-in, and barenet's are
     whatever order their modules were imported in."""
-    from barenet.fast.runner import builtin_methods, why_not_fused
+    from barenet.engines.fused.step import builtin_methods, why_not_fused
     from barenet.registry import LAYERS
 
     class Doubled(Relu):  # a user's layer, registered under its own name
@@ -511,7 +512,7 @@ def test_fast_false_and_compiled_contradict():
 
 
 def test_estimators_take_engine():
-    from barenet.estimators import BarenetClassifier, BarenetRegressor
+    from barenet.sklearn.estimators import BarenetClassifier, BarenetRegressor
 
     x, y = data()
     fits = [
@@ -575,7 +576,7 @@ def test_a_stop_request_acts_between_chunks(monkeypatch):
 
 
 def test_a_read_only_install_without_a_home_caches_in_the_temporary_folder(tmp_path):
-    from barenet.fast.formulas import cache_folder_fallback
+    from barenet.engines.compiled.formulas import cache_folder_fallback
 
     writable = tmp_path / "package"
     writable.mkdir()
@@ -622,7 +623,7 @@ def test_only_the_blas_numba_calls_runs_on_one_thread():
         info = threadpool_info()
         return {i["filepath"]: i["num_threads"] for i in info if i["user_api"] == "blas"}
 
-    from barenet.fast import compiled_runner
+    from barenet.engines.compiled import training as compiled_runner
 
     # as in a fresh process: the limit is set at the first kernel call (a scikit-learn
     # threadpool_limits block around an earlier test may have restored the old count)

@@ -23,9 +23,9 @@ from barenet import (
     RobustScaling,
     SiLU,
 )
-from barenet.embeddings import quantile_bins
+from barenet.engines.fused.step import why_not_fused
 from barenet.errors import BarenetValueError
-from barenet.fast.runner import why_not_fused
+from barenet.tabular.embeddings import quantile_bins
 
 TOLERANCE = {np.float64: 1e-10, np.float32: 1e-5}
 DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
@@ -258,7 +258,7 @@ OPTIMIZERS = {
 
 
 # The fused path runs Ensemble, MemberScale and the first EnsembleLinear as one product
-# (barenet.fast.ensemble_block): the same multiply-adds grouped differently, so the two
+# (barenet.engines.fused.ensemble_block): the same multiply-adds grouped differently, so the two
 # paths agree to rounding (relative 1e-4 in float32 after 3 epochs, 1e-9 in float64).
 TOLERANCE = {np.float32: 1e-4, np.float64: 1e-9}
 

@@ -1,12 +1,12 @@
-"""barenet.fast.ensemble_block: Ensemble, MemberScale and EnsembleLinear as one product
+"""barenet.engines.fused.ensemble_block: Ensemble, MemberScale and EnsembleLinear as one product
 give what the three layers' own methods give, to rounding."""
 
 import numpy as np
 import pytest
 
 from barenet import Ensemble, EnsembleLinear, Linear, MemberScale, Relu
-from barenet.fast.ensemble_block import ScaledEnsembleBlock, starts_block
-from barenet.fast.runner import _steps
+from barenet.engines.fused.ensemble_block import ScaledEnsembleBlock, starts_block
+from barenet.engines.fused.step import _steps
 
 K, DIM, OUT, BATCH = 4, 6, 5, 9
 
@@ -51,7 +51,7 @@ def test_only_the_exact_pattern_becomes_a_block():
     layers = three_layers(np.float64)
     assert starts_block(layers, 0) and not starts_block(layers, 1)
     steps = _steps([Linear(3, DIM, seed=0), Relu(), *layers, Relu()])
-    # each product and the Relu after it run as one step (barenet.fast.relu_after)
+    # each product and the Relu after it run as one step (barenet.engines.fused.relu_after)
     assert [type(s).__name__ for s in steps] == ["ReluAfter", "ReluAfter"]
     assert [type(s.step).__name__ for s in steps] == ["Linear", "ScaledEnsembleBlock"]
     per_member = three_layers(np.float64, shared=False)  # a matrix per member: no block
@@ -67,8 +67,8 @@ def test_a_wrong_input_gets_the_layers_own_message():
 
 
 def test_a_block_large_enough_for_the_compiled_loop_equals_the_three_layers(monkeypatch):
-    """16 members of 128 inputs: the scaled matrices come from barenet.fast.loops."""
-    import barenet.fast.loops as loops
+    """16 members of 128 inputs: the scaled matrices come from barenet.engines.fused.loops."""
+    import barenet.engines.fused.loops as loops
 
     calls = []
     original = loops.scaled_matrices

@@ -1,4 +1,4 @@
-"""The estimators on hostile input (barenet.estimator_checks, barenet.finite): labels
+"""The estimators on hostile input (barenet.sklearn.checks, barenet.tables.standardize): labels
 with missing values, sample_weight, a single class, a target around 1e200, and
 non-finite outputs."""
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from barenet.errors import BarenetError, BarenetTypeError, BarenetValueError, DataError
-from barenet.estimators import BarenetClassifier, BarenetRegressor
+from barenet.sklearn.estimators import BarenetClassifier, BarenetRegressor
 
 X = np.random.default_rng(0).standard_normal((60, 3))
 

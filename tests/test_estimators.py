@@ -8,9 +8,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from barenet import hyperparams
-from barenet.estimators import BarenetClassifier, BarenetRegressor
 from barenet.registry import LAYERS
+from barenet.sklearn.estimators import BarenetClassifier, BarenetRegressor
+from barenet.training import hyperparams
 
 FAST = {"epochs": 60, "random_state": 0, "hidden": (32,)}
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import r2_score
 
-from barenet.estimators import BarenetClassifier, BarenetRegressor
+from barenet.sklearn.estimators import BarenetClassifier, BarenetRegressor
 
 
 def data(n=20000, seed=0):

@@ -1,4 +1,4 @@
-"""barenet.fast: the fused path computes exactly what the model's own methods compute."""
+"""barenet.engines: the fused path computes exactly what the model's own methods compute."""
 
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ from barenet import (
     StepLR,
     Tanh,
 )
-from barenet.fast.runner import why_not_fused
+from barenet.engines.fused.step import why_not_fused
 
 OPTIMIZERS = {
     "plain": lambda: None,
@@ -122,7 +122,7 @@ def test_clipping_is_bit_identical_too(optimizer, dtype):
 
 
 def test_train_uses_the_fused_step_for_built_ins(monkeypatch):
-    from barenet.fast import runner
+    from barenet.engines.fused import step as runner
 
     calls = []
     original = runner.FusedStep.update

@@ -1,4 +1,4 @@
-"""Finite in, finite out (barenet.finite) through the command line: infinite and huge
+"""Finite in, finite out (barenet.tables.standardize) through the command line: infinite and huge
 numbers are named where a table enters; a non-finite output is an error naming the
 rows, never a blank cell or a label chosen from NaN; evaluate never scores it."""
 
@@ -10,7 +10,7 @@ import pytest
 
 from barenet.cli import main
 from barenet.errors import DataError
-from barenet.finite import check_outputs, fit_scaler
+from barenet.tables.standardize import check_outputs, fit_scaler
 
 TRAIN = ["--epochs", "1", "--plot", "none"]
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from barenet import fitting, hyperparams
 from barenet.errors import BarenetTypeError
-from barenet.estimators import BarenetClassifier, BarenetRegressor
-from barenet.fitting import TimeBudget, fit_model, resolve_config
-from barenet.recipes import TrainConfig
+from barenet.sklearn.estimators import BarenetClassifier, BarenetRegressor
+from barenet.training import fitting, hyperparams
+from barenet.training.config import TrainConfig
+from barenet.training.fitting import TimeBudget, fit_model, resolve_config
 
 
 def rows(n, seed=0, d=3):
@@ -140,7 +140,7 @@ def test_training_runs_blas_on_the_threads_asked(monkeypatch, setting, idle, exp
     spins when the cores are shared), the threads as they are on an idle one;
     BARENET_BLAS_THREADS sets them, and the limit ends with training."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    monkeypatch.setattr("barenet.fitting.machine_is_idle", lambda: idle)
+    monkeypatch.setattr("barenet.training.fitting.machine_is_idle", lambda: idle)
     if setting is None:
         monkeypatch.delenv("BARENET_BLAS_THREADS", raising=False)
     else:
@@ -167,7 +167,7 @@ def test_training_runs_blas_on_the_threads_asked(monkeypatch, setting, idle, exp
 
 
 def test_the_machine_is_idle_when_the_load_leaves_a_core_free(monkeypatch):
-    from barenet import fitting
+    from barenet.training import fitting
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     monkeypatch.setattr(fitting, "_others_running", lambda: 0)  # this process alone
@@ -187,7 +187,7 @@ def test_this_process_own_spinning_threads_do_not_make_the_machine_busy(monkeypa
     this process's, not another's."""
     import os
 
-    from barenet import fitting
+    from barenet.training import fitting
 
     if not os.path.exists("/proc/loadavg"):
         assert fitting._others_running() is None

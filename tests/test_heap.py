@@ -1,4 +1,4 @@
-"""barenet.heap: glibc's thresholds are set once per process, and can be refused."""
+"""barenet.engines.heap: glibc's thresholds are set once per process, and can be refused."""
 
 import os
 import subprocess
@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from barenet import heap
+from barenet.engines import heap
 
-CODE = "from barenet.heap import keep_freed_arrays as k; print(k(), k())"
+CODE = "from barenet.engines.heap import keep_freed_arrays as k; print(k(), k())"
 
 
 def run(env_value):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from barenet import hyperparams
+from barenet.training import hyperparams
 
 
 def test_the_spec_validates_and_names_the_parameter():
@@ -28,8 +28,8 @@ def test_the_spec_validates_and_names_the_parameter():
 
 
 def test_estimator_defaults_are_a_valid_configuration_that_builds():
-    from barenet.estimators import BarenetRegressor
-    from barenet.recipes import TrainConfig
+    from barenet.sklearn.estimators import BarenetRegressor
+    from barenet.training.config import TrainConfig
 
     config = BarenetRegressor()._config()
     assert isinstance(config, TrainConfig)
@@ -38,7 +38,7 @@ def test_estimator_defaults_are_a_valid_configuration_that_builds():
 
 
 def test_momentum_with_an_optimizer_that_has_none_is_an_error():
-    from barenet.recipes import TrainConfig
+    from barenet.training.config import TrainConfig
 
     with pytest.raises(ValueError, match="momentum is for sgd and rmsprop; adam"):
         TrainConfig(optimizer="adam", momentum=0.9)
@@ -46,7 +46,7 @@ def test_momentum_with_an_optimizer_that_has_none_is_an_error():
 
 
 def test_default_epochs_reach_a_thousand_updates_on_a_small_table():
-    from barenet.recipes import TrainConfig
+    from barenet.training.config import TrainConfig
 
     assert TrainConfig().with_epochs_for(16512).epochs == 30  # California: the notebook's 30
     assert TrainConfig().with_epochs_for(120).epochs == 250  # iris: 4 batches of 32

@@ -1,4 +1,4 @@
-"""Ctrl-C and exit codes (barenet.interrupts, trainer._StopOnSigint, cli.main):
+"""Ctrl-C and exit codes (barenet.engines.interrupts, trainer._StopOnSigint, cli.main):
 a first Ctrl-C saves what was promised and exits 130; a second stops at once, on
 every engine, even inside a compiled kernel."""
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from barenet import interrupts
+from barenet.engines import interrupts
 
 
 def _start_training(tmp_path, engine, hidden):

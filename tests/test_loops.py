@@ -1,4 +1,4 @@
-"""barenet.fast.loops and loop_dispatch: the numpy engine's compiled loops give NumPy's
+"""barenet.engines.fused.loops and loop_dispatch: the numpy engine's compiled loops give NumPy's
 numbers bit for bit (signed zeros, NaN and infinities included), and are used only
 where they may run."""
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from barenet.fast import loop_dispatch, loops
-from barenet.fast.loop_dispatch import MIN_SIZE, loops_for
+from barenet.engines.fused import loop_dispatch, loops
+from barenet.engines.fused.loop_dispatch import MIN_SIZE, loops_for
 
 SPECIALS = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-45, -1e-45, 3.0, -2.5])
 

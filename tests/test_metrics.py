@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from barenet.metrics import classification_metrics, regression_metrics
+from barenet.training.metrics import classification_metrics, regression_metrics
 
 
 def test_regression_metrics():

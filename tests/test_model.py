@@ -113,7 +113,7 @@ def test_training_argument_errors():
 
 @needs_california
 def test_notebook_regression_run_reaches_rmse_below_060(california):
-    from barenet.metrics import regression_metrics
+    from barenet.training.metrics import regression_metrics
 
     s = california
     rng = np.random.default_rng(0)

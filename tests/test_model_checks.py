@@ -1,4 +1,4 @@
-"""Tampered model files (barenet.model_checks): the record is checked against itself
+"""Tampered model files (barenet.io.file_checks): the record is checked against itself
 and the stored arrays before anything is built, so every file is loaded or refused
 with one ``ModelFileError`` in well under a second and 200 MB."""
 
@@ -15,13 +15,13 @@ import pytest
 import barenet
 from barenet import MLP, MSE, CrossEntropy, Linear, Relu
 from barenet.errors import BarenetValueError, ModelFileError
-from barenet.model_checks import MAX_PARAMETERS, MAX_WIDTH
-from barenet.preprocessing import Preprocessing
+from barenet.io.file_checks import MAX_PARAMETERS, MAX_WIDTH
+from barenet.tables.preprocessing import Preprocessing
 
 
 def _classifier_file(tmp_path):
     """A small saved classifier with table columns (a category and a number)."""
-    from barenet.data_args import split_table
+    from barenet.cli.data_args import split_table
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.standard_normal(60), "c": rng.choice(["p", "q", "r"], 60)})
@@ -105,7 +105,7 @@ def test_a_record_claiming_more_weights_than_the_file_stores_is_refused(tmp_path
 
 
 def test_the_tabular_recipe_model_is_within_the_bounds(tmp_path):
-    from barenet.recipes import TrainConfig, build_model
+    from barenet.training.config import TrainConfig, build_model
 
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((300, 8)), rng.standard_normal((300, 1))
@@ -118,7 +118,7 @@ def test_a_retrieval_model_counts_its_rows_and_a_tampered_one_is_refused(tmp_pat
     """Retrieval counts what it holds itself (rows x features, not the product of every
     size in its configuration): its file loads, and a record claiming a million rows
     that the file does not store is refused before allocation."""
-    from barenet.recipes import TrainConfig, build_model
+    from barenet.training.config import TrainConfig, build_model
 
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((300, 8)), rng.standard_normal((300, 1))
@@ -183,7 +183,7 @@ def test_non_finite_weights_are_refused_at_load_and_by_onnx_export(tmp_path, val
     model = MLP([Linear(3, 2, seed=0)], MSE(), 0.1)
     model.layers[0].w[0, 0] = value
     pytest.importorskip("onnx")
-    from barenet.onnx_export import to_onnx
+    from barenet.io.onnx.export import to_onnx
 
     with pytest.raises(BarenetValueError, match="'0.w' holds NaN"):
         to_onnx(model)

@@ -1,11 +1,11 @@
-"""The layer lists a configuration describes (barenet.networks), built and rebuilt."""
+"""The layer lists a configuration describes (barenet.training.networks), built and rebuilt."""
 
 import numpy as np
 import pytest
 
 import barenet
-from barenet.recipes import TrainConfig, build_model
 from barenet.registry import LAYERS
+from barenet.training.config import TrainConfig, build_model
 
 
 def layer_names(model):
@@ -49,5 +49,5 @@ def test_embeddings_and_scaling_are_fitted_on_the_training_rows(embedding, scali
         assert edges[0][-1] == pytest.approx(scaled[:, 0].max(), rel=1e-6, abs=1e-6)
     assert model.predict(x).shape == (300, 1)
     # the record holds the fitted numbers: the same network again from the file
-    again = barenet.record.build(barenet.record.describe(model))
+    again = barenet.io.record.build(barenet.io.record.describe(model))
     np.testing.assert_array_equal(again.predict(x), model.predict(x))

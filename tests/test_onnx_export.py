@@ -89,8 +89,8 @@ def test_classifier_metadata_and_a_model_without_preprocessing(tmp_path):
 
     from barenet import MLP, MSE, CrossEntropy, Layer, Linear, Sigmoid
     from barenet.errors import BarenetValueError
-    from barenet.onnx_export import export_onnx
-    from barenet.preprocessing import Preprocessing
+    from barenet.io.onnx.export import export_onnx
+    from barenet.tables.preprocessing import Preprocessing
 
     model = MLP([Linear(3, 5, seed=0), Sigmoid(), Linear(5, 2, seed=1)], CrossEntropy())
     model.layers[2].b[...] = [[0.5, -0.5]]
@@ -138,7 +138,7 @@ def test_a_missing_onnx_package_gives_an_install_command_that_works(monkeypatch)
     import builtins
 
     import barenet
-    from barenet.onnx_export import to_onnx
+    from barenet.io.onnx.export import to_onnx
 
     real_import = builtins.__import__
 
@@ -278,8 +278,8 @@ def test_a_table_regressor_answers_in_original_units(tmp_path, capsys, monkeypat
 def test_a_column_named_like_an_output_is_a_clear_error(tmp_path):
     from barenet import MLP, MSE, Linear
     from barenet.errors import BarenetError
-    from barenet.onnx_export import export_onnx
-    from barenet.preprocessing import Preprocessing
+    from barenet.io.onnx.export import export_onnx
+    from barenet.tables.preprocessing import Preprocessing
 
     model = MLP([Linear(2, 1, seed=0)], MSE())
     spec = {"kind": "numeric", "median": 0.0, "indicator": False}
@@ -305,7 +305,7 @@ def test_silu_and_mish_models_export_and_match_onnxruntime(tmp_path, activation)
     import onnx
 
     from barenet import MLP, MSE, Linear, Mish, SiLU
-    from barenet.onnx_export import export_onnx
+    from barenet.io.onnx.export import export_onnx
 
     layer = {"silu": SiLU, "mish": Mish}[activation]
     rng = np.random.default_rng(0)
@@ -351,17 +351,17 @@ def _fitted_rows(rng):
 def _layer_examples(rng):
     """``{registered name: [(layer, in_dim), ...]}``: one or more instances of each."""
     from barenet import layers
-    from barenet.embeddings import (
+    from barenet.registry import ACTIVATIONS
+    from barenet.tabular.embeddings import (
         FeatureLinear,
         PeriodicEmbedding,
         PiecewiseLinearEncoding,
         quantile_bins,
         tree_bins,
     )
-    from barenet.ensemble import Ensemble, EnsembleLinear, EnsembleMean, MemberScale
-    from barenet.registry import ACTIVATIONS
-    from barenet.retrieval import Retrieval
-    from barenet.scaling import QuantileScaling, RobustScaling
+    from barenet.tabular.ensemble import Ensemble, EnsembleLinear, EnsembleMean, MemberScale
+    from barenet.tabular.retrieval import Retrieval
+    from barenet.tabular.scaling import QuantileScaling, RobustScaling
 
     rows = _fitted_rows(rng)
     examples = {name: [(ACTIVATIONS.lookup(name)(), 6)] for name in ACTIVATIONS.choices()}
@@ -411,8 +411,8 @@ def run_layer_graph(layer, x):
     """``layer``'s ONNX nodes alone as a graph, run by onnxruntime on ``x``."""
     import onnx
 
-    from barenet.onnx_export import OPSET
-    from barenet.onnx_graph import OnnxGraph
+    from barenet.io.onnx.export import OPSET
+    from barenet.io.onnx.graph import OnnxGraph
 
     graph = OnnxGraph()
     helper, FLOAT = graph.onnx.helper, graph.onnx.TensorProto.FLOAT
@@ -539,8 +539,8 @@ def test_tabular_recipe_models_give_barenet_predicts_answers_on_raw_rows(
 
 @pytest.mark.parametrize("kind", ["regressor", "classifier"])
 def test_tabular_estimators_export_and_answer_as_predict(tmp_path, kind):
-    from barenet.estimators import BarenetClassifier, BarenetRegressor
-    from barenet.onnx_export import export_onnx
+    from barenet.io.onnx.export import export_onnx
+    from barenet.sklearn.estimators import BarenetClassifier, BarenetRegressor
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((300, 5)) * [1, 10, 0.1, 1, 100]
@@ -568,8 +568,8 @@ def test_tabular_estimators_export_and_answer_as_predict(tmp_path, kind):
 def test_export_refuses_non_finite_weights_naming_the_parameter(tmp_path):
     from barenet import MLP, MSE, BatchNorm1d, Linear, Relu
     from barenet.errors import BarenetValueError
-    from barenet.estimators import BarenetRegressor
-    from barenet.onnx_export import export_onnx, to_onnx
+    from barenet.io.onnx.export import export_onnx, to_onnx
+    from barenet.sklearn.estimators import BarenetRegressor
 
     model = MLP([Linear(3, 4, seed=0), BatchNorm1d(4), Relu(), Linear(4, 1, seed=1)], MSE())
     model.layers[3].w[2, 0] = np.nan

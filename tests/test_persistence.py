@@ -18,9 +18,9 @@ from barenet import (
     Tanh,
 )
 from barenet.errors import BarenetTypeError, ModelFileError
-from barenet.persistence import FORMAT_VERSION, read, rebuild
-from barenet.preprocessing import Preprocessing
-from barenet.recipes import TrainConfig, build_model
+from barenet.io.persistence import FORMAT_VERSION, read, rebuild
+from barenet.tables.preprocessing import Preprocessing
+from barenet.training.config import TrainConfig, build_model
 
 
 def trained_model(seed=0):
@@ -255,7 +255,7 @@ def tabular_model(x, y):
         RobustScaling,
         SiLU,
     )
-    from barenet.embeddings import tree_bins
+    from barenet.tabular.embeddings import tree_bins
 
     rng = np.random.default_rng(0)
     robust = RobustScaling.fit(x)
@@ -283,7 +283,7 @@ def tabular_model(x, y):
 
 
 def test_a_model_with_every_tabular_layer_round_trips(tmp_path):
-    from barenet.record import describe
+    from barenet.io.record import describe
 
     rng = np.random.default_rng(3)
     x = rng.exponential(size=(200, 4))

@@ -44,7 +44,7 @@ def test_plot_errors(tmp_path):
 def test_written_files_respect_the_umask(tmp_path):
     import os
 
-    from barenet._files import atomic_path
+    from barenet.io.atomic import atomic_path
 
     previous = os.umask(0o027)
     try:

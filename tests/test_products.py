@@ -1,4 +1,4 @@
-"""barenet.fast.products: a product step without its bias, and the per-member head's
+"""barenet.engines.fused.products: a product step without its bias, and the per-member head's
 backward, give the layers' own numbers bit for bit; FusedStep.evaluate gives
 MLP.evaluate's."""
 
@@ -17,8 +17,8 @@ from barenet import (
     MemberScale,
     Relu,
 )
-from barenet.fast.products import member_head_backward, product_of
-from barenet.fast.runner import FusedStep
+from barenet.engines.fused.products import member_head_backward, product_of
+from barenet.engines.fused.step import FusedStep
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

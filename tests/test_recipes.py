@@ -7,16 +7,16 @@ from conftest import needs_california
 import barenet
 from barenet import MAE, MLP, MSE, Adam, CrossEntropy, Huber, Linear, Relu, RMSprop
 from barenet.errors import ModelFileError
-from barenet.metrics import regression_metrics
-from barenet.preprocessing import Preprocessing
-from barenet.recipes import (
+from barenet.registry import LAYERS
+from barenet.tables.preprocessing import Preprocessing
+from barenet.training.config import (
     TrainConfig,
     build_model,
     build_schedule,
     load_checkpoint,
     save_checkpoint,
 )
-from barenet.registry import LAYERS
+from barenet.training.metrics import regression_metrics
 
 
 def layer_names(model):
@@ -275,7 +275,7 @@ def test_a_damaged_checkpoint_section_is_a_model_file_error(tmp_path):
     import json
 
     from barenet.errors import ModelFileError
-    from barenet.recipes import load_checkpoint, save_checkpoint
+    from barenet.training.config import load_checkpoint, save_checkpoint
 
     config = TrainConfig(hidden=(3,), optimizer="adam")
     model = build_model(config, 2, 1)
@@ -295,7 +295,7 @@ def test_a_damaged_checkpoint_section_is_a_model_file_error(tmp_path):
 
 def test_the_tabular_recipe_fills_only_what_is_not_given():
     config = TrainConfig(recipe="tabular", lr=0.01, hidden=(32,))
-    preset = barenet.hyperparams.RECIPES["tabular"]
+    preset = barenet.training.hyperparams.RECIPES["tabular"]
     assert (config.lr, config.hidden) == (0.01, (32,))  # given: kept
     for name in ("embedding", "ensemble", "optimizer", "batch_size", "early_stopping"):
         assert getattr(config, name) == preset[name]  # not given: the recipe's
@@ -314,7 +314,7 @@ def test_a_reduced_tabular_recipe_learns_california(california):
         recipe="tabular", ensemble=4, hidden=(32, 32), bins=16, epochs=4, seed=1
     ).with_epochs_for(4000)
     x, y = california.x_train[:4000], california.y_train[:4000]
-    x_train, y_train, x_val, y_val = barenet.recipes.hold_out_validation(
+    x_train, y_train, x_val, y_val = barenet.training.config.hold_out_validation(
         x, y, config, classification=False
     )
     assert len(x_val) == 400  # the recipe selects its epoch on held-out training rows

@@ -5,8 +5,8 @@ import pytest
 
 import barenet
 from barenet import MLP, MSE, Adam, CrossEntropy, Layer, Linear, Relu
-from barenet.recipes import TrainConfig
-from barenet.record import build, describe
+from barenet.io.record import build, describe
+from barenet.training.config import TrainConfig
 
 
 def test_describe_then_build_gives_the_same_architecture_loss_and_optimizer():

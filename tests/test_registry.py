@@ -21,7 +21,7 @@ def test_adding_an_activation_is_one_decorated_class(monkeypatch):
     """Registered on the real registries, a new activation is a layer, a valid
     ``activation=`` value and trains; removed again afterwards."""
     from barenet.layers import Layer
-    from barenet.recipes import TrainConfig, build_model
+    from barenet.training.config import TrainConfig, build_model
 
     for registry in (ACTIVATIONS, LAYERS):
         monkeypatch.setattr(registry, "_objects", dict(registry._objects))

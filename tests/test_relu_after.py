@@ -1,12 +1,12 @@
-"""barenet.fast.relu_after: a Relu after a product, applied in place, gives the
+"""barenet.engines.fused.relu_after: a Relu after a product, applied in place, gives the
 numbers of the layers' own methods."""
 
 import numpy as np
 import pytest
 
 from barenet import MLP, MSE, AdamW, Dropout, Linear, Relu, Tanh
-from barenet.fast.relu_after import ReluAfter
-from barenet.fast.runner import FusedStep
+from barenet.engines.fused.relu_after import ReluAfter
+from barenet.engines.fused.step import FusedStep
 
 
 @pytest.fixture(autouse=True)
@@ -95,7 +95,7 @@ def wide(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_compiled_loops_train_to_the_weights_of_the_layers_own_methods(dtype, monkeypatch):
-    import barenet.fast.loops as loops
+    import barenet.engines.fused.loops as loops
 
     calls = {"bias_relu": 0, "relu_grad_and_bias_sum": 0}
     for name in calls:
@@ -161,7 +161,7 @@ def test_a_bias_of_another_shape_gets_numpys_broadcast_not_a_read_past_its_end()
 
 
 def test_a_single_column_keeps_numpys_pairwise_sum():
-    from barenet.fast.relu_after import relu_grad_and_bias_sum
+    from barenet.engines.fused.relu_after import relu_grad_and_bias_sum
 
     rng = np.random.default_rng(9)
     grad = rng.standard_normal((4096, 1)) * 10.0 ** rng.integers(-8, 8, (4096, 1))

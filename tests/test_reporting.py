@@ -4,10 +4,7 @@ import re
 import numpy as np
 import pytest
 
-from barenet.datasets import load_builtin, preprocess
-from barenet.metrics import classification_metrics, regression_metrics
-from barenet.recipes import TrainConfig, build_model
-from barenet.reporting import (
+from barenet.cli.reporting import (
     Progress,
     baselines,
     finish_summary,
@@ -16,6 +13,9 @@ from barenet.reporting import (
     summary_text,
     time_estimate,
 )
+from barenet.tables.datasets import load_builtin, preprocess
+from barenet.training.config import TrainConfig, build_model
+from barenet.training.metrics import classification_metrics, regression_metrics
 
 
 class FakeTerminal(io.StringIO):
@@ -165,7 +165,7 @@ def test_summary_text_labels_the_confusion_matrix_with_class_names():
 
 
 def test_time_estimate_is_the_mean_epoch_time_bounded_by_the_budget():
-    from barenet.fitting import TimeBudget
+    from barenet.training.fitting import TimeBudget
 
     assert time_estimate(10.0, 2, 8) == "10s elapsed, ~40s left"
     budget = TimeBudget(15.0, epochs=10)  # just started: about 15 s of it left

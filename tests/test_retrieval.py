@@ -7,9 +7,9 @@ from conftest import assert_gradients_ok
 
 import barenet
 from barenet import MLP, MSE, Adam, Linear, Relu, Retrieval
+from barenet.engines.fused.step import why_not_fused
 from barenet.errors import BarenetValueError
-from barenet.fast.runner import why_not_fused
-from barenet.recipes import TrainConfig, build_model
+from barenet.training.config import TrainConfig, build_model
 
 
 def held_rows(n=40, in_dim=3, target_dim=2, seed=0):
@@ -190,7 +190,7 @@ def test_the_diagonal_encoder_starts_on_standardised_features():
 
 
 def test_top_scores_rows_in_chunks_with_the_same_result(monkeypatch):
-    import barenet.retrieval as module
+    import barenet.tabular.retrieval as module
 
     layer = retrieval(top=5, candidates=0, scale=1.0).eval()
     inp = np.random.default_rng(4).standard_normal((11, 3))
@@ -341,7 +341,7 @@ def test_the_model_file_holds_the_training_rows_and_predicts_the_same(tmp_path):
 def test_a_retrieval_model_exports_to_onnx_with_onnxruntime_parity(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    from barenet.onnx_export import to_onnx
+    from barenet.io.onnx.export import to_onnx
 
     x, y = toy_regression()
     config = TrainConfig(recipe="tabular-best", ensemble=2, hidden=(8,), bins=4)
@@ -365,7 +365,7 @@ def test_the_preset_is_the_tabular_recipe_behind_retrieval():
 
 
 def test_a_classifier_reads_its_neighbours_classes():
-    from barenet.estimators import BarenetClassifier
+    from barenet.sklearn.estimators import BarenetClassifier
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((150, 2))

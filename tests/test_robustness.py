@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import barenet
 from barenet import MLP, MSE, Layer, Linear, Relu, Sigmoid, Tanh, TrainingDiverged
-from barenet.datasets import read_csv
 from barenet.errors import DataError, ModelFileError
+from barenet.tables.datasets import read_csv
 
 PROPERTY = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,7 +8,7 @@ from conftest import assert_gradients_ok
 
 from barenet import QuantileScaling, RobustScaling
 from barenet.errors import BarenetValueError
-from barenet.scaling import SCALINGS
+from barenet.tabular.scaling import SCALINGS
 
 
 def skewed(n=5000, seed=0):
@@ -156,7 +156,7 @@ def test_quantile_points_of_a_two_valued_feature_hold_no_rounding_noise(n_rows):
 
 
 def test_quantiles_interpolate_between_data_values_as_numpy():
-    from barenet.scaling import even_quantiles
+    from barenet.tabular.scaling import even_quantiles
 
     column = np.random.default_rng(1).standard_normal(137)
     for count in (2, 10, 137, 500):

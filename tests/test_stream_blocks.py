@@ -7,10 +7,10 @@ import pytest
 from stream_tables import FEATURES, table, write_parts
 
 from barenet.errors import BarenetValueError
-from barenet.preprocessing import Preprocessing
-from barenet.stream_blocks import BlockEncoder, ShuffleBuffer
-from barenet.stream_columns import class_indices, encode_batch, fit_stream
-from barenet.streaming import TableStream
+from barenet.streaming.blocks import BlockEncoder, ShuffleBuffer
+from barenet.streaming.columns import class_indices, encode_batch, fit_stream
+from barenet.streaming.source import TableStream
+from barenet.tables.preprocessing import Preprocessing
 
 
 def _fitted(tmp_path, target="y"):

@@ -10,12 +10,12 @@ import pytest
 from stream_tables import FEATURES, table, write_parts
 
 import barenet
-from barenet import stream_train
 from barenet.cli import main
 from barenet.errors import DataError
-from barenet.stream_columns import SAMPLE_ROWS, encode_batch, fit_stream
-from barenet.streaming import TableStream, is_dataset_path, row_hash, split_of
-from barenet.tables import encode, fit_columns
+from barenet.streaming import train as stream_train
+from barenet.streaming.columns import SAMPLE_ROWS, encode_batch, fit_stream
+from barenet.streaming.source import TableStream, is_dataset_path, row_hash, split_of
+from barenet.tables.columns import encode, fit_columns
 
 
 def test_a_folder_or_a_glob_is_a_dataset(tmp_path):

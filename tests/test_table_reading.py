@@ -1,4 +1,4 @@
-"""Hostile and unusual table files (barenet.table_reading, through tables.read_table):
+"""Hostile and unusual table files (barenet.tables.reading, through tables.read_table):
 each is read as meant or refused with a ``DataError`` naming the place."""
 
 import bz2
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from barenet.errors import DataError
-from barenet.tables import check_numbers, choose_task, read_table
+from barenet.tables.columns import check_numbers, choose_task, read_table
 
 CSV = "x1,x2,y\n1.5,2,3\n2.5,4,5\n3.5,6,7\n"
 
@@ -150,7 +150,7 @@ def test_an_unnamed_first_column_is_dropped_only_when_it_numbers_the_rows(tmp_pa
 def test_the_advice_when_a_file_is_read_as_one_column(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text(CSV)
-    from barenet.tables import require_columns
+    from barenet.tables.columns import require_columns
 
     frame = read_table(path, sep=";")
     with pytest.raises(DataError, match="read as one column: give its separator"):

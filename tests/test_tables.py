@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 
 from barenet.errors import BarenetError, DataError
-from barenet.preprocessing import Preprocessing
-from barenet.tables import (
+from barenet.tables.columns import (
     choose_task,
     describe,
     encode,
@@ -17,6 +16,7 @@ from barenet.tables import (
     fit_columns,
     read_table,
 )
+from barenet.tables.preprocessing import Preprocessing
 
 EXPECTED = pd.DataFrame({"x": [1.5, 2.25, -3.0], "name": ["a b", "c,d", 'e"f'], "y": [1, 2, 3]})
 
@@ -203,7 +203,7 @@ def test_column_specs_round_trip_through_json_and_accept_frames_and_arrays():
 def test_an_integer_row_id_is_dropped_but_a_unique_measurement_is_kept():
     import pandas as pd
 
-    from barenet.tables import fit_columns
+    from barenet.tables.columns import fit_columns
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
@@ -219,7 +219,7 @@ def test_an_integer_row_id_is_dropped_but_a_unique_measurement_is_kept():
 
 
 def test_review_findings_are_clear_errors_or_handled(tmp_path):
-    from barenet.tables import check_numbers
+    from barenet.tables.columns import check_numbers
 
     with pytest.raises(DataError, match="single value: there is nothing to learn"):
         choose_task(pd.Series(["same"] * 30), "label", None)
@@ -259,7 +259,7 @@ def test_a_date_column_is_a_date_kind_next_to_the_others():
 
 
 def test_blank_targets_and_their_notice():
-    from barenet.tables import blank_targets, blank_targets_notice
+    from barenet.tables.columns import blank_targets, blank_targets_notice
 
     column = pd.Series(["a", None, "  ", "b", np.nan, ""], dtype=object)
     np.testing.assert_array_equal(blank_targets(column), [0, 1, 1, 0, 1, 1])
@@ -270,7 +270,7 @@ def test_blank_targets_and_their_notice():
 
 
 def test_encode_tallies_blank_cells_and_unseen_categories():
-    from barenet.tables import tally_notice
+    from barenet.tables.columns import tally_notice
 
     specs, _ = fit_columns(mixed_frame())
     new = pd.DataFrame(

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from barenet.cli import main
-from barenet.tuning import read_grid, search
+from barenet.sklearn.tuning import read_grid, search
 
 
 def needs_dask():
@@ -47,7 +47,7 @@ def test_randomized_search_and_cross_val_score_on_dask(cluster):
     import joblib
     from sklearn.model_selection import cross_val_score
 
-    from barenet.estimators import BarenetRegressor
+    from barenet.sklearn.estimators import BarenetRegressor
 
     x, y = data()
     serial = search(x, y, GRID, fixed=FIXED, kind="random", n_iter=3, scheduler=None)
@@ -68,8 +68,8 @@ def test_randomized_search_and_cross_val_score_on_dask(cluster):
 
 def test_tune_command_starts_its_own_local_cluster(tmp_path, capsys):
     needs_dask()
-    from barenet.datasets import load_builtin
-    from barenet.estimators import BarenetRegressor
+    from barenet.sklearn.estimators import BarenetRegressor
+    from barenet.tables.datasets import load_builtin
 
     grid = _write(
         tmp_path, {"estimator": {"epochs": 5, "hidden": [8]}, "grid": {"lr": [0.0001, 0.03]}}

@@ -28,7 +28,7 @@ def _resolve(name: str, modules: set[str]) -> str:
 
 def imports_of(source: str, modules: set[str]) -> set[str]:
     """The barenet modules a module's source imports: ``from barenet import tuning`` is
-    the module ``barenet.tuning``; ``from barenet import __version__`` is the package
+    the module ``barenet.sklearn.tuning``; ``from barenet import __version__`` is the package
     ``barenet`` itself (its ``__init__``)."""
     found = set()
     for node in ast.walk(ast.parse(source)):

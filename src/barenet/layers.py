@@ -108,7 +108,7 @@ class Layer:
 
         ``inp`` names a float32 tensor of shape (N, in_dim); ``graph`` offers
         ``node(op, inputs, **attributes)``, ``constant(name, array)`` and
-        ``cast(inp, dtype)``, each returning a name (``barenet.onnx_graph``). Returns
+        ``cast(inp, dtype)``, each returning a name (``barenet.io.onnx.graph``). Returns
         the name of the output, shape (N, out_dim). By default one ``onnx_op`` node; a
         layer with neither cannot be exported.
         """

@@ -4,7 +4,7 @@
 ``backward()`` needs; ``backward()`` returns dL/dprediction with the
 prediction's shape. Each loss is registered in ``LOSSES`` under its command-line name.
 
-An ensemble in training mode (``barenet.ensemble.EnsembleMean``) predicts
+An ensemble in training mode (``barenet.tabular.ensemble.EnsembleMean``) predicts
 ``(batch_size, k, out_dim)``: every loss then scores each of the ``k`` members against
 the same target, ``(batch_size, out_dim)``, and averages over the members.
 """

@@ -11,9 +11,10 @@ from barenet._checks import (
     check_positive_int,
     check_targets,
 )
+from barenet.engines.compiled import predict as compiled_predict
+from barenet.engines.fused import step as runner
+from barenet.engines.select import resolve_engine
 from barenet.errors import BarenetTypeError, BarenetValueError, UsageError
-from barenet.fast import compiled_predict, runner
-from barenet.fast.engine import resolve_engine
 from barenet.layers import Layer, Parameter
 from barenet.losses import Loss
 from barenet.optimizers import Optimizer
@@ -92,7 +93,7 @@ class MLP:
         self.epoch = 0
         self.interrupted = False
         self.stop_requested = False
-        self.record = None  # the model record it was built from, if any (barenet.record)
+        self.record = None  # the model record it was built from, if any (barenet.io.record)
         self.preprocessing = None
 
     def _check_layer_sizes(self) -> tuple[int | None, int | None]:
@@ -238,12 +239,12 @@ class MLP:
         trainer_state : dict, optional
             Early-stopping state from a checkpoint (``logs["trainer"].state_dict()``).
         fast : bool
-            Allow ``barenet.fast.FusedStep`` when every part is an unchanged built-in
+            Allow ``barenet.engines.FusedStep`` when every part is an unchanged built-in
             (same numbers, fewer NumPy calls); ``False`` always runs this model's own
             ``forward``/``loss``/``backward``/``update``.
         engine : ``"auto"``, ``"numpy"`` or ``"compiled"``
             ``numpy`` runs the methods above; ``compiled`` runs the same formulas in
-            numba kernels (``barenet.fast.engine``); ``auto`` picks ``compiled`` when
+            numba kernels (``barenet.engines.select``); ``auto`` picks ``compiled`` when
             numba is there and every part is a covered, unchanged built-in (and
             ``fast`` is True), else ``numpy``.
         verbose : bool
@@ -299,7 +300,7 @@ class MLP:
         if self.preprocessing is not None and hasattr(x, "columns"):
             return self.preprocessing.predict(self, x)
         # the common call on an unchanged model the compiled engine ran before, with
-        # cheaper checks of the same things (see barenet.fast.compiled_predict)
+        # cheaper checks of the same things (see barenet.engines.compiled.predict)
         out = compiled_predict.quick_predict(self, x, batch_size, engine)
         if out is not None:
             return out

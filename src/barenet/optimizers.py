@@ -7,7 +7,7 @@ weight decay; saving and loading state). Each subclass writes only
 ``torch.optim`` exactly. Each optimiser is registered in ``OPTIMIZERS`` by name.
 
 ``fused=True`` (as tinygrad's option) applies the formula once to all parameters of
-a dtype, packed into one flat buffer (``barenet.fast.packing``): the same numbers
+a dtype, packed into one flat buffer (``barenet.engines.fused.packing``): the same numbers
 in fewer NumPy calls. Parameters stay packed until ``unpack()``; ``MLP.train``
 unpacks when it returns.
 """
@@ -19,8 +19,8 @@ import math
 import numpy as np
 
 from barenet._checks import check_learning_rate, check_number
+from barenet.engines.fused.packing import pack
 from barenet.errors import BarenetTypeError, BarenetValueError, UsageError
-from barenet.fast.packing import pack
 from barenet.layers import Parameter
 from barenet.registry import OPTIMIZERS
 
@@ -116,7 +116,7 @@ class Optimizer:
         """Change ``value`` in place from ``grad``; ``state`` is this parameter's own."""
         raise NotImplementedError
 
-    # -- fused: the parameters packed in flat buffers (barenet.fast.packing) ----------
+    # -- fused: the parameters packed in flat buffers (barenet.engines.fused.packing) ----------
 
     def packed_groups(self) -> list:
         """The flat groups, packing the parameters first (or again, if a layer replaced

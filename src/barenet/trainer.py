@@ -3,7 +3,7 @@
 Each batch goes through the model's own ``forward``, ``loss``, ``backward`` and
 ``update``, so a change to any of them (or to a layer's methods) changes training.
 When everything is barenet's unchanged built-ins, the same four steps run on
-``barenet.fast.FusedStep``, which computes the same numbers with fewer NumPy calls.
+``barenet.engines.FusedStep``, which computes the same numbers with fewer NumPy calls.
 The loop uses only the model's public attributes and methods.
 """
 
@@ -16,12 +16,12 @@ import threading
 import numpy as np
 
 from barenet._checks import check_features, check_positive_int, check_targets
+from barenet.engines.compiled.training import CHUNK_ROWS, CompiledTraining
+from barenet.engines.fused.step import FusedStep, why_not_fused
+from barenet.engines.heap import keep_freed_arrays
+from barenet.engines.interrupts import second_interrupt_exits
+from barenet.engines.select import check_engine, resolve_engine
 from barenet.errors import BarenetValueError, TrainingDiverged
-from barenet.fast.compiled_runner import CHUNK_ROWS, CompiledTraining
-from barenet.fast.engine import check_engine, resolve_engine
-from barenet.fast.runner import FusedStep, why_not_fused
-from barenet.heap import keep_freed_arrays
-from barenet.interrupts import second_interrupt_exits
 from barenet.optimizers import clip_grad_norm, grad_norm
 
 
@@ -29,7 +29,7 @@ class _StopOnSigint:
     """While active, Ctrl-C asks the model to stop after its current batch instead of
     raising in the middle of an update. A second Ctrl-C raises as usual (inside a
     compiled kernel Python sees it only when the chunk ends; the command line then
-    stops at once through ``barenet.interrupts``)."""
+    stops at once through ``barenet.engines.interrupts``)."""
 
     def __init__(self, model) -> None:
         self.model = model
@@ -138,7 +138,7 @@ class Trainer:
         model.interrupted = False
         model.stop_requested = False
         self.engine_used = resolve_engine(model, self.engine, fast=self.fast, verbose=self.verbose)
-        keep_freed_arrays()  # each batch reuses the last one's memory (barenet.heap)
+        keep_freed_arrays()  # each batch reuses the last one's memory (barenet.engines.heap)
         if self.engine_used == "compiled":
             step = CompiledTraining(model, x, y, self.batch_size, self.clip_norm)
         elif self.fast and why_not_fused(model) is None:

@@ -1,0 +1,602 @@
+"""The ``barenet`` command line: train, predict, evaluate (and tune, export-onnx).
+
+``barenet`` with no arguments (or ``python -m barenet``) trains the notebook's
+network on California Housing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from barenet._version import __version__
+from barenet.cli.data_args import (
+    _names,
+    add_data_arguments,
+    add_reader_arguments,
+    load_data,
+    read_data,
+)
+from barenet.cli.reporting import (
+    Progress,
+    baselines,
+    confusion_table,
+    finish_summary,
+    history_for_json,
+    report_metrics,
+)
+from barenet.diagnostics.plotting import check_plot_format, plot_diagnostics, plot_losses
+from barenet.diagnostics.recorder import Diagnostics
+from barenet.engines import interrupts
+from barenet.errors import (
+    BarenetError,
+    BarenetValueError,
+    DataError,
+    ModelFileError,
+    TrainingDiverged,
+)
+from barenet.io.onnx.export import run_export
+from barenet.io.persistence import load
+from barenet.sklearn import tuning
+from barenet.streaming.predict import add_predict_arguments, run_stream_predict
+from barenet.streaming.source import is_dataset_path
+from barenet.streaming.train import add_stream_arguments, run_stream_train
+from barenet.tables.preprocessing import Preprocessing
+from barenet.training import hyperparams
+from barenet.training.config import TrainConfig, load_checkpoint, save_checkpoint
+from barenet.training.fitting import fit_model, resolve_config
+
+COMMANDS = ("train", "predict", "evaluate", "tune", "export-onnx")
+
+
+def _cli_type(parse):
+    """An argparse type from a hyper-parameter's parser, its errors shown as usage errors."""
+
+    def convert(text):
+        try:
+            return parse(text)
+        except (BarenetError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
+
+NOT_GIVEN = argparse.SUPPRESS  # a flag left out sets no attribute: its recipe or default applies
+
+
+def add_hyperparameter_flags(group) -> None:
+    """One flag per ``hyperparams.PARAMS`` entry: ``--batch-size`` for ``batch_size``.
+
+    A flag that is not given sets nothing, so ``--recipe`` can fill it in."""
+    for param in hyperparams.PARAMS:
+        flag = "--" + param.name.replace("_", "-")
+        default = param.default
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        shown = "none" if default is None else shown
+        help_text = param.help if "(default" in param.help else f"{param.help} (default: {shown})"
+        if param.parse is None:
+            group.add_argument(flag, action="store_true", default=NOT_GIVEN, help=help_text)
+        elif param.choices:
+            group.add_argument(flag, choices=param.choices, default=NOT_GIVEN, help=help_text)
+        else:
+            group.add_argument(
+                flag,
+                type=_cli_type(param.parse),
+                default=NOT_GIVEN,
+                help=help_text,
+                metavar="64,64" if param.name == "hidden" else param.parse.__name__.upper(),
+            )
+
+
+def given_hyperparameters(args) -> dict:
+    """The hyper-parameters given on the command line (no others)."""
+    return {p.name: getattr(args, p.name) for p in hyperparams.PARAMS if hasattr(args, p.name)}
+
+
+def _show_defaults(parser) -> None:
+    """Every option's help says its default (off, none, or the value)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction) or not action.help:
+            continue
+        if "default" in action.help:
+            continue
+        if isinstance(action, argparse._StoreTrueAction):
+            action.help += " (default: off)"
+        elif action.default is None:
+            action.help += " (default: none)"
+        else:
+            action.help += f" (default: {action.default})"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="barenet",
+        description="barenet: a small neural-network library. barenet with no command "
+        "trains (barenet --epochs 5 is barenet train --epochs 5).",
+        epilog="barenet COMMAND --help describes each command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"barenet {__version__}")
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    train = sub.add_parser(
+        "train",
+        help="train a network (the default command)",
+        description="Train a network. train is the default command: barenet --epochs 5 "
+        "is barenet train --epochs 5. With --data FILE --target COLUMN and no network or "
+        "training option, the model is --recipe auto (small below 1,000 training rows, "
+        "else tabular) and stops within --time-limit 75 seconds; without --data it is the "
+        "notebook's network. Other commands: predict, evaluate, tune, export-onnx; "
+        "barenet COMMAND --help describes each.",
+    )
+    add_data_arguments(train)
+    add_hyperparameter_flags(train.add_argument_group("network and training"))
+    add_stream_arguments(train)
+    out = train.add_argument_group("output")
+    out.add_argument(
+        "--plot",
+        default="losses.png",
+        metavar="PATH.png",
+        help="loss plot (default: losses.png; 'none' for no plot)",
+    )
+    out.add_argument("--log-scale", action="store_true", help="logarithmic loss axis")
+    out.add_argument(
+        "--plot-diagnostics",
+        metavar="PATH.png",
+        help="what happens inside training, per layer and epoch: gradient norms, update "
+        "ratios, activations, dead or saturated units, histograms (barenet.Diagnostics)",
+    )
+    out.add_argument("--save", metavar="PATH", help="save the trained model here")
+    out.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint after every epoch")
+    out.add_argument("--resume", metavar="PATH", help="continue from a checkpoint")
+    out.add_argument("--quiet", action="store_true", help="print only the summary")
+    out.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+
+    predict = sub.add_parser("predict", help="predict with a saved model")
+    predict.add_argument("--model", required=True)
+    predict.add_argument(
+        "--data",
+        required=True,
+        metavar="PATH",
+        help="raw rows (CSV or .parquet): the training columns in any order; others ignored",
+    )
+    predict.add_argument("--out", metavar="PATH.csv", help="default: standard output")
+    predict.add_argument(
+        "--keep", metavar="ID,...", help="columns copied to the output (identifiers)"
+    )
+    predict.add_argument(
+        "--proba", action="store_true", help="a classifier's probability of each class too"
+    )
+    add_reader_arguments(predict)
+    add_predict_arguments(predict)
+
+    evaluate = sub.add_parser("evaluate", help="metrics of a saved model on a labelled table")
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--data", required=True, metavar="PATH")
+    evaluate.add_argument("--target", metavar="COLUMN", help="default: the training target")
+    evaluate.add_argument("--json", action="store_true")
+    add_reader_arguments(evaluate)
+
+    _show_defaults(train)
+    tuning.add_parser(sub)
+    export = sub.add_parser("export-onnx", help="export a saved model to ONNX")
+    export.add_argument("--model", required=True)
+    export.add_argument("--out", required=True, metavar="PATH.onnx")
+    return parser
+
+
+#: Flags that leave ``--recipe auto`` in place when ``--data`` is given without ``--recipe``.
+KEEP_AUTO = ("time_limit", "seed", "engine", "dtype")
+
+
+def config_from_args(args) -> TrainConfig:
+    """The configuration of the flags given. ``--data`` with no network or training
+    flag (``--time-limit``, ``--seed``, ``--engine``, ``--dtype`` aside) means
+    ``--recipe auto``, the default chosen for tables; the notebook's workflow (no
+    ``--data``) keeps the notebook's defaults."""
+    given = given_hyperparameters(args)
+    if getattr(args, "data", None) and not set(given) - set(KEEP_AUTO):
+        given["recipe"] = "auto"
+    return TrainConfig(**given)
+
+
+def _ignored_on_resume(args, config: TrainConfig) -> list[str]:
+    """A notice for each option given with --resume that the checkpoint overrides."""
+    notices = []
+    for name, given in given_hyperparameters(args).items():
+        param = hyperparams.BY_NAME[name]
+        if name in ("epochs", "engine"):
+            continue
+        kept = getattr(config, name)
+        if param.validate(given) != kept:
+            flag = "--" + name.replace("_", "-")
+            notices.append(
+                f"note: {flag} {given} is ignored: --resume continues with the checkpoint's "
+                f"{name} ({kept}); only --epochs and --engine change on resume"
+            )
+    return notices
+
+
+def run_train(args, stdout=None) -> int:
+    if args.data and is_dataset_path(args.data):  # a folder or glob: streamed
+        if args.plot_diagnostics:
+            raise BarenetValueError(
+                "--plot-diagnostics watches a table held in memory, not a folder or glob"
+            )
+        return run_stream_train(args, stdout, check_loss)
+    stdout = stdout or sys.stdout
+    started = time.perf_counter()
+    plots = [p for p in (None if args.plot == "none" else args.plot, args.plot_diagnostics) if p]
+    for path in (args.save, args.checkpoint, *plots):
+        if path and not Path(path).resolve().parent.is_dir():
+            raise BarenetValueError(f"cannot write {path}: its folder does not exist")
+    for path in plots:
+        check_plot_format(path)
+    if not args.resume:
+        config_from_args(args)  # bad hyper-parameters fail before any data is read
+    name, split = load_data(args)
+    prep = split.preprocessing
+    if getattr(args, "loss", None) is not None:
+        check_loss(args.loss, prep.task)
+    report = split.report
+    if report is not None:
+        from barenet.tables.columns import describe_line
+
+        for notice in report.get("notices", []):
+            print(f"Note: {notice}", file=sys.stderr if args.json else stdout)
+        if not args.json:
+            print(f"Task: {report['task']} ({report['task_reason']})", file=stdout)
+            print(describe_line(report["columns"]), file=stdout)
+    model = schedule = trainer_state = None
+    if args.resume:
+        model, config, schedule, trainer_state = load_checkpoint(args.resume)
+        _check_resume(args, model, split, prep)
+        for message in _ignored_on_resume(args, config):
+            print(message, file=sys.stderr)
+        # only what is given changes: the checkpoint's epochs (a recipe's, say) otherwise
+        changes = {
+            name: getattr(args, name) for name in ("epochs", "engine") if hasattr(args, name)
+        }
+        config = config.replace(**changes)
+    else:
+        config = config_from_args(args)
+    config, choice = resolve_config(config, len(split.x_train))
+    if choice and not args.json:
+        print(f"Model: {choice}", file=stdout)
+    out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
+    stream = sys.stderr if args.json else stdout
+    progress = []
+
+    def show_progress(config, model, budget):
+        progress.append(
+            Progress(
+                config.epochs,
+                model.epoch,
+                quiet=args.quiet,
+                stream=stream,
+                val_name="val" if config.validation_fraction() else "test",
+                budget=budget,
+            )
+        )
+        return progress[0]
+
+    callbacks, watched = [], []
+
+    def prepare(model):
+        """Before training: the preprocessing, and the diagnostics' first record."""
+        model.preprocessing = prep
+        if args.plot_diagnostics:
+            watched.append(Diagnostics(model, split.x_train, split.y_train))
+            callbacks.append(watched[0])  # fit_model copies the callbacks after prepare
+
+    if args.checkpoint:
+
+        def checkpoint(model, epoch, logs):
+            save_checkpoint(
+                model,
+                args.checkpoint,
+                config,
+                schedule=logs["trainer"].schedule,
+                trainer=logs["trainer"],
+                preprocessing=prep,
+            )
+
+        callbacks.append(checkpoint)  # before the progress line, so a printed epoch is saved
+    try:
+        fit = fit_model(
+            config,
+            split.x_train,
+            split.y_train,
+            task=prep.task,
+            out_dim=out_dim,
+            x_watch=split.x_test,
+            y_watch=split.y_test,
+            model=model,
+            schedule=schedule,
+            trainer_state=trainer_state,
+            callbacks=callbacks,
+            progress=show_progress,
+            verbose=not args.quiet,
+            prepare=prepare,
+            limit_name="--time-limit",
+        )
+    except TrainingDiverged as error:
+        raise TrainingDiverged(
+            diverged_message(str(error), config), error.epoch, error.batch
+        ) from None
+    finally:
+        for shown in progress:
+            shown.close()
+    model, train_time = fit.model, fit.train_seconds
+    x_train, x_val, history = fit.x_train, fit.x_val, model.history
+    validation = "test split" if fit.validation == "watched rows" else fit.validation
+    kept = fit.kept_epoch
+    summary = {
+        "dataset": name,
+        "task": prep.task,
+        "rows": {"train": len(x_train), "validation": len(x_val), "test": len(split.x_test)},
+        "validation": validation,
+        "config": config.to_json(),
+        "recipe_choice": choice,
+        "time_limit_cut": fit.time_cut,
+        "epochs_trained": model.epoch,
+        "kept_epoch": kept,
+        "interrupted": model.interrupted,
+        "diverged": None,
+        "history": history_for_json(history),
+        "test": report_metrics(model, split),
+        "baselines": baselines(split),
+    }
+    if report is not None:
+        summary["task_reason"] = report["task_reason"]
+        summary["columns"] = report["columns"]
+    if args.plot != "none" and history["train_loss"]:
+        test = summary["test"]
+        final = (
+            f"test accuracy {test['accuracy']:.3f}"
+            if "accuracy" in test
+            else f"test RMSE {test['rmse']:.4g}, R^2 {test['r2']:.3f}"
+        )
+        title = f"{name}, {model.epoch} epochs (standardised losses)\nfinal: {final}"
+        summary["plot"] = str(
+            plot_losses(
+                history,
+                args.plot,
+                log_scale=args.log_scale,
+                title=title,
+                val_label="test (watched only)" if validation == "test split" else "validation",
+            )
+        )
+    if watched:
+        summary["diagnostics_plot"] = str(
+            plot_diagnostics(watched[0], args.plot_diagnostics, title=f"Inside training: {name}")
+        )
+    finish_summary(summary, model, args, started, train_time, stdout)
+    return 130 if model.interrupted else 0  # saved what it promised; a script can tell
+
+
+def _check_resume(args, model, split, prep) -> None:
+    """A clear error when a checkpoint does not fit the data it is to continue on."""
+    if model.in_dim != split.x_train.shape[1]:
+        raise BarenetValueError(
+            f"{args.resume} was trained on {model.in_dim} features, "
+            f"the data has {split.x_train.shape[1]}"
+        )
+    task = (model.record or {}).get("task", prep.task)
+    out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
+    if task != prep.task or model.out_dim != out_dim:
+        raise BarenetValueError(
+            f"{args.resume} is a {task} checkpoint with {model.out_dim} outputs; "
+            f"the data is for {prep.task} with {out_dim}"
+        )
+
+
+def diverged_message(trainer_message: str, config: TrainConfig) -> str:
+    """The trainer's divergence message in the command line's words: where it happened,
+    what was kept, and the flags to change with their current values."""
+    where = trainer_message.split(" Try ")[0]
+    clip = (
+        f"a smaller --clip-norm (now {config.clip_norm:g})"
+        if config.clip_norm is not None
+        else "--clip-norm 1 (now off)"
+    )
+    return f"{where} Use a smaller --lr (now {config.lr:g}) or {clip}; no summary, no model saved."
+
+
+REGRESSION_LOSSES = ("mse", "mae", "l1", "huber")
+CLASSIFICATION_LOSSES = ("cross_entropy", "bce", "bce_with_logits")
+
+
+def check_loss(loss: str, task: str) -> None:
+    """A ``BarenetValueError`` for a loss that cannot fit the task, before training."""
+    if task == "classification" and loss in REGRESSION_LOSSES:
+        raise BarenetValueError(
+            f"--loss {loss} is a regression loss; the task is classification "
+            "(use cross_entropy, or --task regression for a numeric target)"
+        )
+    if task == "regression" and loss in CLASSIFICATION_LOSSES:
+        raise BarenetValueError(
+            f"--loss {loss} needs classes; the target is continuous and the task regression "
+            "(use mse, mae or huber, or --task classification)"
+        )
+
+
+def _number_text(value) -> str:
+    return f"{float(value):.6g}"
+
+
+def _cell(value, passed: bool = False) -> str:
+    """A value as written by ``predict``: numbers to 6 significant digits, except in
+    columns passed through (``--keep``), which are written as read."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (float, np.floating)) and not passed:
+        return _number_text(value)
+    return str(value)
+
+
+def _read_rows(args, prep, where, text=()):
+    """The raw rows of ``--data``, with the columns the model needs (a clear error
+    naming the file and the first missing column otherwise)."""
+    from barenet.tables.columns import require_columns
+
+    frame = read_data(args, args.data, text=[n for n in text if n not in prep.feature_names])
+    require_columns(frame, prep.feature_names, where)
+    return frame
+
+
+def run_predict(args, stdout=None) -> int:
+    import io
+
+    stdout = stdout or sys.stdout
+    model = load(args.model)
+    prep = _require_preprocessing(model, args.model)
+    if args.proba and prep.classes is None:
+        raise BarenetValueError("--proba is for classifiers; this model is a regressor")
+    keep = _names(args.keep, "--keep")
+    if is_dataset_path(args.data):  # a folder or glob: streamed to Parquet parts
+        return run_stream_predict(args, model, keep, stdout)
+    frame = _read_rows(args, prep, args.data, text=keep)
+    from barenet.tables.columns import require_columns
+
+    require_columns(frame, keep, args.data)
+    tally = {}
+    predictions = prep.predict(model, frame, tally)
+    _print_tally(tally)
+    column = f"predicted_{prep.target_name}"
+    header = list(keep) + (
+        [column]
+        if predictions.ndim == 1
+        else [f"{column}_{i}" for i in range(predictions.shape[1])]
+    )
+    kept = [[_cell(v, passed=True) for v in frame[name].tolist()] for name in keep]
+    answers = [[_cell(v) for v in c] for c in predictions.reshape(len(predictions), -1).T]
+    columns = kept + answers
+    if args.proba:
+        header += [f"proba_{label}" for label in prep.classes]
+        columns += [[_cell(v) for v in c] for c in prep.probabilities(model, frame).T]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(zip(*columns, strict=True))
+    text = buffer.getvalue()
+    if args.out:
+        from barenet.io.atomic import atomic_path
+
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(text)
+    else:
+        stdout.write(text)
+    return 0
+
+
+def run_evaluate(args, stdout=None) -> int:
+    stdout = stdout or sys.stdout
+    from barenet.training.metrics import classification_metrics, regression_metrics
+
+    model = load(args.model)
+    prep = _require_preprocessing(model, args.model)
+    from barenet.tables.columns import (
+        blank_targets,
+        blank_targets_notice,
+        require_columns,
+        target_values,
+    )
+
+    target = args.target or prep.target_name
+    frame = _read_rows(args, prep, args.data)
+    require_columns(frame, [target], args.data)
+    blank = blank_targets(frame[target])
+    if blank.all():
+        raise DataError(f"{args.data}: the target {target!r} is blank in every row")
+    if blank.any():  # nothing to compare their predictions with
+        print(f"Note: {blank_targets_notice(int(blank.sum()), target)}", file=sys.stderr)
+        frame = frame[~blank]
+    truth = target_values(frame[target], target)
+    tally = {}
+    predictions = prep.predict(model, frame, tally)
+    _print_tally(tally)
+    if prep.classes is not None:
+        labels = prep.labels(truth)
+        unknown = sorted({str(v) for v in labels} - {str(c) for c in prep.classes})
+        if unknown:
+            raise DataError(
+                f"{args.data}: labels {unknown} of {target!r} were not classes in training "
+                f"({prep.classes}); the model cannot predict them"
+            )
+        metrics = classification_metrics(labels, predictions, prep.classes)
+    else:
+        from barenet.tables.columns import as_numbers
+
+        metrics = regression_metrics(as_numbers(frame[target], target), predictions)
+    if args.json:
+        print(json.dumps(metrics, indent=2), file=stdout)
+        return 0
+    for key, value in metrics.items():
+        if key == "confusion_matrix":
+            print(confusion_table(value, metrics["labels"]), file=stdout)
+        elif not isinstance(value, list):
+            print(f"{key}: {value:.4f}", file=stdout)
+    return 0
+
+
+def _print_tally(tally: dict) -> None:
+    """The one-line notice of blank cells imputed and unseen categories, on stderr."""
+    from barenet.tables.columns import tally_notice
+
+    notice = tally_notice(tally)
+    if notice:
+        print(f"Note: {notice}", file=sys.stderr)
+
+
+def _require_preprocessing(model, path) -> Preprocessing:
+    if model.preprocessing is None:
+        raise ModelFileError(
+            f"{path}: the model has no preprocessing or feature names; "
+            "save it with its preprocessing to use it from the command line"
+        )
+    return model.preprocessing
+
+
+RUNNERS = {
+    "train": run_train,
+    "predict": run_predict,
+    "evaluate": run_evaluate,
+    "tune": tuning.run_tune,
+    "export-onnx": run_export,
+}
+
+
+def main(argv=None) -> int:
+    """The ``barenet`` command. Errors barenet raises on purpose (``BarenetError``) and
+    OS errors are one line on stderr (exit 2); anything else is a bug, shown in full."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
+        argv.insert(0, "train")
+    args = build_parser().parse_args(argv)
+    if args.command is None:  # only --version or --help reach here without a command
+        args.command = "train"
+    interrupts.enable()  # a second Ctrl-C stops at once, even in a compiled kernel
+    try:
+        return RUNNERS[args.command](args, sys.stdout)
+    except KeyboardInterrupt:
+        print(f"barenet {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (BarenetError, OSError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        print(f"barenet {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except Exception:
+        traceback.print_exc()
+        print(
+            f"barenet {__version__}: this is a bug in barenet, not in your input; "
+            "please report it with the lines above.",
+            file=sys.stderr,
+        )
+        return 3

@@ -1,0 +1,239 @@
+"""The data options shared by ``barenet train`` and ``barenet tune``, and the loading
+they describe: a built-in data set (split as the notebook does), or a table of
+one's own (split first, then preprocessed as learned from its training rows)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from barenet.errors import BarenetValueError, DataError
+from barenet.tables.columns import (
+    MAX_CLASS_VALUES,
+    blank_targets,
+    blank_targets_notice,
+    check_numbers,
+    choose_task,
+    describe,
+    encode,
+    encoded_names,
+    fit_columns,
+    labels_of,
+    read_table,
+    require_columns,
+    row_id_columns,
+    target_values,
+)
+from barenet.tables.datasets import BUILTIN, Split, load_builtin
+
+
+def add_data_arguments(parser) -> None:
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--dataset",
+        choices=BUILTIN,
+        help="a built-in data set (default: california)",
+    )
+    data.add_argument(
+        "--data",
+        metavar="PATH",
+        help="a CSV file with a header row, or a .parquet file: numbers, text, true/false, "
+        "dates, missing values",
+    )
+    data.add_argument("--target", metavar="COLUMN", help="the column to predict")
+    data.add_argument(
+        "--features", metavar="A,B,C", help="feature columns (default: all other columns)"
+    )
+    data.add_argument("--drop", metavar="A,B", help="columns to leave out")
+    data.add_argument(
+        "--task",
+        choices=["regression", "classification"],
+        help="for --data (default: from the target: text, true/false or at most "
+        f"{MAX_CLASS_VALUES} integer values is classification, else regression)",
+    )
+    data.add_argument(
+        "--max-categories",
+        type=int,
+        default=20,
+        metavar="N",
+        help="one-hot features per text column at most; rarer values pool into 'other' "
+        "(default: 20)",
+    )
+    add_reader_arguments(data)
+    data.add_argument(
+        "--test-size", type=float, default=0.2, help="held-out test fraction (default: 0.2)"
+    )
+    data.add_argument(
+        "--data-home",
+        help="scikit-learn's data folder (default: $SCIKIT_LEARN_DATA or ~/scikit_learn_data)",
+    )
+
+
+def add_reader_arguments(group) -> None:
+    """``--sep``, ``--decimal``, ``--encoding``: how ``read_table`` reads a CSV file."""
+    group.add_argument("--sep", help="the CSV field separator (default: sniffed from the file)")
+    group.add_argument("--decimal", default=".", help="the decimal mark (default: .)")
+    group.add_argument("--encoding", help="the CSV file's text encoding (default: utf-8)")
+    group.add_argument("--thousands", help="the thousands separator, as in 25,835 (default: none)")
+    group.add_argument(
+        "--bad-rows",
+        choices=["error", "skip"],
+        default="error",
+        help="a row with too few or too many fields: an error naming its line, or skip "
+        "such rows and count them (default: error)",
+    )
+
+
+def read_data(args, path, notices=None, drop=(), text=()):
+    """``read_table`` of ``path`` with the reader options in ``args``."""
+    return read_table(
+        path,
+        sep=getattr(args, "sep", None),
+        decimal=getattr(args, "decimal", ".") or ".",
+        encoding=getattr(args, "encoding", None),
+        drop=drop,
+        notices=notices,
+        text=text,
+        thousands=getattr(args, "thousands", None),
+        bad_rows=getattr(args, "bad_rows", "error"),
+    )
+
+
+def _names(text: str | None, option: str) -> list[str]:
+    if not text:
+        return []
+    names = [name.strip() for name in text.split(",")]
+    if any(not name for name in names):
+        raise BarenetValueError(f"{option} expects comma-separated column names, got {text!r}")
+    return names
+
+
+def load_data(args):
+    """``(name, split)``: the preprocessed split of ``--dataset`` or ``--data``."""
+    if args.data and args.dataset:
+        raise BarenetValueError("give either --dataset or --data, not both")
+    for option in ("target", "features", "task", "drop"):
+        if getattr(args, option, None) and not args.data:
+            raise BarenetValueError(
+                f"--{option} is for --data; the built-in data sets have theirs"
+            )
+    if not 0 < args.test_size < 1:
+        raise BarenetValueError(f"--test-size must be between 0 and 1, got {args.test_size}")
+    if not args.data:
+        name = args.dataset or "california"
+        return name, load_builtin(name, data_home=args.data_home, test_size=args.test_size)
+    if not args.target:
+        raise BarenetValueError("--data needs --target COLUMN (the column to predict)")
+    max_categories = getattr(args, "max_categories", 20)
+    if max_categories < 1:
+        raise BarenetValueError(f"--max-categories must be >= 1, got {max_categories}")
+    notices = []
+    frame = read_data(args, args.data, notices, _names(getattr(args, "drop", None), "--drop"))
+    require_columns(frame, [args.target], args.data)
+    features = _names(args.features, "--features") or [
+        c for c in frame.columns if c != args.target
+    ]
+    if args.target in features:
+        raise BarenetValueError(f"the target column {args.target!r} is also listed as a feature")
+    require_columns(frame, features, args.data)
+    split = split_table(
+        frame[features],
+        frame[args.target],
+        args.target,
+        task=args.task,
+        test_size=args.test_size,
+        max_categories=max_categories,
+        where=args.data,
+    )
+    split.report["notices"] = notices + split.report["notices"]
+    return Path(args.data).name, split
+
+
+def split_table(
+    x_frame,
+    y_column,
+    target_name: str,
+    *,
+    task=None,
+    test_size=0.2,
+    random_state=42,
+    max_categories=20,
+    where="the data",
+) -> Split:
+    """A ``Split`` of a raw table: rows split first, then the column preprocessing,
+    the feature scaling and the target scaling (or class labels) learned from the
+    training rows only. Rows whose target is blank are left out; the report's
+    ``notices`` say how many."""
+    from sklearn.model_selection import train_test_split
+
+    from barenet.tables.standardize import fit_scaler
+
+    notices = []
+    blank = blank_targets(y_column)
+    if blank.all():
+        raise DataError(f"{where}: the target {target_name!r} is blank in every row")
+    if blank.any():
+        notices.append(blank_targets_notice(int(blank.sum()), target_name))
+        x_frame, y_column = x_frame[~blank], y_column[~blank]
+    try:
+        y_raw = target_values(y_column, target_name)
+        check_numbers(x_frame)
+    except DataError as error:
+        raise DataError(f"{where}: {error}") from None
+    task, why = choose_task(y_column, target_name, task)
+    classes = None
+    if task == "classification":
+        labels, y = np.unique(labels_of(y_raw), return_inverse=True)
+        classes = [v.item() if hasattr(v, "item") else v for v in labels]
+    else:
+        y = y_raw.astype(np.float64).reshape(-1, 1)
+    rows = np.arange(len(y))
+    try:
+        train, test = train_test_split(
+            rows,
+            test_size=test_size,
+            random_state=random_state,
+            stratify=y if classes is not None else None,
+        )
+    except ValueError as error:  # too few rows, or too few rows of a class
+        how = f"stratified by its {len(classes)} classes" if classes is not None else "randomly"
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        message = message.split(" Classes with too few members")[0]  # not thousands of them
+        raise DataError(
+            f"cannot split the {len(rows)} rows {how} into training and test rows: {message}"
+        ) from None
+    row_ids = row_id_columns(x_frame)  # seen on all rows: a training subset has gaps
+    x_frame = x_frame.drop(columns=row_ids)
+    try:
+        specs, dropped = fit_columns(x_frame.iloc[train], max_categories)
+        dropped = [f"{name} (a row id: consecutive integers)" for name in row_ids] + dropped
+        x_train, x_test = encode(x_frame.iloc[train], specs), encode(x_frame.iloc[test], specs)
+    except DataError as error:
+        raise DataError(f"{where}: {error}") from None
+    if not specs:
+        raise DataError(f"{where}: no usable feature column ({', '.join(dropped)})")
+    scaler_x = fit_scaler(x_train, encoded_names(specs), where)  # float64, no overflow
+    scaler_y = None if classes is not None else fit_scaler(y[train], [target_name], where)
+    y_train, y_test = y[train], y[test]
+    if scaler_y is not None:
+        y_train, y_test = scaler_y.transform(y_train), scaler_y.transform(y_test)
+    report = {
+        "task": task,
+        "task_reason": why,
+        "columns": describe(specs, dropped),
+        "notices": notices,
+    }
+    return Split(
+        scaler_x.transform(x_train),
+        scaler_x.transform(x_test),
+        y_train,
+        y_test,
+        scaler_x,
+        scaler_y,
+        [spec["name"] for spec in specs],
+        target_name,
+        classes,
+        specs,
+        report,
+    )

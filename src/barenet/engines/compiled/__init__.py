@@ -1,0 +1,1 @@
+"""The compiled engine: numba kernels that train and predict a whole network."""

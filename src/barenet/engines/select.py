@@ -1,0 +1,238 @@
+"""Which engine trains and predicts: ``"numpy"``, the notebook's methods, or ``"compiled"``.
+
+``MLP.train`` and ``MLP.predict`` take ``engine="auto" | "numpy" | "compiled"``:
+
+- ``numpy`` runs the model's own ``forward``/``loss``/``backward``/``update`` (with
+  ``FusedStep`` standing in when they are all unchanged built-ins and ``fast=True``);
+- ``compiled`` runs whole chunks of batches in numba kernels
+  (``barenet.engines.compiled.kernels``), computing the same formulas;
+- ``auto`` picks ``compiled`` when numba imports and every layer, the loss, the
+  optimiser and the model are built-ins the compiled engine covers, with no method
+  replaced; otherwise ``numpy``, so that a learner's change always takes effect. For
+  ``predict`` it looks only at what prediction runs (``predicting=True``): the
+  layers' ``forward`` and the model's ``PREDICT_MODEL_METHODS``, not the loss, the
+  optimiser or any ``backward``.
+
+The environment variable ``BARENET_ENGINE`` (``numpy`` or ``compiled``) changes what
+``auto`` means, e.g. to run the whole test suite on one engine; ``compiled`` there
+still falls back to ``numpy`` for a model the compiled engine cannot run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+import barenet.activations as activations
+import barenet.layers as layers
+import barenet.losses as losses
+import barenet.optimizers as optimizers
+from barenet.engines.fused.step import why_not_fused
+from barenet.errors import BarenetValueError
+
+ENGINES = ("auto", "numpy", "compiled")
+
+# the built-in classes the compiled engine runs, and their codes in
+# barenet.engines.compiled.formulas
+# (Identity needs no code: it is left out of the kernels' plan)
+LAYER_CODES = {
+    layers.Linear: "LINEAR",
+    activations.Relu: "RELU",
+    activations.LeakyRelu: "LEAKY_RELU",
+    activations.Sigmoid: "SIGMOID",
+    activations.Tanh: "TANH",
+    activations.GELU: "GELU",
+    layers.Dropout: "DROPOUT",
+    layers.Identity: None,
+}
+LOSS_CODES = {
+    losses.MSE: "MSE",
+    losses.MAE: "MAE",
+    losses.Huber: "HUBER",
+    losses.BCEWithLogits: "BCE_WITH_LOGITS",
+    losses.CrossEntropy: "CROSS_ENTROPY",
+}
+OPTIMIZER_CODES = {
+    optimizers.SGD: "SGD",
+    optimizers.Adam: "ADAM",
+    optimizers.AdamW: "ADAM",
+    optimizers.RMSprop: "RMSPROP",
+}
+
+# every other built-in (by registry name), with the reason the compiled engine leaves it
+# to the numpy engine; tests/test_engine.py checks that each registered built-in is
+# either compiled (and tested equal to its own methods) or listed here
+_TABULAR = (
+    "the tabular layers run on the numpy engine, where FusedStep runs an ensemble's "
+    "entry as one matrix product; their products are at BLAS speed there"
+)
+NOT_COMPILED = {
+    "batchnorm": "batch statistics and running averages are not in the compiled kernels",
+    "silu": "no compiled kernel for SiLU yet",
+    "mish": "no compiled kernel for Mish yet",
+    "softmax": "Softmax as a layer (not inside cross_entropy) has no compiled kernel",
+    "ensemble": _TABULAR,
+    "member_scale": _TABULAR,
+    "ensemble_linear": _TABULAR,
+    "ensemble_mean": _TABULAR + " (its training output is 3-D; the kernels' loss is 2-D)",
+    "piecewise_linear": _TABULAR,
+    "periodic": _TABULAR,
+    "feature_linear": _TABULAR,
+    "quantile_scaling": "an input transform without parameters: the numpy engine runs it",
+    "robust_scaling": "an input transform without parameters: the numpy engine runs it",
+    "retrieval": "attention over the held training rows has no compiled kernel",
+}
+
+
+def coverage() -> dict[str, dict[str, object]]:
+    """For each registry (``"layer"``, ``"loss"``, ``"optimiser"``), each built-in's
+    registered name mapped to its compiled code, or to the reason it is not compiled
+    (a ``str`` beginning "not compiled: "). Read from the registries when called."""
+    from barenet.engines.fused.step import builtin_methods
+    from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
+
+    table = {}
+    for registry, codes in (
+        (LAYERS, LAYER_CODES),
+        (LOSSES, LOSS_CODES),
+        (OPTIMIZERS, OPTIMIZER_CODES),
+    ):
+        entries = {}
+        for name in registry.choices():
+            cls = registry.lookup(name)
+            if builtin_methods(cls) is None:
+                continue  # a user's registered class: never compiled
+            if cls in codes:
+                entries[name] = codes[cls]
+            else:
+                entries[name] = "not compiled: " + NOT_COMPILED.get(name, "no compiled kernel")
+        table[registry.kind] = entries
+    return table
+
+
+def _uncovered(registry_name: str | None) -> str:
+    reason = NOT_COMPILED.get(registry_name or "")
+    return f" ({reason})" if reason else ""
+
+
+_kernels = None  # the module barenet.engines.compiled.kernels once imported
+_import_error: str | None = None
+
+
+def kernels():
+    """``barenet.engines.compiled.kernels`` (importing numba on first use), or None if it fails."""
+    global _kernels, _import_error
+    if _kernels is None and _import_error is None:
+        try:
+            from barenet.engines.compiled import kernels as compiled
+        except Exception as error:  # numba missing, or broken for this NumPy
+            _import_error = f"{type(error).__name__}: {error}"
+        else:
+            _kernels = compiled
+    return _kernels
+
+
+def numba_problem() -> str | None:
+    """None if numba imports, else why not."""
+    kernels()
+    return _import_error
+
+
+def why_not_compiled(model, *, predicting: bool = False) -> str | None:
+    """None if the compiled engine computes what this model's methods compute; else the
+    reason, naming the layer, loss or optimiser. ``predicting``: what ``predict`` runs
+    (the model's and the layers' forward), not the loss or the optimiser."""
+    reason = why_not_fused(model, predicting=predicting)
+    if reason is not None:
+        return reason
+    if not model.parameters():
+        return "the model has no parameters to train"
+    from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
+
+    for i, layer in enumerate(model.layers):
+        if type(layer) not in LAYER_CODES:
+            why = _uncovered(LAYERS.name_of(layer))
+            return f"layer {i} ({type(layer).__name__}) is not covered by the compiled engine{why}"
+    if predicting:
+        return None
+    loss = model.loss_fun
+    if type(loss) not in LOSS_CODES:
+        why = _uncovered(LOSSES.name_of(loss))
+        return f"the loss ({type(loss).__name__}) is not covered by the compiled engine{why}"
+    optimizer = model.optimizer
+    if optimizer is not None and type(optimizer) not in OPTIMIZER_CODES:
+        name = type(optimizer).__name__
+        why = _uncovered(OPTIMIZERS.name_of(optimizer))
+        return f"the optimiser ({name}) is not covered by the compiled engine{why}"
+    return None
+
+
+def check_engine(engine) -> str:
+    if engine not in ENGINES:
+        raise BarenetValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
+    return engine
+
+
+def default_engine() -> str:
+    """What ``auto`` means: ``BARENET_ENGINE`` if set, else ``auto``."""
+    value = os.environ.get("BARENET_ENGINE", "auto").strip().lower() or "auto"
+    if value not in ENGINES:
+        raise BarenetValueError(
+            f"the environment variable BARENET_ENGINE must be one of {list(ENGINES)}, "
+            f"got {value!r}"
+        )
+    return value
+
+
+WIDE_LAYER = 256  # from this hidden width on, ``auto`` trains and predicts on numpy
+
+
+def widest_layer(model) -> int:
+    """The largest output width of the model's layers but the last (its hidden width;
+    0 if none has one). A wide input alone does not count: 784 -> 64 -> 1 trains
+    about twice as fast on the compiled engine."""
+    widths = [getattr(layer, "out_dim", 0) for layer in model.layers[:-1]]
+    return max([0] + [int(w) for w in widths if isinstance(w, (int, np.integer))])
+
+
+def resolve_engine(
+    model, engine: str = "auto", *, fast: bool = True, verbose=False, predicting: bool = False
+) -> str:
+    """``"numpy"`` or ``"compiled"`` for ``engine`` (``"auto"``, ``"numpy"``, ``"compiled"``).
+
+    ``fast=False`` (the model's own methods, always) makes ``auto`` mean ``numpy``, and
+    so does a hidden layer of ``WIDE_LAYER`` units or more, where BLAS's large products
+    win.
+    ``predicting``: the choice for ``predict``, which looks at what it runs (see
+    ``why_not_compiled``).
+    Raises ``BarenetValueError`` when ``compiled`` is asked for and cannot run, naming
+    the layer, loss or optimiser in the way (or numba's import error).
+    """
+    if check_engine(engine) == "auto":
+        engine = default_engine() if fast else "numpy"
+        strict = False
+    else:
+        strict = True
+    if engine == "numpy":
+        return "numpy"
+    reason = why_not_compiled(model, predicting=predicting)
+    if reason is None and not fast and strict:
+        reason = "fast=False asks for the model's own methods"
+    if reason is None:
+        problem = numba_problem()
+        if problem is not None:
+            reason = f"numba cannot be imported ({problem})"
+            if not strict and verbose:
+                notice = f"barenet: numba unavailable, training on numpy ({problem})"
+                print(notice, file=sys.stderr)
+    if reason is None and not strict and widest_layer(model) >= WIDE_LAYER:
+        # measured (docs/speed.md): at widths of 256 and more the numpy engine's large
+        # BLAS products beat the compiled kernels (1024 wide: 0.59x), so auto keeps numpy
+        return "numpy"
+    if reason is None:
+        return "compiled"
+    if strict:
+        raise BarenetValueError(f"engine='compiled' cannot run this model: {reason}")
+    return "numpy"

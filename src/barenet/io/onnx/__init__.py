@@ -1,0 +1,1 @@
+"""The ONNX export: a trained model, preprocessing included, as a standard graph."""

@@ -1,0 +1,97 @@
+"""The model record: the one description a model is built from.
+
+As nanoGPT's ``model_args``: a JSON-able dict naming each layer, the loss, the
+optimiser, the dtype, the learning rate and the seed. ``build(record)`` is the only
+builder: ``barenet.training.config`` turns a ``TrainConfig`` into a record, ``describe``
+turns a model made in Python into one, and model files and checkpoints store it, so
+``barenet.load`` and ``load_checkpoint`` rebuild the same model with the same loss.
+
+A record looks like::
+
+    {"layers": [{"type": "linear", "config": {"in_dim": 8, "out_dim": 64, ...}},
+                {"type": "relu", "config": {}}, ...],
+     "loss": {"type": "mse", "config": {}},
+     "optimizer": {"type": "adam", "config": {"lr": 0.001, ...}} or None,
+     "lr": 0.01, "dtype": "float32", "seed": 0, "task": "regression"}
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from barenet.errors import BarenetTypeError
+from barenet.model import MLP
+from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
+
+
+def _entry(registry, obj, what: str) -> dict:
+    try:
+        name = registry.name_of(obj)
+    except BarenetTypeError as error:
+        raise BarenetTypeError(
+            f"cannot describe {what}: {error}. Only barenet's own building blocks can be "
+            "rebuilt from a file; save its state_dict() with your own code instead"
+        ) from None
+    return {"type": name, "config": obj.config()}
+
+
+def describe(model: MLP, *, task: str | None = None) -> dict:
+    """The record of a model as it is now; the seed and task of the record it was built
+    from, if any, are kept."""
+    built_from = model.record or {}
+    optimizer = model.optimizer
+    return {
+        "layers": [
+            _entry(LAYERS, layer, f"layer {i} ({type(layer).__name__})")
+            for i, layer in enumerate(model.layers)
+        ],
+        "loss": _entry(LOSSES, model.loss_fun, "the loss"),
+        "optimizer": None if optimizer is None else _entry(OPTIMIZERS, optimizer, "the optimiser"),
+        "lr": getattr(model, "initial_lr", model.lr),  # before any schedule changed it
+        "dtype": str(model.dtype),
+        "seed": built_from.get("seed"),
+        "task": task or built_from.get("task") or guess_task(model),
+    }
+
+
+def guess_task(model: MLP) -> str:
+    """Classification for the classification losses, else regression."""
+    return "classification" if LOSSES.name_of(model.loss_fun) == "cross_entropy" else "regression"
+
+
+def build(record: dict) -> MLP:
+    """The model a record describes, freshly initialised from ``record["seed"]``.
+
+    Three independent streams of that seed initialise the weights, draw the dropout
+    masks and shuffle the data, so the same record and seed train identically.
+    """
+    init_rng, dropout_rng, shuffle_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(record.get("seed")).spawn(3)
+    )
+    streams = {"init": init_rng, "dropout": dropout_rng}
+    layers = []
+    for spec in record["layers"]:
+        cls = LAYERS.lookup(spec["type"])
+        config = dict(spec["config"])
+        stream = getattr(cls, "seed_stream", None)
+        if stream is not None:
+            config["seed"] = streams[stream]
+        layers.append(cls(**config))
+    loss = record["loss"]
+    optimizer = record.get("optimizer")
+    model = MLP(
+        layers,
+        LOSSES.lookup(loss["type"])(**loss["config"]),
+        record.get("lr", 0.01),
+        seed=shuffle_rng,
+        optimizer=None
+        if optimizer is None
+        else OPTIMIZERS.lookup(optimizer["type"])(**optimizer["config"]),
+    )
+    model.record = record
+    return model
+
+
+def generators(model: MLP) -> list[np.random.Generator]:
+    """Every random generator training draws from: the shuffling, then each layer's."""
+    return [model.rng] + [layer.rng for layer in model.layers if hasattr(layer, "rng")]

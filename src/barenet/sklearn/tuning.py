@@ -1,0 +1,256 @@
+"""Hyper-parameter search with scikit-learn, on one machine or on a Dask cluster.
+
+``search(...)`` runs ``GridSearchCV`` / ``RandomizedSearchCV`` over a barenet
+estimator; with ``scheduler=`` it runs the fits through joblib's Dask backend, on
+the given cluster (``"tcp://host:8786"``) or on a local cluster it starts
+(``"local"``). The estimators are seeded, so the results are the same as the serial
+run's. ``barenet tune --grid grid.json`` does this from the command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from barenet.cli.data_args import add_data_arguments, load_data
+from barenet.errors import BarenetError, BarenetValueError
+from barenet.training import hyperparams
+
+
+def _estimator_params() -> dict:
+    """Each estimator parameter's name -> its ``hyperparams.Param`` (None for ``verbose``)."""
+    return {**{p.for_estimator[0]: p for p in hyperparams.PARAMS}, "verbose": None}
+
+
+def estimator_name(name: str) -> str:
+    """A ``barenet train`` parameter name (``seed``, ``batch_size``; dashes allowed) as the
+    estimators call it (``random_state``, ``batch_size``); anything unknown is an error."""
+    name = name.replace("-", "_")
+    known = {p.name: p.for_estimator[0] for p in hyperparams.PARAMS}
+    if name in known:
+        return known[name]
+    if name in known.values() or name == "verbose":
+        return name
+    raise BarenetValueError(
+        f"unknown parameter {name!r} in the grid; use the names of barenet train's options: "
+        f"{sorted(known)}"
+    )
+
+
+def train_name(name: str) -> str:
+    """An estimator parameter's name as ``barenet train`` calls it (``random_state`` ->
+    ``seed``), for reports."""
+    param = _estimator_params().get(name)
+    return name if param is None else param.name
+
+
+def _check_value(name: str, value, path) -> None:
+    """Refuse a value the estimators would refuse, before any fit runs."""
+    param = _estimator_params()[name]
+    try:
+        if param is None:
+            hyperparams.flag(value, name)
+        else:
+            param.validate(value)
+    except (BarenetError, TypeError, ValueError) as error:
+        raise BarenetValueError(f"{path}: {train_name(name)}: {error}") from None
+
+
+def read_grid(path) -> tuple[dict, dict]:
+    """Read ``{"estimator": {fixed params}, "grid": {param: [values]}}`` (or just the
+    grid) from a JSON file. Parameters are named as ``barenet train``'s options
+    (``hidden``, ``lr``, ``batch_size``, ``seed``) and returned as the estimators name
+    them (``seed`` -> ``random_state``); lists of hidden sizes become tuples. Unknown
+    names and invalid values are refused here, before any training."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BarenetValueError(f"{path}: no such grid file") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BarenetValueError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise BarenetValueError(f"{path}: expected a JSON object of parameter lists")
+    fixed, grid = (data.get("estimator", {}), data["grid"]) if "grid" in data else ({}, data)
+    if not isinstance(fixed, dict) or not isinstance(grid, dict):
+        raise BarenetValueError(f"{path}: expected JSON objects of parameters")
+    if not grid or not all(isinstance(v, list) and v for v in grid.values()):
+        raise BarenetValueError(f"{path}: every grid entry must be a non-empty list of values")
+
+    def fix(name, value):
+        value = tuple(value) if name == "hidden" and isinstance(value, list) else value
+        _check_value(name, value, path)
+        return value
+
+    fixed = {estimator_name(k): fix(estimator_name(k), v) for k, v in fixed.items()}
+    grid = {estimator_name(k): [fix(estimator_name(k), v) for v in vs] for k, vs in grid.items()}
+    return fixed, grid
+
+
+@contextlib.contextmanager
+def dask_backend(scheduler: str | None, n_workers: int = 2):
+    """Run joblib work on a Dask cluster: ``None`` (no Dask: serial), ``"local"`` (start a
+    LocalCluster of ``n_workers`` processes on loopback), or a scheduler address."""
+    if scheduler is None:
+        yield None
+        return
+    try:
+        import joblib
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise BarenetValueError(
+            "barenet tune on a cluster needs Dask: pip install 'dask[distributed]' "
+            "(or, in a barenet checkout, pip install -e '.[dask]'); --scheduler none runs serially"
+        ) from None
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
+        )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler, timeout="20s")
+    try:
+        with joblib.parallel_backend("dask"):
+            yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def search(
+    x,
+    y,
+    grid: dict,
+    *,
+    task: str = "regression",
+    fixed: dict | None = None,
+    kind: str = "grid",
+    n_iter: int = 10,
+    cv: int = 3,
+    random_state: int = 0,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+):
+    """Fit a ``GridSearchCV`` (or ``RandomizedSearchCV``) of a barenet estimator.
+
+    With ``scheduler``, the cross-validation fits run on Dask; otherwise serially.
+    Returns the fitted search object.
+    """
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    from barenet.sklearn.estimators import BarenetClassifier, BarenetRegressor
+
+    params = {"random_state": random_state, **(fixed or {})}
+    estimator = (BarenetClassifier if task == "classification" else BarenetRegressor)(**params)
+    if kind == "grid":
+        searcher = GridSearchCV(estimator, grid, cv=cv, n_jobs=-1 if scheduler else None)
+    elif kind == "random":
+        searcher = RandomizedSearchCV(
+            estimator,
+            grid,
+            n_iter=n_iter,
+            cv=cv,
+            random_state=random_state,
+            n_jobs=-1 if scheduler else None,
+        )
+    else:
+        raise BarenetValueError(f"unknown search {kind!r}; choose grid or random")
+    with dask_backend(scheduler, n_workers):
+        searcher.fit(x, y)
+    return searcher
+
+
+def add_parser(subparsers) -> None:
+    tune = subparsers.add_parser("tune", help="hyper-parameter search, optionally on Dask")
+    tune.add_argument("--grid", required=True, metavar="GRID.json")
+    tune.add_argument(
+        "--scheduler",
+        default="local",
+        help="Dask scheduler address (tcp://HOST:8786), 'local' to start a "
+        "local cluster (default), or 'none' to run serially",
+    )
+    tune.add_argument("--workers", type=int, default=2, help="local cluster worker processes")
+    tune.add_argument("--search", choices=["grid", "random"], default="grid")
+    tune.add_argument("--n-iter", type=int, default=10)
+    tune.add_argument("--cv", type=int, default=3)
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--json", action="store_true")
+    add_data_arguments(tune)
+
+
+def _one_column_as_1d(y) -> np.ndarray:
+    """scikit-learn's estimators take a single target as shape (n,)."""
+    y = np.asarray(y)
+    return y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+
+
+def _report(params: dict) -> dict:
+    """Parameters as ``barenet train`` names them, JSON-able (tuples as lists)."""
+    return {train_name(k): list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+def run_tune(args, stdout) -> int:
+    fixed, grid = read_grid(args.grid)
+    name, split = load_data(args)
+    prep = split.preprocessing
+    scheduler = None if args.scheduler == "none" else args.scheduler
+    y_train, y_test = _one_column_as_1d(split.y_train), _one_column_as_1d(split.y_test)
+    searcher = search(
+        split.x_train,
+        y_train,
+        grid,
+        task=prep.task,
+        fixed=fixed,
+        kind=args.search,
+        n_iter=args.n_iter,
+        cv=args.cv,
+        random_state=args.seed,
+        scheduler=scheduler,
+        n_workers=args.workers,
+    )
+    results = searcher.cv_results_
+    summary = {
+        "dataset": name,
+        "scheduler": args.scheduler,
+        "best_params": _report(searcher.best_params_),
+        "best_cv_score": float(searcher.best_score_),
+        "test_score": float(searcher.score(split.x_test, y_test)),
+        "candidates": [
+            {
+                "params": _report(p),
+                "mean_cv_score": float(m),
+                "std_cv_score": float(s),
+            }
+            for p, m, s in zip(
+                results["params"],
+                results["mean_test_score"],
+                results["std_test_score"],
+                strict=True,
+            )
+        ],
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2), file=stdout)
+        return 0
+    score = "accuracy" if prep.task == "classification" else "R^2"
+    for c in sorted(summary["candidates"], key=lambda c: -c["mean_cv_score"]):
+        print(
+            f"  {score} {c['mean_cv_score']:.4f} +- {c['std_cv_score']:.4f}  {c['params']}",
+            file=stdout,
+        )
+    print(f"Best parameters: {summary['best_params']}", file=stdout)
+    print(
+        f"Best cross-validated {score}: {summary['best_cv_score']:.4f}; "
+        f"on the test split: {summary['test_score']:.4f}",
+        file=stdout,
+    )
+    return 0

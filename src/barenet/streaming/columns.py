@@ -1,0 +1,391 @@
+"""The column preprocessing of a streamed table, learned in one pass over its training
+rows, and applied batch by batch in Arrow.
+
+``fit_stream`` reads every batch once and keeps, for the training rows only:
+
+- per numeric or true/false column: the count, mean and spread of its values (merged
+  batch by batch, exactly), its missing count, and its range;
+- per text column: the exact count of every value (up to ``MAX_LEVELS_COUNTED``
+  different values; a column with more is dropped as an identifier or free text);
+- a uniform random sample of ``SAMPLE_ROWS`` training rows (each row gets a random
+  priority; the sample keeps the lowest), from which the medians are taken and on which
+  the network's own scaling and bins are fitted;
+- a uniform sample of ``HELD_OUT_SAMPLE_ROWS`` held-out rows, whose loss is shown after
+  each epoch.
+
+The column specifications have the form ``barenet.tables.columns.fit_columns`` gives, and the
+feature scaling is a ``StandardScaler`` whose means and scales come from the exact
+counts and moments: a model trained on a stream is saved, loaded, used by ``predict``
+and exported to ONNX as any other. ``encode_batch`` makes the same features as
+``barenet.tables.columns.encode`` (tested), from Arrow arrays, without a loop over values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from barenet.errors import DataError
+from barenet.tables.columns import MIN_CATEGORY_ROWS, MISSING, choose_task, labels_of
+
+SAMPLE_ROWS = 100_000
+HELD_OUT_SAMPLE_ROWS = 20_000
+MAX_LEVELS_COUNTED = 100_000
+
+
+class Moments:
+    """Count, mean and sum of squared deviations of values seen in parts (Chan et al.)."""
+
+    def __init__(self) -> None:
+        self.count, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def add(self, values: np.ndarray) -> None:
+        n = len(values)
+        if n == 0:
+            return
+        mean = float(values.mean())
+        m2 = float(((values - mean) ** 2).sum())
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta * delta * self.count * n / total
+        self.count = total
+
+    def with_copies(self, value: float, copies: int) -> tuple[float, float]:
+        """``(mean, variance)`` of the values seen plus ``copies`` times ``value``."""
+        extra = Moments()
+        extra.count, extra.mean = copies, value
+        merged = Moments()
+        for part in (self, extra):
+            if part.count:
+                total = merged.count + part.count
+                delta = part.mean - merged.mean
+                merged.mean += delta * part.count / total
+                merged.m2 += part.m2 + delta * delta * merged.count * part.count / total
+                merged.count = total
+        return merged.mean, merged.m2 / max(merged.count, 1)
+
+
+class LowestPriority:
+    """A uniform sample of at most ``size`` rows: the rows with the lowest random
+    priorities seen so far (a reservoir sample, kept as an Arrow table)."""
+
+    def __init__(self, size: int, rng: np.random.Generator) -> None:
+        self.size, self.rng = size, rng
+        self.table, self.priority = None, np.empty(0)
+
+    def add(self, table) -> None:
+        import pyarrow as pa
+
+        if table.num_rows == 0:
+            return
+        priority = self.rng.random(table.num_rows)
+        if self.table is not None and len(self.priority) >= self.size:
+            keep = priority < self.priority.max()
+            if not keep.any():
+                return
+            table, priority = table.filter(pa.array(keep)), priority[keep]
+        if self.table is None:
+            merged, merged_priority = table, priority
+        else:
+            merged = pa.concat_tables([self.table, table])
+            merged_priority = np.concatenate([self.priority, priority])
+        if len(merged_priority) > self.size:
+            chosen = np.sort(np.argpartition(merged_priority, self.size)[: self.size])
+            merged, merged_priority = merged.take(pa.array(chosen)), merged_priority[chosen]
+        self.table, self.priority = merged.combine_chunks(), merged_priority
+
+
+@dataclass
+class ColumnCounts:
+    """What one pass keeps of a column's training values."""
+
+    kind: str  # number, bool or text
+    rows: int = 0
+    missing: int = 0
+    moments: Moments = field(default_factory=Moments)
+    low: float = np.inf
+    high: float = -np.inf
+    counts: dict | None = None
+    too_many: bool = False
+    count_values: bool = False  # count the values of a number or true/false column too
+
+    def add(self, array) -> None:
+        self.rows += len(array)
+        if self.count_values and self.kind != "text":
+            self._count(array.drop_null())
+        if self.kind == "text":
+            self._count(array.fill_null(MISSING))
+            self.missing += array.null_count
+            return
+        values = _floats(array)
+        present = values[~np.isnan(values)]
+        self.missing += len(values) - len(present)
+        self.moments.add(present)
+        if len(present):
+            self.low, self.high = min(self.low, present.min()), max(self.high, present.max())
+
+    def _count(self, array) -> None:
+        if self.too_many:
+            return
+        self.counts = self.counts if self.counts is not None else {}
+        counted = array.value_counts()
+        for value, count in zip(
+            counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
+        ):
+            self.counts[value] = self.counts.get(value, 0) + count
+        if len(self.counts) > MAX_LEVELS_COUNTED:
+            self.too_many, self.counts = True, None
+
+
+def _floats(array) -> np.ndarray:
+    """float64 values of an Arrow number or true/false array, NaN where missing."""
+    import pyarrow as pa
+
+    return array.cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def column_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
+    """``(spec, None)`` or ``(None, why dropped)`` for one column, as ``fit_columns``."""
+    present = counts.rows - counts.missing
+    if present == 0:
+        return None, f"{name} (all missing)"
+    if counts.kind == "text":
+        if counts.too_many:
+            return None, f"{name} (more than {MAX_LEVELS_COUNTED} different values)"
+        levels = counts.counts
+        real = {k: v for k, v in levels.items() if k != MISSING or counts.missing == 0}
+        if len(real) == 1 and counts.missing == 0:
+            return None, f"{name} (constant)"
+        if counts.missing == 0 and len(levels) == counts.rows:
+            return None, f"{name} (an identifier: a different value in every row)"
+        ordered = sorted(levels.items(), key=lambda item: item[0])
+        ordered.sort(key=lambda item: -item[1])  # stable: ties in text order, as np.unique
+        kept = [k for k, c in ordered if c >= MIN_CATEGORY_ROWS][:max_categories]
+        other = len(kept) < len(levels)
+        if len(kept) + other < 2:
+            return None, f"{name} (no category has {MIN_CATEGORY_ROWS} rows)"
+        return {"name": name, "kind": "category", "levels": kept, "other": other}, None
+    if counts.low == counts.high and counts.missing == 0:
+        return None, f"{name} (constant)"
+    values = _floats(sample.column(name))
+    values = values[~np.isnan(values)]
+    median = float(np.median(values)) if len(values) else float(counts.moments.mean)
+    spec = {
+        "name": name,
+        "kind": "bool" if counts.kind == "bool" else "numeric",
+        "median": median,
+        "indicator": counts.missing > 0,
+    }
+    return spec, None
+
+
+def feature_moments(spec: dict, counts: ColumnCounts) -> list[tuple[float, float]]:
+    """``(mean, variance)`` of each feature ``encode`` makes of the column, over the
+    training rows, from the counts alone."""
+    n = counts.rows
+    if spec["kind"] == "category":
+        shares = [counts.counts.get(level, 0) / n for level in spec["levels"]]
+        if spec["other"]:
+            shares.append(max(0.0, 1.0 - sum(shares)))
+        return [(p, p * (1 - p)) for p in shares]
+    out = [counts.moments.with_copies(spec["median"], counts.missing)]
+    if spec["indicator"]:
+        p = counts.missing / n
+        out.append((p, p * (1 - p)))
+    return out
+
+
+def scaler_of(moments: list[tuple[float, float]]):
+    """A fitted ``StandardScaler`` with these (mean, variance) pairs."""
+    from sklearn.preprocessing import StandardScaler
+
+    mean = np.array([m for m, _ in moments], dtype=np.float64)
+    var = np.maximum(np.array([v for _, v in moments], dtype=np.float64), 0.0)
+    scaler = StandardScaler()
+    scaler.mean_, scaler.var_ = mean, var
+    scale = np.sqrt(var)
+    scaler.scale_ = np.where(
+        scale < 10 * np.finfo(np.float64).eps * np.maximum(1, abs(mean)), 1.0, scale
+    )
+    scaler.n_features_in_ = len(mean)
+    scaler.n_samples_seen_ = 1
+    return scaler
+
+
+def encode_batch(batch, specs: list[dict]) -> np.ndarray:
+    """The features (n, len(encoded_names(specs))) of an Arrow batch or table, float64:
+    the same numbers as ``barenet.tables.columns.encode`` of the same rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = batch.num_rows
+    parts = []
+    for spec in specs:
+        try:
+            column = batch.column(spec["name"])
+        except KeyError:
+            raise DataError(f"the data has no column {spec['name']!r}") from None
+        if spec["kind"] == "category":
+            levels = spec["levels"]
+            text = column.cast(pa.string()).fill_null(MISSING)
+            index = pc.index_in(text, value_set=pa.array(levels, pa.string()))
+            width = len(levels) + bool(spec["other"])
+            index = index.fill_null(len(levels) if spec["other"] else width)
+            onehot = np.zeros((n, width + 1))
+            onehot[np.arange(n), index.to_numpy(zero_copy_only=False)] = 1.0
+            parts.append(onehot[:, :width])
+            continue
+        values = _floats(column)
+        missing = np.isnan(values)
+        parts.append(np.where(missing, spec["median"], values)[:, None])
+        if spec["indicator"]:
+            parts.append(missing.astype(np.float64)[:, None])
+    return np.hstack(parts) if parts else np.empty((n, 0))
+
+
+def decide_task(target: str, kind: str, sample, task):
+    """``(task, why)`` for the target, from its values in the training sample."""
+    series = sample.column(target).to_pandas()
+    if kind == "number":
+        series = series.astype(np.float64)
+    return choose_task(series, target, task)
+
+
+def class_labels(counts: ColumnCounts) -> list:
+    """The training rows' class labels, sorted as ``np.unique`` sorts them."""
+    if counts.too_many or counts.counts is None:
+        raise DataError(
+            f"the target has more than {MAX_LEVELS_COUNTED} different values: not classes "
+            "(use --task regression)"
+        )
+    labels = np.unique(
+        labels_of(
+            np.array(list(counts.counts), dtype=object)
+            if counts.kind == "text"
+            else np.array(list(counts.counts))
+        )
+    )
+    return [v.item() if hasattr(v, "item") else v for v in labels]
+
+
+def class_indices(array, classes: list) -> np.ndarray:
+    """The index in ``classes`` of each label of an Arrow array; -1 for a label that was
+    not a class in training."""
+    import pandas as pd
+
+    values = array.to_pandas()
+    if array.type.num_fields == 0 and str(array.type) == "double":
+        values = values.astype(np.float64)
+    return pd.Index(classes).get_indexer(values.to_numpy())
+
+
+@dataclass
+class StreamFit:
+    """What ``fit_stream`` learned: the ``Preprocessing`` parts and the row counts."""
+
+    specs: list
+    dropped: list
+    task: str
+    task_reason: str
+    classes: list | None
+    scaler_x: object
+    scaler_y: object
+    sample: object  # pyarrow.Table: SAMPLE_ROWS training rows
+    held_out: object  # pyarrow.Table: HELD_OUT_SAMPLE_ROWS validation (or test) rows
+    rows: dict  # rows per split: {"train", "validation", "test"}
+
+
+def fit_stream(
+    stream,
+    target: str,
+    features: list[str],
+    *,
+    task=None,
+    test_size=0.2,
+    validation_size=0.0,
+    split_key=None,
+    max_categories=20,
+    seed=0,
+) -> StreamFit:
+    """Learn the column preprocessing, the task and the scalings in one pass over
+    ``stream`` (a ``barenet.streaming.source.TableStream``), from its training rows only."""
+    import pyarrow as pa
+
+    from barenet.streaming.source import row_hash, split_of
+
+    kinds = {
+        f.name: {"number": "number", "bool": "bool"}.get(_kind_of(f), "text")
+        for f in stream.schema
+    }
+    columns = {name: ColumnCounts(kinds[name]) for name in features}
+    target_counts = ColumnCounts(kinds[target], count_values=True)
+    rng = np.random.default_rng(seed)
+    sample = LowestPriority(SAMPLE_ROWS, rng)
+    held_out = LowestPriority(HELD_OUT_SAMPLE_ROWS, rng)
+    watched = 1 if validation_size > 0 else 2
+    rows = np.zeros(3, dtype=np.int64)
+    wanted = list(dict.fromkeys(features + [target] + ([split_key] if split_key else [])))
+    for _, file_index, first_row, batch in stream.batches(wanted):
+        labels = batch.column(target)
+        if labels.null_count:
+            row = (
+                first_row
+                + int(np.flatnonzero(labels.is_null().to_numpy(zero_copy_only=False))[0])
+                + 1
+            )
+            raise DataError(
+                f"{stream.files[file_index]}: column {target!r}, data row {row}: the target is "
+                "missing; every row to learn from or evaluate on needs its target"
+            )
+        split = split_of(
+            row_hash(stream, file_index, first_row, batch, split_key), test_size, validation_size
+        )
+        rows += np.bincount(split, minlength=3)
+        train = batch.filter(pa.array(split == 0))
+        for name, counts in columns.items():
+            counts.add(train.column(name))
+        target_counts.add(train.column(target))
+        sample.add(pa.Table.from_batches([train.select(features + [target])]))
+        held_out.add(
+            pa.Table.from_batches(
+                [batch.filter(pa.array(split == watched)).select(features + [target])]
+            )
+        )
+    if rows[0] == 0:
+        raise DataError(f"{stream.path}: no training rows (the data is empty or all held out)")
+    specs, dropped = [], []
+    for name, counts in columns.items():
+        spec, why = column_spec(name, counts, sample.table, max_categories)
+        (specs.append(spec) if spec else dropped.append(why))
+    if not specs:
+        raise DataError(f"{stream.path}: no usable feature column ({', '.join(dropped)})")
+    task, why = decide_task(target, kinds[target], sample.table, task)
+    moments = [m for spec in specs for m in feature_moments(spec, columns[spec["name"]])]
+    classes, scaler_y = None, None
+    if task == "classification":
+        classes = class_labels(target_counts)
+    else:
+        if kinds[target] != "number":
+            raise DataError(f"--task regression needs a numeric target; {target!r} is text")
+        t = target_counts.moments
+        scaler_y = scaler_of([(t.mean, t.m2 / t.count)])
+    return StreamFit(
+        specs,
+        dropped,
+        task,
+        why,
+        classes,
+        scaler_of(moments),
+        scaler_y,
+        sample.table,
+        held_out.table,
+        {name: int(n) for name, n in zip(("train", "validation", "test"), rows, strict=True)},
+    )
+
+
+def _kind_of(field) -> str:
+    from barenet.streaming.source import _kind
+
+    return _kind(field.type)

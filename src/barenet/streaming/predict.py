@@ -1,0 +1,187 @@
+"""``barenet predict --data FOLDER --out OUT_FOLDER``: predictions for a table larger than
+memory, written as Parquet parts.
+
+On one process, each input file is read batch by batch (``barenet.streaming.source``) and its
+predictions go to ``OUT_FOLDER/part-NNNNN.parquet``, one part per input file, in the
+files' sorted order, with the ``--keep`` columns first. With ``--scheduler ADDRESS``
+(a running Dask scheduler) or ``--scheduler local`` (a two-worker local cluster), the
+input is read as a Dask DataFrame and the model is mapped over its partitions; each
+worker loads the model file once. Both give the same numbers (tested).
+
+The output folder is written under a temporary name and renamed when complete, so a
+failed run leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from barenet.errors import BarenetValueError, DataError
+
+_MODELS: dict = {}  # per process (a Dask worker): model path -> (mtime, model)
+
+
+def add_predict_arguments(parser) -> None:
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="for a folder or glob: map the model over a Dask cluster's partitions "
+        "(a scheduler address, or 'local' for a two-worker local cluster)",
+    )
+
+
+def predictions_table(model, batch, keep=(), proba=False):
+    """A pyarrow Table: the ``keep`` columns of ``batch`` (Arrow batch or table), then
+    the predictions (and with ``proba``, each class's probability)."""
+    import pyarrow as pa
+
+    from barenet.streaming.columns import encode_batch
+
+    prep = model.preprocessing
+    if prep.columns is not None:
+        x = prep.scaler_x.transform(encode_batch(batch, prep.columns))
+    else:
+        x = prep.transform(batch.select(prep.feature_names).to_pandas())
+    output = np.asarray(model.predict(x), dtype=np.float64)
+    answers = prep.answers(output)
+    names = list(keep)
+    arrays = [batch.column(name) for name in keep]
+    column = f"predicted_{prep.target_name}"
+    if answers.ndim == 1:
+        names.append(column)
+        arrays.append(pa.array(answers.tolist() if answers.dtype == object else answers))
+    else:
+        for i in range(answers.shape[1]):
+            names.append(f"{column}_{i}")
+            arrays.append(pa.array(answers[:, i]))
+    if proba:
+        shifted = np.exp(output - output.max(axis=1, keepdims=True))
+        probabilities = shifted / shifted.sum(axis=1, keepdims=True)
+        for label, values in zip(prep.classes, probabilities.T, strict=True):
+            names.append(f"proba_{label}")
+            arrays.append(pa.array(values))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _needed(model, keep) -> list[str]:
+    prep = model.preprocessing
+    names = [s["name"] for s in prep.columns] if prep.columns is not None else prep.feature_names
+    return list(dict.fromkeys([*names, *keep]))
+
+
+def run_stream_predict(args, model, keep, stdout=None) -> int:
+    """``barenet predict`` when ``--data`` is a folder or a glob (see the module)."""
+    from barenet.streaming.source import TableStream
+
+    if not args.out:
+        raise BarenetValueError("--data FOLDER needs --out OUT_FOLDER (Parquet parts go there)")
+    out = Path(args.out)
+    if out.exists():
+        raise BarenetValueError(f"--out {out}: already exists; give a new folder")
+    if not out.resolve().parent.is_dir():
+        raise BarenetValueError(f"cannot write {out}: its folder does not exist")
+    if args.proba and model.preprocessing.classes is None:
+        raise BarenetValueError("--proba is for classifiers; this model is a regressor")
+    stream = TableStream(args.data, sep=args.sep)
+    needed = _needed(model, keep)
+    missing = [name for name in needed if name not in stream.names]
+    if missing:
+        raise DataError(f"{args.data}: no column {missing[0]!r}; the columns are {stream.names}")
+    partial = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        if getattr(args, "scheduler", None):
+            predict_on_dask(args.model, stream, needed, keep, args.proba, partial, args.scheduler)
+        else:
+            _predict_here(model, stream, needed, keep, args.proba, partial)
+        partial.rename(out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    print(
+        f"Predictions: {out} ({len(list(out.glob('*.parquet')))} Parquet parts)",
+        file=stdout or sys.stdout,
+    )
+    return 0
+
+
+def _predict_here(model, stream, needed, keep, proba, folder: Path) -> None:
+    import pyarrow.parquet as pq
+
+    writer, current = None, None
+    try:
+        for (i, _), _, _, batch in stream.batches(needed):
+            table = predictions_table(model, batch, keep, proba)
+            if i != current:
+                if writer is not None:
+                    writer.close()
+                writer = pq.ParquetWriter(folder / f"part-{i:05d}.parquet", table.schema)
+                current = i
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _model(path: str):
+    """The model at ``path``, loaded once per process (and again if the file changes)."""
+    from barenet.io.persistence import load
+
+    mtime = Path(path).stat().st_mtime_ns
+    cached = _MODELS.get(path)
+    if cached is None or cached[0] != mtime:
+        _MODELS[path] = cached = (mtime, load(path))
+    return cached[1]
+
+
+def _predict_partition(frame, path: str, keep, proba):
+    """One Dask partition's predictions, as a pandas DataFrame."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return predictions_table(_model(path), table, keep, proba).to_pandas()
+
+
+def predict_on_dask(path, stream, needed, keep, proba, folder: Path, scheduler: str) -> None:
+    """Map the model over the partitions of the input read as a Dask DataFrame."""
+    try:
+        import dask.dataframe as dd
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise BarenetValueError(
+            "--scheduler needs Dask: pip install 'dask[distributed]'"
+        ) from None
+    path = str(Path(path).resolve())
+    files = [str(p) for p in stream.files]
+    if stream.format == "parquet":
+        source = stream.path if Path(stream.path).is_dir() else files  # Hive keys from a folder
+        frame = dd.read_parquet(source, columns=needed)
+    else:
+        frame = dd.read_csv(files, usecols=needed, sep=stream.sep, blocksize=None)
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+        address = cluster
+    else:
+        address = scheduler
+    try:
+        with Client(address):
+            # the output's columns and types from two rows of the first partition (all
+            # partitions only if the first is empty: that reads the whole input once more)
+            head = frame.head(2, npartitions=1, compute=True)
+            if len(head) == 0:
+                head = frame.head(2, npartitions=-1)
+            meta = _predict_partition(head, path, keep, proba).iloc[:0]
+            result = frame.map_partitions(_predict_partition, path, keep, proba, meta=meta)
+            result.to_parquet(str(folder), write_index=False, name_function=_part_name)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _part_name(i: int) -> str:
+    return f"part-{i:05d}.parquet"

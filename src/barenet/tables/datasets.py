@@ -1,0 +1,266 @@
+"""Data: California Housing with the notebook's preprocessing, the data sets bundled
+with scikit-learn, and numeric CSV files."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from barenet.errors import BarenetValueError, DataError, DataUnavailableError
+from barenet.tables.preprocessing import Preprocessing
+
+
+class Split(NamedTuple):
+    """The notebook's preprocessed data: unpack as ``x_train, x_test, y_train, y_test,
+    scaler_x, scaler_y, *_ = load_california_housing()``, or use the names.
+
+    ``y_*`` have shape (n, 1) for regression, and hold class indices (n,) for
+    classification, where ``scaler_y`` is None and ``classes`` lists the labels.
+    """
+
+    x_train: np.ndarray
+    x_test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    scaler_x: object
+    scaler_y: object | None
+    feature_names: tuple = ()
+    target_name: str = "target"
+    classes: list | None = None
+    columns: list | None = (
+        None  # barenet.tables.columns column specs, for tables read by read_table
+    )
+    report: dict | None = None  # what was done to the table's columns and target
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """What a model trained on this split needs to answer raw rows."""
+        return Preprocessing(
+            list(self.feature_names),
+            self.target_name,
+            self.scaler_x,
+            self.scaler_y,
+            self.classes,
+            columns=self.columns,
+        )
+
+
+def preprocess(
+    x,
+    y,
+    *,
+    test_size: float = 0.2,
+    random_state: int = 42,
+    classification=False,
+    feature_names=None,
+    target_name="target",
+) -> Split:
+    """The notebook's recipe: StandardScaler on X (and on y for regression), then
+    ``train_test_split(test_size, random_state)``.
+
+    As in the notebook, the scalers are fitted on all rows before the split.
+    """
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.asarray(x, dtype=np.float64)
+    scaler_x = StandardScaler()
+    x_scaled = scaler_x.fit_transform(x)
+    classes = None
+    if classification:
+        labels, y_scaled = np.unique(np.asarray(y), return_inverse=True)
+        classes = [v.item() if hasattr(v, "item") else v for v in labels]
+        if all(isinstance(c, float) and c.is_integer() for c in classes):
+            classes = [int(c) for c in classes]  # a CSV's "3" is the label 3, not 3.0
+        scaler_y = None
+    else:
+        scaler_y = StandardScaler()
+        y_scaled = scaler_y.fit_transform(np.asarray(y, dtype=np.float64).reshape(len(x), -1))
+    try:
+        x_train, x_test, y_train, y_test = train_test_split(
+            x_scaled,
+            y_scaled,
+            test_size=test_size,
+            random_state=random_state,
+            stratify=y_scaled if classification else None,
+        )
+    except ValueError as error:  # too few rows, or too few rows of a class
+        how = f"stratified by its {len(classes)} classes" if classification else "randomly"
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise DataError(
+            f"cannot split the {len(x)} rows {how} into training and test rows: {message}"
+        ) from None
+    names = (
+        list(feature_names) if feature_names is not None else [f"x{i}" for i in range(x.shape[1])]
+    )
+    return Split(x_train, x_test, y_train, y_test, scaler_x, scaler_y, names, target_name, classes)
+
+
+def data_home(data_home=None) -> str:
+    """Where scikit-learn keeps its data: ``data_home``, else ``$SCIKIT_LEARN_DATA``,
+    else ``~/scikit_learn_data``."""
+    from sklearn.datasets import get_data_home
+
+    return get_data_home(data_home)
+
+
+def fetch_california(data_home_=None, *, download_if_missing: bool = True):
+    """California Housing through scikit-learn's ``fetch_california_housing`` (its cache,
+    ``data_home`` and ``SCIKIT_LEARN_DATA`` honoured); one clear error if unavailable."""
+    from sklearn.datasets import fetch_california_housing
+
+    try:
+        return fetch_california_housing(
+            data_home=data_home_, download_if_missing=download_if_missing
+        )
+    except Exception as error:  # URLError, OSError, ...: no cache and no network
+        where = data_home(data_home_)
+        raise DataUnavailableError(
+            f"California Housing is not cached in {where} and could not be downloaded "
+            f"({type(error).__name__}: {error}). Run once with network access, or copy "
+            "scikit-learn's cal_housing_py3.pkz into that folder, or point SCIKIT_LEARN_DATA "
+            "(or data_home=) at a folder that holds it."
+        ) from error
+
+
+def load_california_housing(
+    data_home=None,
+    *,
+    test_size: float = 0.2,
+    random_state: int = 42,
+    download_if_missing: bool = True,
+) -> Split:
+    """California Housing, preprocessed as in the notebook.
+
+    Returns
+    -------
+    Split
+        x_train (16512, 8), x_test (4128, 8), y_train (16512, 1), y_test (4128, 1),
+        standardised; scaler_x and scaler_y bring them back to original units
+        (the target is in $100,000).
+    """
+    bunch = fetch_california(data_home, download_if_missing=download_if_missing)
+    return preprocess(
+        bunch.data,
+        bunch.target,
+        test_size=test_size,
+        random_state=random_state,
+        feature_names=bunch.feature_names,
+        target_name="MedHouseVal",
+    )
+
+
+BUILTIN = ("california", "diabetes", "digits")
+
+
+def load_builtin(
+    name: str, *, data_home=None, test_size: float = 0.2, random_state: int = 42
+) -> Split:
+    """``"california"`` (regression), ``"diabetes"`` (regression, bundled with
+    scikit-learn) or ``"digits"`` (10-class classification, bundled)."""
+    from sklearn import datasets
+
+    if name == "california":
+        return load_california_housing(data_home, test_size=test_size, random_state=random_state)
+    if name == "diabetes":
+        bunch = datasets.load_diabetes()
+        return preprocess(
+            bunch.data,
+            bunch.target,
+            test_size=test_size,
+            random_state=random_state,
+            feature_names=bunch.feature_names,
+            target_name="progression",
+        )
+    if name == "digits":
+        bunch = datasets.load_digits()
+        return preprocess(
+            bunch.data,
+            bunch.target,
+            test_size=test_size,
+            random_state=random_state,
+            classification=True,
+            feature_names=bunch.feature_names,
+            target_name="digit",
+        )
+    raise BarenetValueError(f"unknown dataset {name!r}; choose california, diabetes or digits")
+
+
+def csv_header(path) -> list[str]:
+    """The column names in the first row of a CSV file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            first = next(csv.reader(f), None)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: not a readable CSV text file ({error})") from None
+    if not first:
+        raise DataError(f"{path}: the file is empty")
+    return [name.strip() for name in first]
+
+
+def read_csv(path, columns: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """Read a numeric CSV file with a header row.
+
+    Parameters
+    ----------
+    path : str or Path
+    columns : list of str, optional
+        Keep only these columns, in this order (each must exist).
+
+    Returns
+    -------
+    header : list of str
+    data : ndarray, shape (n_rows, n_columns), float64
+
+    Raises
+    ------
+    DataError
+        Missing or empty file, a missing column, a ragged row, or a value that is not a
+        finite number (the message names the column and the 1-based data row).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: not a readable CSV text file ({error})") from None
+    rows = [row for row in rows if row and any(cell.strip() for cell in row)]
+    if not rows:
+        raise DataError(f"{path}: the file is empty")
+    header = [name.strip() for name in rows[0]]
+    if len(rows) == 1:
+        raise DataError(f"{path}: the file has a header but no data rows")
+    if len(set(header)) != len(header):
+        raise DataError(f"{path}: the header repeats a column name")
+    wanted = header if columns is None else list(columns)
+    for name in wanted:
+        if name not in header:
+            raise DataError(f"{path}: no column {name!r}; the columns are {header}")
+    indices = [header.index(name) for name in wanted]
+    data = np.empty((len(rows) - 1, len(wanted)))
+    for r, row in enumerate(rows[1:], 1):
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}: data row {r} has {len(row)} fields, the header {len(header)}"
+            )
+        for c, i in enumerate(indices):
+            try:
+                value = float(row[i])
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                raise DataError(
+                    f"{path}: column {wanted[c]!r}, data row {r}: {row[i]!r} is not a finite "
+                    "number (missing values must be filled in first)"
+                )
+            data[r - 1, c] = value
+    return wanted, data

@@ -1,0 +1,3 @@
+"""The tabular recipes' layers: numeric embeddings, parameter-efficient ensembles,
+input scaling and retrieval.
+"""

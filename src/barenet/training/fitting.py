@@ -1,0 +1,337 @@
+"""The one fit path: a ``TrainConfig`` and data turned into a trained model.
+
+``barenet train`` (``cli.run_train``) and the scikit-learn estimators both call
+``fit_model``, so a recipe (``auto`` included), the small-table epoch rule, the
+held-out validation rows, the schedule, early stopping and the time budget mean
+the same everywhere. ``MLP.train`` stays the notebook's lower-level API.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from barenet.errors import BarenetValueError
+from barenet.model import MLP
+from barenet.training.config import TrainConfig, build_model, build_schedule, hold_out_validation
+
+
+class TimeBudget:
+    """An epoch callback that stops training within ``seconds``.
+
+    After each epoch it predicts the next epoch's time as the mean so far; it stops
+    when the budget is spent or when the next epoch would cross it. ``cut`` then says
+    what the limit cut ("stopped by the time limit (75 s) after 61 of 150 epochs").
+
+    With a cosine ``schedule``, its length follows the epochs predicted to fit in the
+    budget (never more than configured), so a run the limit cuts still anneals.
+    """
+
+    def __init__(
+        self,
+        seconds: float,
+        epochs: int,
+        start_epoch: int = 0,
+        name="the time limit",
+        schedule=None,
+    ):
+        self.seconds = float(seconds)
+        self.epochs = epochs
+        self.start_epoch = start_epoch
+        self.name = name
+        self.schedule = schedule if hasattr(schedule, "t_max") else None
+        self.planned_t_max = None if self.schedule is None else self.schedule.t_max
+        self.started = time.perf_counter()
+        self.cut = None
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def __call__(self, model, epoch: int, logs: dict) -> bool:
+        done = epoch - self.start_epoch
+        elapsed = self.elapsed()
+        per_epoch = elapsed / max(1, done)
+        if epoch < self.epochs and elapsed + per_epoch > self.seconds:
+            self.cut = (
+                f"stopped by {self.name} ({self.seconds:g} s) after {epoch} of "
+                f"{self.epochs} epochs"
+            )
+            return True
+        if self.schedule is not None:
+            fits = self.start_epoch + int(self.seconds / per_epoch)
+            self.schedule.t_max = max(epoch + 1, min(self.planned_t_max, fits))
+        return False
+
+
+@dataclass
+class FitResult:
+    """What ``fit_model`` returns.
+
+    Attributes
+    ----------
+    model : MLP
+        Trained; with early stopping, holding its best validation epoch's weights.
+    config : TrainConfig
+        The configuration trained with: recipe ``auto`` resolved, ``epochs`` decided.
+    validation : str
+        Where the validation loss came from: "none", "watched rows" (given, only
+        watched) or the share of the training rows held out.
+    x_train, y_train, x_val, y_val : arrays
+        The rows trained on and validated on (``x_val`` None without validation).
+    choice : str or None
+        Why recipe ``auto`` chose what it chose.
+    time_cut : str or None
+        What the time limit cut, if it stopped training.
+    kept_epoch : int
+        The epoch whose weights the model ends with.
+    train_seconds : float
+    schedule : Schedule or None
+    """
+
+    model: MLP
+    config: TrainConfig
+    validation: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    choice: str | None = None
+    time_cut: str | None = None
+    kept_epoch: int = 0
+    train_seconds: float = 0.0
+    schedule: object = None
+    extra: dict = field(default_factory=dict)
+
+
+def resolve_config(config: TrainConfig, n_rows: int) -> tuple[TrainConfig, str | None]:
+    """``(config, why)``: recipe ``auto`` resolved for ``n_rows`` training rows and
+    ``epochs`` decided by the small-table rule (``TrainConfig.with_epochs_for``)."""
+    config, why = config.resolve_auto(n_rows)
+    return config.with_epochs_for(n_rows), why
+
+
+def split_validation(config: TrainConfig, x, y, *, task: str, x_watch=None, y_watch=None):
+    """``(x_train, y_train, x_val, y_val, where)``: rows held out from the training rows
+    when something selects on the validation loss (or ``val_fraction`` asks); else the
+    watched rows if given (only watched, as the notebook watches its test split)."""
+    held_out = hold_out_validation(x, y, config, classification=task == "classification")
+    if held_out is not None:
+        return (*held_out, f"{config.validation_fraction():g} of the training rows")
+    if x_watch is not None:
+        return x, y, x_watch, y_watch, "watched rows"
+    return x, y, None, None, "none"
+
+
+def fit_model(
+    config: TrainConfig,
+    x,
+    y,
+    *,
+    task: str,
+    out_dim: int,
+    x_watch=None,
+    y_watch=None,
+    model: MLP | None = None,
+    schedule=None,
+    trainer_state: dict | None = None,
+    epochs: int | None = None,
+    shrink_batch: bool = False,
+    callbacks=(),
+    progress=None,
+    verbose: bool = False,
+    prepare=None,
+    limit_name: str = "time_limit",
+) -> FitResult:
+    """Train a model as ``config`` says, on ``x`` (n_rows, n_features) and ``y``
+    (class indices (n_rows,) or values (n_rows, out_dim)).
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Resolved here (``resolve_config``) for the number of rows in ``x``.
+    task : "regression" or "classification"
+    out_dim : int
+        Outputs of the network (the number of classes for classification).
+    x_watch, y_watch : arrays, optional
+        Rows whose loss is watched per epoch when nothing selects on validation.
+    model, schedule, trainer_state : optional
+        Continue this model (a checkpoint, ``partial_fit``) instead of building one.
+    epochs : int, optional
+        Train this many more epochs instead of up to ``config.epochs``.
+    shrink_batch : bool
+        A batch larger than the training rows becomes all of them (the estimators);
+        otherwise it is an error naming ``--batch-size``.
+    callbacks : list
+        Epoch callbacks (``MLP.train``), run before ``progress``.
+    progress : callable ``(config, model, budget) -> callback``, optional
+        Builds the progress display once the configuration is resolved.
+    prepare : callable ``(model) -> None``, optional
+        Called on the model before training (to attach preprocessing, say).
+    limit_name : str
+        How the time limit is named in ``FitResult.time_cut`` ("--time-limit").
+
+    Raises
+    ------
+    TrainingDiverged
+        As ``MLP.train``; the model keeps finite weights.
+    """
+    config, why = resolve_config(config, len(x))
+    x_train, y_train, x_val, y_val, where = split_validation(
+        config, x, y, task=task, x_watch=x_watch, y_watch=y_watch
+    )
+    if model is None:
+        model = build_model(config, x_train.shape[1], out_dim, task, x_train, y_train)
+        schedule = build_schedule(config, model)
+    batch_size = config.batch_size
+    if len(x_train) < batch_size:
+        if not shrink_batch:
+            raise BarenetValueError(
+                f"the training split has {len(x_train)} rows, fewer than one batch "
+                f"(--batch-size {batch_size})"
+            )
+        batch_size = len(x_train)
+    if prepare is not None:
+        prepare(model)
+    todo = max(0, config.epochs - model.epoch) if epochs is None else epochs
+    budget = None
+    all_callbacks = list(callbacks)
+    if config.time_limit is not None:
+        budget = TimeBudget(config.time_limit, model.epoch + todo, model.epoch, name=limit_name)
+        all_callbacks.append(budget)
+    if progress is not None:
+        all_callbacks.append(progress(config, model, budget))
+    started = time.perf_counter()
+    with blas_threads():
+        model.train(
+            x_train,
+            y_train,
+            x_val,
+            y_val,
+            todo,
+            batch_size,
+            clip_norm=config.clip_norm,
+            schedule=schedule,
+            early_stopping=config.early_stopping,
+            callbacks=all_callbacks,
+            trainer_state=trainer_state,
+            engine=config.engine,
+            verbose=verbose,
+        )
+    return FitResult(
+        model=model,
+        config=config,
+        validation=where,
+        x_train=x_train,
+        y_train=y_train,
+        x_val=x_val,
+        y_val=y_val,
+        choice=why,
+        time_cut=None if budget is None else budget.cut,
+        kept_epoch=kept_epoch(model, config),
+        train_seconds=time.perf_counter() - started,
+        schedule=schedule,
+    )
+
+
+def blas_threads():
+    """A context in which NumPy's BLAS runs on ``BARENET_BLAS_THREADS`` threads while
+    training: by default (``auto``) as many as it has when the machine is otherwise idle,
+    and one when it is busy.
+
+    The compiled engine's products already run on one thread. On the numpy engine,
+    OpenBLAS's second thread spins waiting for a core whenever anything else runs: on a
+    2-core machine with one other busy process, an epoch of the tabular recipe took 5.5 s
+    with two threads against 0.9 s with one. On the same machine idle, two threads
+    trained the recipe in 24 s against 33 s with one. So ``auto`` keeps BLAS's threads
+    when nothing else is running (``machine_is_idle``), and uses one thread otherwise.
+    ``BARENET_BLAS_THREADS=N`` sets N threads; ``0`` leaves them as they are. The thread
+    count changed no result of OpenBLAS's products measured here, but a BLAS may group
+    its sums by thread, so runs on a busy and an idle machine may differ by rounding.
+    """
+    import contextlib
+    import os
+
+    text = os.environ.get("BARENET_BLAS_THREADS", "auto").strip().lower()
+    if text == "auto":
+        text = "0" if machine_is_idle() else "1"
+    if not text.isdigit():
+        raise BarenetValueError(
+            f"BARENET_BLAS_THREADS must be a whole number (0: leave as is) or auto, got {text!r}"
+        )
+    if int(text) == 0:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(limits=int(text), user_api="blas")
+    except Exception:  # threadpoolctl missing or failing: leave the threads alone
+        return contextlib.nullcontext()
+
+
+def machine_is_idle() -> bool:
+    """Whether nothing but this process is running: fewer than ``cores - 0.5`` threads
+    running, counting this process as one (so on 2 cores, idle means no other thread
+    running, and training then takes both cores).
+
+    On Linux, the threads running now: ``/proc/loadavg``'s running count less this
+    process's own running threads (OpenBLAS's threads spin for a while after each
+    product), the median of a few readings over 20 ms. Elsewhere, or where that cannot
+    be read, the 1-minute load average, which still counts a process that just
+    finished (so a fit started right after another may get one thread). False where
+    neither can be read."""
+    import os
+
+    cores = os.cpu_count() or 1
+    others = _others_running()
+    if others is not None:
+        return others + 1 < cores - 0.5
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows has no load average
+        return False
+    return load < cores - 0.5
+
+
+def _others_running(readings: int = 5, pause: float = 0.005) -> float | None:
+    """The median number of threads running on the machine outside this process, over
+    a few readings of ``/proc/loadavg`` (``running/total``) and of this process's
+    threads' states (``/proc/self/task/*/stat``); None if either is unreadable."""
+    import statistics
+    import time
+
+    counts = []
+    try:
+        for i in range(readings):
+            if i:
+                time.sleep(pause)
+            with open("/proc/loadavg") as file:
+                running = int(file.read().split()[3].split("/")[0])
+            counts.append(running - _own_running())
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0.0, statistics.median(counts))
+
+
+def _own_running() -> int:
+    """This process's threads in state R (running or runnable), the reader included."""
+    import os
+
+    count = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat") as file:
+                stat = file.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        count += stat[stat.rindex(")") + 2] == "R"  # the state follows the (name)
+    return count
+
+
+def kept_epoch(model: MLP, config: TrainConfig) -> int:
+    """The epoch whose weights the model ends with (the best one, with early stopping)."""
+    if config.early_stopping is None or not model.history["val_loss"]:
+        return model.epoch
+    val = np.asarray(model.history["val_loss"], dtype=np.float64)
+    return int(np.nanargmin(val)) + 1 if not np.all(np.isnan(val)) else model.epoch
