@@ -121,3 +121,104 @@ def test_a_module_path_from_before_the_move_still_imports(old):
         assert moved.select is new.select
     else:
         assert moved is new and moved.__spec__.name == new.__name__
+
+
+# -- the layering: what may import what ------------------------------------------------
+
+CORE_MODULES = {f"barenet.{name[:-3]}" for name in CORE} | {
+    "barenet.errors",
+    "barenet.registry",
+    "barenet._checks",
+    "barenet._version",
+}
+PACKAGES = ("tabular", "tables", "streaming", "training", "engines", "io", "diagnostics")
+PACKAGES += ("cli", "sklearn")
+
+
+def test_the_core_imports_no_package_that_grew_around_it():
+    """The notebook's core (layers ... trainer, gradcheck) imports nothing from the
+    engines, tables, training, cli or sklearn packages, nor any other package: the
+    engines install themselves in ``barenet.registry.ENGINES`` and the core asks there."""
+    edges = load_tool().graph()
+    offenders = {
+        module: sorted(name for name in edges[module] if name.split(".")[1] in PACKAGES)
+        for module in CORE_MODULES
+    }
+    assert {module: names for module, names in offenders.items() if names} == {}
+
+
+def test_only_the_command_line_imports_argparse():
+    offenders = []
+    for path in sorted((ROOT / "src/barenet").rglob("*.py")):
+        if "cli" in path.relative_to(ROOT / "src/barenet").parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            if any(name.split(".")[0] == "argparse" for name in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+def is_package(dotted: str) -> bool:
+    """Whether ``barenet.x`` is a package (a folder) rather than a module."""
+    return (ROOT / "src" / Path(*dotted.split("."))).is_dir()
+
+
+def private_imports(source: str, module: str) -> list[str]:
+    """``from a.b import _x`` (or of a private module ``a._b``) where ``module`` is not
+    inside the package that owns the private name (``a`` for ``a._b``, ``a.b`` for
+    ``a.b._x``): a private name is the business of its own package only."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.level == 0):
+            continue
+        if not node.module.startswith("barenet"):
+            continue
+        for alias in node.names:
+            dotted = f"{node.module}.{alias.name}".split(".")
+            for depth, part in enumerate(dotted):
+                if part.startswith("_") and not part.startswith("__"):
+                    owner = ".".join(dotted[:depth])
+                    if not is_package(owner):  # a private name of module ``owner``
+                        owner = owner.rpartition(".")[0]
+                    if not (module + ".").startswith(owner + "."):
+                        found.append(f"{module}: from {node.module} import {alias.name}")
+                    break
+    return found
+
+
+def test_the_private_import_rule_tells_inside_from_outside():
+    inside = [
+        ("from barenet.streaming.columns import _floats", "barenet.streaming.blocks"),
+        ("from barenet._checks import check_number", "barenet.tables.columns"),
+        ("from barenet.diagnostics._kernels import spread", "barenet.diagnostics.recorder"),
+    ]
+    outside = [
+        ("from barenet.cli.data_args import _names", "barenet.streaming.train"),
+        ("from barenet.diagnostics._kernels import spread", "barenet.model"),
+        ("from barenet.engines.compiled.training import _plan", "barenet.engines.select"),
+    ]
+    assert [private_imports(source, module) for source, module in inside] == [[], [], []]
+    assert all(len(private_imports(source, module)) == 1 for source, module in outside)
+
+
+def test_no_module_imports_another_packages_private_name():
+    tool = load_tool()
+    offenders = []
+    for path in sorted((ROOT / "src/barenet").rglob("*.py")):
+        offenders += private_imports(path.read_text(), tool.module_name(path))
+    assert offenders == []
+
+
+def long_functions(source: str, limit: int = 60) -> list[str]:
+    """The functions of ``source`` longer than ``limit`` lines (docstrings included)."""
+    return [
+        f"{node.name}:{node.lineno} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > limit
+    ]

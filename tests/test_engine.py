@@ -556,9 +556,6 @@ def test_the_command_line_takes_engine(tmp_path, capsys, monkeypatch):
 
 def test_a_stop_request_acts_between_chunks(monkeypatch):
     monkeypatch.setattr(compiled_runner, "CHUNK_ROWS", 64)  # two batches of 32 per chunk
-    from barenet import trainer
-
-    monkeypatch.setattr(trainer, "CHUNK_ROWS", 64)
     calls = []
     original = compiled_runner.CompiledTraining.run_batches
 

@@ -34,7 +34,7 @@ def test_set_once_where_the_c_library_has_mallopt():
 
 def test_training_sets_them(monkeypatch):
     calls = []
-    monkeypatch.setattr("barenet.trainer.keep_freed_arrays", lambda: calls.append(1))
+    monkeypatch.setattr("barenet.engines.heap.keep_freed_arrays", lambda: calls.append(1))
     import numpy as np
 
     from barenet import MLP, MSE, Linear

@@ -5,6 +5,7 @@ import importlib.util
 import sys
 import types
 
+from barenet import engines  # noqa: F401  (installs the engines the core asks for)
 from barenet._version import __version__
 from barenet.activations import GELU, LeakyRelu, Mish, Relu, Sigmoid, SiLU, Softmax, Tanh
 from barenet.diagnostics.plotting import plot_diagnostics, plot_losses

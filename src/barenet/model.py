@@ -11,13 +11,11 @@ from barenet._checks import (
     check_positive_int,
     check_targets,
 )
-from barenet.engines.compiled import predict as compiled_predict
-from barenet.engines.fused import step as runner
-from barenet.engines.select import resolve_engine
 from barenet.errors import BarenetTypeError, BarenetValueError, UsageError
 from barenet.layers import Layer, Parameter
 from barenet.losses import Loss
 from barenet.optimizers import Optimizer
+from barenet.registry import ENGINES
 from barenet.trainer import Trainer
 
 
@@ -301,13 +299,14 @@ class MLP:
             return self.preprocessing.predict(self, x)
         # the common call on an unchanged model the compiled engine ran before, with
         # cheaper checks of the same things (see barenet.engines.compiled.predict)
-        out = compiled_predict.quick_predict(self, x, batch_size, engine)
+        engines = ENGINES.get()
+        out = engines.quick_predict(self, x, batch_size, engine)
         if out is not None:
             return out
         x = check_features(x, "x", self.dtype, self.in_dim)
         batch_size = check_positive_int(batch_size, "predict batch_size")
-        if resolve_engine(self, engine, predicting=True) == "compiled":
-            return compiled_predict.predict(self, x, batch_size, engine)
+        if engines.choose_for_predict(self, engine) == "compiled":
+            return engines.predict(self, x, batch_size, engine)
         return self.forward_in_chunks(self.forward, x, batch_size)
 
     def forward_in_chunks(self, forward, x: np.ndarray, batch_size: int) -> np.ndarray:
@@ -336,6 +335,3 @@ class MLP:
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"MLP([\n  {inner}\n], loss_fun={self.loss_fun!r}, lr={self.lr})"
-
-
-runner.remember_builtin_model(MLP)  # so that a change to MLP's methods turns the fast path off

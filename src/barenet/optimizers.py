@@ -19,10 +19,9 @@ import math
 import numpy as np
 
 from barenet._checks import check_learning_rate, check_number
-from barenet.engines.fused.packing import pack
 from barenet.errors import BarenetTypeError, BarenetValueError, UsageError
 from barenet.layers import Parameter
-from barenet.registry import OPTIMIZERS
+from barenet.registry import ENGINES, OPTIMIZERS
 
 
 def _as_parameters(params) -> list[Parameter]:
@@ -124,7 +123,7 @@ class Optimizer:
         if self._groups is not None and all(g.intact() for g in self._groups):
             return self._groups
         self.unpack()
-        self._groups = pack(self.params)
+        self._groups = ENGINES.get().pack(self.params)
         for group in self._groups:
             group.set_member_states([self.state[p.key] for p in group.members])
         return self._groups

@@ -89,3 +89,32 @@ LOSSES = Registry("loss")
 OPTIMIZERS = Registry("optimiser")
 SCHEDULES = Registry("schedule")
 INITIALIZERS = Registry("initialiser")
+
+
+class EngineSlot:
+    """Where ``barenet.engines`` installs itself, so that the core never imports an engine.
+
+    The core (``MLP.train``, ``MLP.predict``, a fused optimiser) asks the installed
+    engines for a faster way to run the same formulas, as tinygrad's core asks its
+    devices; ``import barenet`` installs ``barenet.engines`` here. The engines answer
+    ``check(engine)``, ``start_training(trainer, x, y)``, ``quick_predict``,
+    ``choose_for_predict``, ``predict`` and ``pack`` (see ``barenet.engines.hooks``).
+    """
+
+    def __init__(self) -> None:
+        self.installed = None
+
+    def install(self, engines) -> None:
+        self.installed = engines
+
+    def get(self):
+        """The installed engines (``BarenetValueError`` if there are none)."""
+        if self.installed is None:
+            raise BarenetValueError(
+                "no training engines are installed: import barenet (which installs "
+                "barenet.engines) before training or predicting"
+            )
+        return self.installed
+
+
+ENGINES = EngineSlot()

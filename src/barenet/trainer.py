@@ -3,7 +3,7 @@
 Each batch goes through the model's own ``forward``, ``loss``, ``backward`` and
 ``update``, so a change to any of them (or to a layer's methods) changes training.
 When everything is barenet's unchanged built-ins, the same four steps run on
-``barenet.engines.FusedStep``, which computes the same numbers with fewer NumPy calls.
+``barenet.engines.fused.step.FusedStep``, which computes the same numbers with fewer NumPy calls.
 The loop uses only the model's public attributes and methods.
 """
 
@@ -16,13 +16,9 @@ import threading
 import numpy as np
 
 from barenet._checks import check_features, check_positive_int, check_targets
-from barenet.engines.compiled.training import CHUNK_ROWS, CompiledTraining
-from barenet.engines.fused.step import FusedStep, why_not_fused
-from barenet.engines.heap import keep_freed_arrays
-from barenet.engines.interrupts import second_interrupt_exits
-from barenet.engines.select import check_engine, resolve_engine
 from barenet.errors import BarenetValueError, TrainingDiverged
 from barenet.optimizers import clip_grad_norm, grad_norm
+from barenet.registry import ENGINES
 
 
 class _StopOnSigint:
@@ -98,7 +94,7 @@ class Trainer:
         self.restore_best = restore_best
         self.callbacks = list(callbacks)
         self.fast = fast
-        self.engine = check_engine(engine)
+        self.engine = ENGINES.get().check(engine)
         self.verbose = verbose
         self.best_loss = math.inf
         self.best_epoch = None
@@ -137,19 +133,13 @@ class Trainer:
         model.evaluate(x[:2], y[:2], engine="numpy")
         model.interrupted = False
         model.stop_requested = False
-        self.engine_used = resolve_engine(model, self.engine, fast=self.fast, verbose=self.verbose)
-        keep_freed_arrays()  # each batch reuses the last one's memory (barenet.engines.heap)
-        if self.engine_used == "compiled":
-            step = CompiledTraining(model, x, y, self.batch_size, self.clip_norm)
-        elif self.fast and why_not_fused(model) is None:
-            step = FusedStep(model)
-        else:
-            step = None
+        # the engine and its step (None: the model's own methods), from barenet.engines
+        self.engine_used, step, guard = ENGINES.get().start_training(self, x, y)
         try:
             with (
                 np.errstate(over="ignore", invalid="ignore", divide="ignore"),
                 _StopOnSigint(model),
-                second_interrupt_exits(self.engine_used == "compiled"),
+                guard,
                 step or _Unpacking(model),
             ):
                 for _ in range(self.epochs):
@@ -173,7 +163,7 @@ class Trainer:
             return False
         val_loss = None
         if x_val is not None:
-            if isinstance(step, FusedStep) and step.evaluates_as_the_model():
+            if step is not model and step.evaluates_as_the_model():
                 val_loss = step.evaluate(x_val, y_val)  # the training steps, in eval mode
             else:
                 val_loss = model.evaluate(x_val, y_val, engine=self.engine_used)
@@ -189,14 +179,15 @@ class Trainer:
     def _run_batches(self, step, x: np.ndarray, y: np.ndarray) -> float | None:
         """One pass over the shuffled data; the sample-weighted mean batch loss.
 
-        ``step`` is the model itself, or a ``FusedStep`` standing in for it.
+        ``step`` is the model itself, or an engine's step standing in for it (one that
+        ``runs_chunks`` runs whole chunks of batches at once).
         """
         model = self.model
         n, batch_size = len(x), self.batch_size
         self._snapshot = model.state_dict()
         order = model.rng.permutation(n)
-        if isinstance(step, CompiledTraining):
-            return self._run_compiled(step, order)
+        if getattr(step, "runs_chunks", False):
+            return self._run_chunks(step, order)
         xs, ys = x[order], y[order]  # one gather per epoch; batches are views
         fused = step is not model
         total = 0.0
@@ -219,12 +210,12 @@ class Trainer:
                 return None
         return total / n
 
-    def _run_compiled(self, step: CompiledTraining, order: np.ndarray) -> float | None:
-        """``_run_batches`` on the compiled engine: chunks of batches in numba, the same
-        checks (before each update) and the same shuffle."""
+    def _run_chunks(self, step, order: np.ndarray) -> float | None:
+        """``_run_batches`` on an engine that runs chunks of batches at once (the compiled
+        one): the same checks (before each update) and the same shuffle."""
         model = self.model
         n_batches = -(-len(order) // self.batch_size)
-        chunk = max(1, CHUNK_ROWS // self.batch_size)
+        chunk = step.batches_per_chunk(self.batch_size)
         total = 0.0
         for first in range(0, n_batches, chunk):
             status, loss_sum, bad_loss = step.run_batches(

@@ -18,10 +18,10 @@ import numpy as np
 
 from barenet._version import __version__
 from barenet.cli.data_args import (
-    _names,
     add_data_arguments,
     add_reader_arguments,
     load_data,
+    names_option,
     read_data,
 )
 from barenet.cli.reporting import (
@@ -459,7 +459,7 @@ def run_predict(args, stdout=None) -> int:
     prep = _require_preprocessing(model, args.model)
     if args.proba and prep.classes is None:
         raise BarenetValueError("--proba is for classifiers; this model is a regressor")
-    keep = _names(args.keep, "--keep")
+    keep = names_option(args.keep, "--keep")
     if is_dataset_path(args.data):  # a folder or glob: streamed to Parquet parts
         return run_stream_predict(args, model, keep, stdout)
     frame = _read_rows(args, prep, args.data, text=keep)

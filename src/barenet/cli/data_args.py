@@ -100,7 +100,7 @@ def read_data(args, path, notices=None, drop=(), text=()):
     )
 
 
-def _names(text: str | None, option: str) -> list[str]:
+def names_option(text: str | None, option: str) -> list[str]:
     if not text:
         return []
     names = [name.strip() for name in text.split(",")]
@@ -129,9 +129,11 @@ def load_data(args):
     if max_categories < 1:
         raise BarenetValueError(f"--max-categories must be >= 1, got {max_categories}")
     notices = []
-    frame = read_data(args, args.data, notices, _names(getattr(args, "drop", None), "--drop"))
+    frame = read_data(
+        args, args.data, notices, names_option(getattr(args, "drop", None), "--drop")
+    )
     require_columns(frame, [args.target], args.data)
-    features = _names(args.features, "--features") or [
+    features = names_option(args.features, "--features") or [
         c for c in frame.columns if c != args.target
     ]
     if args.target in features:

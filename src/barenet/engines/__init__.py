@@ -19,3 +19,7 @@ what the notebook's methods compute, only with fewer NumPy calls.
   whole chunks of batches in numba kernels that compute the same formulas
   (``tests/test_engine.py`` checks that the weights agree to rounding).
 """
+
+from barenet.engines.hooks import install
+
+install()  # the core asks barenet.registry.ENGINES, never this package

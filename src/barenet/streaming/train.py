@@ -276,16 +276,16 @@ class StreamProgress:
 
 
 def _features(args, stream) -> list[str]:
-    from barenet.cli.data_args import _names
+    from barenet.cli.data_args import names_option
     from barenet.tables.columns import require_columns
 
     class Columns:  # require_columns reads ``.columns``
         columns = stream.names
 
-    drop = _names(getattr(args, "drop", None), "--drop")
+    drop = names_option(getattr(args, "drop", None), "--drop")
     require_columns(Columns, [args.target, *drop], args.data)
     key = getattr(args, "split_key", None)
-    features = _names(args.features, "--features") or [
+    features = names_option(args.features, "--features") or [
         c for c in stream.names if c not in (args.target, key) and c not in drop
     ]
     if args.target in features:

@@ -177,6 +177,17 @@ class CompiledTraining:
         self.state = None
         self.work = None
 
+    runs_chunks = True  # the trainer hands it whole chunks of batches (run_batches)
+
+    @staticmethod
+    def batches_per_chunk(batch_size: int) -> int:
+        """How many batches one kernel call runs (``CHUNK_ROWS`` rows; at least one)."""
+        return max(1, CHUNK_ROWS // batch_size)
+
+    def evaluates_as_the_model(self) -> bool:
+        """Validation runs through the model's ``evaluate`` (on the compiled engine)."""
+        return False
+
     def __enter__(self) -> CompiledTraining:
         self.begin_epoch()
         return self

@@ -62,7 +62,8 @@ _MODEL_CLASSES: set = set()  # barenet's MLP, once barenet.model has defined it
 
 
 def remember_builtin_model(cls) -> None:
-    """Called by ``barenet.model`` once ``MLP`` exists (it imports this module)."""
+    """Called when the engines are installed (``barenet.engines.hooks.install``), so
+    that a change to MLP's methods turns the fast paths off."""
     _MODEL_CLASSES.add(cls)
 
 
