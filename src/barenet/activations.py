@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from barenet import functional as F
 from barenet._checks import check_number
 from barenet.layers import Layer
 from barenet.registry import ACTIVATIONS
@@ -26,11 +27,8 @@ class Sigmoid(Layer):
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp
-        e = np.exp(-np.abs(inp))
-        out = np.where(inp >= 0, 1.0, e).astype(e.dtype, copy=False)
-        out /= 1.0 + e
-        self.out = out
-        return out
+        self.out = F.sigmoid(inp)
+        return self.out
 
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         return up_grad * self.out * (1.0 - self.out)
@@ -118,11 +116,6 @@ class GELU(Layer):
         return up_grad * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du_dx)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0, e) / (1.0 + e)
-
-
 @ACTIVATIONS.register("silu", "swish")
 class SiLU(Layer):
     """SiLU (swish): f(x) = x sigmoid(x); f'(x) = s + x s (1 - s), s = sigmoid(x)."""
@@ -134,7 +127,7 @@ class SiLU(Layer):
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp
-        self.s = _sigmoid(inp)
+        self.s = F.sigmoid(inp)
         return inp * self.s
 
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
@@ -151,13 +144,12 @@ class Mish(Layer):
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp
-        softplus = np.maximum(inp, 0) + np.log1p(np.exp(-np.abs(inp)))
-        self.t = np.tanh(softplus)
+        self.t = np.tanh(F.softplus(inp))
         return inp * self.t
 
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         t = self.t
-        return up_grad * (t + self.inp * (1.0 - t * t) * _sigmoid(self.inp))
+        return up_grad * (t + self.inp * (1.0 - t * t) * F.sigmoid(self.inp))
 
 
 @ACTIVATIONS.register("softmax")
@@ -175,8 +167,7 @@ class Softmax(Layer):
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         self.inp = inp
-        e = np.exp(inp - inp.max(axis=1, keepdims=True))
-        self.out = e / e.sum(axis=1, keepdims=True)
+        self.out = F.softmax(inp)
         return self.out
 
     def backward(self, up_grad: np.ndarray) -> np.ndarray:

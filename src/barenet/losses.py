@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from barenet import functional as F
 from barenet._checks import check_number
 from barenet.errors import BarenetValueError, UsageError
 from barenet.registry import LOSSES
@@ -136,11 +137,6 @@ class Huber(Loss):
         return {"delta": self.delta}
 
 
-def _log_sigmoid_terms(z: np.ndarray) -> np.ndarray:
-    """log(1 + exp(-|z|)), finite for any finite z."""
-    return np.log1p(np.exp(-np.abs(z)))
-
-
 @LOSSES.register("bce", "bce_with_logits")
 class BCEWithLogits(Loss):
     """Binary cross-entropy on logits, as ``torch.nn.BCEWithLogitsLoss``.
@@ -153,16 +149,14 @@ class BCEWithLogits(Loss):
         target = match_target(prediction, target, "BCEWithLogits")
         self.prediction, self.target = prediction, target.astype(prediction.dtype, copy=False)
         z = prediction
-        terms = np.maximum(z, 0) - z * self.target + _log_sigmoid_terms(z)
+        terms = np.maximum(z, 0) - z * self.target + F.log1p_exp_neg_abs(z)
         self.loss = float(np.mean(terms))
         return self.loss
 
     def backward(self) -> np.ndarray:
         self._check_called()
         z = self.prediction
-        e = np.exp(-np.abs(z))
-        sigmoid = np.where(z >= 0, 1.0, e) / (1.0 + e)
-        return (sigmoid - self.target) / z.size
+        return (F.sigmoid(z) - self.target) / z.size
 
 
 @LOSSES.register("cross_entropy")
@@ -216,9 +210,7 @@ class CrossEntropy(Loss):
                 )
             probs = np.zeros_like(prediction)
             probs[np.arange(n), labels.astype(np.intp)] = 1.0
-        shifted = prediction - prediction.max(axis=1, keepdims=True)
-        log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        log_softmax = shifted - log_sum
+        log_softmax = F.log_softmax(prediction)
         self.prediction, self.target = prediction, probs
         self.softmax = np.exp(log_softmax)
         self.loss = float(-np.sum(probs * log_softmax) / n)

@@ -42,6 +42,8 @@ if "NUMBA_CACHE_DIR" not in os.environ:  # read by numba when it is imported, ju
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
+from barenet.functional import mirrors  # noqa: E402
+
 # layer kinds (column KIND of the plan)
 LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, GELU, DROPOUT = 0, 1, 2, 3, 4, 5, 6
 # losses
@@ -81,6 +83,13 @@ def copy_rows(source, source_row, target, target_row, rows):
             target[target_row + i, j] = source[source_row + i, j]
 
 
+@mirrors(
+    "barenet.activations.Relu.forward",
+    "barenet.activations.LeakyRelu.forward",
+    "barenet.functional.sigmoid",
+    "barenet.activations.Tanh.forward",
+    "barenet.activations.GELU.forward",
+)
 @njit(cache=True)
 def activation_forward(kind, inp, out, slope):
     """out = f(inp) for the activation ``kind``; inp, out: (rows, width).
@@ -109,6 +118,13 @@ def activation_forward(kind, inp, out, slope):
             y[k] = np.float64(out.dtype.type(0.5) * x[k]) * (1.0 + t)
 
 
+@mirrors(
+    "barenet.activations.Relu.backward",
+    "barenet.activations.LeakyRelu.backward",
+    "barenet.activations.Sigmoid.backward",
+    "barenet.activations.Tanh.backward",
+    "barenet.activations.GELU.backward",
+)
 @njit(cache=True)
 def activation_backward(kind, inp, out, grad, slope):
     """grad *= f'(inp) in place, for the activation ``kind`` (``out`` = f(inp))."""
@@ -136,6 +152,21 @@ def activation_backward(kind, inp, out, grad, slope):
             g[k] = g[k] * (0.5 * (1.0 + t) + half_x * (1.0 - t * t) * du_dx)
 
 
+@mirrors(
+    "barenet.losses.MSE.forward",
+    "barenet.losses.MSE.backward",
+    "barenet.losses.MAE.forward",
+    "barenet.losses.MAE.backward",
+    "barenet.losses.Huber.forward",
+    "barenet.losses.Huber.backward",
+    "barenet.losses.BCEWithLogits.forward",
+    "barenet.losses.BCEWithLogits.backward",
+    "barenet.losses.CrossEntropy.forward",
+    "barenet.losses.CrossEntropy.backward",
+    "barenet.functional.sigmoid",
+    "barenet.functional.log1p_exp_neg_abs",
+    "barenet.functional.log_softmax",
+)
 @njit(cache=True)
 def loss_and_grad(code, delta, labels, pred, target, grad, scratch):
     """The batch loss (float64) and dL/dpred written to ``grad``; pred, grad: (rows, C).
@@ -192,6 +223,13 @@ def loss_and_grad(code, delta, labels, pred, target, grad, scratch):
     return total / size
 
 
+@mirrors(
+    "barenet.optimizers.Optimizer.update",
+    "barenet.optimizers.SGD.update",
+    "barenet.optimizers.Adam.update",
+    "barenet.optimizers.AdamW.update",
+    "barenet.optimizers.RMSprop.update",
+)
 @njit(cache=True)
 def update(opt, hyper, counters, params, grads, state, scratch):
     """One optimiser step on the flat parameters, as ``barenet.optimizers`` computes it;

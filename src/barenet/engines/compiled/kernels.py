@@ -61,8 +61,10 @@ from barenet.engines.compiled.formulas import (  # noqa: F401  (the codes and la
     loss_and_grad,
     update,
 )
+from barenet.functional import mirrors
 
 
+@mirrors("barenet.layers.Linear.forward", "barenet.layers.Dropout.forward")
 @njit(cache=True)
 def _forward(plan, params, work, rows, slopes, uniforms, u_start, training, first, scratch):
     """Run every layer on the (rows, width) input at ``work[first:]``; returns the output
@@ -97,6 +99,7 @@ def _forward(plan, params, work, rows, slopes, uniforms, u_start, training, firs
     return cur, u_start
 
 
+@mirrors("barenet.layers.Linear.backward", "barenet.layers.Dropout.backward")
 @njit(cache=True)
 def _backward(plan, params, grads, work, rows, slopes, uniforms, u_start, first, grad_at, scratch):
     """Back-propagate the loss gradient at ``work[grad_at[0]:]`` through every layer,
@@ -140,6 +143,7 @@ def _backward(plan, params, grads, work, rows, slopes, uniforms, u_start, first,
             activation_backward(kind, inp, out, g, cast(scratch, slopes[li]))
 
 
+@mirrors("barenet.trainer.Trainer._run_batches", "barenet.optimizers.clip_grad_norm")
 @njit(cache=True)
 def train_batches(
     x,
@@ -235,6 +239,7 @@ def _pointer_to(typingctx, address, like):
     return pointer(types.int64, like), codegen
 
 
+@mirrors("barenet.layers.Linear.forward", "barenet.model.MLP.forward")
 @njit(cache=True)
 def predict_rows(x, out, chunk, plan, slopes, weights_at, weights_size, work, first):
     """out = the network on x (evaluation mode), ``chunk`` rows at a time.

@@ -19,9 +19,11 @@ import math
 import numpy as np
 
 from barenet.engines.fused.loop_dispatch import loops_for
+from barenet.functional import mirrors
 from barenet.optimizers import Adam, AdamW
 
 
+@mirrors("barenet.optimizers.Adam.update", "barenet.optimizers.AdamW.update")
 def compiled_update(optimizer, value: np.ndarray, grad: np.ndarray, state: dict) -> bool:
     """``optimizer.update_one(value, grad, state)`` as one loop; False if it declined
     (then nothing has changed).

@@ -40,11 +40,14 @@ from __future__ import annotations
 
 import numpy as np
 
-# numba's njit, through barenet.engines.compiled.formulas: it picks numba's cache folder on a
-# read-only install before numba is imported
 from barenet.engines.compiled.formulas import njit
 
+# numba's njit, through barenet.engines.compiled.formulas: it picks numba's cache folder on a
+# read-only install before numba is imported
+from barenet.functional import mirrors
 
+
+@mirrors("barenet.layers.Linear.forward", "barenet.activations.Relu.forward")
 @njit(cache=True, error_model="numpy")
 def bias_relu(out, bias):
     """``out = Relu(out + bias)`` in place: out (batch_size, width), bias (width,)."""
@@ -56,6 +59,7 @@ def bias_relu(out, bias):
             out[i, j] = v * (one if v > 0 else zero)
 
 
+@mirrors("barenet.activations.Relu.backward", "barenet.layers.Linear.backward")
 @njit(cache=True, error_model="numpy")
 def relu_grad_and_bias_sum(grad, out, db):
     """``grad *= (out > 0)`` in place and ``db`` its sum over the batch: grad, out
@@ -70,6 +74,7 @@ def relu_grad_and_bias_sum(grad, out, db):
             db[j] += g
 
 
+@mirrors("barenet.tabular.ensemble.EnsembleLinear.backward")
 @njit(cache=True, error_model="numpy")
 def member_products(grad, w, out):
     """A per-member head's input gradient: ``out[b, m * d + i] = grad[b, m] * w[m, i]``;
@@ -83,6 +88,10 @@ def member_products(grad, w, out):
                 out[b, m * d + i] = g * w[m, i]
 
 
+@mirrors(
+    "barenet.tabular.ensemble.MemberScale.forward",
+    "barenet.tabular.ensemble.EnsembleLinear.forward",
+)
 @njit(cache=True, error_model="numpy")
 def scaled_matrices(r, w, scaled):
     """The ensemble block's matrices side by side: ``scaled[i, m * out + o] =
@@ -97,6 +106,11 @@ def scaled_matrices(r, w, scaled):
                 scaled[i, m * out_dim + o] = rm * w[i, o]
 
 
+@mirrors(
+    "barenet.optimizers.Optimizer.update",
+    "barenet.optimizers.Adam.update",
+    "barenet.optimizers.AdamW.update",
+)
 @njit(cache=True, error_model="numpy")
 def adam_update(value, grad, m, v, use_l2, l2, decay, beta1, one_minus_beta1, beta2,
                 one_minus_beta2, bias2_root, eps, step_size):  # fmt: skip
@@ -117,6 +131,7 @@ def adam_update(value, grad, m, v, use_l2, l2, decay, beta1, one_minus_beta1, be
         value[i] = x - step_size * mi / denom
 
 
+@mirrors("barenet.tabular.embeddings.PiecewiseLinearEncoding.forward")
 @njit(cache=True, error_model="numpy")
 def piecewise_linear(inp, left, width, low, high, raw, out):
     """``PiecewiseLinearEncoding.forward``: ``raw = (inp[:, :, None] - left) / width``

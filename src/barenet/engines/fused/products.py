@@ -23,11 +23,13 @@ import numpy as np
 
 from barenet.engines.fused.ensemble_block import ScaledEnsembleBlock
 from barenet.engines.fused.loop_dispatch import loops_for
+from barenet.functional import mirrors
 from barenet.layers import Linear
 from barenet.tabular.embeddings import FeatureLinear
 from barenet.tabular.ensemble import EnsembleLinear
 
 
+@mirrors("barenet.layers.Linear.backward")
 def linear_backward(layer: Linear, up_grad: np.ndarray, input_grad=True, bias_grad=True):
     """``Linear.backward``, writing ``dw`` (and ``db`` unless ``bias_grad=False``) in
     place; ``input_grad=False`` skips the input's gradient and returns None."""
@@ -119,6 +121,7 @@ class BlockProduct(_Product):
         return self.step.product_backward(grad, input_grad)
 
 
+@mirrors("barenet.tabular.ensemble.EnsembleLinear.backward")
 def member_head_backward(layer: EnsembleLinear, up_grad: np.ndarray, input_grad=True):
     """``EnsembleLinear.backward`` of a per-member head (``shared=False``, one output):
     the same numbers, the input's gradient ``up_grad[b, m] * w[m, :, 0]`` written by one

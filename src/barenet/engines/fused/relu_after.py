@@ -32,11 +32,13 @@ from barenet.activations import Relu
 from barenet.engines.fused.ensemble_block import ScaledEnsembleBlock
 from barenet.engines.fused.loop_dispatch import loops_for
 from barenet.engines.fused.products import product_of
+from barenet.functional import mirrors
 from barenet.layers import Linear
 from barenet.tabular.embeddings import FeatureLinear
 from barenet.tabular.ensemble import EnsembleLinear
 
 
+@mirrors("barenet.layers.Linear.forward", "barenet.activations.Relu.forward")
 def bias_relu(out: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """``out = Relu(out + bias)`` in place; out (batch_size, width), bias (width,)."""
     loops = loops_for(out, bias, shapes=(out.shape, out.shape[1:])) if out.ndim == 2 else None
@@ -48,6 +50,7 @@ def bias_relu(out: np.ndarray, bias: np.ndarray) -> np.ndarray:
     return out
 
 
+@mirrors("barenet.activations.Relu.backward", "barenet.layers.Linear.backward")
 def relu_grad_and_bias_sum(grad, out, db, in_place: bool) -> np.ndarray:
     """``grad * (out > 0)``, into ``grad`` itself if ``in_place``, and its sum over the
     batch written into ``db``: grad, out (batch_size, width), db (width,)."""
