@@ -157,19 +157,28 @@ def check_gradients(
     if hasattr(layer_or_loss, "layers") and hasattr(layer_or_loss, "loss_fun"):
         return _check_model(layer_or_loss, x, target, eps, tolerance, atol)
     if isinstance(layer_or_loss, Loss) or target is not None:
-        if target is None:
-            raise BarenetValueError("check_gradients on a loss needs its target")
-        loss = layer_or_loss
-        target = np.asarray(target)
-        loss.forward(x, target)
-        analytic = np.array(loss.backward(), dtype=np.float64)
-        numeric = _numeric_gradient(lambda: loss.forward(x, target), x, eps)
-        return _report({"prediction": (analytic, numeric)}, tolerance, atol)
-    layer = layer_or_loss
-    if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
+        return _check_loss(layer_or_loss, x, target, eps, tolerance, atol)
+    if not (hasattr(layer_or_loss, "forward") and hasattr(layer_or_loss, "backward")):
         raise BarenetTypeError(
-            f"check_gradients needs a layer or a loss, got {type(layer).__name__}"
+            f"check_gradients needs a layer or a loss, got {type(layer_or_loss).__name__}"
         )
+    return _check_layer(layer_or_loss, x, up_grad, seed, eps, tolerance, atol)
+
+
+def _check_loss(loss, x, target, eps: float, tolerance: float, atol: float) -> GradientReport:
+    """A loss's ``backward()`` against the finite differences of ``forward(x, target)``."""
+    if target is None:
+        raise BarenetValueError("check_gradients on a loss needs its target")
+    target = np.asarray(target)
+    loss.forward(x, target)
+    analytic = np.array(loss.backward(), dtype=np.float64)
+    numeric = _numeric_gradient(lambda: loss.forward(x, target), x, eps)
+    return _report({"prediction": (analytic, numeric)}, tolerance, atol)
+
+
+def _check_layer(layer, x, up_grad, seed: int, eps, tolerance, atol) -> GradientReport:
+    """A layer's input and parameter gradients against the finite differences of
+    ``sum(forward(x) * up_grad)``, its parameters and buffers frozen in float64."""
     frozen = _Frozen(layer)
     try:
         out = np.asarray(layer.forward(x))

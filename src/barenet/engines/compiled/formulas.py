@@ -236,75 +236,103 @@ def update(opt, hyper, counters, params, grads, state, scratch):
     ``state`` rows: SGD's momentum buffer; Adam's exp_avg, exp_avg_sq; RMSprop's
     square_avg, grad_avg, momentum_buffer."""
     counters[STEP] += 1
-    t = np.float64(counters[STEP])
-    lr, wd = hyper[LR], hyper[WEIGHT_DECAY]
-    lr_ = cast(scratch, lr)
-    wd_ = cast(scratch, wd)
+    wd = hyper[WEIGHT_DECAY]
     coupled = wd != 0.0 and hyper[DECOUPLED] == 0.0
-    n = params.shape[0]
     if opt == SGD and hyper[MOMENTUM] == 0.0 and not coupled:  # the notebook's update
-        for k in range(n):
+        lr_ = cast(scratch, hyper[LR])
+        for k in range(params.shape[0]):
             params[k] = params[k] - lr_ * grads[k]
     elif opt == SGD:
-        momentum = hyper[MOMENTUM]
-        mom_ = cast(scratch, momentum)
-        keep_ = cast(scratch, 1.0 - hyper[DAMPENING])
-        nesterov = hyper[NESTEROV] != 0.0
-        first = counters[HAS_MOMENTUM_BUFFER] == 0
-        for k in range(n):
-            g = grads[k]
-            if coupled:
-                g = g + wd_ * params[k]
-            if momentum != 0.0:
-                if first:
-                    state[0, k] = g
-                else:
-                    state[0, k] = state[0, k] * mom_ + keep_ * g
-                g = g + mom_ * state[0, k] if nesterov else state[0, k]
-            params[k] = params[k] - lr_ * g
-        if momentum != 0.0:
-            counters[HAS_MOMENTUM_BUFFER] = 1
+        _sgd_momentum(hyper, counters, params, grads, state, scratch, coupled)
     elif opt == ADAM:
-        beta1, beta2 = hyper[BETA1], hyper[BETA2]
-        b1, keep1 = cast(scratch, beta1), cast(scratch, 1.0 - beta1)
-        b2, keep2 = cast(scratch, beta2), cast(scratch, 1.0 - beta2)
-        eps = cast(scratch, hyper[EPS])
-        correction2 = cast(scratch, np.sqrt(1.0 - beta2**t))
-        step_size = cast(scratch, lr / (1.0 - beta1**t))
-        decay = cast(scratch, 1.0 - lr * wd)
-        decoupled = hyper[DECOUPLED] != 0.0
-        for k in range(n):
-            g = grads[k]
-            if coupled:
-                g = g + wd_ * params[k]
-            if decoupled:
-                params[k] = params[k] * decay
-            m = state[0, k] * b1 + keep1 * g
-            v = state[1, k] * b2 + keep2 * g * g
-            state[0, k] = m
-            state[1, k] = v
-            params[k] = params[k] - step_size * m / (np.sqrt(v) / correction2 + eps)
-    else:  # RMSprop
-        alpha = cast(scratch, hyper[ALPHA])
-        keep = cast(scratch, 1.0 - hyper[ALPHA])
-        eps = cast(scratch, hyper[EPS])
-        momentum = hyper[MOMENTUM]
-        mom_ = cast(scratch, momentum)
-        centered = hyper[CENTERED] != 0.0
-        for k in range(n):
-            g = grads[k]
-            if coupled:
-                g = g + wd_ * params[k]
-            sq = state[0, k] * alpha + keep * g * g
-            state[0, k] = sq
-            if centered:
-                g_avg = state[1, k] * alpha + keep * g
-                state[1, k] = g_avg
-                avg = np.sqrt(sq - g_avg * g_avg) + eps
+        _adam(hyper, np.float64(counters[STEP]), params, grads, state, scratch, coupled)
+    else:
+        _rmsprop(hyper, params, grads, state, scratch, coupled)
+
+
+@mirrors("barenet.optimizers.Optimizer.update", "barenet.optimizers.SGD.update")
+@njit(cache=True)
+def _sgd_momentum(hyper, counters, params, grads, state, scratch, coupled):
+    """SGD with momentum (or coupled weight decay); ``state[0]`` is the momentum buffer."""
+    lr_ = cast(scratch, hyper[LR])
+    wd_ = cast(scratch, hyper[WEIGHT_DECAY])
+    momentum = hyper[MOMENTUM]
+    mom_ = cast(scratch, momentum)
+    keep_ = cast(scratch, 1.0 - hyper[DAMPENING])
+    nesterov = hyper[NESTEROV] != 0.0
+    first = counters[HAS_MOMENTUM_BUFFER] == 0
+    for k in range(params.shape[0]):
+        g = grads[k]
+        if coupled:
+            g = g + wd_ * params[k]
+        if momentum != 0.0:
+            if first:
+                state[0, k] = g
             else:
-                avg = np.sqrt(sq) + eps
-            if momentum > 0.0:
-                state[2, k] = state[2, k] * mom_ + g / avg
-                params[k] = params[k] - lr_ * state[2, k]
-            else:
-                params[k] = params[k] - lr_ * g / avg
+                state[0, k] = state[0, k] * mom_ + keep_ * g
+            g = g + mom_ * state[0, k] if nesterov else state[0, k]
+        params[k] = params[k] - lr_ * g
+    if momentum != 0.0:
+        counters[HAS_MOMENTUM_BUFFER] = 1
+
+
+@mirrors(
+    "barenet.optimizers.Optimizer.update",
+    "barenet.optimizers.Adam.update",
+    "barenet.optimizers.AdamW.update",
+)
+@njit(cache=True)
+def _adam(hyper, t, params, grads, state, scratch, coupled):
+    """Adam (AdamW with ``DECOUPLED``) at step ``t``; ``state`` rows: exp_avg, exp_avg_sq."""
+    lr, wd = hyper[LR], hyper[WEIGHT_DECAY]
+    wd_ = cast(scratch, wd)
+    beta1, beta2 = hyper[BETA1], hyper[BETA2]
+    b1, keep1 = cast(scratch, beta1), cast(scratch, 1.0 - beta1)
+    b2, keep2 = cast(scratch, beta2), cast(scratch, 1.0 - beta2)
+    eps = cast(scratch, hyper[EPS])
+    correction2 = cast(scratch, np.sqrt(1.0 - beta2**t))
+    step_size = cast(scratch, lr / (1.0 - beta1**t))
+    decay = cast(scratch, 1.0 - lr * wd)
+    decoupled = hyper[DECOUPLED] != 0.0
+    for k in range(params.shape[0]):
+        g = grads[k]
+        if coupled:
+            g = g + wd_ * params[k]
+        if decoupled:
+            params[k] = params[k] * decay
+        m = state[0, k] * b1 + keep1 * g
+        v = state[1, k] * b2 + keep2 * g * g
+        state[0, k] = m
+        state[1, k] = v
+        params[k] = params[k] - step_size * m / (np.sqrt(v) / correction2 + eps)
+
+
+@mirrors("barenet.optimizers.Optimizer.update", "barenet.optimizers.RMSprop.update")
+@njit(cache=True)
+def _rmsprop(hyper, params, grads, state, scratch, coupled):
+    """RMSprop; ``state`` rows: square_avg, grad_avg (centered), momentum_buffer."""
+    lr_ = cast(scratch, hyper[LR])
+    wd_ = cast(scratch, hyper[WEIGHT_DECAY])
+    alpha = cast(scratch, hyper[ALPHA])
+    keep = cast(scratch, 1.0 - hyper[ALPHA])
+    eps = cast(scratch, hyper[EPS])
+    momentum = hyper[MOMENTUM]
+    mom_ = cast(scratch, momentum)
+    centered = hyper[CENTERED] != 0.0
+    for k in range(params.shape[0]):
+        g = grads[k]
+        if coupled:
+            g = g + wd_ * params[k]
+        sq = state[0, k] * alpha + keep * g * g
+        state[0, k] = sq
+        if centered:
+            g_avg = state[1, k] * alpha + keep * g
+            state[1, k] = g_avg
+            avg = np.sqrt(sq - g_avg * g_avg) + eps
+        else:
+            avg = np.sqrt(sq) + eps
+        if momentum > 0.0:
+            state[2, k] = state[2, k] * mom_ + g / avg
+            params[k] = params[k] - lr_ * state[2, k]
+        else:
+            params[k] = params[k] - lr_ * g / avg

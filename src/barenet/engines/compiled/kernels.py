@@ -143,89 +143,95 @@ def _backward(plan, params, grads, work, rows, slopes, uniforms, u_start, first,
             activation_backward(kind, inp, out, g, cast(scratch, slopes[li]))
 
 
-@mirrors("barenet.trainer.Trainer._run_batches", "barenet.optimizers.clip_grad_norm")
+@mirrors("barenet.trainer.Trainer._run_batches")
 @njit(cache=True)
-def train_batches(
-    x,
-    y,
-    order,
-    first_batch,
-    end_batch,
-    batch_size,
-    plan,
-    slopes,
-    layout,
-    params,
-    grads,
-    state,
-    work,
-    uniforms,
-    loss_code,
-    loss_delta,
-    labels,
-    opt,
-    hyper,
-    counters,
-    result,
-):
+def train_batches(data, batches, network, buffers, loss_spec, optimiser, result):
     """Train on batches ``first_batch`` to ``end_batch - 1`` of one epoch.
 
-    x : (n, in_dim) and y : (n, C) or (n, 1) labels, in the data's order; ``order``
-    (n,) is the epoch's shuffle. ``layout`` = (input offset, two gradient offsets) in
-    ``work``. ``uniforms`` holds, batch after batch and layer after layer, the uniform
-    draws of the Dropout layers. ``result[0]`` receives the sum of batch loss times
-    rows; ``result[1]`` a non-finite loss.
+    The arguments, grouped:
+
+    - ``data`` = (x, y, order): x (n, in_dim) and y (n, C) or (n, 1) labels in the
+      data's order; ``order`` (n,) is the epoch's shuffle;
+    - ``batches`` = (first_batch, end_batch, batch_size);
+    - ``network`` = (plan, slopes, layout): ``layout`` = (input offset, two gradient
+      offsets, target offset) in ``work``;
+    - ``buffers`` = (params, grads, state, work, uniforms): ``uniforms`` holds, batch
+      after batch and layer after layer, the uniform draws of the Dropout layers;
+    - ``loss_spec`` = (loss code, its delta, labels); ``optimiser`` = (code, hyper,
+      counters);
+    - ``result[0]`` receives the sum of batch loss times rows; ``result[1]`` a
+      non-finite loss.
 
     Returns 0, or the 1-based batch number whose loss (positive) or gradient
     (negative) was not finite, before any update from that batch.
     """
-    n, in_dim = x.shape
-    targets = y.shape[1]
+    x, y, order = data
+    first_batch, end_batch, batch_size = batches
+    plan, slopes, layout = network
+    params, grads, state, work, uniforms = buffers
+    loss_code, loss_delta, labels = loss_spec
+    opt, hyper, counters = optimiser
     scratch = np.empty(1, params.dtype)
     u_start = layout[0] * 0  # int64, not a literal: one compilation of _forward
     last_width = plan[plan.shape[0] - 1, OUT_WIDTH]
-    first = layout[0]
-    grad_at = layout[1:]
-    clip = hyper[CLIP_NORM]
-    dtype_max = hyper[DTYPE_MAX]
-    training = n >= 0
+    first, grad_at = layout[0], layout[1:]
     for batch in range(first_batch, end_batch):
-        row0 = batch * batch_size
-        rows = min(batch_size, n - row0)
-        inp = work[first : first + rows * in_dim].reshape((rows, in_dim))
-        target = work[layout[3] : layout[3] + rows * targets].reshape((rows, targets))
-        for i in range(rows):
-            source = order[row0 + i]
-            for j in range(in_dim):
-                inp[i, j] = x[source, j]
-            for j in range(targets):
-                target[i, j] = y[source, j]
+        rows = _gather_batch(x, y, order, batch * batch_size, batch_size, work, layout)
         pred, u_end = _forward(
-            plan, params, work, rows, slopes, uniforms, u_start, training, first, scratch
+            plan, params, work, rows, slopes, uniforms, u_start, x.shape[0] >= 0, first, scratch
         )
         g = work[grad_at[0] : grad_at[0] + rows * last_width].reshape((rows, last_width))
+        target = work[layout[3] : layout[3] + rows * y.shape[1]].reshape((rows, y.shape[1]))
         loss = loss_and_grad(loss_code, loss_delta, labels, pred, target, g, scratch)
-        if not np.isfinite(loss) or abs(loss) > dtype_max:
+        if not np.isfinite(loss) or abs(loss) > hyper[DTYPE_MAX]:
             result[1] = loss if not np.isfinite(loss) else np.inf
             return batch + 1
         _backward(
             plan, params, grads, work, rows, slopes, uniforms, u_end, first, grad_at, scratch
         )
         u_start = u_end
-        # the global norm as optimizers.grad_norm takes it: a BLAS dot in the dtype
-        squares = np.float64(np.dot(grads, grads))
-        norm = np.sqrt(squares) if squares <= dtype_max else np.inf
-        if clip > 0.0:  # clip_grad_norm: scale by min(1, max_norm / (norm + 1e-6))
-            coef = clip / (norm + 1e-6)
-            if coef < 1.0:
-                coef_ = cast(scratch, coef)
-                for k in range(grads.shape[0]):
-                    grads[k] *= coef_
-        if not np.isfinite(norm):
+        if not _clip_gradients(grads, hyper, scratch):
             return -(batch + 1)
         update(opt, hyper, counters, params, grads, state, scratch)
         result[0] += loss * rows
     return 0
+
+
+@njit(cache=True)
+def _gather_batch(x, y, order, row0, batch_size, work, layout):
+    """Copy the batch's shuffled rows of ``x`` and ``y`` into ``work`` (at the input and
+    target offsets of ``layout``); returns the batch's row count."""
+    n, in_dim = x.shape
+    targets = y.shape[1]
+    rows = min(batch_size, n - row0)
+    inp = work[layout[0] : layout[0] + rows * in_dim].reshape((rows, in_dim))
+    target = work[layout[3] : layout[3] + rows * targets].reshape((rows, targets))
+    for i in range(rows):
+        source = order[row0 + i]
+        for j in range(in_dim):
+            inp[i, j] = x[source, j]
+        for j in range(targets):
+            target[i, j] = y[source, j]
+    return rows
+
+
+@mirrors("barenet.optimizers.clip_grad_norm")
+@njit(cache=True)
+def _clip_gradients(grads, hyper, scratch):
+    """The global norm as ``optimizers.grad_norm`` takes it (a BLAS dot in the dtype),
+    and ``clip_grad_norm``'s scaling by min(1, max_norm / (norm + 1e-6)) when
+    ``CLIP_NORM`` is set; False when the norm is not finite (nothing updated)."""
+    dtype_max = hyper[DTYPE_MAX]
+    squares = np.float64(np.dot(grads, grads))
+    norm = np.sqrt(squares) if squares <= dtype_max else np.inf
+    clip = hyper[CLIP_NORM]
+    if clip > 0.0:
+        coef = clip / (norm + 1e-6)
+        if coef < 1.0:
+            coef_ = cast(scratch, coef)
+            for k in range(grads.shape[0]):
+                grads[k] *= coef_
+    return np.isfinite(norm)
 
 
 @intrinsic
