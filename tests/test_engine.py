@@ -238,8 +238,8 @@ def test_why_not_compiled_prints_the_declared_reason():
 
 def test_a_class_registered_after_import_is_a_builtin_if_barenets(monkeypatch):
     """Which classes are built-in is read from the registries when asked, not from a
-    snapshot at import: a user's registered layer is never built-in, and barenet's are
-    whatever order their modules were imported in."""
+    snapshot at import: a user's layer registered later is never built-in, and a
+    built-in whose method is replaced later stops counting as one."""
     from barenet.engines.fused.step import builtin_methods, why_not_fused
     from barenet.registry import LAYERS
 
