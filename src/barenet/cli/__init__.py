@@ -12,11 +12,11 @@ import json
 import sys
 import time
 import traceback
-from pathlib import Path
 
 import numpy as np
 
 from barenet._version import __version__
+from barenet.cli import outputs
 from barenet.cli.data_args import (
     _names,
     add_data_arguments,
@@ -224,7 +224,9 @@ def _ignored_on_resume(args, config: TrainConfig) -> list[str]:
 
 
 def run_train(args, stdout=None) -> int:
-    if args.data and is_dataset_path(args.data):  # a folder or glob: streamed
+    streamed = bool(args.data) and is_dataset_path(args.data)
+    outputs.check_train(args, streamed)  # before any work: no output touches an input
+    if streamed:  # a folder or glob
         if args.plot_diagnostics:
             raise BarenetValueError(
                 "--plot-diagnostics watches a table held in memory, not a folder or glob"
@@ -233,9 +235,6 @@ def run_train(args, stdout=None) -> int:
     stdout = stdout or sys.stdout
     started = time.perf_counter()
     plots = [p for p in (None if args.plot == "none" else args.plot, args.plot_diagnostics) if p]
-    for path in (args.save, args.checkpoint, *plots):
-        if path and not Path(path).resolve().parent.is_dir():
-            raise BarenetValueError(f"cannot write {path}: its folder does not exist")
     for path in plots:
         check_plot_format(path)
     if not args.resume:
@@ -455,6 +454,7 @@ def run_predict(args, stdout=None) -> int:
     import io
 
     stdout = stdout or sys.stdout
+    outputs.check_predict(args, is_dataset_path(args.data))  # before any work
     model = load(args.model)
     prep = _require_preprocessing(model, args.model)
     if args.proba and prep.classes is None:
@@ -500,6 +500,7 @@ def run_evaluate(args, stdout=None) -> int:
     stdout = stdout or sys.stdout
     from barenet.training.metrics import classification_metrics, regression_metrics
 
+    outputs.check_reads(args)
     model = load(args.model)
     prep = _require_preprocessing(model, args.model)
     from barenet.tables.columns import (

@@ -199,6 +199,9 @@ def _report(params: dict) -> dict:
 
 
 def run_tune(args, stdout) -> int:
+    from barenet.cli.outputs import check_reads
+
+    check_reads(args)  # --data -: a clear message
     fixed, grid = read_grid(args.grid)
     name, split = load_data(args)
     prep = split.preprocessing

@@ -307,6 +307,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     line's own check)."""
     from pathlib import Path
 
+    from barenet.cli.outputs import check_train
     from barenet.cli.reporting import finish_summary, history_for_json
     from barenet.tables.columns import describe, describe_line
     from barenet.tables.preprocessing import Preprocessing
@@ -320,9 +321,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         raise BarenetValueError(f"--shuffle-buffer must be >= 1, got {args.shuffle_buffer}")
     if not 0 < args.test_size < 1:
         raise BarenetValueError(f"--test-size must be between 0 and 1, got {args.test_size}")
-    for path in (args.save, args.checkpoint):
-        if path and not Path(path).resolve().parent.is_dir():
-            raise BarenetValueError(f"cannot write {path}: its folder does not exist")
+    check_train(args, streamed=True)  # before any work: no output touches an input
     position = None
     if args.resume:
         model, config, schedule, _ = load_checkpoint(args.resume)
@@ -339,7 +338,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
             "--early-stopping is not available for a folder or glob yet; give --epochs"
         )
     out = sys.stderr if args.json else stdout
-    stream = TableStream(args.data, sep=args.sep)
+    stream = TableStream(args.data, sep=args.sep, encoding=getattr(args, "encoding", None))
     check_split_key(stream, getattr(args, "split_key", None))
     features = _features(args, stream)
     fit = fit_stream(
