@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import time
 import traceback
@@ -16,7 +15,7 @@ import traceback
 import numpy as np
 
 from barenet._version import __version__
-from barenet.cli import outputs
+from barenet.cli import outputs, strict_json
 from barenet.cli.data_args import (
     _names,
     add_data_arguments,
@@ -498,7 +497,11 @@ def run_predict(args, stdout=None) -> int:
 
 def run_evaluate(args, stdout=None) -> int:
     stdout = stdout or sys.stdout
-    from barenet.training.metrics import classification_metrics, regression_metrics
+    from barenet.training.metrics import (
+        classification_metrics,
+        metric_notes,
+        regression_metrics,
+    )
 
     outputs.check_reads(args)
     model = load(args.model)
@@ -536,8 +539,10 @@ def run_evaluate(args, stdout=None) -> int:
         from barenet.tables.columns import as_numbers
 
         metrics = regression_metrics(as_numbers(frame[target], target), predictions)
+        for note in metric_notes(metrics, len(frame)):
+            print(f"Note: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps(metrics, indent=2), file=stdout)
+        print(strict_json.dumps(metrics, indent=2), file=stdout)
         return 0
     for key, value in metrics.items():
         if key == "confusion_matrix":

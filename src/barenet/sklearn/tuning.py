@@ -242,7 +242,9 @@ def run_tune(args, stdout) -> int:
         ],
     }
     if args.json:
-        print(json.dumps(summary, indent=2), file=stdout)
+        from barenet.cli import strict_json
+
+        print(strict_json.dumps(summary, indent=2), file=stdout)
         return 0
     score = "accuracy" if prep.task == "classification" else "R^2"
     for c in sorted(summary["candidates"], key=lambda c: -c["mean_cv_score"]):
