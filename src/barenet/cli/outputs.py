@@ -73,7 +73,7 @@ def _input_sets(inputs):
                 base = Path(*parts[:first]) if first else Path(".")
                 globs.append((flag, text, _resolved(base), parts[first:]))
             try:
-                matched = dataset_files(text)
+                matched = dataset_files(text)[0]
             except BarenetValueError:  # no files: the reader says so, after this check
                 matched = []
             for file in matched:
@@ -138,7 +138,6 @@ def _check_one(output: Output, resolved: Path, files, folders, globs, written, r
             f"{flag} {given} is also {other.flag} {other.path}: one would replace the "
             "other; give each output its own path"
         )
-    _check_writable(flag, given, resolved, output.folder)
     for in_flag, text, folder in folders:
         if resolved == folder or folder in resolved.parents:
             raise BarenetValueError(
@@ -152,6 +151,7 @@ def _check_one(output: Output, resolved: Path, files, folders, globs, written, r
                 f"{flag} {given} is matched by the input {in_flag} {text}: the next run "
                 "would read it as data; write it where the pattern does not reach"
             )
+    _check_writable(flag, given, resolved, output.folder)
 
 
 def check_run_paths(inputs, outputs) -> None:
