@@ -176,8 +176,14 @@ class TableStream:
         for field in dataset_schema:
             kind = kinds[field.name][0] if field.name in kinds else _kind(field.type)
             if kind == "other":
+                where = kinds[field.name][1] if field.name in kinds else self.path
+                if self.format == "csv" and pa.types.is_binary(field.type):
+                    raise DataError(
+                        f"{where}: column {field.name!r} is not {self.encoding} text; give "
+                        "the files' --encoding (latin-1, cp1252, utf-16...)"
+                    )
                 raise DataError(
-                    f"{self.path}: column {field.name!r} has type {field.type}, which folder "
+                    f"{where}: column {field.name!r} has type {field.type}, which folder "
                     "data does not read yet; leave it out with --drop"
                 )
             fields.append(pa.field(field.name, read_as.get(kind, pa.float64())))

@@ -81,7 +81,8 @@ class StreamRun:
         self.prep, self.model, self.schedule, self.features = prep, model, schedule, features
         self.key = getattr(args, "split_key", None)
         self.validation = config.validation_fraction()
-        x_watch, y_watch = self.encode(fit.held_out)
+        held_out = fit.held_out  # None when no row is held out (a tiny folder)
+        x_watch, y_watch = self.encode(held_out) if held_out is not None else ((), None)
         self.watch = (x_watch, y_watch) if len(x_watch) else (None, None)
         self.columns = list(
             dict.fromkeys(features + [args.target] + ([self.key] if self.key else []))
