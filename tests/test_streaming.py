@@ -186,7 +186,7 @@ def test_memory_holds_one_buffer_of_rows(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(stream_train.StreamRun, "train_buffer", record)
     monkeypatch.setattr(
-        stream_train, "TableStream", lambda path, sep: TableStream(path, batch_rows=100)
+        stream_train, "TableStream", lambda path, **_: TableStream(path, batch_rows=100)
     )
     code, _, _ = run(
         [
@@ -265,7 +265,7 @@ def _weights(path):
 def test_resume_continues_at_the_file_and_batch_where_it_stopped(tmp_path, capsys, monkeypatch):
     write_parts(table(4000), tmp_path / "d", parts=4)
     monkeypatch.setattr(
-        stream_train, "TableStream", lambda path, sep: TableStream(path, batch_rows=200)
+        stream_train, "TableStream", lambda path, **_: TableStream(path, batch_rows=200)
     )
     common = [
         "train",

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import time
 import traceback
-from pathlib import Path
 
 import numpy as np
 
 from barenet._version import __version__
+from barenet.cli import outputs, strict_json
 from barenet.cli.data_args import (
     add_data_arguments,
     add_reader_arguments,
@@ -224,7 +223,9 @@ def _ignored_on_resume(args, config: TrainConfig) -> list[str]:
 
 
 def run_train(args, stdout=None) -> int:
-    if args.data and is_dataset_path(args.data):  # a folder or glob: streamed
+    streamed = bool(args.data) and is_dataset_path(args.data)
+    outputs.check_train(args, streamed)  # before any work: no output touches an input
+    if streamed:  # a folder or glob
         if args.plot_diagnostics:
             raise BarenetValueError(
                 "--plot-diagnostics watches a table held in memory, not a folder or glob"
@@ -233,9 +234,6 @@ def run_train(args, stdout=None) -> int:
     stdout = stdout or sys.stdout
     started = time.perf_counter()
     plots = [p for p in (None if args.plot == "none" else args.plot, args.plot_diagnostics) if p]
-    for path in (args.save, args.checkpoint, *plots):
-        if path and not Path(path).resolve().parent.is_dir():
-            raise BarenetValueError(f"cannot write {path}: its folder does not exist")
     for path in plots:
         check_plot_format(path)
     if not args.resume:
@@ -455,6 +453,7 @@ def run_predict(args, stdout=None) -> int:
     import io
 
     stdout = stdout or sys.stdout
+    outputs.check_predict(args, is_dataset_path(args.data))  # before any work
     model = load(args.model)
     prep = _require_preprocessing(model, args.model)
     if args.proba and prep.classes is None:
@@ -498,8 +497,13 @@ def run_predict(args, stdout=None) -> int:
 
 def run_evaluate(args, stdout=None) -> int:
     stdout = stdout or sys.stdout
-    from barenet.training.metrics import classification_metrics, regression_metrics
+    from barenet.training.metrics import (
+        classification_metrics,
+        metric_notes,
+        regression_metrics,
+    )
 
+    outputs.check_reads(args)
     model = load(args.model)
     prep = _require_preprocessing(model, args.model)
     from barenet.tables.columns import (
@@ -535,8 +539,10 @@ def run_evaluate(args, stdout=None) -> int:
         from barenet.tables.columns import as_numbers
 
         metrics = regression_metrics(as_numbers(frame[target], target), predictions)
+        for note in metric_notes(metrics, len(frame)):
+            print(f"Note: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps(metrics, indent=2), file=stdout)
+        print(strict_json.dumps(metrics, indent=2), file=stdout)
         return 0
     for key, value in metrics.items():
         if key == "confusion_matrix":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -187,7 +186,9 @@ def finish_summary(summary: dict, model, args, started: float, train_seconds: fl
     summary["train_seconds"] = train_seconds
     summary["wall_seconds"] = time.perf_counter() - started
     if args.json:
-        print(json.dumps(summary, indent=2), file=stdout)
+        from barenet.cli import strict_json
+
+        print(strict_json.dumps(summary, indent=2), file=stdout)
     else:
         print(summary_text(summary), file=stdout)
 

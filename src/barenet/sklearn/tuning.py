@@ -199,6 +199,9 @@ def _report(params: dict) -> dict:
 
 
 def run_tune(args, stdout) -> int:
+    from barenet.cli.outputs import check_reads
+
+    check_reads(args)  # --data -: a clear message
     fixed, grid = read_grid(args.grid)
     name, split = load_data(args)
     prep = split.preprocessing
@@ -239,7 +242,9 @@ def run_tune(args, stdout) -> int:
         ],
     }
     if args.json:
-        print(json.dumps(summary, indent=2), file=stdout)
+        from barenet.cli import strict_json
+
+        print(strict_json.dumps(summary, indent=2), file=stdout)
         return 0
     score = "accuracy" if prep.task == "classification" else "R^2"
     for c in sorted(summary["candidates"], key=lambda c: -c["mean_cv_score"]):

@@ -14,6 +14,7 @@ failed run leaves no partial output.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -75,25 +76,23 @@ def _needed(model, keep) -> list[str]:
 
 def run_stream_predict(args, model, keep, stdout=None) -> int:
     """``barenet predict`` when ``--data`` is a folder or a glob (see the module)."""
+    from barenet.cli.outputs import check_predict
     from barenet.streaming.source import TableStream
 
     if not args.out:
         raise BarenetValueError("--data FOLDER needs --out OUT_FOLDER (Parquet parts go there)")
+    check_predict(args, streamed=True)  # before any work: --out touches no input
     out = Path(args.out)
-    if out.exists():
-        raise BarenetValueError(f"--out {out}: already exists; give a new folder")
-    if not out.resolve().parent.is_dir():
-        raise BarenetValueError(f"cannot write {out}: its folder does not exist")
     if args.proba and model.preprocessing.classes is None:
         raise BarenetValueError("--proba is for classifiers; this model is a regressor")
-    stream = TableStream(args.data, sep=args.sep)
+    stream = TableStream(args.data, sep=args.sep, encoding=getattr(args, "encoding", None))
     needed = _needed(model, keep)
     missing = [name for name in needed if name not in stream.names]
     if missing:
         raise DataError(f"{args.data}: no column {missing[0]!r}; the columns are {stream.names}")
-    partial = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
+    # a fresh name of its own: only what this run created is ever removed
+    partial = out.with_name(f".{out.name}.{secrets.token_hex(6)}.partial")
+    partial.mkdir()  # fails rather than reuse a folder that exists
     try:
         if getattr(args, "scheduler", None):
             predict_on_dask(args.model, stream, needed, keep, args.proba, partial, args.scheduler)
@@ -138,11 +137,16 @@ def _model(path: str):
     return cached[1]
 
 
-def _predict_partition(frame, path: str, keep, proba):
-    """One Dask partition's predictions, as a pandas DataFrame."""
+def _predict_partition(frame, path: str, keep, proba, where="the data"):
+    """One Dask partition's predictions, as a pandas DataFrame (``where``: the data's
+    name, for an error)."""
     import pyarrow as pa
 
+    from barenet.streaming.folder import check_batch_numbers
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    for batch in table.to_batches():
+        check_batch_numbers(batch, f"{where} (a Dask partition)")
     return predictions_table(_model(path), table, keep, proba).to_pandas()
 
 
@@ -161,7 +165,9 @@ def predict_on_dask(path, stream, needed, keep, proba, folder: Path, scheduler: 
         source = stream.path if Path(stream.path).is_dir() else files  # Hive keys from a folder
         frame = dd.read_parquet(source, columns=needed)
     else:
-        frame = dd.read_csv(files, usecols=needed, sep=stream.sep, blocksize=None)
+        frame = dd.read_csv(
+            files, usecols=needed, sep=stream.sep, encoding=stream.encoding, blocksize=None
+        )
     cluster = None
     if scheduler == "local":
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
@@ -175,8 +181,10 @@ def predict_on_dask(path, stream, needed, keep, proba, folder: Path, scheduler: 
             head = frame.head(2, npartitions=1, compute=True)
             if len(head) == 0:
                 head = frame.head(2, npartitions=-1)
-            meta = _predict_partition(head, path, keep, proba).iloc[:0]
-            result = frame.map_partitions(_predict_partition, path, keep, proba, meta=meta)
+            meta = _predict_partition(head, path, keep, proba, stream.path).iloc[:0]
+            result = frame.map_partitions(
+                _predict_partition, path, keep, proba, stream.path, meta=meta
+            )
             result.to_parquet(str(folder), write_index=False, name_function=_part_name)
     finally:
         if cluster is not None:

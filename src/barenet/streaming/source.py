@@ -18,7 +18,6 @@ file may hold decimals in another); text is read as strings.
 from __future__ import annotations
 
 import csv
-import glob
 import os
 import zlib
 from pathlib import Path
@@ -26,6 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from barenet.errors import BarenetValueError, DataError
+from barenet.streaming.folder import (  # noqa: F401 (GLOB_CHARS, is_dataset_path: public here)
+    GLOB_CHARS,
+    SUFFIXES,
+    check_batch_numbers,
+    csv_block_size,
+    dataset_files,
+    is_dataset_path,
+)
 
 
 def _system_allocator_under_limits() -> None:
@@ -42,43 +49,7 @@ def _system_allocator_under_limits() -> None:
 
 _system_allocator_under_limits()
 
-GLOB_CHARS = "*?["
-SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 BATCH_ROWS = 65536  # rows per record batch read
-
-
-def is_dataset_path(path) -> bool:
-    """Whether ``--data`` names a folder or a glob (the streaming path), not one file."""
-    text = str(path)
-    return Path(text).is_dir() or any(c in text for c in GLOB_CHARS)
-
-
-def _files(path) -> tuple[list[Path], Path]:
-    """``(files, base)``: the data files of a folder (recursively) or a glob, sorted, and
-    the folder Hive partition keys are read below."""
-    text = str(path)
-    if Path(text).is_dir():
-        base = Path(text)
-        found = [p for p in base.rglob("*") if p.is_file()]
-    else:
-        parts = Path(text).parts
-        first_glob = next(i for i, p in enumerate(parts) if any(c in p for c in GLOB_CHARS))
-        base = Path(*parts[:first_glob]) if first_glob else Path(".")
-        found = [Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file()]
-    hidden = ("_", ".")  # _SUCCESS, _metadata, .crc files written by Spark and Dask
-    files = sorted(
-        p
-        for p in found
-        if not any(part.startswith(hidden) for part in p.relative_to(base).parts)
-        and p.suffix.lower() in SUFFIXES
-    )
-    if not files:
-        what = "a folder" if Path(text).is_dir() else "a pattern"
-        raise DataError(
-            f"{path} is {what} with no .parquet or .csv files: give a CSV or Parquet file, "
-            "or a folder or glob of them"
-        )
-    return files, base
 
 
 def _kind(arrow_type) -> str:
@@ -108,6 +79,8 @@ class TableStream:
         glob such as ``data/*.parquet``. All files must be Parquet, or all CSV.
     sep : str, optional
         The CSV field separator (default: sniffed from the first file).
+    encoding : str, optional
+        The CSV files' text encoding (default: UTF-8).
     batch_rows : int
         Rows per record batch.
 
@@ -118,23 +91,27 @@ class TableStream:
         Every column as read: numbers as float64, text as string, true/false as bool.
     """
 
-    def __init__(self, path, *, sep=None, batch_rows: int = BATCH_ROWS) -> None:
+    def __init__(self, path, *, sep=None, encoding=None, batch_rows: int = BATCH_ROWS) -> None:
         import pyarrow.dataset as ds
 
         self.path = str(path)
-        self.files, self.base = base_files = _files(path)
+        self.files, self.base = base_files = dataset_files(path)
         base = base_files[1]
         formats = {SUFFIXES[p.suffix.lower()] for p in self.files}
         if len(formats) > 1:
             raise DataError(f"{path}: mixes Parquet and CSV files; keep one kind per dataset")
         self.format = formats.pop()
-        self.sep = None
+        self.sep = self.encoding = None
         if self.format == "csv":
             import pyarrow.csv as pcsv
 
-            self.sep = delimiter = sep or _sniff(self.files[0])
+            self.encoding = _check_encoding(encoding)
+            self.sep = delimiter = sep or _sniff(self.files[0], self.encoding)
             file_format = ds.CsvFileFormat(
                 parse_options=pcsv.ParseOptions(delimiter=delimiter),
+                read_options=pcsv.ReadOptions(
+                    encoding=self.encoding, block_size=csv_block_size(self.files)
+                ),
                 convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
             )
         else:
@@ -199,8 +176,14 @@ class TableStream:
         for field in dataset_schema:
             kind = kinds[field.name][0] if field.name in kinds else _kind(field.type)
             if kind == "other":
+                where = kinds[field.name][1] if field.name in kinds else self.path
+                if self.format == "csv" and pa.types.is_binary(field.type):
+                    raise DataError(
+                        f"{where}: column {field.name!r} is not {self.encoding} text; give "
+                        "the files' --encoding (latin-1, cp1252, utf-16...)"
+                    )
                 raise DataError(
-                    f"{self.path}: column {field.name!r} has type {field.type}, which folder "
+                    f"{where}: column {field.name!r} has type {field.type}, which folder "
                     "data does not read yet; leave it out with --drop"
                 )
             fields.append(pa.field(field.name, read_as.get(kind, pa.float64())))
@@ -233,6 +216,7 @@ class TableStream:
                     batch_readahead=1,
                 )
                 for b, batch in enumerate(iterator):
+                    check_batch_numbers(batch, path, row)
                     if (i, b) >= start:
                         yield (i, b), file_index, row, batch
                     row += batch.num_rows
@@ -257,8 +241,24 @@ def _unreadable(path, error, row=None) -> str:
     return f"{path}: not a readable table{where} ({type(error).__name__}: {message})"
 
 
-def _sniff(path: Path) -> str:
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+def _check_encoding(encoding) -> str:
+    """``encoding`` (default UTF-8) if Python knows it, else a ``BarenetValueError``."""
+    import codecs
+
+    encoding = encoding or "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise BarenetValueError(
+            f"--encoding {encoding}: not a text encoding Python knows (try utf-8, latin-1, "
+            "cp1252 or utf-16)"
+        ) from None
+    return encoding
+
+
+def _sniff(path: Path, encoding: str = "utf-8") -> str:
+    encoding = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    with open(path, newline="", encoding=encoding, errors="replace") as f:
         sample = f.read(65536)
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter

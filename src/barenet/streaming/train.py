@@ -81,7 +81,8 @@ class StreamRun:
         self.prep, self.model, self.schedule, self.features = prep, model, schedule, features
         self.key = getattr(args, "split_key", None)
         self.validation = config.validation_fraction()
-        x_watch, y_watch = self.encode(fit.held_out)
+        held_out = fit.held_out  # None when no row is held out (a tiny folder)
+        x_watch, y_watch = self.encode(held_out) if held_out is not None else ((), None)
         self.watch = (x_watch, y_watch) if len(x_watch) else (None, None)
         self.columns = list(
             dict.fromkeys(features + [args.target] + ([self.key] if self.key else []))
@@ -307,6 +308,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     line's own check)."""
     from pathlib import Path
 
+    from barenet.cli.outputs import check_train
     from barenet.cli.reporting import finish_summary, history_for_json
     from barenet.tables.columns import describe, describe_line
     from barenet.tables.preprocessing import Preprocessing
@@ -320,9 +322,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         raise BarenetValueError(f"--shuffle-buffer must be >= 1, got {args.shuffle_buffer}")
     if not 0 < args.test_size < 1:
         raise BarenetValueError(f"--test-size must be between 0 and 1, got {args.test_size}")
-    for path in (args.save, args.checkpoint):
-        if path and not Path(path).resolve().parent.is_dir():
-            raise BarenetValueError(f"cannot write {path}: its folder does not exist")
+    check_train(args, streamed=True)  # before any work: no output touches an input
     position = None
     if args.resume:
         model, config, schedule, _ = load_checkpoint(args.resume)
@@ -339,7 +339,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
             "--early-stopping is not available for a folder or glob yet; give --epochs"
         )
     out = sys.stderr if args.json else stdout
-    stream = TableStream(args.data, sep=args.sep)
+    stream = TableStream(args.data, sep=args.sep, encoding=getattr(args, "encoding", None))
     check_split_key(stream, getattr(args, "split_key", None))
     features = _features(args, stream)
     fit = fit_stream(

@@ -248,6 +248,9 @@ def export_onnx(model, path) -> Path:
 
 
 def run_export(args, stdout) -> int:
+    from barenet.cli.outputs import check_export
+
+    check_export(args)  # before any work: --out is not the model, nor a folder
     path = export_onnx(load(args.model), args.out)
     print(f"ONNX model written to {path}", file=stdout)
     return 0

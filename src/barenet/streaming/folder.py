@@ -1,0 +1,154 @@
+"""A folder or glob read as carefully as one file.
+
+- ``dataset_files`` finds the data files of a folder (recursively) or a glob (``**``
+  included), following symbolic links to folders but entering each real folder once
+  per step of the pattern: a link loop (``loop -> .``) is neither followed twice nor
+  hung on, and each file is listed once however many links reach it (by its resolved
+  path).
+- ``csv_block_size`` is a block size for pyarrow's CSV reader that holds the file's
+  longest line, so a cell over 1 MB is read, not refused ("straddling object").
+- ``check_batch_numbers`` names the file, column and data row of an infinite number or
+  one too large to scale, as ``barenet.tables.reading.check_finite`` does for one file.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from pathlib import Path
+
+import numpy as np
+
+from barenet.errors import DataError
+
+GLOB_CHARS = "*?["
+SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+HIDDEN = ("_", ".")  # _SUCCESS, _metadata, .crc files written by Spark and Dask
+MIN_BLOCK = 1 << 20  # pyarrow's default CSV block size
+SCAN_CHUNK = 1 << 24
+
+
+def is_dataset_path(path) -> bool:
+    """Whether ``--data`` names a folder or a glob (the streaming path), not one file."""
+    text = str(path)
+    return Path(text).is_dir() or any(c in text for c in GLOB_CHARS)
+
+
+def _entries(folder: Path):
+    """``(path, is_dir, is_file)`` of each entry of ``folder`` (links followed)."""
+    try:
+        with os.scandir(folder) as scan:
+            names = sorted(entry.name for entry in scan)
+    except OSError:  # unreadable, or a dangling link: nothing to read there
+        return
+    for name in names:
+        path = folder / name
+        yield path, path.is_dir(), path.is_file()
+
+
+def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
+    """The files under ``base`` matching the pattern parts ``rest`` (``**`` is any
+    number of folders). Each ``(real folder, step)`` is expanded once, so links to
+    folders are followed but never in a loop."""
+    found, seen, stack = [], set(), [(base, 0)]
+    while stack:
+        folder, step = stack.pop()
+        key = (os.path.realpath(folder), step)
+        if key in seen or step >= len(rest):
+            continue
+        seen.add(key)
+        part, last = rest[step], step == len(rest) - 1
+        if part == "**":
+            stack.append((folder, step + 1))
+            for path, is_dir, is_file in _entries(folder):
+                if is_dir and not path.name.startswith("."):
+                    stack.append((path, step))
+                elif is_file and last and not path.name.startswith("."):
+                    found.append(path)
+            continue
+        for path, is_dir, is_file in _entries(folder):
+            if path.name.startswith(".") and not part.startswith("."):
+                continue
+            if not fnmatch.fnmatchcase(path.name, part):
+                continue
+            if last and is_file:
+                found.append(path)
+            elif not last and is_dir:
+                stack.append((path, step + 1))
+    return found
+
+
+def dataset_files(path) -> tuple[list[Path], Path]:
+    """``(files, base)``: the data files of a folder (recursively) or a glob, sorted,
+    each once (by resolved path), and the folder Hive partition keys are read below."""
+    text = str(path)
+    if Path(text).is_dir():
+        base = Path(text)
+        found = _walk(base, ("**", "*"))
+    else:
+        parts = Path(text).parts
+        first = next(i for i, p in enumerate(parts) if any(c in p for c in GLOB_CHARS))
+        base = Path(*parts[:first]) if first else Path(".")
+        found = _walk(base, tuple(parts[first:]))
+    files, resolved = [], set()
+    for p in sorted(found):
+        if any(part.startswith(HIDDEN) for part in p.relative_to(base).parts):
+            continue
+        if p.suffix.lower() not in SUFFIXES:
+            continue
+        real = p.resolve()
+        if real not in resolved:
+            resolved.add(real)
+            files.append(p)
+    if not files:
+        what = "a folder" if Path(text).is_dir() else "a pattern"
+        raise DataError(
+            f"{path} is {what} with no .parquet or .csv files: give a CSV or Parquet file, "
+            "or a folder or glob of them"
+        )
+    return files, base
+
+
+def longest_line(path: Path) -> int:
+    """The length in bytes of the longest line of ``path`` (read in chunks)."""
+    longest, current = 0, 0
+    with open(path, "rb") as f:
+        while chunk := f.read(SCAN_CHUNK):
+            ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+            if len(ends) == 0:
+                current += len(chunk)
+                continue
+            longest = max(longest, current + int(ends[0]) + 1)
+            if len(ends) > 1:
+                longest = max(longest, int(np.diff(ends).max()))
+            current = len(chunk) - int(ends[-1]) - 1
+    return max(longest, current)
+
+
+def csv_block_size(files) -> int:
+    """A pyarrow CSV block size (bytes) holding four times the longest line of any of
+    ``files`` (room for a text encoding's wider characters), at least 1 MB."""
+    need = max((longest_line(p) for p in files), default=0)
+    size = MIN_BLOCK
+    while size < 4 * need:
+        size *= 2
+    return size
+
+
+def check_batch_numbers(batch, where, first_row: int = 0) -> None:
+    """A ``DataError`` naming ``where`` (the file), the column and the 1-based data row of
+    the first infinite number in ``batch`` (an Arrow batch read as float64 numbers), or
+    of one too large to scale (beyond ``reading.MAX_ABS_VALUE``). NaN is a missing value."""
+    import pyarrow as pa
+
+    from barenet.tables.reading import MAX_ABS_VALUE, describe_bad_number
+
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if not pa.types.is_floating(column.type):
+            continue
+        values = column.to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            bad = np.flatnonzero(np.abs(values) > MAX_ABS_VALUE)
+        if len(bad):
+            what = describe_bad_number(name, first_row + int(bad[0]), float(values[bad[0]]))
+            raise DataError(f"{where}: {what}")

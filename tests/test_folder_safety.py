@@ -1,0 +1,253 @@
+"""A folder or glob is read as carefully as one file (issue 30): each file once, links
+followed without loops, bad values named by file, column and row, --encoding and
+long cells; and --json output that any strict parser reads."""
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from stream_tables import table, write_parts
+
+import barenet
+from barenet.cli import main
+from barenet.streaming.folder import csv_block_size, dataset_files, longest_line
+from barenet.streaming.source import TableStream
+
+TRAIN = ["--epochs", "1", "--hidden", "4", "--plot", "none", "--quiet"]
+
+
+def run(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def four_files(folder):
+    write_parts(table(400), folder, parts=4, kind="csv")
+    return folder
+
+
+def test_a_link_loop_in_a_recursive_glob_reads_each_file_once(tmp_path):
+    folder = four_files(tmp_path / "d")
+    os.symlink(".", folder / "loop")
+    files, _ = dataset_files(f"{folder}/**/*.csv")
+    assert len(files) == 4
+    assert len(dataset_files(folder)[0]) == 4
+    assert TableStream(f"{folder}/**/*.csv").files == files
+
+
+def test_two_link_loops_neither_hang_nor_repeat(tmp_path):
+    folder = four_files(tmp_path / "d")
+    (folder / "sub").mkdir()
+    os.symlink("..", folder / "sub" / "up")
+    os.symlink(".", folder / "loop")
+    os.symlink(str(folder), folder / "sub" / "home")
+    for pattern in (f"{folder}/**/*.csv", f"{folder}/**", str(folder)):
+        files, _ = dataset_files(pattern)
+        assert len(files) == 4, pattern
+        assert len({p.resolve() for p in files}) == 4
+
+
+def test_a_file_reached_by_two_links_is_read_once(tmp_path):
+    folder = four_files(tmp_path / "d")
+    os.symlink(folder / "part0.csv", folder / "again.csv")
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(folder, tmp_path / "elsewhere" / "linked")
+    assert len(dataset_files(folder)[0]) == 4
+    assert len(dataset_files(f"{tmp_path}/**/*.csv")[0]) == 4
+
+
+def test_a_linked_folder_is_followed(tmp_path):
+    four_files(tmp_path / "real")
+    (tmp_path / "d").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "d" / "inner")
+    assert len(dataset_files(tmp_path / "d")[0]) == 4
+
+
+LAYOUT = st.lists(
+    st.tuples(
+        st.sampled_from(["", "a", "a/b", "c"]),
+        st.sampled_from(["file", "loop", "up", "root", "dup"]),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(layout=LAYOUT)
+def test_fuzzed_folder_layouts_list_each_real_file_once(tmp_path_factory, layout):
+    """Random trees of files, links to files and link loops: the files listed are the
+    real files, each once, for the folder and for ``**`` globs."""
+    root = tmp_path_factory.mktemp("layout")
+    for i, (where, what) in enumerate(layout):
+        folder = root / where
+        folder.mkdir(parents=True, exist_ok=True)
+        name = folder / f"n{i}"
+        if what == "file":
+            pd.DataFrame({"x": [1.0, 2.0], "y": [i, i]}).to_csv(f"{name}.csv", index=False)
+        elif what == "loop":
+            os.symlink(".", name)
+        elif what == "up" and where:  # (at the top it would leave the tree)
+            os.symlink("..", name)
+        elif what == "root":
+            os.symlink(root, name)
+        elif what == "dup" and (root / "n0.csv").exists():
+            os.symlink(root / "n0.csv", f"{name}.csv")
+    real = {p.resolve() for p in root.rglob("*.csv") if not p.is_symlink()}
+    if not real:
+        return
+    for pattern in (root, f"{root}/**/*.csv", f"{root}/**"):
+        files, _ = dataset_files(pattern)
+        assert {p.resolve() for p in files} == real
+        assert len(files) == len(real)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, 1e305])
+def test_a_bad_number_in_a_folder_names_file_column_and_row(tmp_path, capsys, kind, value):
+    frame = table(400)
+    frame.loc[250, "x2"] = value  # the second of two parts: its row 51
+    write_parts(frame, tmp_path / "d", parts=2, kind=kind)
+    code, _, err = run(["--data", tmp_path / "d", "--target", "y", *TRAIN], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"part1.{kind}: column 'x2', data row 51:" in err, err
+
+
+def test_a_corrupt_parquet_page_names_the_file(tmp_path, capsys):
+    folder = write_parts(table(400), tmp_path / "d", parts=2)
+    data = bytearray((folder / "part1.parquet").read_bytes())
+    middle = len(data) // 3
+    data[middle : middle + 200] = b"\xff" * 200
+    (folder / "part1.parquet").write_bytes(bytes(data))
+    code, _, err = run(["--data", folder, "--target", "y", *TRAIN], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "part1.parquet" in err, err
+
+
+def test_inf_in_a_parquet_folder_at_streamed_predict_is_a_clear_error(tmp_path, capsys):
+    folder = write_parts(table(400), tmp_path / "d", parts=2)
+    model = tmp_path / "m.npz"
+    args = ["--data", folder, "--target", "y", "--save", model, *TRAIN]
+    assert run(args, capsys)[0] == 0
+    frame = table(100, seed=1)
+    frame.loc[7, "x1"] = np.inf
+    write_parts(frame, tmp_path / "new", parts=1)
+    code, _, err = run(
+        ["predict", "--model", model, "--data", tmp_path / "new", "--out", tmp_path / "o"],
+        capsys,
+    )
+    assert code == 2 and "part0.parquet: column 'x1', data row 8: inf" in err, err
+    assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o*"))
+
+
+def test_encoding_is_applied_to_a_folder(tmp_path, capsys):
+    frame = table(400)
+    frame["colour"] = frame["colour"].replace({"grey": "gr\u00e9y"})
+    (tmp_path / "d").mkdir()
+    for i, part in enumerate((frame.iloc[:200], frame.iloc[200:])):
+        part.to_csv(tmp_path / "d" / f"p{i}.csv", index=False, encoding="latin-1")
+    args = ["--data", tmp_path / "d", "--target", "y", *TRAIN, "--save", tmp_path / "m.npz"]
+    code, _, err = run(args, capsys)
+    assert code == 2 and "p0.csv: column 'colour' is not utf-8 text" in err, err
+    code, _, err = run([*args, "--encoding", "latin-1"], capsys)
+    assert code == 0, err
+    spec = next(
+        s for s in barenet.load(tmp_path / "m.npz").preprocessing.columns if s["name"] == "colour"
+    )
+    assert "gr\u00e9y" in spec["levels"]
+
+
+def test_an_unknown_encoding_is_named(tmp_path, capsys):
+    four_files(tmp_path / "d")
+    code, _, err = run(
+        ["--data", tmp_path / "d", "--target", "y", "--encoding", "nope", *TRAIN], capsys
+    )
+    assert code == 2 and "--encoding nope" in err
+
+
+def test_a_cell_over_one_megabyte_in_a_folder_is_read(tmp_path, capsys):
+    frame = table(300)
+    frame["note"] = "short"
+    frame.loc[123, "note"] = "x" * 1_500_000
+    write_parts(frame, tmp_path / "d", parts=2, kind="csv")
+    assert longest_line(tmp_path / "d" / "part0.csv") > 1_500_000
+    assert csv_block_size([tmp_path / "d" / "part0.csv"]) >= 4 * 1_500_000
+    code, _, err = run(
+        ["--data", tmp_path / "d", "--target", "y", "--drop", "note", *TRAIN], capsys
+    )
+    assert code == 0, err
+
+
+def test_longest_line_counts_across_read_chunks(tmp_path, monkeypatch):
+    from barenet.streaming import folder
+
+    monkeypatch.setattr(folder, "SCAN_CHUNK", 7)
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"ab\n" + b"c" * 20 + b"\nd\n" + b"e" * 9)
+    assert longest_line(path) == 21
+
+
+# -- strict JSON and no third-party warnings ----------------------------------------
+
+
+def _strict(text):
+    def refuse(name):
+        raise ValueError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture
+def model_and_table(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=150), "b": rng.normal(size=150)})
+    frame["y"] = frame["a"] + frame["b"]
+    frame.to_csv(tmp_path / "v.csv", index=False)
+    args = ["--data", tmp_path / "v.csv", "--target", "y", "--save", tmp_path / "m.npz"]
+    assert run([*args, *TRAIN], capsys)[0] == 0
+    return tmp_path, frame
+
+
+def test_evaluate_json_on_a_huge_target_is_strict_with_a_note(model_and_table, capsys, recwarn):
+    folder, frame = model_and_table
+    frame.assign(y=frame["y"] * 1e200).to_csv(folder / "huge.csv", index=False)
+    args = ["evaluate", "--model", folder / "m.npz", "--data", folder / "huge.csv", "--json"]
+    code, out, err = run(args, capsys)
+    metrics = _strict(out)
+    assert code == 0 and metrics["mse"] is None and metrics["r2"] is None
+    assert any("mse" in note for note in metrics["notes"])
+    assert "Warning" not in err and "overflowed" in err
+    assert not [w for w in recwarn if "sklearn" in str(w.filename)]
+
+
+def test_evaluate_on_one_row_says_why_r2_is_missing(model_and_table, capsys):
+    folder, frame = model_and_table
+    frame.iloc[:1].to_csv(folder / "one.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning reaching the user fails the test
+        code, out, err = run(
+            ["evaluate", "--model", folder / "m.npz", "--data", folder / "one.csv", "--json"],
+            capsys,
+        )
+    assert code == 0 and _strict(out)["r2"] is None
+    assert "Warning" not in err and "R^2 is not defined on one row" in err
+
+
+def test_train_json_is_strict_when_a_metric_is_not_finite(tmp_path, capsys):
+    write_parts(table(60), tmp_path / "d", parts=1)  # so few rows the test split is empty
+    code, out, err = run(
+        ["--data", tmp_path / "d", "--target", "y", "--test-size", "0.001", *TRAIN, "--json"],
+        capsys,
+    )
+    assert code == 0, err
+    summary = _strict(out)
+    assert summary["test"]["mse"] is None
+    assert any(note.startswith("test.mse") for note in summary["notes"])
