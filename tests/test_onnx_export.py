@@ -188,15 +188,15 @@ True,basic,5,33.3,
 
 
 def onnx_feeds(frame):
-    """The graph's inputs for raw rows, as a user would build them: numbers as float32
+    """The graph's inputs for raw rows, as a user would build them: numbers as float64
     (NaN where missing), true/false as 1/0 (NaN where missing), text as strings ("" where
     missing); in the order of ``frame``'s columns, not the model's."""
     floats = {"True": 1.0, "False": 0.0, True: 1.0, False: 0.0}
     return {
-        "garden": frame["garden"].map(floats).to_numpy(np.float32).reshape(-1, 1),
+        "garden": frame["garden"].map(floats).to_numpy(np.float64).reshape(-1, 1),
         "plan": frame["plan"].fillna("").to_numpy(object).reshape(-1, 1),
-        "rooms": frame["rooms"].to_numpy(np.float32).reshape(-1, 1),
-        "size": frame["size"].to_numpy(np.float32).reshape(-1, 1),
+        "rooms": frame["rooms"].to_numpy(np.float64).reshape(-1, 1),
+        "size": frame["size"].to_numpy(np.float64).reshape(-1, 1),
     }
 
 
@@ -234,10 +234,10 @@ def test_a_table_classifier_takes_raw_rows_with_missing_and_unseen_values(
     session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
     inputs = {i.name: i.type for i in session.get_inputs()}
     assert inputs == {
-        "size": "tensor(float)",
-        "rooms": "tensor(float)",
+        "size": "tensor(double)",
+        "rooms": "tensor(double)",
         "plan": "tensor(string)",
-        "garden": "tensor(float)",
+        "garden": "tensor(double)",
     }
     assert [o.name for o in session.get_outputs()] == ["probabilities", "label_index", "label"]
 
@@ -297,7 +297,7 @@ def run_onnx_feeds(path, x):
     session = onnxruntime.InferenceSession(str(path))
     names = [i.name for i in session.get_inputs()]
     assert names == ["a", "b"]
-    return session.run(None, {n: x[:, [i]].astype(np.float32) for i, n in enumerate(names)})
+    return session.run(None, {n: x[:, [i]].astype(np.float64) for i, n in enumerate(names)})
 
 
 @pytest.mark.parametrize("activation", ["silu", "mish"])

@@ -4,8 +4,9 @@ A file's record says how big each layer is; building a layer allocates what it s
 So the record is checked first, against itself and against the stored arrays, and
 only then built (``barenet.io.persistence.rebuild``):
 
-- ``check_archive``: every array's header claims no more bytes than its member of the
-  zip archive holds (a 6 kB file cannot make NumPy allocate gigabytes);
+- ``barenet.io.archive``: every member is one barenet names, of the size its header
+  says, read only once its shape is what the record needs (a small file cannot make
+  NumPy allocate or decompress gigabytes);
 - ``check_record``: the layers are a list of at most ``MAX_LAYERS``; every size in a
   layer's configuration is at most ``MAX_WIDTH``; the product of a layer's sizes (its
   parameter count for most of barenet's layers, an overestimate for the others; a
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import zipfile
 
 import numpy as np
 
@@ -36,31 +36,6 @@ MAX_PARAMETERS = 100_000_000  # counted as the product of each layer's sizes
 # can back is refused, so a small file cannot make ``build`` allocate much.
 CLAIM_FACTOR = 64
 FREE_PARAMETERS = 1_000_000
-_HEADER_BYTES = 4096  # an .npy header is at most this long for barenet's arrays
-
-
-def check_archive(path) -> None:
-    """A ``ModelFileError`` if an array in the ``.npz`` archive claims more data than
-    the archive holds for it (checked from the headers, before any array is read)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                with archive.open(info) as member:
-                    version = np.lib.format.read_magic(member)
-                    if version == (1, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-                    else:
-                        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-                claimed = math.prod(shape) * dtype.itemsize
-                if claimed > info.file_size:
-                    raise ModelFileError(
-                        f"{path}: array {info.filename!r} claims shape {shape} "
-                        f"({claimed} bytes) but the file holds {info.file_size} bytes for it"
-                    )
-    except ModelFileError:
-        raise
-    except Exception:  # not a zip, or a damaged header: np.load's own errors name it
-        return
 
 
 def _sizes(config):
@@ -97,6 +72,14 @@ def _claimed_size(spec: dict, sizes: list[int]) -> int:
 def check_record(record, arrays: dict[str, np.ndarray], path) -> None:
     """A ``ModelFileError`` for a record that cannot describe a model of sane size, or
     stored parameters of the wrong dtype or with non-finite values."""
+    stored = sum(v.size for k, v in arrays.items() if k.startswith("param/"))
+    check_record_sizes(record, stored, path)
+    check_parameters(record, arrays, path)
+
+
+def check_record_sizes(record, stored: int, path) -> None:
+    """A ``ModelFileError`` for a record whose layers are too many or too big, or claim
+    more numbers than ``stored`` (the count of the file's ``param/`` arrays) can back."""
     if not isinstance(record, dict) or not isinstance(record.get("layers"), list):
         raise ModelFileError(f"{path}: the model record has no list of layers")
     layers = record["layers"]
@@ -104,7 +87,6 @@ def check_record(record, arrays: dict[str, np.ndarray], path) -> None:
         raise ModelFileError(
             f"{path}: the record lists {len(layers)} layers (1 to {MAX_LAYERS} are possible)"
         )
-    stored = sum(v.size for k, v in arrays.items() if k.startswith("param/"))
     budget = min(MAX_PARAMETERS, CLAIM_FACTOR * stored + FREE_PARAMETERS)
     total = 0
     for i, spec in enumerate(layers):
@@ -125,6 +107,11 @@ def check_record(record, arrays: dict[str, np.ndarray], path) -> None:
                 f"stored weights can back (at most {CLAIM_FACTOR} times as many plus "
                 f"{FREE_PARAMETERS:,}, and never over {MAX_PARAMETERS:,})"
             )
+
+
+def check_parameters(record, arrays: dict[str, np.ndarray], path) -> None:
+    """A ``ModelFileError`` for a record's dtype other than float32 or float64, or a
+    stored parameter of another dtype or with NaN or infinite values."""
     dtype = record.get("dtype")
     if dtype not in ("float32", "float64"):
         raise ModelFileError(f"{path}: the record's dtype is {dtype!r}, not float32 or float64")

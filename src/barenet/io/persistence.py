@@ -13,15 +13,20 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from barenet._version import __version__
 from barenet.errors import ModelFileError
+from barenet.io.archive import check_shapes, members, open_archive, read_array, read_meta
 from barenet.io.atomic import atomic_path
-from barenet.io.file_checks import check_archive, check_rebuilt, check_record
+from barenet.io.file_checks import (
+    check_parameters,
+    check_rebuilt,
+    check_record,
+    check_record_sizes,
+)
 from barenet.io.record import build, describe
 from barenet.tables.preprocessing import Preprocessing
 
@@ -81,22 +86,16 @@ def read(path) -> tuple[dict, dict[str, np.ndarray]]:
             f"{path}: not a barenet model file{looks}; a model file is the .npz written by "
             "barenet train --save or barenet.save"
         )
-    check_archive(path)  # no array may claim more than the file holds
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise ModelFileError(
-            f"{path}: not a readable barenet model file ({type(error).__name__}: {error})"
-        ) from None
-    except Exception as error:  # zlib.error, struct.error, ... from damaged archives
-        raise ModelFileError(f"{path}: corrupt model file ({type(error).__name__})") from None
-    if "__meta__" not in arrays:
-        raise ModelFileError(f"{path}: not a barenet model file (no description inside)")
-    try:
-        meta = json.loads(str(arrays.pop("__meta__")))
-    except (ValueError, TypeError) as error:
-        raise ModelFileError(f"{path}: the model description is corrupt ({error})") from None
+    with open_archive(path) as archive:
+        found = members(archive, path, path.stat().st_size)
+        meta = read_meta(archive, found, path)
+        _check_format(meta, path)
+        check_shapes(found, _needed(meta, found, path), path)  # before reading any array
+        arrays = {k: read_array(archive, m, path) for k, m in found.items() if k != "__meta__"}
+    return meta, arrays
+
+
+def _check_format(meta, path) -> None:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a barenet model file")
     if meta.get("format_version") != FORMAT_VERSION:
@@ -105,7 +104,25 @@ def read(path) -> tuple[dict, dict[str, np.ndarray]]:
             f"barenet (it reads version {FORMAT_VERSION}; the file was written by barenet "
             f"{meta.get('barenet_version')})"
         )
-    return meta, arrays
+
+
+def _needed(meta: dict, found: dict, path) -> dict[str, tuple]:
+    """Parameter key -> (shape, dtype) of the model the record describes, built once its
+    sizes are checked against the stored arrays' declared shapes."""
+    stored = sum(math.prod(m.shape) for k, m in found.items() if k.startswith("param/"))
+    with unusable_as(path, "the model description does not rebuild a model"):
+        record = meta["record"]
+        check_record_sizes(record, stored, path)
+        check_parameters(record, {}, path)
+        model = build(record)
+        needed = {}
+        for i, layer in enumerate(model.layers):
+            for name in getattr(layer, "param_names", ()):
+                value = getattr(layer, name)
+                needed[f"{i}.{name}"] = (value.shape, value.dtype)
+            for name, value in (layer.buffers() if hasattr(layer, "buffers") else {}).items():
+                needed[f"{i}.{name}"] = (value.shape, value.dtype)
+    return needed
 
 
 def _is_text(start: bytes) -> bool:

@@ -209,8 +209,11 @@ def _is_bool(column) -> bool:
 
 
 def _strings(column):
-    """Category values as strings; missing values as ``MISSING``."""
-    return np.array([MISSING if _missing(v) else str(v) for v in column], dtype=object)
+    """Category values as strings without surrounding spaces (as a CSV file's reader
+    skips the spaces after a separator, and as the ONNX export compares them); missing
+    values (and blank ones) as ``MISSING``."""
+    texts = ("" if _missing(v) else str(v).strip() for v in column)
+    return np.array([text or MISSING for text in texts], dtype=object)
 
 
 def _missing(value) -> bool:

@@ -41,6 +41,9 @@ from barenet.layers import Layer
 from barenet.registry import LAYERS
 
 ROW_CHUNK = 1024  # rows scored at a time against every candidate (``top``)
+#: scores held at a time when evaluating over every held row (rows x held rows): a model
+#: of a million held rows predicts a few rows at a time, in bounded memory
+SCORE_BUDGET = 2**22
 
 
 def _softmax_rows(scores: np.ndarray) -> np.ndarray:
@@ -267,6 +270,8 @@ class Retrieval(Layer):
             raise BarenetValueError(
                 f"{self!r} expects input of shape (batch_size, {self.in_dim}), got {inp.shape}"
             )
+        if not self.training and len(inp) * self.n_rows > SCORE_BUDGET:
+            return self._evaluate(inp)
         self.inp = inp
         indices, excluded = self.candidate_rows(inp)
         self.indices, self.excluded = indices, excluded
@@ -298,6 +303,28 @@ class Retrieval(Layer):
         self.read = read
         return np.concatenate([inp, *read], axis=1)
 
+    def _evaluate(self, inp: np.ndarray) -> np.ndarray:
+        """Evaluation-mode output (N, out_dim) over every held row, ``SCORE_BUDGET //
+        n_rows`` rows at a time (the same numbers as ``forward``; nothing is kept for a
+        backward pass: call it in training mode, or with fewer rows, to get gradients)."""
+        self.inp = self.read = None
+        step = max(1, SCORE_BUDGET // self.n_rows)
+        keep = 0 < self.top < self.n_rows
+        reads = []
+        for h in range(self.heads):
+            cand_keys = self.encode(self.rows, h)  # (n_rows, dim)
+            parts = []
+            for start in range(0, len(inp), step):
+                scores = self._scores(self.encode(inp[start : start + step], h), cand_keys, None)
+                if keep:
+                    nearest = np.argpartition(scores, -self.top, axis=1)[:, -self.top :]
+                    attention = _softmax_rows(np.take_along_axis(scores, nearest, axis=1))
+                    parts.append(np.einsum("nm,nmt->nt", attention, self.targets[nearest]))
+                else:
+                    parts.append(_softmax_rows(scores) @ self.targets)
+            reads.append(np.concatenate(parts, axis=0))
+        return np.concatenate([inp, *reads], axis=1)
+
     def backward(self, up_grad: np.ndarray) -> np.ndarray:
         """Through the softmax to both ends of each distance, then the encoders.
 
@@ -307,6 +334,12 @@ class Retrieval(Layer):
         ``dc_j = 2 sum_i G_ij (k_i - c_j)``. With ``top``, ``j`` runs over each row's
         kept candidates only (the rest have ``p_ij = 0``).
         """
+        if getattr(self, "read", None) is None:
+            raise BarenetValueError(
+                "Retrieval.backward after an evaluation over more than "
+                f"{SCORE_BUDGET:,} scores, which keeps nothing for it: call forward in "
+                "training mode (model.train()) before backward"
+            )
         in_dim, t = self.in_dim, self.target_dim
         grad_inp = up_grad[:, :in_dim].copy()
         cand_rows, cand_targets = self.cand_rows, self.cand_targets  # as forward gathered

@@ -44,6 +44,25 @@ def even_quantiles(column, count: int) -> np.ndarray:
     return ordered[low] + (positions - low) * (ordered[high] - ordered[low])
 
 
+def merge_close(points, values, weights) -> tuple[np.ndarray, np.ndarray]:
+    """Increasing ``points`` (n,) with their ``values`` (n,) and ``weights`` (n,), with
+    each run of points less than a float32 step apart (at their magnitude) merged into
+    its first point, at the weighted mean of their values: ``(points, values)``, (m,).
+
+    Two quantiles 1e-15 apart with different levels (a date's sine computed two ways)
+    make a jump that the float32 rounding of the network's input lands on either side
+    of; merged, no two points are closer than float32 can tell apart.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    magnitude = np.minimum(np.abs(points), np.finfo(np.float32).max).astype(np.float32)
+    step = np.spacing(magnitude).astype(np.float64)
+    apart = np.diff(points) > np.maximum(step[:-1], step[1:])
+    group = np.concatenate([[0], np.cumsum(apart)])
+    weights = np.asarray(weights, dtype=np.float64)
+    merged = np.bincount(group, weights * values) / np.bincount(group, weights)
+    return points[np.concatenate([[True], apart])], merged
+
+
 def _training_rows(x, where: str) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or len(x) < 2 or not np.isfinite(x).all():
@@ -101,10 +120,12 @@ class QuantileScaling(Layer):
         for column in x.T:
             quantiles = even_quantiles(column, n_quantiles)
             unique, where = np.unique(quantiles, return_inverse=True)
+            # a value repeated across quantiles maps to the mean of their levels, and so
+            # do points closer than float32 can tell apart
+            means = np.bincount(where, normal) / np.bincount(where)
+            unique, means = merge_close(unique, means, np.bincount(where))
             if len(unique) < 2:  # a constant feature maps to 0
                 unique, means = np.array([unique[0], unique[0] + 1.0]), np.zeros(2)
-            else:  # a value repeated across quantiles maps to the mean of their levels
-                means = np.bincount(where, normal) / np.bincount(where)
             points.append(unique.tolist())
             values.append(means.tolist())
         return cls(points, values, dtype=dtype)

@@ -2,14 +2,18 @@
 
 A model trained on the built-in data sets takes raw rows as one input (``input``,
 float32, shape (N, n_features)). A model trained on a table (``barenet train --data``)
-takes one input per column it uses, named after the column, shape (N, 1): float32 for
-numeric columns and for true/false columns (1/0), NaN where a value is missing; string
-for text columns, "" where missing; double (float64) for date and time columns, as
+takes one input per column it uses, named after the column, shape (N, 1): double
+(float64) for numeric columns and for true/false columns (1/0), NaN where a value is
+missing; string for text columns, "" (or only spaces) where missing, surrounding spaces
+ignored as ``barenet predict`` ignores them; double for date and time columns, as
 seconds since 1970-01-01 UTC, NaN where missing (ONNX cannot parse date text; a time
 without an offset counts as UTC, as in training). The graph applies the learned
 preprocessing (median imputation, missing indicators, one-hot with the "other" level,
-the calendar features of date columns, as ``barenet.tables.columns.encode``), standardises
-with the saved scaler, runs the network in evaluation mode, and returns ``prediction``
+the calendar features of date columns, as ``barenet.tables.columns.encode``) and the saved
+scaler in float64, as ``predict`` does, then rounds the features to the network's float32
+once, as ``predict`` does, so that a column of 1e8 plus noise keeps its information and
+both give the same network inputs; it runs the network in evaluation mode, and returns
+``prediction``
 in original units (regression) or ``probabilities``, ``label_index`` and ``label``, the
 class label itself (classification). Needs the ``onnx`` package (``pip install onnx
 onnxruntime``).
@@ -107,10 +111,13 @@ def _graph_inputs(graph, model, prep):
         ]
         current = "input"
     if prep is not None and prep.scaler_x is not None:  # in float64, as barenet does
-        current = graph.cast(current, np.float64)
+        if columns is None:  # table columns are float64 already
+            current = graph.cast(current, np.float64)
         mean = graph.constant("x_mean", prep.scaler_x.mean_, np.float64)
         scale = graph.constant("x_scale", prep.scaler_x.scale_, np.float64)
         current = graph.node("Div", [graph.node("Sub", [current, mean]), scale])
+        current = graph.cast(current, np.float32)
+    elif columns is not None:
         current = graph.cast(current, np.float32)
     return inputs, current
 
@@ -190,13 +197,12 @@ def _model_proto(graph, inputs, outputs, prep):
 
 
 def _table_inputs(columns, helper, TensorProto, constant, node):
-    """``(inputs, features)``: one graph input per table column (FLOAT for numeric and
-    true/false columns, NaN where missing; STRING for category columns, "" where
-    missing; DOUBLE seconds since 1970-01-01 UTC for date columns, NaN where missing),
-    and the value holding the features of ``tables.encode``, in the order of
-    ``tables.encoded_names``."""
+    """``(inputs, features)``: one graph input per table column (DOUBLE for numeric and
+    true/false columns, NaN where missing; STRING for category columns, blank where
+    missing, compared without surrounding spaces; DOUBLE seconds since 1970-01-01 UTC
+    for date columns, NaN where missing), and the DOUBLE value (N, n_features) holding
+    the features of ``tables.encode``, in the order of ``tables.encoded_names``."""
     from barenet.tables.calendar import onnx_date_features
-    from barenet.tables.columns import MISSING
 
     inputs, parts = [], []
     for spec in columns:
@@ -204,19 +210,11 @@ def _table_inputs(columns, helper, TensorProto, constant, node):
         if spec["kind"] == "date":
             inputs.append(helper.make_tensor_value_info(name, TensorProto.DOUBLE, ["N", 1]))
             values = onnx_date_features(spec, name, node, constant, TensorProto.DOUBLE)
-            parts.append(node("Cast", [node("Concat", values, axis=1)], to=TensorProto.FLOAT))
+            parts.append(node("Concat", values, axis=1))
             continue
         if spec["kind"] == "category":
             inputs.append(helper.make_tensor_value_info(name, TensorProto.STRING, ["N", 1]))
-            levels = list(spec["levels"])
-            shape = (1, len(levels))
-            equal = node("Equal", [name, constant(f"{name}/levels", levels, object)])
-            if MISSING in levels:  # "" is a missing value: the level "(missing)"
-                blank = node("Equal", [name, constant(f"{name}/blank", [[""]], object)])
-                where = np.reshape([level == MISSING for level in levels], shape)
-                blank = node("And", [blank, constant(f"{name}/missing_level", where, bool)])
-                equal = node("Or", [equal, blank])
-            onehot = node("Cast", [equal], to=TensorProto.FLOAT)
+            onehot = node("Cast", [_category_matches(spec, node)], to=TensorProto.DOUBLE)
             parts.append(onehot)
             if spec["other"]:  # none of the levels: a rare, unseen or (unlearned) missing value
                 count = node(
@@ -224,18 +222,43 @@ def _table_inputs(columns, helper, TensorProto, constant, node):
                     [onehot, constant(f"{name}/axis", [1], np.int64)],
                     keepdims=1,
                 )
-                none = node("Less", [count, constant(f"{name}/half", [[0.5]])])
-                parts.append(node("Cast", [none], to=TensorProto.FLOAT))
+                half = constant(f"{name}/half", [[0.5]], np.float64)
+                none = node("Less", [count, half])
+                parts.append(node("Cast", [none], to=TensorProto.DOUBLE))
             continue
-        inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", 1]))
+        inputs.append(helper.make_tensor_value_info(name, TensorProto.DOUBLE, ["N", 1]))
         missing = node("IsNaN", [name])
-        median = constant(f"{name}/median", [[spec["median"]]])
+        median = constant(f"{name}/median", [[spec["median"]]], np.float64)
         parts.append(node("Where", [missing, median, name]))
         if spec["indicator"]:
-            parts.append(node("Cast", [missing], to=TensorProto.FLOAT))
+            parts.append(node("Cast", [missing], to=TensorProto.DOUBLE))
     if not parts:
         raise BarenetValueError("cannot export to ONNX: the model uses no column")
     return inputs, node("Concat", parts, axis=1)
+
+
+#: what ``str.strip`` removes (the characters whose ``isspace()`` is true), in RE2 syntax
+SPACES = "[" + "".join(f"\\x{{{c:x}}}" for c in range(0x3000 + 1) if chr(c).isspace()) + "]*"
+
+
+def _regex_literal(text: str) -> str:
+    """``text`` matched literally in RE2: every character not a letter or digit escaped
+    as ``\\x{...}``."""
+    return "".join(c if c.isalnum() and c.isascii() else f"\\x{{{ord(c):x}}}" for c in text)
+
+
+def _category_matches(spec: dict, node) -> str:
+    """BOOL (N, n_levels): whether each row's text, without surrounding spaces (as
+    ``tables.encode`` strips it), is each level; a blank value is the level
+    ``(missing)`` if the column learned one."""
+    from barenet.tables.columns import MISSING
+
+    name, matches = spec["name"], []
+    for level in spec["levels"]:
+        text = _regex_literal(level)
+        text = f"(?:{text})?" if level == MISSING else text
+        matches.append(node("RegexFullMatch", [name], pattern=f"{SPACES}{text}{SPACES}"))
+    return node("Concat", matches, axis=1)
 
 
 def export_onnx(model, path) -> Path:

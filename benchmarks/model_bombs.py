@@ -1,0 +1,188 @@
+"""Model-file bombs: small ``.npz`` files whose members decompress to about 1 GB.
+
+Builds, from a real saved model, one file per way of hiding the bytes (an unknown
+member, a raw member without an array header, the description, a real parameter of the
+wrong shape, declared small enough to pass the size budget and refused by its shape,
+and declared huge), plus the honest file and a retrieval model of 1,000,000 held rows
+(whose prediction must run in bounded chunks). Each file is loaded (and the retrieval
+model predicts 1,000 rows) in a fresh process under ``/usr/bin/time -v``; the table
+gives the file's size, the exit code, the seconds ``barenet.load`` took (and the
+prediction, inside the process), the whole process's wall-clock seconds (Python's
+start and barenet's import included) and peak RSS, and the outcome.
+
+Target (issue 30): every file under 10 MB loaded or refused within 1 s and 300 MB RSS.
+
+    python benchmarks/model_bombs.py [--folder DIR]
+
+``tests/test_model_bombs.py`` builds the same bombs with ``build_bombs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+GB = 2**30
+CHUNK = 2**24
+
+
+def honest_model(path: Path) -> Path:
+    """A small saved regressor: Linear(3, 4), Relu, Linear(4, 1)."""
+    import barenet
+    from barenet import MLP, MSE, Linear, Relu
+
+    model = MLP([Linear(3, 4, seed=0), Relu(), Linear(4, 1, seed=1)], MSE(), 0.1)
+    return barenet.save(model, path)
+
+
+def _npy_header(dtype: str, shape: tuple) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    header = {"descr": dtype, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue()
+
+
+def _rewrite(source: Path, target: Path, replace: dict) -> Path:
+    """``source``'s members, with ``replace``'s (name -> (head bytes, zero bytes after))
+    written deflated instead of (or besides) them."""
+    with zipfile.ZipFile(source) as old:
+        kept = {n: old.read(n) for n in old.namelist() if n not in replace}
+    with zipfile.ZipFile(target, "w") as new:
+        for name, data in kept.items():
+            new.writestr(name, data)
+        for name, (head, zeros) in replace.items():
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with new.open(info, "w", force_zip64=True) as member:
+                member.write(head)
+                block = bytes(CHUNK)
+                for start in range(0, zeros, CHUNK):
+                    member.write(block[: min(CHUNK, zeros - start)])
+    return target
+
+
+def build_bombs(folder, size: int = GB) -> dict[str, Path]:
+    """The bomb files (name -> path) in ``folder``, each decompressing to ``size`` bytes."""
+    folder = Path(folder)
+    honest = honest_model(folder / "honest.npz")
+    text = json.loads(str(np.load(honest)["__meta__"]))
+    encoded = json.dumps(text).encode("utf-32-le")
+    columns = size // 12  # a (3, columns) float32 array of about ``size`` bytes
+    wrong = 40 * 2**20 // 12  # 40 MB declared: within the size budget, refused by shape
+    meta_chars = 48 * 2**20 // 4  # 48 MB declared: within the budget, over the text's cap
+    plans = {
+        "unknown_member": {"extra.npy": (_npy_header("<f4", (3, columns)), 12 * columns)},
+        "raw_member": {"param/0.b.npy": (b"", size)},
+        "metadata": {
+            "__meta__.npy": (_npy_header(f"<U{size // 4}", ()) + encoded, size - len(encoded))
+        },
+        "metadata_48mb": {
+            "__meta__.npy": (
+                _npy_header(f"<U{meta_chars}", ()) + encoded,
+                4 * meta_chars - len(encoded),
+            )
+        },
+        "wrong_shape": {"param/0.w.npy": (_npy_header("<f4", (3, columns)), 12 * columns)},
+        "wrong_shape_40mb": {"param/0.w.npy": (_npy_header("<f4", (3, wrong)), 12 * wrong)},
+    }
+    bombs = {"honest": honest}
+    for name, replace in plans.items():
+        bombs[name] = _rewrite(honest, folder / f"{name}.npz", replace)
+    return bombs
+
+
+def retrieval_model(folder, n_rows: int = 1_000_000) -> Path:
+    """A regressor of ``n_rows`` held rows (4 features), saved, then recompressed."""
+    import barenet
+    from barenet import MLP, MSE, Linear
+    from barenet.tabular.retrieval import Retrieval
+
+    rows = np.round(np.random.default_rng(0).standard_normal((n_rows, 4)), 1)
+    layer = Retrieval(4, 1, n_rows, rows=rows, targets=rows[:, :1], heads=1, dim=4, seed=0)
+    model = MLP([layer, Linear(layer.out_dim, 1, seed=1)], MSE(), 0.1)
+    plain = barenet.save(model, Path(folder) / "retrieval_plain.npz")
+    target = Path(folder) / "retrieval_1m_rows.npz"
+    with zipfile.ZipFile(plain) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for name in old.namelist():
+            new.writestr(name, old.read(name), compresslevel=9)
+    plain.unlink()
+    return target
+
+
+LOAD = """
+import sys, time, barenet
+from barenet.errors import ModelFileError
+start = time.perf_counter()
+try:
+    model = barenet.load(sys.argv[1])
+except ModelFileError as error:
+    print(f"{time.perf_counter() - start:.3f} refused:", str(error).split(": ", 1)[1][:60])
+    sys.exit(2)
+if len(sys.argv) > 2:
+    import numpy as np
+    model.eval()
+    model.predict(np.random.default_rng(1).standard_normal((1000, 4)).astype(np.float32))
+    print(f"{time.perf_counter() - start:.3f} loaded, predicted 1,000 rows")
+else:
+    print(f"{time.perf_counter() - start:.3f} loaded")
+"""
+
+
+def measure(path: Path, predict: bool = False) -> dict:
+    """Load ``path`` in a fresh Python under ``/usr/bin/time -v``."""
+    command = ["/usr/bin/time", "-v", sys.executable, "-c", LOAD, str(path)]
+    done = subprocess.run(
+        command + (["predict"] if predict else []), capture_output=True, text=True
+    )
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", done.stderr).group(1)
+    minutes, seconds = wall.rsplit(":", 1)
+    seconds, _, outcome = done.stdout.strip().partition(" ")
+    return {
+        "file": path.name,
+        "load_s": float(seconds) if seconds[:1].isdigit() else float("nan"),
+        "kB": path.stat().st_size // 1000,
+        "exit": done.returncode,
+        "seconds": 60 * float(minutes) + float(seconds),
+        "rss_MB": rss / 1000,
+        "outcome": outcome or done.stderr.strip().splitlines()[-1],
+    }
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", help="where to build the files (default: a temp folder)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(args.folder or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        files = [(p, False) for p in build_bombs(folder).values()]
+        files.append((retrieval_model(folder), True))
+        baseline = measure(Path(sys.executable), False)  # a non-zip: refused at once
+        print(
+            f"python + barenet import, a non-model refused: {baseline['seconds']:.2f} s, "
+            f"{baseline['rss_MB']:.0f} MB RSS"
+        )
+        print(
+            f"{'file':22} {'kB':>6} {'exit':>4} {'load s':>6} {'all s':>6} {'RSS MB':>6}  outcome"
+        )
+        for path, predict in files:
+            row = measure(path, predict)
+            print(
+                f"{row['file']:22} {row['kB']:>6} {row['exit']:>4} {row['load_s']:>6.3f} "
+                f"{row['seconds']:>6.2f} {row['rss_MB']:>6.0f}  {row['outcome'][:70]}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Model-file bombs (issue 30): small files whose members decompress to about 1 GB are
+refused, naming the member, before anything large is decompressed or allocated; a
+retrieval model of many held rows predicts in bounded memory.
+
+The bombs are ``benchmarks/model_bombs.py``'s (which also measures time and RSS)."""
+
+import importlib.util
+import json
+import re
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import barenet
+from barenet import MLP, MSE, Linear
+from barenet.errors import ModelFileError
+from barenet.tabular import retrieval
+from barenet.tabular.retrieval import Retrieval
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "model_bombs.py"
+
+
+def _bombs_module():
+    spec = importlib.util.spec_from_file_location("model_bombs", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory):
+    return _bombs_module().build_bombs(tmp_path_factory.mktemp("bombs"))
+
+
+def _peak_while_loading(path):
+    """``(error or None, peak bytes traced)`` of ``barenet.load(path)``."""
+    tracemalloc.start()
+    try:
+        barenet.load(path)
+        error = None
+    except ModelFileError as raised:
+        error = raised
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return error, peak
+
+
+@pytest.mark.parametrize(
+    ("bomb", "member", "why"),
+    [
+        ("unknown_member", "extra.npy", "unknown member"),
+        ("raw_member", "param/0.b.npy", "not a NumPy array"),
+        ("metadata", "__meta__.npy", "would decompress to 1,07"),
+        ("metadata_48mb", "__meta__.npy", "a description is one text of at most"),
+        ("wrong_shape", "param/0.w.npy", "would decompress to 1,07"),
+        ("wrong_shape_40mb", "param/0.w.npy", r"the record says float32 of shape \(3, 4\)"),
+    ],
+)
+def test_a_bomb_is_refused_naming_its_member_in_bounded_memory(bombs, bomb, member, why):
+    path = bombs[bomb]
+    assert path.stat().st_size < 2_000_000  # 1-2 MB or less on disk
+    with zipfile.ZipFile(path) as archive:
+        declared = sum(info.file_size for info in archive.infolist())
+    assert declared > 40e6  # ... that decompresses to 40 MB or about 1 GB
+    error, peak = _peak_while_loading(path)
+    assert error is not None, f"{bomb} was loaded"
+    assert member in str(error) and re.search(why, str(error))
+    assert peak < 20e6
+
+
+def test_the_honest_file_the_bombs_come_from_loads(bombs):
+    error, _ = _peak_while_loading(bombs["honest"])
+    assert error is None
+
+
+def test_a_small_unknown_member_is_refused_too(tmp_path, bombs):
+    path = tmp_path / "extra.npz"
+    path.write_bytes(bombs["honest"].read_bytes())
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("notes.txt", "hello")
+    with pytest.raises(ModelFileError, match="unknown member 'notes.txt'"):
+        barenet.load(path)
+
+
+def test_a_missing_parameter_is_refused_by_name(tmp_path, bombs):
+    path = tmp_path / "missing.npz"
+    with zipfile.ZipFile(bombs["honest"]) as old, zipfile.ZipFile(path, "w") as new:
+        for name in old.namelist():
+            if name != "param/2.b.npy":
+                new.writestr(name, old.read(name))
+    with pytest.raises(ModelFileError, match="'2.b' is missing"):
+        barenet.load(path)
+
+
+def test_a_compressed_copy_of_a_model_file_still_loads(tmp_path, bombs):
+    path = tmp_path / "deflated.npz"
+    with zipfile.ZipFile(bombs["honest"]) as old:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+            for name in old.namelist():
+                new.writestr(name, old.read(name))
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(
+        barenet.load(path).predict(x), barenet.load(bombs["honest"]).predict(x)
+    )
+
+
+def test_a_description_over_its_cap_is_refused_before_it_is_read(tmp_path, bombs):
+    path = tmp_path / "long.npz"
+    with zipfile.ZipFile(bombs["honest"]) as old, zipfile.ZipFile(path, "w") as new:
+        for name in old.namelist():
+            if name != "__meta__.npy":
+                new.writestr(name, old.read(name))
+        meta = json.loads(str(np.load(bombs["honest"])["__meta__"]))
+        meta["padding"] = " " * (9 * 2**20)  # 36 MB as NumPy stores text
+        with new.open("__meta__.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array(member, np.array(json.dumps(meta)))
+    error, peak = _peak_while_loading(path)
+    assert "'__meta__.npy' (the description)" in str(error)
+    assert peak < 20e6
+
+
+def _retrieval_model(n_rows, top=0):
+    rows = np.random.default_rng(0).standard_normal((n_rows, 4)).astype(np.float32)
+    layer = Retrieval(4, 1, n_rows, rows=rows, targets=rows[:, :1], heads=2, dim=4, top=top)
+    model = MLP([layer, Linear(layer.out_dim, 1, seed=1)], MSE(), 0.1)
+    model.eval()
+    return model
+
+
+@pytest.mark.parametrize("top", [0, 8])
+def test_retrieval_predicts_many_held_rows_in_bounded_chunks(monkeypatch, top):
+    model = _retrieval_model(200_000, top)
+    x = np.random.default_rng(1).standard_normal((300, 4)).astype(np.float32)
+    tracemalloc.start()
+    try:
+        chunked = model.predict(x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100e6  # all at once: 300 x 200,000 scores, 240 MB an array
+    monkeypatch.setattr(retrieval, "SCORE_BUDGET", 10**9)
+    whole = model.predict(x)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-5)
+
+
+def test_retrieval_backward_after_a_chunked_evaluation_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(retrieval, "SCORE_BUDGET", 10)
+    model = _retrieval_model(50)
+    layer = model.layers[0]
+    out = layer.forward(np.zeros((3, 4), dtype=np.float32))
+    with pytest.raises(barenet.errors.BarenetValueError, match="training mode"):
+        layer.backward(np.ones_like(out))
