@@ -27,6 +27,7 @@ import numpy as np
 from barenet._checks import data_row as _row
 from barenet.errors import DataError
 from barenet.tables.dates import describe_date, encode_date, feature_names, find_date, fit_date
+from barenet.tables.text_encoding import check_given_encoding, decode_advice, sniff_encoding
 
 MISSING = "(missing)"
 MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "other"
@@ -75,7 +76,7 @@ def read_table(
         elif kind == "parquet":
             frame = pd.read_parquet(path)
         else:
-            encoding = encoding or "utf-8-sig"
+            encoding = choose_encoding(path, kind, encoding)
             if sep is None:
                 sep = _sniff(path, encoding, decimal, kind)
             skip = None
@@ -106,7 +107,7 @@ def read_table(
     except UnicodeDecodeError as error:
         raise DataError(
             f"{path}: not {encoding} text ({error.reason} at byte {error.start}); "
-            "give its encoding, e.g. --encoding latin-1"
+            f"{decode_advice(path, kind, encoding)}"
         ) from None
     except LookupError:
         raise DataError(f"{path}: unknown encoding {encoding!r}") from None
@@ -131,10 +132,22 @@ def read_table(
                     f"dropped the unnamed leading column of {path.name} "
                     "(it numbers the rows: a saved index)"
                 )
+    require_columns(frame, drop, path)
+    frame = frame.drop(columns=list(drop))  # a dropped column is never checked
     reading.numbers_written_as_text(frame, notices, path)
     reading.check_finite(frame, path)
-    require_columns(frame, drop, path)
-    return frame.drop(columns=list(drop))
+    return frame
+
+
+def choose_encoding(path: Path, kind: str, encoding: str | None) -> str:
+    """``encoding`` if given (a ``DataError`` if the file is UTF-16 or UTF-32 and it is
+    a one-byte encoding), else the one ``sniff_encoding`` finds."""
+    if encoding is None:
+        return sniff_encoding(path, kind)
+    message = check_given_encoding(path, kind, encoding)
+    if message:
+        raise DataError(message)
+    return encoding
 
 
 def _sniff(path: Path, encoding: str, decimal: str, kind: str = "csv") -> str:
