@@ -15,7 +15,7 @@ import traceback
 import numpy as np
 
 from barenet._version import __version__
-from barenet.cli import outputs, strict_json
+from barenet.cli import evaluation, outputs, strict_json
 from barenet.cli.data_args import (
     add_data_arguments,
     add_reader_arguments,
@@ -418,6 +418,12 @@ def check_loss(loss: str, task: str) -> None:
             f"--loss {loss} is a regression loss; the task is classification "
             "(use cross_entropy, or --task regression for a numeric target)"
         )
+    if task == "classification" and loss in ("bce", "bce_with_logits"):
+        raise BarenetValueError(
+            f"--loss {loss} scores one 0/1 output per row; barenet's classifiers have one "
+            "output per class, scored by cross_entropy, which for two classes is the same "
+            "logistic loss: leave --loss out (or give --loss cross_entropy)"
+        )
     if task == "regression" and loss in CLASSIFICATION_LOSSES:
         raise BarenetValueError(
             f"--loss {loss} needs classes; the target is continuous and the task regression "
@@ -516,6 +522,8 @@ def run_evaluate(args, stdout=None) -> int:
     target = args.target or prep.target_name
     frame = _read_rows(args, prep, args.data)
     require_columns(frame, [target], args.data)
+    if notice := evaluation.target_notice(target, prep.target_name):
+        print(f"Note: {notice}", file=sys.stderr)
     blank = blank_targets(frame[target])
     if blank.all():
         raise DataError(f"{args.data}: the target {target!r} is blank in every row")
@@ -528,12 +536,7 @@ def run_evaluate(args, stdout=None) -> int:
     _print_tally(tally)
     if prep.classes is not None:
         labels = prep.labels(truth)
-        unknown = sorted({str(v) for v in labels} - {str(c) for c in prep.classes})
-        if unknown:
-            raise DataError(
-                f"{args.data}: labels {unknown} of {target!r} were not classes in training "
-                f"({prep.classes}); the model cannot predict them"
-            )
+        evaluation.check_labels(labels, prep.classes, target, prep.target_name, args.data)
         metrics = classification_metrics(labels, predictions, prep.classes)
     else:
         from barenet.tables.columns import as_numbers

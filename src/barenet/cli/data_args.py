@@ -26,6 +26,7 @@ from barenet.tables.columns import (
     target_values,
 )
 from barenet.tables.datasets import BUILTIN, Split, load_builtin
+from barenet.tables.dates import settle_odd_dates
 
 
 def add_data_arguments(parser) -> None:
@@ -172,6 +173,7 @@ def split_table(
     from barenet.tables.standardize import fit_scaler
 
     notices = []
+    row_ids = row_id_columns(x_frame)  # on every row read: left-out rows leave gaps
     blank = blank_targets(y_column)
     if blank.all():
         raise DataError(f"{where}: the target {target_name!r} is blank in every row")
@@ -205,10 +207,10 @@ def split_table(
         raise DataError(
             f"cannot split the {len(rows)} rows {how} into training and test rows: {message}"
         ) from None
-    row_ids = row_id_columns(x_frame)  # seen on all rows: a training subset has gaps
     x_frame = x_frame.drop(columns=row_ids)
     try:
         specs, dropped = fit_columns(x_frame.iloc[train], max_categories)
+        notices += settle_odd_dates(specs, x_frame)
         dropped = [f"{name} (a row id: consecutive integers)" for name in row_ids] + dropped
         x_train, x_test = encode(x_frame.iloc[train], specs), encode(x_frame.iloc[test], specs)
     except DataError as error:

@@ -5,7 +5,9 @@
 A date is a number: seconds since 1970-01-01 UTC. Its civil date comes from its day
 number with Floor/Div arithmetic (Howard Hinnant's ``civil_from_days``: integers well
 inside float64's exact range; tested against pandas from 1600 to 2400); the periodic
-parts become sin/cos of their angle over ``PERIODS``.
+parts become sin/cos of their angle over ``PERIODS``. The year and the days since the
+first training date are clipped to the training range (``features``): the same
+``clip`` in NumPy and in the graph.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ class NumpyOps:
 
     add, sub, mul, div = np.add, np.subtract, np.multiply, np.divide
     floor, sin, cos = np.floor, np.sin, np.cos
+
+    @staticmethod
+    def clip(a, low: float, high: float):
+        """``a`` clipped to ``[low, high]``."""
+        return np.clip(a, low, high)
 
     @staticmethod
     def at_least(a, b):
@@ -82,18 +89,37 @@ def calendar(ops, seconds) -> dict:
 
 
 def features(ops, seconds, spec: dict) -> list:
-    """The date features of ``spec`` (see ``feature_names``) from imputed seconds."""
+    """The date features of ``spec`` (see ``feature_names``) from imputed seconds. With
+    the training range in ``spec`` (``origin`` to ``end``), the year and the days since
+    ``origin`` are clipped to it; the periodic parts are kept."""
     parts = calendar(ops, seconds)
+    low, high = _range(spec)
     values = []
     for part in spec["parts"]:
         if part == "year":
-            values.append(parts["year"])
+            values.append(_clip(ops, parts["year"], low["year"], high["year"]))
             continue
         start = 0.0 if part in ("weekday", "dayofyear", "hour") else 1.0
         angle = ops.mul(ops.sub(parts[part], start), 2 * np.pi / PERIODS[part])
         values += [ops.sin(angle), ops.cos(angle)]
-    values.append(ops.div(ops.sub(seconds, spec["origin"]), SECONDS_PER_DAY))
+    days = ops.div(ops.sub(seconds, spec["origin"]), SECONDS_PER_DAY)
+    values.append(_clip(ops, days, low["days"], high["days"]))
     return values
+
+
+def _range(spec: dict) -> tuple[dict, dict]:
+    """The year and the days since ``origin`` at the training range's ends (floats), or
+    infinities for a spec without ``end`` (model files before 0.3)."""
+    if "end" not in spec:
+        return {"year": -np.inf, "days": -np.inf}, {"year": np.inf, "days": np.inf}
+    ends = np.array([spec["origin"], spec["end"]])
+    years = calendar(NumpyOps, ends)["year"]
+    days = (ends - spec["origin"]) / SECONDS_PER_DAY
+    return {"year": float(years[0]), "days": 0.0}, {"year": float(years[1]), "days": days[1]}
+
+
+def _clip(ops, a, low: float, high: float):
+    return a if np.isinf(low) else ops.clip(a, low, float(high))
 
 
 class OnnxOps:
@@ -139,6 +165,9 @@ class OnnxOps:
 
     def at_least(self, a, b):
         return self.node("Cast", [self._binary("GreaterOrEqual", a, b)], to=self.double)
+
+    def clip(self, a, low: float, high: float):
+        return self._binary("Min", self._binary("Max", a, low), high)
 
 
 def onnx_date_features(spec: dict, seconds: str, node, constant, double_type: int) -> list:

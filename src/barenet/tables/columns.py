@@ -26,7 +26,8 @@ import numpy as np
 
 from barenet._checks import data_row as _row
 from barenet.errors import DataError
-from barenet.tables.dates import date_format, describe_date, encode_date, feature_names, fit_date
+from barenet.tables.dates import describe_date, encode_date, feature_names, find_date, fit_date
+from barenet.tables.text_encoding import check_given_encoding, decode_advice, sniff_encoding
 
 MISSING = "(missing)"
 MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "other"
@@ -75,7 +76,7 @@ def read_table(
         elif kind == "parquet":
             frame = pd.read_parquet(path)
         else:
-            encoding = encoding or "utf-8-sig"
+            encoding = choose_encoding(path, kind, encoding)
             if sep is None:
                 sep = _sniff(path, encoding, decimal, kind)
             skip = None
@@ -106,7 +107,7 @@ def read_table(
     except UnicodeDecodeError as error:
         raise DataError(
             f"{path}: not {encoding} text ({error.reason} at byte {error.start}); "
-            "give its encoding, e.g. --encoding latin-1"
+            f"{decode_advice(path, kind, encoding)}"
         ) from None
     except LookupError:
         raise DataError(f"{path}: unknown encoding {encoding!r}") from None
@@ -131,10 +132,22 @@ def read_table(
                     f"dropped the unnamed leading column of {path.name} "
                     "(it numbers the rows: a saved index)"
                 )
+    require_columns(frame, drop, path)
+    frame = frame.drop(columns=list(drop))  # a dropped column is never checked
     reading.numbers_written_as_text(frame, notices, path)
     reading.check_finite(frame, path)
-    require_columns(frame, drop, path)
-    return frame.drop(columns=list(drop))
+    return frame
+
+
+def choose_encoding(path: Path, kind: str, encoding: str | None) -> str:
+    """``encoding`` if given (a ``DataError`` if the file is UTF-16 or UTF-32 and it is
+    a one-byte encoding), else the one ``sniff_encoding`` finds."""
+    if encoding is None:
+        return sniff_encoding(path, kind)
+    message = check_given_encoding(path, kind, encoding)
+    if message:
+        raise DataError(message)
+    return encoding
 
 
 def _sniff(path: Path, encoding: str, decimal: str, kind: str = "csv") -> str:
@@ -285,8 +298,8 @@ def fit_columns(frame, max_categories: int = 20) -> tuple[list[dict], list[str]]
             dropped.append(f"{name} (all missing)")
         elif present.nunique() == 1 and len(present) == len(column):
             dropped.append(f"{name} (constant)")
-        elif (fmt := date_format(column)) is not None:
-            specs.append(fit_date(name, column, fmt))
+        elif (found := find_date(column)) is not None:
+            specs.append(fit_date(name, column, *found))
         elif _is_bool(column):
             values = _as_bools(column, name)
             specs.append(_numeric_spec(name, "bool", values))
@@ -342,12 +355,13 @@ def encode(frame, specs: list[dict], tally: dict | None = None) -> np.ndarray:
 
     Columns are found by name (any order; others ignored). ``tally`` (a dict) receives,
     per column name, ``{"imputed": blank cells, "unseen": values of a text column that
-    are none of its levels, "examples": a few of those}`` (see ``tally_notice``)."""
+    are none of its levels, "examples": a few of those, "clipped": dates outside the
+    training range}`` (see ``tally_notice``)."""
     require_columns(frame, [spec["name"] for spec in specs], "the data")
     parts = []
     for spec in specs:
         column = frame[spec["name"]]
-        counts = {"imputed": 0, "unseen": 0, "examples": []}
+        counts = {"imputed": 0, "unseen": 0, "examples": [], "clipped": 0}
         if tally is not None:
             tally[spec["name"]] = counts
         if spec["kind"] == "category":
@@ -379,9 +393,10 @@ def encode(frame, specs: list[dict], tally: dict | None = None) -> np.ndarray:
 
 
 def tally_notice(tally: dict) -> str | None:
-    """One line from an ``encode`` tally: how many blank cells were imputed, and how many
+    """One line from an ``encode`` tally: how many blank cells were imputed, how many
     text cells were none of the learned levels (values unseen in training, or pooled as
-    rare), per column; None when there were none."""
+    rare), and how many dates were outside the training range, per column; None when
+    there were none."""
     imputed = {name: c["imputed"] for name, c in tally.items() if c["imputed"]}
     unseen = {name: c for name, c in tally.items() if c["unseen"]}
     parts = []
@@ -397,6 +412,15 @@ def tally_notice(tally: dict) -> str | None:
         )
         cells = "cells held a category" if total != 1 else "cell held a category"
         parts.append(f"{total} {cells} unseen or rare in training ({each})")
+    clipped = {name: c["clipped"] for name, c in tally.items() if c.get("clipped")}
+    if clipped:
+        total = sum(clipped.values())
+        each = ", ".join(f"{name}: {n}" for name, n in clipped.items())
+        dates = "dates were" if total != 1 else "date was"
+        parts.append(
+            f"{total} {dates} outside the training range, their year and days clipped to "
+            f"it ({each})"
+        )
     return "; ".join(parts) if parts else None
 
 

@@ -7,7 +7,8 @@
 - ragged rows: a row with too few or too many fields is an error naming its line,
   or, with ``bad_rows="skip"``, left out and counted;
 - numbers written as text: ``12%`` and ``$1,200`` columns become numbers (with a
-  notice); ``inf`` and numbers too large to scale are errors naming column and row.
+  notice); ``inf`` and numbers too large to scale are errors naming column and row, and
+  so are integers so large (``uint64`` near 9e18) that float64 merges different values.
 """
 
 from __future__ import annotations
@@ -242,6 +243,26 @@ def check_finite(frame, path) -> None:
         bad = np.flatnonzero(np.isinf(values) | (np.abs(np.nan_to_num(values)) > MAX_ABS_VALUE))
         if len(bad):
             raise DataError(f"{path}: {describe_bad_number(name, bad[0], values[bad[0]])}")
+        if column.dtype.kind in "iu":
+            check_exact_integers(column, name, values, path)
+
+
+def check_exact_integers(column, name, values: np.ndarray, path) -> None:
+    """A ``DataError`` for a column of integers so large (beyond 2**53) that different
+    values become the same float64 number, which barenet computes with: its
+    differences would be lost, and a model would learn from rounding."""
+    present = column.dropna()
+    if not len(present) or np.abs(values[~np.isnan(values)]).max() <= 2.0**53:
+        return
+    distinct, kept = present.nunique(), len(np.unique(values[~np.isnan(values)]))
+    if kept < distinct:
+        raise DataError(
+            f"{path}: column {name!r} holds integers as large as {np.nanmax(np.abs(values)):.3g}"
+            f", too large to compute with exactly ({distinct} different values become {kept} "
+            "in float64, exact up to 2**53 = 9.0e15): if it is an identifier, leave it out "
+            f"with --drop {name}; if it is a quantity, subtract an offset or change its unit "
+            "in the file"
+        )
 
 
 def describe_bad_number(name, position: int, value: float) -> str:
