@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CAL_CSV = Path("/work/shared/data/cal_housing.csv")
 TARGETS = {
     "housing": "median_house_value",
     "cars": "mpg",
@@ -49,11 +48,28 @@ HOUSING_TARGET_SECONDS = 90.0  # ... trained in at most 90 s on a quiet 2-core m
 # -- the tables ---------------------------------------------------------------------
 
 
+def california_csv() -> Path | None:
+    """The raw California CSV (with a header, ``ocean_proximity`` aside): the file
+    ``$BARENET_CAL_CSV`` names, else ``data/cal_housing.csv`` beside the folder
+    ``$SCIKIT_LEARN_DATA`` names; None if neither is there."""
+    candidates = [os.environ.get("BARENET_CAL_CSV")]
+    if os.environ.get("SCIKIT_LEARN_DATA"):
+        candidates.append(
+            str(Path(os.environ["SCIKIT_LEARN_DATA"]).parent / "data" / "cal_housing.csv")
+        )
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
 def housing_table(rows: int | None = None, seed: int = 0) -> pd.DataFrame:
     """California Housing with ``ocean_proximity`` (from the coordinates) and ~1 % blank
-    ``total_bedrooms``; from the CSV if there, else scikit-learn's cached copy."""
-    if CAL_CSV.is_file():
-        frame = pd.read_csv(CAL_CSV)
+    ``total_bedrooms``; from the CSV if there (``california_csv``), else scikit-learn's
+    cached copy."""
+    csv_path = california_csv()
+    if csv_path is not None:
+        frame = pd.read_csv(csv_path)
     else:
         from sklearn.datasets import fetch_california_housing
 

@@ -10,7 +10,13 @@ import pytest
 
 from barenet import MLP, MSE, Linear, Relu, Sigmoid, check_gradients
 
+# The development layout's data folder beside the checkout; anywhere else, SCIKIT_LEARN_DATA.
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "scikit_learn_data"
+
+TORCH_MISSING = (
+    "PyTorch is not installed (optional: the parity tests compare with it); install its CPU "
+    "build with pip install torch --index-url https://download.pytorch.org/whl/cpu"
+)
 
 
 def california_home() -> str | None:

@@ -53,6 +53,44 @@ def test_missing_data_gives_one_clear_error(tmp_path, monkeypatch):
         load_california_housing(tmp_path)
 
 
+def test_a_miss_without_network_is_one_line_creates_nothing_and_does_not_wait(
+    tmp_path, monkeypatch, capsys
+):
+    calls = []
+
+    def no_network(url, path):
+        calls.append(url)
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr("sklearn.datasets._base.urlretrieve", no_network)
+    home = tmp_path / "not" / "here"
+    with pytest.raises(DataUnavailableError) as info:
+        load_california_housing(home)
+    message = str(info.value)
+    assert "\n" not in message and str(home) in message
+    assert "cal_housing_py3.pkz" in message and "SCIKIT_LEARN_DATA" in message
+    assert len(calls) == 2, "no network: one quick retry, no seconds of waiting"
+    assert not (tmp_path / "not").exists(), "a miss must not leave a folder behind"
+
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(home))
+    from barenet.cli import main
+
+    assert main(["train", "--dataset", "california", "--quiet", "--plot", "none"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cal_housing_py3.pkz" in err[0] and "SCIKIT_LEARN_DATA" in err[0]
+    assert not (tmp_path / "not").exists()
+
+
+def test_an_existing_empty_data_folder_is_kept(tmp_path, monkeypatch):
+    def no_network(url, path):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr("sklearn.datasets._base.urlretrieve", no_network)
+    with pytest.raises(DataUnavailableError, match="could not be downloaded"):
+        load_california_housing(tmp_path)
+    assert tmp_path.is_dir() and not any(tmp_path.iterdir())
+
+
 def test_bundled_datasets():
     diabetes = load_builtin("diabetes")
     assert diabetes.x_train.shape == (353, 10) and diabetes.y_test.shape == (89, 1)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import assert_gradients_ok
+from conftest import TORCH_MISSING, assert_gradients_ok
 
 from barenet import FeatureLinear, PeriodicEmbedding, PiecewiseLinearEncoding
 from barenet.errors import BarenetValueError
@@ -28,7 +28,7 @@ PLE_INPUT = np.array(
 
 
 def torch_or_skip():
-    return pytest.importorskip("torch")
+    return pytest.importorskip("torch", reason=TORCH_MISSING)
 
 
 # -- piecewise-linear encoding ------------------------------------------------------

@@ -3,7 +3,7 @@ training, and the fused path."""
 
 import numpy as np
 import pytest
-from conftest import assert_gradients_ok
+from conftest import TORCH_MISSING, assert_gradients_ok
 
 from barenet import (
     MLP,
@@ -122,7 +122,7 @@ def tabm_layers(dtype, k=4, in_dim=3, hidden=5, out_dim=2):
 def test_ensemble_matches_the_tabm_formula_in_torch(dtype, training):
     """out_m = relu((x * r_m) @ W + b_m) @ W2_m + b2_m; while training the loss is the
     mean over members of each member's MSE, in evaluation the MSE of their mean."""
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=TORCH_MISSING)
     tol = TOLERANCE[dtype]
     k = 4
     layers = tabm_layers(dtype, k)
@@ -164,7 +164,7 @@ def test_ensemble_matches_the_tabm_formula_in_torch(dtype, training):
 
 
 def test_input_gradient_of_the_ensemble_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=TORCH_MISSING)
     layers = tabm_layers(np.float64)
     x = normal((6, 3), seed=3)
     up_grad = normal((6, 4, 2), seed=4)

@@ -118,7 +118,7 @@ def test_estimator_time_limit_cuts_training():
 
 @pytest.mark.parametrize(
     ("given", "meant"),
-    [("hidden_layer_sizes", "'hidden'"), ("batchsize", "'batch_size'"), ("max_iter", "'epochs'")],
+    [("learning_rate_init", "'lr'"), ("batchsize", "'batch_size'"), ("max_iter", "'epochs'")],
 )
 def test_unknown_estimator_parameter_says_did_you_mean(given, meant):
     with pytest.raises(BarenetTypeError, match=f"did you mean {meant} for '{given}'"):

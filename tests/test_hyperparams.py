@@ -34,7 +34,8 @@ def test_estimator_defaults_are_a_valid_configuration_that_builds():
     config = BarenetRegressor()._config()
     assert isinstance(config, TrainConfig)
     names = {name for name, _ in BarenetRegressor._parameters()}
-    assert names - {"random_state", "verbose", "target_scaling"} <= set(hyperparams.BY_NAME)
+    own = {"random_state", "verbose", "target_scaling", "hidden_layer_sizes"}
+    assert names - own <= set(hyperparams.BY_NAME)
 
 
 def test_momentum_with_an_optimizer_that_has_none_is_an_error():

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from conftest import TORCH_MISSING
 
 from barenet import MLP, MSE, SGD, Adam, AdamW, Linear, Relu, RMSprop, clip_grad_norm
 from barenet.registry import OPTIMIZERS
@@ -43,7 +44,7 @@ def set_grads(layers, rng):
 @pytest.mark.parametrize("fused", [False, True], ids=["per-parameter", "fused"])
 @pytest.mark.parametrize("name, kwargs", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_twenty_steps_follow_torch_exactly(name, kwargs, fused):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=TORCH_MISSING)
     layers = two_layers()
     tensors = [torch.tensor(p.value.copy(), requires_grad=True) for p in params_of(layers)]
     optimizer = OURS[name](params_of(layers), fused=fused, **kwargs)
@@ -107,7 +108,7 @@ def test_replacing_a_packed_array_is_noticed():
 
 
 def test_clip_grad_norm_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=TORCH_MISSING)
     layers = two_layers()
     rng = np.random.default_rng(2)
     grads = [g * 5 for g in set_grads(layers, rng)]

@@ -3,7 +3,7 @@ itself, the fused path, the model file holding the training rows, and the preset
 
 import numpy as np
 import pytest
-from conftest import assert_gradients_ok
+from conftest import TORCH_MISSING, assert_gradients_ok
 
 import barenet
 from barenet import MLP, MSE, Adam, Linear, Relu, Retrieval
@@ -64,7 +64,7 @@ def torch_retrieval(torch, inp, rows, targets, w, excluded=None):
 @pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 def test_retrieval_matches_a_pytorch_reference(training, dtype):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=TORCH_MISSING)
     layer = retrieval(dtype, candidates=30).train(training)
     rng = np.random.default_rng(3)
     inp = np.concatenate([layer.rows[:5], rng.standard_normal((4, 3)).astype(dtype)])
@@ -129,7 +129,7 @@ def torch_top_retrieval(torch, inp, rows, targets, encoders, top, excluded=None,
 @pytest.mark.parametrize("encoder", ["linear", "diagonal"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 def test_top_and_diagonal_match_a_pytorch_reference(training, encoder, dtype):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=TORCH_MISSING)
     layer = retrieval(dtype, candidates=30, top=5, encoder=encoder, dim=3, scale=1.0, speed=2.0)
     layer.train(training)
     rng = np.random.default_rng(3)

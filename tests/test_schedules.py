@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from conftest import TORCH_MISSING
 
 from barenet import SGD, CosineAnnealingLR, Linear, ReduceLROnPlateau, StepLR
 from barenet.registry import SCHEDULES
@@ -13,7 +14,7 @@ CASES = [
 
 @pytest.mark.parametrize("ours, theirs, kwargs", CASES, ids=["step", "cosine", "plateau"])
 def test_schedule_and_parameter_trajectory_match_torch(ours, theirs, kwargs):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=TORCH_MISSING)
     theirs = getattr(torch.optim.lr_scheduler, theirs)
     layer = Linear(3, 2, dtype=np.float64, seed=0)
     tensor = torch.tensor(layer.w.copy(), requires_grad=True)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import TORCH_MISSING
 
 from barenet import (
     GELU,
@@ -22,7 +23,7 @@ from barenet import (
     Tanh,
 )
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason=TORCH_MISSING)
 nn = torch.nn
 
 TOLERANCE = {np.float64: 1e-10, np.float32: 1e-5}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -27,8 +28,17 @@ from barenet.training import hyperparams
 from barenet.training.config import TrainConfig
 from barenet.training.fitting import fit_model
 
-#: (name, default) of every constructor parameter, in order.
-PARAMETERS = [p.for_estimator for p in hyperparams.PARAMS] + [("verbose", False)]
+#: Renamed parameters, still accepted for one minor version: old name -> new name.
+DEPRECATED = {"hidden_layer_sizes": "hidden"}
+#: The version that drops the names in ``DEPRECATED``.
+REMOVED_IN = "0.4"
+
+#: (name, default) of every constructor parameter, in order; the deprecated ones last.
+PARAMETERS = (
+    [p.for_estimator for p in hyperparams.PARAMS]
+    + [("verbose", False)]
+    + [(old, None) for old in DEPRECATED]
+)
 
 
 def _same(value, default) -> bool:
@@ -48,6 +58,31 @@ SKLEARN_NAMES = {
     "validation_fraction": "val_fraction",
     "n_iter_no_change": "early_stopping",
 }
+
+
+def renamed_values(estimator) -> dict:
+    """``{new name: value}`` for each deprecated parameter given (not None), with a
+    ``FutureWarning`` naming the new spelling; an error if both spellings are given."""
+    values = {}
+    for old, new in DEPRECATED.items():
+        value = getattr(estimator, old, None)
+        if value is None:
+            continue
+        owner = type(estimator).__name__
+        default = dict(PARAMETERS)[new]
+        if not _same(getattr(estimator, new), default):
+            raise BarenetValueError(
+                f"{owner} got both {old}={value!r} and {new}={getattr(estimator, new)!r}: "
+                f"{old} is the old name of {new}; give only {new}"
+            )
+        warnings.warn(
+            f"{owner}({old}=...) is deprecated and will be removed in barenet {REMOVED_IN}; "
+            f"use {new}=... instead",
+            FutureWarning,
+            stacklevel=5,  # the user's fit or partial_fit call
+        )
+        values[new] = value
+    return values
 
 
 def _suggestions(unknown, names) -> str:
@@ -131,9 +166,10 @@ class _BarenetEstimator(BaseEstimator):
         """The training configuration; with a ``recipe``, the parameters left at their
         defaults take the recipe's values."""
         values = {}
+        renamed = renamed_values(self)
         for p in hyperparams.PARAMS:
             name, default = p.for_estimator
-            value = getattr(self, name)
+            value = renamed.get(name, getattr(self, name))
             if self.recipe is None or name == "recipe" or not _same(value, default):
                 values[p.name] = value
         values["seed"] = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import urllib.error
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -100,31 +103,78 @@ def preprocess(
     return Split(x_train, x_test, y_train, y_test, scaler_x, scaler_y, names, target_name, classes)
 
 
+CALIFORNIA_FILE = "cal_housing_py3.pkz"
+
+
 def data_home(data_home=None) -> str:
     """Where scikit-learn keeps its data: ``data_home``, else ``$SCIKIT_LEARN_DATA``,
-    else ``~/scikit_learn_data``."""
-    from sklearn.datasets import get_data_home
+    else ``~/scikit_learn_data``. Unlike scikit-learn's ``get_data_home``, the folder is
+    not created."""
+    if data_home is None:
+        data_home = os.environ.get("SCIKIT_LEARN_DATA") or os.path.join("~", "scikit_learn_data")
+    return os.path.expanduser(str(data_home))
 
-    return get_data_home(data_home)
+
+def missing_folders(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def california_unavailable(home: str, reason: str = "") -> DataUnavailableError:
+    """The one-line error for California Housing missing from ``home``."""
+    because = f" and could not be downloaded ({reason})" if reason else ""
+    return DataUnavailableError(
+        f"California Housing not found: no {CALIFORNIA_FILE} in {home}{because}; point "
+        f"SCIKIT_LEARN_DATA (or --data-home) at the folder that holds {CALIFORNIA_FILE}, "
+        "or run once with network access to download it there"
+    )
+
+
+def download_california(home: str):
+    """scikit-learn's download into ``home``: two quick attempts, and scikit-learn's
+    slower retries only when the server answered (a machine without network fails at
+    once, without scikit-learn's seconds of waiting)."""
+    from sklearn.datasets import fetch_california_housing
+
+    try:
+        with warnings.catch_warnings():  # its "Retry downloading" warning: not the user's
+            warnings.filterwarnings("ignore", "Retry downloading", UserWarning)
+            return fetch_california_housing(data_home=home, n_retries=1, delay=0.01)
+    except urllib.error.HTTPError:
+        return fetch_california_housing(data_home=home)
 
 
 def fetch_california(data_home_=None, *, download_if_missing: bool = True):
     """California Housing through scikit-learn's ``fetch_california_housing`` (its cache,
-    ``data_home`` and ``SCIKIT_LEARN_DATA`` honoured); one clear error if unavailable."""
+    ``data_home`` and ``SCIKIT_LEARN_DATA`` honoured).
+
+    Raises
+    ------
+    DataUnavailableError
+        ``cal_housing_py3.pkz`` is not in the folder and cannot be downloaded (or
+        ``download_if_missing`` is False): one line naming the file, the folder and
+        ``SCIKIT_LEARN_DATA``. No folder is left behind by a failed download.
+    """
     from sklearn.datasets import fetch_california_housing
 
+    home = data_home(data_home_)
+    if (Path(home) / CALIFORNIA_FILE).is_file():
+        return fetch_california_housing(data_home=home, download_if_missing=False)
+    if not download_if_missing:
+        raise california_unavailable(home)
+    created = missing_folders(Path(home))
     try:
-        return fetch_california_housing(
-            data_home=data_home_, download_if_missing=download_if_missing
-        )
-    except Exception as error:  # URLError, OSError, ...: no cache and no network
-        where = data_home(data_home_)
-        raise DataUnavailableError(
-            f"California Housing is not cached in {where} and could not be downloaded "
-            f"({type(error).__name__}: {error}). Run once with network access, or copy "
-            "scikit-learn's cal_housing_py3.pkz into that folder, or point SCIKIT_LEARN_DATA "
-            "(or data_home=) at a folder that holds it."
-        ) from error
+        return download_california(home)
+    except Exception as error:  # URLError, OSError, ...: no network, or a bad download
+        for folder in created:  # scikit-learn made them; leave nothing behind on a miss
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        reason = " ".join(f"{type(error).__name__}: {error}".split())
+        raise california_unavailable(home, reason) from error
 
 
 def load_california_housing(
