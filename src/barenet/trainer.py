@@ -136,6 +136,7 @@ class Trainer:
         # fail fast, before any update, on layers or targets that do not fit the data
         model.evaluate(x[:2], y[:2], engine="numpy")
         model.interrupted = False
+        model.stopped_mid_epoch = False  # Ctrl-C inside an epoch: partly trained weights
         model.stop_requested = False
         self.engine_used = resolve_engine(model, self.engine, fast=self.fast, verbose=self.verbose)
         keep_freed_arrays()  # each batch reuses the last one's memory (barenet.engines.heap)
@@ -169,7 +170,7 @@ class Trainer:
             step.begin_epoch()
         train_loss = self._run_batches(step, x, y)
         if train_loss is None:  # interrupted inside the epoch
-            model.interrupted = True
+            model.interrupted = model.stopped_mid_epoch = True
             return False
         val_loss = None
         if x_val is not None:
