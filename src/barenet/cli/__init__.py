@@ -24,6 +24,7 @@ from barenet.cli.data_args import (
     load_data,
     read_data,
 )
+from barenet.cli.help_text import command_text, misspelled_command
 from barenet.cli.reporting import (
     Progress,
     baselines,
@@ -116,25 +117,23 @@ def _show_defaults(parser) -> None:
             action.help += f" (default: {action.default})"
 
 
+MODEL_HELP = "a model file written by barenet train --save (or barenet.save)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="barenet",
         description="barenet: a small neural-network library. barenet with no command "
         "trains (barenet --epochs 5 is barenet train --epochs 5).",
-        epilog="barenet COMMAND --help describes each command's options.",
+        epilog="barenet COMMAND --help describes each command's options, with examples.",
     )
-    parser.add_argument("--version", action="version", version=f"barenet {__version__}")
-    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
-    train = sub.add_parser(
-        "train",
-        help="train a network (the default command)",
-        description="Train a network. train is the default command: barenet --epochs 5 "
-        "is barenet train --epochs 5. With --data FILE --target COLUMN and no network or "
-        "training option, the model is --recipe auto (small below 1,000 training rows, "
-        "else tabular) and stops within --time-limit 75 seconds; without --data it is the "
-        "notebook's network. Other commands: predict, evaluate, tune, export-onnx; "
-        "barenet COMMAND --help describes each.",
+    parser.add_argument(
+        "--version", action="version", version=f"barenet {__version__}", help="print the version"
     )
+    sub = parser.add_subparsers(
+        dest="command", title="commands", metavar="COMMAND", help="train when none is given"
+    )
+    train = sub.add_parser("train", **command_text("train"))
     add_data_arguments(train)
     add_hyperparameter_flags(train.add_argument_group("network and training"))
     add_stream_arguments(train)
@@ -156,17 +155,27 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint after every epoch")
     out.add_argument("--resume", metavar="PATH", help="continue from a checkpoint")
     out.add_argument("--quiet", action="store_true", help="print only the summary")
-    out.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    out.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as JSON on stdout (every column, the history per epoch); "
+        "progress and notices go to stderr",
+    )
 
-    predict = sub.add_parser("predict", help="predict with a saved model")
-    predict.add_argument("--model", required=True)
+    predict = sub.add_parser("predict", **command_text("predict"))
+    predict.add_argument("--model", required=True, metavar="MODEL.npz", help=MODEL_HELP)
     predict.add_argument(
         "--data",
         required=True,
         metavar="PATH",
         help="raw rows (CSV or .parquet): the training columns in any order; others ignored",
     )
-    predict.add_argument("--out", metavar="PATH.csv", help="default: standard output")
+    predict.add_argument(
+        "--out",
+        metavar="PATH.csv",
+        help="write the predictions here, as CSV (a folder of Parquet parts for a folder or "
+        "glob --data), and say how many rows (default: CSV on standard output)",
+    )
     predict.add_argument(
         "--keep", metavar="ID,...", help="columns copied to the output (identifiers)"
     )
@@ -176,18 +185,29 @@ def build_parser() -> argparse.ArgumentParser:
     add_reader_arguments(predict)
     add_predict_arguments(predict)
 
-    evaluate = sub.add_parser("evaluate", help="metrics of a saved model on a labelled table")
-    evaluate.add_argument("--model", required=True)
-    evaluate.add_argument("--data", required=True, metavar="PATH")
-    evaluate.add_argument("--target", metavar="COLUMN", help="default: the training target")
-    evaluate.add_argument("--json", action="store_true")
+    evaluate = sub.add_parser("evaluate", **command_text("evaluate"))
+    evaluate.add_argument("--model", required=True, metavar="MODEL.npz", help=MODEL_HELP)
+    evaluate.add_argument(
+        "--data",
+        required=True,
+        metavar="PATH",
+        help="labelled rows (CSV or .parquet): the training columns and the target",
+    )
+    evaluate.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="the column of true answers (default: the training target)",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_reader_arguments(evaluate)
 
     _show_defaults(train)
     tuning.add_parser(sub)
-    export = sub.add_parser("export-onnx", help="export a saved model to ONNX")
-    export.add_argument("--model", required=True)
-    export.add_argument("--out", required=True, metavar="PATH.onnx")
+    export = sub.add_parser("export-onnx", **command_text("export-onnx"))
+    export.add_argument("--model", required=True, metavar="MODEL.npz", help=MODEL_HELP)
+    export.add_argument(
+        "--out", required=True, metavar="PATH.onnx", help="the ONNX file to write (needs onnx)"
+    )
     return parser
 
 
@@ -577,6 +597,10 @@ def main(argv=None) -> int:
     """The ``barenet`` command. Errors barenet raises on purpose (``BarenetError``) and
     OS errors are one line on stderr (exit 2); anything else is a bug, shown in full."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    misspelled = misspelled_command(argv, COMMANDS)
+    if misspelled:
+        print(misspelled, file=sys.stderr)
+        return 2
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
         argv.insert(0, "train")
     args = build_parser().parse_args(argv)

@@ -149,15 +149,38 @@ def _sniff(path: Path, encoding: str, decimal: str, kind: str = "csv") -> str:
         return "," if decimal != "," else ";"
 
 
+#: Up to this many columns, a missing column's error lists them all.
+LISTED_COLUMNS = 12
+
+
+def missing_column_message(name: str, columns: list, where: str) -> str:
+    """``"WHERE: no column 'SalePrice'; did you mean 'Sale_Price'? (81 columns)"``: the
+    closest names when some are close, else the columns (their first few when many)."""
+    from barenet._checks import did_you_mean
+
+    columns = [str(c) for c in columns]
+    if len(columns) == 1 and any(c in columns[0] for c in ",;\t|"):
+        hint = " (the file was read as one column: give its separator with --sep)"
+        return f"{where}: no column {name!r}; the columns are {columns}{hint}"
+    suggestion = did_you_mean(name, columns)
+    if suggestion:
+        return f"{where}: no column {name!r}; {suggestion} ({len(columns)} columns)"
+    if len(columns) <= LISTED_COLUMNS:
+        return f"{where}: no column {name!r}; the columns are {columns}"
+    first = ", ".join(repr(c) for c in columns[:5])
+    return (
+        f"{where}: no column {name!r} and none spelled like it among its {len(columns)} "
+        f"columns ({first}, ...)"
+    )
+
+
 def require_columns(frame, names, where) -> None:
-    """A ``DataError`` naming the first of ``names`` that ``frame`` lacks."""
+    """A ``DataError`` naming the first of ``names`` that ``frame`` lacks (and the
+    closest column names)."""
     columns = list(frame.columns)
     for name in names:
         if name not in columns:
-            hint = ""
-            if len(columns) == 1 and any(c in str(columns[0]) for c in ",;\t|"):
-                hint = " (the file was read as one column: give its separator with --sep)"
-            raise DataError(f"{where}: no column {name!r}; the columns are {columns}{hint}")
+            raise DataError(missing_column_message(name, columns, where))
 
 
 def as_numbers(column, name: str):
