@@ -67,9 +67,10 @@ def test_train_on_csv_with_plot_save_predict_and_evaluate(
     assert rows[0] == ["predicted_progression"] and len(rows) == 443
     _, table = barenet.tables.datasets.read_csv(diabetes_csv)
     expected = model.preprocessing.predict(model, table[:, :-1])
-    # written at 6 significant digits (the issue: not 17), so equal to that precision
-    np.testing.assert_allclose([float(r[0]) for r in rows[1:]], expected, rtol=5e-6)
-    assert all(len(r[0].replace(".", "").replace("-", "").lstrip("0")) <= 6 for r in rows[1:])
+    # written in full (the shortest text that reads back as the same float): exact
+    assert [float(r[0]) for r in rows[1:]] == np.asarray(expected, dtype=np.float64).tolist()
+    assert all(r[0] == repr(float(r[0])) for r in rows[1:])
+    assert out == "wrote 442 rows to pred.csv\n"
     assert 25 < float(rows[1][0]) < 346  # original units of the diabetes target
 
     code, out, _ = run(

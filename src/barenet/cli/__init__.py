@@ -21,8 +21,10 @@ from barenet.cli.data_args import (
     _names,
     add_data_arguments,
     add_reader_arguments,
+    check_feature_numbers,
     load_data,
     read_data,
+    with_model_reading,
 )
 from barenet.cli.help_text import command_text, misspelled_command
 from barenet.cli.reporting import (
@@ -31,6 +33,7 @@ from barenet.cli.reporting import (
     confusion_table,
     finish_summary,
     history_for_json,
+    plural,
     report_metrics,
 )
 from barenet.diagnostics.plotting import check_plot_format, plot_diagnostics, plot_losses
@@ -448,12 +451,14 @@ def check_loss(loss: str, task: str) -> None:
 
 
 def _number_text(value) -> str:
-    return f"{float(value):.6g}"
+    """A number in full: the shortest text that reads back as the same float
+    (``1109370.4765625``, ``0.1``), never rounded to a few digits."""
+    return str(value) if isinstance(value, np.floating) else repr(float(value))
 
 
 def _cell(value, passed: bool = False) -> str:
-    """A value as written by ``predict``: numbers to 6 significant digits, except in
-    columns passed through (``--keep``), which are written as read."""
+    """A value as written by ``predict``: numbers in full (``_number_text``), and
+    columns passed through (``--keep``) as read."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, (float, np.floating)) and not passed:
@@ -466,8 +471,10 @@ def _read_rows(args, prep, where, text=()):
     naming the file and the first missing column otherwise)."""
     from barenet.tables.columns import require_columns
 
-    frame = read_data(args, args.data, text=[n for n in text if n not in prep.feature_names])
+    reading = with_model_reading(args, prep)  # the training file's --sep, --decimal, ...
+    frame = read_data(reading, args.data, text=[n for n in text if n not in prep.feature_names])
     require_columns(frame, prep.feature_names, where)
+    check_feature_numbers(frame, prep, where)
     return frame
 
 
@@ -511,6 +518,7 @@ def run_predict(args, stdout=None) -> int:
 
         with atomic_path(args.out) as tmp:
             tmp.write_text(text)
+        print(f"wrote {plural(len(predictions), 'row')} to {args.out}", file=stdout)
     else:
         stdout.write(text)
     return 0

@@ -86,7 +86,8 @@ def run_stream_predict(args, model, keep, stdout=None) -> int:
         raise BarenetValueError(f"cannot write {out}: its folder does not exist")
     if args.proba and model.preprocessing.classes is None:
         raise BarenetValueError("--proba is for classifiers; this model is a regressor")
-    stream = TableStream(args.data, sep=args.sep)
+    remembered = getattr(model.preprocessing, "reading", None) or {}
+    stream = TableStream(args.data, sep=args.sep or remembered.get("sep"))
     needed = _needed(model, keep)
     missing = [name for name in needed if name not in stream.names]
     if missing:

@@ -46,6 +46,7 @@ class Split(NamedTuple):
             self.scaler_y,
             self.classes,
             columns=self.columns,
+            reading=(self.report or {}).get("reading"),
         )
 
 
