@@ -22,6 +22,7 @@ them directly.
 from __future__ import annotations
 
 import argparse
+import ast
 import inspect
 import re
 import sys
@@ -346,12 +347,45 @@ def engine_coverage() -> str:
     return "\n".join(lines)
 
 
+def first_line(path: Path) -> str:
+    """The first sentence of a Python file's module docstring ("" without one)."""
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    return re.split(r"(?<=[.;])\s", paragraph)[0]
+
+
+def module_map() -> str:
+    """One row per module under ``src/barenet`` (packages by their ``__init__.py``):
+    its path and the first line of its docstring, in path order."""
+    package = ROOT / "src" / "barenet"
+    rows = ["| module | what it is |", "| --- | --- |"]
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package.parent)
+        shown = relative.parent.as_posix() + "/" if path.name == "__init__.py" else relative
+        rows.append(f"| `{shown}` | {cell(first_line(path))} |")
+    return "\n".join(rows)
+
+
+def test_count() -> str:
+    """How many test functions ``tests/`` holds and in how many files (counted from the
+    source: each ``def test_...``, before pytest expands the parametrised ones)."""
+    files = sorted((ROOT / "tests").glob("test_*.py"))
+    count = sum(
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+        for path in files
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+    )
+    return f"{count:,} test functions in {len(files)} files"
+
+
 # What a hand-written page may ask for with a line ``<!-- generated: NAME -->``.
 SNIPPETS = {
     "recipes": recipes_table,
     "hyperparameters": hyperparams_table,
     "choices": choices_summary,
     "engine-coverage": engine_coverage,
+    "modules": module_map,
+    "test-count": test_count,
 }
 PLACEHOLDER = re.compile(r"^<!-- generated: ([\w.-]+) -->$", re.MULTILINE)
 

@@ -4,10 +4,7 @@ the navigation, README as the short front door (its links, its two commands), an
 strict build of the whole site."""
 
 import importlib.util
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,14 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
 
-def load_generator():
-    spec = importlib.util.spec_from_file_location("gen_pages", DOCS / "gen_pages.py")
+def load_docs_module(name: str):
+    """``docs/NAME.py`` as a module (docs/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, DOCS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-gen = load_generator()
+gen = load_docs_module("gen_pages")
+check_site = load_docs_module("check_site")
 
 
 def table_rows(markdown: str) -> list[list[str]]:
@@ -208,6 +207,134 @@ def test_an_unknown_snippet_is_an_error_naming_the_page():
         gen.fill_placeholders("text\n<!-- generated: nope -->\n", "page.md")
 
 
+def test_the_module_map_lists_every_module_once_with_its_docstring():
+    package = ROOT / "src" / "barenet"
+    rows = table_rows(gen.module_map())[1:]
+    shown = [code_names(row[0])[0] for row in rows]
+    expected = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package.parent)
+        expected.append(
+            relative.parent.as_posix() + "/" if path.name == "__init__.py" else str(relative)
+        )
+    assert shown == expected
+    layers = next(row for row in rows if row[0] == "`barenet/layers.py`")
+    assert layers[1] == gen.first_line(package / "layers.py") != ""
+    page = (DOCS / "development.md").read_text(encoding="utf-8")
+    assert "<!-- generated: modules -->" in page and "<!-- generated: test-count -->" in page
+
+
+def test_the_test_count_is_counted_from_the_tests():
+    files = list((ROOT / "tests").glob("test_*.py"))
+    defined = sum(
+        len(re.findall(r"^\s*(?:async )?def test", p.read_text(encoding="utf-8"), re.MULTILINE))
+        for p in files
+    )
+    assert gen.test_count() == f"{defined:,} test functions in {len(files)} files"
+
+
+def user_pages() -> dict[str, str]:
+    """``{name: text}`` of every hand-written page and of the notebook's Markdown cells."""
+    import json
+
+    pages = {
+        p.relative_to(DOCS).as_posix(): p.read_text(encoding="utf-8") for p in DOCS.rglob("*.md")
+    }
+    notebook = json.loads(gen.NOTEBOOK.read_text(encoding="utf-8"))
+    pages["learn/notebook.ipynb"] = "\n".join(
+        "".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown"
+    )
+    return pages
+
+
+def test_no_user_page_speaks_of_issues():
+    for name, text in user_pages().items():
+        found = re.search(r".{0,40}\bissues?\b.{0,40}", text, re.IGNORECASE)
+        assert found is None, f"{name}: {found.group(0)!r}"
+
+
+def test_the_first_run_transcript_is_in_the_summarys_current_form():
+    """The transcript on getting started has exactly the lines ``summary_text`` prints
+    for the figures it shows, and the page says what the first run costs."""
+    from barenet.cli.reporting import summary_text
+
+    page = (DOCS / "getting-started.md").read_text(encoding="utf-8")
+    block = section(page, "A first run").split("```text\n")[1].split("```")[0]
+    lines = [line for line in block.splitlines() if not line.startswith(("$ ", "epoch "))]
+    numbers = [float(n) for n in re.findall(r"-?\d+\.\d+", "\n".join(lines[3:6]))]
+    rows = [int(n) for n in re.findall(r"(\d+) rows", block)]
+    epochs = int(re.search(r"Trained (\d+) epochs", block).group(1))
+    seconds = [float(n) for n in re.findall(r"(\d+\.\d) s\b", lines[-2])]
+    names = ("barenet MLP", "training mean", "least squares")
+    metrics = [
+        dict(zip(("mse", "rmse", "mae", "r2"), numbers[i * 4 : i * 4 + 4], strict=True))
+        for i in range(3)
+    ]
+    summary = {
+        "rows": {"train": rows[0], "validation": rows[1], "test": rows[1]},
+        "validation": "test split",
+        "interrupted": False,
+        "diverged": None,
+        "task": "regression",
+        "dataset": "california",
+        "config": {"epochs": epochs, "early_stopping": None},
+        "epochs_trained": epochs,
+        "kept_epoch": epochs,
+        "test": metrics[0],
+        "baselines": dict(zip(names[1:], metrics[1:], strict=True)),
+        "wall_seconds": seconds[0],
+        "train_seconds": seconds[1],
+        "plot": "losses.png",
+    }
+    assert summary_text(summary).splitlines() == lines
+    assert "compiling kernels (once)" in " ".join(section(page, "A first run").split())
+
+
+# --- the site's math ------------------------------------------------------------------
+
+
+MATHJAX = (
+    '<!-- Load mathjax -->\n<script src=""> </script>\n<script type="text/x-mathjax-config">'
+    "displayMath: [ ['$$','$$'] ]</script>\n<!-- End of mathjax configuration -->"
+)
+
+
+def test_the_notebooks_math_becomes_mathml_and_its_empty_loader_goes():
+    pytest.importorskip("latex2mathml", reason='pip install -e ".[docs]"')
+    hooks = load_docs_module("hooks")
+    page = (
+        f"<head>{MATHJAX}</head><p>$$f(x) = \\frac{{1}}{{1 + e^{{-x}}}}$$</p>"
+        "<p>the range $(0, 1)$ and $a &lt; b$</p>"
+        '<pre>print("costs $5 and $$6")</pre><p><code>$x$</code></p>'
+    )
+    assert check_site.page_problems(page)  # raw math and an empty loader, before
+    html = hooks.render_math(page, dollars=True)
+    assert check_site.page_problems(html) == []
+    assert html.count('<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">') == 1
+    assert html.count('display="inline"') == 2 and "&lt;" not in html.split("<pre>")[0][-200:]
+    assert '<pre>print("costs $5 and $$6")</pre>' in html and "<code>$x$</code>" in html
+    assert "<mfrac>" in html and 'src=""' not in html
+
+
+def test_markdown_math_from_arithmatex_becomes_mathml():
+    pytest.importorskip("latex2mathml", reason='pip install -e ".[docs]"')
+    hooks = load_docs_module("hooks")
+    page = (
+        '<div class="arithmatex">\\[L = \\frac{1}{N}\\]</div>'
+        '<p>cost <span class="arithmatex">\\(p_i\\)</span> and $5</p>'
+    )
+    html = hooks.render_math(page)  # Markdown pages: bare dollars are money, left alone
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in html
+    assert 'display="inline"><mrow><msub><mi>p</mi><mi>i</mi></msub>' in html
+    assert "and $5</p>" in html and check_site.page_problems(html) == []
+
+
+def test_the_site_check_names_raw_math_and_empty_scripts():
+    assert check_site.page_problems("<p>$x$ and <code>$$</code></p><pre>\\(</pre>") == []
+    assert check_site.page_problems("<p>$$x$$</p>")[0].startswith("raw math")
+    assert check_site.page_problems('<script src=""></script>') == ['an empty <script src="">']
+
+
 # --- the front door: README.md ---------------------------------------------------
 
 
@@ -253,7 +380,14 @@ def test_the_readme_keeps_the_two_commands():
 # --- the site ------------------------------------------------------------------------
 
 
-DOCS_TOOLS = ("mkdocs", "material", "mkdocstrings_handlers", "mkdocs_jupyter", "mkdocs_gen_files")
+DOCS_TOOLS = (
+    "mkdocs",
+    "material",
+    "mkdocstrings_handlers",
+    "mkdocs_jupyter",
+    "mkdocs_gen_files",
+    "latex2mathml",
+)
 
 
 def docs_tools_missing() -> str | None:
@@ -266,18 +400,11 @@ def docs_tools_missing() -> str | None:
     reason=f'the docs tools are not installed ({docs_tools_missing()}): pip install -e ".[docs]"',
 )
 def test_the_site_builds_in_strict_mode(tmp_path):
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", DISABLE_MKDOCS_2_WARNING="true")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
     site = tmp_path / "site"
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = check_site.build(site)
     assert result.returncode == 0, result.stderr[-4000:]
+    noise = [line for line in result.stderr.splitlines() if line and not line.startswith("INFO")]
+    assert noise == [], "\n".join(noise[:40])  # no third-party notices, no warnings
     for page in ("reference/cli", "reference/choices", "learn/notebook", "reference/api/layers"):
         assert (site / page / "index.html").is_file(), page
     choices = (site / "reference/choices/index.html").read_text(encoding="utf-8")
@@ -285,4 +412,12 @@ def test_the_site_builds_in_strict_mode(tmp_path):
     notebook = (site / "learn/notebook/index.html").read_text(encoding="utf-8")
     assert "Training a neural network from scratch" in notebook
     assert "data:image/png;base64" in notebook  # the stored outputs, not re-executed
+    assert notebook.count("<math ") >= 10 and "<mfrac>" in notebook  # rendered, offline
+    assert check_site.problems(site) == []  # no raw $$, no empty <script src="">
+    nav = (site / "index.html").read_text(encoding="utf-8")
+    entries = re.findall(r'<span class="md-ellipsis">\s*API reference\s*</span>', nav)
+    assert len(entries) == 1  # one entry: the section is its own index page
+    layers = (site / "reference/api/layers/index.html").read_text(encoding="utf-8")
+    assert "list(layers)" not in (site / "reference/api/model/index.html").read_text("utf-8")
+    assert "Linear" in layers
     assert not (ROOT / "site").exists()

@@ -9,6 +9,7 @@ from barenet.cli.reporting import (
     baselines,
     finish_summary,
     history_for_json,
+    number,
     report_metrics,
     summary_text,
     time_estimate,
@@ -147,7 +148,7 @@ def test_summary_text_states_the_validation_and_the_kept_epoch():
     assert "Validation:" not in watched
 
     stopped = summary_text(_summary(interrupted=True, diverged="training diverged in epoch 3"))
-    assert stopped.startswith("Interrupted: stopped after epoch 9")
+    assert "Interrupted (Ctrl-C) after epoch 9." in stopped
     assert "Diverged: training diverged in epoch 3" in stopped
 
 
@@ -176,9 +177,12 @@ def test_summary_says_what_auto_chose_and_what_the_time_limit_cut():
     summary = _summary()
     summary["recipe_choice"] = "recipe auto chose tabular (16,512 training rows >= 1,000)"
     summary["time_limit_cut"] = "stopped by --time-limit (75 s) after 61 of 150 epochs"
+    summary["config"] = {"epochs": 150, "early_stopping": None}
     text = summary_text(summary)
-    assert "Model: recipe auto chose tabular (16,512 training rows >= 1,000)." in text
+    # the choice is printed once, before training (run_train), never again in the summary
+    assert "recipe auto chose" not in text
     assert "Time limit: stopped by --time-limit (75 s) after 61 of 150 epochs." in text
+    assert "Stopped early" not in text  # the time limit is the reason, said once
 
 
 def test_a_streamed_summary_ends_with_its_throughput():
@@ -206,3 +210,61 @@ def test_finish_summary_saves_times_and_prints_json_or_text(tmp_path):
     text = io.StringIO()
     finish_summary(_summary(), model, SimpleNamespace(save=None, json=False), 0.0, 1.0, text)
     assert text.getvalue().startswith("Trained 9 epochs") and "Model saved" not in text.getvalue()
+
+
+def test_the_summary_says_each_line_once_with_correct_plurals():
+    text = summary_text(_summary(epochs_trained=1, kept_epoch=1, validation="test split"))
+    assert "Trained 1 epoch on 317 rows; kept the weights of epoch 1 (the last epoch)." in text
+    lines = text.splitlines()
+    assert len(lines) == len(set(lines))
+
+
+def test_the_summary_states_early_stopping_as_the_reason():
+    summary = _summary(epochs_trained=59, kept_epoch=39)
+    summary["config"] = {"epochs": 60, "early_stopping": 20}
+    text = summary_text(summary)
+    assert (
+        "Stopped early, after epoch 59 of 60: the validation loss had not improved for "
+        "20 epochs (--early-stopping 20)." in text
+    )
+    assert "kept the weights of epoch 39 (the best validation epoch)" in text
+    summary["config"] = {"epochs": 59, "early_stopping": 20}  # all the epochs asked for
+    assert "Stopped early" not in summary_text(summary)
+
+
+def test_ctrl_c_inside_an_epoch_never_claims_a_whole_epochs_weights():
+    summary = _summary(interrupted=True, stopped_mid_epoch=True, epochs_trained=0, kept_epoch=0)
+    text = summary_text(summary)
+    assert "kept the weights of epoch 0" not in text
+    assert (
+        "Interrupted (Ctrl-C) during epoch 1: trained 0 full epochs and part of epoch 1 on "
+        "317 rows; kept the weights as they were when it stopped." in text
+    )
+    # early stopping's best epoch restored: those are a whole epoch's weights
+    restored = summary_text(
+        _summary(interrupted=True, stopped_mid_epoch=True, epochs_trained=9, kept_epoch=6)
+    )
+    assert "Interrupted (Ctrl-C) after epoch 9." in restored
+    assert "kept the weights of epoch 6 (the best validation epoch)" in restored
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        (826121011.0007, "826,121,011"),
+        (12345.678, "12,346"),
+        (4.0, "4.0000"),
+        (0.5697, "0.5697"),
+        (0.0, "0.0000"),
+        (2.5e-05, "2.500e-05"),
+        (float("nan"), "nan"),
+    ],
+)
+def test_summary_numbers_are_formatted_for_their_size(value, shown):
+    assert number(value) == shown
+
+
+def test_a_large_mse_reads_sensibly_in_the_summary():
+    test = {"mse": 826121011.0007, "rmse": 28742.34, "mae": 17001.5, "r2": 0.8712}
+    text = summary_text(_summary(test=test))
+    assert "MSE 826,121,011  RMSE 28,742  MAE 17,002  R^2 0.8712" in text

@@ -137,3 +137,28 @@ def data_row(column, position: int) -> int:
     else by position."""
     label = column.index[position]
     return int(label) + 1 if isinstance(label, (int, np.integer)) else position + 1
+
+
+def close_names(word: str, names, limit: int = 3) -> list[str]:
+    """Up to ``limit`` of ``names`` spelled most like ``word`` (``difflib``, ignoring case,
+    ``_`` and ``-``), best first; empty when none is close."""
+    import difflib
+
+    def key(name) -> str:
+        return str(name).lower().replace("_", "").replace("-", "").replace(" ", "")
+
+    by_key: dict[str, list[str]] = {}
+    for name in names:
+        by_key.setdefault(key(name), []).append(str(name))
+    found = difflib.get_close_matches(key(word), list(by_key), n=limit, cutoff=0.6)
+    return [name for k in found for name in by_key[k]][:limit]
+
+
+def did_you_mean(word: str, names, limit: int = 3) -> str:
+    """``"did you mean 'Sale_Price'?"`` (or two or three names), or ``""``."""
+    close = close_names(word, names, limit)
+    if not close:
+        return ""
+    quoted = [repr(name) for name in close]
+    shown = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"did you mean {shown}?"

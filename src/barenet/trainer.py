@@ -132,6 +132,7 @@ class Trainer:
         # fail fast, before any update, on layers or targets that do not fit the data
         model.evaluate(x[:2], y[:2], engine="numpy")
         model.interrupted = False
+        model.stopped_mid_epoch = False  # Ctrl-C inside an epoch: partly trained weights
         model.stop_requested = False
         # the engine and its step (None: the model's own methods), from barenet.engines
         self.engine_used, step, guard = ENGINES.get().start_training(self, x, y)
@@ -159,7 +160,7 @@ class Trainer:
             step.begin_epoch()
         train_loss = self._run_batches(step, x, y)
         if train_loss is None:  # interrupted inside the epoch
-            model.interrupted = True
+            model.interrupted = model.stopped_mid_epoch = True
             return False
         val_loss = None
         if x_val is not None:

@@ -19,16 +19,20 @@ from barenet.cli import evaluation, outputs, strict_json
 from barenet.cli.data_args import (
     add_data_arguments,
     add_reader_arguments,
+    check_feature_numbers,
     load_data,
     names_option,
     read_data,
+    with_model_reading,
 )
+from barenet.cli.help_text import command_text, misspelled_command
 from barenet.cli.reporting import (
     Progress,
     baselines,
     confusion_table,
     finish_summary,
     history_for_json,
+    plural,
     report_metrics,
 )
 from barenet.diagnostics.plotting import check_plot_format, plot_diagnostics, plot_losses
@@ -115,25 +119,23 @@ def _show_defaults(parser) -> None:
             action.help += f" (default: {action.default})"
 
 
+MODEL_HELP = "a model file written by barenet train --save (or barenet.save)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="barenet",
         description="barenet: a small neural-network library. barenet with no command "
         "trains (barenet --epochs 5 is barenet train --epochs 5).",
-        epilog="barenet COMMAND --help describes each command's options.",
+        epilog="barenet COMMAND --help describes each command's options, with examples.",
     )
-    parser.add_argument("--version", action="version", version=f"barenet {__version__}")
-    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
-    train = sub.add_parser(
-        "train",
-        help="train a network (the default command)",
-        description="Train a network. train is the default command: barenet --epochs 5 "
-        "is barenet train --epochs 5. With --data FILE --target COLUMN and no network or "
-        "training option, the model is --recipe auto (small below 1,000 training rows, "
-        "else tabular) and stops within --time-limit 75 seconds; without --data it is the "
-        "notebook's network. Other commands: predict, evaluate, tune, export-onnx; "
-        "barenet COMMAND --help describes each.",
+    parser.add_argument(
+        "--version", action="version", version=f"barenet {__version__}", help="print the version"
     )
+    sub = parser.add_subparsers(
+        dest="command", title="commands", metavar="COMMAND", help="train when none is given"
+    )
+    train = sub.add_parser("train", **command_text("train"))
     add_data_arguments(train)
     add_hyperparameter_flags(train.add_argument_group("network and training"))
     add_stream_arguments(train)
@@ -155,17 +157,27 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint after every epoch")
     out.add_argument("--resume", metavar="PATH", help="continue from a checkpoint")
     out.add_argument("--quiet", action="store_true", help="print only the summary")
-    out.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    out.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as JSON on stdout (every column, the history per epoch); "
+        "progress and notices go to stderr",
+    )
 
-    predict = sub.add_parser("predict", help="predict with a saved model")
-    predict.add_argument("--model", required=True)
+    predict = sub.add_parser("predict", **command_text("predict"))
+    predict.add_argument("--model", required=True, metavar="MODEL.npz", help=MODEL_HELP)
     predict.add_argument(
         "--data",
         required=True,
         metavar="PATH",
         help="raw rows (CSV or .parquet): the training columns in any order; others ignored",
     )
-    predict.add_argument("--out", metavar="PATH.csv", help="default: standard output")
+    predict.add_argument(
+        "--out",
+        metavar="PATH.csv",
+        help="write the predictions here, as CSV (a folder of Parquet parts for a folder or "
+        "glob --data), and say how many rows (default: CSV on standard output)",
+    )
     predict.add_argument(
         "--keep", metavar="ID,...", help="columns copied to the output (identifiers)"
     )
@@ -175,18 +187,29 @@ def build_parser() -> argparse.ArgumentParser:
     add_reader_arguments(predict)
     add_predict_arguments(predict)
 
-    evaluate = sub.add_parser("evaluate", help="metrics of a saved model on a labelled table")
-    evaluate.add_argument("--model", required=True)
-    evaluate.add_argument("--data", required=True, metavar="PATH")
-    evaluate.add_argument("--target", metavar="COLUMN", help="default: the training target")
-    evaluate.add_argument("--json", action="store_true")
+    evaluate = sub.add_parser("evaluate", **command_text("evaluate"))
+    evaluate.add_argument("--model", required=True, metavar="MODEL.npz", help=MODEL_HELP)
+    evaluate.add_argument(
+        "--data",
+        required=True,
+        metavar="PATH",
+        help="labelled rows (CSV or .parquet): the training columns and the target",
+    )
+    evaluate.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="the column of true answers (default: the training target)",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_reader_arguments(evaluate)
 
     _show_defaults(train)
     tuning.add_parser(sub)
-    export = sub.add_parser("export-onnx", help="export a saved model to ONNX")
-    export.add_argument("--model", required=True)
-    export.add_argument("--out", required=True, metavar="PATH.onnx")
+    export = sub.add_parser("export-onnx", **command_text("export-onnx"))
+    export.add_argument("--model", required=True, metavar="MODEL.npz", help=MODEL_HELP)
+    export.add_argument(
+        "--out", required=True, metavar="PATH.onnx", help="the ONNX file to write (needs onnx)"
+    )
     return parser
 
 
@@ -432,12 +455,14 @@ def check_loss(loss: str, task: str) -> None:
 
 
 def _number_text(value) -> str:
-    return f"{float(value):.6g}"
+    """A number in full: the shortest text that reads back as the same float
+    (``1109370.4765625``, ``0.1``), never rounded to a few digits."""
+    return str(value) if isinstance(value, np.floating) else repr(float(value))
 
 
 def _cell(value, passed: bool = False) -> str:
-    """A value as written by ``predict``: numbers to 6 significant digits, except in
-    columns passed through (``--keep``), which are written as read."""
+    """A value as written by ``predict``: numbers in full (``_number_text``), and
+    columns passed through (``--keep``) as read."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, (float, np.floating)) and not passed:
@@ -450,8 +475,10 @@ def _read_rows(args, prep, where, text=()):
     naming the file and the first missing column otherwise)."""
     from barenet.tables.columns import require_columns
 
-    frame = read_data(args, args.data, text=[n for n in text if n not in prep.feature_names])
+    reading = with_model_reading(args, prep)  # the training file's --sep, --decimal, ...
+    frame = read_data(reading, args.data, text=[n for n in text if n not in prep.feature_names])
     require_columns(frame, prep.feature_names, where)
+    check_feature_numbers(frame, prep, where)
     return frame
 
 
@@ -496,6 +523,7 @@ def run_predict(args, stdout=None) -> int:
 
         with atomic_path(args.out) as tmp:
             tmp.write_text(text)
+        print(f"wrote {plural(len(predictions), 'row')} to {args.out}", file=stdout)
     else:
         stdout.write(text)
     return 0
@@ -586,6 +614,10 @@ def main(argv=None) -> int:
     """The ``barenet`` command. Errors barenet raises on purpose (``BarenetError``) and
     OS errors are one line on stderr (exit 2); anything else is a bug, shown in full."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    misspelled = misspelled_command(argv, COMMANDS)
+    if misspelled:
+        print(misspelled, file=sys.stderr)
+        return 2
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
         argv.insert(0, "train")
     args = build_parser().parse_args(argv)

@@ -4,6 +4,7 @@ one's own (split first, then preprocessed as learned from its training rows)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,7 @@ def add_data_arguments(parser) -> None:
 def add_reader_arguments(group) -> None:
     """``--sep``, ``--decimal``, ``--encoding``: how ``read_table`` reads a CSV file."""
     group.add_argument("--sep", help="the CSV field separator (default: sniffed from the file)")
-    group.add_argument("--decimal", default=".", help="the decimal mark (default: .)")
+    group.add_argument("--decimal", help="the decimal mark (default: .)")
     group.add_argument("--encoding", help="the CSV file's text encoding (default: utf-8)")
     group.add_argument("--thousands", help="the thousands separator, as in 25,835 (default: none)")
     group.add_argument(
@@ -99,6 +100,48 @@ def read_data(args, path, notices=None, drop=(), text=()):
         thousands=getattr(args, "thousands", None),
         bad_rows=getattr(args, "bad_rows", "error"),
     )
+
+
+#: The options of how a file is read that a model remembers (``Preprocessing.reading``).
+READING_OPTIONS = ("sep", "decimal", "encoding", "thousands")
+
+
+def reading_options(args) -> dict | None:
+    """``{"sep": ";", "decimal": ","}``: the reading options given (None when none was)."""
+    given = {name: getattr(args, name, None) for name in READING_OPTIONS}
+    given = {name: value for name, value in given.items() if value is not None}
+    return given or None
+
+
+def with_model_reading(args, prep):
+    """``args`` with each reading option not given taken from the model's training file
+    (``prep.reading``), so ``predict --data new.csv`` reads it as ``train`` read its file."""
+    import argparse
+
+    remembered = getattr(prep, "reading", None) or {}
+    merged = dict(vars(args))
+    for name in READING_OPTIONS:
+        if merged.get(name) is None and remembered.get(name) is not None:
+            merged[name] = remembered[name]
+    return argparse.Namespace(**merged)
+
+
+def check_feature_numbers(frame, prep, where) -> None:
+    """A ``DataError`` naming the file, the column and the row of the first value in a
+    numeric training column that is not a number, with train's hints (``--decimal ,``
+    for ``'0,23'``, ``--thousands ,`` for ``'25,835'``)."""
+    from barenet.tables.columns import as_numbers
+
+    numeric = [s["name"] for s in prep.columns or () if s["kind"] == "numeric"]
+    try:
+        check_numbers(frame[numeric])
+        for name in numeric:
+            as_numbers(frame[name], name)
+    except DataError as error:
+        message = str(error)
+        if re.search(r"'-?\d+,\d+' is not a number", message):
+            message += "; a decimal comma? give --decimal , (and --sep if needed)"
+        raise DataError(f"{where}: {message}") from None
 
 
 def names_option(text: str | None, option: str) -> list[str]:
@@ -150,6 +193,7 @@ def load_data(args):
         where=args.data,
     )
     split.report["notices"] = notices + split.report["notices"]
+    split.report["reading"] = reading_options(args)
     return Path(args.data).name, split
 
 

@@ -111,38 +111,78 @@ def baselines(split) -> dict:
     }
 
 
+def plural(count: int, word: str) -> str:
+    """``"1 epoch"``, ``"2 epochs"``: a count with its noun."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def number(value: float) -> str:
+    """A metric as shown in the summary: 4 decimals, thousands grouped and no decimals
+    from 10,000 on (``826,121,011``), scientific below 0.001 (``2.500e-05``)."""
+    size = abs(value)
+    if size >= 1e4:
+        return f"{value:,.0f}"
+    if size >= 1e-3 or size == 0 or not np.isfinite(value):
+        return f"{value:.4f}"
+    return f"{value:.3e}"
+
+
 def _metric_line(name: str, metrics: dict) -> str:
     if "accuracy" in metrics:
         return f"  {name:<20} accuracy {metrics['accuracy']:.4f}"
     return (
-        f"  {name:<20} MSE {metrics['mse']:.4f}  RMSE {metrics['rmse']:.4f}  "
-        f"MAE {metrics['mae']:.4f}  R^2 {metrics['r2']:.4f}"
+        f"  {name:<20} MSE {number(metrics['mse'])}  RMSE {number(metrics['rmse'])}  "
+        f"MAE {number(metrics['mae'])}  R^2 {metrics['r2']:.4f}"
     )
+
+
+def stop_lines(summary: dict) -> list[str]:
+    """Why training stopped and whose weights the model has: Ctrl-C (at an epoch's end or
+    inside one), the time limit, early stopping, or all the epochs asked for."""
+    done = summary["epochs_trained"]
+    rows = summary["rows"]["train"]
+    kept = summary.get("kept_epoch", done)
+    planned = (summary.get("config") or {}).get("epochs")
+    lines = []
+    if summary.get("time_limit_cut"):
+        lines.append(f"Time limit: {summary['time_limit_cut']}.")
+    if summary["interrupted"] and summary.get("stopped_mid_epoch") and kept == done:
+        lines.append(
+            f"Interrupted (Ctrl-C) during epoch {done + 1}: trained {plural(done, 'full epoch')} "
+            f"and part of epoch {done + 1} on {rows} rows; kept the weights as they were when "
+            "it stopped."
+        )
+        return lines
+    if summary["interrupted"]:
+        lines.append(f"Interrupted (Ctrl-C) after epoch {done}.")
+    elif not summary.get("time_limit_cut") and planned and done < planned:
+        patience = (summary.get("config") or {}).get("early_stopping")
+        why = (
+            f"the validation loss had not improved for {plural(patience, 'epoch')} "
+            f"(--early-stopping {patience})"
+            if patience
+            else "a callback asked to stop"
+        )
+        lines.append(f"Stopped early, after epoch {done} of {planned}: {why}.")
+    which = "the last epoch" if kept == done else "the best validation epoch"
+    lines.append(
+        f"Trained {plural(done, 'epoch')} on {rows} rows; kept the weights of epoch {kept} "
+        f"({which})."
+    )
+    return lines
 
 
 def summary_text(summary: dict) -> str:
-    """The human-readable end-of-training report."""
+    """The human-readable end-of-training report (the ``Model:`` line of ``--recipe
+    auto``'s choice is printed before training, not again here)."""
     rows = summary["rows"]
     lines = []
-    if summary["interrupted"]:
-        lines.append(
-            f"Interrupted: stopped after epoch {summary['epochs_trained']}, "
-            "keeping the weights trained so far."
-        )
     if summary["diverged"]:
         lines.append(f"Diverged: {summary['diverged']}")
-    if summary.get("recipe_choice"):
-        lines.append(f"Model: {summary['recipe_choice']}.")
-    if summary.get("time_limit_cut"):
-        lines.append(f"Time limit: {summary['time_limit_cut']}.")
     units = " (original units)" if summary["task"] == "regression" else ""
-    kept = summary.get("kept_epoch", summary["epochs_trained"])
-    which = "the last epoch" if kept == summary["epochs_trained"] else "the best validation epoch"
-    scale = " Losses per epoch are on the standardised target." if units else ""
-    lines.append(
-        f"Trained {summary['epochs_trained']} epochs on {rows['train']} rows; kept the weights "
-        f"of epoch {kept} ({which}).{scale}"
-    )
+    lines += stop_lines(summary)
+    if units:
+        lines[-1] += " Losses per epoch are on the standardised target."
     if summary.get("validation") == "test split":
         lines.append("Watched the test loss per epoch; nothing was selected on it.")
     elif summary.get("validation"):
@@ -184,6 +224,7 @@ def finish_summary(summary: dict, model, args, started: float, train_seconds: fl
 
         summary["model"] = str(save(model, args.save))
     summary["train_seconds"] = train_seconds
+    summary.setdefault("stopped_mid_epoch", bool(getattr(model, "stopped_mid_epoch", False)))
     summary["wall_seconds"] = time.perf_counter() - started
     if args.json:
         from barenet.cli import strict_json

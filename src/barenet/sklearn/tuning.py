@@ -170,20 +170,54 @@ def search(
 
 
 def add_parser(subparsers) -> None:
-    tune = subparsers.add_parser("tune", help="hyper-parameter search, optionally on Dask")
-    tune.add_argument("--grid", required=True, metavar="GRID.json")
+    from barenet.cli.help_text import command_text
+
+    tune = subparsers.add_parser("tune", **command_text("tune"))
+    tune.add_argument(
+        "--grid",
+        required=True,
+        metavar="GRID.json",
+        help="the candidates: a JSON object of value lists by barenet train's option names, "
+        '{"hidden": [[64, 64], [128]], "lr": [0.01, 0.003]}, or {"estimator": {fixed '
+        'parameters}, "grid": {lists}}',
+    )
     tune.add_argument(
         "--scheduler",
         default="local",
         help="Dask scheduler address (tcp://HOST:8786), 'local' to start a "
         "local cluster (default), or 'none' to run serially",
     )
-    tune.add_argument("--workers", type=int, default=2, help="local cluster worker processes")
-    tune.add_argument("--search", choices=["grid", "random"], default="grid")
-    tune.add_argument("--n-iter", type=int, default=10)
-    tune.add_argument("--cv", type=int, default=3)
-    tune.add_argument("--seed", type=int, default=0)
-    tune.add_argument("--json", action="store_true")
+    tune.add_argument(
+        "--workers", type=int, default=2, help="local cluster worker processes (default: 2)"
+    )
+    tune.add_argument(
+        "--search",
+        choices=["grid", "random"],
+        default="grid",
+        help="grid: every combination; random: --n-iter combinations drawn at random "
+        "(default: grid)",
+    )
+    tune.add_argument(
+        "--n-iter",
+        type=int,
+        default=10,
+        metavar="N",
+        help="how many candidates --search random tries (default: 10)",
+    )
+    tune.add_argument(
+        "--cv",
+        type=int,
+        default=3,
+        metavar="FOLDS",
+        help="cross-validation folds of the training rows per candidate (default: 3)",
+    )
+    tune.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the networks and of --search random's draws (default: 0)",
+    )
+    tune.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     add_data_arguments(tune)
 
 

@@ -85,7 +85,9 @@ def run_stream_predict(args, model, keep, stdout=None) -> int:
     out = Path(args.out)
     if args.proba and model.preprocessing.classes is None:
         raise BarenetValueError("--proba is for classifiers; this model is a regressor")
-    stream = TableStream(args.data, sep=args.sep, encoding=getattr(args, "encoding", None))
+    remembered = getattr(model.preprocessing, "reading", None) or {}
+    encoding = getattr(args, "encoding", None) or remembered.get("encoding")
+    stream = TableStream(args.data, sep=args.sep or remembered.get("sep"), encoding=encoding)
     needed = _needed(model, keep)
     missing = [name for name in needed if name not in stream.names]
     if missing:

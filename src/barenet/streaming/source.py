@@ -229,9 +229,11 @@ class TableStream:
 def _select(schema, columns):
     import pyarrow as pa
 
+    from barenet.tables.columns import missing_column_message
+
     missing = [c for c in columns if c not in schema.names]
     if missing:
-        raise DataError(f"no column {missing[0]!r}; the columns are {schema.names}")
+        raise DataError(missing_column_message(missing[0], schema.names, "the table"))
     return pa.schema([schema.field(c) for c in columns])
 
 

@@ -363,6 +363,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         fit.classes,
         {},
         fit.specs,
+        reading={"sep": args.sep} if args.sep else None,  # predict reads new files the same
     )
     if args.resume:
         if saved.columns != prep.columns or saved.classes != prep.classes:

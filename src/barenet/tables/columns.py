@@ -162,15 +162,38 @@ def _sniff(path: Path, encoding: str, decimal: str, kind: str = "csv") -> str:
         return "," if decimal != "," else ";"
 
 
+#: Up to this many columns, a missing column's error lists them all.
+LISTED_COLUMNS = 12
+
+
+def missing_column_message(name: str, columns: list, where: str) -> str:
+    """``"WHERE: no column 'SalePrice'; did you mean 'Sale_Price'? (81 columns)"``: the
+    closest names when some are close, else the columns (their first few when many)."""
+    from barenet._checks import did_you_mean
+
+    columns = [str(c) for c in columns]
+    if len(columns) == 1 and any(c in columns[0] for c in ",;\t|"):
+        hint = " (the file was read as one column: give its separator with --sep)"
+        return f"{where}: no column {name!r}; the columns are {columns}{hint}"
+    suggestion = did_you_mean(name, columns)
+    if suggestion:
+        return f"{where}: no column {name!r}; {suggestion} ({len(columns)} columns)"
+    if len(columns) <= LISTED_COLUMNS:
+        return f"{where}: no column {name!r}; the columns are {columns}"
+    first = ", ".join(repr(c) for c in columns[:5])
+    return (
+        f"{where}: no column {name!r} and none spelled like it among its {len(columns)} "
+        f"columns ({first}, ...)"
+    )
+
+
 def require_columns(frame, names, where) -> None:
-    """A ``DataError`` naming the first of ``names`` that ``frame`` lacks."""
+    """A ``DataError`` naming the first of ``names`` that ``frame`` lacks (and the
+    closest column names)."""
     columns = list(frame.columns)
     for name in names:
         if name not in columns:
-            hint = ""
-            if len(columns) == 1 and any(c in str(columns[0]) for c in ",;\t|"):
-                hint = " (the file was read as one column: give its separator with --sep)"
-            raise DataError(f"{where}: no column {name!r}; the columns are {columns}{hint}")
+            raise DataError(missing_column_message(name, columns, where))
 
 
 def as_numbers(column, name: str):
@@ -439,7 +462,9 @@ def describe(specs: list[dict], dropped: list[str]) -> dict:
             kinds["date"].append(describe_date(spec))
         elif spec["kind"] == "category":
             other = " + other" if spec["other"] else ""
-            kinds["one-hot"].append(f"{spec['name']} ({len(spec['levels'])} levels{other})")
+            count = len(spec["levels"])
+            levels = "1 level" if count == 1 else f"{count} levels"
+            kinds["one-hot"].append(f"{spec['name']} ({levels}{other})")
         elif spec["kind"] == "bool":
             kinds["bool"].append(spec["name"])
         else:
@@ -449,20 +474,37 @@ def describe(specs: list[dict], dropped: list[str]) -> dict:
     return kinds
 
 
+#: How many names of each kind the one-line summary shows (``--json`` lists them all).
+SHOWN_NAMES = 3
+
+
+def _some(names: list[str]) -> str:
+    """``"a, b, c and 12 more"``: the first few of ``names``."""
+    shown = ", ".join(names[:SHOWN_NAMES])
+    more = len(names) - SHOWN_NAMES
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
 def describe_line(kinds: dict) -> str:
-    """The one-line summary of ``describe``."""
+    """The one-line summary of ``describe``: a count per kind and its first few names."""
     parts = [f"{len(kinds['numeric'])} numeric"]
-    if kinds["imputed"]:
-        parts.append(f"median-imputed with a missing indicator: {', '.join(kinds['imputed'])}")
-    if kinds["bool"]:
-        parts.append(f"true/false as 1/0: {', '.join(kinds['bool'])}")
-    if kinds["one-hot"]:
-        parts.append(f"one-hot: {', '.join(kinds['one-hot'])}")
-    if kinds.get("date"):
-        parts.append(f"date: {', '.join(kinds['date'])}")
-    if kinds["dropped"]:
-        parts.append(f"dropped: {', '.join(kinds['dropped'])}")
-    return "Columns: " + "; ".join(parts) + "; all features standardised on the training rows."
+    labels = (
+        ("imputed", "median-imputed with a missing indicator"),
+        ("bool", "true/false as 1/0"),
+        ("one-hot", "one-hot"),
+        ("date", "date"),
+        ("dropped", "dropped"),
+    )
+    for kind, label in labels:
+        names = kinds.get(kind) or []
+        if names:
+            parts.append(f"{len(names)} {label}: {_some(names)}")
+    cut = any(len(kinds.get(kind) or []) > SHOWN_NAMES for kind, _ in labels)
+    every = " (--json lists every column)" if cut else ""
+    return (
+        "Columns: " + "; ".join(parts) + f"; all features standardised on the training rows"
+        f"{every}."
+    )
 
 
 def blank_targets(column) -> np.ndarray:

@@ -49,6 +49,7 @@ class Split(NamedTuple):
             self.scaler_y,
             self.classes,
             columns=self.columns,
+            reading=(self.report or {}).get("reading"),
         )
 
 
@@ -294,7 +295,9 @@ def read_csv(path, columns: list[str] | None = None) -> tuple[list[str], np.ndar
     wanted = header if columns is None else list(columns)
     for name in wanted:
         if name not in header:
-            raise DataError(f"{path}: no column {name!r}; the columns are {header}")
+            from barenet.tables.columns import missing_column_message
+
+            raise DataError(missing_column_message(name, header, str(path)))
     indices = [header.index(name) for name in wanted]
     data = np.empty((len(rows) - 1, len(wanted)))
     for r, row in enumerate(rows[1:], 1):

@@ -50,6 +50,9 @@ class Preprocessing:
     classes: list | None = None
     extra: dict = field(default_factory=dict)
     columns: list | None = None  # barenet.tables.columns column specs: raw table -> features
+    # how the training file was read (--sep, --decimal, --encoding, --thousands as given),
+    # for predict and evaluate to read new rows the same way; None in older model files
+    reading: dict | None = None
 
     def __post_init__(self) -> None:
         if self.classes is not None:  # JSON gives lists; keep labels hashable and plain
@@ -148,6 +151,7 @@ class Preprocessing:
             "classes": self.classes,
             "extra": self.extra,
             "columns": self.columns,
+            "reading": self.reading,
         }
 
     @classmethod
@@ -160,6 +164,7 @@ class Preprocessing:
             data.get("classes"),
             data.get("extra", {}),
             data.get("columns"),
+            data.get("reading"),
         )
 
 
