@@ -131,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a network. train is the default command: barenet --epochs 5 "
         "is barenet train --epochs 5. With --data FILE --target COLUMN and no network or "
         "training option, the model is --recipe auto (small below 1,000 training rows, "
-        "else tabular) and stops within --time-limit 75 seconds; without --data it is the "
-        "notebook's network. Other commands: predict, evaluate, tune, export-onnx; "
+        "else tabular), its epochs decided by the table, not the clock; without --data it "
+        "is the notebook's network. Other commands: predict, evaluate, tune, export-onnx; "
         "barenet COMMAND --help describes each.",
     )
     add_data_arguments(train)

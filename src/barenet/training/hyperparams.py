@@ -207,11 +207,12 @@ RECIPES["small"] = {
     "clip_norm": None,
     "early_stopping": 40,
 }
-# recipe="auto" is resolved from the training rows (``recipes.resolve_auto``): "small"
-# below ``AUTO_SMALL_ROWS``, else "tabular", each with ``AUTO_TIME_LIMIT`` seconds.
+# recipe="auto" is resolved from the training rows (``TrainConfig.resolve_auto``): "small"
+# below ``AUTO_SMALL_ROWS``, else "tabular". Its epochs follow from the table, never from
+# the clock, so a seed gives the same model on an idle or a busy machine (issue 28);
+# ``time_limit`` stays the user's own cap.
 RECIPES["auto"] = RECIPES["tabular"]  # what an unresolved "auto" configuration shows
 AUTO_SMALL_ROWS = 1000
-AUTO_TIME_LIMIT = 75.0
 # "tabular-best": the tabular recipe behind a retrieval layer (README, "When tabular-best
 # is worth its time").
 RECIPES["tabular-best"] = {
@@ -233,8 +234,8 @@ PARAMS = (
         "a preset for every option not given: tabular (embeddings, an ensemble, AdamW, "
         "the best epoch on held-out training rows), tabular-best (the same behind a "
         "retrieval layer; see docs/accuracy.md), small (a plain network with AdamW and "
-        "the best epoch), or auto (small below 1,000 training rows, else tabular, with "
-        "--time-limit 75; the default of barenet train --data; see docs/table.md)",
+        "the best epoch), or auto (small below 1,000 training rows, else tabular; the "
+        "default of barenet train --data; see docs/table.md)",
         choice(*RECIPES),
         optional=True,
     ),
@@ -376,7 +377,8 @@ PARAMS = (
         "time_limit",
         None,
         "stop training once this many seconds are spent (before an epoch predicted to "
-        "cross it), keeping the best epoch (default: none; 75 with --recipe auto)",
+        "cross it), keeping the best epoch; a cosine schedule then anneals within the time "
+        "(default: none)",
         positive,
         float,
         optional=True,
