@@ -414,7 +414,8 @@ def test_nothing_is_selected_on_the_test_split(
     for i, data in enumerate((diabetes_csv, other)):
         code, out, _ = run(
             ["--data", data, *TRAIN_FAST, "--epochs", 30, "--json", "--plot", "none"]
-            + ["--save", f"m{i}.npz", *selection],
+            # --no-refit: the held-out fit's model (the refitted one learns from the test rows)
+            + ["--save", f"m{i}.npz", "--no-refit", *selection],
             capsys,
         )
         assert code == 0
@@ -950,8 +951,9 @@ def test_the_tabular_recipe_from_the_command_line(tmp_path, diabetes_csv, capsys
     assert (config["ensemble"], config["hidden"], config["optimizer"]) == (2, [8], "adamw")
     assert summary["validation"] == "0.1 of the training rows"  # best epoch, never the test
     model = barenet.load(tmp_path / "m.npz")
-    assert type(model.layers[0]).__name__ == "PiecewiseLinearEncoding"
-    assert model.layers[0].n_bins <= 4
+    # the 0/1 column "sex" passes straight through; the others are embedded (issue 28)
+    assert type(model.layers[0]).__name__ == "PiecewisePassthrough"
+    assert model.layers[0].passed == [1] and model.layers[0].n_bins <= 4
     with pytest.raises(SystemExit) as usage_error:
         main(["--recipe", "fast"])
     assert usage_error.value.code == 2 and "invalid choice: 'fast'" in capsys.readouterr().err

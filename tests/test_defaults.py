@@ -60,3 +60,74 @@ def test_the_default_gives_the_same_model_on_an_idle_and_a_busy_machine(
         second.preprocessing.predict(second, frame),
     )
     np.testing.assert_array_equal(first, second)
+
+
+def test_the_saved_model_is_refitted_on_every_row_for_the_kept_epochs(
+    tmp_path, capsys, monkeypatch
+):
+    """The held-out fit scores the test split and chooses the epochs; the saved model is
+    then trained on all 240 rows for those epochs, and the summary says so."""
+    from barenet.training import refit
+
+    monkeypatch.chdir(tmp_path)
+    small_table().to_csv("t.csv", index=False)
+    seen = []
+    real_fit = refit.fit_model
+
+    def spy(config, x, y, **kwargs):
+        seen.append((len(x), config.epochs, config.early_stopping, config.validation_fraction()))
+        return real_fit(config, x, y, **kwargs)
+
+    monkeypatch.setattr(refit, "fit_model", spy)
+    summary = train(capsys, "--data", "t.csv", "--target", "y", "--save", "m.npz")
+    kept = summary["kept_epoch"]
+    assert seen == [(240, kept, None, 0.0)]
+    saved = summary["saved_model"]
+    assert saved["refitted"] and saved["rows"] == 240 and saved["epochs"] == kept
+    assert saved["line"].startswith(
+        f"Saved model: refitted on all 240 rows (172 training + 20 validation + 48 test) "
+        f"for {kept} epochs"
+    )
+    assert barenet.load("m.npz").epoch == kept
+    seen.clear()
+    summary = train(capsys, "--data", "t.csv", "--target", "y", "--save", "m.npz", "--no-refit")
+    assert seen == [] and summary["saved_model"]["rows"] == 172
+    assert barenet.load("m.npz").epoch == summary["epochs_trained"]
+    code = main(["train", "--data", "t.csv", "--target", "y", "--plot", "none", "--no-refit"])
+    out = capsys.readouterr().out
+    assert code == 0 and "Saved model: learned from the 172 training rows (--no-refit)" in out
+
+
+def test_one_hot_and_indicator_columns_pass_through_the_embedding():
+    """The tabular recipe embeds the columns with 3+ distinct values only: 2 numeric
+    and 5 0/1 columns give 2 * 16 + 5 inputs to the first hidden layer, not 7 * 16."""
+    from barenet.gradcheck import check_gradients
+    from barenet.tabular.embeddings import quantile_bins
+    from barenet.tabular.passthrough import PiecewisePassthrough
+    from barenet.training.config import TrainConfig, build_model
+
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(size=(300, 2)), rng.integers(0, 2, (300, 5))])
+    y = x.sum(axis=1, keepdims=True)
+    model = build_model(TrainConfig(recipe="tabular"), 7, 1, "regression", x, y)
+    first = model.layers[0]
+    assert isinstance(first, PiecewisePassthrough) and first.embedded == [0, 1]
+    assert first.out_dim == 2 * 16 + 5
+    out = first.forward(x.astype(np.float32))
+    np.testing.assert_array_equal(out[:, 32:], x[:, 2:])
+    layer = PiecewisePassthrough(4, [0, 2], quantile_bins(x[:, [0, 2, 4]][:, :2], 6), 3,
+                                 dtype=np.float64, seed=1)  # fmt: skip
+    assert check_gradients(layer, x[:20, :4] + 0.01).ok
+
+
+def test_the_tabular_recipe_with_passthrough_columns_saves_loads_and_trains(tmp_path):
+    from barenet.sklearn.estimators import BarenetRegressor
+
+    rng = np.random.default_rng(1)
+    x = np.column_stack([rng.normal(size=(400, 2)), rng.integers(0, 2, (400, 3))])
+    y = x @ [1.0, 2.0, -1.0, 0.5, 3.0]
+    model = BarenetRegressor(recipe="tabular", epochs=3, hidden=(16,), random_state=0)
+    model.fit(x, y)
+    barenet.save(model.model_, tmp_path / "m.npz")
+    again = barenet.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(again.predict(x), model.model_.predict(x))
