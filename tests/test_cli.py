@@ -1011,7 +1011,7 @@ def test_predict_says_what_it_imputed_and_which_categories_it_did_not_know(
     assert code == 0 and len(out.splitlines()) == 5
     assert err == (
         "Note: imputed 3 blank cells (total_bedrooms: 2, ocean_proximity: 1); 2 cells held a "
-        "category unseen or rare in training (ocean_proximity: 2, e.g. 'ISLAND', 'MOON')\n"
+        "category unseen in training (ocean_proximity: 2, e.g. 'ISLAND', 'MOON')\n"
     )
     new["median_house_value"] = 1e5
     new.to_csv("labelled.csv", index=False)

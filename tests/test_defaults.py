@@ -131,3 +131,39 @@ def test_the_tabular_recipe_with_passthrough_columns_saves_loads_and_trains(tmp_
     barenet.save(model.model_, tmp_path / "m.npz")
     again = barenet.load(tmp_path / "m.npz")
     np.testing.assert_array_equal(again.predict(x), model.model_.predict(x))
+
+
+def test_every_frequent_category_is_one_hot_and_only_unseen_values_are_counted():
+    """46 cities of 100+ rows each: all 46 levels (no "other"); a value pooled in
+    training (3 rows) is not "unseen" at predict time, a new one is."""
+    from barenet.tables.columns import MAX_CATEGORIES, encode, fit_columns, tally_notice
+
+    rng = np.random.default_rng(0)
+    cities = [f"city_{i:02d}" for i in range(46)]
+    frame = pd.DataFrame({"city": list(np.repeat(cities, 100)) + ["tiny"] * 3})
+    frame["size"] = rng.normal(size=len(frame))
+    specs, _ = fit_columns(frame)
+    (city,) = [s for s in specs if s["name"] == "city"]
+    assert MAX_CATEGORIES >= 100 and sorted(city["levels"]) == cities
+    assert city["other"] and city["pooled"] == ["tiny"]
+    tally = {}
+    x = encode(pd.DataFrame({"city": ["tiny", "city_45", "atlantis"], "size": 0.0}), specs, tally)
+    assert x.shape == (3, 48) and x[0, 46] == 1 and x[2, 46] == 1  # both in "other"
+    assert tally["city"]["unseen"] == 1 and tally["city"]["examples"] == ["atlantis"]
+    assert "1 cell held a category unseen in training (city: 1, e.g. 'atlantis')" in (
+        tally_notice(tally)
+    )
+
+
+def test_the_small_table_default_is_an_ensemble_of_eight():
+    """Below 1,000 rows recipe auto is a 64-64 TabM-mini ensemble of 8 members (less
+    seed variance than one network: docs/table.md gives the measured spread)."""
+    from barenet.tabular.ensemble import EnsembleMean
+    from barenet.training.config import TrainConfig, build_model
+    from barenet.training.fitting import resolve_config
+
+    config, why = resolve_config(TrainConfig(recipe="auto"), 300)
+    assert config.recipe == "small" and config.ensemble == 8 and config.hidden == (64, 64)
+    x = np.random.default_rng(0).normal(size=(300, 4))
+    model = build_model(config, 4, 1, "regression", x, x[:, :1])
+    assert isinstance(model.layers[-1], EnsembleMean) and model.layers[-1].k == 8
