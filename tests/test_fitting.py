@@ -19,11 +19,12 @@ def rows(n, seed=0, d=3):
 def test_auto_chooses_small_below_the_threshold_and_tabular_above():
     small, why = resolve_config(TrainConfig(recipe="auto"), 999)
     assert small.recipe == "small" and why == "recipe auto chose small (999 training rows < 1,000)"
-    assert small.optimizer == "adamw" and small.early_stopping == 40 and small.time_limit == 75
+    # no time limit: the epochs follow from the table, not from the clock (issue 28)
+    assert small.optimizer == "adamw" and small.early_stopping == 40 and small.time_limit is None
     large, why = resolve_config(TrainConfig(recipe="auto"), 16512)
     assert large.recipe == "tabular" and "16,512 training rows >= 1,000" in why
     assert large.ensemble == hyperparams.RECIPES["tabular"]["ensemble"]
-    assert large.time_limit == hyperparams.AUTO_TIME_LIMIT == 75
+    assert large.time_limit is None and large.epochs == hyperparams.RECIPES["tabular"]["epochs"]
 
 
 def test_auto_keeps_the_values_given():
@@ -132,15 +133,14 @@ def test_an_unrelated_unknown_parameter_has_no_suggestion():
 
 
 @pytest.mark.parametrize(
-    "setting, idle, expected",
-    [(None, False, 1), (None, True, 2), ("auto", False, 1), ("2", False, 2), ("1", True, 1)],
+    "setting, cores, expected",
+    [(None, 2, 1), (None, 4, 2), ("auto", 2, 1), ("2", 2, 2), ("1", 4, 1)],
 )
-def test_training_runs_blas_on_the_threads_asked(monkeypatch, setting, idle, expected):
-    """By default one BLAS thread while fit_model trains on a busy machine (a second one
-    spins when the cores are shared), the threads as they are on an idle one;
-    BARENET_BLAS_THREADS sets them, and the limit ends with training."""
+def test_training_runs_blas_on_the_threads_asked(monkeypatch, setting, cores, expected):
+    """By default half the cores (from the core count alone, never the load); the
+    BARENET_BLAS_THREADS setting otherwise; the limit ends with training."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    monkeypatch.setattr("barenet.training.fitting.machine_is_idle", lambda: idle)
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
     if setting is None:
         monkeypatch.delenv("BARENET_BLAS_THREADS", raising=False)
     else:
@@ -151,7 +151,7 @@ def test_training_runs_blas_on_the_threads_asked(monkeypatch, setting, idle, exp
             i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
         ]
 
-    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+    with threadpoolctl.threadpool_limits(limits=3, user_api="blas"):
         seen = []
         x, y = rows(64)
         fit_model(
@@ -163,51 +163,37 @@ def test_training_runs_blas_on_the_threads_asked(monkeypatch, setting, idle, exp
             callbacks=[lambda model, epoch, logs: seen.append(blas_threads())],
         )
         assert seen and all(set(s) == {expected} for s in seen)
-        assert set(blas_threads()) == {2}  # given back after training
+        assert set(blas_threads()) == {3}  # given back after training
 
 
-def test_the_machine_is_idle_when_the_load_leaves_a_core_free(monkeypatch):
-    from barenet.training import fitting
-
+def test_the_default_blas_threads_depend_on_the_core_count_only(monkeypatch):
+    assert [fitting.default_blas_threads(c) for c in (1, 2, 3, 4, 8, 64)] == [1, 1, 1, 2, 4, 4]
+    monkeypatch.setattr("os.getloadavg", lambda: (9.0, 9.0, 9.0), raising=False)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    monkeypatch.setattr(fitting, "_others_running", lambda: 0)  # this process alone
-    monkeypatch.setattr("os.getloadavg", lambda: (1.9, 0.5, 0.5))  # a fit just ended
-    assert fitting.machine_is_idle()
-    monkeypatch.setattr(fitting, "_others_running", lambda: 1)  # and one other
-    assert not fitting.machine_is_idle()
-    monkeypatch.setattr(fitting, "_others_running", lambda: None)  # no /proc/loadavg
-    monkeypatch.setattr("os.getloadavg", lambda: (1.1, 0.5, 0.5))
-    assert fitting.machine_is_idle()
-    monkeypatch.setattr("os.getloadavg", lambda: (1.9, 0.5, 0.5))
-    assert not fitting.machine_is_idle()
+    assert fitting.default_blas_threads() == 1  # a busy machine changes nothing
 
 
-def test_this_process_own_spinning_threads_do_not_make_the_machine_busy(monkeypatch):
-    """Right after a product, OpenBLAS's threads of this process still spin: they are
-    this process's, not another's."""
-    import os
+def test_a_cut_fit_anneals_its_cosine_schedule_within_the_time_left():
+    """Through fit_model, on a fake clock of 1 s per epoch and a 10 s limit: the cosine
+    planned over 100 epochs is shortened to the 10 that fit, so the rate ends near 0
+    instead of at its full value."""
+    x, y = rows(64)
+    ticks, lrs = [], []
 
-    from barenet.training import fitting
+    def clock():  # one tick per reading; each epoch reads it once
+        return float(len(ticks))
 
-    if not os.path.exists("/proc/loadavg"):
-        assert fitting._others_running() is None
-        return
-    assert fitting._own_running() >= 1  # the reader itself
-    # 3 threads running machine-wide, all of them this process's: nothing else runs
-    monkeypatch.setattr(fitting, "_own_running", lambda: 3)
-    real_open = open
-
-    def fake_open(path, *args, **kwargs):
-        if path == "/proc/loadavg":
-            import io
-
-            return io.StringIO("0.9 0.5 0.4 3/120 999")
-        return real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr("builtins.open", fake_open)
-    assert fitting._others_running() == 0
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert fitting.machine_is_idle()
+    config = TrainConfig(
+        hidden=(4,), optimizer="adam", lr=0.01, epochs=100, batch_size=16,
+        schedule="cosine", time_limit=10.0,
+    )  # fmt: skip
+    fit = fit_model(
+        config, x, y, task="regression", out_dim=1, clock=clock,
+        callbacks=[lambda model, epoch, logs: ticks.append(lrs.append(logs["lr"]))],
+    )  # fmt: skip
+    assert fit.time_cut == "stopped by time_limit (10 s) after 10 of 100 epochs"
+    assert fit.schedule.t_max == 10
+    assert lrs[0] > 0.0099 and lrs[-1] < 0.001  # after each epoch's step
 
 
 def test_a_bad_blas_thread_setting_is_a_clear_error(monkeypatch):

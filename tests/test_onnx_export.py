@@ -360,6 +360,7 @@ def _layer_examples(rng):
         tree_bins,
     )
     from barenet.tabular.ensemble import Ensemble, EnsembleLinear, EnsembleMean, MemberScale
+    from barenet.tabular.passthrough import PiecewisePassthrough
     from barenet.tabular.retrieval import Retrieval
     from barenet.tabular.scaling import QuantileScaling, RobustScaling
 
@@ -374,6 +375,9 @@ def _layer_examples(rng):
             "piecewise_linear": [
                 (PiecewiseLinearEncoding(quantile_bins(rows, 8)), 4),
                 (PiecewiseLinearEncoding(tree_bins(rows, rows[:, 0], 5, min_leaf=10)), 4),
+            ],
+            "piecewise_passthrough": [
+                (PiecewisePassthrough(4, [0, 2], quantile_bins(rows[:, [0, 2]], 6), 3), 4)
             ],
             "periodic": [(PeriodicEmbedding(4, 3, sigma=0.5, seed=rng), 4)],
             "feature_linear": [(FeatureLinear(3, 4, 2, seed=rng), 12)],
@@ -504,7 +508,8 @@ def test_tabular_recipe_models_give_barenet_predicts_answers_on_raw_rows(
     model = barenet.load("m.npz")
     kinds = {LAYERS.name_of(layer) for layer in model.layers}
     embedding = options[options.index("--embedding") + 1]
-    assert {"periodic": "periodic"}.get(embedding, "piecewise_linear") in kinds
+    # the table's one-hot and indicator columns pass through a piecewise embedding
+    assert {"periodic": "periodic"}.get(embedding, "piecewise_passthrough") in kinds
     if "--scaling" in options:
         assert f"{options[options.index('--scaling') + 1]}_scaling" in kinds
     assert ("ensemble_mean" in kinds) == (options[options.index("--ensemble") + 1] != "1")

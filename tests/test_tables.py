@@ -293,7 +293,7 @@ def test_encode_tallies_blank_cells_and_unseen_categories():
     }
     assert tally_notice(tally) == (
         "imputed 5 blank cells (rooms: 2, city: 1, rare: 1, garden: 1); 3 cells held a "
-        "category unseen or rare in training (city: 2, e.g. 'Marseille', 'Brest', "
+        "category unseen in training (city: 2, e.g. 'Marseille', 'Brest', "
         "rare: 1, e.g. 'brand new')"
     )
     quiet = {}

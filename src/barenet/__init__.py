@@ -20,6 +20,7 @@ from barenet.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop, clip_grad_n
 from barenet.schedules import CosineAnnealingLR, ReduceLROnPlateau, StepLR
 from barenet.tabular.embeddings import FeatureLinear, PeriodicEmbedding, PiecewiseLinearEncoding
 from barenet.tabular.ensemble import Ensemble, EnsembleLinear, EnsembleMean, MemberScale
+from barenet.tabular.passthrough import PiecewisePassthrough
 from barenet.tabular.retrieval import Retrieval
 from barenet.tabular.scaling import QuantileScaling, RobustScaling
 
@@ -123,6 +124,7 @@ __all__ = [
     "EnsembleLinear",
     "Ensemble",
     "PiecewiseLinearEncoding",
+    "PiecewisePassthrough",
     "PeriodicEmbedding",
     "FeatureLinear",
     "SiLU",

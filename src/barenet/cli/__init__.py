@@ -154,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
         "ratios, activations, dead or saturated units, histograms (barenet.Diagnostics)",
     )
     out.add_argument("--save", metavar="PATH", help="save the trained model here")
+    out.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="with --data: save the model of the held-out fit, not the one refitted on "
+        "every row (training, validation and test) for the epochs the held-out fit kept",
+    )
     out.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint after every epoch")
     out.add_argument("--resume", metavar="PATH", help="continue from a checkpoint")
     out.add_argument("--quiet", action="store_true", help="print only the summary")
@@ -398,8 +404,29 @@ def run_train(args, stdout=None) -> int:
         summary["diagnostics_plot"] = str(
             plot_diagnostics(watched[0], args.plot_diagnostics, title=f"Inside training: {name}")
         )
-    finish_summary(summary, model, args, started, train_time, stdout)
+    saved = model
+    if args.data and not args.resume and not args.checkpoint:
+        saved, summary["saved_model"] = _refit_for_saving(args, fit, split, out_dim, stream)
+    finish_summary(summary, saved, args, started, train_time, stdout)
     return 130 if model.interrupted else 0  # saved what it promised; a script can tell
+
+
+def _refit_for_saving(args, fit, split, out_dim, stream):
+    """``training.refit.saved_model`` for ``barenet train --data``: the model refitted on
+    every row unless ``--no-refit`` (a line says so while it trains)."""
+    from barenet.training.refit import saved_model
+
+    prep = split.preprocessing
+    if not args.no_refit and not args.quiet and not fit.model.interrupted:
+        rows = len(split.x_train) + len(split.x_test)
+        print(f"Refitting on all {rows} rows for {fit.kept_epoch} epochs...", file=stream)
+
+    def prepare(model):
+        model.preprocessing = prep
+
+    return saved_model(
+        fit, split, refit=not args.no_refit, task=prep.task, out_dim=out_dim, prepare=prepare
+    )
 
 
 def _check_resume(args, model, split, prep) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 
 from barenet.errors import BarenetValueError, DataError
 from barenet.tables.columns import (
+    MAX_CATEGORIES,
     MAX_CLASS_VALUES,
     blank_targets,
     blank_targets_notice,
@@ -57,10 +58,10 @@ def add_data_arguments(parser) -> None:
     data.add_argument(
         "--max-categories",
         type=int,
-        default=20,
+        default=MAX_CATEGORIES,
         metavar="N",
-        help="one-hot features per text column at most; rarer values pool into 'other' "
-        "(default: 20)",
+        help="one-hot features per text column at most: every value with 5 training rows, "
+        f"up to N; rarer values pool into 'other' (default: {MAX_CATEGORIES})",
     )
     add_reader_arguments(data)
     data.add_argument(
@@ -169,7 +170,7 @@ def load_data(args):
         return name, load_builtin(name, data_home=args.data_home, test_size=args.test_size)
     if not args.target:
         raise BarenetValueError("--data needs --target COLUMN (the column to predict)")
-    max_categories = getattr(args, "max_categories", 20)
+    max_categories = getattr(args, "max_categories", MAX_CATEGORIES)
     if max_categories < 1:
         raise BarenetValueError(f"--max-categories must be >= 1, got {max_categories}")
     notices = []
@@ -205,7 +206,7 @@ def split_table(
     task=None,
     test_size=0.2,
     random_state=42,
-    max_categories=20,
+    max_categories=MAX_CATEGORIES,
     where="the data",
 ) -> Split:
     """A ``Split`` of a raw table: rows split first, then the column preprocessing,

@@ -203,6 +203,8 @@ def summary_text(summary: dict) -> str:
         lines.append(f"Loss plot: {summary['plot']}")
     if "diagnostics_plot" in summary:
         lines.append(f"Diagnostics plot: {summary['diagnostics_plot']}")
+    if "saved_model" in summary:
+        lines.append(summary["saved_model"]["line"])
     if "model" in summary:
         lines.append(f"Model saved: {summary['model']}")
     if "rows_per_second" in summary:  # streamed training

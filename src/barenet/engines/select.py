@@ -78,6 +78,7 @@ NOT_COMPILED = {
     "ensemble_linear": _TABULAR,
     "ensemble_mean": _TABULAR + " (its training output is 3-D; the kernels' loss is 2-D)",
     "piecewise_linear": _TABULAR,
+    "piecewise_passthrough": _TABULAR,
     "periodic": _TABULAR,
     "feature_linear": _TABULAR,
     "quantile_scaling": "an input transform without parameters: the numpy engine runs it",

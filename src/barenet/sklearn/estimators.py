@@ -242,8 +242,9 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
         As ``barenet train``'s options of the same names (``barenet.training.hyperparams``;
         ``barenet train --help`` lists them all). ``recipe="auto"`` is the command
         line's default for tables: "small" below 1,000 training rows, else "tabular",
-        stopping within ``time_limit`` seconds (75 unless given); ``recipe_choice_``
-        says which. ``epochs=None`` takes the small-table rule of ``barenet train``.
+        its epochs decided by the rows, not the clock (``time_limit`` is a cap only if
+        given); ``recipe_choice_`` says which. ``epochs=None`` takes the small-table
+        rule of ``barenet train``.
         The defaults are the same, except ``optimizer="adam"``, ``lr=1e-3``,
         ``epochs=200`` and ``clip_norm=None``. Early stopping and the plateau schedule
         select on ``val_fraction`` of the rows (0.1 by default), held out.

@@ -8,9 +8,12 @@ model files by ``Preprocessing``; ``encode`` applies it with NumPy and pandas:
   training median; ``indicator`` adds a 0/1 "was missing" feature (the column had
   missing values in the training rows);
 - ``{"name", "kind": "bool", "median", "indicator"}``: true/false as 1/0, then the same;
-- ``{"name", "kind": "category", "levels", "other"}``: one 0/1 feature per level;
-  ``other`` adds one for the pooled rare categories, which also takes values never seen
-  in training (without an "other" feature, an unseen value has no level: all zeros).
+- ``{"name", "kind": "category", "levels", "other", "pooled"}``: one 0/1 feature per
+  level; ``other`` adds one for the pooled rare categories, which also takes values
+  never seen in training (without an "other" feature, an unseen value has no level: all
+  zeros). ``pooled`` lists the training values pooled into "other" (up to
+  ``MAX_POOLED_STORED``; absent in older files), so that ``predict`` counts as unseen
+  only the values truly never seen.
   A missing value is the level ``"(missing)"`` if the training rows had enough of them;
 - ``{"name", "kind": "date", ...}``: a date or time column, as ``barenet.tables.dates`` learns
   and encodes it (calendar parts where they vary, sin/cos for the periodic ones, days
@@ -31,6 +34,11 @@ from barenet.tables.text_encoding import check_given_encoding, decode_advice, sn
 
 MISSING = "(missing)"
 MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "other"
+# one-hot levels per text column at most (--max-categories): every level with
+# MIN_CATEGORY_ROWS rows up to this many. 20 pooled 26 of 46 cities of a house-price
+# table (RMSE $46,011); all 46 gave $15,551 (issue 28)
+MAX_CATEGORIES = 200
+MAX_POOLED_STORED = 5000  # training values pooled into "other", kept to tell from unseen
 MAX_CLASS_VALUES = 20  # integer targets with at most this many values look like classes
 _TRUE = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}
 
@@ -309,7 +317,7 @@ def row_id_columns(frame) -> list[str]:
     ]
 
 
-def fit_columns(frame, max_categories: int = 20) -> tuple[list[dict], list[str]]:
+def fit_columns(frame, max_categories: int = MAX_CATEGORIES) -> tuple[list[dict], list[str]]:
     """``(specs, dropped)``: the column specifications learned from ``frame`` (the
     training rows), and a note for each column left out (constant, all missing, or a
     text identifier with one value per row)."""
@@ -344,7 +352,10 @@ def fit_columns(frame, max_categories: int = 20) -> tuple[list[dict], list[str]]
             if len(kept) + other < 2:
                 dropped.append(f"{name} (no category has {MIN_CATEGORY_ROWS} rows)")
                 continue
-            specs.append({"name": name, "kind": "category", "levels": kept, "other": other})
+            known = set(kept) | {MISSING}
+            pooled = [str(v) for v in levels if str(v) not in known][:MAX_POOLED_STORED]
+            spec = {"name": name, "kind": "category", "levels": kept, "other": other}
+            specs.append({**spec, "pooled": pooled})
     return specs, dropped
 
 
@@ -394,6 +405,9 @@ def encode(frame, specs: list[dict], tally: dict | None = None) -> np.ndarray:
             blank = values == MISSING
             counts["imputed"] = int(blank.sum())
             unseen = ~onehot.any(axis=1) & ~blank
+            if "pooled" in spec:  # values pooled in training were seen: not unseen
+                unseen &= ~np.isin(values, np.asarray(spec["pooled"], dtype=object))
+                counts["seen_pooled"] = True
             counts["unseen"] = int(unseen.sum())
             counts["examples"] = list(dict.fromkeys(values[unseen].tolist()))[:3]
             if spec["other"]:
@@ -417,9 +431,9 @@ def encode(frame, specs: list[dict], tally: dict | None = None) -> np.ndarray:
 
 def tally_notice(tally: dict) -> str | None:
     """One line from an ``encode`` tally: how many blank cells were imputed, how many
-    text cells were none of the learned levels (values unseen in training, or pooled as
-    rare), and how many dates were outside the training range, per column; None when
-    there were none."""
+    text cells held a value unseen in training (or, from a model file that does not
+    list its pooled values, unseen or pooled as rare), and how many dates were outside
+    the training range, per column; None when there were none."""
     imputed = {name: c["imputed"] for name, c in tally.items() if c["imputed"]}
     unseen = {name: c for name, c in tally.items() if c["unseen"]}
     parts = []
@@ -434,7 +448,8 @@ def tally_notice(tally: dict) -> str | None:
             for name, c in unseen.items()
         )
         cells = "cells held a category" if total != 1 else "cell held a category"
-        parts.append(f"{total} {cells} unseen or rare in training ({each})")
+        what = "unseen" if all(c.get("seen_pooled") for c in unseen.values()) else "unseen or rare"
+        parts.append(f"{total} {cells} {what} in training ({each})")
     clipped = {name: c["clipped"] for name, c in tally.items() if c.get("clipped")}
     if clipped:
         total = sum(clipped.values())

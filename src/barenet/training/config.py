@@ -73,14 +73,14 @@ class TrainConfig:
     def resolve_auto(self, n_rows: int) -> tuple[TrainConfig, str | None]:
         """``(config, why)``: with ``recipe="auto"``, the concrete recipe chosen for
         ``n_rows`` training rows ("small" below ``hyperparams.AUTO_SMALL_ROWS``, else
-        "tabular"), with ``time_limit`` ``hyperparams.AUTO_TIME_LIMIT`` unless given;
-        the values given explicitly are kept. Otherwise this configuration, and None."""
+        "tabular"); the values given explicitly (a ``time_limit``, say) are kept. Its
+        epochs are the recipe's, never decided by the clock. Otherwise this
+        configuration, and None."""
         if self.recipe != "auto":
             return self, None
         threshold = hyperparams.AUTO_SMALL_ROWS
         name = "small" if n_rows < threshold else "tabular"
         given = {k: getattr(self, k) for k in self._given if k != "recipe"}
-        given.setdefault("time_limit", hyperparams.AUTO_TIME_LIMIT)
         config = TrainConfig(**given, recipe=name)
         sign = "<" if name == "small" else ">="
         why = f"recipe auto chose {name} ({n_rows:,} training rows {sign} {threshold:,})"

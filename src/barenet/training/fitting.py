@@ -27,6 +27,7 @@ class TimeBudget:
 
     With a cosine ``schedule``, its length follows the epochs predicted to fit in the
     budget (never more than configured), so a run the limit cuts still anneals.
+    ``clock`` (seconds, ``time.perf_counter`` by default) can be replaced in tests.
     """
 
     def __init__(
@@ -36,6 +37,7 @@ class TimeBudget:
         start_epoch: int = 0,
         name="the time limit",
         schedule=None,
+        clock=None,
     ):
         self.seconds = float(seconds)
         self.epochs = epochs
@@ -43,11 +45,12 @@ class TimeBudget:
         self.name = name
         self.schedule = schedule if hasattr(schedule, "t_max") else None
         self.planned_t_max = None if self.schedule is None else self.schedule.t_max
-        self.started = time.perf_counter()
+        self.clock = clock or time.perf_counter
+        self.started = self.clock()
         self.cut = None
 
     def elapsed(self) -> float:
-        return time.perf_counter() - self.started
+        return self.clock() - self.started
 
     def __call__(self, model, epoch: int, logs: dict) -> bool:
         done = epoch - self.start_epoch
@@ -143,6 +146,7 @@ def fit_model(
     verbose: bool = False,
     prepare=None,
     limit_name: str = "time_limit",
+    clock=None,
 ) -> FitResult:
     """Train a model as ``config`` says, on ``x`` (n_rows, n_features) and ``y``
     (class indices (n_rows,) or values (n_rows, out_dim)).
@@ -171,6 +175,8 @@ def fit_model(
         Called on the model before training (to attach preprocessing, say).
     limit_name : str
         How the time limit is named in ``FitResult.time_cut`` ("--time-limit").
+    clock : callable, optional
+        The time limit's clock in seconds (``time.perf_counter``; a test's fake clock).
 
     Raises
     ------
@@ -198,7 +204,14 @@ def fit_model(
     budget = None
     all_callbacks = list(callbacks)
     if config.time_limit is not None:
-        budget = TimeBudget(config.time_limit, model.epoch + todo, model.epoch, name=limit_name)
+        budget = TimeBudget(
+            config.time_limit,
+            model.epoch + todo,
+            model.epoch,
+            name=limit_name,
+            schedule=schedule,
+            clock=clock,
+        )
         all_callbacks.append(budget)
     if progress is not None:
         all_callbacks.append(progress(config, model, budget))
@@ -237,25 +250,20 @@ def fit_model(
 
 def blas_threads():
     """A context in which NumPy's BLAS runs on ``BARENET_BLAS_THREADS`` threads while
-    training: by default (``auto``) as many as it has when the machine is otherwise idle,
-    and one when it is busy.
+    training; by default (``auto``) on ``default_blas_threads()``, a number decided by
+    the core count alone, so that a seed gives the same model on an idle and a busy
+    machine (a BLAS may group its sums by thread, so the thread count can change the
+    rounding; the machine's load never does).
 
-    The compiled engine's products already run on one thread. On the numpy engine,
-    OpenBLAS's second thread spins waiting for a core whenever anything else runs: on a
-    2-core machine with one other busy process, an epoch of the tabular recipe took 5.5 s
-    with two threads against 0.9 s with one. On the same machine idle, two threads
-    trained the recipe in 24 s against 33 s with one. So ``auto`` keeps BLAS's threads
-    when nothing else is running (``machine_is_idle``), and uses one thread otherwise.
-    ``BARENET_BLAS_THREADS=N`` sets N threads; ``0`` leaves them as they are. The thread
-    count changed no result of OpenBLAS's products measured here, but a BLAS may group
-    its sums by thread, so runs on a busy and an idle machine may differ by rounding.
+    ``BARENET_BLAS_THREADS=N`` sets N threads; ``0`` leaves them as they are.
+    The compiled engine's products already run on one thread.
     """
     import contextlib
     import os
 
     text = os.environ.get("BARENET_BLAS_THREADS", "auto").strip().lower()
     if text == "auto":
-        text = "0" if machine_is_idle() else "1"
+        text = str(default_blas_threads())
     if not text.isdigit():
         raise BarenetValueError(
             f"BARENET_BLAS_THREADS must be a whole number (0: leave as is) or auto, got {text!r}"
@@ -270,63 +278,22 @@ def blas_threads():
         return contextlib.nullcontext()
 
 
-def machine_is_idle() -> bool:
-    """Whether nothing but this process is running: fewer than ``cores - 0.5`` threads
-    running, counting this process as one (so on 2 cores, idle means no other thread
-    running, and training then takes both cores).
+def default_blas_threads(cores: int | None = None) -> int:
+    """The BLAS threads a fit uses by default: half the cores, at least 1 and at most 4,
+    from ``os.cpu_count()`` only (never from the load, which would make the model depend
+    on what else runs).
 
-    On Linux, the threads running now: ``/proc/loadavg``'s running count less this
-    process's own running threads (OpenBLAS's threads spin for a while after each
-    product), the median of a few readings over 20 ms. Elsewhere, or where that cannot
-    be read, the 1-minute load average, which still counts a process that just
-    finished (so a fit started right after another may get one thread). False where
-    neither can be read."""
+    Why half: on the numpy engine, OpenBLAS's extra threads spin waiting for a core
+    whenever anything else runs. On a 2-core machine with one other busy process, an
+    epoch of the tabular recipe took 5.5 s with two threads against 0.9 s with one;
+    idle, two threads trained the recipe in 24 s against 33 s with one. One thread per
+    two cores keeps the busy case fast and costs the idle case less than the spin costs
+    the busy one; past 4 threads the recipe's small products gain nothing.
+    """
     import os
 
-    cores = os.cpu_count() or 1
-    others = _others_running()
-    if others is not None:
-        return others + 1 < cores - 0.5
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # Windows has no load average
-        return False
-    return load < cores - 0.5
-
-
-def _others_running(readings: int = 5, pause: float = 0.005) -> float | None:
-    """The median number of threads running on the machine outside this process, over
-    a few readings of ``/proc/loadavg`` (``running/total``) and of this process's
-    threads' states (``/proc/self/task/*/stat``); None if either is unreadable."""
-    import statistics
-    import time
-
-    counts = []
-    try:
-        for i in range(readings):
-            if i:
-                time.sleep(pause)
-            with open("/proc/loadavg") as file:
-                running = int(file.read().split()[3].split("/")[0])
-            counts.append(running - _own_running())
-    except (OSError, ValueError, IndexError):
-        return None
-    return max(0.0, statistics.median(counts))
-
-
-def _own_running() -> int:
-    """This process's threads in state R (running or runnable), the reader included."""
-    import os
-
-    count = 0
-    for task in os.listdir("/proc/self/task"):
-        try:
-            with open(f"/proc/self/task/{task}/stat") as file:
-                stat = file.read()
-        except OSError:  # the thread ended meanwhile
-            continue
-        count += stat[stat.rindex(")") + 2] == "R"  # the state follows the (name)
-    return count
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    return max(1, min(4, cores // 2))
 
 
 def kept_epoch(model: MLP, config: TrainConfig) -> int:

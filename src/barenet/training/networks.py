@@ -20,8 +20,11 @@ def _layer(kind: str, **config) -> dict:
 
 def input_layers(config, in_dim: int, task: str, x, y, out_dim=None) -> tuple[list, int]:
     """The scaling, retrieval and embedding layers in front of the hidden layers, and
-    their width."""
+    their width. A piecewise embedding embeds the columns of ``x`` with at least 3
+    distinct values; one-hot and indicator (0/1) columns pass straight through
+    (``PiecewisePassthrough``)."""
     from barenet.tabular.embeddings import quantile_bins, tree_bins
+    from barenet.tabular.passthrough import embedded_columns
     from barenet.tabular.scaling import SCALINGS
 
     dtype = config.dtype
@@ -46,12 +49,23 @@ def input_layers(config, in_dim: int, task: str, x, y, out_dim=None) -> tuple[li
         )
         per_feature = 2 * frequencies
     else:
+        embedded = embedded_columns(x)
+        if not embedded:  # only 0/1 columns: nothing to embed
+            return layers, in_dim
+        x = np.asarray(x)[:, embedded]
         if config.embedding == "piecewise":
             edges = quantile_bins(x, config.bins)
         else:
             edges = tree_bins(
                 x, y, config.bins, regression=task == "regression", seed=config.seed or 0
             )
+        if len(embedded) < in_dim:  # the 0/1 columns pass straight through
+            entry = _layer(
+                "piecewise_passthrough", n_features=in_dim, embedded=embedded, edges=edges,
+                out_dim=dim, dtype=dtype,
+            )  # fmt: skip
+            layers.append(entry)
+            return layers, len(embedded) * dim + in_dim - len(embedded)
         layers.append(_layer("piecewise_linear", edges=edges, dtype=dtype))
         per_feature = max(len(column) - 1 for column in edges)
     layers.append(
