@@ -19,7 +19,6 @@ from dataclasses import replace
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
@@ -38,16 +37,10 @@ from barenet.tables.standardize import check_outputs, fit_scaler
 from barenet.training import hyperparams
 from barenet.training.config import TrainConfig
 from barenet.training.fitting import fit_model
+from barenet.training.sources import config_from_estimator
 
 #: (name, default) of every constructor parameter, in order.
 PARAMETERS = [p.for_estimator for p in hyperparams.PARAMS] + [("verbose", False)]
-
-
-def _same(value, default) -> bool:
-    try:
-        return bool(value == default)
-    except (TypeError, ValueError):  # e.g. an array compared with a tuple
-        return False
 
 
 #: scikit-learn's names for barenet's parameters (MLPRegressor's, mostly).
@@ -141,16 +134,9 @@ class _BarenetEstimator(BaseEstimator):
         return x, prep
 
     def _config(self) -> TrainConfig:
-        """The training configuration; with a ``recipe``, the parameters left at their
-        defaults take the recipe's values."""
-        values = {}
-        for p in hyperparams.PARAMS:
-            name, default = p.for_estimator
-            value = getattr(self, name)
-            if self.recipe is None or name == "recipe" or not _same(value, default):
-                values[p.name] = value
-        values["seed"] = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        return TrainConfig(**values)
+        """The training configuration (``training.sources.config_from_estimator``):
+        with a ``recipe``, the parameters left at their defaults take its values."""
+        return config_from_estimator(self.get_params())
 
     def _fit(self, x, targets, prep: Preprocessing | None, *, incremental: bool):
         """Train on (x, targets) by ``barenet.training.fitting.fit_model``: a fresh network for
