@@ -160,7 +160,8 @@ def test_tune_prints_the_train_command_that_reproduces_its_best_model(tmp_path, 
     plan = rng.choice(["basic", "plus", "lux"], n)
     size = rng.normal(80, 20, n)
     price = 2 * size + np.where(plan == "lux", 60, 0) + rng.normal(0, 5, n)
-    lines = ["size,plan,price"] + [f"{s:.3f},{p},{v:.3f}" for s, p, v in zip(size, plan, price)]
+    rows = zip(size, plan, price, strict=True)
+    lines = ["size,plan,price"] + [f"{s:.3f},{p},{v:.3f}" for s, p, v in rows]
     (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
     grid = _write(
         tmp_path, {"estimator": {"epochs": 4, "hidden": [8]}, "grid": {"lr": [1e-4, 0.03]}}
