@@ -310,7 +310,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     from barenet.cli.reporting import finish_summary, history_for_json
     from barenet.tables.columns import describe, describe_line
     from barenet.tables.preprocessing import Preprocessing
-    from barenet.training.config import TrainConfig, build_model, build_schedule, load_checkpoint
+    from barenet.training.config import build_model, build_schedule, load_checkpoint
 
     stdout = stdout or sys.stdout
     started = time.perf_counter()
@@ -320,9 +320,14 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         raise BarenetValueError(f"--shuffle-buffer must be >= 1, got {args.shuffle_buffer}")
     if not 0 < args.test_size < 1:
         raise BarenetValueError(f"--test-size must be between 0 and 1, got {args.test_size}")
-    for path in (args.save, args.checkpoint):
+    plot = None if getattr(args, "plot", "none") == "none" else args.plot
+    for path in (args.save, args.checkpoint, plot):
         if path and not Path(path).resolve().parent.is_dir():
             raise BarenetValueError(f"cannot write {path}: its folder does not exist")
+    if plot:
+        from barenet.diagnostics.plotting import check_plot_format
+
+        check_plot_format(plot)
     position = None
     if args.resume:
         model, config, schedule, _ = load_checkpoint(args.resume)
@@ -333,12 +338,10 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         epochs = _given(args).get("epochs")
         config = config.replace(epochs=epochs) if epochs is not None else config
     else:
-        config = TrainConfig(**_given(args))
-    if config.early_stopping is not None:
-        raise BarenetValueError(
-            "--early-stopping is not available for a folder or glob yet; give --epochs"
-        )
+        config = stream_config(args, notices := [])
     out = sys.stderr if args.json else stdout
+    for notice in [] if args.resume else notices:
+        print(f"Note: {notice}", file=sys.stderr if args.json else stdout)
     stream = TableStream(args.data, sep=args.sep)
     check_split_key(stream, getattr(args, "split_key", None))
     features = _features(args, stream)
@@ -390,12 +393,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     total = fit.rows["train"] * max(0, config.epochs - position["epoch"])
     progress = StreamProgress(total, out, args.quiet)
     train_started = time.perf_counter()
-    stopped = False
-    for epoch in range(position["epoch"], config.epochs):
-        start = (position["file"], position["batch"]) if epoch == position["epoch"] else (0, 0)
-        if not run.epoch(epoch, start, progress):
-            stopped = True
-            break
+    stopped, budget = _train_epochs(run, config, position, progress, schedule)
     train_time = time.perf_counter() - train_started
     if stopped:
         where = f"; resume with --resume {args.checkpoint}" if args.checkpoint else ""
@@ -407,6 +405,8 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         "rows": fit.rows,
         "validation": "held-out sample" if config.validation_fraction() else "test split",
         "config": config.to_json(),
+        "recipe_choice": None,
+        "time_limit_cut": None if budget is None else budget.cut,
         "epochs_trained": model.epoch,
         "kept_epoch": model.epoch,
         "interrupted": False,
@@ -417,8 +417,91 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         "baselines": {},
         "columns": describe(fit.specs, fit.dropped),
     }
+    _plot(args, model, summary, run)
     finish_summary(summary, model, args, started, train_time, stdout)
     return 0
+
+
+#: Options a folder or glob cannot apply, refused by name rather than ignored.
+FOLDER_REFUSED = {
+    "early_stopping": "--early-stopping is not available for a folder or glob yet; give --epochs",
+}
+
+
+def stream_config(args, notices: list):
+    """The configuration of the options given for a folder or glob, by the command
+    line's own rules (``training.sources.config_from_flags``), except where a folder
+    cannot follow them: ``--recipe auto`` (and a recipe that selects its best epoch on
+    held-out rows) is refused by name; ``--data FOLDER`` alone, which would mean
+    auto, keeps ``barenet train``'s defaults, and a note in ``notices`` says so."""
+    from barenet.training.config import TrainConfig
+    from barenet.training.sources import auto_by_default, config_from_flags
+
+    given = _given(args)
+    if given.get("recipe") == "auto":
+        raise BarenetValueError(
+            "--recipe auto is not available for a folder or glob yet (its tabular recipe "
+            "selects the best epoch on held-out rows); give --recipe small with --epochs, "
+            "or the options themselves"
+        )
+    if auto_by_default(given, data=True):
+        config = TrainConfig(**given)
+        notices.append(
+            f"a folder or glob trains with barenet train's defaults ({config.optimizer}, "
+            f"lr {config.lr:g}); --recipe auto, the default for one file, is not available "
+            "for a folder yet"
+        )
+        return config
+    config = config_from_flags(given, data=True)
+    if config.early_stopping is not None:
+        where = f" (--recipe {config.recipe} selects on held-out rows)" if config.recipe else ""
+        raise BarenetValueError(FOLDER_REFUSED["early_stopping"].replace(";", where + ";", 1))
+    return config
+
+
+def _train_epochs(run, config, position: dict, progress, schedule):
+    """``(stopped, budget)``: the epochs from ``position``, stopped by Ctrl-C
+    (``stopped``) or by ``--time-limit`` (``budget.cut`` says after which epoch), as
+    ``training.fitting.TimeBudget`` stops training on a table in memory."""
+    from barenet.training.fitting import TimeBudget
+
+    budget = None
+    if config.time_limit is not None:
+        budget = TimeBudget(
+            config.time_limit,
+            config.epochs,
+            position["epoch"],
+            name="--time-limit",
+            schedule=schedule,
+        )
+    for epoch in range(position["epoch"], config.epochs):
+        start = (position["file"], position["batch"]) if epoch == position["epoch"] else (0, 0)
+        if not run.epoch(epoch, start, progress):
+            return True, budget
+        if budget is not None and budget(run.model, run.model.epoch, {}):
+            break
+    return False, budget
+
+
+def _plot(args, model, summary: dict, run) -> None:
+    """The loss plot (``--plot``, ``--log-scale``), as for a table in memory."""
+    if getattr(args, "plot", "none") == "none" or not model.history["train_loss"]:
+        return
+    from barenet.diagnostics.plotting import plot_losses
+
+    test = summary["test"]
+    final = (
+        f"test accuracy {test['accuracy']:.3f}"
+        if "accuracy" in test
+        else f"test RMSE {test['rmse']:.4g}, R^2 {test['r2']:.3f}"
+    )
+    title = f"{summary['dataset']}, {model.epoch} epochs (standardised losses)\nfinal: {final}"
+    val_label = "validation" if run.config.validation_fraction() else "test (watched only)"
+    summary["plot"] = str(
+        plot_losses(
+            model.history, args.plot, log_scale=args.log_scale, title=title, val_label=val_label
+        )
+    )
 
 
 def _width(prep) -> int:
