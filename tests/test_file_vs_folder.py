@@ -1,6 +1,6 @@
 """The same rows as one file and as a folder of parts (``barenet train --data folder/``):
 the same options resolve to the same configuration and are reported alike, and what
-a folder cannot apply is refused by name (barenet.streaming.train.stream_config)."""
+a folder cannot apply is refused by name (barenet.streaming.options.stream_config)."""
 
 import json
 
