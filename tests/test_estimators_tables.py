@@ -156,3 +156,17 @@ def test_predicting_on_other_columns_is_refused_by_scikit_learns_check(change):
     model = BarenetRegressor(epochs=1, random_state=0).fit(frame, price)
     with pytest.raises(ValueError, match="feature names should match"):
         model.predict(change(frame))
+
+
+def test_partial_fit_learns_the_columns_on_its_first_block_and_keeps_them():
+    frame, price = houses()
+    labels = np.where(price > price.median(), "dear", "cheap")
+    model = BarenetClassifier(**SETTINGS)
+    model.partial_fit(frame[:120], labels[:120], classes=["cheap", "dear"])
+    names, scale = list(model.get_feature_names_out()), model.preprocessing_.scaler_x.scale_
+    later = frame[120:].copy()
+    later["plan"] = "penthouse"  # a level the first block never saw: no new feature
+    model.partial_fit(later, labels[120:])
+    assert list(model.get_feature_names_out()) == names and model.n_iter_ == 2
+    np.testing.assert_array_equal(model.preprocessing_.scaler_x.scale_, scale)
+    assert model.predict(later).shape == (120,)
