@@ -18,6 +18,12 @@ from barenet.streaming.source import TableStream, is_dataset_path, row_hash, spl
 from barenet.tables.columns import encode, fit_columns
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path, monkeypatch):
+    """A folder trains with --plot losses.png by default, as a file does: write it there."""
+    monkeypatch.chdir(tmp_path)
+
+
 def test_a_folder_or_a_glob_is_a_dataset(tmp_path):
     write_parts(table(100), tmp_path / "d")
     assert is_dataset_path(tmp_path / "d") and is_dataset_path(f"{tmp_path}/d/*.parquet")

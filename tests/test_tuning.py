@@ -70,6 +70,8 @@ def test_tune_command_starts_its_own_local_cluster(tmp_path, capsys):
     needs_dask()
     from barenet.sklearn.estimators import BarenetRegressor
     from barenet.tables.datasets import load_builtin
+    from barenet.training.config import TrainConfig
+    from barenet.training.sources import estimator_params
 
     grid = _write(
         tmp_path, {"estimator": {"epochs": 5, "hidden": [8]}, "grid": {"lr": [0.0001, 0.03]}}
@@ -84,7 +86,10 @@ def test_tune_command_starts_its_own_local_cluster(tmp_path, capsys):
     assert summary["best_cv_score"] == best["mean_cv_score"]
     # the test score is the best parameters refitted on all the training rows
     split = load_builtin("diabetes")
-    refit = BarenetRegressor(epochs=5, hidden=(8,), lr=0.03, random_state=0)
+    # with barenet train's defaults (SGD, clipping), as barenet train --lr 0.03 trains
+    config = TrainConfig(epochs=5, hidden=(8,), lr=0.03, seed=0)
+    assert config.optimizer == "sgd" and summary["best_config"] == config.to_json()
+    refit = BarenetRegressor(**estimator_params(config))
     refit.fit(split.x_train, split.y_train.ravel())
     expected = refit.score(split.x_test, split.y_test.ravel())
     assert summary["test_score"] == pytest.approx(expected, rel=1e-9)
@@ -145,3 +150,38 @@ def _write(tmp_path, content):
     path = tmp_path / "g.json"
     path.write_text(json.dumps(content))
     return path
+
+
+def test_tune_prints_the_train_command_that_reproduces_its_best_model(tmp_path, capsys):
+    import shlex
+
+    rng = np.random.default_rng(0)
+    n = 300
+    plan = rng.choice(["basic", "plus", "lux"], n)
+    size = rng.normal(80, 20, n)
+    price = 2 * size + np.where(plan == "lux", 60, 0) + rng.normal(0, 5, n)
+    rows = zip(size, plan, price, strict=True)
+    lines = ["size,plan,price"] + [f"{s:.3f},{p},{v:.3f}" for s, p, v in rows]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    grid = _write(
+        tmp_path, {"estimator": {"epochs": 4, "hidden": [8]}, "grid": {"lr": [1e-4, 0.03]}}
+    )
+    data = ["--data", str(tmp_path / "t.csv"), "--target", "price", "--test-size", "0.25"]
+    code = main(["tune", "--grid", str(grid), *data, "--cv", "2", "--scheduler", "none", "--json"])
+    tuned = json.loads(capsys.readouterr().out)
+    assert code == 0 and tuned["best_params"] == {"lr": 0.03}
+    command = tuned["train_command"]
+    assert command.startswith("barenet train --data ") and "--test-size 0.25" in command
+    assert "--lr 0.03" in command and "--seed 0" in command
+    # barenet train's defaults, not the estimators': SGD, clipping at 1.0
+    assert tuned["best_config"]["optimizer"] == "sgd" and tuned["best_config"]["clip_norm"] == 1.0
+    out = tmp_path / "out"
+    out.mkdir()
+    words = shlex.split(command)[1:] + ["--json", "--plot", "none", "--save", str(out / "m.npz")]
+    assert main(words) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["config"] == tuned["best_config"]  # the same configuration, resolved
+    assert trained["rows"]["train"] + trained["rows"]["test"] == n
+    # the same rows and network: the same test R^2, to rounding (tune standardises the
+    # command line's standardised features once more, a change in the last bits)
+    assert trained["test"]["r2"] == pytest.approx(tuned["test_score"], abs=1e-4)

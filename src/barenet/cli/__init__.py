@@ -55,6 +55,7 @@ from barenet.tables.preprocessing import Preprocessing
 from barenet.training import hyperparams
 from barenet.training.config import TrainConfig, load_checkpoint, save_checkpoint
 from barenet.training.fitting import fit_model, resolve_config
+from barenet.training.sources import config_from_flags
 
 COMMANDS = ("train", "predict", "evaluate", "tune", "export-onnx")
 
@@ -219,19 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Flags that leave ``--recipe auto`` in place when ``--data`` is given without ``--recipe``.
-KEEP_AUTO = ("time_limit", "seed", "engine", "dtype")
-
-
 def config_from_args(args) -> TrainConfig:
-    """The configuration of the flags given. ``--data`` with no network or training
-    flag (``--time-limit``, ``--seed``, ``--engine``, ``--dtype`` aside) means
-    ``--recipe auto``, the default chosen for tables; the notebook's workflow (no
-    ``--data``) keeps the notebook's defaults."""
-    given = given_hyperparameters(args)
-    if getattr(args, "data", None) and not set(given) - set(KEEP_AUTO):
-        given["recipe"] = "auto"
-    return TrainConfig(**given)
+    """The configuration of the flags given (``training.sources.config_from_flags``:
+    ``--data`` with no network or training flag means ``--recipe auto``)."""
+    return config_from_flags(given_hyperparameters(args), data=bool(getattr(args, "data", None)))
 
 
 def _ignored_on_resume(args, config: TrainConfig) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from barenet._version import __version__
-from barenet.errors import ModelFileError
+from barenet.errors import BarenetValueError, ModelFileError
 from barenet.io.archive import check_shapes, members, open_archive, read_array, read_meta
 from barenet.io.atomic import atomic_path
 from barenet.io.file_checks import (
@@ -44,9 +44,14 @@ def save(
 ) -> Path:
     """Write ``model`` (and its preprocessing) to one ``.npz`` file, atomically.
 
+    ``model`` is an ``MLP`` or a fitted ``BarenetRegressor``/``BarenetClassifier`` (its
+    network and its preprocessing: ``barenet.load`` gives an ``MLP`` whose
+    ``preprocessing.predict(model, rows)`` answers as the estimator's ``predict``).
+
     ``extra`` adds JSON-able entries to the description and ``arrays`` more named
     arrays (used by checkpoints). Returns the path written. ``barenet.load`` reads it.
     """
+    model = _network(model)
     if preprocessing is None:
         preprocessing = model.preprocessing
     task = None if preprocessing is None else preprocessing.task
@@ -129,6 +134,16 @@ def _is_text(start: bytes) -> bool:
     return bool(start) and all(
         32 <= b < 127 or b in (9, 10, 13) for b in start.lstrip(b"\xef\xbb\xbf")
     )
+
+
+def _network(model):
+    """The ``MLP`` of a fitted barenet estimator (``model_``), or ``model`` itself."""
+    if hasattr(model, "get_params") and not hasattr(model, "state_dict"):
+        network = getattr(model, "model_", None)
+        if network is None:
+            raise BarenetValueError(f"cannot save {type(model).__name__}: fit it first")
+        return network
+    return model
 
 
 def load(path):

@@ -1,10 +1,13 @@
 """scikit-learn estimators: ``BarenetRegressor`` and ``BarenetClassifier``.
 
 They follow scikit-learn's conventions (hyper-parameters as constructor arguments,
-learned attributes ending in ``_``, no scaling inside: put a ``StandardScaler`` in a
-``Pipeline``) and pass its estimator checks. Their parameters are derived from
-``barenet.training.hyperparams.PARAMS``, the same names as ``barenet train``'s options
-(``hidden``, ``lr``, ``batch_size``...), except ``random_state`` for ``seed``.
+learned attributes ending in ``_``) and pass its estimator checks. They take a pandas
+DataFrame or a pyarrow Table as it comes (text, ``category`` and nullable columns,
+blanks, dates) and preprocess it as ``barenet train --data`` does, features and target
+standardised on the training rows (``barenet.sklearn.inputs``); arrays are numbers.
+Their parameters are derived from ``barenet.training.hyperparams.PARAMS``, the same
+names as ``barenet train``'s options (``hidden``, ``lr``, ``batch_size``...), except
+``random_state`` for ``seed``.
 """
 
 from __future__ import annotations
@@ -12,21 +15,30 @@ from __future__ import annotations
 import difflib
 import inspect
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 
 from barenet.activations import Softmax
 from barenet.errors import BarenetTypeError, BarenetValueError
 from barenet.sklearn.checks import check_no_missing_targets, check_two_classes
+from barenet.sklearn.inputs import fit_inputs, inputs
+from barenet.tables.columns import encoded_names
+from barenet.tables.preprocessing import Preprocessing, standard_scaler
 from barenet.tables.standardize import check_outputs, fit_scaler
 from barenet.training import hyperparams
 from barenet.training.config import TrainConfig
 from barenet.training.fitting import fit_model
+from barenet.training.sources import config_from_estimator
 
 #: Renamed parameters, still accepted for one minor version: old name -> new name.
 DEPRECATED = {"hidden_layer_sizes": "hidden"}
@@ -41,13 +53,6 @@ PARAMETERS = (
 )
 
 
-def _same(value, default) -> bool:
-    try:
-        return bool(value == default)
-    except (TypeError, ValueError):  # e.g. an array compared with a tuple
-        return False
-
-
 #: scikit-learn's names for barenet's parameters (MLPRegressor's, mostly).
 SKLEARN_NAMES = {
     "hidden_layer_sizes": "hidden",
@@ -58,6 +63,13 @@ SKLEARN_NAMES = {
     "validation_fraction": "val_fraction",
     "n_iter_no_change": "early_stopping",
 }
+
+
+def _same(value, default) -> bool:
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):  # e.g. an array compared with a tuple
+        return False
 
 
 def renamed_values(estimator) -> dict:
@@ -137,20 +149,6 @@ class _BarenetEstimator(BaseEstimator):
         cls.__init__ = __init__
 
     @staticmethod
-    def _check_frame(X) -> None:
-        """A clear error for a DataFrame with text or category columns (numbers pass)."""
-        dtypes = getattr(X, "dtypes", None)
-        if dtypes is None or not hasattr(dtypes, "items"):
-            return
-        text = [str(name) for name, dtype in dtypes.items() if dtype.kind not in "biuf"]
-        if text:
-            raise BarenetTypeError(
-                f"columns {text} are not numbers: the estimators take numeric features, as "
-                "scikit-learn's do. Encode them first (a ColumnTransformer with a "
-                "OneHotEncoder, say), or train on the table with barenet train --data"
-            )
-
-    @staticmethod
     def _check_fit_params(owner: str, fit_params: dict) -> None:
         """``sample_weight`` refused by name (barenet's losses are unweighted), and any
         other keyword named."""
@@ -162,23 +160,33 @@ class _BarenetEstimator(BaseEstimator):
         if fit_params:
             raise BarenetTypeError(f"{owner}.fit got unexpected arguments {sorted(fit_params)}")
 
-    def _config(self) -> TrainConfig:
-        """The training configuration; with a ``recipe``, the parameters left at their
-        defaults take the recipe's values."""
-        values = {}
-        renamed = renamed_values(self)
-        for p in hyperparams.PARAMS:
-            name, default = p.for_estimator
-            value = renamed.get(name, getattr(self, name))
-            if self.recipe is None or name == "recipe" or not _same(value, default):
-                values[p.name] = value
-        values["seed"] = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        return TrainConfig(**values)
+    def _rows(self, X, y, *, first: bool) -> tuple[np.ndarray, Preprocessing]:
+        """``(x, preprocessing)``: the network's inputs for rows ``X``, by the
+        preprocessing learned here (``first``) or by ``fit`` before (``partial_fit``)."""
+        if y is None:  # scikit-learn's words, which its checks look for
+            raise BarenetValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
+        if first:
+            x, prep = fit_inputs(self, X)
+        else:
+            check_is_fitted(self, "model_")
+            x, prep = inputs(self, X, self.preprocessing_), self.preprocessing_
+        check_consistent_length(x, y)
+        return x, prep
 
-    def _fit(self, x, targets, *, incremental: bool):
+    def _config(self) -> TrainConfig:
+        """The training configuration (``training.sources.config_from_estimator``):
+        with a ``recipe``, the parameters left at their defaults take its values; a
+        deprecated spelling (``hidden_layer_sizes``) gives its value to the new one."""
+        return config_from_estimator({**self.get_params(), **renamed_values(self)})
+
+    def _fit(self, x, targets, prep: Preprocessing | None, *, incremental: bool):
         """Train on (x, targets) by ``barenet.training.fitting.fit_model``: a fresh network for
         the configured epochs, or, ``incremental`` (``partial_fit``), one more epoch of
-        the current one. ``targets`` are what the loss takes (class indices or values)."""
+        the current one. ``targets`` are what the loss takes (class indices or values);
+        ``prep`` (a fresh fit's) is kept as ``preprocessing_`` and on the network, so
+        ``barenet.save`` stores it and ``export_onnx`` exports it."""
         fresh = not incremental or not hasattr(self, "model_")
         config = self._config() if fresh else self.config_
         if incremental and config.selects_on_validation():
@@ -202,6 +210,7 @@ class _BarenetEstimator(BaseEstimator):
         )
         if fresh:
             self.config_, self.model_, self._schedule = fit.config, fit.model, fit.schedule
+            self.preprocessing_ = self.model_.preprocessing = prep
         self.recipe_choice_ = fit.choice if fresh else getattr(self, "recipe_choice_", None)
         self.time_limit_cut_ = fit.time_cut
         history = self.model_.history
@@ -215,11 +224,21 @@ class _BarenetEstimator(BaseEstimator):
         val = "" if logs["val_loss"] is None else f"  val {logs['val_loss']:.5f}"
         print(f"epoch {epoch}  train {logs['train_loss']:.5f}{val}")
 
-    def _outputs(self, x) -> np.ndarray:
+    def _outputs(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
-        x = validate_data(self, x, reset=False, dtype=[np.float64, np.float32])
+        x = inputs(self, X, self.preprocessing_)
         outputs = self.model_.predict(x, engine=self.config_.engine)
         return check_outputs(outputs, np.arange(1, len(outputs) + 1), "outputs")
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The names of the features the network takes, after the column encoding, in
+        order: ``"size"``, ``"size_missing"``, ``"plan=basic"``, ``"plan=(other)"``,
+        ``"sold_year"``... (for an array, ``feature_names_in_`` or ``x0, x1, ...``).
+        ``input_features`` is ignored: the names are those learned by ``fit``."""
+        check_is_fitted(self, "model_")
+        prep = self.preprocessing_
+        names = prep.feature_names if prep.columns is None else encoded_names(prep.columns)
+        return np.asarray(names, dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -265,21 +284,32 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
         Why ``recipe="auto"`` chose what it chose.
     time_limit_cut_ : str or None
         What ``time_limit`` cut, if it stopped training.
+    preprocessing_ : barenet.tables.preprocessing.Preprocessing
+        Raw rows to the network's inputs (a table's column encoding, the features'
+        standardisation) and outputs to answers; also ``model_.preprocessing``, so
+        ``barenet.save(self, path)`` stores it and ``export_onnx`` exports it.
     n_features_in_, feature_names_in_, n_iter_
     """
 
     _extra = (("target_scaling", True),)
 
     def fit(self, X, y, **fit_params):
+        """Train on rows ``X`` (an array, a DataFrame or a pyarrow Table) and target ``y``
+        (n_samples,) or (n_samples, n_outputs), numbers without blanks."""
         self._check_fit_params(type(self).__name__, fit_params)
-        self._check_frame(X)
         check_no_missing_targets(y)
-        x, y = validate_data(
-            self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32]
-        )
+        x, prep = self._rows(X, y, first=True)
+        y = self._targets(y)
         self._y_1d = y.ndim == 1
         y = self._fit_target_scaling(y.reshape(len(y), -1))
-        return self._fit(x, y, incremental=False)
+        prep.scaler_y = standard_scaler(self.y_mean_, self.y_scale_)
+        return self._fit(x, y, prep, incremental=False)
+
+    @staticmethod
+    def _targets(y) -> np.ndarray:
+        """``y`` as numbers, (n,) or (n, n_outputs); non-finite values refused."""
+        y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
+        return y.astype(np.float64) if y.dtype.kind != "f" else y
 
     def _fit_target_scaling(self, y: np.ndarray) -> np.ndarray:
         """Learn the target's mean and scale from these rows; return y scaled."""
@@ -306,21 +336,16 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
         ``Incremental`` calls, block by block, so give it a well-shuffled first block.
         """
         first = not hasattr(self, "model_")
-        x, y = validate_data(
-            self,
-            X,
-            y,
-            multi_output=True,
-            y_numeric=True,
-            reset=first,
-            dtype=[np.float64, np.float32],
-        )
+        check_no_missing_targets(y)
+        x, prep = self._rows(X, y, first=first)
+        y = self._targets(y)
         if first:
             self._y_1d = y.ndim == 1
         y = y.reshape(len(y), -1)
         if first:
             self._fit_target_scaling(y)  # the first batch's mean and scale, kept after
-        return self._fit(x, (y - self.y_mean_) / self.y_scale_, incremental=True)
+            prep.scaler_y = standard_scaler(self.y_mean_, self.y_scale_)
+        return self._fit(x, (y - self.y_mean_) / self.y_scale_, prep, incremental=True)
 
     def predict(self, X):
         """Predictions in the target's units, shape (n_samples,) or (n_samples, n_outputs)."""
@@ -346,15 +371,15 @@ class BarenetClassifier(ClassifierMixin, _BarenetEstimator):
 
     def fit(self, X, y, **fit_params):
         self._check_fit_params(type(self).__name__, fit_params)
-        self._check_frame(X)
         check_no_missing_targets(y)
-        x, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        x, prep = self._rows(X, y, first=True)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         self._encoder = LabelEncoder().fit(y)
         self.classes_ = self._encoder.classes_
         check_two_classes(self.classes_)
-        return self._fit(x, self._encoder.transform(y), incremental=False)
+        prep = replace(prep, classes=list(self.classes_))
+        return self._fit(x, self._encoder.transform(y), prep, incremental=False)
 
     def partial_fit(self, X, y, classes=None):
         """One epoch over (X, y). The first call needs ``classes``, all the labels.
@@ -365,7 +390,7 @@ class BarenetClassifier(ClassifierMixin, _BarenetEstimator):
         """
         first = not hasattr(self, "model_")
         check_no_missing_targets(y)
-        x, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32])
+        x, prep = self._rows(X, y, first=first)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if first:
@@ -375,12 +400,13 @@ class BarenetClassifier(ClassifierMixin, _BarenetEstimator):
             self._encoder = LabelEncoder().fit(classes)
             self.classes_ = self._encoder.classes_
             check_two_classes(self.classes_)
+            prep = replace(prep, classes=list(self.classes_))
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise BarenetValueError(
                 f"labels {unknown.tolist()} are not in classes {self.classes_}"
             )
-        return self._fit(x, self._encoder.transform(y), incremental=True)
+        return self._fit(x, self._encoder.transform(y), prep, incremental=True)
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""

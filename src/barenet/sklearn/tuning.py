@@ -18,6 +18,7 @@ import numpy as np
 from barenet.cli.data_args import add_data_arguments, load_data
 from barenet.errors import BarenetError, BarenetValueError
 from barenet.training import hyperparams
+from barenet.training.sources import config_from_candidate, estimator_params, train_command
 
 
 def _estimator_params() -> dict:
@@ -126,6 +127,25 @@ def dask_backend(scheduler: str | None, n_workers: int = 2):
             cluster.close()
 
 
+def candidates(grid: dict, *, kind: str = "grid", n_iter: int = 10, random_state: int = 0):
+    """The grid's candidates (dicts of estimator parameters), in search order: every
+    combination (``kind="grid"``), or ``n_iter`` drawn as ``RandomizedSearchCV`` draws."""
+    from sklearn.model_selection import ParameterGrid, ParameterSampler
+
+    if kind == "grid":
+        return list(ParameterGrid(grid))
+    if kind == "random":
+        return list(ParameterSampler(grid, n_iter, random_state=random_state))
+    raise BarenetValueError(f"unknown search {kind!r}; choose grid or random")
+
+
+def candidate_options(candidate: dict, fixed: dict, random_state: int) -> dict:
+    """A candidate (and the fixed parameters) as ``barenet train``'s options given:
+    ``barenet train``'s names, the seed included."""
+    params = {"random_state": random_state, **fixed, **candidate}
+    return {train_name(k): v for k, v in params.items() if k != "verbose"}
+
+
 def search(
     x,
     y,
@@ -139,33 +159,39 @@ def search(
     random_state: int = 0,
     scheduler: str | None = None,
     n_workers: int = 2,
+    data: bool = True,
 ):
-    """Fit a ``GridSearchCV`` (or ``RandomizedSearchCV``) of a barenet estimator.
+    """Cross-validate a barenet estimator for each candidate of ``grid`` (every
+    combination, or ``n_iter`` drawn with ``kind="random"``) and refit the best.
 
-    With ``scheduler``, the cross-validation fits run on Dask; otherwise serially.
-    Returns the fitted search object.
+    Each candidate (with ``fixed``; estimator parameter names) trains what
+    ``barenet train`` trains with those options given (``training.sources``): the
+    command line's defaults, its recipe rules (``data``: the options are for a
+    ``--data`` table), resolved for the ``len(x)`` training rows. With ``scheduler``
+    the fits run on Dask; otherwise serially. Returns the fitted ``GridSearchCV``, with
+    ``candidates_`` (the candidates as given) and ``options_`` (as ``barenet train``'s
+    options), both in ``cv_results_`` order.
     """
-    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+    from sklearn.model_selection import GridSearchCV
 
     from barenet.sklearn.estimators import BarenetClassifier, BarenetRegressor
 
-    params = {"random_state": random_state, **(fixed or {})}
-    estimator = (BarenetClassifier if task == "classification" else BarenetRegressor)(**params)
-    if kind == "grid":
-        searcher = GridSearchCV(estimator, grid, cv=cv, n_jobs=-1 if scheduler else None)
-    elif kind == "random":
-        searcher = RandomizedSearchCV(
-            estimator,
-            grid,
-            n_iter=n_iter,
-            cv=cv,
-            random_state=random_state,
-            n_jobs=-1 if scheduler else None,
-        )
-    else:
-        raise BarenetValueError(f"unknown search {kind!r}; choose grid or random")
+    fixed = fixed or {}
+    drawn = candidates(grid, kind=kind, n_iter=n_iter, random_state=random_state)
+    options = [candidate_options(c, fixed, random_state) for c in drawn]
+    configs = [config_from_candidate(o, data=data, n_rows=len(x)) for o in options]
+    verbose = {"verbose": fixed["verbose"]} if "verbose" in fixed else {}
+    full = [{**estimator_params(c), **verbose} for c in configs]
+    estimator = (BarenetClassifier if task == "classification" else BarenetRegressor)()
+    searcher = GridSearchCV(
+        estimator,
+        [{k: [v] for k, v in params.items()} for params in full],
+        cv=cv,
+        n_jobs=-1 if scheduler else None,
+    )
     with dask_backend(scheduler, n_workers):
         searcher.fit(x, y)
+    searcher.candidates_, searcher.options_ = drawn, options
     return searcher
 
 
@@ -232,6 +258,36 @@ def _report(params: dict) -> dict:
     return {train_name(k): list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
+#: ``barenet train``'s data options, with their defaults (left out of a command).
+DATA_OPTIONS = {
+    "data": None,
+    "dataset": None,
+    "target": None,
+    "features": None,
+    "drop": None,
+    "task": None,
+    "max_categories": 20,
+    "sep": None,
+    "decimal": ".",
+    "encoding": None,
+    "thousands": None,
+    "bad_rows": "error",
+    "test_size": 0.2,
+    "data_home": None,
+}
+
+
+def data_arguments(args) -> list[str]:
+    """The data options of ``args`` that differ from their defaults, as words of a
+    ``barenet train`` command (the same rows, split and preprocessed alike)."""
+    words = []
+    for name, default in DATA_OPTIONS.items():
+        value = getattr(args, name, default)
+        if value is not None and value != default:
+            words += ["--" + name.replace("_", "-"), str(value)]
+    return words
+
+
 def run_tune(args, stdout) -> int:
     from barenet.cli.outputs import check_reads
 
@@ -253,22 +309,21 @@ def run_tune(args, stdout) -> int:
         random_state=args.seed,
         scheduler=scheduler,
         n_workers=args.workers,
+        data=bool(args.data),
     )
-    results = searcher.cv_results_
+    results, best = searcher.cv_results_, searcher.best_index_
     summary = {
         "dataset": name,
         "scheduler": args.scheduler,
-        "best_params": _report(searcher.best_params_),
+        "best_params": _report(searcher.candidates_[best]),
         "best_cv_score": float(searcher.best_score_),
         "test_score": float(searcher.score(split.x_test, y_test)),
+        "train_command": train_command(searcher.options_[best], data_arguments(args)),
+        "best_config": searcher.best_estimator_.config_.to_json(),
         "candidates": [
-            {
-                "params": _report(p),
-                "mean_cv_score": float(m),
-                "std_cv_score": float(s),
-            }
+            {"params": _report(p), "mean_cv_score": float(m), "std_cv_score": float(s)}
             for p, m, s in zip(
-                results["params"],
+                searcher.candidates_,
                 results["mean_test_score"],
                 results["std_test_score"],
                 strict=True,
@@ -280,7 +335,12 @@ def run_tune(args, stdout) -> int:
 
         print(strict_json.dumps(summary, indent=2), file=stdout)
         return 0
-    score = "accuracy" if prep.task == "classification" else "R^2"
+    _print_summary(summary, prep.task, stdout)
+    return 0
+
+
+def _print_summary(summary: dict, task: str, stdout) -> None:
+    score = "accuracy" if task == "classification" else "R^2"
     for c in sorted(summary["candidates"], key=lambda c: -c["mean_cv_score"]):
         print(
             f"  {score} {c['mean_cv_score']:.4f} +- {c['std_cv_score']:.4f}  {c['params']}",
@@ -292,4 +352,4 @@ def run_tune(args, stdout) -> int:
         f"on the test split: {summary['test_score']:.4f}",
         file=stdout,
     )
-    return 0
+    print(f"The same model: {summary['train_command']}", file=stdout)

@@ -25,6 +25,7 @@ import numpy as np
 from barenet.errors import BarenetValueError, DataError
 from barenet.streaming.blocks import BlockEncoder, ShuffleBuffer
 from barenet.streaming.columns import Moments, class_indices, encode_batch, fit_stream
+from barenet.streaming.options import given_options, plot_losses_of, stream_config, train_epochs
 from barenet.streaming.source import TableStream, check_split_key, row_hash, split_of
 from barenet.trainer import Trainer
 
@@ -295,13 +296,6 @@ def _features(args, stream) -> list[str]:
     return features
 
 
-def _given(args) -> dict:
-    """The hyper-parameters given on the command line (as ``cli.given_hyperparameters``)."""
-    from barenet.training import hyperparams
-
-    return {p.name: getattr(args, p.name) for p in hyperparams.PARAMS if hasattr(args, p.name)}
-
-
 def run_stream_train(args, stdout=None, check_loss=None) -> int:
     """``barenet train`` when ``--data`` is a folder or a glob (see the module).
     ``check_loss(loss, task)`` refuses a loss that cannot fit the task (the command
@@ -312,7 +306,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     from barenet.cli.reporting import finish_summary, history_for_json
     from barenet.tables.columns import describe, describe_line
     from barenet.tables.preprocessing import Preprocessing
-    from barenet.training.config import TrainConfig, build_model, build_schedule, load_checkpoint
+    from barenet.training.config import build_model, build_schedule, load_checkpoint
 
     stdout = stdout or sys.stdout
     started = time.perf_counter()
@@ -323,6 +317,11 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     if not 0 < args.test_size < 1:
         raise BarenetValueError(f"--test-size must be between 0 and 1, got {args.test_size}")
     check_train(args, streamed=True)  # before any work: no output touches an input
+    plot = None if getattr(args, "plot", "none") == "none" else args.plot
+    if plot:
+        from barenet.diagnostics.plotting import check_plot_format
+
+        check_plot_format(plot)
     position = None
     if args.resume:
         model, config, schedule, _ = load_checkpoint(args.resume)
@@ -330,15 +329,13 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         position = (saved.extra or {}).get("stream_position") if saved else None
         if position is None:
             raise BarenetValueError(f"{args.resume} is not a checkpoint of training on a folder")
-        epochs = _given(args).get("epochs")
+        epochs = given_options(args).get("epochs")
         config = config.replace(epochs=epochs) if epochs is not None else config
     else:
-        config = TrainConfig(**_given(args))
-    if config.early_stopping is not None:
-        raise BarenetValueError(
-            "--early-stopping is not available for a folder or glob yet; give --epochs"
-        )
+        config = stream_config(args, notices := [])
     out = sys.stderr if args.json else stdout
+    for notice in [] if args.resume else notices:
+        print(f"Note: {notice}", file=sys.stderr if args.json else stdout)
     stream = TableStream(args.data, sep=args.sep, encoding=getattr(args, "encoding", None))
     check_split_key(stream, getattr(args, "split_key", None))
     features = _features(args, stream)
@@ -391,12 +388,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     total = fit.rows["train"] * max(0, config.epochs - position["epoch"])
     progress = StreamProgress(total, out, args.quiet)
     train_started = time.perf_counter()
-    stopped = False
-    for epoch in range(position["epoch"], config.epochs):
-        start = (position["file"], position["batch"]) if epoch == position["epoch"] else (0, 0)
-        if not run.epoch(epoch, start, progress):
-            stopped = True
-            break
+    stopped, budget = train_epochs(run, config, position, progress, schedule)
     train_time = time.perf_counter() - train_started
     if stopped:
         where = f"; resume with --resume {args.checkpoint}" if args.checkpoint else ""
@@ -408,6 +400,8 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         "rows": fit.rows,
         "validation": "held-out sample" if config.validation_fraction() else "test split",
         "config": config.to_json(),
+        "recipe_choice": None,
+        "time_limit_cut": None if budget is None else budget.cut,
         "epochs_trained": model.epoch,
         "kept_epoch": model.epoch,
         "interrupted": False,
@@ -418,6 +412,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         "baselines": {},
         "columns": describe(fit.specs, fit.dropped),
     }
+    plot_losses_of(args, model, summary, run.config)
     finish_summary(summary, model, args, started, train_time, stdout)
     return 0
 

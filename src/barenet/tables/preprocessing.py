@@ -21,14 +21,19 @@ def _scaler_to_json(scaler) -> dict | None:
 
 
 def _scaler_from_json(data: dict | None):
-    if data is None:
-        return None
+    return None if data is None else standard_scaler(data["mean"], data["scale"])
+
+
+def standard_scaler(mean, scale):
+    """A fitted scikit-learn ``StandardScaler`` of ``mean`` and ``scale`` (k,): what
+    ``x -> (x - mean) / scale`` and back needs, without the rows it was learned from."""
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler()
-    scaler.mean_ = np.asarray(data["mean"], dtype=np.float64)
-    scaler.scale_ = np.asarray(data["scale"], dtype=np.float64)
-    scaler.var_ = scaler.scale_**2
+    scaler.mean_ = np.asarray(mean, dtype=np.float64).reshape(-1)
+    scaler.scale_ = np.asarray(scale, dtype=np.float64).reshape(-1)
+    with np.errstate(over="ignore"):  # var_ (unused by transform) may overflow: inf
+        scaler.var_ = scaler.scale_**2
     scaler.n_features_in_ = len(scaler.mean_)
     scaler.n_samples_seen_ = 1
     return scaler
