@@ -36,7 +36,7 @@ MISSING = "(missing)"
 MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "other"
 # one-hot levels per text column at most (--max-categories): every level with
 # MIN_CATEGORY_ROWS rows up to this many. 20 pooled 26 of 46 cities of a house-price
-# table (RMSE $46,011); all 46 gave $15,551 (issue 28)
+# table (RMSE $46,011); all 46 gave $15,551
 MAX_CATEGORIES = 200
 MAX_POOLED_STORED = 5000  # training values pooled into "other", kept to tell from unseen
 MAX_CLASS_VALUES = 20  # integer targets with at most this many values look like classes

@@ -1,4 +1,4 @@
-"""Embed the numeric columns, pass the 0/1 columns straight through (issue 28).
+"""Embed the numeric columns, pass the 0/1 columns straight through.
 
 A table's one-hot and missing-indicator columns take two values: a 48-bin
 piecewise-linear encoding and a 16-wide embedding per such column give the first

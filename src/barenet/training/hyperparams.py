@@ -198,7 +198,7 @@ RECIPES = {
 }
 # A 64-64 network for small tables, where the issue measured the tabular recipe losing
 # (a ~400-row cars table); the best epoch is kept on held-out training rows. As a
-# TabM-mini ensemble of 8 members (issue 28): on the cars-like table of
+# TabM-mini ensemble of 8 members: on the cars-like table of
 # benchmarks/tables.py, model seeds 0, 1, 2 on one split gave test RMSE 2.359 / 2.254 /
 # 2.239 with one network (spread 0.119) and 2.244 / 2.276 / 2.266 with 8 members
 # (spread 0.032); 16 members spread 0.192.
@@ -214,7 +214,7 @@ RECIPES["small"] = {
 }
 # recipe="auto" is resolved from the training rows (``TrainConfig.resolve_auto``): "small"
 # below ``AUTO_SMALL_ROWS``, else "tabular". Its epochs follow from the table, never from
-# the clock, so a seed gives the same model on an idle or a busy machine (issue 28);
+# the clock, so a seed gives the same model on an idle or a busy machine;
 # ``time_limit`` stays the user's own cap.
 RECIPES["auto"] = RECIPES["tabular"]  # what an unresolved "auto" configuration shows
 AUTO_SMALL_ROWS = 1000

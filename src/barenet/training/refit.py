@@ -1,4 +1,4 @@
-"""The saved model learns from every row (issue 28): after the held-out fit that
+"""The saved model learns from every row: after the held-out fit that
 chose the epochs and scored the test split, the same configuration is trained again
 on the training, validation and test rows together for the epochs the held-out fit
 kept (the best validation epoch, with early stopping).
