@@ -152,3 +152,25 @@ def check_batch_numbers(batch, where, first_row: int = 0) -> None:
         if len(bad):
             what = describe_bad_number(name, first_row + int(bad[0]), float(values[bad[0]]))
             raise DataError(f"{where}: {what}")
+
+
+def parquet_damage(path) -> str | None:
+    """Where a Parquet file that failed to read is damaged: ``"column 'x', data rows
+    201-400"`` (the first column chunk that does not decode), or None if none fails
+    alone (the damage is elsewhere, such as the footer)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta_file = pq.ParquetFile(path)
+        first = 1
+        for group in range(meta_file.num_row_groups):
+            rows = meta_file.metadata.row_group(group).num_rows
+            for name in meta_file.schema_arrow.names:
+                try:
+                    meta_file.read_row_group(group, columns=[name])
+                except Exception:
+                    return f"column {name!r}, data rows {first}-{first + rows - 1}"
+            first += rows
+    except Exception:
+        return None
+    return None
