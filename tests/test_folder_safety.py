@@ -252,3 +252,19 @@ def test_train_json_is_strict_when_a_metric_is_not_finite(tmp_path, capsys):
     summary = _strict(out)
     assert summary["test"]["mse"] is None
     assert any(note.startswith("test.mse") for note in summary["notes"])
+
+
+def test_train_json_on_a_huge_target_is_strict_and_shows_no_warning(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.normal(size=150), "b": rng.normal(size=150)})
+    frame["y"] = (frame["a"] + frame["b"]) * 1e200
+    frame.to_csv(tmp_path / "huge.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning reaching the user fails the test
+        code, out, err = run(
+            ["--data", tmp_path / "huge.csv", "--target", "y", *TRAIN, "--json"], capsys
+        )
+    summary = _strict(out)
+    assert code == 0 and "Warning" not in err, err
+    assert summary["baselines"]["least squares"]["mse"] is None
+    assert "baselines.least squares.mse is inf (overflow): written as null" in summary["notes"]
