@@ -149,7 +149,13 @@ def test_predict_refuses_an_out_that_is_an_input(work, capsys, path, words):
 
 @pytest.mark.parametrize(
     "path, words",
-    [("m.npz", "is the input --model"), ("link.npz", "is the input --model"), ("sub", "folder")],
+    [
+        ("m.npz", "is the input --model"),
+        ("./sub/../link.npz", "is the input --model"),
+        ("sub", "is an existing folder"),
+        ("missing/m.onnx", "folder does not exist"),
+        ("v.csv/m.onnx", "is not a folder"),
+    ],
 )
 def test_export_onnx_refuses_an_out_that_is_the_model(work, capsys, path, words):
     refused(["export-onnx", "--model", "m.npz", "--out", path], capsys, work, words)
@@ -159,6 +165,20 @@ def test_export_onnx_refuses_an_out_that_is_the_model(work, capsys, path, words)
 def test_streamed_predict_refuses_an_out_inside_the_input_folder(work, capsys, out):
     args = ["predict", "--model", "dm.npz", "--data", "d", "--out", out]
     refused(args, capsys, work, "inside the input folder")
+
+
+@pytest.mark.parametrize(
+    "out, words",
+    [
+        ("sub", "already exists"),
+        ("v.csv", "already exists"),
+        ("dm.npz", "is the input --model"),
+        ("missing/preds", "folder does not exist"),
+    ],
+)
+def test_streamed_predict_refuses_an_out_folder_it_cannot_make(work, capsys, out, words):
+    args = ["predict", "--model", "dm.npz", "--data", "d", "--out", out]
+    refused(args, capsys, work, words)
 
 
 def test_streamed_predict_refuses_an_out_its_glob_would_read(work, capsys):
