@@ -268,3 +268,13 @@ def test_train_json_on_a_huge_target_is_strict_and_shows_no_warning(tmp_path, ca
     assert code == 0 and "Warning" not in err, err
     assert summary["baselines"]["least squares"]["mse"] is None
     assert "baselines.least squares.mse is inf (overflow): written as null" in summary["notes"]
+
+
+def test_a_folder_with_links_is_given_to_dask_as_its_listed_files(tmp_path):
+    from barenet.streaming.folder import has_links
+
+    folder = four_files(tmp_path / "d")
+    assert not has_links(folder)
+    (folder / "sub").mkdir()
+    os.symlink("..", folder / "sub" / "up")
+    assert has_links(folder)  # so predict_on_dask reads dataset_files' list, each once

@@ -174,3 +174,11 @@ def parquet_damage(path) -> str | None:
     except Exception:
         return None
     return None
+
+
+def has_links(folder) -> bool:
+    """Whether any entry under ``folder`` is a symbolic link (links not followed)."""
+    for root, dirs, files in os.walk(folder):
+        if any(os.path.islink(os.path.join(root, name)) for name in dirs + files):
+            return True
+    return False
