@@ -108,6 +108,8 @@ def test_fuzzed_folder_layouts_list_each_real_file_once(tmp_path_factory, layout
         files, _ = dataset_files(pattern)
         assert {p.resolve() for p in files} == real
         assert len(files) == len(real)
+    rows = sum(batch.num_rows for *_, batch in TableStream(root).batches())
+    assert rows == 2 * len(real)  # every row read once: none twice through a link
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
@@ -278,3 +280,34 @@ def test_a_folder_with_links_is_given_to_dask_as_its_listed_files(tmp_path):
     (folder / "sub").mkdir()
     os.symlink("..", folder / "sub" / "up")
     assert has_links(folder)  # so predict_on_dask reads dataset_files' list, each once
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(layout=LAYOUT, glob=st.booleans())
+def test_fuzzed_folder_layouts_train_on_each_row_once(tmp_path_factory, capsys, layout, glob):
+    """``barenet train`` on random trees with link loops and repeated links: a correct
+    run counts each real row once (train + validation + test), or one line and exit 2;
+    no file of the tree changes."""
+    root = tmp_path_factory.mktemp("train_layout")
+    rng = np.random.default_rng(0)
+    for i, (where, what) in enumerate(layout):
+        folder = root / where
+        folder.mkdir(parents=True, exist_ok=True)
+        if what in ("file", "dup"):
+            x = rng.normal(size=40)
+            pd.DataFrame({"x": x, "y": 2 * x}).to_csv(folder / f"n{i}.csv", index=False)
+        elif what == "loop":
+            os.symlink(".", folder / f"n{i}")
+        elif what == "up" and where:
+            os.symlink("..", folder / f"n{i}")
+    before = {p: p.read_bytes() for p in root.rglob("*.csv") if not p.is_symlink()}
+    data = f"{root}/**/*.csv" if glob else str(root)
+    capsys.readouterr()
+    code, out, err = run(["--data", data, "--target", "y", *TRAIN, "--json"], capsys)
+    assert {p: p.read_bytes() for p in root.rglob("*.csv") if not p.is_symlink()} == before
+    if code == 0:
+        assert sum(json.loads(out)["rows"].values()) == 40 * len(before)
+    else:
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
