@@ -127,8 +127,11 @@ def longest_line(path: Path) -> int:
 
 def csv_block_size(files) -> int:
     """A pyarrow CSV block size (bytes) holding four times the longest line of any of
-    ``files`` (room for a text encoding's wider characters), at least 1 MB."""
-    need = max((longest_line(p) for p in files), default=0)
+    ``files`` (room for a text encoding's wider characters), at least 1 MB (pyarrow's
+    default, so batches are the same as before unless a line needs more). A file too
+    small to hold a line of a quarter of that is not read."""
+    small = MIN_BLOCK // 4
+    need = max((longest_line(p) for p in files if p.stat().st_size > small), default=0)
     size = MIN_BLOCK
     while size < 4 * need:
         size *= 2
