@@ -108,6 +108,8 @@ def test_fuzzed_folder_layouts_list_each_real_file_once(tmp_path_factory, layout
         files, _ = dataset_files(pattern)
         assert {p.resolve() for p in files} == real
         assert len(files) == len(real)
+    rows = sum(batch.num_rows for *_, batch in TableStream(root).batches())
+    assert rows == 2 * len(real)  # every row read once: none twice through a link
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
@@ -121,7 +123,7 @@ def test_a_bad_number_in_a_folder_names_file_column_and_row(tmp_path, capsys, ki
     assert f"part1.{kind}: column 'x2', data row 51:" in err, err
 
 
-def test_a_corrupt_parquet_page_names_the_file(tmp_path, capsys):
+def test_a_corrupt_parquet_page_names_the_file_column_and_rows(tmp_path, capsys):
     folder = write_parts(table(400), tmp_path / "d", parts=2)
     data = bytearray((folder / "part1.parquet").read_bytes())
     middle = len(data) // 3
@@ -129,7 +131,8 @@ def test_a_corrupt_parquet_page_names_the_file(tmp_path, capsys):
     (folder / "part1.parquet").write_bytes(bytes(data))
     code, _, err = run(["--data", folder, "--target", "y", *TRAIN], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "part1.parquet" in err, err
+    assert "part1.parquet: not a readable table: column '" in err, err
+    assert "data rows 1-200 do not decode" in err, err  # the damaged column chunk's rows
 
 
 def test_inf_in_a_parquet_folder_at_streamed_predict_is_a_clear_error(tmp_path, capsys):
@@ -251,3 +254,60 @@ def test_train_json_is_strict_when_a_metric_is_not_finite(tmp_path, capsys):
     summary = _strict(out)
     assert summary["test"]["mse"] is None
     assert any(note.startswith("test.mse") for note in summary["notes"])
+
+
+def test_train_json_on_a_huge_target_is_strict_and_shows_no_warning(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.normal(size=150), "b": rng.normal(size=150)})
+    frame["y"] = (frame["a"] + frame["b"]) * 1e200
+    frame.to_csv(tmp_path / "huge.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning reaching the user fails the test
+        code, out, err = run(
+            ["--data", tmp_path / "huge.csv", "--target", "y", *TRAIN, "--json"], capsys
+        )
+    summary = _strict(out)
+    assert code == 0 and "Warning" not in err, err
+    assert summary["baselines"]["least squares"]["mse"] is None
+    assert "baselines.least squares.mse is inf (overflow): written as null" in summary["notes"]
+
+
+def test_a_folder_with_links_is_given_to_dask_as_its_listed_files(tmp_path):
+    from barenet.streaming.folder import has_links
+
+    folder = four_files(tmp_path / "d")
+    assert not has_links(folder)
+    (folder / "sub").mkdir()
+    os.symlink("..", folder / "sub" / "up")
+    assert has_links(folder)  # so predict_on_dask reads dataset_files' list, each once
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(layout=LAYOUT, glob=st.booleans())
+def test_fuzzed_folder_layouts_train_on_each_row_once(tmp_path_factory, capsys, layout, glob):
+    """``barenet train`` on random trees with link loops and repeated links: a correct
+    run counts each real row once (train + validation + test), or one line and exit 2;
+    no file of the tree changes."""
+    root = tmp_path_factory.mktemp("train_layout")
+    rng = np.random.default_rng(0)
+    for i, (where, what) in enumerate(layout):
+        folder = root / where
+        folder.mkdir(parents=True, exist_ok=True)
+        if what in ("file", "dup"):
+            x = rng.normal(size=40)
+            pd.DataFrame({"x": x, "y": 2 * x}).to_csv(folder / f"n{i}.csv", index=False)
+        elif what == "loop":
+            os.symlink(".", folder / f"n{i}")
+        elif what == "up" and where:
+            os.symlink("..", folder / f"n{i}")
+    before = {p: p.read_bytes() for p in root.rglob("*.csv") if not p.is_symlink()}
+    data = f"{root}/**/*.csv" if glob else str(root)
+    capsys.readouterr()
+    code, out, err = run(["--data", data, "--target", "y", *TRAIN, "--json"], capsys)
+    assert {p: p.read_bytes() for p in root.rglob("*.csv") if not p.is_symlink()} == before
+    if code == 0:
+        assert sum(json.loads(out)["rows"].values()) == 40 * len(before)
+    else:
+        assert code == 2 and len(err.strip().splitlines()) == 1, err

@@ -149,7 +149,13 @@ def test_predict_refuses_an_out_that_is_an_input(work, capsys, path, words):
 
 @pytest.mark.parametrize(
     "path, words",
-    [("m.npz", "is the input --model"), ("link.npz", "is the input --model"), ("sub", "folder")],
+    [
+        ("m.npz", "is the input --model"),
+        ("./sub/../link.npz", "is the input --model"),
+        ("sub", "is an existing folder"),
+        ("missing/m.onnx", "folder does not exist"),
+        ("v.csv/m.onnx", "is not a folder"),
+    ],
 )
 def test_export_onnx_refuses_an_out_that_is_the_model(work, capsys, path, words):
     refused(["export-onnx", "--model", "m.npz", "--out", path], capsys, work, words)
@@ -159,6 +165,20 @@ def test_export_onnx_refuses_an_out_that_is_the_model(work, capsys, path, words)
 def test_streamed_predict_refuses_an_out_inside_the_input_folder(work, capsys, out):
     args = ["predict", "--model", "dm.npz", "--data", "d", "--out", out]
     refused(args, capsys, work, "inside the input folder")
+
+
+@pytest.mark.parametrize(
+    "out, words",
+    [
+        ("sub", "already exists"),
+        ("v.csv", "already exists"),
+        ("dm.npz", "is the input --model"),
+        ("missing/preds", "folder does not exist"),
+    ],
+)
+def test_streamed_predict_refuses_an_out_folder_it_cannot_make(work, capsys, out, words):
+    args = ["predict", "--model", "dm.npz", "--data", "d", "--out", out]
+    refused(args, capsys, work, words)
 
 
 def test_streamed_predict_refuses_an_out_its_glob_would_read(work, capsys):
@@ -268,3 +288,35 @@ def test_fuzzed_equal_and_overlapping_outputs_are_refused_exactly(work, outputs)
     else:
         with pytest.raises(BarenetValueError):
             check_run_paths([("--model", "v.csv"), ("--data", "d")], outs)
+
+
+FOLDER_PREFIXES = st.sampled_from(
+    ["", "./", "d/", "d/../", "dl/", "sub/", "sub/../d/", "{abs}/d/"]
+)
+FOLDER_NAMES = st.sampled_from(["preds", "d", "dl", "part0.parquet", "sub"])
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(prefix=FOLDER_PREFIXES, name=FOLDER_NAMES, glob=st.booleans())
+def test_fuzzed_streamed_predict_outputs_never_change_the_folder(work, capsys, prefix, name, glob):
+    """``predict --data FOLDER (or GLOB) --out OUT`` for random spellings of OUT, also
+    through a link to the folder: exit 2 with every input unchanged, or parts written
+    where the input does not reach (outside the folder; not matched by the glob)."""
+    if not (work / "dl").exists():
+        os.symlink(work / "d", work / "dl")
+    out = prefix.replace("{abs}", str(work)) + name
+    inputs = [work / "d" / "part0.parquet", work / "d" / "part1.parquet", work / "dm.npz"]
+    data = "d/*.parquet" if glob else "d"
+    before = snapshot(*inputs)
+    code = main(["predict", "--model", "dm.npz", "--data", data, "--out", out])
+    capsys.readouterr()
+    assert snapshot(*inputs) == before
+    if code == 0:
+        written = (work / out).resolve()
+        assert len(list(written.glob("*.parquet"))) == 2
+        assert glob or work / "d" not in written.parents
+        shutil.rmtree(written)  # the next example starts from the same files
+    else:
+        assert code == 2

@@ -50,7 +50,7 @@ def refuse_stdin(flag: str, path) -> None:
 
 
 def _resolved(path) -> Path:
-    return Path(os.path.expanduser(str(path))).resolve()
+    return Path(str(path)).resolve()  # as written: barenet opens paths without expanding ~
 
 
 def _input_sets(inputs):

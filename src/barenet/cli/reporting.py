@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from barenet.training.metrics import classification_metrics, regression_metrics
+from barenet.training.metrics import classification_metrics, quiet_warnings, regression_metrics
 
 
 def time_estimate(elapsed: float, done: int, left: int, budget=None) -> str:
@@ -84,7 +84,13 @@ def report_metrics(model, split) -> dict:
 
 
 def baselines(split) -> dict:
-    """The same metrics for two simple models fitted on the same training split."""
+    """The same metrics for two simple models fitted on the same training split
+    (scikit-learn's and SciPy's warnings, on a huge target say, are not shown)."""
+    with quiet_warnings():
+        return _baselines(split)
+
+
+def _baselines(split) -> dict:
     prep = split.preprocessing
     truth = prep.targets(split.y_test)
     if prep.classes is not None:

@@ -127,8 +127,11 @@ def longest_line(path: Path) -> int:
 
 def csv_block_size(files) -> int:
     """A pyarrow CSV block size (bytes) holding four times the longest line of any of
-    ``files`` (room for a text encoding's wider characters), at least 1 MB."""
-    need = max((longest_line(p) for p in files), default=0)
+    ``files`` (room for a text encoding's wider characters), at least 1 MB (pyarrow's
+    default, so batches are the same as before unless a line needs more). A file too
+    small to hold a line of a quarter of that is not read."""
+    small = MIN_BLOCK // 4
+    need = max((longest_line(p) for p in files if p.stat().st_size > small), default=0)
     size = MIN_BLOCK
     while size < 4 * need:
         size *= 2
@@ -152,3 +155,33 @@ def check_batch_numbers(batch, where, first_row: int = 0) -> None:
         if len(bad):
             what = describe_bad_number(name, first_row + int(bad[0]), float(values[bad[0]]))
             raise DataError(f"{where}: {what}")
+
+
+def parquet_damage(path) -> str | None:
+    """Where a Parquet file that failed to read is damaged: ``"column 'x', data rows
+    201-400"`` (the first column chunk that does not decode), or None if none fails
+    alone (the damage is elsewhere, such as the footer)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta_file = pq.ParquetFile(path)
+        first = 1
+        for group in range(meta_file.num_row_groups):
+            rows = meta_file.metadata.row_group(group).num_rows
+            for name in meta_file.schema_arrow.names:
+                try:
+                    meta_file.read_row_group(group, columns=[name])
+                except Exception:
+                    return f"column {name!r}, data rows {first}-{first + rows - 1}"
+            first += rows
+    except Exception:
+        return None
+    return None
+
+
+def has_links(folder) -> bool:
+    """Whether any entry under ``folder`` is a symbolic link (links not followed)."""
+    for root, dirs, files in os.walk(folder):
+        if any(os.path.islink(os.path.join(root, name)) for name in dirs + files):
+            return True
+    return False

@@ -164,7 +164,11 @@ def predict_on_dask(path, stream, needed, keep, proba, folder: Path, scheduler: 
     path = str(Path(path).resolve())
     files = [str(p) for p in stream.files]
     if stream.format == "parquet":
-        source = stream.path if Path(stream.path).is_dir() else files  # Hive keys from a folder
+        from barenet.streaming.folder import has_links
+
+        # Hive keys come from a folder; one with links is read as its listed files, each once
+        walk = Path(stream.path).is_dir() and not has_links(stream.path)
+        source = stream.path if walk else files
         frame = dd.read_parquet(source, columns=needed)
     else:
         frame = dd.read_csv(

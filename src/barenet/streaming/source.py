@@ -32,6 +32,7 @@ from barenet.streaming.folder import (  # noqa: F401 (GLOB_CHARS, is_dataset_pat
     csv_block_size,
     dataset_files,
     is_dataset_path,
+    parquet_damage,
 )
 
 
@@ -223,7 +224,8 @@ class TableStream:
             except DataError:
                 raise
             except Exception as error:
-                raise DataError(_unreadable(path, error, row)) from None
+                damage = parquet_damage(path) if self.format == "parquet" else None
+                raise DataError(_unreadable(path, error, row, damage)) from None
 
 
 def _select(schema, columns):
@@ -237,9 +239,10 @@ def _select(schema, columns):
     return pa.schema([schema.field(c) for c in columns])
 
 
-def _unreadable(path, error, row=None) -> str:
+def _unreadable(path, error, row=None, damage=None) -> str:
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     where = f" (after data row {row})" if row else ""
+    where = f": {damage} do not decode" if damage else where
     return f"{path}: not a readable table{where} ({type(error).__name__}: {message})"
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet_warnings():
     """No third-party warning leaks from a metric's computation."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -30,7 +30,7 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
 
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
-    with _quiet():
+    with quiet_warnings():
         mse = float(mean_squared_error(y_true, y_pred))
         mae = float(mean_absolute_error(y_true, y_pred))
         r2 = float(r2_score(y_true, y_pred)) if len(y_true) >= 2 else math.nan
@@ -68,7 +68,7 @@ def classification_metrics(labels, predicted_labels, classes=None) -> dict:
     predicted_labels = np.asarray(predicted_labels).reshape(-1)
     if classes is None:
         classes = np.union1d(labels, predicted_labels).tolist()
-    with _quiet():
+    with quiet_warnings():
         return {
             "accuracy": float(accuracy_score(labels, predicted_labels)),
             "labels": list(classes),
