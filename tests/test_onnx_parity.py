@@ -2,7 +2,8 @@
 ``benchmarks/onnx_parity.py`` (each recipe ``barenet train --recipe`` offers, the plain
 default, the two scalings) and both tasks, onnxruntime on random raw rows (blanks,
 unseen categories, text with spaces around it, dates, 1e8 plus noise, 1e300) gives the
-labels of ``barenet predict`` and predictions within 1e-5 relative."""
+labels of ``barenet predict`` and predictions within 1e-5 relative (1e-3 for rows with
+a feature beyond 1e4 standard deviations, whose float32 activations are that large)."""
 
 import csv
 import importlib.util
@@ -45,6 +46,9 @@ def test_onnx_answers_as_predict_on_random_raw_rows(tmp_path, rows_csv, config, 
     assert result["compared"] >= 300  # rows of 1e300 and their like are refused, not many
     assert result["labels differ"] == 0
     assert result["max relative difference"] < 1e-5
+    # rows with a feature beyond 1e4 standard deviations (x = 1e8): float32 products
+    # of activations that large round differently in NumPy and onnxruntime
+    assert result["far rows"] >= 3 and result[parity.FAR_DIFF] < 1e-3
 
 
 def _onnx_answers(onnx_path, text):
