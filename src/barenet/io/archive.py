@@ -12,10 +12,10 @@ it is known to be needed and of the right size:
    file's size (barenet writes its arrays uncompressed: its own files expand by 1);
 4. the description (``__meta__``) is read first, at most ``MAX_META_BYTES`` or the
    file's size (as NumPy stores text, 4 bytes a character);
-5. the caller (``barenet.io.persistence.read``) compares the other members' shapes with
-   what the description's record needs (``expected``), and only then are they read, each
-   streamed into an array of its declared size (``read_arrays``); zip stops each stream
-   at its declared size.
+5. the caller (``barenet.io.persistence.read``) builds the record's model and compares
+   the other members' shapes and dtypes with its parameters (``check_shapes``); only
+   then is each read, streamed into an array of its declared size (``read_array``); zip
+   stops each stream at its declared size and checks its CRC.
 """
 
 from __future__ import annotations
