@@ -161,12 +161,17 @@ def read_array(archive, member: Member, path) -> np.ndarray:
             while done < member.data_bytes:
                 got = stream.readinto(view[done : done + CHUNK])
                 if not got:
-                    raise EOFError("the member ends early")
+                    break
                 done += got
     except Exception as error:  # zlib.error, BadZipFile (bad CRC), EOFError, ...
         raise ModelFileError(
             f"{path}: member {member.info.filename!r} is corrupt ({type(error).__name__}: {error})"
         ) from None
+    if done < member.data_bytes:
+        raise ModelFileError(
+            f"{path}: member {member.info.filename!r} ends after {done:,} of its "
+            f"{member.data_bytes:,} bytes: the file is truncated or damaged"
+        )
     return flat.reshape(member.shape, order="F" if member.fortran else "C")
 
 
