@@ -156,3 +156,10 @@ def test_retrieval_backward_after_a_chunked_evaluation_says_what_to_do(monkeypat
     out = layer.forward(np.zeros((3, 4), dtype=np.float32))
     with pytest.raises(barenet.errors.BarenetValueError, match="training mode"):
         layer.backward(np.ones_like(out))
+
+
+def test_an_honest_description_over_16_mib_still_loads(tmp_path):
+    model = MLP([Linear(3, 1, seed=0)], MSE(), 0.1)
+    path = barenet.save(model, tmp_path / "long.npz", extra={"notes": "x" * (5 * 2**20)})
+    assert path.stat().st_size > 20 * 2**20  # stored as NumPy stores text, uncompressed
+    assert barenet.load(path).layers[0].w.shape == (3, 1)
