@@ -3,7 +3,8 @@
 Builds, from a real saved model, one file per way of hiding the bytes (an unknown
 member, a raw member without an array header, the description, a real parameter of the
 wrong shape, declared small enough to pass the size budget and refused by its shape,
-and declared huge), plus the honest file and a retrieval model of 1,000,000 held rows
+and declared huge), plus the honest file, the largest honest model a small file may
+hold (33 MB of zero weights, deflated) and a retrieval model of 1,000,000 held rows
 (whose prediction must run in bounded chunks). Each file is loaded (and the retrieval
 model predicts 1,000 rows) in a fresh process under ``/usr/bin/time -v``; the table
 gives the file's size, the exit code, the seconds ``barenet.load`` took (and the
@@ -78,27 +79,48 @@ def build_bombs(folder, size: int = GB) -> dict[str, Path]:
     text = json.loads(str(np.load(honest)["__meta__"]))
     encoded = json.dumps(text).encode("utf-32-le")
     columns = size // 12  # a (3, columns) float32 array of about ``size`` bytes
-    wrong = 40 * 2**20 // 12  # 40 MB declared: within the size budget, refused by shape
-    meta_chars = 48 * 2**20 // 4  # 48 MB declared: within the budget, over the text's cap
+    wrong = 24 * 2**20 // 12  # 24 MB declared: within the size budget, refused by shape
+    meta_chars = 24 * 2**20 // 4  # 24 MB declared: within the budget, over the text's cap
     plans = {
         "unknown_member": {"extra.npy": (_npy_header("<f4", (3, columns)), 12 * columns)},
         "raw_member": {"param/0.b.npy": (b"", size)},
         "metadata": {
             "__meta__.npy": (_npy_header(f"<U{size // 4}", ()) + encoded, size - len(encoded))
         },
-        "metadata_48mb": {
+        "metadata_24mb": {
             "__meta__.npy": (
                 _npy_header(f"<U{meta_chars}", ()) + encoded,
                 4 * meta_chars - len(encoded),
             )
         },
         "wrong_shape": {"param/0.w.npy": (_npy_header("<f4", (3, columns)), 12 * columns)},
-        "wrong_shape_40mb": {"param/0.w.npy": (_npy_header("<f4", (3, wrong)), 12 * wrong)},
+        "wrong_shape_24mb": {"param/0.w.npy": (_npy_header("<f4", (3, wrong)), 12 * wrong)},
     }
     bombs = {"honest": honest}
     for name, replace in plans.items():
         bombs[name] = _rewrite(honest, folder / f"{name}.npz", replace)
     return bombs
+
+
+def largest_allowed(folder) -> Path:
+    """An honest model as large as a small file may be: Linear(2880, 2880) with zero
+    weights (33 MB of arrays), deflated to about 35 kB; it loads (the size budget is 32
+    MiB plus twice the file)."""
+    import barenet
+    from barenet import MLP, MSE, Linear
+
+    layer = Linear(2880, 2880, seed=0)
+    layer.w[...] = 0.0
+    plain = barenet.save(MLP([layer], MSE(), 0.1), Path(folder) / "largest_plain.npz")
+    return _deflate(plain, Path(folder) / "largest_allowed.npz")
+
+
+def _deflate(plain: Path, target: Path) -> Path:
+    with zipfile.ZipFile(plain) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for name in old.namelist():
+            new.writestr(name, old.read(name), compresslevel=9)
+    plain.unlink()
+    return target
 
 
 def retrieval_model(folder, n_rows: int = 1_000_000) -> Path:
@@ -111,12 +133,7 @@ def retrieval_model(folder, n_rows: int = 1_000_000) -> Path:
     layer = Retrieval(4, 1, n_rows, rows=rows, targets=rows[:, :1], heads=1, dim=4, seed=0)
     model = MLP([layer, Linear(layer.out_dim, 1, seed=1)], MSE(), 0.1)
     plain = barenet.save(model, Path(folder) / "retrieval_plain.npz")
-    target = Path(folder) / "retrieval_1m_rows.npz"
-    with zipfile.ZipFile(plain) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
-        for name in old.namelist():
-            new.writestr(name, old.read(name), compresslevel=9)
-    plain.unlink()
-    return target
+    return _deflate(plain, Path(folder) / "retrieval_1m_rows.npz")
 
 
 LOAD = """
@@ -147,10 +164,10 @@ def measure(path: Path, predict: bool = False) -> dict:
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
     wall = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", done.stderr).group(1)
     minutes, seconds = wall.rsplit(":", 1)
-    seconds, _, outcome = done.stdout.strip().partition(" ")
+    inside, _, outcome = done.stdout.strip().partition(" ")
     return {
         "file": path.name,
-        "load_s": float(seconds) if seconds[:1].isdigit() else float("nan"),
+        "load_s": float(inside) if inside[:1].isdigit() else float("nan"),
         "kB": path.stat().st_size // 1000,
         "exit": done.returncode,
         "seconds": 60 * float(minutes) + float(seconds),
@@ -167,6 +184,7 @@ def main(argv=None) -> None:
         folder = Path(args.folder or scratch)
         folder.mkdir(parents=True, exist_ok=True)
         files = [(p, False) for p in build_bombs(folder).values()]
+        files.append((largest_allowed(folder), False))
         files.append((retrieval_model(folder), True))
         baseline = measure(Path(sys.executable), False)  # a non-zip: refused at once
         print(

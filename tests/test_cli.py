@@ -811,7 +811,7 @@ def test_parquet_drop_true_false_labels_and_kept_ids_as_read(tmp_path, capsys, m
     assert code == 0  # imputation and categories are in the graph (tests/test_onnx_export.py)
     inputs = {i.name: i.type.tensor_type.elem_type for i in onnx.load("h.onnx").graph.input}
     assert inputs["ocean_proximity"] == onnx.TensorProto.STRING
-    assert inputs["total_bedrooms"] == onnx.TensorProto.DOUBLE  # numbers keep float64
+    assert inputs["total_bedrooms"] == onnx.TensorProto.DOUBLE  # numbers in float64
 
 
 def test_reader_options_reach_train_predict_and_evaluate(tmp_path, capsys, monkeypatch):

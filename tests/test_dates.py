@@ -326,7 +326,7 @@ def test_onnx_takes_seconds_and_equals_barenet_predict(tmp_path, capsys, monkeyp
 
     session = ort.InferenceSession("w.onnx")
     types = {i.name: i.type for i in session.get_inputs()}
-    assert types["date"] == types["wind"] == "tensor(double)"  # numbers keep float64
+    assert types["date"] == "tensor(double)" and types["wind"] == "tensor(double)"
     feeds = {"date": seconds_since_1970(new["date"])}
     for name in ("precipitation", "temp_max", "temp_min", "wind"):
         feeds[name] = new[name].to_numpy(np.float64).reshape(-1, 1)

@@ -8,13 +8,14 @@ it is known to be needed and of the right size:
    ``best/<key>``, ``optim/<key>/<name>``, each ``.npy``); any other is refused;
 2. each member's ``.npy`` header (at most ``MAX_HEADER_BYTES``) gives its shape and
    dtype; the zip's declared size must be exactly that header plus that array;
-3. the declared sizes together are at most ``FREE_BYTES + EXPANSION`` times the file's
-   size (barenet writes its arrays uncompressed: a file of its own expands by 1);
-4. the description (``__meta__``) is read first, at most ``MAX_META_BYTES``;
-5. the caller (``barenet.io.persistence.read``) compares the other members' shapes with
-   what the description's record needs (``expected``), and only then are they read, each
-   streamed into an array of its declared size (``read_arrays``); zip stops each stream
-   at its declared size.
+3. the declared sizes together are at most ``FREE_BYTES`` plus ``EXPANSION`` times the
+   file's size (barenet writes its arrays uncompressed: its own files expand by 1);
+4. the description (``__meta__``) is read first, at most ``MAX_META_BYTES`` or the
+   file's size (as NumPy stores text, 4 bytes a character);
+5. the caller (``barenet.io.persistence.read``) builds the record's model and compares
+   the other members' shapes and dtypes with its parameters (``check_shapes``); only
+   then is each read, streamed into an array of its declared size (``read_array``); zip
+   stops each stream at its declared size and checks its CRC.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ import numpy as np
 from barenet.errors import ModelFileError
 
 MAX_HEADER_BYTES = 65_536  # an .npy header of barenet's is under 200 bytes
-MAX_META_BYTES = 32 * 2**20  # the description, as NumPy stores text: 4 bytes a character
-FREE_BYTES = 64 * 2**20  # declared bytes any file may hold, however small
-EXPANSION = 8  # and beyond them, at most this many times the file's own size
+MAX_META_BYTES = 16 * 2**20  # the description of a compressed file (else: the file's size)
+FREE_BYTES = 32 * 2**20  # declared bytes any file may hold, however small
+EXPANSION = 2  # and beyond them, at most this many times the file's own size
 CHUNK = 2**20  # bytes decompressed at a time
 MEMBER = re.compile(r"^(__meta__|param/[0-9]+\.\w+|best/[0-9]+\.\w+|optim/[0-9]+\.\w+/\w+)\.npy$")
 
@@ -129,15 +130,18 @@ def _header(archive, info, key: str, path) -> Member:
     return member
 
 
-def read_meta(archive, found: dict[str, Member], path) -> dict:
-    """The description (``__meta__``), read with its own cap of ``MAX_META_BYTES``."""
+def read_meta(archive, found: dict[str, Member], path, file_size: int) -> dict:
+    """The description (``__meta__``), read with its own cap: ``MAX_META_BYTES``, or the
+    file's size if larger (a description barenet wrote is stored uncompressed)."""
     meta = found.get("__meta__")
     if meta is None:
         raise ModelFileError(f"{path}: not a barenet model file (no description inside)")
-    if meta.shape != () or meta.data_bytes > MAX_META_BYTES:
+    cap = max(MAX_META_BYTES, file_size)
+    if meta.shape != () or meta.data_bytes > cap:
         raise ModelFileError(
             f"{path}: member '__meta__.npy' (the description) holds {meta.data_bytes:,} bytes "
-            f"of shape {meta.shape}; a description is one text of at most {MAX_META_BYTES:,}"
+            f"of shape {meta.shape}; a description is one text of at most {cap:,} bytes "
+            "(16 MiB, or the file's size)"
         )
     text = read_array(archive, meta, path)[()]
     try:
@@ -164,7 +168,10 @@ def read_array(archive, member: Member, path) -> np.ndarray:
             f"{path}: member {member.info.filename!r} is corrupt ({type(error).__name__}: {error})"
         ) from None
     if done < member.data_bytes:
-        raise ModelFileError(f"{path}: member {member.info.filename!r} is corrupt (it ends early)")
+        raise ModelFileError(
+            f"{path}: member {member.info.filename!r} ends after {done:,} of its "
+            f"{member.data_bytes:,} bytes: the file is truncated or damaged"
+        )
     return flat.reshape(member.shape, order="F" if member.fortran else "C")
 
 

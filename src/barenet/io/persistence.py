@@ -80,6 +80,12 @@ def save(
 
 def read(path) -> tuple[dict, dict[str, np.ndarray]]:
     """Read and check a barenet file: ``(meta, arrays)``; ``ModelFileError`` if unusable."""
+    meta, arrays, _ = _read(path)
+    return meta, arrays
+
+
+def _read(path) -> tuple[dict, dict[str, np.ndarray], object]:
+    """``read``, and the model its record builds (before its weights are loaded)."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
@@ -91,13 +97,15 @@ def read(path) -> tuple[dict, dict[str, np.ndarray]]:
             f"{path}: not a barenet model file{looks}; a model file is the .npz written by "
             "barenet train --save or barenet.save"
         )
+    size = path.stat().st_size
     with open_archive(path) as archive:
-        found = members(archive, path, path.stat().st_size)
-        meta = read_meta(archive, found, path)
+        found = members(archive, path, size)
+        meta = read_meta(archive, found, path, size)
         _check_format(meta, path)
-        check_shapes(found, _needed(meta, found, path), path)  # before reading any array
+        model = _built(meta, found, path)
+        check_shapes(found, _needed(model), path)  # before reading any array
         arrays = {k: read_array(archive, m, path) for k, m in found.items() if k != "__meta__"}
-    return meta, arrays
+    return meta, arrays, model
 
 
 def _check_format(meta, path) -> None:
@@ -111,22 +119,26 @@ def _check_format(meta, path) -> None:
         )
 
 
-def _needed(meta: dict, found: dict, path) -> dict[str, tuple]:
-    """Parameter key -> (shape, dtype) of the model the record describes, built once its
-    sizes are checked against the stored arrays' declared shapes."""
+def _built(meta: dict, found: dict, path):
+    """The model of the record, built once its sizes are checked against the stored
+    arrays' declared shapes."""
     stored = sum(math.prod(m.shape) for k, m in found.items() if k.startswith("param/"))
     with unusable_as(path, "the model description does not rebuild a model"):
         record = meta["record"]
         check_record_sizes(record, stored, path)
         check_parameters(record, {}, path)
-        model = build(record)
-        needed = {}
-        for i, layer in enumerate(model.layers):
-            for name in getattr(layer, "param_names", ()):
-                value = getattr(layer, name)
-                needed[f"{i}.{name}"] = (value.shape, value.dtype)
-            for name, value in (layer.buffers() if hasattr(layer, "buffers") else {}).items():
-                needed[f"{i}.{name}"] = (value.shape, value.dtype)
+        return build(record)
+
+
+def _needed(model) -> dict[str, tuple]:
+    """Parameter key -> (shape, dtype) of every parameter and buffer of ``model``."""
+    needed = {}
+    for i, layer in enumerate(model.layers):
+        for name in getattr(layer, "param_names", ()):
+            value = getattr(layer, name)
+            needed[f"{i}.{name}"] = (value.shape, value.dtype)
+        for name, value in (layer.buffers() if hasattr(layer, "buffers") else {}).items():
+            needed[f"{i}.{name}"] = (value.shape, value.dtype)
     return needed
 
 
@@ -154,8 +166,8 @@ def load(path):
     ModelFileError
         For a missing, truncated, corrupt or foreign file, or an incompatible version.
     """
-    meta, arrays = read(path)
-    return rebuild(meta, arrays, path)
+    meta, arrays, model = _read(path)
+    return rebuild(meta, arrays, path, model)
 
 
 @contextlib.contextmanager
@@ -170,12 +182,14 @@ def unusable_as(path, what: str):
         raise ModelFileError(f"{path}: {what} ({type(error).__name__}: {error})") from None
 
 
-def rebuild(meta: dict, arrays: dict[str, np.ndarray], path="model"):
+def rebuild(meta: dict, arrays: dict[str, np.ndarray], path="model", model=None):
     """The model of a file's description and arrays (see ``read``): built from its record
-    by ``barenet.io.record.build``, then given the saved weights, history and preprocessing."""
+    by ``barenet.io.record.build`` (unless ``model``, already built from it, is given),
+    then given the saved weights, history and preprocessing."""
     with unusable_as(path, "the model description does not rebuild a model"):
         check_record(meta["record"], arrays, path)  # before anything is allocated
-        model = build(meta["record"])
+        if model is None:
+            model = build(meta["record"])
         state = {k[len("param/") :]: v for k, v in arrays.items() if k.startswith("param/")}
         model.load_state_dict(state)
         model.history = {

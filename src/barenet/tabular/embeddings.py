@@ -23,7 +23,7 @@ from barenet._checks import as_rng, check_dtype, check_number, check_positive_in
 from barenet.errors import BarenetValueError
 from barenet.layers import Layer
 from barenet.registry import LAYERS
-from barenet.tabular.scaling import even_quantiles
+from barenet.tabular.scaling import even_quantiles, merge_close
 
 
 def _check_input(layer, inp: np.ndarray, width: int) -> None:
@@ -47,7 +47,8 @@ def _at_least_one_bin(column_edges: np.ndarray) -> list[float]:
 
 def quantile_bins(x, n_bins: int = 48) -> list[list[float]]:
     """Bin edges for each column of ``x``: its quantiles at ``n_bins + 1`` even levels,
-    without repeats (a column with few distinct values gets fewer bins).
+    without repeats, nor edges closer than a float32 step (``scaling.merge_close``): a
+    column with few distinct values gets fewer bins.
 
     x: (n_samples, n_features) -> n_features lists of at least 2 increasing edges.
     A constant column (a pixel that is always blank, say) gets one bin, ``[c, c + 1]``,
@@ -60,6 +61,8 @@ def quantile_bins(x, n_bins: int = 48) -> list[list[float]]:
     edges = []
     for column in x.T:
         column_edges = np.unique(even_quantiles(column, n_bins + 1))
+        ones = np.ones(len(column_edges))  # edges closer than float32 can tell apart: one
+        column_edges = merge_close(column_edges, ones, ones)[0]
         edges.append(_at_least_one_bin(column_edges))
     return edges
 

@@ -22,6 +22,7 @@ from barenet.errors import BarenetValueError
 from barenet.layers import Layer
 from barenet.registry import LAYERS
 
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
 _NORMAL_TAIL = 1e-7  # quantile levels are clipped to [tail, 1 - tail], as scikit-learn does
 
 
@@ -46,17 +47,19 @@ def even_quantiles(column, count: int) -> np.ndarray:
 
 def merge_close(points, values, weights) -> tuple[np.ndarray, np.ndarray]:
     """Increasing ``points`` (n,) with their ``values`` (n,) and ``weights`` (n,), with
-    each run of points less than a float32 step apart (at their magnitude) merged into
-    its first point, at the weighted mean of their values: ``(points, values)``, (m,).
+    each run of points that float32 cannot tell apart merged into its first point, at
+    the weighted mean of their values: ``(points, values)``, (m,).
 
-    Two quantiles 1e-15 apart with different levels (a date's sine computed two ways)
-    make a jump that the float32 rounding of the network's input lands on either side
-    of; merged, no two points are closer than float32 can tell apart.
+    Two points are told apart if their gap exceeds float32's relative precision
+    (``FLOAT32_EPS``) times the larger of their magnitudes and the points' whole span.
+    Two quantiles 1e-15 apart with different levels (a date's sine computed two ways, or
+    0 and 1.2e-16) make a jump that a rounding of the input lands on either side of;
+    merged, a float32 step moves the output by a slope times that step, not by a jump.
     """
     points = np.asarray(points, dtype=np.float64)
-    magnitude = np.minimum(np.abs(points), np.finfo(np.float32).max).astype(np.float32)
-    step = np.spacing(magnitude).astype(np.float64)
-    apart = np.diff(points) > np.maximum(step[:-1], step[1:])
+    span = points[-1] - points[0] if len(points) else 0.0
+    larger = np.maximum(np.abs(points[:-1]), np.abs(points[1:]))
+    apart = np.diff(points) > FLOAT32_EPS * np.maximum(larger, span)
     group = np.concatenate([[0], np.cumsum(apart)])
     weights = np.asarray(weights, dtype=np.float64)
     merged = np.bincount(group, weights * values) / np.bincount(group, weights)
