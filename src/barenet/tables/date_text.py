@@ -114,14 +114,16 @@ def tolerated(odd_rows: int, rows: int, odd_values: int) -> bool:
 
 
 def parse(text, fmt: str) -> np.ndarray:
-    """Seconds since 1970-01-01 UTC (n,) of a Series of text (str or None) in ``fmt``,
-    NaN where a value is missing or not a date of that format; never raises."""
+    """Seconds since 1970-01-01 UTC (n,) of a Series of text (str or None) in ``fmt``
+    (for ``ISO8601``, only text ``ISO`` matches), NaN where a value is missing or not a
+    date of that format; never raises."""
     import pandas as pd
 
     text = text.where(pd.Series(maybe_date(text), index=text.index), None)
     text = text.str.replace(_NANOSECONDS, "", regex=True)
-    if fmt == ISO8601:
-        text = text.str.replace(_UTC_SUFFIX, "+00:00", regex=True)
+    if fmt == ISO8601:  # as ``ISO`` writes it: pandas also reads 2020/01/05 as ISO 8601
+        iso = text.str.fullmatch(ISO).fillna(False).astype(bool)
+        text = text.where(iso, None).str.replace(_UTC_SUFFIX, "+00:00", regex=True)
     try:
         return _seconds(_to_datetime(text, fmt))
     except Exception:  # an unknown time zone name, a date beyond pandas' range

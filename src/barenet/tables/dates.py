@@ -218,7 +218,7 @@ def settle_odd_dates(specs: list[dict], frame) -> list[str]:
         unread = np.isnan(_read_text(text, spec["format"]))
         odd = list(dict.fromkeys(text[unread].tolist()))
         if tolerated(int(unread.sum()), len(text), len(odd)):
-            spec["blank_values"] = odd
+            spec["blank_values"] = list(dict.fromkeys(spec.get("blank_values", []) + odd))
         if spec.get("blank_values"):
             dates = len(text) - int(unread.sum())
             notices.append(odd_notice(spec["name"], column, spec["blank_values"], dates))
