@@ -218,10 +218,18 @@ def test_the_odd_value_of_a_test_row_is_read_as_blank_too():
     assert np.isnan(to_seconds(dates, ISO8601, "d", ["?"])[7])
 
 
-def test_many_odd_values_are_not_a_date_column():
+def test_many_odd_values_are_not_a_date_column_and_the_note_names_them():
     dates = pd.Series(iso_days(n=100))
     dates[[3, 5]] = ["?", "n/a"]  # two odd rows in 100: more than 1%
     assert find_date(dates) is None
+    specs, dropped = fit_columns(pd.DataFrame({"d": dates, "x": np.arange(100) % 3}))
+    assert [s["name"] for s in specs] == ["x"]
+    assert dropped == [
+        "d (mostly dates (ISO8601), but 2 values are not, e.g. '?' (data row 4), 'n/a' "
+        "(data row 6): correct them, or leave those cells empty, to use it as a date column)"
+    ]
+    labels = pd.Series(["a", "b", "c", "?"] * 2)  # no date among them: the usual reason
+    assert fit_columns(pd.DataFrame({"t": labels}))[1] == ["t (no category has 5 rows)"]
 
 
 def test_the_row_id_rule_runs_before_blank_targets_are_left_out():

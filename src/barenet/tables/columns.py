@@ -26,7 +26,14 @@ import numpy as np
 
 from barenet._checks import data_row as _row
 from barenet.errors import DataError
-from barenet.tables.dates import describe_date, encode_date, feature_names, find_date, fit_date
+from barenet.tables.dates import (
+    describe_date,
+    encode_date,
+    feature_names,
+    find_date,
+    fit_date,
+    mostly_dates,
+)
 from barenet.tables.text_encoding import check_given_encoding, decode_advice, sniff_encoding
 
 MISSING = "(missing)"
@@ -307,7 +314,8 @@ def fit_columns(frame, max_categories: int = 20) -> tuple[list[dict], list[str]]
                 continue
             specs.append(_numeric_spec(name, "numeric", values))
         elif present.is_unique and len(present) == len(column):
-            dropped.append(f"{name} (an identifier: a different value in every row)")
+            why = mostly_dates(column) or "an identifier: a different value in every row"
+            dropped.append(f"{name} ({why})")
         else:
             values = _strings(column)
             levels, counts = np.unique(values, return_counts=True)
@@ -316,7 +324,8 @@ def fit_columns(frame, max_categories: int = 20) -> tuple[list[dict], list[str]]
             kept = kept[:max_categories]
             other = len(kept) < len(levels)
             if len(kept) + other < 2:
-                dropped.append(f"{name} (no category has {MIN_CATEGORY_ROWS} rows)")
+                why = mostly_dates(column) or f"no category has {MIN_CATEGORY_ROWS} rows"
+                dropped.append(f"{name} ({why})")
                 continue
             specs.append({"name": name, "kind": "category", "levels": kept, "other": other})
     return specs, dropped

@@ -80,26 +80,31 @@ def maybe_date(text):
 
 def find_format(text) -> tuple[str, list[str]] | None:
     """``(format, odd values)`` of a column of text (a Series of str, no missing
-    values): the first candidate format that reads every value, or all but a few odd
-    ones (see the module docstring); None if there is none."""
+    values): the candidate format that reads every value, or all but a few odd ones
+    (see the module docstring); None if there is none."""
+    best = best_format(text)
+    if best is None:
+        return None
+    fmt, odd = best
+    values = list(dict.fromkeys(text[odd].tolist()))
+    return (fmt, values) if tolerated(int(odd.sum()), len(text), len(values)) else None
+
+
+def best_format(text) -> tuple[str, np.ndarray] | None:
+    """``(format, odd)``: the candidate format that reads the most values of ``text`` (a
+    Series of str, no missing values), and True (n,) where a value is not a date of it;
+    None if no format reads at least half of them."""
     maybe = maybe_date(text)
     dates = text[maybe]
-    if len(dates) == 0:
-        return None
-    for fmt in candidates(dates):
-        read = ~np.isnan(parse(dates, fmt))
-        if fmt == ISO8601:
-            read &= dates.str.fullmatch(ISO).to_numpy(dtype=bool)
-        if read.all() and maybe.all():
-            return fmt, []
-        if read.mean() < 0.5:
-            continue
+    best = None
+    for fmt in candidates(dates) if len(dates) else []:
         odd = np.ones(len(text), dtype=bool)
-        odd[np.flatnonzero(maybe)[read]] = False
-        values = list(dict.fromkeys(text[odd].tolist()))
-        if tolerated(int(odd.sum()), len(text), len(values)):
-            return fmt, values
-    return None
+        odd[np.flatnonzero(maybe)[~np.isnan(parse(dates, fmt))]] = False
+        if best is None or odd.sum() < best[1].sum():
+            best = (fmt, odd)
+        if not odd.any():
+            break
+    return best if best is not None and best[1].mean() <= 0.5 else None
 
 
 def tolerated(odd_rows: int, rows: int, odd_values: int) -> bool:
