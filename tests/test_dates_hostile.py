@@ -72,6 +72,14 @@ def test_time_zone_spellings_and_long_fractions_are_read(value, expected):
         assert seconds[0] == pytest.approx(truth, abs=1e-6), fmt
 
 
+def test_nanoseconds_do_not_hide_early_dates():
+    # pandas reads a batch holding 7 fractional digits in ns, where year 2 cannot be
+    texts = pd.Series(["0002-01-01T00:00:00", "0002-01-01T00:00:00.0000007", "2020-01-01"])
+    expected = [pd.Timestamp("0002-01-01").timestamp()] * 2
+    expected.append(pd.Timestamp("2020-01-01").timestamp())
+    np.testing.assert_array_equal(to_seconds(texts, ISO8601, "d"), expected)
+
+
 @pytest.mark.parametrize(
     "value", ["2020-03-01 10:00 Mars/Olympus", "2020-03-01 10:00 UTC+01:00", "10:00 utc"]
 )
