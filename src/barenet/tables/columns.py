@@ -34,7 +34,7 @@ from barenet.tables.dates import (
     fit_date,
     mostly_dates,
 )
-from barenet.tables.text_encoding import check_given_encoding, decode_advice, sniff_encoding
+from barenet.tables.text_encoding import choose_encoding, decode_advice
 
 MISSING = "(missing)"
 MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "other"
@@ -144,17 +144,6 @@ def read_table(
     reading.numbers_written_as_text(frame, notices, path)
     reading.check_finite(frame, path)
     return frame
-
-
-def choose_encoding(path: Path, kind: str, encoding: str | None) -> str:
-    """``encoding`` if given (a ``DataError`` if the file is UTF-16 or UTF-32 and it is
-    a one-byte encoding), else the one ``sniff_encoding`` finds."""
-    if encoding is None:
-        return sniff_encoding(path, kind)
-    message = check_given_encoding(path, kind, encoding)
-    if message:
-        raise DataError(message)
-    return encoding
 
 
 def _sniff(path: Path, encoding: str, decimal: str, kind: str = "csv") -> str:
