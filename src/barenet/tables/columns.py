@@ -29,8 +29,15 @@ import numpy as np
 
 from barenet._checks import data_row as _row
 from barenet.errors import DataError
-from barenet.tables.dates import describe_date, encode_date, feature_names, find_date, fit_date
-from barenet.tables.text_encoding import check_given_encoding, decode_advice, sniff_encoding
+from barenet.tables.dates import (
+    describe_date,
+    encode_date,
+    feature_names,
+    find_date,
+    fit_date,
+    mostly_dates,
+)
+from barenet.tables.text_encoding import choose_encoding, decode_advice
 
 MISSING = "(missing)"
 MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "other"
@@ -145,17 +152,6 @@ def read_table(
     reading.numbers_written_as_text(frame, notices, path)
     reading.check_finite(frame, path)
     return frame
-
-
-def choose_encoding(path: Path, kind: str, encoding: str | None) -> str:
-    """``encoding`` if given (a ``DataError`` if the file is UTF-16 or UTF-32 and it is
-    a one-byte encoding), else the one ``sniff_encoding`` finds."""
-    if encoding is None:
-        return sniff_encoding(path, kind)
-    message = check_given_encoding(path, kind, encoding)
-    if message:
-        raise DataError(message)
-    return encoding
 
 
 def _sniff(path: Path, encoding: str, decimal: str, kind: str = "csv") -> str:
@@ -341,7 +337,8 @@ def fit_columns(frame, max_categories: int = MAX_CATEGORIES) -> tuple[list[dict]
                 continue
             specs.append(_numeric_spec(name, "numeric", values))
         elif present.is_unique and len(present) == len(column):
-            dropped.append(f"{name} (an identifier: a different value in every row)")
+            why = mostly_dates(column) or "an identifier: a different value in every row"
+            dropped.append(f"{name} ({why})")
         else:
             values = _strings(column)
             levels, counts = np.unique(values, return_counts=True)
@@ -350,7 +347,8 @@ def fit_columns(frame, max_categories: int = MAX_CATEGORIES) -> tuple[list[dict]
             kept = kept[:max_categories]
             other = len(kept) < len(levels)
             if len(kept) + other < 2:
-                dropped.append(f"{name} (no category has {MIN_CATEGORY_ROWS} rows)")
+                why = mostly_dates(column) or f"no category has {MIN_CATEGORY_ROWS} rows"
+                dropped.append(f"{name} ({why})")
                 continue
             known = set(kept) | {MISSING}
             pooled = [str(v) for v in levels if str(v) not in known][:MAX_POOLED_STORED]

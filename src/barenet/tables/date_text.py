@@ -36,10 +36,13 @@ ISO = re.compile(
     re.IGNORECASE,
 )
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-RELATIVE = re.compile(
-    r"\b(?:now|today|tonight|tomorrow|yesterday|ago|next|last|this)\b", re.IGNORECASE
-)
+_RELATIVE_WORDS = r"\b(?:now|today|tonight|tomorrow|yesterday|ago|next|last|this)\b"
+RELATIVE = re.compile(_RELATIVE_WORDS, re.IGNORECASE)
+# no digit (``now``, ``today``: the only relative words pandas reads) or a plain number;
+# a relative word with a digit (``3 days ago``) is no date pandas reads either
+_NOT_A_DATE = re.compile(rf"\D*|\s*{NUMBER.pattern}\s*")
 _UTC_SUFFIX = re.compile(r"\s*(?:Z|UTC|GMT)$", re.IGNORECASE)
+_RETRY = re.compile(r".*[.,]\d{7}.*|.*(?:Z|UTC|GMT)\s*", re.IGNORECASE | re.DOTALL)
 _NANOSECONDS = re.compile(r"(?<=[.,]\d{6})\d+")  # beyond microseconds: dropped
 
 
@@ -50,7 +53,7 @@ def candidates(text) -> list[str]:
     from pandas.tseries.api import guess_datetime_format
 
     formats = []
-    for first in text.drop_duplicates().head(3):
+    for first in text.head(1000).drop_duplicates().head(3):
         if ISO.fullmatch(first) and ISO8601 not in formats:
             formats.append(ISO8601)
         for dayfirst in (False, True):
@@ -67,39 +70,50 @@ def _full_date(fmt: str) -> bool:
     return "%Y" in fmt and any(m in fmt for m in ("%m", "%b", "%B")) and "%d" in fmt
 
 
-def maybe_date(text):
+def maybe_date(text) -> np.ndarray:
     """True (n,) where a value of ``text`` (a Series of str or None) may be a date: it
-    has a digit, is not a plain number and has no relative word."""
+    has a digit (so is no relative word pandas reads) and is not a plain number."""
+    return _matches(_NOT_A_DATE, text, where=False)
 
-    def test(method, pattern):
-        return method(pattern).fillna(False).to_numpy(dtype=bool)
 
-    has_digit = test(text.str.contains, r"\d")
-    return has_digit & ~test(text.str.fullmatch, NUMBER) & ~test(text.str.contains, RELATIVE)
+def _matches(pattern, text, where: bool = True) -> np.ndarray:
+    """True (n,) where a value of ``text`` is a str that ``pattern`` fully matches
+    (``where=True``) or does not (``where=False``); False where it is not a str. One
+    pass of Python's ``re``, quicker than pandas' ``str`` methods."""
+    return np.fromiter(
+        (isinstance(v, str) and (pattern.fullmatch(v) is not None) == where for v in text),
+        dtype=bool,
+        count=len(text),
+    )
 
 
 def find_format(text) -> tuple[str, list[str]] | None:
     """``(format, odd values)`` of a column of text (a Series of str, no missing
-    values): the first candidate format that reads every value, or all but a few odd
-    ones (see the module docstring); None if there is none."""
+    values): the candidate format that reads every value, or all but a few odd ones
+    (see the module docstring); None if there is none."""
+    best = best_format(text)
+    if best is None:
+        return None
+    fmt, odd = best
+    values = list(dict.fromkeys(text[odd].tolist()))
+    return (fmt, values) if tolerated(int(odd.sum()), len(text), len(values)) else None
+
+
+def best_format(text) -> tuple[str, np.ndarray] | None:
+    """``(format, odd)``: the candidate format that reads the most values of ``text`` (a
+    Series of str, no missing values), and True (n,) where a value is not a date of it;
+    None if no format reads at least half of them."""
     maybe = maybe_date(text)
     dates = text[maybe]
-    if len(dates) == 0:
-        return None
-    for fmt in candidates(dates):
-        read = ~np.isnan(parse(dates, fmt))
-        if fmt == ISO8601:
-            read &= dates.str.fullmatch(ISO).to_numpy(dtype=bool)
-        if read.all() and maybe.all():
-            return fmt, []
-        if read.mean() < 0.5:
-            continue
+    best = None
+    for fmt in candidates(dates) if len(dates) else []:
         odd = np.ones(len(text), dtype=bool)
-        odd[np.flatnonzero(maybe)[read]] = False
-        values = list(dict.fromkeys(text[odd].tolist()))
-        if tolerated(int(odd.sum()), len(text), len(values)):
-            return fmt, values
-    return None
+        odd[np.flatnonzero(maybe)[~np.isnan(parse(dates, fmt))]] = False
+        if best is None or odd.sum() < best[1].sum():
+            best = (fmt, odd)
+        if not odd.any():
+            break
+    return best if best is not None and best[1].mean() <= 0.5 else None
 
 
 def tolerated(odd_rows: int, rows: int, odd_values: int) -> bool:
@@ -114,24 +128,45 @@ def tolerated(odd_rows: int, rows: int, odd_values: int) -> bool:
 
 
 def parse(text, fmt: str) -> np.ndarray:
-    """Seconds since 1970-01-01 UTC (n,) of a Series of text (str or None) in ``fmt``,
-    NaN where a value is missing or not a date of that format; never raises."""
+    """Seconds since 1970-01-01 UTC (n,) of a Series of text (str or None) in ``fmt``
+    (for ``ISO8601``, only text ``ISO`` matches), NaN where a value is missing or not a
+    date of that format; never raises. Values pandas does not read are read again with
+    the digits beyond microseconds dropped and, for ISO 8601, ``utc``, ``gmt`` or ``z``
+    (any case) as ``+00:00``."""
     import pandas as pd
 
-    text = text.where(pd.Series(maybe_date(text), index=text.index), None)
-    text = text.str.replace(_NANOSECONDS, "", regex=True)
-    if fmt == ISO8601:
-        text = text.str.replace(_UTC_SUFFIX, "+00:00", regex=True)
+    # ISO text has digits, is no plain number and no relative word
+    keep = _matches(ISO, text) if fmt == ISO8601 else maybe_date(text)
+    text = text.where(pd.Series(keep, index=text.index), None)
+    seconds, nano = _read_chunks(text, fmt)
+    retry = np.isnan(seconds) & keep
+    if retry.any():
+        if not nano:  # else pandas read the batch in ns: any date before 1677 is NaT
+            retry[retry] = _matches(_RETRY, text[retry])
+        again = text[retry].str.replace(_NANOSECONDS, "", regex=True)
+        if fmt == ISO8601:
+            again = again.str.replace(_UTC_SUFFIX, "+00:00", regex=True)
+        seconds[retry] = _read_chunks(again, fmt)[0]
+    return seconds
+
+
+def _read_chunks(text, fmt: str, chunk: int = 2048) -> tuple[np.ndarray, bool]:
+    """``(seconds, nano)``: ``_seconds`` of ``_to_datetime``, and whether pandas read a
+    date in nanoseconds (then a date outside 1677 to 2262 in the same batch is NaT).
+    Where pandas raises (a time zone name it cannot find) rather than giving NaT: chunk
+    by chunk, then value by value in a chunk that raises, so one bad value costs at
+    most a chunk's time."""
     try:
-        return _seconds(_to_datetime(text, fmt))
-    except Exception:  # an unknown time zone name, a date beyond pandas' range
-        seconds = {}
-        for value in text.dropna().unique():
-            try:
-                seconds[value] = _seconds(_to_datetime(pd.Series([value]), fmt))[0]
-            except Exception:
-                seconds[value] = np.nan
-        return np.array(text.map(seconds).to_numpy(dtype=np.float64, na_value=np.nan))
+        stamps = _to_datetime(text, fmt)
+        return _seconds(stamps), stamps.dt.unit == "ns"
+    except Exception:
+        if len(text) <= 1:
+            return np.full(len(text), np.nan), False
+        size = chunk if len(text) > chunk else 1
+        read = [
+            _read_chunks(text.iloc[i : i + size], fmt, chunk) for i in range(0, len(text), size)
+        ]
+        return np.concatenate([r[0] for r in read]), any(r[1] for r in read)
 
 
 def _to_datetime(text, fmt: str):

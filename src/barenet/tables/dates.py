@@ -46,12 +46,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from barenet._checks import data_row
 from barenet.errors import DataError
 from barenet.tables.calendar import SECONDS_PER_DAY, NumpyOps, calendar, features
 from barenet.tables.date_text import (
     DATETIME,
     ISO,
     ISO8601,
+    best_format,
     datetime_seconds,
     find_format,
     not_a_date,
@@ -93,6 +95,26 @@ def find_date(column) -> tuple[str, list[str]] | None:
     if held != "string":
         return None
     return find_format(column.dropna().str.strip())
+
+
+def mostly_dates(column) -> str | None:
+    """Why a text column that is not a date column is almost one: ``"mostly dates, but
+    ..."`` naming a few of the values that are not dates and their data rows; None if
+    at most half of its values are dates of one format."""
+    if column.dtype.kind != "O" or _held(column) != "string":
+        return None
+    text = column.dropna().str.strip()
+    best = best_format(text)
+    if best is None:
+        return None
+    fmt, odd = best
+    shown = ", ".join(
+        f"{text.iloc[i]!r} (data row {data_row(text, i)})" for i in np.flatnonzero(odd)[:3]
+    )
+    return (
+        f"mostly dates ({fmt}), but {int(odd.sum())} values are not, e.g. {shown}: correct "
+        "them, or leave those cells empty, to use it as a date column"
+    )
 
 
 def _held(column) -> str:
@@ -218,7 +240,7 @@ def settle_odd_dates(specs: list[dict], frame) -> list[str]:
         unread = np.isnan(_read_text(text, spec["format"]))
         odd = list(dict.fromkeys(text[unread].tolist()))
         if tolerated(int(unread.sum()), len(text), len(odd)):
-            spec["blank_values"] = odd
+            spec["blank_values"] = list(dict.fromkeys(spec.get("blank_values", []) + odd))
         if spec.get("blank_values"):
             dates = len(text) - int(unread.sum())
             notices.append(odd_notice(spec["name"], column, spec["blank_values"], dates))

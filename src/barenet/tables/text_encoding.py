@@ -11,6 +11,8 @@ import lzma
 import zipfile
 from pathlib import Path
 
+from barenet.errors import DataError
+
 BOMS = (  # longest first: UTF-32's little-endian mark starts with UTF-16's
     (b"\xff\xfe\x00\x00", "utf-32"),
     (b"\x00\x00\xfe\xff", "utf-32"),
@@ -70,6 +72,17 @@ def check_given_encoding(path: Path, kind: str, encoding: str) -> str | None:
             f"{found}, or leave --encoding out to detect it"
         )
     return None
+
+
+def choose_encoding(path: Path, kind: str, encoding: str | None) -> str:
+    """``encoding`` if given (a ``DataError`` if the file is UTF-16 or UTF-32 and it is
+    a one-byte encoding), else the one ``sniff_encoding`` finds."""
+    if encoding is None:
+        return sniff_encoding(path, kind)
+    message = check_given_encoding(path, kind, encoding)
+    if message:
+        raise DataError(message)
+    return encoding
 
 
 def decode_advice(path: Path, kind: str, encoding: str) -> str:
