@@ -56,8 +56,8 @@ def test_the_pattern_finds_machine_paths_and_spares_placeholders_and_urls():
 def test_no_absolute_path_of_a_machine_in_any_tracked_file():
     offenders = []
     for path in tracked_files():
-        if not path.is_file():
-            continue
+        if not path.is_file() or path == Path(__file__).resolve():
+            continue  # this file's own examples of machine paths are the pattern's test
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
