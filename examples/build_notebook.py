@@ -56,12 +56,15 @@ loading, and the scikit-learn estimators.
     md(
         """
 `show` is a small helper. It asks `inspect` for the source code of a barenet class, function
-or method, and prints it with the file and line it comes from.
+or method, and prints it with the file and line it comes from. The files this notebook writes
+(plots, models, CSV files) go to a fresh temporary folder, not beside the notebook.
 """
     ),
     code(
         """
 import inspect
+import os
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -70,6 +73,7 @@ import numpy as np
 import barenet
 
 print("barenet", barenet.__version__, "with NumPy", np.__version__)
+os.chdir(tempfile.mkdtemp(prefix="barenet-walkthrough-"))  # where this notebook's files go
 
 
 def show(obj):
@@ -965,10 +969,12 @@ def execute(notebook, workdir: Path) -> nbformat.NotebookNode:
 
 
 if __name__ == "__main__":
+    import os
     import tempfile
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["TMPDIR"] = tmp  # the notebook's own temporary folder goes in here too
         notebook = execute(build(), Path(tmp))
     seconds = time.perf_counter() - started
     nbformat.write(notebook, NOTEBOOK)

@@ -356,6 +356,20 @@ def test_blank_targets_of_the_cars_table_are_left_out(tmp_path, capsys, monkeypa
     assert "Note: imputed 5 blank cells (horsepower: 5)" in err
 
 
+PANDAS_2 = int(pd.__version__.split(".")[0]) < 3
+NANOSECOND_DATES = (
+    "pandas 2 holds dates in nanoseconds: only years 1677 to 2262 (pandas 3: 1 to 9999)"
+)
+
+
+@pytest.mark.skipif(not PANDAS_2, reason="pandas 3 reads years 1 to 9999")
+def test_with_pandas_2_a_date_outside_its_range_is_a_clear_data_error():
+    column = pd.Series(["0001-01-01", "1970-01-02"])
+    with pytest.raises(DataError, match=r"column 'd', data row 1: '0001-01-01' is not a date"):
+        fit_date("d", column, ISO8601)
+
+
+@pytest.mark.skipif(PANDAS_2, reason=NANOSECOND_DATES)
 def test_dates_from_year_1_to_9999():
     column = pd.Series(["0001-01-01", "9999-12-31T12:00", None, "1970-01-02"])
     spec = fit_date("d", column, ISO8601)

@@ -371,8 +371,8 @@ def test_the_readme_keeps_the_two_commands():
         "   # install, train on California Housing"
     )
     assert lines[4] == (
-        'pip install -e ".[test,torch]" && python -m pytest'
-        "                            # run the tests"
+        'pip install -e ".[test]" && python -m pytest'
+        "                                   # run the tests"
     )
     assert lines[5] == "```"
 

@@ -131,11 +131,20 @@ def test_saved_notebook_carries_its_outputs():
 
 
 @needs_california
-def test_notebook_executes(tmp_path, monkeypatch):
+def test_notebook_executes_and_writes_only_into_a_temporary_folder(tmp_path, monkeypatch):
+    """Opened in a folder (here a copy of examples/), the notebook leaves that folder as
+    it was: its files go to a folder of its own under the temporary directory."""
+    opened_in, temporary = tmp_path / "examples", tmp_path / "tmp"
+    opened_in.mkdir()
+    temporary.mkdir()
+    (opened_in / NOTEBOOK.name).write_bytes(NOTEBOOK.read_bytes())
     monkeypatch.setenv("SCIKIT_LEARN_DATA", california_home())
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("TMPDIR", str(temporary))  # the kernel's tempfile folder
     build_notebook = builder()
-    notebook = build_notebook.execute(build_notebook.build(), tmp_path)
+    notebook = build_notebook.execute(build_notebook.build(), opened_in)
     check_outputs(notebook)
+    assert [p.name for p in opened_in.iterdir()] == [NOTEBOOK.name]
+    (workdir,) = temporary.glob("barenet-walkthrough-*")
     for name in ("losses.png", "california.npz", "diabetes.npz", "diabetes.csv"):
-        assert (tmp_path / name).exists(), name
+        assert (workdir / name).exists(), name

@@ -272,6 +272,9 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
     verbose : bool
     target_scaling : bool, default True
         Standardise the target for training (predictions are in its original units).
+    hidden_layer_sizes : tuple of int, optional
+        Deprecated, removed in barenet 0.4: the old name of ``hidden`` (``fit`` warns
+        with a ``FutureWarning`` and uses it as ``hidden``).
 
     Attributes
     ----------
