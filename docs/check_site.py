@@ -86,7 +86,7 @@ def screenshot(chrome: str, page: str, png: Path, height: int) -> None:
         f"--screenshot={png}",
         page,
     ]
-    subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
 
 
 def main(argv: list[str]) -> int:

@@ -192,8 +192,11 @@ def cli_page(parser: argparse.ArgumentParser | None = None) -> str:
     ]
     for name, sub in subcommands(parser).items():
         parts += ["", f"## `{parser.prog} {name}`", ""]
-        if sub.description:
-            parts += [cell(sub.description), ""]
+        for paragraph in (sub.description or "").split("\n\n"):
+            parts += [" ".join(paragraph.split()), ""]
+        examples = (sub.epilog or "").splitlines()[1:]  # after "examples:"
+        if examples:
+            parts += ["```bash", *(line.strip() for line in examples), "```", ""]
         parts.append(options_table(sub))
     return "\n".join(parts) + "\n"
 

@@ -2,6 +2,7 @@
 write numbers in full."""
 
 import csv
+import re
 
 import numpy as np
 import pandas as pd
@@ -77,6 +78,7 @@ def test_predict_reads_new_rows_as_train_read_its_file(european_model, tmp_path,
     assert all("e+" not in r[0] and r[0] == repr(float(r[0])) for r in rows[1:])
     code, out, err = run(["evaluate", "--model", "model.npz", "--data", "new.csv"], capsys)
     assert code == 0 and "rmse" in out, err
+    assert re.search(r"^mse: \d{1,3}(,\d{3})+$", out, re.MULTILINE), out  # grouped, no decimals
 
 
 def test_an_option_given_to_predict_wins_over_the_remembered_one():

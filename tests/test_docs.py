@@ -120,6 +120,17 @@ def test_the_cli_reference_names_every_option_of_every_subcommand():
                 assert f"`{choice}`" in text, (name, option, choice)
 
 
+def test_the_cli_reference_gives_each_commands_purpose_and_examples():
+    from barenet.cli.help_text import COMMANDS
+
+    page = gen.cli_page()
+    for name, (purpose, _, examples) in COMMANDS.items():
+        text = section(page, f"`barenet {name}`")
+        assert text.split("\n\n")[1] == purpose
+        for example in examples:
+            assert f"\n{example.strip()}\n" in text
+
+
 def test_the_cli_reference_gives_each_option_its_help_with_the_default():
     page = gen.cli_page()
     row = next(r for r in table_rows(section(page, "`barenet train`")) if "`--batch-size`" in r[0])

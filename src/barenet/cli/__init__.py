@@ -32,6 +32,7 @@ from barenet.cli.reporting import (
     confusion_table,
     finish_summary,
     history_for_json,
+    number,
     plural,
     report_metrics,
 )
@@ -598,7 +599,7 @@ def run_evaluate(args, stdout=None) -> int:
         if key == "confusion_matrix":
             print(confusion_table(value, metrics["labels"]), file=stdout)
         elif not isinstance(value, list):
-            print(f"{key}: {value:.4f}", file=stdout)
+            print(f"{key}: {number(value)}", file=stdout)
     return 0
 
 
