@@ -61,6 +61,7 @@ API_PAGES = {
             "layers",
             "activations",
             "tabular.embeddings",
+            "tabular.passthrough",
             "tabular.ensemble",
             "tabular.scaling",
             "tabular.retrieval",

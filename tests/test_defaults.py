@@ -167,3 +167,21 @@ def test_the_small_table_default_is_an_ensemble_of_eight():
     x = np.random.default_rng(0).normal(size=(300, 4))
     model = build_model(config, 4, 1, "regression", x, x[:, :1])
     assert isinstance(model.layers[-1], EnsembleMean) and model.layers[-1].k == 8
+
+
+def test_the_refit_reuses_the_kept_epochs_and_holds_nothing_out():
+    from types import SimpleNamespace
+
+    from barenet.training.config import TrainConfig
+    from barenet.training.refit import refit_config, why_no_refit
+
+    config = TrainConfig(recipe="small", schedule="cosine")
+    fit = SimpleNamespace(config=config, kept_epoch=57, model=SimpleNamespace(interrupted=False))
+    again = refit_config(fit)
+    assert (again.epochs, again.early_stopping, again.validation_fraction()) == (57, None, 0.0)
+    assert again.ensemble == config.ensemble and again.lr == config.lr
+    assert why_no_refit(fit) is None
+    fit.config = TrainConfig(schedule="plateau", val_fraction=0.2)
+    assert "plateau" in why_no_refit(fit)
+    fit.model.interrupted = True
+    assert why_no_refit(fit) == "training was interrupted"

@@ -27,7 +27,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from barenet.errors import DataError
-from barenet.tables.columns import MIN_CATEGORY_ROWS, MISSING, choose_task, labels_of
+from barenet.tables.columns import (
+    MAX_CATEGORIES,
+    MAX_POOLED_STORED,
+    MIN_CATEGORY_ROWS,
+    MISSING,
+    choose_task,
+    labels_of,
+)
 
 SAMPLE_ROWS = 100_000
 HELD_OUT_SAMPLE_ROWS = 20_000
@@ -166,7 +173,10 @@ def column_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
         other = len(kept) < len(levels)
         if len(kept) + other < 2:
             return None, f"{name} (no category has {MIN_CATEGORY_ROWS} rows)"
-        return {"name": name, "kind": "category", "levels": kept, "other": other}, None
+        known = set(kept) | {MISSING}
+        pooled = sorted(k for k in levels if k not in known)[:MAX_POOLED_STORED]
+        spec = {"name": name, "kind": "category", "levels": kept, "other": other}
+        return {**spec, "pooled": pooled}, None
     if counts.low == counts.high and counts.missing == 0:
         return None, f"{name} (constant)"
     values = _floats(sample.column(name))
@@ -306,7 +316,7 @@ def fit_stream(
     test_size=0.2,
     validation_size=0.0,
     split_key=None,
-    max_categories=20,
+    max_categories=MAX_CATEGORIES,
     seed=0,
 ) -> StreamFit:
     """Learn the column preprocessing, the task and the scalings in one pass over

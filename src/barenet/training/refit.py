@@ -55,6 +55,10 @@ def saved_model(fit: FitResult, split, *, refit: bool, task: str, out_dim: int, 
         refit_config(fit), x, y, task=task, out_dim=out_dim, prepare=prepare,
         limit_name="--time-limit",
     )  # fmt: skip
+    if again.model.interrupted:  # stopped by the user: keep the complete held-out fit
+        why = "the refit on every row was interrupted"
+        line = f"Saved model: learned from the {rows['train']} training rows ({why})."
+        return fit.model, {"refitted": False, "rows": rows["train"], "why": why, "line": line}
     parts = f"{rows['train']} training + {rows['validation']} validation + {rows['test']} test"
     line = (
         f"Saved model: refitted on all {len(x)} rows ({parts}) for {again.model.epoch} epochs, "
