@@ -62,5 +62,5 @@ def test_a_candidate_trains_what_barenet_train_trains_with_those_flags():
 def test_auto_is_resolved_for_the_training_rows_as_fit_model_does():
     small = config_from_candidate({"seed": 0}, data=True, n_rows=200)
     large = config_from_candidate({"seed": 0}, data=True, n_rows=5000)
-    assert small == TrainConfig(recipe="small", time_limit=75.0, seed=0).with_epochs_for(200)
-    assert large.time_limit == 75.0 and large.ensemble == TrainConfig(recipe="tabular").ensemble
+    assert small == TrainConfig(recipe="small", seed=0).with_epochs_for(200)
+    assert large.time_limit is None and large.ensemble == TrainConfig(recipe="tabular").ensemble

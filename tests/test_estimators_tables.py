@@ -128,9 +128,9 @@ def test_a_table_estimator_exports_to_onnx_and_answers_as_predict(tmp_path, kind
     feeds = {
         "plan": frame["plan"].fillna("").to_numpy(object).reshape(-1, 1),
         "town": frame["town"].astype(str).to_numpy(object).reshape(-1, 1),
-        "rooms": frame["rooms"].astype(float).to_numpy(np.float32).reshape(-1, 1),
-        "size": frame["size"].astype(float).to_numpy(np.float32).reshape(-1, 1),
-        "garden": frame["garden"].astype(float).to_numpy(np.float32).reshape(-1, 1),
+        "rooms": frame["rooms"].astype(float).to_numpy(np.float64).reshape(-1, 1),
+        "size": frame["size"].astype(float).to_numpy(np.float64).reshape(-1, 1),
+        "garden": frame["garden"].astype(float).to_numpy(np.float64).reshape(-1, 1),
     }
     wanted = {i.name for i in session.get_inputs()}
     outputs = session.run(None, {name: feeds[name] for name in wanted})

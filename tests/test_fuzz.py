@@ -191,8 +191,9 @@ def test_fuzzed_model_records_load_or_give_a_model_file_error(valid_file, data):
     for _ in range(data.draw(st.integers(1, 3))):
         place = data.draw(st.sampled_from(places))
         parent = meta
-        for key in place[:-1]:
-            parent = parent[key]
+        with contextlib.suppress(IndexError, KeyError, TypeError):  # an earlier draw
+            for key in place[:-1]:  # may have replaced a container on this path
+                parent = parent[key]
         if isinstance(parent, (dict, list)):
             with contextlib.suppress(IndexError, KeyError, TypeError):
                 parent[place[-1]] = data.draw(JSON_VALUES)

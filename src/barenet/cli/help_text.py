@@ -26,9 +26,9 @@ COMMANDS = {
         "Train a network and report it against simple baselines on a held-out test split.",
         "train is the default command: barenet --epochs 5 is barenet train --epochs 5.\n"
         "With --data FILE --target COLUMN and no network or training option, the model\n"
-        "is --recipe auto (small below 1,000 training rows, else tabular) and stops\n"
-        "within --time-limit 75 seconds; without --data it is the notebook's network on\n"
-        "California Housing.",
+        "is --recipe auto (small below 1,000 training rows, else tabular), its epochs\n"
+        "decided by the table, not the clock, and the saved model is refitted on every\n"
+        "row; without --data it is the notebook's network on California Housing.",
         [
             "barenet                                                  # the notebook's run",
             "barenet train --data my.csv --target price --save model.npz",

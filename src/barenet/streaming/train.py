@@ -411,6 +411,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         "test": run.test_metrics(),
         "baselines": {},
         "columns": describe(fit.specs, fit.dropped),
+        "saved_model": folder_saved_model(fit.rows),
     }
     plot_losses_of(args, model, summary, run.config)
     finish_summary(summary, model, args, started, train_time, stdout)
@@ -421,3 +422,15 @@ def _width(prep) -> int:
     from barenet.tables.columns import encoded_names
 
     return len(encoded_names(prep.columns))
+
+
+def folder_saved_model(rows: dict) -> dict:
+    """For the summary: which rows a folder's saved model learned from. A folder's model
+    is not refitted on every row (that would be a second pass over the folder for every
+    epoch); its test rows stay held out, and the summary says so."""
+    why = "a folder's model is not refitted on every row"
+    line = (
+        f"Saved model: learned from the {rows['train']} training rows ({why}); "
+        f"the {rows['test']} test rows were held out."
+    )
+    return {"refitted": False, "rows": rows["train"], "why": why, "line": line}
