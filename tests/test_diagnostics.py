@@ -229,6 +229,9 @@ def test_histograms_count_as_numpy_does_on_hard_cases(name, passes):
     where np.histogram puts them."""
     from barenet.diagnostics.recorder import BINS, _histogram
 
+    numpy_version = tuple(int(part) for part in np.__version__.split(".")[:2])
+    if name == "a denormal range" and numpy_version < (1, 26):
+        pytest.skip("the reference, np.histogram, fails on a denormal range before NumPy 1.26")
     values = _histogram_cases()[name]
     finite = np.asarray(values, dtype=np.float64).ravel()
     finite = finite[np.isfinite(finite)]
