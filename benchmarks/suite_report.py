@@ -133,6 +133,10 @@ def _targets(summary: dict) -> list[str]:
         ("catboost", 8, "CatBoost's default"),
     ):
         won = wins.get(peer, {"no_worse": 0, "of": 0})
+        if not won["of"]:
+            lines.append(f"no worse than {what} on at least {bound} of {TARGET_TABLES}: "
+                         "not measured")  # fmt: skip
+            continue
         met = "met" if won["no_worse"] >= bound else "NOT met"
         lines.append(
             f"no worse than {what} on at least {bound} of {TARGET_TABLES}: "
@@ -202,3 +206,16 @@ def report_text(report: dict, summary: dict) -> str:
             f"{(run['seconds'] or 0) / 60:.0f} min."
         )
     return "\n".join(lines)
+
+
+START, END = "<!-- suite-table:start -->", "<!-- suite-table:end -->"
+
+
+def replace_block(text: str, report: dict) -> str:
+    """``text`` with its ``<!-- suite-table:start -->`` ... ``end`` block rendered anew
+    from ``report`` (a saved run)."""
+    if START not in text or END not in text:
+        raise SystemExit(f"no {START} ... {END} block to replace")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{report_text(report, summarise(report))}\n{END}{tail}"

@@ -300,3 +300,15 @@ def test_suite_report_counts_wins_ranks_and_the_time_ratio():
     assert (
         "no worse than CatBoost's default on at least 8 of 13: 2 of 2 compared (NOT met)" in text
     )
+
+
+def test_the_suite_table_in_docs_is_the_recorded_run():
+    """docs/accuracy.md's suite table is rendered from benchmarks/results/suite.json."""
+    report_module = _suite_report()
+    root = BENCH.parents[1]
+    run = root / "benchmarks" / "results" / "suite.json"
+    if not run.is_file():
+        pytest.skip("no recorded suite run")
+    page = (root / "docs" / "accuracy.md").read_text()
+    recorded = json.loads(run.read_text())
+    assert report_module.replace_block(page, recorded) == page, "rerun suite.py --report --write"
