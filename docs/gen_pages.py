@@ -340,7 +340,7 @@ def engine_coverage() -> str:
         return ", ".join(f"`{c.__name__}`" for c in classes) or "none"
 
     kinds = (
-        ("layers", engine.LAYER_CODES, registry.LAYERS),
+        ("layers", engine.layer_codes(), registry.LAYERS),
         ("losses", engine.LOSS_CODES, registry.LOSSES),
         ("optimisers", engine.OPTIMIZER_CODES, registry.OPTIMIZERS),
     )

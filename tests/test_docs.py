@@ -202,7 +202,7 @@ def test_the_engine_coverage_sorts_every_registered_class_into_covered_or_not():
 
     lines = gen.engine_coverage().splitlines()
     tables = (
-        (engine.LAYER_CODES, registry.LAYERS),
+        (engine.layer_codes(), registry.LAYERS),
         (engine.LOSS_CODES, registry.LOSSES),
         (engine.OPTIMIZER_CODES, registry.OPTIMIZERS),
     )

@@ -215,7 +215,7 @@ def test_every_compiled_builtin_is_tested_equal_to_its_numpy_methods():
     assert compiled["loss"] <= {type(make()) for make, _, _ in LOSSES.values()}
     tested_optimizers = {type(make()) for make in OPTIMIZERS.values()} - {type(None)}
     assert compiled["optimiser"] <= tested_optimizers
-    assert compiled["layer"] == set(engine.LAYER_CODES)  # and the codes are all registered
+    assert compiled["layer"] == set(engine.layer_codes())  # and the codes are all registered
 
 
 def test_why_not_compiled_prints_the_declared_reason():

@@ -25,7 +25,6 @@ import sys
 
 import numpy as np
 
-import barenet.activations as activations
 import barenet.layers as layers
 import barenet.losses as losses
 import barenet.optimizers as optimizers
@@ -35,18 +34,30 @@ from barenet.errors import BarenetValueError
 ENGINES = ("auto", "numpy", "compiled")
 
 # the built-in classes the compiled engine runs, and their codes in
-# barenet.engines.compiled.formulas
-# (Identity needs no code: it is left out of the kernels' plan)
-LAYER_CODES = {
-    layers.Linear: "LINEAR",
-    activations.Relu: "RELU",
-    activations.LeakyRelu: "LEAKY_RELU",
-    activations.Sigmoid: "SIGMOID",
-    activations.Tanh: "TANH",
-    activations.GELU: "GELU",
-    layers.Dropout: "DROPOUT",
-    layers.Identity: None,
-}
+# barenet.engines.compiled.formulas (Identity needs no code: it is left out of the
+# kernels' plan). The activations are added from formulas.ACTIVATION_CODES, by their
+# registered names, when the compiled engine is first considered (``layer_codes``), so a
+# new activation is its class (activations.py) and its loops (formulas.py), no more.
+STRUCTURAL_CODES = {layers.Linear: "LINEAR", layers.Dropout: "DROPOUT", layers.Identity: None}
+LAYER_CODES: dict = {}
+
+
+def layer_codes() -> dict:
+    """``{layer class: code name}`` of every layer the compiled kernels run (filled on
+    the first call, importing numba through ``formulas``; empty without numba)."""
+    if not LAYER_CODES:
+        try:
+            from barenet.engines.compiled import formulas
+        except Exception:  # numba missing or broken: numba_problem() says why
+            return {}
+        from barenet.registry import ACTIVATIONS
+
+        LAYER_CODES.update(STRUCTURAL_CODES)
+        for name in formulas.ACTIVATION_CODES:
+            LAYER_CODES[ACTIVATIONS.lookup(name)] = name.upper()
+    return LAYER_CODES
+
+
 LOSS_CODES = {
     losses.MSE: "MSE",
     losses.MAE: "MAE",
@@ -96,7 +107,7 @@ def coverage() -> dict[str, dict[str, object]]:
 
     table = {}
     for registry, codes in (
-        (LAYERS, LAYER_CODES),
+        (LAYERS, layer_codes()),
         (LOSSES, LOSS_CODES),
         (OPTIMIZERS, OPTIMIZER_CODES),
     ):
@@ -153,7 +164,7 @@ def why_not_compiled(model, *, predicting: bool = False) -> str | None:
     from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
 
     for i, layer in enumerate(model.layers):
-        if type(layer) not in LAYER_CODES:
+        if type(layer) not in layer_codes():
             why = _uncovered(LAYERS.name_of(layer))
             return f"layer {i} ({type(layer).__name__}) is not covered by the compiled engine{why}"
     if predicting:

@@ -7,9 +7,10 @@ agree with the NumPy engine to rounding. Constants are cast to that dtype first
 and optimisers are small integer codes, so that numba compiles every function once
 per dtype, whatever the network.
 
-Adding an activation: give it a code below, its forward in ``activation_forward`` and
-its derivative in ``activation_backward`` (one plain loop each), then map its class to
-the code in ``barenet.engines.select.LAYER_CODES``.
+Adding an activation: give it a code below, list it in ``ACTIVATION_CODES`` under its
+registered name, and write its forward in ``activation_forward`` and its derivative in
+``activation_backward`` (one plain loop each); ``barenet.engines.select.layer_codes``
+finds it there.
 
 Importing this module imports numba; when numba could cache nowhere, it first points
 ``NUMBA_CACHE_DIR`` at the temporary folder.
@@ -62,6 +63,16 @@ HYPER_SIZE = 13
 
 # entries of the counters vector (int64), read and written by the kernel
 STEP, HAS_MOMENTUM_BUFFER = 0, 1
+
+# the activations the kernels compute, by their names in barenet.registry.ACTIVATIONS
+# (barenet.engines.select.layer_codes maps each class to its code's name, the upper case)
+ACTIVATION_CODES = {
+    "relu": RELU,
+    "leaky_relu": LEAKY_RELU,
+    "sigmoid": SIGMOID,
+    "tanh": TANH,
+    "gelu": GELU,
+}
 
 # GELU's sqrt(2 / pi), as ``activations.GELU._c``
 GELU_C = float(np.sqrt(2.0 / np.pi))

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 from barenet import layers as layer_classes
-from barenet.engines.select import LAYER_CODES, LOSS_CODES, OPTIMIZER_CODES, kernels
+from barenet.engines.select import LOSS_CODES, OPTIMIZER_CODES, kernels, layer_codes
 from barenet.losses import CrossEntropy, Huber
 from barenet.optimizers import SGD, AdamW
 
@@ -87,7 +87,7 @@ def _plan_layers(model, training: bool) -> list:
     p = 0, change nothing and are left out."""
     kept = []
     for layer in model.layers:
-        code = LAYER_CODES[type(layer)]
+        code = layer_codes()[type(layer)]
         if code is None or (code == "DROPOUT" and (not training or layer.p == 0.0)):
             continue
         kept.append(layer)
@@ -104,7 +104,7 @@ def _plan(k, plan_layers, in_dim: int, offsets: dict, rows: int, start: int):
     slopes = np.zeros(len(plan), dtype=np.float64)
     width = in_dim
     for i, layer in enumerate(plan_layers):
-        code = LAYER_CODES[type(layer)]
+        code = layer_codes()[type(layer)]
         out_width = layer.out_dim if code == "LINEAR" else width
         plan[i, k.KIND] = getattr(k, code)
         plan[i, k.IN_WIDTH], plan[i, k.OUT_WIDTH] = width, out_width
