@@ -100,13 +100,15 @@ def _plan(k, plan_layers, in_dim: int, offsets: dict, rows: int, start: int):
 
     ``offsets`` maps (id(layer), name) to the parameter's offset in the flat buffer;
     each layer's output takes ``rows`` x width values of the workspace from ``start``."""
+    from barenet.engines.compiled import formulas  # the layer codes (imported by k)
+
     plan = np.zeros((len(plan_layers), k.PLAN_COLUMNS), dtype=np.int64)
     slopes = np.zeros(len(plan), dtype=np.float64)
     width = in_dim
     for i, layer in enumerate(plan_layers):
         code = layer_codes()[type(layer)]
         out_width = layer.out_dim if code == "LINEAR" else width
-        plan[i, k.KIND] = getattr(k, code)
+        plan[i, k.KIND] = getattr(formulas, code)
         plan[i, k.IN_WIDTH], plan[i, k.OUT_WIDTH] = width, out_width
         if code == "LINEAR":
             plan[i, k.W_OFFSET] = offsets[id(layer), "w"]
