@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import barenet
 from barenet import (
     GELU,
     MAE,
@@ -91,6 +92,7 @@ MIDDLES = {
     "sigmoid": (Sigmoid,),
     "tanh": (Tanh,),
     "gelu": (GELU,),
+    "softplus": (barenet.activations.Softplus,),
     "identity": (Identity,),
     "dropout": (Relu, lambda: Dropout(0.3, seed=5)),
 }

@@ -135,6 +135,20 @@ class SiLU(Layer):
         return up_grad * (s + self.inp * s * (1.0 - s))
 
 
+@ACTIVATIONS.register("softplus")
+class Softplus(Layer):
+    """f(x) = log(1 + exp(x)); f'(x) = sigmoid(x). Computed without overflow."""
+
+    onnx_op = "Softplus"
+
+    def forward(self, inp: np.ndarray) -> np.ndarray:
+        self.inp = inp
+        return F.softplus(inp)
+
+    def backward(self, up_grad: np.ndarray) -> np.ndarray:
+        return up_grad * F.sigmoid(self.inp)
+
+
 @ACTIVATIONS.register("mish")
 class Mish(Layer):
     """Mish: f(x) = x tanh(softplus(x)), softplus(x) = log(1 + exp(x));

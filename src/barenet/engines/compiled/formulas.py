@@ -46,7 +46,7 @@ from numba import njit  # noqa: E402
 from barenet.functional import mirrors  # noqa: E402
 
 # layer kinds (column KIND of the plan)
-LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, GELU, DROPOUT = 0, 1, 2, 3, 4, 5, 6
+LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, GELU, DROPOUT, SOFTPLUS = 0, 1, 2, 3, 4, 5, 6, 7
 # losses
 MSE, MAE, HUBER, BCE_WITH_LOGITS, CROSS_ENTROPY = 0, 1, 2, 3, 4
 # optimisers (plain SGD is SGD without momentum)
@@ -72,6 +72,7 @@ ACTIVATION_CODES = {
     "sigmoid": SIGMOID,
     "tanh": TANH,
     "gelu": GELU,
+    "softplus": SOFTPLUS,
 }
 
 # GELU's sqrt(2 / pi), as ``activations.GELU._c``
@@ -100,6 +101,8 @@ def copy_rows(source, source_row, target, target_row, rows):
     "barenet.functional.sigmoid",
     "barenet.activations.Tanh.forward",
     "barenet.activations.GELU.forward",
+    "barenet.activations.Softplus.forward",
+    "barenet.functional.softplus",
 )
 @njit(cache=True)
 def activation_forward(kind, inp, out, slope):
@@ -127,6 +130,9 @@ def activation_forward(kind, inp, out, slope):
             cube = x[k] ** out.dtype.type(3.0)
             t = np.tanh(GELU_C * np.float64(x[k] + out.dtype.type(0.044715) * cube))
             y[k] = np.float64(out.dtype.type(0.5) * x[k]) * (1.0 + t)
+    elif kind == SOFTPLUS:  # max(x, 0) + log1p(exp(-|x|)), as functional.softplus
+        for k in range(x.size):
+            y[k] = max(x[k], zero) + np.log1p(np.exp(-np.abs(x[k])))
 
 
 @mirrors(
@@ -135,6 +141,7 @@ def activation_forward(kind, inp, out, slope):
     "barenet.activations.Sigmoid.backward",
     "barenet.activations.Tanh.backward",
     "barenet.activations.GELU.backward",
+    "barenet.activations.Softplus.backward",
 )
 @njit(cache=True)
 def activation_backward(kind, inp, out, grad, slope):
@@ -161,6 +168,10 @@ def activation_backward(kind, inp, out, grad, slope):
             du_dx = GELU_C * np.float64(one + out.dtype.type(3 * 0.044715) * x[k] * x[k])
             half_x = np.float64(out.dtype.type(0.5) * x[k])
             g[k] = g[k] * (0.5 * (1.0 + t) + half_x * (1.0 - t * t) * du_dx)
+    elif kind == SOFTPLUS:  # times sigmoid(x), as functional.sigmoid
+        for k in range(x.size):
+            e = np.exp(-np.abs(x[k]))
+            g[k] = g[k] * ((one if x[k] >= zero else e) / (one + e))
 
 
 @mirrors(
