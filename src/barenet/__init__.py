@@ -7,7 +7,17 @@ import types
 
 from barenet import engines  # noqa: F401  (installs the engines the core asks for)
 from barenet._version import __version__
-from barenet.activations import GELU, LeakyRelu, Mish, Relu, Sigmoid, SiLU, Softmax, Tanh
+from barenet.activations import (
+    GELU,
+    LeakyRelu,
+    Mish,
+    Relu,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from barenet.diagnostics.plotting import plot_diagnostics, plot_losses
 from barenet.diagnostics.recorder import Diagnostics
 from barenet.errors import BarenetError, ModelFileError, TrainingDiverged
@@ -128,6 +138,7 @@ __all__ = [
     "PeriodicEmbedding",
     "FeatureLinear",
     "SiLU",
+    "Softplus",
     "Mish",
     "GELU",
     "MAE",
