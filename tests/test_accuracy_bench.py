@@ -33,6 +33,7 @@ def run_quick(tmp_path, *args) -> tuple[int, dict]:
     return code, json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_quick_run_on_the_bundled_sets(tmp_path, capsys):
     models = "barenet,barenet_readme,hgb,mlp,linear,lightgbm,xgboost,catboost"
     code, report = run_quick(

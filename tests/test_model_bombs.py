@@ -20,6 +20,8 @@ from barenet.errors import ModelFileError
 from barenet.tabular import retrieval
 from barenet.tabular.retrieval import Retrieval
 
+pytestmark = pytest.mark.slow  # builds 1 GB bombs: run with python -m pytest -m slow
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "model_bombs.py"
 
 

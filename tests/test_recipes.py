@@ -211,6 +211,7 @@ def test_a_model_file_is_not_a_checkpoint(tmp_path):
         load_checkpoint(tmp_path / "m.npz")
 
 
+@pytest.mark.slow
 @needs_california
 def test_default_training_converges_for_twenty_seeds(california):
     """The notebook's recipe diverges for some seeds; barenet's defaults must not."""
@@ -241,6 +242,7 @@ CALIFORNIA_RECIPE = (
 )
 
 
+@pytest.mark.slow
 @needs_california
 def test_readme_california_recipe_reaches_rmse_050(tmp_path, monkeypatch, capsys):
     """The plain-MLP recipe of docs/accuracy.md: test RMSE <= 0.50 ($100,000) with the

@@ -196,6 +196,7 @@ def test_fuzzed_csv_files_only_give_data_errors(tmp_path, text, raw):
         assert data.shape[1] == len(header) and np.isfinite(data).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_killed_training_leaves_only_complete_files(tmp_path, diabetes_csv, sig):
     rng = random.Random(int(sig))

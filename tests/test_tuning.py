@@ -32,6 +32,7 @@ def cluster():
         yield local
 
 
+@pytest.mark.slow
 def test_grid_search_on_a_dask_cluster_equals_the_serial_run(cluster):
     x, y = data()
     serial = search(x, y, GRID, fixed=FIXED, cv=3, scheduler=None)
@@ -66,6 +67,7 @@ def test_randomized_search_and_cross_val_score_on_dask(cluster):
     np.testing.assert_array_equal(scores, on_dask)
 
 
+@pytest.mark.slow
 def test_tune_command_starts_its_own_local_cluster(tmp_path, capsys):
     needs_dask()
     from barenet.sklearn.estimators import BarenetRegressor
