@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from barenet._checks import (
@@ -334,21 +332,6 @@ class MLP:
     def request_stop(self) -> None:
         """Ask a running ``train`` to stop after the current batch (safe from a signal)."""
         self.stop_requested = True
-
-    def save(self, path, **kwargs):
-        """Deprecated: use ``barenet.save(model, path)``; removed in barenet 0.4.
-
-        Writes the same file as ``barenet.save`` (it calls it) and returns its path,
-        with a ``FutureWarning`` naming the new spelling."""
-        from barenet.io.persistence import save
-
-        warnings.warn(
-            "MLP.save(path) is deprecated and will be removed in barenet 0.4; use "
-            "barenet.save(model, path) instead",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return save(self, path, **kwargs)
 
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(layer) for layer in self.layers)

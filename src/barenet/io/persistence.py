@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from barenet.errors import ModelFileError
 from barenet.io.atomic import atomic_path
 from barenet.io.file_checks import check_archive, check_rebuilt, check_record
 from barenet.io.record import build, describe
+from barenet.model import MLP
 from barenet.tables.preprocessing import Preprocessing
 
 FORMAT = "barenet-model"
@@ -66,6 +68,22 @@ def save(
         with open(tmp, "wb") as f:
             np.savez(f, **payload)
     return path
+
+
+def deprecated_mlp_save(model, path, **kwargs) -> Path:
+    """``MLP.save(path)``, the old spelling of ``barenet.save(model, path)``: the same
+    file, with a ``FutureWarning``; removed in barenet 0.4. Attached to ``MLP`` here,
+    since the model does not import its file format."""
+    warnings.warn(
+        "MLP.save(path) is deprecated and will be removed in barenet 0.4; use "
+        "barenet.save(model, path) instead",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return save(model, path, **kwargs)
+
+
+MLP.save = deprecated_mlp_save
 
 
 def read(path) -> tuple[dict, dict[str, np.ndarray]]:

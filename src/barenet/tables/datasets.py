@@ -124,10 +124,10 @@ def missing_folders(path: Path) -> list[Path]:
     return missing
 
 
-def california_unavailable(home: str, reason: str = "") -> DataUnavailableError:
-    """The one-line error for California Housing missing from ``home``."""
+def california_unavailable(home: str, reason: str = "") -> str:
+    """The one-line message for California Housing missing from ``home``."""
     because = f" and could not be downloaded ({reason})" if reason else ""
-    return DataUnavailableError(
+    return (
         f"California Housing not found: no {CALIFORNIA_FILE} in {home}{because}; point "
         f"SCIKIT_LEARN_DATA (or --data-home) at the folder that holds {CALIFORNIA_FILE}, "
         "or run once with network access to download it there"
@@ -165,7 +165,7 @@ def fetch_california(data_home_=None, *, download_if_missing: bool = True):
     if (Path(home) / CALIFORNIA_FILE).is_file():
         return fetch_california_housing(data_home=home, download_if_missing=False)
     if not download_if_missing:
-        raise california_unavailable(home)
+        raise DataUnavailableError(california_unavailable(home))
     created = missing_folders(Path(home))
     try:
         return download_california(home)
@@ -174,7 +174,7 @@ def fetch_california(data_home_=None, *, download_if_missing: bool = True):
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
         reason = " ".join(f"{type(error).__name__}: {error}".split())
-        raise california_unavailable(home, reason) from error
+        raise DataUnavailableError(california_unavailable(home, reason)) from error
 
 
 def load_california_housing(
