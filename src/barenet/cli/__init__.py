@@ -245,6 +245,8 @@ def _ignored_on_resume(args, config: TrainConfig) -> list[str]:
 
 
 def run_train(args, stdout=None) -> int:
+    """``barenet train``: a folder or glob streams (``run_stream_train``); a file or a
+    built-in data set is read, fitted (``fit_model``), reported and saved."""
     streamed = bool(args.data) and is_dataset_path(args.data)
     outputs.check_train(args, streamed)  # before any work: no output touches an input
     if streamed:  # a folder or glob
@@ -264,19 +266,42 @@ def run_train(args, stdout=None) -> int:
     prep = split.preprocessing
     if getattr(args, "loss", None) is not None:
         check_loss(args.loss, prep.task)
-    report = split.report
-    if report is not None:
-        from barenet.tables.columns import describe_line
+    _print_report(args, split.report, stdout)
+    start = _starting_point(args, split)
+    if start["choice"] and not args.json:
+        print(f"Model: {start['choice']}", file=stdout)
+    out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
+    stream = sys.stderr if args.json else stdout
+    fit, watched = _fit(args, split, start, out_dim, stream)
+    summary = _train_summary(name, split, start, fit)
+    _draw_plots(args, summary, fit, name, watched)
+    saved = fit.model
+    if args.data and not args.resume and not args.checkpoint:
+        saved, summary["saved_model"] = _refit_for_saving(args, fit, split, out_dim, stream)
+    finish_summary(summary, saved, args, started, fit.train_seconds, stdout)
+    return 130 if fit.model.interrupted else 0  # saved what it promised; a script can tell
 
-        for notice in report.get("notices", []):
-            print(f"Note: {notice}", file=sys.stderr if args.json else stdout)
-        if not args.json:
-            print(f"Task: {report['task']} ({report['task_reason']})", file=stdout)
-            print(describe_line(report["columns"]), file=stdout)
+
+def _print_report(args, report, stdout) -> None:
+    """What reading the table found: its notices, the task and the columns' kinds."""
+    if report is None:
+        return
+    from barenet.tables.columns import describe_line
+
+    for notice in report.get("notices", []):
+        print(f"Note: {notice}", file=sys.stderr if args.json else stdout)
+    if not args.json:
+        print(f"Task: {report['task']} ({report['task_reason']})", file=stdout)
+        print(describe_line(report["columns"]), file=stdout)
+
+
+def _starting_point(args, split) -> dict:
+    """The configuration (resolved for the training rows: recipe auto's choice), and with
+    ``--resume`` the checkpoint's model, schedule and early-stopping state."""
     model = schedule = trainer_state = None
     if args.resume:
         model, config, schedule, trainer_state = load_checkpoint(args.resume)
-        _check_resume(args, model, split, prep)
+        _check_resume(args, model, split, split.preprocessing)
         for message in _ignored_on_resume(args, config):
             print(message, file=sys.stderr)
         # only what is given changes: the checkpoint's epochs (a recipe's, say) otherwise
@@ -287,26 +312,29 @@ def run_train(args, stdout=None) -> int:
     else:
         config = config_from_args(args)
     config, choice = resolve_config(config, len(split.x_train))
-    if choice and not args.json:
-        print(f"Model: {choice}", file=stdout)
-    out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
-    stream = sys.stderr if args.json else stdout
-    progress = []
+    return {
+        "config": config,
+        "choice": choice,
+        "model": model,
+        "schedule": schedule,
+        "trainer_state": trainer_state,
+    }
+
+
+def _fit(args, split, start, out_dim: int, stream):
+    """``fit_model`` with the command line's progress lines, checkpoints and diagnostics;
+    returns the ``FitResult`` and the diagnostics watched (a list of 0 or 1)."""
+    config, prep = start["config"], split.preprocessing
+    progress, callbacks, watched = [], [], []
 
     def show_progress(config, model, budget):
-        progress.append(
-            Progress(
-                config.epochs,
-                model.epoch,
-                quiet=args.quiet,
-                stream=stream,
-                val_name="val" if config.validation_fraction() else "test",
-                budget=budget,
-            )
-        )
+        val_name = "val" if config.validation_fraction() else "test"
+        shown = Progress(
+            config.epochs, model.epoch, quiet=args.quiet, stream=stream, val_name=val_name,
+            budget=budget,
+        )  # fmt: skip
+        progress.append(shown)
         return progress[0]
-
-    callbacks, watched = [], []
 
     def prepare(model):
         """Before training: the preprocessing, and the diagnostics' first record."""
@@ -318,64 +346,59 @@ def run_train(args, stdout=None) -> int:
     if args.checkpoint:
 
         def checkpoint(model, epoch, logs):
+            trainer = logs["trainer"]
             save_checkpoint(
-                model,
-                args.checkpoint,
-                config,
-                schedule=logs["trainer"].schedule,
-                trainer=logs["trainer"],
+                model, args.checkpoint, config, schedule=trainer.schedule, trainer=trainer,
                 preprocessing=prep,
-            )
+            )  # fmt: skip
 
         callbacks.append(checkpoint)  # before the progress line, so a printed epoch is saved
     try:
         fit = fit_model(
-            config,
-            split.x_train,
-            split.y_train,
-            task=prep.task,
-            out_dim=out_dim,
-            x_watch=split.x_test,
-            y_watch=split.y_test,
-            model=model,
-            schedule=schedule,
-            trainer_state=trainer_state,
-            callbacks=callbacks,
-            progress=show_progress,
-            verbose=not args.quiet,
-            prepare=prepare,
-            limit_name="--time-limit",
-        )
+            config, split.x_train, split.y_train, task=prep.task, out_dim=out_dim,
+            x_watch=split.x_test, y_watch=split.y_test, model=start["model"],
+            schedule=start["schedule"], trainer_state=start["trainer_state"],
+            callbacks=callbacks, progress=show_progress, verbose=not args.quiet,
+            prepare=prepare, limit_name="--time-limit",
+        )  # fmt: skip
     except TrainingDiverged as error:
-        raise TrainingDiverged(
-            diverged_message(str(error), config), error.epoch, error.batch
-        ) from None
+        message = diverged_message(str(error), config)
+        raise TrainingDiverged(message, error.epoch, error.batch) from None
     finally:
         for shown in progress:
             shown.close()
-    model, train_time = fit.model, fit.train_seconds
-    x_train, x_val, history = fit.x_train, fit.x_val, model.history
-    validation = "test split" if fit.validation == "watched rows" else fit.validation
-    kept = fit.kept_epoch
+    return fit, watched
+
+
+def _train_summary(name: str, split, start: dict, fit) -> dict:
+    """The run's summary (printed, and written whole under ``--json``)."""
+    model, report, prep = fit.model, split.report, split.preprocessing
+    rows = {"train": len(fit.x_train), "validation": len(fit.x_val), "test": len(split.x_test)}
     summary = {
         "dataset": name,
         "task": prep.task,
-        "rows": {"train": len(x_train), "validation": len(x_val), "test": len(split.x_test)},
-        "validation": validation,
-        "config": config.to_json(),
-        "recipe_choice": choice,
+        "rows": rows,
+        "validation": "test split" if fit.validation == "watched rows" else fit.validation,
+        "config": start["config"].to_json(),
+        "recipe_choice": start["choice"],
         "time_limit_cut": fit.time_cut,
         "epochs_trained": model.epoch,
-        "kept_epoch": kept,
+        "kept_epoch": fit.kept_epoch,
         "interrupted": model.interrupted,
         "diverged": None,
-        "history": history_for_json(history),
+        "history": history_for_json(model.history),
         "test": report_metrics(model, split),
         "baselines": baselines(split),
     }
     if report is not None:
         summary["task_reason"] = report["task_reason"]
         summary["columns"] = report["columns"]
+    return summary
+
+
+def _draw_plots(args, summary: dict, fit, name: str, watched: list) -> None:
+    """The loss curves (``--plot``) and the diagnostics figure (``--plot-diagnostics``)."""
+    model, history = fit.model, fit.model.history
     if args.plot != "none" and history["train_loss"]:
         test = summary["test"]
         final = (
@@ -384,24 +407,18 @@ def run_train(args, stdout=None) -> int:
             else f"test RMSE {test['rmse']:.4g}, R^2 {test['r2']:.3f}"
         )
         title = f"{name}, {model.epoch} epochs (standardised losses)\nfinal: {final}"
+        watched_only = summary["validation"] == "test split"
         summary["plot"] = str(
             plot_losses(
-                history,
-                args.plot,
-                log_scale=args.log_scale,
-                title=title,
-                val_label="test (watched only)" if validation == "test split" else "validation",
+                history, args.plot, log_scale=args.log_scale, title=title,
+                val_label="test (watched only)" if watched_only else "validation",
             )
-        )
+        )  # fmt: skip
     if watched:
+        title = f"Inside training: {name}"
         summary["diagnostics_plot"] = str(
-            plot_diagnostics(watched[0], args.plot_diagnostics, title=f"Inside training: {name}")
+            plot_diagnostics(watched[0], args.plot_diagnostics, title=title)
         )
-    saved = model
-    if args.data and not args.resume and not args.checkpoint:
-        saved, summary["saved_model"] = _refit_for_saving(args, fit, split, out_dim, stream)
-    finish_summary(summary, saved, args, started, train_time, stdout)
-    return 130 if model.interrupted else 0  # saved what it promised; a script can tell
 
 
 def _refit_for_saving(args, fit, split, out_dim, stream):
