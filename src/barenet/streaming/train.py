@@ -300,16 +300,62 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     """``barenet train`` when ``--data`` is a folder or a glob (see the module).
     ``check_loss(loss, task)`` refuses a loss that cannot fit the task (the command
     line's own check)."""
-    from pathlib import Path
-
-    from barenet.cli.outputs import check_train
-    from barenet.cli.reporting import finish_summary, history_for_json
+    from barenet.cli.reporting import finish_summary
     from barenet.tables.columns import describe, describe_line
-    from barenet.tables.preprocessing import Preprocessing
-    from barenet.training.config import build_model, build_schedule, load_checkpoint
+    from barenet.training.config import build_model, build_schedule
 
     stdout = stdout or sys.stdout
     started = time.perf_counter()
+    _check_stream_args(args)
+    out = sys.stderr if args.json else stdout
+    config, resumed = _stream_start(args, out)
+    stream = TableStream(args.data, sep=args.sep, encoding=getattr(args, "encoding", None))
+    check_split_key(stream, getattr(args, "split_key", None))
+    features = _features(args, stream)
+    fit = fit_stream(
+        stream, args.target, features, task=args.task, test_size=args.test_size,
+        validation_size=config.validation_fraction(), split_key=args.split_key,
+        max_categories=args.max_categories, seed=config.seed,
+    )  # fmt: skip
+    if getattr(args, "loss", None) is not None and check_loss is not None:
+        check_loss(args.loss, fit.task)
+    prep = _stream_preprocessing(args, fit, resumed)
+    if not args.json and not args.quiet:
+        print(f"Data: {len(stream.files)} {stream.format} files; rows {fit.rows}", file=out)
+        print(f"Task: {fit.task} ({fit.task_reason})", file=out)
+        print(describe_line(describe(fit.specs, fit.dropped)), file=out)
+    config = config.with_epochs_for(fit.rows["train"])
+    out_dim = len(fit.classes) if fit.classes is not None else 1
+    run = StreamRun(args, config, stream, fit, prep, None, None, features)
+    if resumed is None:
+        x_sample = y_sample = None
+        if config.fits_on_training_rows():
+            x_sample, y_sample = run.encode(fit.sample)
+        model = build_model(config, _width(prep), out_dim, fit.task, x_sample, y_sample)
+        resumed = {"model": model, "schedule": build_schedule(config, model)}
+        resumed["position"] = {"epoch": 0, "file": 0, "batch": 0}
+    model, schedule, position = resumed["model"], resumed["schedule"], resumed["position"]
+    run.attach(model, schedule)
+    model.preprocessing = prep
+    total = fit.rows["train"] * max(0, config.epochs - position["epoch"])
+    progress = StreamProgress(total, out, args.quiet)
+    train_started = time.perf_counter()
+    stopped, budget = train_epochs(run, config, position, progress, schedule)
+    train_time = time.perf_counter() - train_started
+    if stopped:
+        where = f"; resume with --resume {args.checkpoint}" if args.checkpoint else ""
+        print(f"Interrupted in epoch {model.epoch + 1}{where}", file=sys.stderr)
+        return 130
+    summary = _stream_summary(args, config, fit, run, budget, progress)
+    plot_losses_of(args, model, summary, run.config)
+    finish_summary(summary, model, args, started, train_time, stdout)
+    return 0
+
+
+def _check_stream_args(args) -> None:
+    """The options a folder needs or refuses, and its output paths, before any work."""
+    from barenet.cli.outputs import check_train
+
     if not args.target:
         raise BarenetValueError("--data needs --target COLUMN (the column to predict)")
     if args.shuffle_buffer < 1:
@@ -322,79 +368,62 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         from barenet.diagnostics.plotting import check_plot_format
 
         check_plot_format(plot)
-    position = None
-    if args.resume:
-        model, config, schedule, _ = load_checkpoint(args.resume)
-        saved = model.preprocessing
-        position = (saved.extra or {}).get("stream_position") if saved else None
-        if position is None:
-            raise BarenetValueError(f"{args.resume} is not a checkpoint of training on a folder")
-        epochs = given_options(args).get("epochs")
-        config = config.replace(epochs=epochs) if epochs is not None else config
-    else:
-        config = stream_config(args, notices := [])
-    out = sys.stderr if args.json else stdout
-    for notice in [] if args.resume else notices:
-        print(f"Note: {notice}", file=sys.stderr if args.json else stdout)
-    stream = TableStream(args.data, sep=args.sep, encoding=getattr(args, "encoding", None))
-    check_split_key(stream, getattr(args, "split_key", None))
-    features = _features(args, stream)
-    fit = fit_stream(
-        stream,
-        args.target,
-        features,
-        task=args.task,
-        test_size=args.test_size,
-        validation_size=config.validation_fraction(),
-        split_key=args.split_key,
-        max_categories=args.max_categories,
-        seed=config.seed,
-    )
-    if getattr(args, "loss", None) is not None and check_loss is not None:
-        check_loss(args.loss, fit.task)
-    prep = Preprocessing(
-        [s["name"] for s in fit.specs],
-        args.target,
-        fit.scaler_x,
-        fit.scaler_y,
-        fit.classes,
-        {},
-        fit.specs,
-        reading={"sep": args.sep} if args.sep else None,  # predict reads new files the same
-    )
-    if args.resume:
-        if saved.columns != prep.columns or saved.classes != prep.classes:
-            raise DataError(
-                f"{args.data}: its columns or classes are not those {args.resume} was "
-                "trained on (the data changed since)"
-            )
-        prep = Preprocessing.from_json({**saved.to_json(), "extra": {}})
-    if not args.json and not args.quiet:
-        print(f"Data: {len(stream.files)} {stream.format} files; rows {fit.rows}", file=out)
-        print(f"Task: {fit.task} ({fit.task_reason})", file=out)
-        print(describe_line(describe(fit.specs, fit.dropped)), file=out)
-    config = config.with_epochs_for(fit.rows["train"])
-    out_dim = len(fit.classes) if fit.classes is not None else 1
-    run = StreamRun(args, config, stream, fit, prep, None, None, features)
+
+
+def _stream_start(args, out):
+    """``(config, resumed)``: the configuration from the flags (its notes printed), or
+    with ``--resume`` the checkpoint's, and then ``resumed`` holds its model, schedule,
+    stream position and saved preprocessing (else None)."""
+    from barenet.training.config import load_checkpoint
+
     if not args.resume:
-        x_sample = y_sample = None
-        if config.fits_on_training_rows():
-            x_sample, y_sample = run.encode(fit.sample)
-        model = build_model(config, _width(prep), out_dim, fit.task, x_sample, y_sample)
-        schedule = build_schedule(config, model)
-        position = {"epoch": 0, "file": 0, "batch": 0}
-    run.attach(model, schedule)
-    model.preprocessing = prep
-    total = fit.rows["train"] * max(0, config.epochs - position["epoch"])
-    progress = StreamProgress(total, out, args.quiet)
-    train_started = time.perf_counter()
-    stopped, budget = train_epochs(run, config, position, progress, schedule)
-    train_time = time.perf_counter() - train_started
-    if stopped:
-        where = f"; resume with --resume {args.checkpoint}" if args.checkpoint else ""
-        print(f"Interrupted in epoch {model.epoch + 1}{where}", file=sys.stderr)
-        return 130
-    summary = {
+        config = stream_config(args, notices := [])
+        for notice in notices:
+            print(f"Note: {notice}", file=out)
+        return config, None
+    model, config, schedule, _ = load_checkpoint(args.resume)
+    saved = model.preprocessing
+    position = (saved.extra or {}).get("stream_position") if saved else None
+    if position is None:
+        raise BarenetValueError(f"{args.resume} is not a checkpoint of training on a folder")
+    epochs = given_options(args).get("epochs")
+    config = config.replace(epochs=epochs) if epochs is not None else config
+    resumed = {"model": model, "schedule": schedule, "position": position, "saved": saved}
+    return config, resumed
+
+
+def _stream_preprocessing(args, fit, resumed):
+    """The preprocessing the one pass learned (the checkpoint's, when resuming on the
+    same columns and classes); it remembers how the files were read, for predict."""
+    from barenet.tables.preprocessing import Preprocessing
+
+    reading = {"sep": args.sep, "encoding": getattr(args, "encoding", None)}
+    reading = {name: value for name, value in reading.items() if value} or None
+    names = [s["name"] for s in fit.specs]
+    prep = Preprocessing(
+        names, args.target, fit.scaler_x, fit.scaler_y, fit.classes, {}, fit.specs,
+        reading=reading,
+    )  # fmt: skip
+    if resumed is None:
+        return prep
+    saved = resumed["saved"]
+    if saved.columns != prep.columns or saved.classes != prep.classes:
+        raise DataError(
+            f"{args.data}: its columns or classes are not those {args.resume} was "
+            "trained on (the data changed since)"
+        )
+    return Preprocessing.from_json({**saved.to_json(), "extra": {}})
+
+
+def _stream_summary(args, config, fit, run, budget, progress) -> dict:
+    """The summary of training on a folder (as ``barenet train``'s on a file)."""
+    from pathlib import Path
+
+    from barenet.cli.reporting import history_for_json
+    from barenet.tables.columns import describe
+
+    model = run.model
+    return {
         "dataset": Path(args.data).name or str(args.data),
         "task": fit.task,
         "rows": fit.rows,
@@ -413,9 +442,6 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         "columns": describe(fit.specs, fit.dropped),
         "saved_model": folder_saved_model(fit.rows),
     }
-    plot_losses_of(args, model, summary, run.config)
-    finish_summary(summary, model, args, started, train_time, stdout)
-    return 0
 
 
 def _width(prep) -> int:
