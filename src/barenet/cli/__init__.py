@@ -125,6 +125,8 @@ MODEL_HELP = "a model file written by barenet train --save (or barenet.save)"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``barenet`` parser: train (the default command), predict, evaluate, tune and
+    export-onnx, each with its purpose, examples and help for every option."""
     parser = argparse.ArgumentParser(
         prog="barenet",
         description="barenet: a small neural-network library. barenet with no command "
@@ -141,7 +143,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_arguments(train)
     add_hyperparameter_flags(train.add_argument_group("network and training"))
     add_stream_arguments(train)
-    out = train.add_argument_group("output")
+    _add_output_arguments(train.add_argument_group("output"))
+    _add_predict_parser(sub)
+    _add_evaluate_parser(sub)
+    _show_defaults(train)
+    tuning.add_parser(sub)
+    export = sub.add_parser("export-onnx", **command_text("export-onnx"))
+    export.add_argument("--model", required=True, metavar="MODEL.npz", help=MODEL_HELP)
+    export.add_argument(
+        "--out", required=True, metavar="PATH.onnx", help="the ONNX file to write (needs onnx)"
+    )
+    return parser
+
+
+def _add_output_arguments(out) -> None:
+    """``barenet train``'s outputs: plots, the model, checkpoints, what is printed."""
     out.add_argument(
         "--plot",
         default="losses.png",
@@ -172,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
         "progress and notices go to stderr",
     )
 
+
+def _add_predict_parser(sub) -> None:
     predict = sub.add_parser("predict", **command_text("predict"))
     predict.add_argument("--model", required=True, metavar="MODEL.npz", help=MODEL_HELP)
     predict.add_argument(
@@ -195,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_reader_arguments(predict)
     add_predict_arguments(predict)
 
+
+def _add_evaluate_parser(sub) -> None:
     evaluate = sub.add_parser("evaluate", **command_text("evaluate"))
     evaluate.add_argument("--model", required=True, metavar="MODEL.npz", help=MODEL_HELP)
     evaluate.add_argument(
@@ -210,15 +230,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_reader_arguments(evaluate)
-
-    _show_defaults(train)
-    tuning.add_parser(sub)
-    export = sub.add_parser("export-onnx", **command_text("export-onnx"))
-    export.add_argument("--model", required=True, metavar="MODEL.npz", help=MODEL_HELP)
-    export.add_argument(
-        "--out", required=True, metavar="PATH.onnx", help="the ONNX file to write (needs onnx)"
-    )
-    return parser
 
 
 def config_from_args(args) -> TrainConfig:
