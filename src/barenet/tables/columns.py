@@ -92,29 +92,8 @@ def read_table(
             frame = pd.read_parquet(path)
         else:
             encoding = choose_encoding(path, kind, encoding)
-            if sep is None:
-                sep = _sniff(path, encoding, decimal, kind)
-            skip = None
-            if len(sep) == 1:
-                header, skip, bad = reading.scan_records(path, kind, encoding, sep, bad_rows)
-                reading.check_names(header, path)
-                if bad and notices is not None:
-                    shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
-                    notices.append(
-                        f"skipped {len(bad)} rows of {path.name} with the wrong number of "
-                        f"fields (lines {shown})"
-                    )
-            frame = pd.read_csv(
-                path,
-                sep=sep,
-                decimal=decimal,
-                thousands=thousands,
-                encoding=encoding,
-                compression=reading.compression(kind),
-                skipinitialspace=True,
-                skiprows=skip or None,
-                dtype={name: str for name in text} or None,
-            )
+            options = {"decimal": decimal, "thousands": thousands, "text": text}
+            frame = _read_csv(path, kind, sep, encoding, bad_rows, notices, **options)
     except DataError:
         raise
     except pd.errors.EmptyDataError:
@@ -135,22 +114,61 @@ def read_table(
     frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
     if len(frame) == 0:
         raise DataError(f"{path}: the file has a header but no data rows")
+    frame = _without_saved_index(frame, path, notices)
+    require_columns(frame, drop, path)
+    frame = frame.drop(columns=list(drop))  # a dropped column is never checked
+    reading.numbers_written_as_text(frame, notices, path)
+    reading.check_finite(frame, path)
+    return frame
+
+
+def _read_csv(path, kind, sep, encoding, bad_rows, notices, *, decimal, thousands, text):
+    """A CSV file (plain or compressed) as pandas reads it, its separator sniffed when
+    not given and its ragged rows refused or, with ``bad_rows="skip"``, left out."""
+    import pandas as pd
+
+    from barenet.tables import reading
+
+    if sep is None:
+        sep = _sniff(path, encoding, decimal, kind)
+    skip = None
+    if len(sep) == 1:
+        header, skip, bad = reading.scan_records(path, kind, encoding, sep, bad_rows)
+        reading.check_names(header, path)
+        if bad and notices is not None:
+            shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+            notices.append(
+                f"skipped {len(bad)} rows of {path.name} with the wrong number of "
+                f"fields (lines {shown})"
+            )
+    return pd.read_csv(
+        path,
+        sep=sep,
+        decimal=decimal,
+        thousands=thousands,
+        encoding=encoding,
+        compression=reading.compression(kind),
+        skipinitialspace=True,
+        skiprows=skip or None,
+        dtype={name: str for name in text} or None,
+    )
+
+
+def _without_saved_index(frame, path, notices):
+    """``frame`` without an unnamed leading column holding 0..n-1 or 1..n (a saved pandas
+    index), with a notice saying so."""
     if len(frame.columns) > 1 and frame.columns[0] in ("", "Unnamed: 0"):
         first = frame.iloc[:, 0]
         if first.dtype.kind in "iu" and (
             np.array_equal(first, np.arange(len(first)))
             or np.array_equal(first, np.arange(1, len(first) + 1))
         ):
-            frame = frame.iloc[:, 1:]
             if notices is not None:
                 notices.append(
                     f"dropped the unnamed leading column of {path.name} "
                     "(it numbers the rows: a saved index)"
                 )
-    require_columns(frame, drop, path)
-    frame = frame.drop(columns=list(drop))  # a dropped column is never checked
-    reading.numbers_written_as_text(frame, notices, path)
-    reading.check_finite(frame, path)
+            return frame.iloc[:, 1:]
     return frame
 
 
