@@ -222,3 +222,28 @@ def long_functions(source: str, limit: int = 60) -> list[str]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         and node.end_lineno - node.lineno + 1 > limit
     ]
+
+
+# The functions still over 60 lines, each to be split (a shorter one leaves this list;
+# a new long function fails): fit_model and MLP.train are mostly their parameters'
+# documentation (17 and 15 parameters, the relay a TrainOptions object would end).
+STILL_LONG = {
+    "src/barenet/training/fitting.py:fit_model",
+    "src/barenet/model.py:train",
+    "src/barenet/streaming/columns.py:fit_stream",
+    "src/barenet/tabular/retrieval.py:__init__",
+    "src/barenet/tables/datasets.py:read_csv",
+}
+
+
+def test_no_function_is_over_60_lines_but_the_listed_ones():
+    found = set()
+    for path in sorted((ROOT / "src/barenet").rglob("*.py")):
+        for entry in long_functions(path.read_text()):
+            found.add(f"{path.relative_to(ROOT)}:{entry.split(':')[0]}")
+    assert found == STILL_LONG
+
+
+def test_the_length_rule_counts_lines():
+    source = "def f():\n" + "    x = 1\n" * 60 + "\n\ndef g():\n    pass\n"
+    assert long_functions(source) == ["f:1 (61 lines)"]

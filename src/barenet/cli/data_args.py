@@ -198,6 +198,36 @@ def load_data(args):
     return Path(args.data).name, split
 
 
+def _targets(y_raw, task: str):
+    """``(y, classes)``: class indices (n,) and the sorted labels, or values (n, 1)."""
+    if task == "classification":
+        labels, y = np.unique(labels_of(y_raw), return_inverse=True)
+        return y, [v.item() if hasattr(v, "item") else v for v in labels]
+    return y_raw.astype(np.float64).reshape(-1, 1), None
+
+
+def _split_rows(n: int, y, classes, test_size, random_state):
+    """Training and test row numbers of ``n`` rows (stratified for classes), or a
+    ``DataError`` saying why they cannot be split."""
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(n)
+    try:
+        return train_test_split(
+            rows,
+            test_size=test_size,
+            random_state=random_state,
+            stratify=y if classes is not None else None,
+        )
+    except ValueError as error:  # too few rows, or too few rows of a class
+        how = f"stratified by its {len(classes)} classes" if classes is not None else "randomly"
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        message = message.split(" Classes with too few members")[0]  # not thousands of them
+        raise DataError(
+            f"cannot split the {n} rows {how} into training and test rows: {message}"
+        ) from None
+
+
 def split_table(
     x_frame,
     y_column,
@@ -213,10 +243,6 @@ def split_table(
     the feature scaling and the target scaling (or class labels) learned from the
     training rows only. Rows whose target is blank are left out; the report's
     ``notices`` say how many."""
-    from sklearn.model_selection import train_test_split
-
-    from barenet.tables.standardize import fit_scaler
-
     notices = []
     row_ids = row_id_columns(x_frame)  # on every row read: left-out rows leave gaps
     blank = blank_targets(y_column)
@@ -231,27 +257,8 @@ def split_table(
     except DataError as error:
         raise DataError(f"{where}: {error}") from None
     task, why = choose_task(y_column, target_name, task)
-    classes = None
-    if task == "classification":
-        labels, y = np.unique(labels_of(y_raw), return_inverse=True)
-        classes = [v.item() if hasattr(v, "item") else v for v in labels]
-    else:
-        y = y_raw.astype(np.float64).reshape(-1, 1)
-    rows = np.arange(len(y))
-    try:
-        train, test = train_test_split(
-            rows,
-            test_size=test_size,
-            random_state=random_state,
-            stratify=y if classes is not None else None,
-        )
-    except ValueError as error:  # too few rows, or too few rows of a class
-        how = f"stratified by its {len(classes)} classes" if classes is not None else "randomly"
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        message = message.split(" Classes with too few members")[0]  # not thousands of them
-        raise DataError(
-            f"cannot split the {len(rows)} rows {how} into training and test rows: {message}"
-        ) from None
+    y, classes = _targets(y_raw, task)
+    train, test = _split_rows(len(y), y, classes, test_size, random_state)
     x_frame = x_frame.drop(columns=row_ids)
     try:
         specs, dropped = fit_columns(x_frame.iloc[train], max_categories)
@@ -262,17 +269,26 @@ def split_table(
         raise DataError(f"{where}: {error}") from None
     if not specs:
         raise DataError(f"{where}: no usable feature column ({', '.join(dropped)})")
-    scaler_x = fit_scaler(x_train, encoded_names(specs), where)  # float64, no overflow
-    scaler_y = None if classes is not None else fit_scaler(y[train], [target_name], where)
-    y_train, y_test = y[train], y[test]
-    if scaler_y is not None:
-        y_train, y_test = scaler_y.transform(y_train), scaler_y.transform(y_test)
     report = {
         "task": task,
         "task_reason": why,
         "columns": describe(specs, dropped),
         "notices": notices,
     }
+    parts = (x_train, x_test, y[train], y[test])
+    return _scaled_split(parts, specs, target_name, classes, report, where)
+
+
+def _scaled_split(parts, specs, target_name, classes, report, where) -> Split:
+    """The ``Split`` of encoded rows, features (and a regression's target) standardised
+    on the training rows."""
+    from barenet.tables.standardize import fit_scaler
+
+    x_train, x_test, y_train, y_test = parts
+    scaler_x = fit_scaler(x_train, encoded_names(specs), where)  # float64, no overflow
+    scaler_y = None if classes is not None else fit_scaler(y_train, [target_name], where)
+    if scaler_y is not None:
+        y_train, y_test = scaler_y.transform(y_train), scaler_y.transform(y_test)
     return Split(
         scaler_x.transform(x_train),
         scaler_x.transform(x_test),

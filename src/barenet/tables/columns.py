@@ -75,7 +75,6 @@ def read_table(
     wrong number of fields (unless ``bad_rows="skip"``: left out and counted), and an
     infinite or unscalably large number are ``DataError`` naming the place.
     """
-    import pandas as pd
 
     from barenet.tables import reading
 
@@ -85,15 +84,34 @@ def read_table(
     if bad_rows not in reading.BAD_ROWS:
         raise DataError(f"--bad-rows must be one of {reading.BAD_ROWS}, got {bad_rows!r}")
     kind = reading.file_kind(path)
+    options = {"decimal": decimal, "thousands": thousands, "text": text}
+    frame = _read_file(path, kind, sep, encoding, bad_rows, notices, options)
+    reading.check_names(frame.columns, path)
+    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+    if len(frame) == 0:
+        raise DataError(f"{path}: the file has a header but no data rows")
+    frame = _without_saved_index(frame, path, notices)
+    require_columns(frame, drop, path)
+    frame = frame.drop(columns=list(drop))  # a dropped column is never checked
+    reading.numbers_written_as_text(frame, notices, path)
+    reading.check_finite(frame, path)
+    return frame
+
+
+def _read_file(path, kind, sep, encoding, bad_rows, notices, options):
+    """The file as pandas reads it (Excel, Parquet or CSV), its readers' errors turned
+    into one ``DataError`` naming the file."""
+    import pandas as pd
+
+    from barenet.tables import reading
+
     try:
         if kind == "excel":
-            frame = reading.read_excel(path)
-        elif kind == "parquet":
-            frame = pd.read_parquet(path)
-        else:
-            encoding = choose_encoding(path, kind, encoding)
-            options = {"decimal": decimal, "thousands": thousands, "text": text}
-            frame = _read_csv(path, kind, sep, encoding, bad_rows, notices, **options)
+            return reading.read_excel(path)
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        encoding = choose_encoding(path, kind, encoding)
+        return _read_csv(path, kind, sep, encoding, bad_rows, notices, **options)
     except DataError:
         raise
     except pd.errors.EmptyDataError:
@@ -110,16 +128,6 @@ def read_table(
         raise DataError(
             f"{path}: not a readable table ({type(error).__name__}: {message})"
         ) from None
-    reading.check_names(frame.columns, path)
-    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
-    if len(frame) == 0:
-        raise DataError(f"{path}: the file has a header but no data rows")
-    frame = _without_saved_index(frame, path, notices)
-    require_columns(frame, drop, path)
-    frame = frame.drop(columns=list(drop))  # a dropped column is never checked
-    reading.numbers_written_as_text(frame, notices, path)
-    reading.check_finite(frame, path)
-    return frame
 
 
 def _read_csv(path, kind, sep, encoding, bad_rows, notices, *, decimal, thousands, text):
