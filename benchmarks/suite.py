@@ -114,7 +114,9 @@ def resumed(earlier: dict, report: dict) -> dict:
 
 def save(report: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1, default=str) + "\n")
+    partial = out.with_name(out.name + ".part")  # a run stopped while saving keeps the last
+    partial.write_text(json.dumps(report, indent=1, default=str) + "\n")
+    os.replace(partial, out)
 
 
 def run_suite(args, names: list[str], models: list[str]) -> dict:

@@ -155,14 +155,22 @@ def _targets(summary: dict) -> list[str]:
     return lines
 
 
+def _number(value: float, digits: int) -> str:
+    """Whole units with thousands separators from 1,000 up, else ``digits`` significant."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.{digits}g}"
+
+
 def _cell(result: dict, metric: str) -> str:
     if "mean" not in result:
         reason = result.get("unavailable") or result.get("error") or "not run"
         return f"skipped: {reason[:50]}" if "unavailable" in result else f"fails: {reason[:50]}"
     if metric == "accuracy":
-        figure = f"{100 * result['mean']:.2f} % ± {100 * result['std']:.2f}"
+        figure = f"{100 * result['mean']:.2f} %"
+        spread = f"{100 * result['std']:.2f}"
     else:
-        figure = f"{result['mean']:,.4g} ± {result['std']:,.2g}"
+        figure, spread = _number(result["mean"], 4), _number(result["std"], 2)
+    if result["seeds"] > 1:  # one seed has no spread to show
+        figure += f" ± {spread}"
     epochs = f", {result['epochs']:.0f} ep" if "epochs" in result else ""
     return f"{figure} ({result['seconds']:.1f} s{epochs})"
 
