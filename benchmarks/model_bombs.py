@@ -15,7 +15,7 @@ Target (issue 30): every file under 10 MB loaded or refused within 1 s and 300 M
 
     python benchmarks/model_bombs.py [--folder DIR]
 
-``tests/test_model_bombs.py`` builds the same bombs with ``build_bombs``.
+``tests/io/test_model_bombs.py`` builds the same bombs with ``build_bombs``.
 """
 
 from __future__ import annotations

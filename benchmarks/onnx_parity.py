@@ -16,7 +16,7 @@ prints, per configuration and task, the rows compared and left out, the labels t
 differ and the largest relative difference ``|onnx - predict| / max(1, |predict|)`` of
 the predictions (regression) or the probabilities (classification), over the rows whose
 scaled features are within ``FAR`` standard deviations, and over the others ("far").
-``tests/test_onnx_parity.py`` runs the same comparison on fewer rows.
+``tests/io/test_onnx_parity.py`` runs the same comparison on fewer rows.
 """
 
 from __future__ import annotations

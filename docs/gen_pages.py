@@ -373,7 +373,7 @@ def module_map() -> str:
 def test_count() -> str:
     """How many test functions ``tests/`` holds and in how many files (counted from the
     source: each ``def test_...``, before pytest expands the parametrised ones)."""
-    files = sorted((ROOT / "tests").glob("test_*.py"))
+    files = sorted((ROOT / "tests").rglob("test_*.py"))
     count = sum(
         isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
         for path in files

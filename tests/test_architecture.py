@@ -247,3 +247,21 @@ def test_no_function_is_over_60_lines_but_the_listed_ones():
 def test_the_length_rule_counts_lines():
     source = "def f():\n" + "    x = 1\n" * 60 + "\n\ndef g():\n    pass\n"
     assert long_functions(source) == ["f:1 (61 lines)"]
+
+
+def test_the_tests_mirror_the_source_tree():
+    """A package's tests sit in the folder of its name (tests/tables/ for
+    src/barenet/tables/); the notebook's core and the cross-cutting tests sit at the top."""
+    packages = {
+        path.name
+        for path in (ROOT / "src" / "barenet").iterdir()
+        if path.is_dir() and (path / "__init__.py").exists()
+    }
+    folders = {
+        path.name for path in (ROOT / "tests").iterdir() if path.is_dir() and path.name[0] != "_"
+    }
+    folders.discard("__pycache__")
+    assert folders, "the tests are not grouped by package"
+    assert folders <= packages, f"test folders with no package: {sorted(folders - packages)}"
+    names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
+    assert len(names) == len(set(names)), "two test files share a name (pytest imports by name)"

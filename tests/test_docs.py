@@ -236,7 +236,7 @@ def test_the_module_map_lists_every_module_once_with_its_docstring():
 
 
 def test_the_test_count_is_counted_from_the_tests():
-    files = list((ROOT / "tests").glob("test_*.py"))
+    files = list((ROOT / "tests").rglob("test_*.py"))
     defined = sum(
         len(re.findall(r"^\s*(?:async )?def test", p.read_text(encoding="utf-8"), re.MULTILINE))
         for p in files

@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "guarantees.md").read_text()
-REFERENCE = re.compile(r"`(test_\w+\.py)::(test_\w+)`")
+REFERENCE = re.compile(r"`((?:\w+/)?test_\w+\.py)::(test_\w+)`")
 
 
 def _section(title: str) -> str:

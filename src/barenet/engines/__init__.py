@@ -17,7 +17,7 @@ what the notebook's methods compute, only with fewer NumPy calls.
   through ``FusedStep`` when it applies) or ``compiled``; ``compiled``
   (``kernels``, ``formulas``, ``training``, ``predict``): the compiled engine,
   whole chunks of batches in numba kernels that compute the same formulas
-  (``tests/test_engine.py`` checks that the weights agree to rounding).
+  (``tests/engines/test_engine.py`` checks that the weights agree to rounding).
 """
 
 from barenet.engines.hooks import install

@@ -73,7 +73,7 @@ OPTIMIZER_CODES = {
 }
 
 # every other built-in (by registry name), with the reason the compiled engine leaves it
-# to the numpy engine; tests/test_engine.py checks that each registered built-in is
+# to the numpy engine; tests/engines/test_engine.py checks that each registered built-in is
 # either compiled (and tested equal to its own methods) or listed here
 _TABULAR = (
     "the tabular layers run on the numpy engine, where FusedStep runs an ensemble's "

@@ -4,7 +4,7 @@ NumPy's ``Adam.update`` makes about ten passes over the parameters (each ``m *=`
 ``m +=``, the temporary products, ``np.sqrt``, the divisions); ``barenet.engines.fused.loops``'
 ``adam_update`` reads and writes each element once, with NumPy's operations in
 NumPy's order and each constant cast to the arrays' dtype first, as NumPy casts a
-Python float. So the weights are the same bit for bit (``tests/test_adam_loop.py``).
+Python float. So the weights are the same bit for bit (``tests/engines/test_adam_loop.py``).
 
 ``FusedStep.update`` calls ``compiled_update`` for each flat group; it declines (and
 the optimiser's own ``update_one`` runs) for any other optimiser, for a hyper-parameter

@@ -3,7 +3,7 @@
 The layer's own forward makes three passes over ``(batch, features, bins)`` (the
 difference, the division, ``np.clip``) and a fourth for the clip's bounds;
 ``barenet.engines.fused.loops.piecewise_linear`` computes ``raw`` and the clipped output in one,
-with NumPy's numbers bit for bit (``tests/test_loops.py``). The backward is the layer's
+with NumPy's numbers bit for bit (``tests/engines/test_loops.py``). The backward is the layer's
 own (``FusedStep`` skips it when, as in the tabular recipe, no parameter comes before).
 """
 

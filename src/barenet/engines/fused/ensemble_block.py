@@ -16,7 +16,7 @@ version to memory (two passes over ``(batch, k, d)`` each way). Backward::
 
 ``FusedStep`` runs the three layers this way when they follow each other. The sums
 are grouped differently from the layers' own methods, so the two agree to rounding
-(``tests/test_fast.py``), not bit for bit.
+(``tests/engines/test_fast.py``), not bit for bit.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ each element is one addition and one multiplication by 1 or 0 in the array's dty
 (``-inf * 0`` is NaN, as in ``Relu.forward``), and NumPy sums a C-ordered array of
 two columns or more over its first axis from 0.0, row after row, as the loop does
 (one column it sums pairwise: ``relu_after`` keeps that case in NumPy).
-``tests/test_loops.py`` checks the loops against NumPy, signed zeros, NaN and
+``tests/engines/test_loops.py`` checks the loops against NumPy, signed zeros, NaN and
 infinities included; a NaN's sign bit is not part of the claim.
 
 ``member_products`` is the per-member head's input gradient, ``up_grad[b, m] * w[m, i]``

@@ -14,7 +14,7 @@ row, and the backward of the rest. For the four steps it fuses::
 each bias read as one row of ``out``'s width. The numbers are the layers' own (the
 ensemble block's, as ever, to rounding): ``forward`` is theirs without the
 ``out += b`` line, ``backward`` theirs without the ``db`` line
-(``tests/test_products.py``, ``tests/test_relu_after.py``).
+(``tests/engines/test_products.py``, ``tests/engines/test_relu_after.py``).
 """
 
 from __future__ import annotations

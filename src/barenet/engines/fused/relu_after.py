@@ -20,7 +20,7 @@ A step ``products.product_of`` does not split (a per-member ``EnsembleLinear``) 
 its own forward and backward, with only the Relu applied in place.
 
 ``FusedStep`` uses this for the notebook's ``Linear, Relu`` and for the tabular
-recipe's shared layers; ``tests/test_relu_after.py`` checks the numbers against the
+recipe's shared layers; ``tests/engines/test_relu_after.py`` checks the numbers against the
 layers' own methods.
 """
 

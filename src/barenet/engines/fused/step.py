@@ -25,8 +25,8 @@ differences are only in how the same numbers are computed:
   and ``AdamW`` update each flat group in one compiled loop (``barenet.engines.fused.adam``).
 
 Every other layer's and the loss's own ``forward`` and ``backward`` are called as
-they are. ``tests/test_fast.py`` checks that both paths give bit-identical weights
-(``tests/test_ensemble.py``: to rounding, for an ensemble).
+they are. ``tests/engines/test_fast.py`` checks that both paths give bit-identical weights
+(``tests/tabular/test_ensemble.py``: to rounding, for an ensemble).
 
 While ``train`` runs with a fused optimiser (the notebook's plain SGD is one), each
 ``layer.w`` is a view into the optimiser's flat buffer: read the weights through the

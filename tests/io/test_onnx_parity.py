@@ -18,7 +18,7 @@ from barenet.cli import main
 from barenet.tabular.scaling import QuantileScaling, merge_close
 
 onnxruntime = pytest.importorskip("onnxruntime")
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "onnx_parity.py"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "onnx_parity.py"
 
 
 def _parity():

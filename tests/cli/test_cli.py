@@ -808,7 +808,7 @@ def test_parquet_drop_true_false_labels_and_kept_ids_as_read(tmp_path, capsys, m
         == 0
     )
     code, _, err = run(["export-onnx", "--model", "h.npz", "--out", "h.onnx"], capsys)
-    assert code == 0  # imputation and categories are in the graph (tests/test_onnx_export.py)
+    assert code == 0  # imputation and categories are in the graph (tests/io/test_onnx_export.py)
     inputs = {i.name: i.type.tensor_type.elem_type for i in onnx.load("h.onnx").graph.input}
     assert inputs["ocean_proximity"] == onnx.TensorProto.STRING
     assert inputs["total_bedrooms"] == onnx.TensorProto.DOUBLE  # numbers in float64

@@ -22,7 +22,7 @@ from barenet.tabular.retrieval import Retrieval
 
 pytestmark = pytest.mark.slow  # builds 1 GB bombs: run with python -m pytest -m slow
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "model_bombs.py"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "model_bombs.py"
 
 
 def _bombs_module():
