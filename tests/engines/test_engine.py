@@ -238,6 +238,42 @@ def test_why_not_compiled_prints_the_declared_reason():
     assert "layer 0 (Ensemble)" in why and engine.NOT_COMPILED["ensemble"] in why
 
 
+ORDER_SCRIPT = """
+import sys
+if sys.argv[1] == "engines first":
+    import barenet.engines.fused.step as step
+    import barenet.engines.select as select
+from barenet import MLP, MSE, Linear, Relu
+from barenet.registry import LAYERS
+
+@LAYERS.register("user_relu_for_the_order_test")
+class UserRelu(Relu):
+    pass
+
+if sys.argv[1] != "engines first":
+    import barenet.engines.fused.step as step
+    import barenet.engines.select as select
+model = MLP([Linear(2, 1, seed=0), UserRelu()], MSE(), 0.01, seed=0)
+print(step.builtin_methods(UserRelu) is None, step.builtin_methods(Relu) is not None,
+      "layer 1 (UserRelu)" in step.why_not_fused(model),
+      "layer 1 (UserRelu)" in (select.why_not_compiled(model) or ""))
+"""
+
+
+@pytest.mark.parametrize("order", ["engines first", "user's layer first"])
+def test_a_users_layer_is_never_builtin_whichever_is_imported_first(order):
+    """In a fresh process, importing the engines before or after a user registers a
+    subclass of a built-in layer: the engines never take it for the built-in."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", ORDER_SCRIPT, order], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"] * 4
+
+
 def test_a_class_registered_after_import_is_a_builtin_if_barenets(monkeypatch):
     """Which classes are built-in is read from the registries when asked, not from a
     snapshot at import: a user's layer registered later is never built-in, and a

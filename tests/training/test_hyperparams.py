@@ -31,11 +31,23 @@ def test_estimator_defaults_are_a_valid_configuration_that_builds():
     from barenet.sklearn.estimators import BarenetRegressor
     from barenet.training.config import TrainConfig
 
+    import numpy as np
+
+    from barenet.training.config import build_model
+
     config = BarenetRegressor()._config()
     assert isinstance(config, TrainConfig)
     names = {name for name, _ in BarenetRegressor._parameters()}
     own = {"random_state", "verbose", "target_scaling", "hidden_layer_sizes"}
     assert names - own <= set(hyperparams.BY_NAME)
+    # ... and it builds: a network of the configured sizes that trains one epoch
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((64, 3)), rng.standard_normal((64, 1))
+    model = build_model(config.resolve_auto(len(x))[0], 3, 1, "regression", x, y)
+    assert model.in_dim == 3 and model.out_dim == 1
+    before = [p.value.copy() for p in model.parameters()]
+    model.train(x, y, epochs=1, batch_size=16)
+    assert any(not np.array_equal(b, p.value) for b, p in zip(before, model.parameters()))
 
 
 def test_momentum_with_an_optimizer_that_has_none_is_an_error():
