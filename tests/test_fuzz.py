@@ -107,7 +107,7 @@ CASES = {"tables": 0, "records": 0}
 
 
 @FUZZ
-@given(table=tables(), engine=st.sampled_from(["numpy", "compiled"]))
+@given(table=tables(), engine=st.sampled_from(["fused", "compiled"]))
 def test_fuzzed_tables_give_finite_answers_or_a_barenet_error(table, engine):
     text, target = table
     CASES["tables"] += 1
