@@ -394,7 +394,7 @@ PARAMS = (
         "engine",
         "auto",
         "what runs each step: methods (the model's own methods), fused (the same formulas "
-        "in fewer passes, bit for bit), compiled (numba kernels, equal to float rounding); "
+        "in fewer passes over memory), compiled (numba kernels, equal to float rounding); "
         "auto: the first of compiled, fused, methods that runs the model (numpy: "
         "deprecated, fused)",
         engine_name,
