@@ -381,4 +381,4 @@ def test_an_instance_dict_replaced_with_an_override_in_it_is_seen():
     model.predict(x)
     tanh = model.layers[3]
     tanh.__dict__ = dict(vars(tanh), forward=lambda inp: inp * 0)
-    assert (model.predict(x) == model.layers[4].b).all()  # the override ran (numpy engine)
+    assert (model.predict(x) == model.layers[4].b).all()  # the override ran (the methods engine)

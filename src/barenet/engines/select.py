@@ -78,10 +78,10 @@ OPTIMIZER_CODES = {
 }
 
 # every other built-in (by registry name), with the reason the compiled engine leaves it
-# to the numpy engine; tests/engines/test_engine.py checks that each registered built-in is
-# either compiled (and tested equal to its own methods) or listed here
+# to the fused step and the methods; tests/engines/test_engine.py checks that each
+# registered built-in is either compiled (and tested equal to its own methods) or listed here
 _TABULAR = (
-    "the tabular layers run on the numpy engine, where FusedStep runs an ensemble's "
+    "the tabular layers run on the fused engine, where FusedStep runs an ensemble's "
     "entry as one matrix product; their products are at BLAS speed there"
 )
 NOT_COMPILED = {
@@ -97,8 +97,8 @@ NOT_COMPILED = {
     "piecewise_passthrough": _TABULAR,
     "periodic": _TABULAR,
     "feature_linear": _TABULAR,
-    "quantile_scaling": "an input transform without parameters: the numpy engine runs it",
-    "robust_scaling": "an input transform without parameters: the numpy engine runs it",
+    "quantile_scaling": "an input transform without parameters: the fused engine runs it",
+    "robust_scaling": "an input transform without parameters: the fused engine runs it",
     "retrieval": "attention over the held training rows has no compiled kernel",
 }
 
@@ -186,7 +186,7 @@ def why_not_compiled(model, *, predicting: bool = False) -> str | None:
     return None
 
 
-WIDE_LAYER = 256  # from this hidden width on, ``auto`` trains and predicts on numpy
+WIDE_LAYER = 256  # from this hidden width on, ``auto`` skips the compiled engine
 
 
 def widest_layer(model) -> int:

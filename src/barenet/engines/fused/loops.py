@@ -1,4 +1,4 @@
-"""The numpy engine's compiled loops: a product's bias and the ``Relu`` after it in one
+"""The fused engine's compiled loops: a product's bias and the ``Relu`` after it in one
 pass and their gradients in one pass back, a per-member head's input gradient, the
 ensemble block's scaled matrices, the piecewise-linear encoding and the Adam update.
 
