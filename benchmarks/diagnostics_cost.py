@@ -56,7 +56,7 @@ def main(argv=None) -> None:
     x, _, y, *_ = load_california_housing()
     load = ", ".join(f"{v:.1f}" for v in _load_average())
     print(f"CPU {platform.processor() or platform.machine()}, load average {load}")
-    for engine in ("numpy", "compiled"):
+    for engine in ("fused", "compiled"):
         plain, watched = [], []
         for _ in range(rounds):
             plain.append(epoch_seconds(x, y, watched=False, engine=engine, epochs=epochs))

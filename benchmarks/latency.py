@@ -29,7 +29,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench import machine, run_worker  # noqa: E402 (the benchmarks' own modules)
-from peer_tools import Unavailable, limit_threads  # noqa: E402
+from peer_tools import Unavailable, engine_options, limit_threads  # noqa: E402
 
 SIZES = (1, 1000)
 PEERS = (
@@ -55,6 +55,7 @@ def _barenet(model, engine: str):
         if engine == "numpy":
             return model.predict  # before the engine switch, NumPy is the only engine
         raise Unavailable("this barenet has no engine= switch (MLP.predict)")
+    engine = engine_options(engine)["engine"]  # "numpy": the fused step's name today
     return lambda x: model.predict(x, engine=engine)
 
 

@@ -10,6 +10,20 @@ class Unavailable(Exception):
     """This peer cannot run here: an optional package or a barenet feature is missing."""
 
 
+def engine_options(engine: str, fast: bool = True) -> dict:
+    """``MLP.train``'s keywords for the engine these benchmarks call "numpy" (the fused
+    step; with ``fast=False`` the model's own methods) or "compiled", in this barenet's
+    words: ``engine="fused"`` / ``"methods"`` since the engines are named by what runs,
+    ``engine="numpy"`` (and ``fast=False``) before."""
+    try:
+        from barenet.engines.names import ENGINES
+    except ImportError:
+        ENGINES = ()
+    if "fused" in ENGINES:
+        return {"engine": ("fused" if fast else "methods") if engine == "numpy" else engine}
+    return {"engine": engine} if fast else {"engine": engine, "fast": False}
+
+
 def sizes_of(workload: dict) -> list[int]:
     """Layer widths of the workload's network: [in_dim, *hidden, 1]."""
     return [workload["in_dim"], *workload["hidden"], 1]

@@ -13,7 +13,7 @@ import inspect
 
 import numpy as np
 from jax_peers import jax_scan_peer, jax_step_peer
-from peer_tools import Unavailable, sizes_of, timed_epochs
+from peer_tools import Unavailable, engine_options, sizes_of, timed_epochs
 
 
 def _engine_option(engine: str | None) -> dict:
@@ -33,12 +33,15 @@ def _engine_option(engine: str | None) -> dict:
 
 def barenet_peer(workload, data, epochs, fast=True, engine=None):
     """barenet as the notebook uses it. ``fast=False``: the model's own methods, with
-    no fused step, to show what the fast path buys; ``engine``: "numpy" or "compiled"
-    for training and the test loss (None: barenet's default choice)."""
+    no fused step, to show what the fast path buys; ``engine``: "numpy" (the fused
+    step, ``engine="fused"`` today) or "compiled" for training and the test loss (None:
+    barenet's default choice)."""
     from barenet import MLP, MSE, Linear, Relu
 
     options = _engine_option(engine)
-    if not fast:
+    if options:
+        options = engine_options(options["engine"], fast)
+    elif not fast:
         options["fast"] = False
     sizes = sizes_of(workload)
     rng = np.random.default_rng(0)

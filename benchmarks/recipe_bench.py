@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench import machine, run_worker, save_data  # noqa: E402 (the benchmarks' own modules)
 from floor import gemm_gflops  # noqa: E402
-from peer_tools import Unavailable, limit_threads, timed_epochs  # noqa: E402
+from peer_tools import Unavailable, engine_options, limit_threads, timed_epochs  # noqa: E402
 
 PEERS = ("barenet", "barenet_plain", "tabm")
 BINS, EMBEDDING, K, WIDTH, DEPTH, BATCH = 48, 16, 16, 128, 2, 256
@@ -66,9 +66,8 @@ def barenet_peer(data: dict, epochs: int, fast: bool = True) -> dict:
     preset = {**RECIPES["tabular"], "bins": BINS, "embedding_dim": EMBEDDING, "ensemble": K,
               "hidden": (WIDTH,) * DEPTH, "lr": LR, "weight_decay": WEIGHT_DECAY}  # fmt: skip
     model = build_model(TrainConfig(**preset, seed=0), x.shape[1], 1, "regression", x, y)
-    result = timed_epochs(
-        lambda: model.train(x, y, epochs=1, batch_size=BATCH, fast=fast, engine="numpy"), epochs
-    )
+    options = engine_options("numpy", fast)  # the fused step, or the model's own methods
+    result = timed_epochs(lambda: model.train(x, y, epochs=1, batch_size=BATCH, **options), epochs)
     return {**result, "test_loss": model.evaluate(data["x_test"], data["y_test"])}
 
 

@@ -328,8 +328,8 @@ Reading it from the top:
 `step` is usually the model itself, so training runs the model's methods, and through them
 the layers' own `forward` and `backward`, including layers you write. When every part of the
 model is one of barenet's unmodified built-ins, `step` is a `FusedStep` instead. It computes
-the same numbers with fewer NumPy calls. `model.train(..., fast=False)` always runs the
-model's own methods. After each epoch, the loss on the validation data (`x_test`, `y_test`)
+the same numbers with fewer NumPy calls. `model.train(..., engine="methods")` always runs
+the model's own methods. After each epoch, the loss on the validation data (`x_test`, `y_test`)
 is measured and both losses are added to the history.
 """
     ),
@@ -422,7 +422,7 @@ twin = barenet.MLP(
     lr=0.01,
     seed=0,
 )
-twin.train(x_train, y_train, x_test, y_test, epochs=5, batch_size=32, engine="numpy")
+twin.train(x_train, y_train, x_test, y_test, epochs=5, batch_size=32, engine="fused")
 mine, builtin = tanh_model.state_dict(), twin.state_dict()
 print("same weights as with barenet.Tanh:", all(np.array_equal(mine[k], builtin[k]) for k in mine))
 """
@@ -467,7 +467,7 @@ def notebook_layers(linear=barenet.Linear):
 
 builtin = barenet.MLP(notebook_layers(barenet.Linear), barenet.MSE(), lr=0.01, seed=0)
 mine = barenet.MLP(notebook_layers(MyLinear), barenet.MSE(), lr=0.01, seed=0)
-builtin.train(x_train, y_train, x_test, y_test, epochs=2, batch_size=32, engine="numpy")
+builtin.train(x_train, y_train, x_test, y_test, epochs=2, batch_size=32, engine="fused")
 mine.train(x_train, y_train, x_test, y_test, epochs=2, batch_size=32)
 print("train loss with barenet.Linear:", builtin.history["train_loss"])
 print("train loss with MyLinear:      ", mine.history["train_loss"])

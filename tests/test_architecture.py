@@ -231,8 +231,6 @@ STILL_LONG = {
     "src/barenet/training/fitting.py:fit_model",
     "src/barenet/model.py:train",
     "src/barenet/streaming/columns.py:fit_stream",
-    "src/barenet/tabular/retrieval.py:__init__",
-    "src/barenet/tables/datasets.py:read_csv",
 }
 
 

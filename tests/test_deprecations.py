@@ -66,3 +66,109 @@ def test_mlp_save_warns_and_writes_what_barenet_save_writes(tmp_path):
     old, new = barenet.load(path), barenet.load(tmp_path / "new.npz")
     np.testing.assert_array_equal(old.predict(x), new.predict(x))
     assert old.state_dict().keys() == model.state_dict().keys()
+
+
+# -- engine names: fast= and engine="numpy" (now "methods" and "fused") ------------------
+
+
+def _trained(**kwargs):
+    model = small_mlp()
+    x, y = toy_data(40)
+    history = model.train(x, y, x, y, epochs=2, batch_size=8, **kwargs)
+    return model, {key: list(value) for key, value in history.items()}
+
+
+def _assert_same(a, b):
+    assert a[1] == b[1]
+    for key, value in a[0].state_dict().items():
+        np.testing.assert_array_equal(b[0].state_dict()[key], value, err_msg=key)
+
+
+def test_fast_false_warns_at_the_users_call_and_trains_as_engine_methods():
+    with pytest.warns(FutureWarning, match='pass engine="methods"') as caught:
+        old = _trained(fast=False)
+    assert caught[0].filename == __file__, "the warning points at the user's call"
+    _assert_same(old, _trained(engine="methods"))
+
+
+def test_fast_true_warns_and_trains_as_the_default():
+    with pytest.warns(FutureWarning, match="fast=True is deprecated") as caught:
+        old = _trained(fast=True)
+    assert caught[0].filename == __file__
+    _assert_same(old, _trained())
+
+
+def test_a_trainer_built_by_hand_warns_at_its_caller_too():
+    from barenet.trainer import Trainer
+
+    with pytest.warns(FutureWarning, match="fast=False") as caught:
+        trainer = Trainer(small_mlp(), epochs=1, batch_size=8, fast=False)
+    assert caught[0].filename == __file__
+    assert trainer.engine == "methods"
+
+
+def test_engine_numpy_warns_and_runs_the_fused_step_or_the_methods():
+    with pytest.warns(FutureWarning, match='engine="numpy" is deprecated') as caught:
+        old = _trained(engine="numpy")
+    assert caught[0].filename == __file__
+    assert 'engine="fused"' in str(caught[0].message)
+    _assert_same(old, _trained(engine="fused"))
+
+    class MyRelu(barenet.Relu):  # the fused step cannot run a learner's class: methods
+        pass
+
+    model = small_mlp()
+    model.layers[1] = MyRelu()
+    x, y = toy_data(40)
+    with pytest.warns(FutureWarning):
+        model.train(x, y, epochs=1, batch_size=8, engine="numpy")
+    assert model.predict(x, engine="methods").shape == (40, 2)
+    with pytest.warns(FutureWarning, match='engine="numpy"'):
+        model.predict(x, engine="numpy")
+
+
+def test_barenet_engine_numpy_still_means_the_fused_step(monkeypatch):
+    from barenet.engines.select import resolve_engine
+
+    monkeypatch.setenv("BARENET_ENGINE", "numpy")
+    with pytest.warns(FutureWarning, match="BARENET_ENGINE=numpy is deprecated: set it to fused"):
+        assert resolve_engine(small_mlp(), "auto") == "fused"
+
+
+def test_a_saved_config_with_engine_numpy_loads_and_trains_as_before():
+    from barenet.training.config import TrainConfig
+
+    config = TrainConfig.from_json(TrainConfig(engine="numpy").to_json())
+    assert config.engine == "numpy"
+    with pytest.raises(BarenetValueError, match=r"\['auto', 'methods', 'fused', 'compiled'\]"):
+        TrainConfig(engine="torch")
+    fits = []
+    for name in ("numpy", "fused"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            fit = BarenetRegressor(epochs=2, random_state=0, engine=name).fit(X, Y)
+            fits.append(fit.predict(X))
+    np.testing.assert_array_equal(fits[0], fits[1])
+
+
+def test_the_command_line_still_takes_engine_numpy(tmp_path, capsys, monkeypatch):
+    import json
+
+    from barenet.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    losses = {}
+    for name in ("numpy", "fused"):
+        common = ["--dataset", "diabetes", "--epochs", "2", "--plot", "none", "--json"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            assert main([*common, "--engine", name]) == 0
+        out, err = capsys.readouterr()
+        losses[name] = json.loads(out)["history"]["train_loss"]
+        said = "barenet: --engine numpy is deprecated: pass --engine fused"
+        assert (said in err) == (name == "numpy")
+    assert losses["numpy"] == losses["fused"]
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = capsys.readouterr().out
+    assert "{auto,methods,fused,compiled}" in help_text

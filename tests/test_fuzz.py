@@ -107,7 +107,7 @@ def test_fuzzed_tables_give_finite_answers_or_a_barenet_error():
     cases = []
 
     @FUZZ
-    @given(table=tables(), engine=st.sampled_from(["numpy", "compiled"]))
+    @given(table=tables(), engine=st.sampled_from(["fused", "compiled"]))
     def fuzz(table, engine):
         cases.append(table)
         _check_a_table(table, engine)

@@ -66,9 +66,9 @@ def test_property_inputs_unchanged_and_fast_path_identical(sizes, batch, dtype, 
     y = rng.standard_normal((23, sizes[-1])).astype(dtype)
     x_copy, y_copy = x.copy(), y.copy()
     runs = []
-    for fast in (True, False):
+    for engine in ("fused", "methods"):
         model = random_mlp(sizes, [Relu], dtype, seed)
-        history = model.train(x, y, x, y, epochs=2, batch_size=batch, fast=fast, engine="numpy")
+        history = model.train(x, y, x, y, epochs=2, batch_size=batch, engine=engine)
         runs.append((history, model.state_dict()))
     np.testing.assert_array_equal(x, x_copy)
     np.testing.assert_array_equal(y, y_copy)

@@ -57,14 +57,14 @@ def hand_written_loop(model, x, y, epochs, batch_size):
             model.update()
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_train_equals_the_hand_written_loop(fast):
+@pytest.mark.parametrize("engine", ["fused", "methods"])
+def test_train_equals_the_hand_written_loop(engine):
     # Bit equality, because both sides run the same NumPy operations: the plain methods,
     # or the fused step that performs them in place. The compiled engine runs other
     # code (numba loops, SciPy's BLAS), so it is compared with a tolerance below.
     x, y = toy_data(50)
     trained, by_hand = small_mlp(dtype=np.float64), small_mlp(dtype=np.float64)
-    trained.train(x, y, epochs=3, batch_size=8, fast=fast, engine="numpy")
+    trained.train(x, y, epochs=3, batch_size=8, engine=engine)
     hand_written_loop(by_hand, x, y, epochs=3, batch_size=8)
     for key, value in trained.state_dict().items():
         np.testing.assert_array_equal(by_hand.state_dict()[key], value)

@@ -207,7 +207,7 @@ class MLP:
         restore_best: bool = True,
         callbacks=(),
         trainer_state: dict | None = None,
-        fast: bool = True,
+        fast: bool | None = None,
         engine: str = "auto",
         verbose: bool = False,
     ) -> dict[str, list[float]] | MLP:
@@ -239,17 +239,18 @@ class MLP:
             "trainer"}``; returning True stops training.
         trainer_state : dict, optional
             Early-stopping state from a checkpoint (``logs["trainer"].state_dict()``).
-        fast : bool
-            Allow ``barenet.engines.FusedStep`` when every part is an unchanged built-in
-            (same numbers, fewer NumPy calls); ``False`` always runs this model's own
-            ``forward``/``loss``/``backward``/``update``.
-        engine : ``"auto"``, ``"numpy"`` or ``"compiled"``
-            ``numpy`` runs the methods above; ``compiled`` runs the same formulas in
-            numba kernels (``barenet.engines.select``); ``auto`` picks ``compiled`` when
-            numba is there and every part is a covered, unchanged built-in (and
-            ``fast`` is True), else ``numpy``.
+        fast : bool, optional
+            Deprecated (a ``FutureWarning``): ``fast=False`` is ``engine="methods"``;
+            ``fast=True`` was the default.
+        engine : ``"auto"``, ``"methods"``, ``"fused"`` or ``"compiled"``
+            What runs each step (``barenet.engines.select``): ``methods`` this model's
+            own ``forward``/``loss``/``backward``/``update``; ``fused`` the same formulas
+            in ``barenet.engines.FusedStep`` (fewer passes over memory) when every part
+            is an unchanged built-in; ``compiled`` numba kernels over chunks of batches;
+            ``auto`` the first of ``compiled``, ``fused``, ``methods`` that can run this
+            model unchanged. ``"numpy"``: deprecated, ``fused`` else ``methods``.
         verbose : bool
-            Say so (on stderr) when ``auto`` falls back to ``numpy`` for want of numba.
+            Say so (on stderr) when ``auto`` falls back for want of numba.
 
         Returns
         -------

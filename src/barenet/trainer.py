@@ -77,7 +77,7 @@ class Trainer:
         early_stopping=None,
         restore_best=True,
         callbacks=(),
-        fast=True,
+        fast=None,
         engine="auto",
         verbose=False,
     ) -> None:
@@ -93,8 +93,7 @@ class Trainer:
         self.patience = early_stopping
         self.restore_best = restore_best
         self.callbacks = list(callbacks)
-        self.fast = fast
-        self.engine = ENGINES.get().check(engine)
+        self.engine = ENGINES.get().check(engine, fast)  # fast: deprecated, folded in
         self.verbose = verbose
         self.best_loss = math.inf
         self.best_epoch = None
@@ -130,7 +129,7 @@ class Trainer:
         if self.patience is not None and not has_val:
             raise BarenetValueError("early_stopping needs validation data (x_test, y_test)")
         # fail fast, before any update, on layers or targets that do not fit the data
-        model.evaluate(x[:2], y[:2], engine="numpy")
+        model.evaluate(x[:2], y[:2], engine="methods")
         model.interrupted = False
         model.stopped_mid_epoch = False  # Ctrl-C inside an epoch: partly trained weights
         model.stop_requested = False

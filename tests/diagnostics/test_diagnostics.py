@@ -71,7 +71,7 @@ def test_the_update_ratio_is_the_relative_change_since_the_last_record():
     model = tiny_model()
     watch = Diagnostics(model, X, Y)
     before = model.state_dict()
-    model.train(X, Y, epochs=1, batch_size=2, callbacks=[watch], engine="numpy")
+    model.train(X, Y, epochs=1, batch_size=2, callbacks=[watch], engine="fused")
     after = model.state_dict()
     for key, name in (("0.w", "w"), ("0.b", "b")):
         expected = np.linalg.norm(after[key] - before[key]) / np.linalg.norm(before[key])
@@ -104,7 +104,7 @@ def test_saturated_outputs_are_counted(activation, limit):
     assert share == pytest.approx(expected) and share > 0.8
 
 
-@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+@pytest.mark.parametrize("engine", ["fused", "compiled"])
 def test_watching_does_not_change_training(engine):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((120, 4))

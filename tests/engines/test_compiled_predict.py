@@ -52,7 +52,7 @@ def quick_calls(monkeypatch) -> list:
 def test_outputs_equal_the_numpy_engines(dtype, n):
     model = build(dtype)
     x = rows(n, dtype)
-    expected = model.predict(x, engine="numpy")
+    expected = model.predict(x, engine="methods")
     first = model.predict(x, engine="compiled")  # the general path
     again = model.predict(x, engine="compiled")  # the fast path
     for got in (first, again):
@@ -154,7 +154,9 @@ def test_weights_edited_in_place_or_replaced_are_seen():
     doubled = model.predict(x, engine="compiled")
     assert compiled_predict.plan_of(model) is plan
     assert not np.allclose(doubled, first)
-    np.testing.assert_allclose(doubled, model.predict(x, engine="numpy"), **TOLERANCE[np.float32])
+    np.testing.assert_allclose(
+        doubled, model.predict(x, engine="methods"), **TOLERANCE[np.float32]
+    )
     model.layers[4].b = model.layers[4].b + 1.0  # a new array: a new plan
     moved = model.predict(x, engine="compiled")
     assert compiled_predict.plan_of(model) is not plan
@@ -162,7 +164,7 @@ def test_weights_edited_in_place_or_replaced_are_seen():
     model.layers[1].slope = 0.3  # a new slope
     np.testing.assert_allclose(
         model.predict(rows(), engine="compiled"),
-        model.predict(rows(), engine="numpy"),
+        model.predict(rows(), engine="methods"),
         **TOLERANCE[np.float32],
     )
     plan = compiled_predict.plan_of(model)
@@ -179,7 +181,7 @@ def test_a_transposed_weight_array_is_read_afresh():
     model.layers[0].w *= 3.0
     np.testing.assert_allclose(
         model.predict(x, engine="compiled"),
-        model.predict(x, engine="numpy"),
+        model.predict(x, engine="methods"),
         **TOLERANCE[np.float32],
     )
 
@@ -191,19 +193,19 @@ def test_a_replaced_layer_or_a_changed_list_is_seen():
     model.layers[3] = Relu()  # Tanh -> Relu
     np.testing.assert_allclose(
         model.predict(x, engine="compiled"),
-        model.predict(x, engine="numpy"),
+        model.predict(x, engine="methods"),
         **TOLERANCE[np.float32],
     )
     model.layers.insert(1, Dropout(0.5, seed=0))  # evaluation mode: no change in numbers
     np.testing.assert_allclose(
         model.predict(x, engine="compiled"),
-        model.predict(x, engine="numpy"),
+        model.predict(x, engine="methods"),
         **TOLERANCE[np.float32],
     )
     model.layers.append(Relu())
     np.testing.assert_allclose(
         model.predict(x, engine="compiled"),
-        model.predict(x, engine="numpy"),
+        model.predict(x, engine="methods"),
         **TOLERANCE[np.float32],
     )
     assert (model.predict(x) >= 0).all()
@@ -282,14 +284,14 @@ def test_predict_looks_only_at_what_it_runs(monkeypatch):
     answered = quick_calls(monkeypatch)
     model = build()
     x = rows(3)
-    expected = model.predict(x, engine="numpy")
+    expected = model.predict(x, engine="methods")
     model.predict(x, engine="compiled")
     original = Tanh.backward
     monkeypatch.setattr(Tanh, "backward", lambda self, g: original(self, g))
     model.loss_fun.backward = lambda: np.zeros(1)
     model.optimizer = Adam().attach(model.parameters())
     model.optimizer.step = lambda lr: None
-    assert resolve_engine(model, "auto") == "numpy"  # training: the learner's methods
+    assert resolve_engine(model, "auto") == "methods"  # training: the learner's methods
     assert resolve_engine(model, "auto", predicting=True) == "compiled"
     np.testing.assert_allclose(
         model.predict(x, engine="compiled"), expected, **TOLERANCE[np.float32]
@@ -325,7 +327,7 @@ def test_barenet_engine_is_read_on_each_auto_call(monkeypatch):
     monkeypatch.setenv("BARENET_ENGINE", "fortran")
     with pytest.raises(ValueError, match="BARENET_ENGINE must be one of"):
         model.predict(x)
-    monkeypatch.setenv("BARENET_ENGINE", "numpy")
+    monkeypatch.setenv("BARENET_ENGINE", "methods")
     calls = []
     monkeypatch.setattr(compiled_predict.PredictPlan, "run", lambda *a: calls.append(1))
     model.predict(x)
@@ -358,7 +360,7 @@ def test_weights_of_another_dtype_are_copied_and_cast():
     model.layers[2].w *= 0.5
     got = model.predict(x, engine="compiled")
     assert got.dtype == np.float32
-    np.testing.assert_allclose(got, model.predict(x, engine="numpy"), rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(got, model.predict(x, engine="methods"), rtol=2e-5, atol=2e-6)
 
 
 def test_a_weight_array_of_the_wrong_size_is_an_error_naming_it():
@@ -379,4 +381,4 @@ def test_an_instance_dict_replaced_with_an_override_in_it_is_seen():
     model.predict(x)
     tanh = model.layers[3]
     tanh.__dict__ = dict(vars(tanh), forward=lambda inp: inp * 0)
-    assert (model.predict(x) == model.layers[4].b).all()  # the override ran (numpy engine)
+    assert (model.predict(x) == model.layers[4].b).all()  # the override ran (the methods engine)

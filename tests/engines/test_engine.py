@@ -71,13 +71,13 @@ def data(kind="regression", n=300):
 
 
 def train_both(make, x, y, epochs=1, batch_size=32, **kwargs):
-    """The same model trained on each engine: (numpy model, compiled model, histories)."""
+    """The same model trained on each engine: (fused model, compiled model, histories)."""
     runs = {}
-    for name in ("numpy", "compiled"):
+    for name in ("fused", "compiled"):
         model = make()
         history = model.train(x, y, x, y, epochs, batch_size, engine=name, **kwargs)
         runs[name] = (model, {k: list(v) for k, v in history.items()})
-    return runs["numpy"], runs["compiled"]
+    return runs["fused"], runs["compiled"]
 
 
 def assert_close(a, b, dtype):
@@ -303,7 +303,7 @@ def test_several_epochs_with_clipping_a_schedule_and_odd_batches(dtype):
         return model
 
     runs = []
-    for name in ("numpy", "compiled"):
+    for name in ("fused", "compiled"):
         model = make()
         schedule = StepLR(model.optimizer, 1, 0.5)
         model.train(x, y * 20, x, y, 3, 24, clip_norm=0.5, schedule=schedule, engine=name)
@@ -320,7 +320,7 @@ def test_several_epochs_with_clipping_a_schedule_and_odd_batches(dtype):
 def test_a_schedule_on_plain_sgd_reaches_the_compiled_engine():
     x, y = data()
     runs = []
-    for name in ("numpy", "compiled"):
+    for name in ("fused", "compiled"):
         model = build(np.float64)
         model.train(x, y, epochs=3, schedule=CosineAnnealingLR(model, 3), engine=name)
         runs.append(model)
@@ -353,7 +353,7 @@ def test_dropout_layers_with_separate_generators_draw_as_the_numpy_engine():
 def test_early_stopping_and_callbacks_run_per_epoch():
     x, y = data()
     seen = {}
-    for name in ("numpy", "compiled"):
+    for name in ("fused", "compiled"):
         model = build(np.float64, optimizer=Adam(lr=0.05))
         epochs = []
         model.train(
@@ -368,7 +368,7 @@ def test_early_stopping_and_callbacks_run_per_epoch():
             engine=name,
         )
         seen[name] = (model, epochs)
-    (a, epochs_a), (b, epochs_b) = seen["numpy"], seen["compiled"]
+    (a, epochs_a), (b, epochs_b) = seen["fused"], seen["compiled"]
     assert len(epochs_a) < 40 and len(epochs_b) == len(epochs_a)
     np.testing.assert_allclose(epochs_b, epochs_a, rtol=1e-9)
     assert_close(a, b, np.float64)  # both restored the best epoch's weights
@@ -377,7 +377,7 @@ def test_early_stopping_and_callbacks_run_per_epoch():
 def test_a_callback_running_the_notebook_methods_between_epochs():
     x, y = data()
     runs = []
-    for name in ("numpy", "compiled"):
+    for name in ("fused", "compiled"):
         model = build(np.float64, optimizer=Adam(lr=0.01, fused=True))
 
         def probe(m, epoch, logs):
@@ -393,16 +393,16 @@ def test_a_callback_running_the_notebook_methods_between_epochs():
 def test_divergence_is_caught_before_the_update_at_the_same_batch():
     x, y = data()
     errors, models = {}, {}
-    for name in ("numpy", "compiled"):
+    for name in ("fused", "compiled"):
         model = build(np.float32, optimizer=SGD(lr=1e4))
         with pytest.raises(TrainingDiverged) as caught:
             model.train(x, y * 1e3, epochs=3, batch_size=16, engine=name)
         errors[name], models[name] = caught.value, model
     assert (errors["compiled"].epoch, errors["compiled"].batch) == (
-        errors["numpy"].epoch,
-        errors["numpy"].batch,
+        errors["fused"].epoch,
+        errors["fused"].batch,
     )
-    assert str(errors["compiled"]).split(":")[0] == str(errors["numpy"]).split(":")[0]
+    assert str(errors["compiled"]).split(":")[0] == str(errors["fused"]).split(":")[0]
     for p in models["compiled"].parameters():
         assert np.isfinite(p.value).all()
 
@@ -411,7 +411,7 @@ def test_predict_in_chunks_equals_the_numpy_engine():
     x, _ = data()
     for dtype in DTYPES:
         model = build(dtype, middle=MIDDLES["dropout"])
-        expected = model.predict(x, engine="numpy")
+        expected = model.predict(x, engine="methods")
         got = model.predict(x, batch_size=7, engine="compiled")
         assert got.shape == (300, 1) and got.dtype == dtype
         np.testing.assert_allclose(got, expected, **TOLERANCE[dtype])
@@ -436,7 +436,8 @@ def test_auto_picks_compiled_for_covered_built_ins(monkeypatch):
     model = build(middle=MIDDLES["dropout"], optimizer=AdamW())
     assert why_not_compiled(model) is None
     assert resolve_engine(model, "auto") == "compiled"
-    assert resolve_engine(model, "auto", fast=False) == "numpy"
+    assert resolve_engine(model, "methods") == "methods"
+    assert resolve_engine(model, "fused") == "fused"
     calls = []
     original = compiled_runner.CompiledTraining.run_batches
     monkeypatch.setattr(
@@ -448,20 +449,20 @@ def test_auto_picks_compiled_for_covered_built_ins(monkeypatch):
     model.train(x, y, epochs=1, batch_size=32)
     assert calls
     calls.clear()
-    model.train(x, y, epochs=1, batch_size=32, engine="numpy")
+    model.train(x, y, epochs=1, batch_size=32, engine="fused")
     assert not calls
 
 
-def test_auto_keeps_numpy_for_wide_layers_where_blas_wins():
-    """From ``WIDE_LAYER`` units on, ``auto`` means numpy (docs/speed.md measured the
-    compiled engine 0.59x the numpy engine's speed at 1,024 wide); asking for the
+def test_auto_keeps_the_fused_step_for_wide_layers_where_blas_wins():
+    """From ``WIDE_LAYER`` units on, ``auto`` means fused (docs/speed.md measured the
+    compiled engine 0.59x the fused step's speed at 1,024 wide); asking for the
     compiled engine still gets it."""
     narrow = MLP(
         [Linear(8, engine.WIDE_LAYER - 1), Relu(), Linear(engine.WIDE_LAYER - 1, 1)], MSE(), 0.01
     )
     wide = MLP([Linear(8, engine.WIDE_LAYER), Relu(), Linear(engine.WIDE_LAYER, 1)], MSE(), 0.01)
     assert resolve_engine(narrow, "auto") == "compiled"
-    assert resolve_engine(wide, "auto") == "numpy"
+    assert resolve_engine(wide, "auto") == "fused"
     assert resolve_engine(wide, "compiled") == "compiled"
     wide_input = MLP([Linear(784, 64), Relu(), Linear(64, 1)], MSE(), 0.01)  # hidden 64
     assert resolve_engine(wide_input, "auto") == "compiled"
@@ -473,19 +474,21 @@ def test_a_learners_change_switches_compiled_off(monkeypatch):
 
     model = build(middle=(MyRelu,))
     assert "layer 1 (MyRelu)" in why_not_compiled(model)
-    assert resolve_engine(model, "auto") == "numpy"
+    assert resolve_engine(model, "auto") == "methods"
+    with pytest.raises(ValueError, match=r"engine='fused' cannot run .*layer 1 \(MyRelu\)"):
+        model.train(*data(), epochs=1, engine="fused")
     with pytest.raises(ValueError, match=r"engine='compiled' cannot run .*layer 1 \(MyRelu\)"):
         model.train(*data(), epochs=1, engine="compiled")
 
     model = build()
     model.layers[2].forward = lambda inp: inp
-    assert resolve_engine(model, "auto") == "numpy"
+    assert resolve_engine(model, "auto") == "methods"
 
     calls = []
     original = Tanh.backward
     monkeypatch.setattr(Tanh, "backward", lambda self, g: calls.append(1) or original(self, g))
     model = build()
-    assert resolve_engine(model, "auto") == "numpy"
+    assert resolve_engine(model, "auto") == "methods"
     model.train(*data(), epochs=1, batch_size=100)
     assert len(calls) == 3  # the learner's code ran, once per batch
 
@@ -500,12 +503,12 @@ def test_a_learners_change_switches_compiled_off(monkeypatch):
 def test_uncovered_layers_fall_back_or_raise_naming_the_layer(make, named):
     model = make()
     assert named in why_not_compiled(model)
-    assert resolve_engine(model, "auto") == "numpy"
+    assert resolve_engine(model, "auto") == "fused"
     with pytest.raises(ValueError, match=named.replace("(", r"\(").replace(")", r"\)")):
         model.train(*data(), epochs=1, engine="compiled")
     with pytest.raises(ValueError, match="cannot run this model"):
         model.predict(data()[0], engine="compiled")
-    model.train(*data(), epochs=1)  # auto: numpy
+    model.train(*data(), epochs=1)  # auto: fused
 
 
 def test_an_unknown_engine_is_an_error(monkeypatch):
@@ -518,12 +521,20 @@ def test_an_unknown_engine_is_an_error(monkeypatch):
 
 def test_barenet_engine_sets_what_auto_means(monkeypatch):
     model = build()
-    monkeypatch.setenv("BARENET_ENGINE", "numpy")
-    assert resolve_engine(model, "auto") == "numpy"
-    assert resolve_engine(model, "compiled") == "compiled"
+    for name in ("methods", "fused"):
+        monkeypatch.setenv("BARENET_ENGINE", name)
+        assert resolve_engine(model, "auto") == name
+        assert resolve_engine(model, "compiled") == "compiled"
     monkeypatch.setenv("BARENET_ENGINE", "compiled")
     assert resolve_engine(model, "auto") == "compiled"
-    assert resolve_engine(build(middle=(lambda: BatchNorm1d(16),)), "auto") == "numpy"
+    assert resolve_engine(build(middle=(lambda: BatchNorm1d(16),)), "auto") == "fused"
+
+    class MyRelu(Relu):
+        pass
+
+    # there an engine that cannot run the model falls back, as auto does
+    monkeypatch.setenv("BARENET_ENGINE", "fused")
+    assert resolve_engine(build(middle=(MyRelu,)), "auto") == "methods"
 
 
 def test_without_numba_auto_falls_back_with_a_notice(monkeypatch, capsys):
@@ -533,7 +544,7 @@ def test_without_numba_auto_falls_back_with_a_notice(monkeypatch, capsys):
     x, y = data()
     model.train(x, y, epochs=1, verbose=True)
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "numba unavailable, training on numpy" in err
+    assert err.count("\n") == 1 and "numba unavailable, training without it" in err
     model.train(x, y, epochs=1)
     assert capsys.readouterr().err == ""  # silent unless verbose
     with pytest.raises(ValueError, match="numba cannot be imported"):
@@ -542,7 +553,7 @@ def test_without_numba_auto_falls_back_with_a_notice(monkeypatch, capsys):
 
 
 def test_fast_false_and_compiled_contradict():
-    with pytest.raises(ValueError, match="fast=False"):
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="fast=False"):
         build().train(*data(), epochs=1, engine="compiled", fast=False)
 
 
@@ -555,7 +566,7 @@ def test_estimators_take_engine():
     x, y = data()
     fits = [
         BarenetRegressor(hidden=(16,), epochs=2, random_state=0, engine=name).fit(x, y.ravel())
-        for name in ("numpy", "compiled")
+        for name in ("fused", "compiled")
     ]
     assert fits[1].get_params()["engine"] == "compiled"
     np.testing.assert_allclose(fits[1].predict(x), fits[0].predict(x), rtol=1e-4, atol=1e-5)
@@ -564,7 +575,7 @@ def test_estimators_take_engine():
         BarenetClassifier(hidden=(16,), epochs=2, random_state=0, engine=name)
         .fit(x, labels)
         .predict_proba(x)
-        for name in ("numpy", "compiled")
+        for name in ("fused", "compiled")
     ]
     np.testing.assert_allclose(probabilities[1], probabilities[0], rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="engine must be one of"):
@@ -578,14 +589,14 @@ def test_the_command_line_takes_engine(tmp_path, capsys, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     summaries = {}
-    for name in ("numpy", "compiled"):
+    for name in ("fused", "compiled"):
         common = ["--dataset", "diabetes", "--epochs", "2", "--plot", "none", "--json"]
         assert main([*common, "--engine", name]) == 0
         summaries[name] = json.loads(capsys.readouterr().out)
     assert summaries["compiled"]["config"]["engine"] == "compiled"
     np.testing.assert_allclose(
         summaries["compiled"]["history"]["train_loss"],
-        summaries["numpy"]["history"]["train_loss"],
+        summaries["fused"]["history"]["train_loss"],
         rtol=1e-4,
     )
     with pytest.raises(SystemExit):
@@ -633,7 +644,7 @@ def test_property_any_shape_and_batch_agrees_with_the_numpy_engine(sizes, batch,
     y = rng.standard_normal((23, sizes[-1]))
     x_copy = x.copy()
     runs = []
-    for name in ("numpy", "compiled"):
+    for name in ("fused", "compiled"):
         init = np.random.default_rng(seed)
         layers = []
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):

@@ -37,7 +37,7 @@ OPTIMIZERS = {
 def numpy_engine(monkeypatch):
     """FusedStep is the NumPy engine's: ``auto`` means ``numpy`` in these tests (the
     compiled engine's equality tests are in test_engine.py)."""
-    monkeypatch.setenv("BARENET_ENGINE", "numpy")
+    monkeypatch.setenv("BARENET_ENGINE", "fused")
 
 
 def build(optimizer, dtype, loss=None, extra=()):
@@ -73,7 +73,7 @@ def test_fused_and_plain_paths_give_bit_identical_weights(name, dtype):
     fused, plain = build(OPTIMIZERS[name](), dtype), build(OPTIMIZERS[name](), dtype)
     assert why_not_fused(fused) is None
     history = fused.train(x, y, x, y, 3, 32)
-    plain_history = plain.train(x, y, x, y, 3, 32, fast=False)
+    plain_history = plain.train(x, y, x, y, 3, 32, engine="methods")
     assert history == plain_history
     assert_same(fused, plain)
 
@@ -91,9 +91,9 @@ def test_fused_and_plain_paths_give_bit_identical_weights(name, dtype):
 def test_fused_path_with_other_layers_and_losses(extra, loss):
     x, y = data(classes=isinstance(loss, CrossEntropy))
     runs = []
-    for fast in (True, False):
+    for engine in ("fused", "methods"):
         model = build(Adam(lr=0.01, fused=True), np.float64, loss, extra)
-        model.train(x, y, epochs=2, batch_size=32, fast=fast)
+        model.train(x, y, epochs=2, batch_size=32, engine=engine)
         runs.append(model)
     assert_same(*runs)
 
@@ -101,9 +101,9 @@ def test_fused_path_with_other_layers_and_losses(extra, loss):
 def test_a_schedule_on_plain_sgd_reaches_the_fused_step():
     x, y = data()
     runs = []
-    for fast in (True, False):
+    for engine in ("fused", "methods"):
         model = build(None, np.float64)
-        model.train(x, y, epochs=3, batch_size=32, schedule=StepLR(model, 1, 0.5), fast=fast)
+        model.train(x, y, epochs=3, batch_size=32, schedule=StepLR(model, 1, 0.5), engine=engine)
         runs.append(model)
     assert runs[0].lr == 0.05 * 0.5**3
     assert_same(*runs)
@@ -114,9 +114,9 @@ def test_a_schedule_on_plain_sgd_reaches_the_fused_step():
 def test_clipping_is_bit_identical_too(optimizer, dtype):
     x, y = data()
     runs = []
-    for fast in (True, False):
+    for engine in ("fused", "methods"):
         model = build(optimizer(), dtype)
-        model.train(x, y * 50, epochs=2, batch_size=16, clip_norm=0.5, fast=fast)
+        model.train(x, y * 50, epochs=2, batch_size=16, clip_norm=0.5, engine=engine)
         runs.append(model)
     assert_same(*runs)
 
@@ -130,7 +130,7 @@ def test_train_uses_the_fused_step_for_built_ins(monkeypatch):
     x, y = data()
     build(None, np.float32).train(x, y, epochs=1, batch_size=50)
     assert len(calls) == 3
-    build(None, np.float32).train(x, y, epochs=1, batch_size=50, fast=False)
+    build(None, np.float32).train(x, y, epochs=1, batch_size=50, engine="methods")
     assert len(calls) == 3
 
 
@@ -181,14 +181,14 @@ def test_a_method_replaced_on_the_class_switches_the_fused_path_off(monkeypatch)
 def test_a_callback_that_runs_backward_does_not_leave_stale_gradients():
     x, y = data()
     runs = []
-    for fast in (True, False):
+    for engine in ("fused", "methods"):
         model = build(Adam(lr=0.01, fused=True), np.float64)
 
         def probe(m, epoch, logs):  # the notebook's methods, called between epochs
             m.loss(m(x[:7]), y[:7])
             m.backward()
 
-        model.train(x, y, epochs=3, batch_size=32, callbacks=[probe], fast=fast)
+        model.train(x, y, epochs=3, batch_size=32, callbacks=[probe], engine=engine)
         runs.append(model)
     assert_same(*runs)
 

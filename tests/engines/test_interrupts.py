@@ -38,7 +38,7 @@ def _start_training(tmp_path, engine, hidden):
 
 
 @pytest.mark.parametrize(
-    "engine, hidden", [("compiled", "1024,1024"), ("numpy", "64")], ids=["compiled", "numpy"]
+    "engine, hidden", [("compiled", "1024,1024"), ("fused", "64")], ids=["compiled", "fused"]
 )
 @pytest.mark.slow
 def test_guarantee_a_second_ctrl_c_stops_at_once_on_every_engine(tmp_path, engine, hidden):

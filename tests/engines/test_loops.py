@@ -1,4 +1,4 @@
-"""barenet.engines.fused.loops and loop_dispatch: the numpy engine's compiled loops give NumPy's
+"""barenet.engines.fused.loops and loop_dispatch: the fused engine's compiled loops give NumPy's
 numbers bit for bit (signed zeros, NaN and infinities included), and are used only
 where they may run."""
 

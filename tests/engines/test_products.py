@@ -95,7 +95,7 @@ def test_a_learners_predict_still_gives_the_validation_loss():
 
     net.predict = predict
     assert not FusedStep(net).evaluates_as_the_model()
-    history = net.train(x, y, x, y, epochs=2, batch_size=32, engine="numpy")
+    history = net.train(x, y, x, y, epochs=2, batch_size=32, engine="fused")
     assert calls.count(64) == 2  # once per epoch, on the validation rows
     expected = float(np.mean(y.astype(np.float64) ** 2))
     assert history["val_loss"] == [pytest.approx(expected, rel=1e-5)] * 2
@@ -108,8 +108,8 @@ def test_fused_evaluate_gives_the_models_evaluate(kind, exact):
     x = rng.standard_normal((300, 4)).astype(np.float32)
     y = x[:, :1] * x[:, 1:2]
     net = model(kind)
-    net.train(x, y, epochs=1, batch_size=32, engine="numpy")
-    expected = net.evaluate(x, y, engine="numpy")
+    net.train(x, y, epochs=1, batch_size=32, engine="fused")
+    expected = net.evaluate(x, y, engine="methods")
     step = FusedStep(net)
     with step:
         got = step.evaluate(x, y)  # predict's chunks: the same products on both sides
@@ -132,11 +132,11 @@ def test_embeddings_with_a_relu_train_to_the_weights_of_the_layers_own_methods()
     y = np.sin(x[:, :1]) * x[:, 1:2]
     edges = [np.quantile(x[:, j], np.linspace(0, 1, 9)) for j in range(8)]
     runs = []
-    for fast in (True, False):
+    for engine in ("fused", "methods"):
         layers = [PiecewiseLinearEncoding(edges), FeatureLinear(8, 8, 16, seed=1), Relu()]
         layers += [Linear(128, 1, seed=2)]
         net = MLP(layers, MSE(), 0.01, seed=0, optimizer=AdamW(lr=0.01))
-        runs.append((net, net.train(x, y, x, y, epochs=3, batch_size=64, fast=fast)))
+        runs.append((net, net.train(x, y, x, y, epochs=3, batch_size=64, engine=engine)))
     (fused, history), (plain, plain_history) = runs
     steps = FusedStep(fused).steps
     assert [type(s).__name__ for s in steps] == ["PiecewiseStep", "ReluAfter", "Linear"]

@@ -11,7 +11,7 @@ from barenet.engines.fused.step import FusedStep
 
 @pytest.fixture(autouse=True)
 def numpy_engine(monkeypatch):
-    monkeypatch.setenv("BARENET_ENGINE", "numpy")
+    monkeypatch.setenv("BARENET_ENGINE", "fused")
 
 
 def build(dtype):
@@ -43,9 +43,9 @@ def test_fused_relus_train_to_the_weights_of_the_layers_own_methods(dtype):
     x = rng.standard_normal((120, 5))
     y = np.sin(x[:, :1]) + x[:, 1:2] * x[:, 2:3]
     runs = []
-    for fast in (True, False):
+    for engine in ("fused", "methods"):
         model = build(dtype)
-        runs.append((model, model.train(x, y, x, y, epochs=3, batch_size=16, fast=fast)))
+        runs.append((model, model.train(x, y, x, y, epochs=3, batch_size=16, engine=engine)))
     (fused, history), (plain, plain_history) = runs
     assert history == plain_history
     for key, value in plain.state_dict().items():
@@ -110,9 +110,9 @@ def test_the_compiled_loops_train_to_the_weights_of_the_layers_own_methods(dtype
     x = rng.standard_normal((256, 5))
     y = np.sin(x[:, :1]) + x[:, 1:2] * x[:, 2:3]
     runs = []
-    for fast in (True, False):
+    for engine in ("fused", "methods"):
         model = wide(dtype)
-        runs.append((model, model.train(x, y, x, y, epochs=3, batch_size=64, fast=fast)))
+        runs.append((model, model.train(x, y, x, y, epochs=3, batch_size=64, engine=engine)))
     (fused, history), (plain, plain_history) = runs
     assert calls["bias_relu"] > 0 and calls["relu_grad_and_bias_sum"] > 0  # the loops ran
     assert history == plain_history
@@ -150,13 +150,13 @@ def test_a_bias_of_another_shape_gets_numpys_broadcast_not_a_read_past_its_end()
     x = rng.standard_normal((64, 8))
     y = x[:, :1]
     runs = []
-    for fast in (True, False):
+    for engine in ("fused", "methods"):
         layers = [Linear(8, 4096, seed=1), Relu(), Linear(4096, 1, seed=2)]
         layers[0].b = np.full((1, 1), 0.5, dtype=np.float32)
         net = MLP(layers, MSE(), 0.01, seed=0, optimizer=SGD(lr=0.01))
-        runs.append(net.predict(x, engine="numpy"))
+        runs.append(net.predict(x, engine="methods"))
         with pytest.raises(ValueError):  # the bias's gradient has the wrong shape
-            net.train(x, y, epochs=1, batch_size=64, fast=fast)
+            net.train(x, y, epochs=1, batch_size=64, engine=engine)
     np.testing.assert_array_equal(runs[0], runs[1])
 
 

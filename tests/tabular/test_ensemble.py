@@ -271,7 +271,7 @@ def test_fused_and_plain_paths_agree_to_rounding(name, dtype, front):
     fused, plain, start = (ensemble_mlp(x, dtype, OPTIMIZERS[name](), front) for _ in range(3))
     assert why_not_fused(fused) is None
     history = fused.train(x, y, x, y, 3, 32)
-    plain_history = plain.train(x, y, x, y, 3, 32, fast=False)
+    plain_history = plain.train(x, y, x, y, 3, 32, engine="methods")
     rtol = TOLERANCE[dtype]
     for key in ("train_loss", "val_loss"):
         np.testing.assert_allclose(history[key], plain_history[key], rtol=rtol)
@@ -290,7 +290,7 @@ def test_scaling_layers_keep_the_fused_path():
         for _ in range(2)
     )
     fused.train(x, y, epochs=2, batch_size=32)
-    plain.train(x, y, epochs=2, batch_size=32, fast=False)
+    plain.train(x, y, epochs=2, batch_size=32, engine="methods")
     for key, value in plain.state_dict().items():
         rtol = TOLERANCE[np.float32]
         np.testing.assert_allclose(

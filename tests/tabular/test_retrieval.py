@@ -294,7 +294,7 @@ def test_fused_and_plain_paths_give_bit_identical_weights(dtype):
     fused, plain, start = (retrieval_mlp(x, y, dtype) for _ in range(3))
     assert why_not_fused(fused) is None
     history = fused.train(x, y, x, y, 3, 32)
-    assert history == plain.train(x, y, x, y, 3, 32, fast=False)
+    assert history == plain.train(x, y, x, y, 3, 32, engine="methods")
     start = start.state_dict()
     for key, value in plain.state_dict().items():
         np.testing.assert_array_equal(fused.state_dict()[key], value, err_msg=key)

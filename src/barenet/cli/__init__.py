@@ -39,6 +39,7 @@ from barenet.cli.reporting import (
 from barenet.diagnostics.plotting import check_plot_format, plot_diagnostics, plot_losses
 from barenet.diagnostics.recorder import Diagnostics
 from barenet.engines import interrupts
+from barenet.engines.names import ALIASES as ENGINE_ALIASES
 from barenet.errors import (
     BarenetError,
     BarenetValueError,
@@ -671,6 +672,12 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:  # only --version or --help reach here without a command
         args.command = "train"
+    if getattr(args, "engine", None) in ENGINE_ALIASES:  # "numpy": deprecated, what it ran
+        new = ENGINE_ALIASES[args.engine]
+        print(
+            f"barenet: --engine {args.engine} is deprecated: pass --engine {new}", file=sys.stderr
+        )
+        args.engine = new
     interrupts.enable()  # a second Ctrl-C stops at once, even in a compiled kernel
     try:
         return RUNNERS[args.command](args, sys.stdout)

@@ -13,8 +13,9 @@ what the notebook's methods compute, only with fewer NumPy calls.
   layer's unused input gradient. Anything a user overrides switches it off, so a
   learner's change always takes effect. The tests check that both paths give
   bit-identical weights.
-- ``select``: which engine trains and predicts, ``numpy`` (the notebook's methods,
-  through ``FusedStep`` when it applies) or ``compiled``; ``compiled``
+- ``names``, ``select``: which engine trains and predicts (``MLP.train``'s one
+  ``engine=`` knob): ``methods`` (the notebook's methods), ``fused`` (``FusedStep``,
+  with small numba loops in ``fused.loops``) or ``compiled``; ``compiled``
   (``kernels``, ``formulas``, ``training``, ``predict``): the compiled engine,
   whole chunks of batches in numba kernels that compute the same formulas
   (``tests/engines/test_engine.py`` checks that the weights agree to rounding).

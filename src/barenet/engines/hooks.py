@@ -8,35 +8,36 @@ from barenet.engines import heap, interrupts
 from barenet.engines.compiled import predict as compiled_predict
 from barenet.engines.compiled.training import CompiledTraining
 from barenet.engines.fused.packing import pack
-from barenet.engines.fused.step import FusedStep, remember_builtin_model, why_not_fused
-from barenet.engines.select import check_engine, resolve_engine
+from barenet.engines.fused.step import FusedStep, remember_builtin_model
+from barenet.engines.names import check_engine, engine_for_fast
+from barenet.engines.select import resolve_engine
 
 
 class EngineHooks:
     """The engines' answers to the core's questions."""
 
     @staticmethod
-    def check(engine) -> str:
-        """``engine`` if it is ``"auto"``, ``"numpy"`` or ``"compiled"``."""
-        return check_engine(engine)
+    def check(engine, fast=None) -> str:
+        """The engine ``engine`` names (``"auto"``, ``"methods"``, ``"fused"`` or
+        ``"compiled"``; the alias ``"numpy"`` with a ``FutureWarning``), with the
+        deprecated ``fast=`` folded in (``barenet.engines.names.engine_for_fast``)."""
+        return engine_for_fast(fast, check_engine(engine))
 
     @staticmethod
     def start_training(trainer, x, y):
         """The engine ``trainer`` runs on and its step, chosen once per ``fit``.
 
-        Returns ``(engine_used, step, guard)``: ``"numpy"`` or ``"compiled"``; a
-        ``FusedStep`` or ``CompiledTraining`` standing in for the model (``None``: the
-        model's own methods); a context manager for the fit (a second Ctrl-C stops a
-        compiled kernel at once).
+        Returns ``(engine_used, step, guard)``: ``"methods"``, ``"fused"`` or
+        ``"compiled"``; a ``FusedStep`` or ``CompiledTraining`` standing in for the model
+        (``None``: the model's own methods); a context manager for the fit (a second
+        Ctrl-C stops a compiled kernel at once).
         """
         model = trainer.model
-        engine_used = resolve_engine(
-            model, trainer.engine, fast=trainer.fast, verbose=trainer.verbose
-        )
+        engine_used = resolve_engine(model, trainer.engine, verbose=trainer.verbose)
         heap.keep_freed_arrays()  # each batch reuses the last one's memory
         if engine_used == "compiled":
             step = CompiledTraining(model, x, y, trainer.batch_size, trainer.clip_norm)
-        elif trainer.fast and why_not_fused(model) is None:
+        elif engine_used == "fused":
             step = FusedStep(model)
         else:
             step = None
@@ -50,8 +51,8 @@ class EngineHooks:
 
     @staticmethod
     def choose_for_predict(model, engine) -> str:
-        """``"numpy"`` or ``"compiled"`` for ``predict`` (looks only at what it runs)."""
-        return resolve_engine(model, engine, predicting=True)
+        """``"methods"`` or ``"compiled"`` for ``predict`` (looks only at what it runs)."""
+        return resolve_engine(model, check_engine(engine), predicting=True)
 
     @staticmethod
     def predict(model, x, batch_size, engine):

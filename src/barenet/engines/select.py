@@ -1,26 +1,30 @@
-"""Which engine trains and predicts: ``"numpy"``, the notebook's methods, or ``"compiled"``.
+"""Which engine trains and predicts: the model's ``methods``, the ``fused`` step, or
+``compiled`` kernels (the names: ``barenet.engines.names``).
 
-``MLP.train`` and ``MLP.predict`` take ``engine="auto" | "numpy" | "compiled"``:
+``MLP.train`` and ``MLP.predict`` take ``engine="auto" | "methods" | "fused" | "compiled"``:
 
-- ``numpy`` runs the model's own ``forward``/``loss``/``backward``/``update`` (with
-  ``FusedStep`` standing in when they are all unchanged built-ins and ``fast=True``);
+- ``methods`` runs the model's own ``forward``/``loss``/``backward``/``update``;
+- ``fused`` runs ``FusedStep`` in their place, when they are all unchanged built-ins
+  (NumPy, with small numba loops in ``barenet.engines.fused.loops`` where numba imports);
 - ``compiled`` runs whole chunks of batches in numba kernels
   (``barenet.engines.compiled.kernels``), computing the same formulas;
 - ``auto`` picks ``compiled`` when numba imports and every layer, the loss, the
   optimiser and the model are built-ins the compiled engine covers, with no method
-  replaced; otherwise ``numpy``, so that a learner's change always takes effect. For
-  ``predict`` it looks only at what prediction runs (``predicting=True``): the
-  layers' ``forward`` and the model's ``PREDICT_MODEL_METHODS``, not the loss, the
-  optimiser or any ``backward``.
+  replaced (and no hidden layer of ``WIDE_LAYER`` units or more); otherwise ``fused``
+  when every part is an unchanged built-in; otherwise ``methods``, so that a learner's
+  change always takes effect. For ``predict`` it looks only at what prediction runs
+  (``predicting=True``): the layers' ``forward`` and the model's
+  ``PREDICT_MODEL_METHODS``, not the loss, the optimiser or any ``backward``; ``fused``
+  and ``methods`` both predict with the layers' ``forward``.
 
-The environment variable ``BARENET_ENGINE`` (``numpy`` or ``compiled``) changes what
-``auto`` means, e.g. to run the whole test suite on one engine; ``compiled`` there
-still falls back to ``numpy`` for a model the compiled engine cannot run.
+The environment variable ``BARENET_ENGINE`` (``methods``, ``fused`` or ``compiled``)
+changes what ``auto`` means, e.g. to run the whole test suite on one engine; there an
+engine that cannot run a model falls back as ``auto`` does (``compiled`` to ``fused`` to
+``methods``), where an ``engine=`` asked for by name raises instead.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
 import numpy as np
@@ -29,9 +33,10 @@ import barenet.layers as layers
 import barenet.losses as losses
 import barenet.optimizers as optimizers
 from barenet.engines.fused.step import why_not_fused
+from barenet.engines.names import ALIASES, ENGINES, check_engine, default_engine
 from barenet.errors import BarenetValueError
 
-ENGINES = ("auto", "numpy", "compiled")
+__all__ = ["ENGINES", "check_engine", "default_engine", "resolve_engine"]
 
 # the built-in classes the compiled engine runs, and their codes in
 # barenet.engines.compiled.formulas (Identity needs no code: it is left out of the
@@ -73,10 +78,10 @@ OPTIMIZER_CODES = {
 }
 
 # every other built-in (by registry name), with the reason the compiled engine leaves it
-# to the numpy engine; tests/engines/test_engine.py checks that each registered built-in is
-# either compiled (and tested equal to its own methods) or listed here
+# to the fused step and the methods; tests/engines/test_engine.py checks that each
+# registered built-in is either compiled (and tested equal to its own methods) or listed here
 _TABULAR = (
-    "the tabular layers run on the numpy engine, where FusedStep runs an ensemble's "
+    "the tabular layers run on the fused engine, where FusedStep runs an ensemble's "
     "entry as one matrix product; their products are at BLAS speed there"
 )
 NOT_COMPILED = {
@@ -92,8 +97,8 @@ NOT_COMPILED = {
     "piecewise_passthrough": _TABULAR,
     "periodic": _TABULAR,
     "feature_linear": _TABULAR,
-    "quantile_scaling": "an input transform without parameters: the numpy engine runs it",
-    "robust_scaling": "an input transform without parameters: the numpy engine runs it",
+    "quantile_scaling": "an input transform without parameters: the fused engine runs it",
+    "robust_scaling": "an input transform without parameters: the fused engine runs it",
     "retrieval": "attention over the held training rows has no compiled kernel",
 }
 
@@ -181,24 +186,7 @@ def why_not_compiled(model, *, predicting: bool = False) -> str | None:
     return None
 
 
-def check_engine(engine) -> str:
-    if engine not in ENGINES:
-        raise BarenetValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
-    return engine
-
-
-def default_engine() -> str:
-    """What ``auto`` means: ``BARENET_ENGINE`` if set, else ``auto``."""
-    value = os.environ.get("BARENET_ENGINE", "auto").strip().lower() or "auto"
-    if value not in ENGINES:
-        raise BarenetValueError(
-            f"the environment variable BARENET_ENGINE must be one of {list(ENGINES)}, "
-            f"got {value!r}"
-        )
-    return value
-
-
-WIDE_LAYER = 256  # from this hidden width on, ``auto`` trains and predicts on numpy
+WIDE_LAYER = 256  # from this hidden width on, ``auto`` skips the compiled engine
 
 
 def widest_layer(model) -> int:
@@ -209,42 +197,57 @@ def widest_layer(model) -> int:
     return max([0] + [int(w) for w in widths if isinstance(w, (int, np.integer))])
 
 
-def resolve_engine(
-    model, engine: str = "auto", *, fast: bool = True, verbose=False, predicting: bool = False
-) -> str:
-    """``"numpy"`` or ``"compiled"`` for ``engine`` (``"auto"``, ``"numpy"``, ``"compiled"``).
+def resolve_engine(model, engine: str = "auto", *, verbose=False, predicting: bool = False) -> str:
+    """``"methods"``, ``"fused"`` or ``"compiled"`` for ``engine`` (one of ``ENGINES``,
+    or a deprecated alias, already checked and warned about by the caller).
 
-    ``fast=False`` (the model's own methods, always) makes ``auto`` mean ``numpy``, and
-    so does a hidden layer of ``WIDE_LAYER`` units or more, where BLAS's large products
-    win.
+    ``auto`` (and ``BARENET_ENGINE``, and the alias ``numpy``) falls back from
+    ``compiled`` to ``fused`` to ``methods`` where one cannot run this model; a hidden
+    layer of ``WIDE_LAYER`` units or more makes ``auto`` skip ``compiled``, where
+    BLAS's large products win.
     ``predicting``: the choice for ``predict``, which looks at what it runs (see
-    ``why_not_compiled``).
-    Raises ``BarenetValueError`` when ``compiled`` is asked for and cannot run, naming
-    the layer, loss or optimiser in the way (or numba's import error).
+    ``why_not_compiled``); ``"fused"`` is then ``"methods"`` (there is no fused forward).
+    Raises ``BarenetValueError`` when ``fused`` or ``compiled`` is asked for by name and
+    cannot run, naming the layer, loss or optimiser in the way (or numba's import error).
     """
-    if check_engine(engine) == "auto":
-        engine = default_engine() if fast else "numpy"
-        strict = False
-    else:
-        strict = True
-    if engine == "numpy":
-        return "numpy"
+    strict = check_engine(engine, warn=False) != "auto" and engine not in ALIASES
+    if engine == "auto":
+        engine = check_engine(default_engine(), warn=False)
+    engine = ALIASES.get(engine, engine)
+    if engine == "methods":
+        return "methods"
+    if engine in ("auto", "compiled"):
+        reason = _why_not_compiled_here(model, strict, verbose, predicting)
+        if reason is None and not strict and widest_layer(model) >= WIDE_LAYER:
+            # measured (docs/speed.md): at widths of 256 and more the fused step's large
+            # BLAS products beat the compiled kernels (1024 wide: 0.59x), so auto skips them
+            reason = "wide"
+        if reason is None:
+            return "compiled"
+        if strict:
+            raise BarenetValueError(f"engine='compiled' cannot run this model: {reason}")
+    if predicting:
+        return "methods"
+    reason = why_not_fused(model)
+    if reason is None:
+        return "fused"
+    if strict:
+        raise BarenetValueError(
+            f"engine='fused' cannot run this model: {reason}; engine='methods' runs it"
+        )
+    return "methods"
+
+
+def _why_not_compiled_here(model, strict: bool, verbose, predicting: bool) -> str | None:
+    """``why_not_compiled``, or numba's import error (said on stderr when ``auto`` falls
+    back for want of it and ``verbose``)."""
     reason = why_not_compiled(model, predicting=predicting)
-    if reason is None and not fast and strict:
-        reason = "fast=False asks for the model's own methods"
     if reason is None:
         problem = numba_problem()
         if problem is not None:
             reason = f"numba cannot be imported ({problem})"
             if not strict and verbose:
-                notice = f"barenet: numba unavailable, training on numpy ({problem})"
-                print(notice, file=sys.stderr)
-    if reason is None and not strict and widest_layer(model) >= WIDE_LAYER:
-        # measured (docs/speed.md): at widths of 256 and more the numpy engine's large
-        # BLAS products beat the compiled kernels (1024 wide: 0.59x), so auto keeps numpy
-        return "numpy"
-    if reason is None:
-        return "compiled"
-    if strict:
-        raise BarenetValueError(f"engine='compiled' cannot run this model: {reason}")
-    return "numpy"
+                print(
+                    f"barenet: numba unavailable, training without it ({problem})", file=sys.stderr
+                )
+    return reason

@@ -277,16 +277,7 @@ def read_csv(path, columns: list[str] | None = None) -> tuple[list[str], np.ndar
         finite number (the message names the column and the 1-based data row).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise DataError(f"{path}: not a readable CSV text file ({error})") from None
-    rows = [row for row in rows if row and any(cell.strip() for cell in row)]
-    if not rows:
-        raise DataError(f"{path}: the file is empty")
+    rows = _csv_rows(path)
     header = [name.strip() for name in rows[0]]
     if len(rows) == 1:
         raise DataError(f"{path}: the file has a header but no data rows")
@@ -298,6 +289,29 @@ def read_csv(path, columns: list[str] | None = None) -> tuple[list[str], np.ndar
             from barenet.tables.columns import missing_column_message
 
             raise DataError(missing_column_message(name, header, str(path)))
+    return wanted, _numbers(path, rows, header, wanted)
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    """The file's rows of text fields, blank rows left out (``DataError`` if there are
+    none, or the file is missing or not CSV text)."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: not a readable CSV text file ({error})") from None
+    rows = [row for row in rows if row and any(cell.strip() for cell in row)]
+    if not rows:
+        raise DataError(f"{path}: the file is empty")
+    return rows
+
+
+def _numbers(path: Path, rows: list, header: list[str], wanted: list[str]) -> np.ndarray:
+    """The ``wanted`` columns of the data rows (``rows[1:]``) as finite floats:
+    (n_rows, len(wanted)), float64; ``DataError`` naming the row (and column) of a
+    ragged row or a value that is not a finite number."""
     indices = [header.index(name) for name in wanted]
     data = np.empty((len(rows) - 1, len(wanted)))
     for r, row in enumerate(rows[1:], 1):
@@ -316,4 +330,4 @@ def read_csv(path, columns: list[str] | None = None) -> tuple[list[str], np.ndar
                     "number (missing values must be filled in first)"
                 )
             data[r - 1, c] = value
-    return wanted, data
+    return data

@@ -137,6 +137,20 @@ class Retrieval(Layer):
         self.rng = as_rng(seed, "Retrieval")
         self.scale = check_number(scale, "Retrieval scale", minimum=0.0)
         self.top = check_positive_int(top, "Retrieval top", minimum=0)
+        self.encoder = self._checked_encoder(encoder)
+        self.speed = check_number(speed, "Retrieval speed", minimum=0.0)
+        if self.speed == 0:
+            raise BarenetValueError("Retrieval speed must be above 0, got 0")
+        self.rows = np.zeros((self.n_rows, self.in_dim), dtype=dtype)
+        self.targets = np.zeros((self.n_rows, self.target_dim), dtype=dtype)
+        if rows is not None or targets is not None:
+            self.set_rows(rows, targets)
+        self._start_encoders(dtype)
+        self.out_dim = self.in_dim + self.heads * self.target_dim
+        self._groups = None  # (rows' bytes -> group, group of each row), built when training
+
+    def _checked_encoder(self, encoder: str) -> str:
+        """``encoder`` if it is ``"linear"``, or ``"diagonal"`` with ``dim == in_dim``."""
         if encoder not in ("linear", "diagonal"):
             raise BarenetValueError(
                 f"Retrieval encoder must be 'linear' or 'diagonal', got {encoder!r}"
@@ -146,17 +160,14 @@ class Retrieval(Layer):
                 f"Retrieval encoder='diagonal' weights each of the {self.in_dim} features: "
                 f"dim must be {self.in_dim}, got {self.dim}"
             )
-        self.encoder = encoder
-        self.speed = check_number(speed, "Retrieval speed", minimum=0.0)
-        if self.speed == 0:
-            raise BarenetValueError("Retrieval speed must be above 0, got 0")
-        self.rows = np.zeros((self.n_rows, self.in_dim), dtype=dtype)
-        self.targets = np.zeros((self.n_rows, self.target_dim), dtype=dtype)
-        if rows is not None or targets is not None:
-            self.set_rows(rows, targets)
+        return encoder
+
+    def _start_encoders(self, dtype) -> None:
+        """The encoders' first values: ``log_scale`` (heads, in_dim) for ``diagonal``,
+        ``w`` (heads, in_dim, dim) for ``linear``, and their gradients' arrays."""
         # head h starts at scale * 3**h: from a broad neighbourhood to a closer one
         spread = self.scale * 3.0 ** np.arange(self.heads)
-        if encoder == "diagonal":
+        if self.encoder == "diagonal":
             self.param_names = ("log_scale",)
             std = self.rows.astype(np.float64).std(axis=0)
             per_feature = 1.0 / np.where(std > 0, std, 1.0)
@@ -167,8 +178,6 @@ class Retrieval(Layer):
             self.w = self.rng.standard_normal((self.heads, self.in_dim, self.dim)).astype(dtype)
             self.w *= (spread / np.sqrt(self.in_dim))[:, None, None].astype(dtype)
             self.dw = np.zeros_like(self.w)
-        self.out_dim = self.in_dim + self.heads * self.target_dim
-        self._groups = None  # (rows' bytes -> group, group of each row), built when training
 
     @staticmethod
     def allocated_size(config: dict) -> int:

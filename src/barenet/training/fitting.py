@@ -283,7 +283,7 @@ def default_blas_threads(cores: int | None = None) -> int:
     from ``os.cpu_count()`` only (never from the load, which would make the model depend
     on what else runs).
 
-    Why half: on the numpy engine, OpenBLAS's extra threads spin waiting for a core
+    Why half: on the fused and methods engines, OpenBLAS's extra threads spin waiting for a core
     whenever anything else runs. On a 2-core machine with one other busy process, an
     epoch of the tabular recipe took 5.5 s with two threads against 0.9 s with one;
     idle, two threads trained the recipe in 24 s against 33 s with one. One thread per

@@ -14,7 +14,7 @@ import math
 import numbers
 from dataclasses import dataclass
 
-from barenet.engines.select import ENGINES
+from barenet.engines import names as engine_names
 from barenet.errors import BarenetTypeError, BarenetValueError
 from barenet.registry import ACTIVATIONS, INITIALIZERS, LOSSES, OPTIMIZERS, SCHEDULES
 
@@ -120,12 +120,13 @@ dtype_name.choices = lambda: ["float32", "float64"]
 
 
 def engine_name(value, name):
-    if value not in ENGINES:
-        raise BarenetValueError(f"{name} must be one of {list(ENGINES)}, got {value!r}")
+    if not engine_names.is_engine(value):  # "numpy": a deprecated alias, still accepted
+        choices = list(engine_names.ENGINES)
+        raise BarenetValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
 
 
-engine_name.choices = lambda: list(ENGINES)
+engine_name.choices = engine_names.choices
 
 
 def flag(value, name):
@@ -392,9 +393,10 @@ PARAMS = (
     Param(
         "engine",
         "auto",
-        "numpy (the notebook's methods) or compiled (numba kernels, equal to float rounding); "
-        "auto: "
-        "compiled when every part is a covered built-in",
+        "what runs each step: methods (the model's own methods), fused (the same formulas "
+        "in fewer passes over memory), compiled (numba kernels, equal to float rounding); "
+        "auto: the first of compiled, fused, methods that runs the model (numpy: "
+        "deprecated, fused)",
         engine_name,
     ),
 )

@@ -2,7 +2,7 @@
 
 Each repeats the notebook's method it stands for (``Relu.forward``, ``MSE.backward``,
 ``Adam.update``...) operation by operation, in the parameters' dtype, so the numbers
-agree with the NumPy engine to rounding. Constants are cast to that dtype first
+agree with the model's own methods to rounding. Constants are cast to that dtype first
 (``cast``), as NumPy casts a Python float against a float32 array. Layers, losses
 and optimisers are small integer codes, so that numba compiles every function once
 per dtype, whatever the network.

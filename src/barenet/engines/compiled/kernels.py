@@ -66,9 +66,13 @@ from barenet.functional import mirrors
 
 @mirrors("barenet.layers.Linear.forward", "barenet.layers.Dropout.forward")
 @njit(cache=True)
-def _forward(plan, params, work, rows, slopes, uniforms, u_start, training, first, scratch):
+def _forward(net, rows, first, training, uniforms, u_start):
     """Run every layer on the (rows, width) input at ``work[first:]``; returns the output
-    view. Dropout (in training) uses ``uniforms[u_start:]``; returns the next start."""
+    view. Dropout (in training) uses ``uniforms[u_start:]``; returns the next start.
+
+    ``net`` = (plan, slopes, params, work, scratch): the plan table, each layer's float
+    argument, the flat parameters, the workspace and a 1-element array of the dtype."""
+    plan, slopes, params, work, scratch = net
     cur = work[first : first + rows * plan[0, IN_WIDTH]].reshape((rows, plan[0, IN_WIDTH]))
     for li in range(plan.shape[0]):
         kind, width, out_width = plan[li, KIND], plan[li, IN_WIDTH], plan[li, OUT_WIDTH]
@@ -101,10 +105,12 @@ def _forward(plan, params, work, rows, slopes, uniforms, u_start, training, firs
 
 @mirrors("barenet.layers.Linear.backward", "barenet.layers.Dropout.backward")
 @njit(cache=True)
-def _backward(plan, params, grads, work, rows, slopes, uniforms, u_start, first, grad_at, scratch):
+def _backward(net, grads, rows, first, grad_at, uniforms, u_start):
     """Back-propagate the loss gradient at ``work[grad_at[0]:]`` through every layer,
     writing each Linear's dw and db into ``grads``; the first layer's input gradient is
-    not computed. Dropout re-reads the uniforms its forward used, from the end back."""
+    not computed. Dropout re-reads the uniforms its forward used, from the end back.
+    ``net`` as for ``_forward``."""
+    plan, slopes, params, work, scratch = net
     n_layers = plan.shape[0]
     side = 0
     last_width = plan[n_layers - 1, OUT_WIDTH]
@@ -175,20 +181,18 @@ def train_batches(data, batches, network, buffers, loss_spec, optimiser, result)
     u_start = layout[0] * 0  # int64, not a literal: one compilation of _forward
     last_width = plan[plan.shape[0] - 1, OUT_WIDTH]
     first, grad_at = layout[0], layout[1:]
+    net = (plan, slopes, params, work, scratch)
+    training = x.shape[0] >= 0  # True, typed as predict_rows' flag: one compilation
     for batch in range(first_batch, end_batch):
         rows = _gather_batch(x, y, order, batch * batch_size, batch_size, work, layout)
-        pred, u_end = _forward(
-            plan, params, work, rows, slopes, uniforms, u_start, x.shape[0] >= 0, first, scratch
-        )
+        pred, u_end = _forward(net, rows, first, training, uniforms, u_start)
         g = work[grad_at[0] : grad_at[0] + rows * last_width].reshape((rows, last_width))
         target = work[layout[3] : layout[3] + rows * y.shape[1]].reshape((rows, y.shape[1]))
         loss = loss_and_grad(loss_code, loss_delta, labels, pred, target, g, scratch)
         if not np.isfinite(loss) or abs(loss) > hyper[DTYPE_MAX]:
             result[1] = loss if not np.isfinite(loss) else np.inf
             return batch + 1
-        _backward(
-            plan, params, grads, work, rows, slopes, uniforms, u_end, first, grad_at, scratch
-        )
+        _backward(net, grads, rows, first, grad_at, uniforms, u_end)
         u_start = u_end
         if not _clip_gradients(grads, hyper, scratch):
             return -(batch + 1)
@@ -266,12 +270,11 @@ def predict_rows(x, out, chunk, plan, slopes, weights_at, weights_size, work, fi
     scratch = np.empty(1, params.dtype)
     u_start = first - first  # (typed as in train_batches: one compilation of _forward)
     training = n < 0
+    net = (plan, slopes, params, work, scratch)
     for row0 in range(0, n, chunk):
         rows = min(chunk, n - row0)
         inp = work[first : first + rows * in_dim].reshape((rows, in_dim))
         copy_rows(x, row0, inp, 0, rows)
-        pred, _ = _forward(
-            plan, params, work, rows, slopes, uniforms, u_start, training, first, scratch
-        )
+        pred, _ = _forward(net, rows, first, training, uniforms, u_start)
         copy_rows(pred, 0, out, row0, rows)
     return 0

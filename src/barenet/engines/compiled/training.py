@@ -245,7 +245,7 @@ class CompiledTraining:
 
     def _uniforms(self, first: int, end: int) -> np.ndarray:
         """The Dropout layers' uniform draws for batches ``first`` to ``end - 1``, in the
-        order the NumPy engine draws them: batch after batch, layer after layer."""
+        order the model's own Dropout layers draw them: batch after batch, layer after layer."""
         if not self.dropouts:
             return np.empty(0)
         n, size = len(self.x), self.batch_size

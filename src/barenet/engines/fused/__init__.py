@@ -1,3 +1,3 @@
-"""The numpy engine's fused step (``FusedStep``): the notebook's four methods with
+"""The fused engine's step (``FusedStep``): the notebook's four methods with
 fewer NumPy calls, and its compiled loops.
 """

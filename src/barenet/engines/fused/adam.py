@@ -47,7 +47,18 @@ def compiled_update(optimizer, value: np.ndarray, grad: np.ndarray, state: dict)
     if "exp_avg" not in state:  # as Adam.update's first step
         state["exp_avg"], state["exp_avg_sq"] = np.zeros_like(value), np.zeros_like(value)
     state["step"] = t = state.get("step", 0) + 1  # as Optimizer.update_one
-    cast = value.dtype.type
+    constants = [  # loops.adam_update's, each Python float cast to the dtype by np.array
+        weight_decay,
+        # AdamW.update's value *= 1 - lr * weight_decay (whatever the flag says)
+        1 - lr * weight_decay if type(optimizer) is AdamW else 1,
+        beta1,
+        1 - beta1,
+        beta2,
+        1 - beta2,
+        math.sqrt(1 - beta2**t),
+        eps,
+        lr / (1 - beta1**t),
+    ]
     loops.adam_update(
         value,
         grad,
@@ -55,15 +66,6 @@ def compiled_update(optimizer, value: np.ndarray, grad: np.ndarray, state: dict)
         state["exp_avg_sq"],
         # update_one's L2 term, grad + weight_decay * value, as its flag says
         bool(weight_decay) and not optimizer.decoupled_weight_decay,
-        cast(weight_decay),
-        # AdamW.update's value *= 1 - lr * weight_decay (whatever the flag says)
-        cast(1 - lr * weight_decay) if type(optimizer) is AdamW else cast(1),
-        cast(beta1),
-        cast(1 - beta1),
-        cast(beta2),
-        cast(1 - beta2),
-        cast(math.sqrt(1 - beta2**t)),
-        cast(eps),
-        cast(lr / (1 - beta1**t)),
+        np.array(constants, dtype=value.dtype),
     )
     return True

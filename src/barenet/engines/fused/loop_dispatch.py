@@ -1,4 +1,4 @@
-"""Whether the numpy engine's fused steps call a compiled loop (``barenet.engines.fused.loops``)
+"""Whether the fused engine's steps call a compiled loop (``barenet.engines.fused.loops``)
 or run the same operations in NumPy: ``loops_for(*arrays, shapes=...)``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The numpy engine's compiled loops: a product's bias and the ``Relu`` after it in one
+"""The fused engine's compiled loops: a product's bias and the ``Relu`` after it in one
 pass and their gradients in one pass back, a per-member head's input gradient, the
 ensemble block's scaled matrices, the piecewise-linear encoding and the Adam update.
 
@@ -112,11 +112,15 @@ def scaled_matrices(r, w, scaled):
     "barenet.optimizers.AdamW.update",
 )
 @njit(cache=True, error_model="numpy")
-def adam_update(value, grad, m, v, use_l2, l2, decay, beta1, one_minus_beta1, beta2,
-                one_minus_beta2, bias2_root, eps, step_size):  # fmt: skip
+def adam_update(value, grad, m, v, use_l2, constants):
     """``Adam.update`` (and AdamW's decay before it, and the L2 term ``update_one`` adds
-    to the gradient) on flat arrays, one element at a time, each constant already in
-    the arrays' dtype as NumPy casts a Python float; value, grad, m, v (n,)."""
+    to the gradient) on flat arrays, one element at a time; value, grad, m, v (n,).
+    ``constants`` (9,) in the arrays' dtype (each cast as NumPy casts a
+    Python float): l2, decay, beta1, 1 - beta1, beta2, 1 - beta2, the bias correction's
+    root, eps, the step size."""
+    l2, decay, beta1, one_minus_beta1 = constants[0], constants[1], constants[2], constants[3]
+    beta2, one_minus_beta2, bias2_root = constants[4], constants[5], constants[6]
+    eps, step_size = constants[7], constants[8]
     for i in range(value.size):
         g = grad[i]
         if use_l2:  # grad + weight_decay * value
