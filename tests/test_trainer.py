@@ -291,3 +291,88 @@ def test_divergence_at_the_end_of_an_epoch_does_not_count_the_epoch():
     assert info.value.batch == 0
     assert model.epoch == len(model.history["train_loss"]) == 1
     assert all(np.isfinite(p.value).all() for p in model.parameters())
+
+
+class Blocks:
+    """A ``BatchSource`` giving each epoch's rows in blocks (as a folder's shuffle
+    buffer does), counting the blocks trained on; ``stop_after`` asks the model to stop
+    after that many."""
+
+    fixed = False
+
+    def __init__(self, x, y, bounds, stop_after=None):
+        self.x, self.y, self.bounds, self.stop_after = x, y, bounds, stop_after
+        self.done = 0
+
+    def first_rows(self):
+        return self.x[:2], self.y[:2]
+
+    def epoch_blocks(self, model):
+        for start, end in zip(self.bounds[:-1], self.bounds[1:], strict=True):
+            yield self.x[start:end], self.y[start:end]
+
+    def block_done(self, trainer):
+        self.done += 1
+        if self.done == self.stop_after:
+            trainer.model.request_stop()
+
+
+def test_rows_from_a_source_train_as_the_same_rows_in_memory():
+    """One block a epoch through the per-block engine start (a folder's path) gives the
+    weights and losses of ``MLP.train`` on the same rows (its step started once)."""
+    from barenet.trainer import Trainer
+
+    x, y = toy_data(96)
+    x = x.astype(np.float32)
+    y = y.astype(np.float32)
+    in_memory, streamed = small_mlp(seed=2), small_mlp(seed=2)
+    in_memory.train(x, y, epochs=3, batch_size=16, engine="numpy")
+    source = Blocks(x, y, [0, 96])
+    Trainer(streamed, epochs=3, batch_size=16, engine="numpy").fit_source(source)
+    assert source.done == 3
+    assert streamed.history["train_loss"] == in_memory.history["train_loss"]
+    for key, value in in_memory.state_dict().items():
+        np.testing.assert_array_equal(streamed.state_dict()[key], value)
+
+
+def test_an_epoch_of_blocks_reports_the_row_weighted_mean_loss():
+    from barenet.trainer import Trainer
+
+    x, y = toy_data(100)
+    model = small_mlp(seed=1, dtype=np.float64)
+    source = Blocks(x, y, [0, 30, 100])
+    means = []
+    original = Trainer._run_batches
+
+    def record(self, step, xb, yb):
+        means.append(original(self, step, xb, yb))
+        return means[-1]
+
+    trainer = Trainer(model, epochs=1, batch_size=10, engine="numpy", fast=False)
+    trainer._run_batches = record.__get__(trainer)
+    trainer.fit_source(source, x[:20], y[:20])
+    assert source.done == 2 and len(means) == 2
+    assert model.history["train_loss"] == [pytest.approx((30 * means[0] + 70 * means[1]) / 100)]
+    assert not math.isnan(model.history["val_loss"][0])
+
+
+def test_a_stop_between_blocks_ends_training_inside_the_epoch():
+    from barenet.trainer import Trainer
+
+    x, y = toy_data(90)
+    model = small_mlp(seed=1, dtype=np.float64)
+    source = Blocks(x, y, [0, 30, 60, 90], stop_after=1)
+    Trainer(model, epochs=2, batch_size=10, engine="numpy").fit_source(source)
+    assert source.done == 1 and model.epoch == 0 and model.history["train_loss"] == []
+    assert model.interrupted and model.stopped_mid_epoch
+
+
+def test_mlp_train_relays_every_keyword_to_train_options():
+    import dataclasses
+    import inspect
+
+    from barenet.trainer import TrainOptions
+
+    data = {"self", "x_train", "y_train", "x_test", "y_test"}
+    keywords = set(inspect.signature(MLP.train).parameters) - data
+    assert keywords == {field.name for field in dataclasses.fields(TrainOptions)}
