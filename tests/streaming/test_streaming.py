@@ -303,10 +303,11 @@ def test_resume_continues_at_the_file_and_batch_where_it_stopped(tmp_path, capsy
 
     monkeypatch.setattr(stream_train.FolderRows, "block_done", stop_after_five)
     checkpoint = tmp_path / "ckpt.npz"
-    code, _, err = run(
+    code, out, err = run(
         [*common, "--checkpoint", checkpoint, "--checkpoint-seconds", "1000"], capsys
     )
     assert code == 130 and "--resume" in err
+    assert "Interrupted (Ctrl-C) during epoch 1" in out  # reported as for a file
     position = barenet.load(checkpoint).preprocessing.extra["stream_position"]
     assert position["epoch"] == 0 and (position["file"], position["batch"]) > (0, 0)
     monkeypatch.setattr(stream_train.FolderRows, "block_done", original)

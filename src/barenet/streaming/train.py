@@ -322,14 +322,13 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         print(describe_line(describe(fit.specs, fit.dropped)), file=out)
     run = StreamRun(args, config, stream, fit, prep, features)
     result, progress = _fit_folder(args, run, config, resumed, out)
-    if result.model.interrupted:
-        where = f"; resume with --resume {args.checkpoint}" if args.checkpoint else ""
-        print(f"Interrupted in epoch {result.model.epoch + 1}{where}", file=sys.stderr)
-        return 130
+    model = result.model
+    if model.interrupted and args.checkpoint:
+        print(f"Interrupted: resume with --resume {args.checkpoint}", file=sys.stderr)
     summary = _stream_summary(args, result, fit, run, progress)
-    plot_losses_of(args, result.model, summary, result.config)
-    finish_summary(summary, result.model, args, started, result.train_seconds, stdout)
-    return 0
+    plot_losses_of(args, model, summary, result.config)
+    finish_summary(summary, model, args, started, result.train_seconds, stdout)
+    return 130 if model.interrupted else 0  # as for a file: reported, saved, and told
 
 
 def _fit_folder(args, run: StreamRun, config, resumed, out):
@@ -448,7 +447,7 @@ def _stream_summary(args, result, fit, run, progress) -> dict:
         "time_limit_cut": result.time_cut,
         "epochs_trained": model.epoch,
         "kept_epoch": result.kept_epoch,
-        "interrupted": False,
+        "interrupted": model.interrupted,
         "diverged": None,
         "rows_per_second": progress.rate,
         "history": history_for_json(model.history),
