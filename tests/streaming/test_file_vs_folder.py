@@ -127,3 +127,23 @@ def test_what_a_folder_cannot_apply_is_refused_by_name(places, capsys, options, 
     code, _, err = train(capsys, places / "d", "--plot", "none", *options)
     assert code == 2 and named in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_early_stopping_on_a_folder_keeps_its_best_held_out_epoch(places, capsys, monkeypatch):
+    """The trainer selects on the rows the folder's hash split held out, as a file's on
+    the rows ``fit_model`` held out: every epoch has a validation loss, and the kept epoch
+    is the one of the lowest."""
+    import numpy as np
+
+    import barenet
+
+    monkeypatch.chdir(places)
+    options = ["--early-stopping", "2", "--epochs", "12", "--lr", "0.3", "--plot", "none"]
+    code, folder, err = train(capsys, "d", *options, "--save", "best.npz")
+    assert code == 0, err
+    val = folder["history"]["val_loss"]
+    assert folder["validation"].startswith("0.1 of the training rows (held out by hash")
+    assert folder["rows"]["validation"] > 0 and None not in val
+    assert folder["kept_epoch"] == 1 + int(np.argmin(val))
+    model = barenet.load(places / "best.npz")
+    assert model.epoch == folder["epochs_trained"] >= folder["kept_epoch"]
