@@ -333,18 +333,23 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
 
 def _fit_folder(args, run: StreamRun, config, resumed, out):
     """``(FitResult, StreamProgress)``: ``fit_model`` on the folder's rows
-    (``FolderRows``), from the checkpoint's model and position when resuming."""
-    from barenet.training.fitting import fit_model
+    (``FolderRows``), from the checkpoint's model and position when resuming; the
+    configuration resolved first (as a file's: ``cli._starting_point``) for the
+    training rows the one pass counted, so that checkpoints hold it."""
+    from dataclasses import replace
+
+    from barenet.training.fitting import fit_model, resolve_config
 
     fit = run.fit
+    # recipe auto resolves to a recipe of the same validation share (both select their
+    # best epoch on 0.1 of the rows), the share the one pass split the folder by
+    run.config, choice = resolve_config(config, fit.rows["train"])
+    if choice and not args.json:
+        print(f"Model: {choice}", file=out)
     resumed = resumed or {"position": {"epoch": 0, "file": 0, "batch": 0}}
     position = resumed["position"]
-    progress = StreamProgress(0, out, args.quiet)
-
-    def show_progress(config, model, budget):
-        run.config = config  # resolved: recipe auto chosen, epochs decided
-        progress.total = fit.rows["train"] * max(0, config.epochs - position["epoch"])
-        return progress.epoch_callback
+    epochs_left = max(0, run.config.epochs - position["epoch"])
+    progress = StreamProgress(fit.rows["train"] * epochs_left, out, args.quiet)
 
     def prepare(model):
         model.preprocessing = run.prep
@@ -352,15 +357,15 @@ def _fit_folder(args, run: StreamRun, config, resumed, out):
 
     x_sample, y_sample = run.encode(fit.sample)  # scaling and bins are fitted on these
     result = fit_model(
-        config, x_sample, y_sample, task=fit.task,
+        run.config, x_sample, y_sample, task=fit.task,
         out_dim=len(fit.classes) if fit.classes is not None else 1,
         source=FolderRows(run, position, progress), x_watch=run.watch[0],
         y_watch=run.watch[1], model=resumed.get("model"), schedule=resumed.get("schedule"),
-        trainer_state=resumed.get("trainer_state"), callbacks=[run.epoch_done],
-        progress=show_progress, prepare=prepare, limit_name="--time-limit",
-        verbose=not args.quiet, shrink_batch=True,
+        trainer_state=resumed.get("trainer_state"),
+        callbacks=[run.epoch_done, progress.epoch_callback], prepare=prepare,
+        limit_name="--time-limit", verbose=not args.quiet, shrink_batch=True,
     )  # fmt: skip
-    return result, progress
+    return replace(result, choice=choice), progress
 
 
 def _check_stream_args(args) -> None:
