@@ -120,7 +120,6 @@ def test_the_time_limit_cuts_and_anneals_a_file_and_a_folder_alike(places, capsy
     [
         (["--recipe", "tabular-best"], "--retrieval (and --recipe tabular-best) reads every"),
         (["--retrieval", "1"], "a folder or glob holds only a sample of its rows in memory"),
-        (["--plot-diagnostics", "x.png"], "--plot-diagnostics watches a table held in memory"),
     ],
 )
 def test_what_a_folder_cannot_apply_is_refused_by_name(places, capsys, options, named):
@@ -147,3 +146,27 @@ def test_early_stopping_on_a_folder_keeps_its_best_held_out_epoch(places, capsys
     assert folder["kept_epoch"] == 1 + int(np.argmin(val))
     model = barenet.load(places / "best.npz")
     assert model.epoch == folder["epochs_trained"] >= folder["kept_epoch"]
+
+
+def test_diagnostics_watch_a_folder_as_a_file(places, capsys, monkeypatch):
+    """``--plot-diagnostics`` draws its fixed batch from the folder's training sample, as
+    from a file's training rows, and records every epoch on both routes."""
+    from barenet.diagnostics import recorder
+
+    watched = []
+    original = recorder.Diagnostics.__init__
+
+    def remember(self, model, x, y, **keywords):
+        original(self, model, x, y, **keywords)
+        watched.append(self)
+
+    monkeypatch.setattr(recorder.Diagnostics, "__init__", remember)
+    monkeypatch.chdir(places)
+    options = ["--epochs", "2", "--plot", "none"]
+    for data in ("t.csv", "d"):
+        code, summary, err = train(capsys, data, *options, "--plot-diagnostics", f"{data}.png")
+        assert code == 0, err
+        assert summary["diagnostics_plot"] == f"{data}.png"
+        assert (places / f"{data}.png").stat().st_size > 0
+    assert [w.history["epoch"] for w in watched] == [[0, 1, 2], [0, 1, 2]]
+    assert [len(w.x) for w in watched] == [256, 256]

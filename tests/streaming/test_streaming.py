@@ -464,3 +464,31 @@ def test_predict_a_csv_glob_on_dask_gives_the_same_numbers(tmp_path, capsys):
     pd.testing.assert_frame_equal(
         one, pd.read_parquet(tmp_path / "dask").set_index("id").sort_index()
     )
+
+
+def test_ctrl_c_while_the_buffer_fills_stops_at_once_keeping_the_last_checkpoint(
+    tmp_path, capsys, monkeypatch
+):
+    """No update is under way while files are read: Ctrl-C there stops at once (exit
+    130), and the checkpoint of the last epoch's end is where --resume continues."""
+    write_parts(table(2000), tmp_path / "d", parts=2)
+    original = stream_train.FolderRows.epoch_blocks
+
+    def ctrl_c_in_the_second_epoch(self, model):
+        if model.epoch == 1:
+            model.request_stop()  # what the trainer's Ctrl-C handler does
+        yield from original(self, model)
+
+    monkeypatch.setattr(stream_train.FolderRows, "epoch_blocks", ctrl_c_in_the_second_epoch)
+    checkpoint = tmp_path / "ckpt.npz"
+    code, _, err = run(
+        [
+            *["train", "--data", tmp_path / "d", "--target", "y", "--epochs", "3"],
+            *["--plot", "none", "--quiet", "--checkpoint", checkpoint, "--save", "m.npz"],
+        ],
+        capsys,
+    )
+    assert code == 130 and "interrupted" in err
+    assert not (tmp_path / "m.npz").exists()
+    position = barenet.load(checkpoint).preprocessing.extra["stream_position"]
+    assert position == {"epoch": 1, "file": 0, "batch": 0}

@@ -65,7 +65,7 @@ class StreamRun:
     def __init__(self, args, config, stream, fit, prep, features) -> None:
         self.args, self.config, self.stream, self.fit = args, config, stream, fit
         self.prep, self.features = prep, features
-        self.model = self.encoder = None
+        self.model = self.encoder = self.diagnostics = None
         self.key = getattr(args, "split_key", None)
         self.validation = config.validation_fraction()
         held_out = fit.held_out  # None when no row is held out (a tiny folder)
@@ -184,7 +184,9 @@ class FolderRows:
     ``barenet.trainer.BatchSource``. Each block is the buffer once it holds
     ``--shuffle-buffer`` rows or more, after a whole record batch (so a checkpoint's
     position is a batch boundary); after each block the checkpoint (if asked for) is
-    written, at most every ``--checkpoint-seconds``, or at once when stopping.
+    written, at most every ``--checkpoint-seconds``, or at once when stopping. Ctrl-C
+    while the buffer fills (no update under way) stops at once, as ``KeyboardInterrupt``:
+    the last checkpoint written is where ``--resume`` continues.
 
     Parameters
     ----------
@@ -218,6 +220,8 @@ class FolderRows:
         for position, file_index, first_row, batch in run.stream.batches(
             run.columns, run.order(epoch), start
         ):
+            if model.stop_requested:  # Ctrl-C while reading: the last checkpoint stays
+                raise KeyboardInterrupt
             self.progress.rows(buffer.add(batch, run.rows_of(file_index, first_row, batch, 0)))
             if buffer.held >= size:
                 self.after = (epoch, position[0], position[1] + 1)
@@ -327,6 +331,13 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         print(f"Interrupted: resume with --resume {args.checkpoint}", file=sys.stderr)
     summary = _stream_summary(args, result, fit, run, progress)
     plot_losses_of(args, model, summary, result.config)
+    if run.diagnostics is not None:
+        from barenet.diagnostics.plotting import plot_diagnostics
+
+        title = f"Inside training: {summary['dataset']}"
+        summary["diagnostics_plot"] = str(
+            plot_diagnostics(run.diagnostics, args.plot_diagnostics, title=title)
+        )
     finish_summary(summary, model, args, started, result.train_seconds, stdout)
     return 130 if model.interrupted else 0  # as for a file: reported, saved, and told
 
@@ -351,18 +362,26 @@ def _fit_folder(args, run: StreamRun, config, resumed, out):
     epochs_left = max(0, run.config.epochs - position["epoch"])
     progress = StreamProgress(fit.rows["train"] * epochs_left, out, args.quiet)
 
+    x_sample, y_sample = run.encode(fit.sample)  # scaling and bins are fitted on these
+    callbacks = [run.epoch_done, progress.epoch_callback]
+
     def prepare(model):
+        """Before training: the preprocessing, and the diagnostics' first record (its
+        fixed batch drawn from the training sample, as a file's from its rows)."""
         model.preprocessing = run.prep
         run.attach(model)
+        if args.plot_diagnostics:
+            from barenet.diagnostics.recorder import Diagnostics
 
-    x_sample, y_sample = run.encode(fit.sample)  # scaling and bins are fitted on these
+            run.diagnostics = Diagnostics(model, x_sample, y_sample)
+            callbacks.append(run.diagnostics)  # fit_model copies the callbacks after
+
     result = fit_model(
         run.config, x_sample, y_sample, task=fit.task,
         out_dim=len(fit.classes) if fit.classes is not None else 1,
         source=FolderRows(run, position, progress), x_watch=run.watch[0],
         y_watch=run.watch[1], model=resumed.get("model"), schedule=resumed.get("schedule"),
-        trainer_state=resumed.get("trainer_state"),
-        callbacks=[run.epoch_done, progress.epoch_callback], prepare=prepare,
+        trainer_state=resumed.get("trainer_state"), callbacks=callbacks, prepare=prepare,
         limit_name="--time-limit", verbose=not args.quiet, shrink_batch=True,
     )  # fmt: skip
     return replace(result, choice=choice), progress
@@ -380,10 +399,11 @@ def _check_stream_args(args) -> None:
         raise BarenetValueError(f"--test-size must be between 0 and 1, got {args.test_size}")
     check_train(args, streamed=True)  # before any work: no output touches an input
     plot = None if getattr(args, "plot", "none") == "none" else args.plot
-    if plot:
-        from barenet.diagnostics.plotting import check_plot_format
+    for path in (plot, getattr(args, "plot_diagnostics", None)):
+        if path:
+            from barenet.diagnostics.plotting import check_plot_format
 
-        check_plot_format(plot)
+            check_plot_format(path)
 
 
 def _stream_start(args):
