@@ -1,6 +1,6 @@
 """What ``barenet train --data FOLDER`` makes of its options: the configuration by the
 command line's rules (``training.sources``), refused by name where a folder cannot
-follow them; the loss plot, as for a table in memory."""
+follow them."""
 
 from __future__ import annotations
 
@@ -35,24 +35,3 @@ def stream_config(args):
     if config.retrieval:
         raise BarenetValueError(FOLDER_REFUSED["retrieval"])
     return config
-
-
-def plot_losses_of(args, model, summary: dict, config) -> None:
-    """The loss plot (``--plot``, ``--log-scale``), as for a table in memory."""
-    if getattr(args, "plot", "none") == "none" or not model.history["train_loss"]:
-        return
-    from barenet.diagnostics.plotting import plot_losses
-
-    test = summary["test"]
-    final = (
-        f"test accuracy {test['accuracy']:.3f}"
-        if "accuracy" in test
-        else f"test RMSE {test['rmse']:.4g}, R^2 {test['r2']:.3f}"
-    )
-    title = f"{summary['dataset']}, {model.epoch} epochs (standardised losses)\nfinal: {final}"
-    val_label = "validation" if config.validation_fraction() else "test (watched only)"
-    summary["plot"] = str(
-        plot_losses(
-            model.history, args.plot, log_scale=args.log_scale, title=title, val_label=val_label
-        )
-    )

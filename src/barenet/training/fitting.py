@@ -16,7 +16,7 @@ import numpy as np
 
 from barenet.errors import BarenetValueError
 from barenet.model import MLP
-from barenet.trainer import BatchSource, Trainer
+from barenet.trainer import BatchSource, Trainer, TrainOptions
 from barenet.training.config import TrainConfig, build_model, build_schedule, hold_out_validation
 
 
@@ -223,11 +223,11 @@ def fit_model(
         options.prepare(model)
     todo = max(0, config.epochs - model.epoch) if options.epochs is None else options.epochs
     callbacks, budget = _epoch_callbacks(config, model, todo, schedule, options)
-    trainer = Trainer(
-        model, epochs=todo, batch_size=batch_size, clip_norm=config.clip_norm,
-        schedule=schedule, early_stopping=config.early_stopping, callbacks=callbacks,
+    trainer = Trainer(model, TrainOptions(
+        epochs=todo, batch_size=batch_size, clip_norm=config.clip_norm, schedule=schedule,
+        early_stopping=config.early_stopping, callbacks=callbacks,
         trainer_state=options.trainer_state, engine=config.engine, verbose=options.verbose,
-    )  # fmt: skip
+    ))  # fmt: skip
     started = time.perf_counter()
     with blas_threads():
         if source is None:
