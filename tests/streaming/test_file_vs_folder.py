@@ -141,7 +141,7 @@ def test_early_stopping_on_a_folder_keeps_its_best_held_out_epoch(places, capsys
     code, folder, err = train(capsys, "d", *options, "--save", "best.npz")
     assert code == 0, err
     val = folder["history"]["val_loss"]
-    assert folder["validation"].startswith("0.1 of the training rows (held out by hash")
+    assert folder["validation"] == "0.1 of the training rows, held out by hash"
     assert folder["rows"]["validation"] > 0 and None not in val
     assert folder["kept_epoch"] == 1 + int(np.argmin(val))
     model = barenet.load(places / "best.npz")

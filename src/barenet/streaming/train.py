@@ -111,8 +111,11 @@ class StreamRun:
         """What the validation loss is measured on (``FitResult.validation``)."""
         if not self.validation:
             return "watched rows"
-        sample = f"; a sample of {len(self.watch[0]):,}" if self.watch[0] is not None else ""
-        return f"{self.validation:g} of the training rows (held out by hash{sample})"
+        text = f"{self.validation:g} of the training rows, held out by hash"
+        held = 0 if self.watch[0] is None else len(self.watch[0])
+        if held < self.fit.rows["validation"]:
+            text += f"; the loss on a sample of {held:,}"
+        return text
 
     def checkpoint(self, trainer, position, force=False) -> None:
         """Write the checkpoint (if asked for) to continue at ``position``: ``(epoch,
