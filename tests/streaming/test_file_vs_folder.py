@@ -128,6 +128,12 @@ def test_what_a_folder_cannot_apply_is_refused_by_name(places, capsys, options, 
     assert "Traceback" not in err
 
 
+def test_a_batch_larger_than_the_training_rows_is_refused_on_both_routes(places, capsys):
+    for data in ("t.csv", "d"):
+        code, _, err = train(capsys, places / data, "--plot", "none", "--batch-size", "4096")
+        assert code == 2 and "rows, fewer than one batch (--batch-size 4096)" in err, err
+
+
 def test_early_stopping_on_a_folder_keeps_its_best_held_out_epoch(places, capsys, monkeypatch):
     """The trainer selects on the rows the folder's hash split held out, as a file's on
     the rows ``fit_model`` held out: every epoch has a validation loss, and the kept epoch

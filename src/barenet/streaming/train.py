@@ -297,7 +297,7 @@ def _fit_folder(args, run: StreamRun, config, resumed, out):
         source=FolderRows(run, position, progress), x_watch=run.watch[0],
         y_watch=run.watch[1], model=resumed.get("model"), schedule=resumed.get("schedule"),
         trainer_state=resumed.get("trainer_state"), callbacks=callbacks, prepare=prepare,
-        limit_name="--time-limit", verbose=not args.quiet, shrink_batch=True,
+        limit_name="--time-limit", verbose=not args.quiet,
     )  # fmt: skip
     return replace(result, choice=choice), progress
 
