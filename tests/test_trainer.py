@@ -376,3 +376,31 @@ def test_mlp_train_relays_every_keyword_to_train_options():
     data = {"self", "x_train", "y_train", "x_test", "y_test"}
     keywords = set(inspect.signature(MLP.train).parameters) - data
     assert keywords == {field.name for field in dataclasses.fields(TrainOptions)}
+
+
+@pytest.mark.parametrize("engine", ["numpy", "auto"])
+def test_the_engine_step_starts_once_per_fit_for_rows_in_memory_and_per_block_else(
+    monkeypatch, engine
+):
+    """Rows in memory keep today's speed: the engine's step (a compiled kernel's
+    workspace, say) is started once for every epoch; a source of new blocks starts one
+    per block."""
+    from barenet.registry import ENGINES
+    from barenet.trainer import Trainer
+
+    engines = ENGINES.get()
+    started = []
+    original = engines.start_training
+
+    def counting(trainer, x, y):
+        started.append(len(x))
+        return original(trainer, x, y)
+
+    monkeypatch.setattr(engines, "start_training", counting)
+    x, y = toy_data(90)
+    small_mlp(seed=1).train(x, y, epochs=4, batch_size=10, engine=engine)
+    assert started == [90]
+    started.clear()
+    source = Blocks(x.astype(np.float32), y.astype(np.float32), [0, 40, 90])
+    Trainer(small_mlp(seed=1), epochs=3, batch_size=10, engine=engine).fit_source(source)
+    assert started == [40, 50] * 3
