@@ -291,3 +291,116 @@ def test_divergence_at_the_end_of_an_epoch_does_not_count_the_epoch():
     assert info.value.batch == 0
     assert model.epoch == len(model.history["train_loss"]) == 1
     assert all(np.isfinite(p.value).all() for p in model.parameters())
+
+
+class Blocks:
+    """A ``BatchSource`` giving each epoch's rows in blocks (as a folder's shuffle
+    buffer does), counting the blocks trained on; ``stop_after`` asks the model to stop
+    after that many."""
+
+    fixed = False
+
+    def __init__(self, x, y, bounds, stop_after=None):
+        self.x, self.y, self.bounds, self.stop_after = x, y, bounds, stop_after
+        self.done = 0
+
+    def first_rows(self):
+        return self.x[:2], self.y[:2]
+
+    def epoch_blocks(self, model):
+        for start, end in zip(self.bounds[:-1], self.bounds[1:], strict=True):
+            yield self.x[start:end], self.y[start:end]
+
+    def block_done(self, trainer):
+        self.done += 1
+        if self.done == self.stop_after:
+            trainer.model.request_stop()
+
+
+def test_rows_from_a_source_train_as_the_same_rows_in_memory():
+    """One block a epoch through the per-block engine start (a folder's path) gives the
+    weights and losses of ``MLP.train`` on the same rows (its step started once)."""
+    from barenet.trainer import Trainer
+
+    x, y = toy_data(96)
+    x = x.astype(np.float32)
+    y = y.astype(np.float32)
+    in_memory, streamed = small_mlp(seed=2), small_mlp(seed=2)
+    in_memory.train(x, y, epochs=3, batch_size=16, engine="fused")
+    source = Blocks(x, y, [0, 96])
+    Trainer(streamed, epochs=3, batch_size=16, engine="fused").fit_source(source)
+    assert source.done == 3
+    assert streamed.history["train_loss"] == in_memory.history["train_loss"]
+    for key, value in in_memory.state_dict().items():
+        np.testing.assert_array_equal(streamed.state_dict()[key], value)
+
+
+def test_an_epoch_of_blocks_reports_the_row_weighted_mean_loss():
+    from barenet.trainer import Trainer
+
+    x, y = toy_data(100)
+    model = small_mlp(seed=1, dtype=np.float64)
+    source = Blocks(x, y, [0, 30, 100])
+    means = []
+    original = Trainer._run_batches
+
+    def record(self, step, xb, yb):
+        means.append(original(self, step, xb, yb))
+        return means[-1]
+
+    trainer = Trainer(model, epochs=1, batch_size=10, engine="methods")
+    trainer._run_batches = record.__get__(trainer)
+    trainer.fit_source(source, x[:20], y[:20])
+    assert source.done == 2 and len(means) == 2
+    assert model.history["train_loss"] == [pytest.approx((30 * means[0] + 70 * means[1]) / 100)]
+    assert not math.isnan(model.history["val_loss"][0])
+
+
+def test_a_stop_between_blocks_ends_training_inside_the_epoch():
+    from barenet.trainer import Trainer
+
+    x, y = toy_data(90)
+    model = small_mlp(seed=1, dtype=np.float64)
+    source = Blocks(x, y, [0, 30, 60, 90], stop_after=1)
+    Trainer(model, epochs=2, batch_size=10, engine="fused").fit_source(source)
+    assert source.done == 1 and model.epoch == 0 and model.history["train_loss"] == []
+    assert model.interrupted and model.stopped_mid_epoch
+
+
+def test_mlp_train_relays_every_keyword_to_train_options():
+    import dataclasses
+    import inspect
+
+    from barenet.trainer import TrainOptions
+
+    data = {"self", "x_train", "y_train", "x_test", "y_test"}
+    keywords = set(inspect.signature(MLP.train).parameters) - data
+    assert keywords == {field.name for field in dataclasses.fields(TrainOptions)}
+
+
+@pytest.mark.parametrize("engine", ["numpy", "auto"])
+def test_the_engine_step_starts_once_per_fit_for_rows_in_memory_and_per_block_else(
+    monkeypatch, engine
+):
+    """Rows in memory keep today's speed: the engine's step (a compiled kernel's
+    workspace, say) is started once for every epoch; a source of new blocks starts one
+    per block."""
+    from barenet.registry import ENGINES
+    from barenet.trainer import Trainer
+
+    engines = ENGINES.get()
+    started = []
+    original = engines.start_training
+
+    def counting(trainer, x, y):
+        started.append(len(x))
+        return original(trainer, x, y)
+
+    monkeypatch.setattr(engines, "start_training", counting)
+    x, y = toy_data(90)
+    small_mlp(seed=1).train(x, y, epochs=4, batch_size=10, engine=engine)
+    assert started == [90]
+    started.clear()
+    source = Blocks(x.astype(np.float32), y.astype(np.float32), [0, 40, 90])
+    Trainer(small_mlp(seed=1), epochs=3, batch_size=10, engine=engine).fit_source(source)
+    assert started == [40, 50] * 3

@@ -19,7 +19,7 @@ from barenet.layers import Layer, Parameter
 from barenet.losses import Loss
 from barenet.optimizers import Optimizer
 from barenet.registry import ENGINES
-from barenet.trainer import Trainer
+from barenet.trainer import Trainer, TrainOptions
 
 
 def _layer_name(index: int, layer) -> str:
@@ -223,42 +223,17 @@ class MLP:
         x_test, y_test : arrays or None
             Validation data; its loss is measured in evaluation mode after each epoch.
         epochs, batch_size : int
-            Every sample is seen once per epoch, in a new random order; the last
-            batch may be smaller.
-        clip_norm : float, optional
-            Clip the gradients' global L2 norm to this value before each step.
-        schedule : Schedule, optional
-            Stepped after each epoch (with the validation loss).
-        early_stopping : int, optional
-            Stop when the validation loss has not improved for this many epochs.
-        restore_best : bool
-            With early stopping, end with the weights of the best validation epoch,
-            however training ends.
-        callbacks : iterable of callables ``f(model, epoch, logs) -> bool | None``
-            Called after each epoch with ``logs = {"train_loss", "val_loss", "lr",
-            "trainer"}``; returning True stops training.
-        trainer_state : dict, optional
-            Early-stopping state from a checkpoint (``logs["trainer"].state_dict()``).
-        fast : bool, optional
-            Deprecated (a ``FutureWarning``): ``fast=False`` is ``engine="methods"``;
-            ``fast=True`` was the default.
-        engine : ``"auto"``, ``"methods"``, ``"fused"`` or ``"compiled"``
-            What runs each step (``barenet.engines.select``): ``methods`` this model's
-            own ``forward``/``loss``/``backward``/``update``; ``fused`` the same formulas
-            in ``barenet.engines.FusedStep`` (fewer passes over memory) when every part
-            is an unchanged built-in; ``compiled`` numba kernels over chunks of batches;
-            ``auto`` the first of ``compiled``, ``fused``, ``methods`` that can run this
-            model unchanged. ``"numpy"``: deprecated, ``fused`` else ``methods``.
-        verbose : bool
-            Say so (on stderr) when ``auto`` falls back for want of numba.
+            Every sample is seen once per epoch, in a new random order.
+        clip_norm, schedule, early_stopping, restore_best, callbacks, trainer_state
+            How to train, each described in ``barenet.trainer.TrainOptions``
+            (with ``fast``, ``engine`` and ``verbose``, the engine's choice).
 
         Returns
         -------
         dict
-            ``self.history``: ``{"train_loss": [...], "val_loss": [...]}``, one float
-            per epoch in each list, across calls: the sample-weighted mean of the
-            epoch's batch losses, and the validation loss after the epoch (``nan``
-            for an epoch trained without validation data).
+            ``self.history``: ``{"train_loss": [...], "val_loss": [...]}``, one float per
+            epoch in each list, across calls: the sample-weighted mean of the epoch's
+            batch losses, and the validation loss after it (``nan`` without validation).
 
         Raises
         ------
@@ -271,22 +246,12 @@ class MLP:
             for layer in self.layers:
                 layer.training = mode
             return self
-        trainer = Trainer(
-            self,
-            epochs=epochs,
-            batch_size=batch_size,
-            clip_norm=clip_norm,
-            schedule=schedule,
-            early_stopping=early_stopping,
-            restore_best=restore_best,
-            callbacks=callbacks,
-            fast=fast,
-            engine=engine,
-            verbose=verbose,
-        )
-        if trainer_state is not None:
-            trainer.load_state_dict(trainer_state)
-        return trainer.fit(x_train, y_train, x_test, y_test)
+        options = TrainOptions(
+            epochs=epochs, batch_size=batch_size, clip_norm=clip_norm, schedule=schedule,
+            early_stopping=early_stopping, restore_best=restore_best, callbacks=callbacks,
+            trainer_state=trainer_state, fast=fast, engine=engine, verbose=verbose,
+        )  # fmt: skip
+        return Trainer(self, options).fit(x_train, y_train, x_test, y_test)
 
     def predict(self, x, batch_size: int = 8192, *, engine: str = "auto") -> np.ndarray:
         """Outputs for ``x`` in evaluation mode, in chunks of ``batch_size`` rows.

@@ -12,6 +12,9 @@ from __future__ import annotations
 import math
 import signal
 import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -57,8 +60,127 @@ def _all_finite(model) -> bool:
     return all(np.isfinite(p.value).all() for p in model.parameters())
 
 
+def _weighted_mean(losses: list[tuple[float, int]]) -> float:
+    """The row-weighted mean of blocks' mean losses ``[(loss, rows), ...]``."""
+    rows = sum(n for _, n in losses)
+    return sum(loss * n for loss, n in losses) / max(rows, 1)
+
+
+@dataclass
+class TrainOptions:
+    """How ``Trainer`` trains: ``MLP.train``'s keywords, grouped once (``MLP.train``
+    builds them from its keywords, ``training.fitting.fit_model`` from a ``TrainConfig``).
+
+    Attributes
+    ----------
+    epochs, batch_size : int
+        Every training row is seen once per epoch, in a new random order; the last
+        batch may be smaller.
+    clip_norm : float, optional
+        Clip the gradients' global L2 norm to this value before each step.
+    schedule : Schedule, optional
+        Stepped after each epoch (with the validation loss).
+    early_stopping : int, optional
+        Stop when the validation loss has not improved for this many epochs.
+    restore_best : bool
+        With early stopping, end with the weights of the best validation epoch,
+        however training ends.
+    callbacks : iterable of callables ``f(model, epoch, logs) -> bool | None``
+        Called after each epoch with ``logs = {"train_loss", "val_loss", "lr",
+        "trainer"}``; returning True stops training.
+    trainer_state : dict, optional
+        Early-stopping state from a checkpoint (``logs["trainer"].state_dict()``).
+    fast : bool, optional
+        Deprecated (a ``FutureWarning``): ``fast=False`` is ``engine="methods"``;
+        ``fast=True`` was the default.
+    engine : ``"auto"``, ``"methods"``, ``"fused"`` or ``"compiled"``
+        What runs each step (``barenet.engines.select``): ``methods`` the model's own
+        ``forward``/``loss``/``backward``/``update``; ``fused`` the same formulas in
+        ``barenet.engines.FusedStep`` when every part is an unchanged built-in;
+        ``compiled`` numba kernels over chunks of batches; ``auto`` the first of
+        ``compiled``, ``fused``, ``methods`` that can run the model unchanged.
+        ``"numpy"``: deprecated, ``fused`` else ``methods``.
+    verbose : bool
+        Say so (on stderr) when ``auto`` falls back for want of numba.
+    """
+
+    epochs: int = 30
+    batch_size: int = 32
+    clip_norm: float | None = None
+    schedule: object = None
+    early_stopping: int | None = None
+    restore_best: bool = True
+    callbacks: Sequence = ()
+    trainer_state: dict | None = None
+    fast: bool | None = None
+    engine: str = "auto"
+    verbose: bool = False
+
+
+class RowsInMemory:
+    """The training rows of every epoch held in memory: one block, the same arrays each
+    epoch, so an engine's step is started once per fit (a ``BatchSource``).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_rows, in_dim), checked
+    y : ndarray, shape (n_rows,) or (n_rows, out_dim), checked
+    """
+
+    fixed = True
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = x, y
+
+    def first_rows(self):
+        return self.x[:2], self.y[:2]
+
+    def epoch_blocks(self, model):
+        yield self.x, self.y
+
+    def block_done(self, trainer) -> None:
+        """Nothing to remember between blocks."""
+
+
+class BatchSource(Protocol):
+    """Where ``Trainer.fit_source`` takes the training rows of each epoch from.
+
+    Each block of ``epoch_blocks`` is shuffled by the model's ``rng`` and trained on in
+    batches (the same steps, checks and engines for every source); the trainer calls
+    ``block_done`` after each block it trained on, interrupted or not, and asks for no
+    more blocks once the model is asked to stop. ``RowsInMemory`` is today's arrays;
+    ``barenet.streaming.train.FolderRows`` fills a shuffle buffer from a folder.
+
+    Attributes
+    ----------
+    fixed : bool
+        True when every epoch is the same single block (the engine's step is then
+        started once per fit; else once per block).
+    """
+
+    fixed: bool
+
+    def first_rows(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """A couple of checked rows ``(x, y)``, to fail before any update on layers or
+        targets that do not fit the data (None: none at hand)."""
+
+    def epoch_blocks(self, model) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The training rows of epoch ``model.epoch + 1``, block by block: ``(x, y)``,
+        shapes (n, in_dim) and (n,) or (n, out_dim), in the model's dtype."""
+
+    def block_done(self, trainer) -> None:
+        """Called with the ``Trainer`` after each block it trained on (the last one when
+        ``trainer.model.stop_requested``): a folder writes its checkpoints here."""
+
+
 class Trainer:
     """Runs ``epochs`` of mini-batch training of ``model``; see ``MLP.train``.
+
+    Parameters
+    ----------
+    model : MLP
+    options : TrainOptions, optional
+        How to train; keywords (``epochs=``, ...) replace its fields.
 
     Attributes
     ----------
@@ -66,39 +188,31 @@ class Trainer:
         The best validation loss seen with early stopping, and its epoch.
     """
 
-    def __init__(
-        self,
-        model,
-        *,
-        epochs,
-        batch_size,
-        clip_norm=None,
-        schedule=None,
-        early_stopping=None,
-        restore_best=True,
-        callbacks=(),
-        fast=None,
-        engine="auto",
-        verbose=False,
-    ) -> None:
+    def __init__(self, model, options: TrainOptions | None = None, **keywords) -> None:
+        options = replace(options or TrainOptions(), **keywords)
         self.model = model
-        self.epochs = check_positive_int(epochs, "epochs", minimum=0)
-        self.batch_size = check_positive_int(batch_size, "batch_size")
+        self.epochs = check_positive_int(options.epochs, "epochs", minimum=0)
+        self.batch_size = check_positive_int(options.batch_size, "batch_size")
+        clip_norm = options.clip_norm
         if clip_norm is not None and not (math.isfinite(clip_norm) and clip_norm > 0):
             raise BarenetValueError(f"clip_norm must be a finite number > 0, got {clip_norm}")
         self.clip_norm = clip_norm
-        self.schedule = schedule
+        self.schedule = options.schedule
+        early_stopping = options.early_stopping
         if early_stopping is not None:
             early_stopping = check_positive_int(early_stopping, "early_stopping")
         self.patience = early_stopping
-        self.restore_best = restore_best
-        self.callbacks = list(callbacks)
-        self.engine = ENGINES.get().check(engine, fast)  # fast: deprecated, folded in
-        self.verbose = verbose
+        self.restore_best = options.restore_best
+        self.callbacks = list(options.callbacks)
+        self.engine = ENGINES.get().check(options.engine, options.fast)  # fast: deprecated
+        self.verbose = options.verbose
         self.best_loss = math.inf
         self.best_epoch = None
         self.best_state = None
         self.bad_epochs = 0
+        self.engine_used = None
+        if options.trainer_state is not None:
+            self.load_state_dict(options.trainer_state)
 
     def state_dict(self) -> dict:
         """Early-stopping progress, for checkpoints."""
@@ -120,6 +234,41 @@ class Trainer:
         model = self.model
         x = check_features(x_train, "x_train", model.dtype, model.in_dim)
         y = check_targets(y_train, "y_train", model.dtype, len(x), model.out_dim)
+        return self.fit_source(RowsInMemory(x, y), x_val, y_val)
+
+    def fit_source(self, source: BatchSource, x_val=None, y_val=None) -> dict[str, list[float]]:
+        """Train on the rows ``source`` gives each epoch (a ``BatchSource``: checked rows);
+        ``x_val``, ``y_val``: the validation rows, checked here. Returns ``model.history``."""
+        model = self.model
+        x_val, y_val = self._validation(x_val, y_val)
+        first = source.first_rows()
+        if first is not None:  # fail fast, before any update, on layers or targets that
+            model.evaluate(*first, engine="methods")  # do not fit the data
+        model.interrupted = False
+        model.stopped_mid_epoch = False  # Ctrl-C inside an epoch: partly trained weights
+        model.stop_requested = False
+        try:
+            with (
+                np.errstate(over="ignore", invalid="ignore", divide="ignore"),
+                _StopOnSigint(model),
+            ):
+                if source.fixed:  # the engine and its step, once per fit
+                    self.engine_used, step, guard = ENGINES.get().start_training(
+                        self, source.x, source.y
+                    )
+                    with guard, step or _Unpacking(model):
+                        self._epochs(source, step or model, x_val, y_val)
+                else:
+                    self._epochs(source, None, x_val, y_val)
+        finally:
+            model.train(True)
+            if self.restore_best and self.best_state is not None:
+                model.load_state_dict(self.best_state)
+        return model.history
+
+    def _validation(self, x_val, y_val):
+        """The validation rows, checked (None, None without them)."""
+        model = self.model
         has_val = x_val is not None or y_val is not None
         if has_val:
             if x_val is None or y_val is None:
@@ -128,45 +277,34 @@ class Trainer:
             y_val = check_targets(y_val, "y_test", model.dtype, len(x_val), model.out_dim)
         if self.patience is not None and not has_val:
             raise BarenetValueError("early_stopping needs validation data (x_test, y_test)")
-        # fail fast, before any update, on layers or targets that do not fit the data
-        model.evaluate(x[:2], y[:2], engine="methods")
-        model.interrupted = False
-        model.stopped_mid_epoch = False  # Ctrl-C inside an epoch: partly trained weights
-        model.stop_requested = False
-        # the engine and its step (None: the model's own methods), from barenet.engines
-        self.engine_used, step, guard = ENGINES.get().start_training(self, x, y)
-        try:
-            with (
-                np.errstate(over="ignore", invalid="ignore", divide="ignore"),
-                _StopOnSigint(model),
-                guard,
-                step or _Unpacking(model),
-            ):
-                for _ in range(self.epochs):
-                    if not self._epoch(step or model, x, y, x_val, y_val):
-                        break
-        finally:
-            model.train(True)
-            if self.restore_best and self.best_state is not None:
-                model.load_state_dict(self.best_state)
-        return model.history
+        return x_val, y_val
 
-    def _epoch(self, step, x, y, x_val, y_val) -> bool:
-        """Train one epoch and do the end-of-epoch work; False means stop."""
+    def _epochs(self, source, step, x_val, y_val) -> None:
+        for _ in range(self.epochs):
+            if not self._epoch(source, step, x_val, y_val):
+                break
+
+    def _epoch(self, source, step, x_val, y_val) -> bool:
+        """Train one epoch and do the end-of-epoch work; False means stop. ``step``: the
+        engine's step started for the fit (None: one is started for each block)."""
         model = self.model
         model.train(True)
-        if step is not model:
-            step.begin_epoch()
-        train_loss = self._run_batches(step, x, y)
-        if train_loss is None:  # interrupted inside the epoch
-            model.interrupted = model.stopped_mid_epoch = True
-            return False
+        losses = []  # (mean batch loss, rows) of each block
+        for x, y in source.epoch_blocks(model):
+            loss = self._block(step, x, y)
+            source.block_done(self)
+            # interrupted inside the epoch: in a block, or (more blocks to come) after one
+            if loss is None or (model.stop_requested and not source.fixed):
+                model.interrupted = model.stopped_mid_epoch = True
+                return False
+            losses.append((loss, len(x)))
+        train_loss = losses[0][0] if len(losses) == 1 else _weighted_mean(losses)
         val_loss = None
         if x_val is not None:
-            if step is not model and step.evaluates_as_the_model():
+            if step is not None and step is not model and step.evaluates_as_the_model():
                 val_loss = step.evaluate(x_val, y_val)  # the training steps, in eval mode
             else:
-                val_loss = model.evaluate(x_val, y_val, engine=self.engine_used)
+                val_loss = model.evaluate(x_val, y_val, engine=self.engine_used or self.engine)
         if not (math.isfinite(train_loss) and _all_finite(model)) or (
             val_loss is not None and not math.isfinite(val_loss)
         ):
@@ -175,6 +313,17 @@ class Trainer:
         model.history["train_loss"].append(train_loss)
         model.history["val_loss"].append(math.nan if val_loss is None else val_loss)
         return not self._end_of_epoch(train_loss, val_loss)
+
+    def _block(self, step, x, y) -> float | None:
+        """``_run_batches`` over one block; with no ``step`` yet, the engine's step is
+        started for this block alone (a block of a folder: new rows each time)."""
+        if step is not None:
+            if step is not self.model:
+                step.begin_epoch()
+            return self._run_batches(step, x, y)
+        self.engine_used, step, guard = ENGINES.get().start_training(self, x, y)
+        with guard, step or _Unpacking(self.model):
+            return self._block(step or self.model, x, y)
 
     def _run_batches(self, step, x: np.ndarray, y: np.ndarray) -> float | None:
         """One pass over the shuffled data; the sample-weighted mean batch loss.

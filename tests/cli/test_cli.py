@@ -1116,10 +1116,3 @@ def test_plot_diagnostics_draws_what_happens_inside_training(
     assert (tmp_path / "inside.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     code, _, err = run([*args, "--epochs", 3, "--plot-diagnostics", "inside.xyz"], capsys)
     assert code == 2 and "cannot plot to inside.xyz" in err
-    folder = tmp_path / "parts"
-    folder.mkdir()
-    (folder / "a.csv").write_text("x,progression\n1,2\n")
-    code, _, err = run(
-        ["--data", folder, "--target", "progression", "--plot-diagnostics", "d.png"], capsys
-    )
-    assert code == 2 and "--plot-diagnostics watches a table held in memory" in err

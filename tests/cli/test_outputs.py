@@ -188,7 +188,7 @@ def test_streamed_predict_refuses_an_out_its_glob_would_read(work, capsys):
     assert run(args, capsys)[0] == 0 and (work / "d" / "preds").is_dir()
 
 
-@pytest.mark.parametrize("flag", ["--save", "--checkpoint"])
+@pytest.mark.parametrize("flag", ["--save", "--checkpoint", "--plot", "--plot-diagnostics"])
 def test_streamed_train_refuses_an_output_in_or_of_its_folder(work, capsys, flag):
     args = ["train", "--data", "d", "--target", "y", *TRAIN]
     refused([*args, flag, "d/m.npz"], capsys, work, "inside the input folder")

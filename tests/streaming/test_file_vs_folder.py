@@ -1,6 +1,8 @@
 """The same rows as one file and as a folder of parts (``barenet train --data folder/``):
-the same options resolve to the same configuration and are reported alike, and what
-a folder cannot apply is refused by name (barenet.streaming.options.stream_config)."""
+both train through ``training.fitting.fit_model``, so the same options resolve to the
+same configuration (recipe auto included), the time limit cuts and anneals alike, the
+summaries have the same keys, and what a folder cannot apply is refused by name
+(barenet.streaming.options.stream_config)."""
 
 import json
 
@@ -57,31 +59,120 @@ def test_the_same_options_resolve_and_report_alike(places, capsys, monkeypatch):
     assert set(file["test"]) == set(folder["test"])
 
 
-def test_data_alone_is_auto_for_a_file_and_the_defaults_for_a_folder_said_so(
-    places, capsys, monkeypatch
-):
+def test_data_alone_is_recipe_auto_on_both_routes_resolved_alike(places, capsys, monkeypatch):
+    """``--data`` alone means ``--recipe auto`` for a folder too: resolved (by
+    ``fit_model``) for the training rows the one pass counted, with its early stopping
+    on the held-out rows; the time limit cuts both after the first epoch."""
     monkeypatch.chdir(places)
-    code, file, _ = train(capsys, "t.csv", "--plot", "none", "--time-limit", "1e-6")
-    assert code == 0 and file["recipe_choice"].startswith("recipe auto chose tabular")
-    code, folder, err = train(capsys, "d", "--plot", "none", "--epochs", "1")
-    assert code == 0 and folder["config"]["recipe"] is None and "Note:" not in err
-    code, folder, err = train(capsys, "d", "--plot", "none", "--time-limit", "1e-6")
-    defaults = TrainConfig(time_limit=1e-6).with_epochs_for(folder["rows"]["train"])
-    assert code == 0 and folder["config"] == defaults.to_json()
-    assert "Note: a folder or glob trains with barenet train's defaults (sgd" in err
-    assert "--recipe auto, the default for one file, is not available for a folder" in err
+    options = ["--plot", "none", "--time-limit", "1e-6"]
+    code_file, file, _ = train(capsys, "t.csv", *options)
+    code_folder, folder, err = train(capsys, "d", *options)
+    assert code_file == code_folder == 0 and "Note:" not in err
+    resolved = TrainConfig(recipe="tabular", time_limit=1e-6).to_json()
+    assert file["config"] == folder["config"] == resolved
+    for summary in (file, folder):  # about 2,000 training rows on each route
+        assert summary["recipe_choice"].startswith("recipe auto chose tabular (")
+        assert (
+            summary["time_limit_cut"] == "stopped by --time-limit (1e-06 s) after 1 of 60 epochs"
+        )
+        assert summary["validation"].startswith("0.1 of the training rows")
+        assert summary["epochs_trained"] == summary["kept_epoch"] == 1
+        assert summary["history"]["val_loss"][0] is not None  # early stopping watched it
+    assert set(file) - set(folder) == {"task_reason"}
+    assert set(folder) - set(file) == {"rows_per_second"}
+
+
+def test_the_time_limit_cuts_and_anneals_a_file_and_a_folder_alike(places, capsys, monkeypatch):
+    from barenet.training import config as config_module
+    from barenet.training import fitting
+
+    class OneSecondAnEpoch(fitting.TimeBudget):
+        """``TimeBudget`` on a clock that reads the epochs done as seconds, so its cut
+        and the cosine's shortened length follow from the epochs alone."""
+
+        def __init__(self, *args, **keywords):
+            self.epochs_done = 0
+            super().__init__(*args, **{**keywords, "clock": lambda: float(self.epochs_done)})
+
+        def __call__(self, model, epoch, logs):
+            self.epochs_done = epoch
+            return super().__call__(model, epoch, logs)
+
+    monkeypatch.setattr(fitting, "TimeBudget", OneSecondAnEpoch)
+    monkeypatch.chdir(places)
+    options = ["--epochs", "60", "--schedule", "cosine", "--time-limit", "20", "--plot", "none"]
+    cut, t_max = {}, {}
+    for data in ("t.csv", "d"):
+        checkpoint = places / f"{data}.ckpt.npz"
+        code, summary, err = train(capsys, data, *options, "--checkpoint", str(checkpoint))
+        assert code == 0, err
+        cut[data] = summary["time_limit_cut"]
+        t_max[data] = config_module.load_checkpoint(checkpoint)[2].t_max
+    # 1 s an epoch: cut once the next epoch would cross 20 s, after epoch 20
+    assert cut["t.csv"] == cut["d"] == "stopped by --time-limit (20 s) after 20 of 60 epochs"
+    # the checkpoint of epoch 20, written before its budget check: the cosine was
+    # shortened (at epoch 19) to the 20 epochs predicted to fit, not the 60 configured
+    assert t_max["t.csv"] == t_max["d"] == 20
 
 
 @pytest.mark.parametrize(
     "options, named",
     [
-        (["--recipe", "auto"], "--recipe auto is not available for a folder"),
-        (["--recipe", "tabular"], "--early-stopping is not available for a folder or glob yet"),
-        (["--early-stopping", "3"], "--early-stopping is not available for a folder"),
-        (["--plot-diagnostics", "x.png"], "--plot-diagnostics watches a table held in memory"),
+        (["--recipe", "tabular-best"], "--retrieval (and --recipe tabular-best) reads every"),
+        (["--retrieval", "1"], "a folder or glob holds only a sample of its rows in memory"),
     ],
 )
 def test_what_a_folder_cannot_apply_is_refused_by_name(places, capsys, options, named):
     code, _, err = train(capsys, places / "d", "--plot", "none", *options)
     assert code == 2 and named in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_a_batch_larger_than_the_training_rows_is_refused_on_both_routes(places, capsys):
+    for data in ("t.csv", "d"):
+        code, _, err = train(capsys, places / data, "--plot", "none", "--batch-size", "4096")
+        assert code == 2 and "rows, fewer than one batch (--batch-size 4096)" in err, err
+
+
+def test_early_stopping_on_a_folder_keeps_its_best_held_out_epoch(places, capsys, monkeypatch):
+    """The trainer selects on the rows the folder's hash split held out, as a file's on
+    the rows ``fit_model`` held out: every epoch has a validation loss, and the kept epoch
+    is the one of the lowest."""
+    import numpy as np
+
+    import barenet
+
+    monkeypatch.chdir(places)
+    options = ["--early-stopping", "2", "--epochs", "12", "--lr", "0.3", "--plot", "none"]
+    code, folder, err = train(capsys, "d", *options, "--save", "best.npz")
+    assert code == 0, err
+    val = folder["history"]["val_loss"]
+    assert folder["validation"] == "0.1 of the training rows, held out by hash"
+    assert folder["rows"]["validation"] > 0 and None not in val
+    assert folder["kept_epoch"] == 1 + int(np.argmin(val))
+    model = barenet.load(places / "best.npz")
+    assert model.epoch == folder["epochs_trained"] >= folder["kept_epoch"]
+
+
+def test_diagnostics_watch_a_folder_as_a_file(places, capsys, monkeypatch):
+    """``--plot-diagnostics`` draws its fixed batch from the folder's training sample, as
+    from a file's training rows, and records every epoch on both routes."""
+    from barenet.diagnostics import recorder
+
+    watched = []
+    original = recorder.Diagnostics.__init__
+
+    def remember(self, model, x, y, **keywords):
+        original(self, model, x, y, **keywords)
+        watched.append(self)
+
+    monkeypatch.setattr(recorder.Diagnostics, "__init__", remember)
+    monkeypatch.chdir(places)
+    options = ["--epochs", "2", "--plot", "none"]
+    for data in ("t.csv", "d"):
+        code, summary, err = train(capsys, data, *options, "--plot-diagnostics", f"{data}.png")
+        assert code == 0, err
+        assert summary["diagnostics_plot"] == f"{data}.png"
+        assert (places / f"{data}.png").stat().st_size > 0
+    assert [w.history["epoch"] for w in watched] == [[0, 1, 2], [0, 1, 2]]
+    assert [len(w.x) for w in watched] == [256, 256]

@@ -184,13 +184,14 @@ def test_progress_shows_rows_per_second_and_time_left(tmp_path, capsys):
 def test_memory_holds_one_buffer_of_rows(tmp_path, capsys, monkeypatch):
     write_parts(table(6000), tmp_path / "d", parts=6)
     sizes = []
-    original = stream_train.StreamRun.train_buffer
+    original = stream_train.FolderRows.epoch_blocks
 
-    def record(self, x, y):
-        sizes.append(len(x))
-        return original(self, x, y)
+    def record(self, model):
+        for x, y in original(self, model):
+            sizes.append(len(x))
+            yield x, y
 
-    monkeypatch.setattr(stream_train.StreamRun, "train_buffer", record)
+    monkeypatch.setattr(stream_train.FolderRows, "epoch_blocks", record)
     monkeypatch.setattr(
         stream_train, "TableStream", lambda path, **_: TableStream(path, batch_rows=100)
     )
@@ -291,25 +292,25 @@ def test_resume_continues_at_the_file_and_batch_where_it_stopped(tmp_path, capsy
     ]
     assert run([*common, "--save", tmp_path / "full.npz"], capsys)[0] == 0
 
-    original = stream_train.StreamRun.train_buffer
+    original = stream_train.FolderRows.block_done
     calls = []
 
-    def stop_after_five(self, x, y):
-        loss = original(self, x, y)
+    def stop_after_five(self, trainer):
         calls.append(1)
-        if len(calls) == 5:  # as Ctrl-C during the fifth buffer's last batch
-            self.model.request_stop()
-        return loss
+        if len(calls) == 5:  # as Ctrl-C while the fifth buffer trains, after its last batch
+            trainer.model.request_stop()
+        original(self, trainer)
 
-    monkeypatch.setattr(stream_train.StreamRun, "train_buffer", stop_after_five)
+    monkeypatch.setattr(stream_train.FolderRows, "block_done", stop_after_five)
     checkpoint = tmp_path / "ckpt.npz"
-    code, _, err = run(
+    code, out, err = run(
         [*common, "--checkpoint", checkpoint, "--checkpoint-seconds", "1000"], capsys
     )
     assert code == 130 and "--resume" in err
+    assert "Interrupted (Ctrl-C) during epoch 1" in out  # reported as for a file
     position = barenet.load(checkpoint).preprocessing.extra["stream_position"]
     assert position["epoch"] == 0 and (position["file"], position["batch"]) > (0, 0)
-    monkeypatch.setattr(stream_train.StreamRun, "train_buffer", original)
+    monkeypatch.setattr(stream_train.FolderRows, "block_done", original)
     without_epochs = [a for a in common if a not in ("--epochs", "2")]  # the checkpoint's 2
     code, _, _ = run(
         [*without_epochs, "--resume", checkpoint, "--save", tmp_path / "resumed.npz"], capsys
@@ -463,3 +464,31 @@ def test_predict_a_csv_glob_on_dask_gives_the_same_numbers(tmp_path, capsys):
     pd.testing.assert_frame_equal(
         one, pd.read_parquet(tmp_path / "dask").set_index("id").sort_index()
     )
+
+
+def test_ctrl_c_while_the_buffer_fills_stops_at_once_keeping_the_last_checkpoint(
+    tmp_path, capsys, monkeypatch
+):
+    """No update is under way while files are read: Ctrl-C there stops at once (exit
+    130), and the checkpoint of the last epoch's end is where --resume continues."""
+    write_parts(table(2000), tmp_path / "d", parts=2)
+    original = stream_train.FolderRows.epoch_blocks
+
+    def ctrl_c_in_the_second_epoch(self, model):
+        if model.epoch == 1:
+            model.request_stop()  # what the trainer's Ctrl-C handler does
+        yield from original(self, model)
+
+    monkeypatch.setattr(stream_train.FolderRows, "epoch_blocks", ctrl_c_in_the_second_epoch)
+    checkpoint = tmp_path / "ckpt.npz"
+    code, _, err = run(
+        [
+            *["train", "--data", tmp_path / "d", "--target", "y", "--epochs", "3"],
+            *["--plot", "none", "--quiet", "--checkpoint", checkpoint, "--save", "m.npz"],
+        ],
+        capsys,
+    )
+    assert code == 130 and "interrupted" in err
+    assert not (tmp_path / "m.npz").exists()
+    position = barenet.load(checkpoint).preprocessing.extra["stream_position"]
+    assert position == {"epoch": 1, "file": 0, "batch": 0}

@@ -28,12 +28,10 @@ def test_the_spec_validates_and_names_the_parameter():
 
 
 def test_estimator_defaults_are_a_valid_configuration_that_builds():
-    from barenet.sklearn.estimators import BarenetRegressor
-    from barenet.training.config import TrainConfig
-
     import numpy as np
 
-    from barenet.training.config import build_model
+    from barenet.sklearn.estimators import BarenetRegressor
+    from barenet.training.config import TrainConfig, build_model
 
     config = BarenetRegressor()._config()
     assert isinstance(config, TrainConfig)
@@ -47,7 +45,7 @@ def test_estimator_defaults_are_a_valid_configuration_that_builds():
     assert model.in_dim == 3 and model.out_dim == 1
     before = [p.value.copy() for p in model.parameters()]
     model.train(x, y, epochs=1, batch_size=16)
-    assert any(not np.array_equal(b, p.value) for b, p in zip(before, model.parameters()))
+    assert any(not np.array_equal(b, p.value) for b, p in zip(before, model.parameters(), strict=True))
 
 
 def test_momentum_with_an_optimizer_that_has_none_is_an_error():

@@ -262,10 +262,6 @@ def run_train(args, stdout=None) -> int:
     streamed = bool(args.data) and is_dataset_path(args.data)
     outputs.check_train(args, streamed)  # before any work: no output touches an input
     if streamed:  # a folder or glob
-        if args.plot_diagnostics:
-            raise BarenetValueError(
-                "--plot-diagnostics watches a table held in memory, not a folder or glob"
-            )
         return run_stream_train(args, stdout, check_loss)
     stdout = stdout or sys.stdout
     started = time.perf_counter()

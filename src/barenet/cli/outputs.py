@@ -178,13 +178,15 @@ def check_run_paths(inputs, outputs) -> None:
 
 
 def train_outputs(args, streamed: bool) -> list[Output]:
-    """The files ``barenet train`` writes (a streamed run draws no plot)."""
-    outputs = [Output("--save", args.save), Output("--checkpoint", args.checkpoint)]
-    if not streamed:
-        plot = getattr(args, "plot", None)
-        outputs.append(Output("--plot", None if plot == "none" else plot))
-        outputs.append(Output("--plot-diagnostics", getattr(args, "plot_diagnostics", None)))
-    return outputs
+    """The files ``barenet train`` writes (on a table in memory or ``streamed`` alike:
+    both draw their plots)."""
+    plot = getattr(args, "plot", None)
+    return [
+        Output("--save", args.save),
+        Output("--checkpoint", args.checkpoint),
+        Output("--plot", None if plot == "none" else plot),
+        Output("--plot-diagnostics", getattr(args, "plot_diagnostics", None)),
+    ]
 
 
 def check_train(args, streamed: bool) -> None:

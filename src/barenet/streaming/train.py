@@ -1,9 +1,13 @@
 """``barenet train --data FOLDER`` (or a glob): training on a table larger than memory.
 
-One pass learns the column preprocessing (``barenet.streaming.columns``); then each epoch
-reads the files in a new random order, batch by batch, keeps the training rows, and
-fills a buffer of ``--shuffle-buffer`` rows; a full buffer is shuffled and trained on
-(the same mini-batch steps and engines as ``MLP.train``), then emptied. Memory holds the
+One pass learns the column preprocessing (``barenet.streaming.columns``); then the folder
+trains through the same ``training.fitting.fit_model`` as a file, its rows given by
+``FolderRows``: each epoch reads the files in a new random order, batch by batch, keeps
+the training rows, and fills a buffer of ``--shuffle-buffer`` rows; a full buffer is
+one block of ``barenet.trainer.Trainer`` (shuffled and trained on with the same
+mini-batch steps, checks and engines as rows in memory), then emptied. The recipe
+(``auto`` too), the time limit, early stopping on the held-out rows, the schedule and
+the summary mean what they mean for a file. Memory holds the
 buffer, one record batch, and the two samples of ``stream_columns``, whatever the size
 of the data. Test rows are chosen by hash (``barenet.streaming.source.split_of``); the test
 metrics at the end are exact, over every test row, in one more pass.
@@ -16,7 +20,6 @@ the epoch, the file and the batch to continue from, so ``--resume`` continues th
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 
@@ -24,10 +27,15 @@ import numpy as np
 
 from barenet.errors import BarenetValueError, DataError
 from barenet.streaming.blocks import BlockEncoder, ShuffleBuffer
-from barenet.streaming.columns import Moments, class_indices, encode_batch, fit_stream
-from barenet.streaming.options import given_options, plot_losses_of, stream_config, train_epochs
+from barenet.streaming.columns import class_indices, encode_batch, fit_stream
+from barenet.streaming.options import given_options, stream_config
+from barenet.streaming.report import (
+    StreamProgress,
+    plot_diagnostics_of,
+    plot_losses_of,
+    stream_summary,
+)
 from barenet.streaming.source import TableStream, check_split_key, row_hash, split_of
-from barenet.trainer import Trainer
 
 SHUFFLE_BUFFER = 262_144  # rows: 2 MB per float64 feature; see README
 
@@ -56,30 +64,13 @@ def add_stream_arguments(parser) -> None:
     )
 
 
-class _ChunkTrainer(Trainer):
-    """``Trainer`` for one shuffled buffer: the same batches, checks and engines, but no
-    epoch of its own (the stream's loop keeps the epochs, history and schedule)."""
-
-    def _epoch(self, step, x, y, x_val, y_val) -> bool:
-        self.model.train(True)
-        if step is not self.model:
-            step.begin_epoch()
-        loss = self._run_batches(step, x, y)
-        if loss is None:
-            self.model.interrupted = True
-            return False
-        self.loss_sum = loss * len(x)
-        if not math.isfinite(loss):
-            self._diverged(self.model.epoch + 1, 0, f"the loss became {loss}")
-        return True
-
-
 class StreamRun:
     """The state of one streamed training run (see the module's description)."""
 
-    def __init__(self, args, config, stream, fit, prep, model, schedule, features) -> None:
+    def __init__(self, args, config, stream, fit, prep, features) -> None:
         self.args, self.config, self.stream, self.fit = args, config, stream, fit
-        self.prep, self.model, self.schedule, self.features = prep, model, schedule, features
+        self.prep, self.features = prep, features
+        self.model = self.encoder = self.diagnostics = None
         self.key = getattr(args, "split_key", None)
         self.validation = config.validation_fraction()
         held_out = fit.held_out  # None when no row is held out (a tiny folder)
@@ -89,15 +80,11 @@ class StreamRun:
             dict.fromkeys(features + [args.target] + ([self.key] if self.key else []))
         )
         self.last_checkpoint = time.perf_counter()
-        self.encoder = self.buffer = None
-        if model is not None:
-            self.attach(model, schedule)
 
-    def attach(self, model, schedule) -> None:
-        """Train ``model`` (with ``schedule``, or None): rows are encoded in its dtype."""
-        self.model, self.schedule = model, schedule
+    def attach(self, model) -> None:
+        """Train ``model``: rows are encoded in its dtype."""
+        self.model = model
         self.encoder = BlockEncoder(self.prep, model.dtype)
-        self.buffer = None
 
     def encode(self, table):
         """``(x, y)`` of raw rows: scaled features, and targets as the loss takes them."""
@@ -120,65 +107,19 @@ class StreamRun:
         rng = np.random.default_rng([self.config.seed, epoch])
         return rng.permutation(len(self.stream.files))
 
-    def train_buffer(self, x, y) -> float:
-        """One step of ``_ChunkTrainer`` over the buffer's rows ``(x, y)``; their summed
-        loss."""
-        config = self.config
-        trainer = _ChunkTrainer(
-            self.model,
-            epochs=1,
-            batch_size=min(config.batch_size, len(x)),
-            clip_norm=config.clip_norm,
-            engine=config.engine,
-        )
-        trainer.loss_sum = 0.0
-        trainer.fit(x, y)
-        return trainer.loss_sum
+    def validation_text(self) -> str:
+        """What the validation loss is measured on (``FitResult.validation``)."""
+        if not self.validation:
+            return "watched rows"
+        text = f"{self.validation:g} of the training rows, held out by hash"
+        held = 0 if self.watch[0] is None else len(self.watch[0])
+        if held < self.fit.rows["validation"]:
+            text += f"; the loss on a sample of {held:,}"
+        return text
 
-    def epoch(self, epoch: int, start, progress) -> bool:
-        """Train epoch ``epoch`` from ``start`` (file position, batch); False if stopped.
-
-        The buffer is trained on when it holds ``--shuffle-buffer`` rows or more, after
-        a whole record batch (so a checkpoint's position is a batch boundary)."""
-        model, size = self.model, self.args.shuffle_buffer
-        if self.buffer is None:  # room for one more record batch than the size asks
-            self.buffer = ShuffleBuffer(size + self.stream.batch_rows, self.encoder)
-        buffer = self.buffer
-        buffer.clear()
-        loss_sum, rows = 0.0, 0
-        for position, file_index, first_row, batch in self.stream.batches(
-            self.columns, self.order(epoch), start
-        ):
-            progress.rows(buffer.add(batch, self.rows_of(file_index, first_row, batch, 0)))
-            if buffer.held >= size:
-                loss_sum, rows = loss_sum + self.train_buffer(*buffer.rows()), rows + buffer.held
-                buffer.clear()
-                after = (position[0], position[1] + 1)
-                if model.stop_requested:
-                    self.checkpoint(epoch, after, force=True)
-                    return False
-                self.checkpoint(epoch, after)
-        if buffer.held:
-            loss_sum, rows = loss_sum + self.train_buffer(*buffer.rows()), rows + buffer.held
-            buffer.clear()
-            if model.stop_requested:
-                self.checkpoint(epoch, (len(self.stream.files), 0), force=True)
-                return False
-        train_loss = loss_sum / max(rows, 1)
-        val_loss = None
-        if self.watch[0] is not None:
-            val_loss = model.evaluate(*self.watch, engine=self.config.engine)
-        model.epoch += 1
-        model.history["train_loss"].append(train_loss)
-        model.history["val_loss"].append(math.nan if val_loss is None else val_loss)
-        if self.schedule is not None:
-            self.schedule.step(val_loss)
-        progress.epoch_done(model.epoch, train_loss, val_loss)
-        self.checkpoint(epoch + 1, (0, 0), force=True)
-        return True
-
-    def checkpoint(self, epoch: int, position, force=False) -> None:
-        """Write the checkpoint (if asked for) to continue at ``epoch``, ``position``."""
+    def checkpoint(self, trainer, position, force=False) -> None:
+        """Write the checkpoint (if asked for) to continue at ``position``: ``(epoch,
+        file, batch)``; ``trainer``'s early-stopping state with it."""
         path = self.args.checkpoint
         if not path:
             return
@@ -187,94 +128,75 @@ class StreamRun:
         from barenet.tables.preprocessing import Preprocessing
         from barenet.training.config import save_checkpoint
 
-        where = {"epoch": epoch, "file": int(position[0]), "batch": int(position[1])}
+        where = dict(zip(("epoch", "file", "batch"), map(int, position), strict=True))
         prep = Preprocessing.from_json(self.prep.to_json())
         prep.extra = {**prep.extra, "stream_position": where}
-        save_checkpoint(self.model, path, self.config, schedule=self.schedule, preprocessing=prep)
+        save_checkpoint(
+            self.model, path, self.config, schedule=trainer.schedule, trainer=trainer,
+            preprocessing=prep,
+        )  # fmt: skip
         self.last_checkpoint = time.perf_counter()
 
-    def test_metrics(self) -> dict:
-        """Metrics over every test row, in the target's units: one more pass."""
-        prep, model = self.prep, self.model
-        if prep.classes is not None:
-            size = len(prep.classes)
-            confusion = np.zeros((size, size), dtype=np.int64)
-            unknown = 0
-        else:
-            truth_moments, sse, sae, n = Moments(), 0.0, 0.0, 0
-        for _, file_index, first_row, batch in self.stream.batches(self.columns):
-            rows = self.rows_of(file_index, first_row, batch, 2)
-            if len(rows) == 0:
-                continue
-            x = np.empty((len(rows), self.encoder.width), dtype=model.dtype)
-            self.encoder.features_into(batch, rows, x)
-            output = model.predict(x, engine=self.config.engine)
-            labels = batch.column(self.args.target)
-            if prep.classes is not None:
-                truth = class_indices(labels, prep.classes)[rows]
-                unknown += int((truth < 0).sum())
-                known = truth >= 0
-                np.add.at(confusion, (truth[known], np.argmax(output[known], axis=1)), 1)
-            else:
-                answers = prep.answers(output).reshape(-1)
-                truth = labels.to_numpy(zero_copy_only=False)[rows]
-                error = answers - truth.astype(np.float64)
-                sse, sae, n = (
-                    sse + float(error @ error),
-                    sae + float(np.abs(error).sum()),
-                    n + len(x),
-                )
-                truth_moments.add(truth.astype(np.float64))
-        if prep.classes is not None:
-            total = int(confusion.sum()) + unknown
-            return {
-                "accuracy": float(np.trace(confusion) / max(total, 1)),
-                "labels": list(prep.classes),
-                "confusion_matrix": confusion.tolist(),
-            }
-        if n == 0:
-            return {"mse": math.nan, "rmse": math.nan, "mae": math.nan, "r2": math.nan}
-        mse = sse / n
-        r2 = 1 - sse / truth_moments.m2 if truth_moments.m2 > 0 else math.nan
-        return {"mse": mse, "rmse": math.sqrt(mse), "mae": sae / n, "r2": r2}
+    def epoch_done(self, model, epoch: int, logs: dict) -> None:
+        """An epoch callback: the checkpoint to continue with the next epoch."""
+        self.checkpoint(logs["trainer"], (epoch, 0, 0), force=True)
 
 
-class StreamProgress:
-    """Lines with rows per second and the estimated time left (every ``every`` s)."""
+class FolderRows:
+    """The training rows of a folder, epoch by epoch, through a shuffle buffer: a
+    ``barenet.trainer.BatchSource``. Each block is the buffer once it holds
+    ``--shuffle-buffer`` rows or more, after a whole record batch (so a checkpoint's
+    position is a batch boundary); after each block the checkpoint (if asked for) is
+    written, at most every ``--checkpoint-seconds``, or at once when stopping. Ctrl-C
+    while the buffer fills (no update under way) stops at once, as ``KeyboardInterrupt``:
+    the last checkpoint written is where ``--resume`` continues.
 
-    def __init__(self, total_rows: int, stream, quiet: bool, every: float = 5.0) -> None:
-        self.total, self.stream, self.quiet, self.every = total_rows, stream, quiet, every
-        self.done = 0
-        self.started = self.shown = time.perf_counter()
+    Parameters
+    ----------
+    run : StreamRun
+    position : dict
+        ``{"epoch", "file", "batch"}``: where the first epoch starts (a resumed one).
+    progress : StreamProgress
+    """
 
-    def rows(self, n: int) -> None:
-        self.done += n
-        now = time.perf_counter()
-        if not self.quiet and now - self.shown >= self.every:
-            self.shown = now
-            print(self.line(now), file=self.stream, flush=True)
+    fixed = False
 
-    def line(self, now: float) -> str:
-        rate = self.done / max(now - self.started, 1e-9)
-        left = max(self.total - self.done, 0) / max(rate, 1e-9)
-        return (
-            f"  {self.done:,}/{self.total:,} rows  {rate:,.0f} rows/s  "
-            f"ETA {time.strftime('%H:%M:%S', time.gmtime(left))}"
-        )
+    def __init__(self, run: StreamRun, position: dict, progress) -> None:
+        self.run, self.start, self.progress = run, position, progress
+        self.n_rows = run.fit.rows["train"]
+        self.validation = run.validation_text()
+        self.buffer = self.after = None
 
-    def epoch_done(self, epoch: int, train_loss: float, val_loss) -> None:
-        if self.quiet:
-            return
-        watched = "" if val_loss is None else f"  held-out sample {val_loss:.4f}"
-        print(
-            f"epoch {epoch}  train {train_loss:.4f}{watched}  {self.line(time.perf_counter())}",
-            file=self.stream,
-            flush=True,
-        )
+    def first_rows(self):
+        x, y = self.run.encode(self.run.fit.sample.slice(0, 2))
+        return (x, y) if len(x) else None
 
-    @property
-    def rate(self) -> float:
-        return self.done / max(time.perf_counter() - self.started, 1e-9)
+    def epoch_blocks(self, model):
+        run, size, epoch = self.run, self.run.args.shuffle_buffer, model.epoch
+        start = (0, 0)
+        if epoch == self.start["epoch"]:
+            start = (self.start["file"], self.start["batch"])
+        if self.buffer is None:  # room for one more record batch than the size asks
+            self.buffer = ShuffleBuffer(size + run.stream.batch_rows, run.encoder)
+        buffer = self.buffer
+        buffer.clear()
+        for position, file_index, first_row, batch in run.stream.batches(
+            run.columns, run.order(epoch), start
+        ):
+            if model.stop_requested:  # Ctrl-C while reading: the last checkpoint stays
+                raise KeyboardInterrupt
+            self.progress.rows(buffer.add(batch, run.rows_of(file_index, first_row, batch, 0)))
+            if buffer.held >= size:
+                self.after = (epoch, position[0], position[1] + 1)
+                yield buffer.rows()
+                buffer.clear()
+        if buffer.held:
+            self.after = (epoch, len(run.stream.files), 0)
+            yield buffer.rows()
+            buffer.clear()
+
+    def block_done(self, trainer) -> None:
+        self.run.checkpoint(trainer, self.after, force=trainer.model.stop_requested)
 
 
 def _features(args, stream) -> list[str]:
@@ -302,13 +224,12 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     line's own check)."""
     from barenet.cli.reporting import finish_summary
     from barenet.tables.columns import describe, describe_line
-    from barenet.training.config import build_model, build_schedule
 
     stdout = stdout or sys.stdout
     started = time.perf_counter()
     _check_stream_args(args)
     out = sys.stderr if args.json else stdout
-    config, resumed = _stream_start(args, out)
+    config, resumed = _stream_start(args)
     stream = TableStream(args.data, sep=args.sep, encoding=getattr(args, "encoding", None))
     check_split_key(stream, getattr(args, "split_key", None))
     features = _features(args, stream)
@@ -324,32 +245,61 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
         print(f"Data: {len(stream.files)} {stream.format} files; rows {fit.rows}", file=out)
         print(f"Task: {fit.task} ({fit.task_reason})", file=out)
         print(describe_line(describe(fit.specs, fit.dropped)), file=out)
-    config = config.with_epochs_for(fit.rows["train"])
-    out_dim = len(fit.classes) if fit.classes is not None else 1
-    run = StreamRun(args, config, stream, fit, prep, None, None, features)
-    if resumed is None:
-        x_sample = y_sample = None
-        if config.fits_on_training_rows():
-            x_sample, y_sample = run.encode(fit.sample)
-        model = build_model(config, _width(prep), out_dim, fit.task, x_sample, y_sample)
-        resumed = {"model": model, "schedule": build_schedule(config, model)}
-        resumed["position"] = {"epoch": 0, "file": 0, "batch": 0}
-    model, schedule, position = resumed["model"], resumed["schedule"], resumed["position"]
-    run.attach(model, schedule)
-    model.preprocessing = prep
-    total = fit.rows["train"] * max(0, config.epochs - position["epoch"])
-    progress = StreamProgress(total, out, args.quiet)
-    train_started = time.perf_counter()
-    stopped, budget = train_epochs(run, config, position, progress, schedule)
-    train_time = time.perf_counter() - train_started
-    if stopped:
-        where = f"; resume with --resume {args.checkpoint}" if args.checkpoint else ""
-        print(f"Interrupted in epoch {model.epoch + 1}{where}", file=sys.stderr)
-        return 130
-    summary = _stream_summary(args, config, fit, run, budget, progress)
-    plot_losses_of(args, model, summary, run.config)
-    finish_summary(summary, model, args, started, train_time, stdout)
-    return 0
+    run = StreamRun(args, config, stream, fit, prep, features)
+    result, progress = _fit_folder(args, run, config, resumed, out)
+    model = result.model
+    if model.interrupted and args.checkpoint:
+        print(f"Interrupted: resume with --resume {args.checkpoint}", file=sys.stderr)
+    summary = stream_summary(args, result, fit, run, progress)
+    plot_losses_of(args, model, summary, result.config)
+    plot_diagnostics_of(args, run, summary)
+    finish_summary(summary, model, args, started, result.train_seconds, stdout)
+    return 130 if model.interrupted else 0  # as for a file: reported, saved, and told
+
+
+def _fit_folder(args, run: StreamRun, config, resumed, out):
+    """``(FitResult, StreamProgress)``: ``fit_model`` on the folder's rows
+    (``FolderRows``), from the checkpoint's model and position when resuming; the
+    configuration resolved first (as a file's: ``cli._starting_point``) for the
+    training rows the one pass counted, so that checkpoints hold it."""
+    from dataclasses import replace
+
+    from barenet.training.fitting import fit_model, resolve_config
+
+    fit = run.fit
+    # recipe auto resolves to a recipe of the same validation share (both select their
+    # best epoch on 0.1 of the rows), the share the one pass split the folder by
+    run.config, choice = resolve_config(config, fit.rows["train"])
+    if choice and not args.json:
+        print(f"Model: {choice}", file=out)
+    resumed = resumed or {"position": {"epoch": 0, "file": 0, "batch": 0}}
+    position = resumed["position"]
+    epochs_left = max(0, run.config.epochs - position["epoch"])
+    progress = StreamProgress(fit.rows["train"] * epochs_left, out, args.quiet)
+
+    x_sample, y_sample = run.encode(fit.sample)  # scaling and bins are fitted on these
+    callbacks = [run.epoch_done, progress.epoch_callback]
+
+    def prepare(model):
+        """Before training: the preprocessing, and the diagnostics' first record (its
+        fixed batch drawn from the training sample, as a file's from its rows)."""
+        model.preprocessing = run.prep
+        run.attach(model)
+        if args.plot_diagnostics:
+            from barenet.diagnostics.recorder import Diagnostics
+
+            run.diagnostics = Diagnostics(model, x_sample, y_sample)
+            callbacks.append(run.diagnostics)  # fit_model copies the callbacks after
+
+    result = fit_model(
+        run.config, x_sample, y_sample, task=fit.task,
+        out_dim=len(fit.classes) if fit.classes is not None else 1,
+        source=FolderRows(run, position, progress), x_watch=run.watch[0],
+        y_watch=run.watch[1], model=resumed.get("model"), schedule=resumed.get("schedule"),
+        trainer_state=resumed.get("trainer_state"), callbacks=callbacks, prepare=prepare,
+        limit_name="--time-limit", verbose=not args.quiet,
+    )  # fmt: skip
+    return replace(result, choice=choice), progress
 
 
 def _check_stream_args(args) -> None:
@@ -364,31 +314,33 @@ def _check_stream_args(args) -> None:
         raise BarenetValueError(f"--test-size must be between 0 and 1, got {args.test_size}")
     check_train(args, streamed=True)  # before any work: no output touches an input
     plot = None if getattr(args, "plot", "none") == "none" else args.plot
-    if plot:
-        from barenet.diagnostics.plotting import check_plot_format
+    for path in (plot, getattr(args, "plot_diagnostics", None)):
+        if path:
+            from barenet.diagnostics.plotting import check_plot_format
 
-        check_plot_format(plot)
+            check_plot_format(path)
 
 
-def _stream_start(args, out):
-    """``(config, resumed)``: the configuration from the flags (its notes printed), or
-    with ``--resume`` the checkpoint's, and then ``resumed`` holds its model, schedule,
-    stream position and saved preprocessing (else None)."""
+def _stream_start(args):
+    """``(config, resumed)``: the configuration from the flags (by the command line's
+    rules, ``streaming.options.stream_config``), or with ``--resume`` the checkpoint's,
+    and then ``resumed`` holds its model, schedule, early-stopping state, stream position
+    and saved preprocessing (else None)."""
     from barenet.training.config import load_checkpoint
 
     if not args.resume:
-        config = stream_config(args, notices := [])
-        for notice in notices:
-            print(f"Note: {notice}", file=out)
-        return config, None
-    model, config, schedule, _ = load_checkpoint(args.resume)
+        return stream_config(args), None
+    model, config, schedule, trainer_state = load_checkpoint(args.resume)
     saved = model.preprocessing
     position = (saved.extra or {}).get("stream_position") if saved else None
     if position is None:
         raise BarenetValueError(f"{args.resume} is not a checkpoint of training on a folder")
     epochs = given_options(args).get("epochs")
     config = config.replace(epochs=epochs) if epochs is not None else config
-    resumed = {"model": model, "schedule": schedule, "position": position, "saved": saved}
+    resumed = {
+        "model": model, "schedule": schedule, "trainer_state": trainer_state,
+        "position": position, "saved": saved,
+    }  # fmt: skip
     return config, resumed
 
 
@@ -413,50 +365,3 @@ def _stream_preprocessing(args, fit, resumed):
             "trained on (the data changed since)"
         )
     return Preprocessing.from_json({**saved.to_json(), "extra": {}})
-
-
-def _stream_summary(args, config, fit, run, budget, progress) -> dict:
-    """The summary of training on a folder (as ``barenet train``'s on a file)."""
-    from pathlib import Path
-
-    from barenet.cli.reporting import history_for_json
-    from barenet.tables.columns import describe
-
-    model = run.model
-    return {
-        "dataset": Path(args.data).name or str(args.data),
-        "task": fit.task,
-        "rows": fit.rows,
-        "validation": "held-out sample" if config.validation_fraction() else "test split",
-        "config": config.to_json(),
-        "recipe_choice": None,
-        "time_limit_cut": None if budget is None else budget.cut,
-        "epochs_trained": model.epoch,
-        "kept_epoch": model.epoch,
-        "interrupted": False,
-        "diverged": None,
-        "rows_per_second": progress.rate,
-        "history": history_for_json(model.history),
-        "test": run.test_metrics(),
-        "baselines": {},
-        "columns": describe(fit.specs, fit.dropped),
-        "saved_model": folder_saved_model(fit.rows),
-    }
-
-
-def _width(prep) -> int:
-    from barenet.tables.columns import encoded_names
-
-    return len(encoded_names(prep.columns))
-
-
-def folder_saved_model(rows: dict) -> dict:
-    """For the summary: which rows a folder's saved model learned from. A folder's model
-    is not refitted on every row (that would be a second pass over the folder for every
-    epoch); its test rows stay held out, and the summary says so."""
-    why = "a folder's model is not refitted on every row"
-    line = (
-        f"Saved model: learned from the {rows['train']} training rows ({why}); "
-        f"the {rows['test']} test rows were held out."
-    )
-    return {"refitted": False, "rows": rows["train"], "why": why, "line": line}

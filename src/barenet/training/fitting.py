@@ -9,12 +9,14 @@ the same everywhere. ``MLP.train`` stays the notebook's lower-level API.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from barenet.errors import BarenetValueError
 from barenet.model import MLP
+from barenet.trainer import BatchSource, Trainer, TrainOptions
 from barenet.training.config import TrainConfig, build_model, build_schedule, hold_out_validation
 
 
@@ -127,39 +129,15 @@ def split_validation(config: TrainConfig, x, y, *, task: str, x_watch=None, y_wa
     return x, y, None, None, "none"
 
 
-def fit_model(
-    config: TrainConfig,
-    x,
-    y,
-    *,
-    task: str,
-    out_dim: int,
-    x_watch=None,
-    y_watch=None,
-    model: MLP | None = None,
-    schedule=None,
-    trainer_state: dict | None = None,
-    epochs: int | None = None,
-    shrink_batch: bool = False,
-    callbacks=(),
-    progress=None,
-    verbose: bool = False,
-    prepare=None,
-    limit_name: str = "time_limit",
-    clock=None,
-) -> FitResult:
-    """Train a model as ``config`` says, on ``x`` (n_rows, n_features) and ``y``
-    (class indices (n_rows,) or values (n_rows, out_dim)).
+@dataclass
+class FitOptions:
+    """``fit_model``'s keywords beyond the configuration and the data.
 
-    Parameters
+    Attributes
     ----------
-    config : TrainConfig
-        Resolved here (``resolve_config``) for the number of rows in ``x``.
-    task : "regression" or "classification"
-    out_dim : int
-        Outputs of the network (the number of classes for classification).
     x_watch, y_watch : arrays, optional
-        Rows whose loss is watched per epoch when nothing selects on validation.
+        Rows whose loss is watched per epoch when nothing selects on validation; with a
+        ``source``, the validation rows the source's own split held out.
     model, schedule, trainer_state : optional
         Continue this model (a checkpoint, ``partial_fit``) instead of building one.
     epochs : int, optional
@@ -171,81 +149,134 @@ def fit_model(
         Epoch callbacks (``MLP.train``), run before ``progress``.
     progress : callable ``(config, model, budget) -> callback``, optional
         Builds the progress display once the configuration is resolved.
+    verbose : bool
+        As ``MLP.train``'s.
     prepare : callable ``(model) -> None``, optional
         Called on the model before training (to attach preprocessing, say).
     limit_name : str
         How the time limit is named in ``FitResult.time_cut`` ("--time-limit").
     clock : callable, optional
         The time limit's clock in seconds (``time.perf_counter``; a test's fake clock).
+    source : BatchSource, optional
+        Where the training rows come from, epoch by epoch (``barenet.trainer``), when
+        they are not ``x`` and ``y`` (a folder: ``barenet.streaming.train.FolderRows``).
+        ``x`` and ``y`` are then a sample of them (to fit the scaling and bins on), and
+        ``source.n_rows`` (the number of training rows) and ``source.validation`` (what
+        the validation rows are) are read.
+    """
+
+    x_watch: np.ndarray | None = None
+    y_watch: np.ndarray | None = None
+    model: MLP | None = None
+    schedule: object = None
+    trainer_state: dict | None = None
+    epochs: int | None = None
+    shrink_batch: bool = False
+    callbacks: Sequence = ()
+    progress: Callable | None = None
+    verbose: bool = False
+    prepare: Callable | None = None
+    limit_name: str = "time_limit"
+    clock: Callable | None = None
+    source: BatchSource | None = None
+
+
+def fit_model(
+    config: TrainConfig,
+    x,
+    y,
+    *,
+    task: str,
+    out_dim: int,
+    options: FitOptions | None = None,
+    **keywords,
+) -> FitResult:
+    """Train a model as ``config`` says, on ``x`` (n_rows, n_features) and ``y``
+    (class indices (n_rows,) or values (n_rows, out_dim)).
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Resolved here (``resolve_config``) for the number of training rows.
+    task : "regression" or "classification"
+    out_dim : int
+        Outputs of the network (the number of classes for classification).
+    options : FitOptions, optional
+        The rest; keywords (``x_watch=``, ``callbacks=``, ...) replace its fields.
 
     Raises
     ------
     TrainingDiverged
         As ``MLP.train``; the model keeps finite weights.
     """
-    config, why = resolve_config(config, len(x))
-    x_train, y_train, x_val, y_val, where = split_validation(
-        config, x, y, task=task, x_watch=x_watch, y_watch=y_watch
-    )
+    options = replace(options or FitOptions(), **keywords)
+    source = options.source
+    config, why = resolve_config(config, len(x) if source is None else source.n_rows)
+    x_train, y_train, x_val, y_val, where = _split(config, x, y, task, options)
+    model, schedule = options.model, options.schedule
     if model is None:
         model = build_model(config, x_train.shape[1], out_dim, task, x_train, y_train)
         schedule = build_schedule(config, model)
-    batch_size = config.batch_size
-    if len(x_train) < batch_size:
-        if not shrink_batch:
-            raise BarenetValueError(
-                f"the training split has {len(x_train)} rows, fewer than one batch "
-                f"(--batch-size {batch_size})"
-            )
-        batch_size = len(x_train)
-    if prepare is not None:
-        prepare(model)
-    todo = max(0, config.epochs - model.epoch) if epochs is None else epochs
-    budget = None
-    all_callbacks = list(callbacks)
-    if config.time_limit is not None:
-        budget = TimeBudget(
-            config.time_limit,
-            model.epoch + todo,
-            model.epoch,
-            name=limit_name,
-            schedule=schedule,
-            clock=clock,
-        )
-        all_callbacks.append(budget)
-    if progress is not None:
-        all_callbacks.append(progress(config, model, budget))
+    n_train = len(x_train) if source is None else source.n_rows
+    batch_size = _batch_size(config, n_train, options.shrink_batch)
+    if options.prepare is not None:
+        options.prepare(model)
+    todo = max(0, config.epochs - model.epoch) if options.epochs is None else options.epochs
+    callbacks, budget = _epoch_callbacks(config, model, todo, schedule, options)
+    trainer = Trainer(model, TrainOptions(
+        epochs=todo, batch_size=batch_size, clip_norm=config.clip_norm, schedule=schedule,
+        early_stopping=config.early_stopping, callbacks=callbacks,
+        trainer_state=options.trainer_state, engine=config.engine, verbose=options.verbose,
+    ))  # fmt: skip
     started = time.perf_counter()
     with blas_threads():
-        model.train(
-            x_train,
-            y_train,
-            x_val,
-            y_val,
-            todo,
-            batch_size,
-            clip_norm=config.clip_norm,
-            schedule=schedule,
-            early_stopping=config.early_stopping,
-            callbacks=all_callbacks,
-            trainer_state=trainer_state,
-            engine=config.engine,
-            verbose=verbose,
-        )
+        if source is None:
+            trainer.fit(x_train, y_train, x_val, y_val)
+        else:
+            trainer.fit_source(source, x_val, y_val)
     return FitResult(
-        model=model,
-        config=config,
-        validation=where,
-        x_train=x_train,
-        y_train=y_train,
-        x_val=x_val,
-        y_val=y_val,
-        choice=why,
-        time_cut=None if budget is None else budget.cut,
-        kept_epoch=kept_epoch(model, config),
-        train_seconds=time.perf_counter() - started,
+        model=model, config=config, validation=where, x_train=x_train, y_train=y_train,
+        x_val=x_val, y_val=y_val, choice=why, time_cut=None if budget is None else budget.cut,
+        kept_epoch=kept_epoch(model, config), train_seconds=time.perf_counter() - started,
         schedule=schedule,
-    )
+    )  # fmt: skip
+
+
+def _split(config: TrainConfig, x, y, task: str, options: FitOptions):
+    """``split_validation``; with a source, its sample rows and the validation rows its
+    own split held out (``options.x_watch``, ``y_watch``)."""
+    if options.source is None:
+        return split_validation(
+            config, x, y, task=task, x_watch=options.x_watch, y_watch=options.y_watch
+        )
+    return x, y, options.x_watch, options.y_watch, options.source.validation
+
+
+def _batch_size(config: TrainConfig, n_train: int, shrink: bool) -> int:
+    """``config.batch_size``, or with ``shrink`` all of fewer training rows (else an error)."""
+    if n_train >= config.batch_size:
+        return config.batch_size
+    if not shrink:
+        raise BarenetValueError(
+            f"the training split has {n_train} rows, fewer than one batch "
+            f"(--batch-size {config.batch_size})"
+        )
+    return n_train
+
+
+def _epoch_callbacks(config: TrainConfig, model: MLP, todo: int, schedule, options: FitOptions):
+    """``(callbacks, budget)``: the given callbacks, the time limit's ``TimeBudget``
+    (None without one) and the progress display, in that order."""
+    callbacks, budget = list(options.callbacks), None
+    if config.time_limit is not None:
+        budget = TimeBudget(
+            config.time_limit, model.epoch + todo, model.epoch, name=options.limit_name,
+            schedule=schedule, clock=options.clock,
+        )  # fmt: skip
+        callbacks.append(budget)
+    if options.progress is not None:
+        callbacks.append(options.progress(config, model, budget))
+    return callbacks, budget
 
 
 def blas_threads():
