@@ -3,7 +3,10 @@
 Builds, from a real saved model, one file per way of hiding the bytes (an unknown
 member, a raw member without an array header, the description, a real parameter of the
 wrong shape, declared small enough to pass the size budget and refused by its shape,
-and declared huge), plus the honest file, the largest honest model a small file may
+and declared huge); one file per layer kind whose record claims a huge layer (about
+90,000,000 numbers, or bins' tables of 80,000,000) over small stored arrays and 1.5
+million stored zero weights (``claim_bombs``: a record within what barenet 0.x's loose
+check let ``build`` allocate); plus the honest file, the largest honest model a small file may
 hold (33 MB of zero weights, deflated) and a retrieval model of 1,000,000 held rows
 (whose prediction must run in bounded chunks). Each file is loaded (and the retrieval
 model predicts 1,000 rows) in a fresh process under ``/usr/bin/time -v``; the table
@@ -102,6 +105,112 @@ def build_bombs(folder, size: int = GB) -> dict[str, Path]:
     return bombs
 
 
+BALLAST = 1_500_000  # zero weights each claim bomb stores (deflated: a few kB)
+
+
+def _kind_models():
+    """Kind -> the small layers of an honest model of that kind (4 features in)."""
+    from barenet import BatchNorm1d, Linear, Relu
+    from barenet.tabular.embeddings import (
+        FeatureLinear,
+        PeriodicEmbedding,
+        PiecewiseLinearEncoding,
+    )
+    from barenet.tabular.ensemble import Ensemble, EnsembleLinear, EnsembleMean, MemberScale
+    from barenet.tabular.passthrough import PiecewisePassthrough
+    from barenet.tabular.retrieval import Retrieval
+
+    edges = [[0.0, 1.0, 2.0]] * 4
+    rows = np.random.default_rng(0).standard_normal((50, 4))
+    return {
+        "linear": [Linear(4, 8, seed=0), Relu()],
+        "batchnorm": [BatchNorm1d(4)],
+        "ensemble": [
+            Ensemble(2, 4),
+            MemberScale(2, 4, seed=0),
+            EnsembleLinear(4, 3, 2, shared=False, seed=0),
+            EnsembleMean(2, 3),
+        ],
+        "periodic": [PeriodicEmbedding(4, 2, seed=0), FeatureLinear(4, 4, 2, seed=0)],
+        "piecewise": [PiecewiseLinearEncoding(edges), FeatureLinear(4, 2, 2, seed=0)],
+        "passthrough": [PiecewisePassthrough(4, [0, 1, 2, 3], edges, 2, seed=0)],
+        "retrieval": [Retrieval(4, 1, 50, rows=rows, targets=rows[:, :1], heads=1, dim=4)],
+    }
+
+
+def _edges(n_features: int, n_bins: int) -> list[list[float]]:
+    """One feature of ``n_bins`` bins, the others of one: few numbers, padded to many."""
+    return [[float(e) for e in range(n_bins + 1)]] + [[0.0, 1.0]] * (n_features - 1)
+
+
+# claim bomb -> (the honest model's kind, the layer changed, its configuration's changes)
+CLAIMS = {
+    "claim_linear": ("linear", 0, {"in_dim": 90, "out_dim": 1_000_000}),
+    "claim_batchnorm": ("batchnorm", 0, {"num_features": 1_000_000}),
+    "claim_member_scale": ("ensemble", 1, {"k": 100, "dim": 900_000}),
+    "claim_ensemble_linear": ("ensemble", 2, {"in_dim": 300, "out_dim": 300, "k": 1000}),
+    "claim_periodic": ("periodic", 0, {"n_features": 100, "n_frequencies": 900_000}),
+    "claim_feature_linear": ("periodic", 1, {"n_features": 1000, "in_dim": 300, "out_dim": 300}),
+    "claim_piecewise_bins": ("piecewise", 0, {"edges": _edges(20_000, 1000)}),
+    "claim_passthrough": (
+        "passthrough",
+        0,
+        {
+            "n_features": 1000,
+            "embedded": list(range(1000)),
+            "edges": _edges(1000, 1000),
+            "out_dim": 80,
+        },
+    ),  # fmt: skip
+    "claim_retrieval_rows": ("retrieval", 0, {"target_dim": 80, "n_rows": 1_000_000}),
+}
+
+
+def honest_kind_model(folder, kind: str) -> Path:
+    """A saved, deflated model of ``kind``'s layers, then ``BALLAST`` zero weights."""
+    import barenet
+    from barenet import MLP, MSE, Linear
+
+    layers = _kind_models()[kind]
+    width = MLP(layers, MSE(), 0.1).out_dim
+    ballast = Linear(width, BALLAST // width, seed=0)
+    ballast.w[...] = 0.0
+    model = MLP([*layers, ballast], MSE(), 0.1)
+    plain = barenet.save(model, Path(folder) / f"{kind}_plain.npz")
+    return _deflate(plain, Path(folder) / f"honest_{kind}.npz")
+
+
+def claim_bombs(folder) -> dict[str, Path]:
+    """Claim bomb name -> file: an honest model of a layer kind whose record now claims
+    a huge layer, its stored arrays unchanged; and ``honest_<kind>`` -> the honest file."""
+    folder = Path(folder)
+    files = {}
+    for name, (kind, index, changes) in CLAIMS.items():
+        honest = files.get(f"honest_{kind}") or honest_kind_model(folder, kind)
+        files[f"honest_{kind}"] = honest
+
+        def claim(meta, index=index, changes=changes):
+            meta["record"]["layers"][index]["config"].update(changes)
+
+        files[name] = with_meta(honest, folder / f"{name}.npz", claim)
+    return files
+
+
+def with_meta(source: Path, target: Path, change) -> Path:
+    """``source`` with its description changed by ``change(meta)``, deflated."""
+    with zipfile.ZipFile(source) as old:
+        kept = {n: old.read(n) for n in old.namelist() if n != "__meta__.npy"}
+    with np.load(source) as data:
+        meta = json.loads(str(data["__meta__"]))
+    change(meta)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for name, data in kept.items():
+            new.writestr(name, data)
+        with new.open("__meta__.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array(member, np.array(json.dumps(meta)))
+    return target
+
+
 def largest_allowed(folder) -> Path:
     """An honest model as large as a small file may be: Linear(2880, 2880) with zero
     weights (33 MB of arrays), deflated to about 35 kB; it loads (the size budget is 32
@@ -184,6 +293,7 @@ def main(argv=None) -> None:
         folder = Path(args.folder or scratch)
         folder.mkdir(parents=True, exist_ok=True)
         files = [(p, False) for p in build_bombs(folder).values()]
+        files += [(p, False) for p in claim_bombs(folder).values()]
         files.append((largest_allowed(folder), False))
         files.append((retrieval_model(folder), True))
         baseline = measure(Path(sys.executable), False)  # a non-zip: refused at once
