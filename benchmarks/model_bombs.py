@@ -224,6 +224,19 @@ def largest_allowed(folder) -> Path:
     return _deflate(plain, Path(folder) / "largest_allowed.npz")
 
 
+def largest_10mb(folder) -> Path:
+    """The largest honest model a file just under 10 MB may hold: Linear(3600, 3600),
+    2,600,000 random weights (which barely deflate) and 10,360,000 zero ones (52 MB of
+    arrays; the size budget is 32 MiB plus twice the file's 9.6 MB)."""
+    import barenet
+    from barenet import MLP, MSE, Linear
+
+    layer = Linear(3600, 3600, seed=0)
+    layer.w.ravel()[2_600_000:] = 0.0
+    plain = barenet.save(MLP([layer], MSE(), 0.1), Path(folder) / "largest_10mb_plain.npz")
+    return _deflate(plain, Path(folder) / "largest_10mb.npz")
+
+
 def _deflate(plain: Path, target: Path) -> Path:
     with zipfile.ZipFile(plain) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
         for name in old.namelist():
@@ -295,6 +308,7 @@ def main(argv=None) -> None:
         files = [(p, False) for p in build_bombs(folder).values()]
         files += [(p, False) for p in claim_bombs(folder).values()]
         files.append((largest_allowed(folder), False))
+        files.append((largest_10mb(folder), False))
         files.append((retrieval_model(folder), True))
         baseline = measure(Path(sys.executable), False)  # a non-zip: refused at once
         print(
@@ -302,12 +316,12 @@ def main(argv=None) -> None:
             f"{baseline['rss_MB']:.0f} MB RSS"
         )
         print(
-            f"{'file':22} {'kB':>6} {'exit':>4} {'load s':>6} {'all s':>6} {'RSS MB':>6}  outcome"
+            f"{'file':26} {'kB':>6} {'exit':>4} {'load s':>6} {'all s':>6} {'RSS MB':>6}  outcome"
         )
         for path, predict in files:
             row = measure(path, predict)
             print(
-                f"{row['file']:22} {row['kB']:>6} {row['exit']:>4} {row['load_s']:>6.3f} "
+                f"{row['file']:26} {row['kB']:>6} {row['exit']:>4} {row['load_s']:>6.3f} "
                 f"{row['seconds']:>6.2f} {row['rss_MB']:>6.0f}  {row['outcome'][:70]}"
             )
 

@@ -277,3 +277,38 @@ def test_a_layer_class_that_cannot_say_its_shapes_is_not_read(monkeypatch, tmp_p
     path = barenet.save(MLP([Scaled(), Linear(3, 1, seed=0)], MSE(), 0.1), tmp_path / "s.npz")
     with pytest.raises(ModelFileError, match="give it a stored_shapes"):
         barenet.load(path)
+
+
+CONFIGURATIONS = [
+    {"recipe": "tabular"},
+    {"recipe": "small"},
+    {"recipe": "tabular-best"},
+    {"recipe": "tabular-best", "retrieval_encoder": "linear", "embedding": "periodic"},
+    {"recipe": "tabular", "embedding": "piecewise_tree", "scaling": "robust"},
+    {"recipe": "small", "scaling": "quantile", "embedding": "piecewise", "dtype": "float64"},
+    {"hidden": (8, 8), "batchnorm": True, "dropout": 0.1},
+]
+
+
+@pytest.mark.parametrize("binary", [True, False])
+@pytest.mark.parametrize("task", ["regression", "classification"])
+@pytest.mark.parametrize("options", CONFIGURATIONS, ids=str)
+def test_every_recipe_s_layers_say_exactly_the_shapes_they_build(options, task, binary):
+    """For every recipe (and the other layer options), the shapes each layer computes
+    from its record entry are the shapes and dtypes of the arrays it builds, so every
+    real model's file is read."""
+    from barenet.io.file_checks import expected_arrays
+    from barenet.io.record import describe
+    from barenet.training.config import TrainConfig, build_model
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((120, 6))
+    if binary:  # a 0/1 column, passed through by piecewise_passthrough
+        x[:, 5] = rng.integers(0, 2, 120)
+    y = (x[:, :1] > 0).astype(float) if task == "classification" else x[:, :1]
+    model = build_model(
+        TrainConfig(**options), 6, 2 if task == "classification" else 1, task, x, y
+    )
+    expected = expected_arrays(describe(model, task=task), "model")
+    built = {key: (value.shape, value.dtype) for key, value in model.state_dict().items()}
+    assert {key: need[:2] for key, need in expected.items()} == built
