@@ -62,9 +62,10 @@ def check_record(record, arrays: dict[str, np.ndarray], path) -> None:
 
 
 def expected_arrays(record, path) -> dict[str, tuple]:
-    """Parameter key (``"0.w"``) -> (shape, dtype, its layer) of every parameter and buffer the
-    record's layers would hold, computed without building any; a ``ModelFileError`` for
-    a record whose layers are too many, of an unknown type or too big."""
+    """Parameter key (``"0.w"``) -> (shape, dtype, its layer) of every parameter and
+    buffer the record's layers would hold, computed without building any; a
+    ``ModelFileError`` for a record whose layers are too many, of an unknown type or too
+    big."""
     if not isinstance(record, dict) or not isinstance(record.get("layers"), list):
         raise ModelFileError(f"{path}: the model record has no list of layers")
     layers = record["layers"]
@@ -76,9 +77,12 @@ def expected_arrays(record, path) -> dict[str, tuple]:
     for i, spec in enumerate(layers):
         where = f"{path}: layer {i} ({_type(spec)})"
         shapes, extra = _layer_arrays(spec, where)
-        dtype = np.dtype(spec["config"].get("dtype", "float32"))
+        dtype = spec["config"].get("dtype", "float32")  # as the layers' constructors
+        if dtype not in ("float32", "float64"):
+            raise ModelFileError(f"{where}: dtype {dtype!r}, not float32 or float64")
         layer = f"layer {i}, {_type(spec)}"
-        expected.update({f"{i}.{name}": (shape, dtype, layer) for name, shape in shapes.items()})
+        need = {f"{i}.{name}": (shape, np.dtype(dtype), layer) for name, shape in shapes.items()}
+        expected.update(need)
         derived += extra
         if derived > MAX_DERIVED:
             raise ModelFileError(
@@ -135,8 +139,8 @@ def check_stored(stored: dict, expected: dict[str, tuple], path) -> None:
     """A ``ModelFileError`` naming the first stored array (``param/0.w``: an object with
     ``shape`` and ``dtype``, an array or an archive member) whose shape or dtype is not
     what the record needs (``expected``: key -> (shape, dtype[, its layer]), from
-    ``expected_arrays``), or that the record
-    has no use for; ``param/`` must hold every parameter and buffer."""
+    ``expected_arrays``), or that the record has no use for; ``param/`` must hold every
+    parameter and buffer."""
     for key, array in stored.items():
         if not key.startswith(STORED):
             continue
