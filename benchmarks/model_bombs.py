@@ -5,12 +5,13 @@ member, a raw member without an array header, the description, a real parameter 
 wrong shape, declared small enough to pass the size budget and refused by its shape,
 and declared huge); one file per layer kind whose record claims a huge layer (about
 90,000,000 numbers, or bins' tables of 80,000,000) over small stored arrays and 1.5
-million stored zero weights (``claim_bombs``: a record within what barenet 0.x's loose
-check let ``build`` allocate); plus the honest file, the largest honest model a small file may
-hold (33 MB of zero weights, deflated) and a retrieval model of 1,000,000 held rows
-(whose prediction must run in bounded chunks). Each file is loaded (and the retrieval
-model predicts 1,000 rows) in a fresh process under ``/usr/bin/time -v``; the table
-gives the file's size, the exit code, the seconds ``barenet.load`` took (and the
+million stored zero weights (``claim_bombs``: records that barenet's previous check, the
+claimed sizes' product against 64 times the stored weights, let ``build`` allocate);
+plus the honest file, the largest honest models a small file may hold (33 MB of zero
+weights deflated to 33 kB; 52 MB of weights in a 9.5 MB file) and a retrieval model
+of 1,000,000 held rows (whose prediction must run in bounded chunks). Each file is
+loaded (and the retrieval model predicts 1,000 rows) in a fresh process under
+``/usr/bin/time -v``; the table gives the file's size, the exit code, the seconds ``barenet.load`` took (and the
 prediction, inside the process), the whole process's wall-clock seconds (Python's
 start and barenet's import included) and peak RSS, and the outcome.
 
