@@ -11,9 +11,10 @@ plus the honest file, the largest honest models a small file may hold (33 MB of 
 weights deflated to 33 kB; 52 MB of weights in a 9.5 MB file) and a retrieval model
 of 1,000,000 held rows (whose prediction must run in bounded chunks). Each file is
 loaded (and the retrieval model predicts 1,000 rows) in a fresh process under
-``/usr/bin/time -v``; the table gives the file's size, the exit code, the seconds ``barenet.load`` took (and the
-prediction, inside the process), the whole process's wall-clock seconds (Python's
-start and barenet's import included) and peak RSS, and the outcome.
+``/usr/bin/time -v``; the table gives the file's size, the exit code, the seconds
+``barenet.load`` took (and the prediction, inside the process), the whole process's
+wall-clock seconds (Python's start and barenet's import included) and peak RSS, and
+the outcome.
 
 Target (issue 30): every file under 10 MB loaded or refused within 1 s and 300 MB RSS.
 
