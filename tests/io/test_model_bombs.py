@@ -312,3 +312,15 @@ def test_every_recipe_s_layers_say_exactly_the_shapes_they_build(options, task, 
     expected = expected_arrays(describe(model, task=task), "model")
     built = {key: (value.shape, value.dtype) for key, value in model.state_dict().items()}
     assert {key: need[:2] for key, need in expected.items()} == built
+
+
+def test_a_stored_array_no_layer_of_the_record_holds_is_refused(tmp_path, claims):
+    """Exactly the arrays the record's layers compute: one more (a parameter name the
+    layer does not have, or a layer the record does not list) is refused by name."""
+    for name in ("param/0.extra.npy", "param/9.w.npy", "optim/0.v/m.npy"):
+        path = tmp_path / "more.npz"
+        path.write_bytes(claims["honest_linear"].read_bytes())
+        with zipfile.ZipFile(path, "a") as archive, archive.open(name, "w") as member:
+            np.lib.format.write_array(member, np.zeros((4, 8), np.float32))
+        with pytest.raises(ModelFileError, match=f"unknown member '{name}'"):
+            barenet.load(path)
