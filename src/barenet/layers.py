@@ -10,6 +10,8 @@ optimiser.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from barenet._checks import as_rng, check_dtype, check_number, check_positive_int
@@ -42,6 +44,14 @@ class Parameter:
 
     def __repr__(self) -> str:
         return f"Parameter({self.key!r}, {type(self.layer).__name__}, shape={self.value.shape})"
+
+
+def config_arguments(cls, config: dict) -> dict:
+    """The arguments ``cls(**config)`` would receive, its defaults filled in, without
+    building it (a ``TypeError`` for an argument ``cls`` does not take)."""
+    bound = inspect.signature(cls).bind(**config)
+    bound.apply_defaults()
+    return dict(bound.arguments)
 
 
 class Layer:
@@ -98,6 +108,23 @@ class Layer:
     def config(self) -> dict:
         """The constructor arguments that rebuild this layer (used by ``barenet.save``)."""
         return {}
+
+    @classmethod
+    def stored_shapes(cls, config: dict) -> dict[str, tuple] | None:
+        """The shape of each parameter and buffer a layer built from ``config`` holds, by
+        name, computed without building it: what a model file must store for it, checked
+        before anything is allocated (``barenet.io.file_checks``). ``{}`` for a layer
+        without any; ``None`` (its file is refused) for a class with some that does not
+        say: a layer with parameters that can be loaded overrides this."""
+        if cls.param_names or hasattr(cls, "buffers"):
+            return None
+        return {}
+
+    @classmethod
+    def derived_size(cls, config: dict) -> int:
+        """How many numbers a layer built from ``config`` allocates besides its stored
+        arrays and their gradients (tables computed from its configuration): 0."""
+        return 0
 
     def onnx_attributes(self) -> dict:
         """Attributes of the ``onnx_op`` node (e.g. LeakyRelu's ``alpha``)."""
@@ -198,6 +225,12 @@ class Linear(Layer):
             "init": self.init,
             "dtype": str(self.w.dtype),
         }
+
+    @classmethod
+    def stored_shapes(cls, config: dict) -> dict[str, tuple]:
+        """``w`` (in_dim, out_dim) and ``b`` (1, out_dim)."""
+        arguments = config_arguments(cls, config)
+        return {"w": (arguments["in_dim"], arguments["out_dim"]), "b": (1, arguments["out_dim"])}
 
 
 @ACTIVATIONS.register("identity")
@@ -333,3 +366,9 @@ class BatchNorm1d(Layer):
     def buffers(self) -> dict[str, np.ndarray]:
         """Non-trainable state saved with the model."""
         return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    @classmethod
+    def stored_shapes(cls, config: dict) -> dict[str, tuple]:
+        """Each of ``gamma``, ``beta``, ``running_mean``, ``running_var``: (1, num_features)."""
+        shape = (1, config_arguments(cls, config)["num_features"])
+        return dict.fromkeys(("gamma", "beta", "running_mean", "running_var"), shape)

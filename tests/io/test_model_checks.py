@@ -100,7 +100,9 @@ def test_a_record_claiming_more_weights_than_the_file_stores_is_refused(tmp_path
         meta["record"]["layers"][2]["config"].update(in_dim=2000)
 
     _refused_quickly(
-        _tamper(_regressor_file(tmp_path), claim), "more than the 21 stored weights can back"
+        _tamper(_regressor_file(tmp_path), claim),
+        r"'param/0.w.npy' holds float32 of shape \(3, 4\); the record says float32 of shape "
+        r"\(2000, 2000\)",
     )
 
 
@@ -115,9 +117,9 @@ def test_the_tabular_recipe_model_is_within_the_bounds(tmp_path):
 
 
 def test_a_retrieval_model_counts_its_rows_and_a_tampered_one_is_refused(tmp_path):
-    """Retrieval counts what it holds itself (rows x features, not the product of every
-    size in its configuration): its file loads, and a record claiming a million rows
-    that the file does not store is refused before allocation."""
+    """Retrieval says the shapes it holds itself (rows x features, encoders): its file
+    loads, and a record claiming a million rows that the file does not store is refused
+    before allocation."""
     from barenet.training.config import TrainConfig, build_model
 
     rng = np.random.default_rng(0)
@@ -131,7 +133,7 @@ def test_a_retrieval_model_counts_its_rows_and_a_tampered_one_is_refused(tmp_pat
             if layer["type"] == "retrieval":
                 layer["config"]["n_rows"] = MAX_WIDTH
 
-    _refused_quickly(_tamper(path, claim), "stored weights can back")
+    _refused_quickly(_tamper(path, claim), r"the record says float32 of shape \(1000000, 8\)")
 
 
 def test_an_array_header_claiming_more_than_the_file_holds_is_refused(tmp_path):

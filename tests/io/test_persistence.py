@@ -199,7 +199,7 @@ def test_incompatible_or_inconsistent_files_are_refused(tmp_path):
     def wider(meta):
         meta["record"]["layers"][0]["config"]["out_dim"] = 17
 
-    with pytest.raises(ModelFileError, match="does not rebuild"):
+    with pytest.raises(ModelFileError, match=r"'param/0.w.npy' .* the record says .*\(4, 17\)"):
         barenet.load(_rewrite(path, tmp_path / "wider.npz", wider))
 
 

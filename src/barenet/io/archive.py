@@ -12,10 +12,11 @@ it is known to be needed and of the right size:
    file's size (barenet writes its arrays uncompressed: its own files expand by 1);
 4. the description (``__meta__``) is read first, at most ``MAX_META_BYTES`` or the
    file's size (as NumPy stores text, 4 bytes a character);
-5. the caller (``barenet.io.persistence.read``) builds the record's model and compares
-   the other members' shapes and dtypes with its parameters (``check_shapes``); only
-   then is each read, streamed into an array of its declared size (``read_array``); zip
-   stops each stream at its declared size and checks its CRC.
+5. the caller (``barenet.io.persistence.read``) compares the other members' shapes and
+   dtypes with those the record's layers compute from their configurations
+   (``barenet.io.file_checks.check_stored``), before any layer is built; only then is
+   each read, streamed into an array of its declared size (``read_array``); zip stops
+   each stream at its declared size and checks its CRC.
 """
 
 from __future__ import annotations
@@ -173,28 +174,3 @@ def read_array(archive, member: Member, path) -> np.ndarray:
             f"{member.data_bytes:,} bytes: the file is truncated or damaged"
         )
     return flat.reshape(member.shape, order="F" if member.fortran else "C")
-
-
-def check_shapes(found: dict[str, Member], expected: dict[str, tuple], path) -> None:
-    """A ``ModelFileError`` naming the first member whose shape or dtype is not what the
-    record needs (``expected``: parameter key -> (shape, dtype)), or that the record has
-    no use for; ``param/`` must hold every parameter."""
-    for key, member in found.items():
-        if key == "__meta__":
-            continue
-        name = key.split("/")[1]
-        need = expected.get(name)
-        if need is None:
-            raise ModelFileError(
-                f"{path}: an unknown member {member.info.filename!r}: the model record has "
-                f"no parameter {name!r}"
-            )
-        if member.shape != tuple(need[0]) or member.dtype != need[1]:
-            raise ModelFileError(
-                f"{path}: member {member.info.filename!r} holds {member.dtype} of shape "
-                f"{member.shape}; the record says {np.dtype(need[1])} of shape "
-                f"{tuple(need[0])}"
-            )
-    missing = [k for k in expected if f"param/{k}" not in found]
-    if missing:
-        raise ModelFileError(f"{path}: parameter {missing[0]!r} is missing from the file")

@@ -7,14 +7,18 @@ only then built (``barenet.io.persistence.rebuild``):
 - ``barenet.io.archive``: every member is one barenet names, of the size its header
   says, read only once its shape is what the record needs (a small file cannot make
   NumPy allocate or decompress gigabytes);
-- ``check_record``: the layers are a list of at most ``MAX_LAYERS``; every size in a
-  layer's configuration is at most ``MAX_WIDTH``; the product of a layer's sizes (its
-  parameter count for most of barenet's layers, an overestimate for the others; a
-  layer class may count for itself with ``allocated_size(config)``)
-  summed over the layers is at most ``MAX_PARAMETERS`` and at most what the stored
-  arrays can back (``CLAIM_FACTOR`` times their size plus ``FREE_PARAMETERS``); the
-  dtype is float32 or float64; the stored parameters have that dtype and finite
-  values;
+- ``expected_arrays``: the layers are a list of at most ``MAX_LAYERS``, each of a
+  registered type; every size in a layer's configuration is at most ``MAX_WIDTH``; each
+  layer class computes, from the configuration alone, the exact shape of every
+  parameter and buffer it would allocate (``stored_shapes(config)``), and these are
+  what the file must store, no more and no fewer, of those shapes (``check_stored``:
+  so a layer is only built as large as the arrays the file holds, which
+  ``barenet.io.archive`` has bounded by the file's size), at most ``MAX_PARAMETERS``
+  in all; what a layer computes from its configuration besides (the bins' tables of a
+  piecewise encoding: ``derived_size(config)``) is at most ``MAX_DERIVED`` numbers in
+  all; a layer storing nothing (``Ensemble``) is at most ``MAX_WIDTH`` wide (the
+  product of its sizes); the dtype is float32 or float64; the stored parameters have
+  that dtype and finite values;
 - ``check_rebuilt``: the preprocessing fits the built model (scaler widths, encoded
   features, one class per output), with finite scales.
 """
@@ -30,12 +34,11 @@ from barenet.errors import ModelFileError
 
 MAX_LAYERS = 1_000
 MAX_WIDTH = 1_000_000  # any one size: features, units, bins, ensemble members
-MAX_PARAMETERS = 100_000_000  # counted as the product of each layer's sizes
-# The product of a layer's sizes overestimates its weights (an ensemble layer's member
-# count, say) by less than this factor; a record claiming more than the stored arrays
-# can back is refused, so a small file cannot make ``build`` allocate much.
-CLAIM_FACTOR = 64
-FREE_PARAMETERS = 1_000_000
+MAX_PARAMETERS = 100_000_000  # numbers in the parameters and buffers, all layers
+# numbers computed from the configurations (not stored): 1,000,000 bins' four tables,
+# 20,000 features of 50 bins (12 bytes a number while built: about 48 MB)
+MAX_DERIVED = 4_000_000
+STORED = ("param/", "best/", "optim/")  # the member prefixes holding a layer's arrays
 
 
 def _sizes(config):
@@ -50,36 +53,19 @@ def _sizes(config):
         yield int(config)
 
 
-def _claimed_size(spec: dict, sizes: list[int]) -> int:
-    """The numbers a layer of this record entry allocates: its class's own count
-    (``allocated_size(config)``, for a layer whose sizes do not multiply, such as
-    ``Retrieval``'s rows and candidates) or else the product of its sizes."""
-    from barenet.registry import LAYERS
-
-    try:
-        count = LAYERS.lookup(spec.get("type")).allocated_size
-    except Exception:  # unknown type (refused later, naming it) or no count of its own
-        return math.prod(s for s in sizes if s > 0)
-    try:
-        return int(count(spec["config"]))
-    except Exception as error:
-        raise ModelFileError(
-            f"layer type {spec.get('type')!r}: its configuration does not give its size "
-            f"({type(error).__name__}: {error})"
-        ) from None
-
-
 def check_record(record, arrays: dict[str, np.ndarray], path) -> None:
-    """A ``ModelFileError`` for a record that cannot describe a model of sane size, or
-    stored parameters of the wrong dtype or with non-finite values."""
-    stored = sum(v.size for k, v in arrays.items() if k.startswith("param/"))
-    check_record_sizes(record, stored, path)
+    """A ``ModelFileError`` for a record that cannot describe a model of sane size, arrays
+    (``param/<key>`` and the like) not exactly those it needs, or stored parameters of
+    the wrong dtype or with non-finite values."""
+    check_stored(arrays, expected_arrays(record, path), path)
     check_parameters(record, arrays, path)
 
 
-def check_record_sizes(record, stored: int, path) -> None:
-    """A ``ModelFileError`` for a record whose layers are too many or too big, or claim
-    more numbers than ``stored`` (the count of the file's ``param/`` arrays) can back."""
+def expected_arrays(record, path) -> dict[str, tuple]:
+    """Parameter key (``"0.w"``) -> (shape, dtype, its layer) of every parameter and
+    buffer the record's layers would hold, computed without building any; a
+    ``ModelFileError`` for a record whose layers are too many, of an unknown type or too
+    big."""
     if not isinstance(record, dict) or not isinstance(record.get("layers"), list):
         raise ModelFileError(f"{path}: the model record has no list of layers")
     layers = record["layers"]
@@ -87,26 +73,94 @@ def check_record_sizes(record, stored: int, path) -> None:
         raise ModelFileError(
             f"{path}: the record lists {len(layers)} layers (1 to {MAX_LAYERS} are possible)"
         )
-    budget = min(MAX_PARAMETERS, CLAIM_FACTOR * stored + FREE_PARAMETERS)
-    total = 0
+    expected, derived = {}, 0
     for i, spec in enumerate(layers):
-        if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
-            raise ModelFileError(f"{path}: layer {i} of the record has no configuration")
-        sizes = list(_sizes(spec["config"]))
-        too_big = [s for s in sizes if abs(s) > MAX_WIDTH]
-        if too_big:
+        where = f"{path}: layer {i} ({_type(spec)})"
+        shapes, extra = _layer_arrays(spec, where)
+        dtype = spec["config"].get("dtype", "float32")  # as the layers' constructors
+        if dtype not in ("float32", "float64"):
+            raise ModelFileError(f"{where}: dtype {dtype!r}, not float32 or float64")
+        layer = f"layer {i}, {_type(spec)}"
+        need = {f"{i}.{name}": (shape, np.dtype(dtype), layer) for name, shape in shapes.items()}
+        expected.update(need)
+        derived += extra
+        if derived > MAX_DERIVED:
             raise ModelFileError(
-                f"{path}: layer {i} ({spec.get('type')}) claims a size of {too_big[0]}; "
-                f"barenet allows at most {MAX_WIDTH:,} (features, units or bins) per layer"
+                f"{where}: by this layer the record's layers compute tables of {derived:,} "
+                "numbers from their configurations (the bins of piecewise encodings, padded "
+                f"to the most of any feature); barenet reads at most {MAX_DERIVED:,}"
             )
-        total += _claimed_size(spec, sizes)
-        if total > budget:
+    total = sum(math.prod(need[0]) for need in expected.values())
+    if total > MAX_PARAMETERS:
+        raise ModelFileError(
+            f"{path}: the record's layers hold {total:,} weights; barenet reads at most "
+            f"{MAX_PARAMETERS:,}"
+        )
+    return expected
+
+
+def _type(spec) -> str:
+    return str(spec.get("type")) if isinstance(spec, dict) else "?"
+
+
+def _layer_arrays(spec, where: str) -> tuple[dict[str, tuple], int]:
+    """``(stored shapes, derived numbers)`` of one record entry, checked."""
+    from barenet.registry import LAYERS
+
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        raise ModelFileError(f"{where} has no configuration")
+    sizes = list(_sizes(spec["config"]))
+    too_big = [s for s in sizes if abs(s) > MAX_WIDTH]
+    if too_big:
+        raise ModelFileError(
+            f"{where} claims a size of {too_big[0]}; barenet allows at most "
+            f"{MAX_WIDTH:,} (features, units or bins) per layer"
+        )
+    cls = LAYERS.lookup(spec.get("type"))  # a ValueError naming the known types
+    shapes, derived = cls.stored_shapes(spec["config"]), cls.derived_size(spec["config"])
+    if shapes is None:
+        raise ModelFileError(
+            f"{where}: {cls.__name__} cannot say the shapes of its parameters before it is "
+            "built (give it a stored_shapes(config) classmethod), so its file is not read"
+        )
+    for name, shape in shapes.items():
+        if not all(isinstance(n, numbers.Integral) and n >= 0 for n in shape):
+            raise ModelFileError(f"{where}: its configuration gives {name} the shape {shape}")
+    width = math.prod(s for s in sizes if s > 0)
+    if not shapes and not derived and width > MAX_WIDTH:
+        raise ModelFileError(
+            f"{where} is {width:,} wide (the product of its sizes); barenet allows at most "
+            f"{MAX_WIDTH:,}"
+        )
+    return {name: tuple(int(n) for n in shape) for name, shape in shapes.items()}, int(derived)
+
+
+def check_stored(stored: dict, expected: dict[str, tuple], path) -> None:
+    """A ``ModelFileError`` naming the first stored array (``param/0.w``: an object with
+    ``shape`` and ``dtype``, an array or an archive member) whose shape or dtype is not
+    what the record needs (``expected``: key -> (shape, dtype[, its layer]), from
+    ``expected_arrays``), or that the record has no use for; ``param/`` must hold every
+    parameter and buffer."""
+    for key, array in stored.items():
+        if not key.startswith(STORED):
+            continue
+        name = key.split("/")[1]
+        need = expected.get(name)
+        if need is None:
             raise ModelFileError(
-                f"{path}: by layer {i} ({spec.get('type')}) the record claims layers of "
-                f"{total:,} weights (the product of their sizes), more than the {stored:,} "
-                f"stored weights can back (at most {CLAIM_FACTOR} times as many plus "
-                f"{FREE_PARAMETERS:,}, and never over {MAX_PARAMETERS:,})"
+                f"{path}: an unknown member '{key}.npy': the model record has no parameter "
+                f"{name!r}"
             )
+        if tuple(array.shape) != tuple(need[0]) or array.dtype != need[1]:
+            layer = f" ({need[2]})" if len(need) > 2 else ""
+            raise ModelFileError(
+                f"{path}: member '{key}.npy' holds {array.dtype} of shape "
+                f"{tuple(array.shape)}; the record says {np.dtype(need[1])} of shape "
+                f"{tuple(need[0])}{layer}"
+            )
+    missing = [k for k in expected if f"param/{k}" not in stored]
+    if missing:
+        raise ModelFileError(f"{path}: parameter {missing[0]!r} is missing from the file")
 
 
 def check_parameters(record, arrays: dict[str, np.ndarray], path) -> None:

@@ -19,13 +19,14 @@ import numpy as np
 
 from barenet._version import __version__
 from barenet.errors import BarenetValueError, ModelFileError
-from barenet.io.archive import check_shapes, members, open_archive, read_array, read_meta
+from barenet.io.archive import members, open_archive, read_array, read_meta
 from barenet.io.atomic import atomic_path
 from barenet.io.file_checks import (
     check_parameters,
     check_rebuilt,
     check_record,
-    check_record_sizes,
+    check_stored,
+    expected_arrays,
 )
 from barenet.io.record import build, describe
 from barenet.tables.preprocessing import Preprocessing
@@ -103,7 +104,7 @@ def _read(path) -> tuple[dict, dict[str, np.ndarray], object]:
         meta = read_meta(archive, found, path, size)
         _check_format(meta, path)
         model = _built(meta, found, path)
-        check_shapes(found, _needed(model), path)  # before reading any array
+        check_stored(found, _needed(model), path)  # the built layers agree; nothing read yet
         arrays = {k: read_array(archive, m, path) for k, m in found.items() if k != "__meta__"}
     return meta, arrays, model
 
@@ -120,12 +121,12 @@ def _check_format(meta, path) -> None:
 
 
 def _built(meta: dict, found: dict, path):
-    """The model of the record, built once its sizes are checked against the stored
-    arrays' declared shapes."""
-    stored = sum(math.prod(m.shape) for k, m in found.items() if k.startswith("param/"))
+    """The model of the record, built once the shapes its layers compute from their
+    configurations are exactly the stored members' declared shapes (nothing is built
+    larger than the file holds)."""
     with unusable_as(path, "the model description does not rebuild a model"):
         record = meta["record"]
-        check_record_sizes(record, stored, path)
+        check_stored(found, expected_arrays(record, path), path)
         check_parameters(record, {}, path)
         return build(record)
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from barenet._checks import as_rng, check_dtype, check_number, check_positive_int
 from barenet.errors import BarenetValueError
-from barenet.layers import Layer
+from barenet.layers import Layer, config_arguments
 from barenet.registry import LAYERS
 from barenet.tabular.scaling import even_quantiles, merge_close
 
@@ -99,6 +99,14 @@ def tree_bins(x, y, n_bins: int = 48, *, regression: bool = True, min_leaf: int 
     return edges
 
 
+def padded_bins(edges) -> int:
+    """n_features x n_bins of a piecewise encoding of ``edges`` (a list of edges per
+    feature; n_bins: the most of any feature), without building it."""
+    if not isinstance(edges, list | tuple) or not edges:
+        return 0  # refused by the encoding itself
+    return len(edges) * max(len(column) - 1 for column in edges)
+
+
 @LAYERS.register("piecewise_linear")
 class PiecewiseLinearEncoding(Layer):
     """Piecewise-linear encoding of each feature on fixed bins (no parameters).
@@ -169,6 +177,12 @@ class PiecewiseLinearEncoding(Layer):
     def config(self) -> dict:
         return {"edges": self.edges, "dtype": str(self.left.dtype)}
 
+    @classmethod
+    def derived_size(cls, config: dict) -> int:
+        """Its four tables (``left``, ``width``, ``low``, ``high``): 4 n_features n_bins
+        numbers, the features with fewer bins padded to the most."""
+        return 4 * padded_bins(config_arguments(cls, config)["edges"])
+
     def __repr__(self) -> str:
         return f"PiecewiseLinearEncoding({self.n_features} features, {self.n_bins} bins)"
 
@@ -233,6 +247,12 @@ class PeriodicEmbedding(Layer):
             "sigma": self.sigma,
             "dtype": str(self.c.dtype),
         }
+
+    @classmethod
+    def stored_shapes(cls, config: dict) -> dict[str, tuple]:
+        """``c``: (n_features, n_frequencies)."""
+        arguments = config_arguments(cls, config)
+        return {"c": (arguments["n_features"], arguments["n_frequencies"])}
 
 
 @LAYERS.register("feature_linear")
@@ -303,4 +323,13 @@ class FeatureLinear(Layer):
             "in_dim": self.in_dim,
             "out_dim": self.out_dim,
             "dtype": str(self.w.dtype),
+        }
+
+    @classmethod
+    def stored_shapes(cls, config: dict) -> dict[str, tuple]:
+        """``w``: (n_features, in_dim, out_dim); ``b``: (n_features, out_dim)."""
+        a = config_arguments(cls, config)
+        return {
+            "w": (a["n_features"], a["in_dim"], a["out_dim"]),
+            "b": (a["n_features"], a["out_dim"]),
         }

@@ -23,7 +23,7 @@ import numpy as np
 from barenet._checks import as_rng, check_dtype, check_positive_int
 from barenet.errors import BarenetValueError
 from barenet.initializers import INITIALIZERS
-from barenet.layers import Layer
+from barenet.layers import Layer, config_arguments
 from barenet.registry import LAYERS
 
 
@@ -105,6 +105,12 @@ class MemberScale(Layer):
 
     def config(self) -> dict:
         return {"k": self.k, "dim": self.dim, "dtype": str(self.r.dtype)}
+
+    @classmethod
+    def stored_shapes(cls, config: dict) -> dict[str, tuple]:
+        """``r``: (k, dim)."""
+        arguments = config_arguments(cls, config)
+        return {"r": (arguments["k"], arguments["dim"])}
 
 
 @LAYERS.register("ensemble_linear")
@@ -207,6 +213,13 @@ class EnsembleLinear(Layer):
             "init": self.init,
             "dtype": str(self.w.dtype),
         }
+
+    @classmethod
+    def stored_shapes(cls, config: dict) -> dict[str, tuple]:
+        """``w``: (in_dim, out_dim) if shared, else (k, in_dim, out_dim); ``b``: (k, out_dim)."""
+        a = config_arguments(cls, config)
+        w = (a["in_dim"], a["out_dim"])
+        return {"w": w if bool(a["shared"]) else (a["k"], *w), "b": (a["k"], a["out_dim"])}
 
 
 @LAYERS.register("ensemble_mean")

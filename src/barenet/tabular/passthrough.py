@@ -14,9 +14,9 @@ import numpy as np
 
 from barenet._checks import as_rng, check_dtype, check_positive_int
 from barenet.errors import BarenetValueError
-from barenet.layers import Layer
+from barenet.layers import Layer, config_arguments
 from barenet.registry import LAYERS
-from barenet.tabular.embeddings import FeatureLinear, PiecewiseLinearEncoding
+from barenet.tabular.embeddings import FeatureLinear, PiecewiseLinearEncoding, padded_bins
 
 
 def embedded_columns(x, min_distinct: int = 3) -> list[int]:
@@ -82,14 +82,19 @@ class PiecewisePassthrough(Layer):
         self.in_dim = self.n_features
         self.out_dim = len(self.embedded) * self.emb_dim + len(self.passed)
 
-    @staticmethod
-    def allocated_size(config: dict) -> int:
-        """The numbers a layer of ``config`` holds: its weights and biases, and the bins'
-        arrays (what a model file's check compares with the stored arrays)."""
-        embedded = len(config["embedded"])
-        bins = max(len(column) - 1 for column in config["edges"]) if config["edges"] else 0
-        out_dim = int(config["out_dim"])
-        return max(0, embedded * (bins * (out_dim + 4) + out_dim))
+    @classmethod
+    def stored_shapes(cls, config: dict) -> dict[str, tuple]:
+        """``w``: (n_embedded, n_bins, out_dim); ``b``: (n_embedded, out_dim), n_bins the
+        most of any embedded column's."""
+        a = config_arguments(cls, config)
+        embedded = len(a["embedded"])
+        bins = padded_bins(a["edges"]) // max(1, len(a["edges"]))
+        return {"w": (embedded, bins, a["out_dim"]), "b": (embedded, a["out_dim"])}
+
+    @classmethod
+    def derived_size(cls, config: dict) -> int:
+        """Its encoding's four tables: 4 n_embedded n_bins numbers."""
+        return 4 * padded_bins(config_arguments(cls, config)["edges"])
 
     def io_dims(self) -> tuple[int, int]:
         return self.in_dim, self.out_dim

@@ -37,7 +37,7 @@ import numpy as np
 
 from barenet._checks import as_rng, check_dtype, check_number, check_positive_int
 from barenet.errors import BarenetValueError
-from barenet.layers import Layer
+from barenet.layers import Layer, config_arguments
 from barenet.registry import LAYERS
 
 ROW_CHUNK = 1024  # rows scored at a time against every candidate (``top``)
@@ -179,13 +179,18 @@ class Retrieval(Layer):
             self.w *= (spread / np.sqrt(self.in_dim))[:, None, None].astype(dtype)
             self.dw = np.zeros_like(self.w)
 
-    @staticmethod
-    def allocated_size(config: dict) -> int:
-        """The numbers a layer of ``config`` holds: encoders, rows and targets (what a
-        model file's check compares with the stored arrays)."""
-        in_dim, n_rows = int(config["in_dim"]), int(config["n_rows"])
-        encoders = int(config["heads"]) * in_dim * int(config["dim"])
-        return max(0, encoders + n_rows * (in_dim + int(config["target_dim"])))
+    @classmethod
+    def stored_shapes(cls, config: dict) -> dict[str, tuple]:
+        """``rows``: (n_rows, in_dim); ``targets``: (n_rows, target_dim); the encoders:
+        ``w`` (heads, in_dim, dim), or ``log_scale`` (heads, in_dim) if diagonal."""
+        a = config_arguments(cls, config)
+        encoders = (
+            {"log_scale": (a["heads"], a["in_dim"])}
+            if a["encoder"] == "diagonal"
+            else {"w": (a["heads"], a["in_dim"], a["dim"])}
+        )
+        rows = {"rows": (a["n_rows"], a["in_dim"]), "targets": (a["n_rows"], a["target_dim"])}
+        return {**encoders, **rows}
 
     def set_rows(self, rows, targets) -> None:
         """Hold ``rows`` (n_rows, in_dim) and ``targets`` (n_rows, target_dim)."""
