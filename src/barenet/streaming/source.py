@@ -12,7 +12,8 @@ of record batches (``pyarrow.dataset``), never whole.
   to the next.
 
 Numbers are read as float64 whatever their type in each file (an integer column in one
-file may hold decimals in another); text is read as strings.
+file may hold decimals in another); text is read as strings; timestamps and dates as UTC
+timestamps in microseconds (a time without a zone is read as UTC, as for a file).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ BATCH_ROWS = 65536  # rows per record batch read
 
 
 def _kind(arrow_type) -> str:
-    """``number``, ``text``, ``bool`` or ``other`` for an Arrow type."""
+    """``number``, ``text``, ``bool``, ``date`` (a timestamp or a date) or ``other`` for an
+    Arrow type."""
     import pyarrow.types as t
 
     if t.is_dictionary(arrow_type):
@@ -63,6 +65,8 @@ def _kind(arrow_type) -> str:
         return "number"
     if t.is_boolean(arrow_type):
         return "bool"
+    if t.is_timestamp(arrow_type) or t.is_date(arrow_type):
+        return "date"
     if t.is_string(arrow_type) or t.is_large_string(arrow_type):
         return "text"
     if t.is_null(arrow_type):
@@ -172,7 +176,12 @@ class TableStream:
                         f"{path}: column {field.name!r} holds {kind} ({field.type}) but "
                         f"{seen} ({seen_type}) in {where}; its type must not change between files"
                     )
-        read_as = {"number": pa.float64(), "text": pa.string(), "bool": pa.bool_()}
+        read_as = {
+            "number": pa.float64(),
+            "text": pa.string(),
+            "bool": pa.bool_(),
+            "date": pa.timestamp("us", tz="UTC"),  # any unit, any zone: UTC microseconds
+        }
         fields = []
         for field in dataset_schema:
             kind = kinds[field.name][0] if field.name in kinds else _kind(field.type)

@@ -2,7 +2,9 @@
 learned from the training rows (types, missing values, categories).
 
 The learned preprocessing is a list of column specifications, plain JSON, stored in
-model files by ``Preprocessing``; ``encode`` applies it with NumPy and pandas:
+model files by ``Preprocessing``; ``encode`` applies it through the table encoder
+(``barenet.tables.encoder``, whose rules every route shares: files, folders, the
+estimators):
 
 - ``{"name", "kind": "numeric", "median", "indicator"}``: missing values become the
   training median; ``indicator`` adds a 0/1 "was missing" feature (the column had
@@ -27,19 +29,22 @@ from pathlib import Path
 
 import numpy as np
 
-from barenet._checks import data_row as _row
 from barenet.errors import DataError
-from barenet.tables.dates import (
-    describe_date,
-    encode_date,
-    feature_names,
-    find_date,
-    fit_date,
-    mostly_dates,
+from barenet.tables.dates import describe_date, find_date, fit_date, mostly_dates
+from barenet.tables.encoder import (  # noqa: F401 (MISSING, encoded_names: public here)
+    MISSING,
+    Encoder,
+    canonical_text,
+    encoded_names,
 )
+from barenet.tables.frame_columns import (  # noqa: F401 (as_numbers: public here)
+    FrameColumns,
+    as_numbers,
+    is_missing,
+)
+from barenet.tables.frame_columns import as_bools as _as_bools
 from barenet.tables.text_encoding import choose_encoding, decode_advice
 
-MISSING = "(missing)"
 MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "other"
 # one-hot levels per text column at most (--max-categories): every level with
 # MIN_CATEGORY_ROWS rows up to this many. 20 pooled 26 of 46 cities of a house-price
@@ -47,7 +52,6 @@ MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "oth
 MAX_CATEGORIES = 200
 MAX_POOLED_STORED = 5000  # training values pooled into "other", kept to tell from unseen
 MAX_CLASS_VALUES = 20  # integer targets with at most this many values look like classes
-_TRUE = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}
 
 
 def read_table(
@@ -226,47 +230,6 @@ def require_columns(frame, names, where) -> None:
             raise DataError(missing_column_message(name, columns, where))
 
 
-def as_numbers(column, name: str):
-    """float64 values of a column (NaN where missing); a value that is not a number is a
-    ``DataError`` naming the column and its 1-based data row."""
-    import pandas as pd
-
-    if column.dtype == bool:
-        return column.to_numpy(np.float64)
-    numbers = pd.to_numeric(column, errors="coerce").to_numpy(np.float64, na_value=np.nan)
-    bad = np.flatnonzero(np.isnan(numbers) & column.notna().to_numpy())
-    if len(bad):
-        value = column.iloc[bad[0]]
-        raise DataError(
-            f"column {name!r}, data row {_row(column, bad[0])}: {value!r} is not a number "
-            "(a missing value must be an empty cell)"
-        )
-    from barenet.tables.reading import MAX_ABS_VALUE, describe_bad_number
-
-    huge = np.flatnonzero(np.abs(np.nan_to_num(numbers, posinf=np.inf)) > MAX_ABS_VALUE)
-    if len(huge):  # inf, or a number whose square overflows: it cannot be scaled
-        position = huge[0]
-        raise DataError(describe_bad_number(name, _row(column, position) - 1, numbers[position]))
-    return numbers
-
-
-def _as_bools(column, name: str):
-    values = np.full(len(column), np.nan)
-    for i, value in enumerate(column):
-        if _missing(value):
-            continue
-        key = str(value).strip().lower() if not isinstance(value, (bool, np.bool_)) else value
-        if isinstance(key, (bool, np.bool_)):
-            values[i] = float(key)
-        elif key in _TRUE or key in ("1", "0", "1.0", "0.0"):
-            values[i] = _TRUE.get(key, float(key) if key[0] in "01" else np.nan)
-        else:
-            raise DataError(
-                f"column {name!r}, data row {_row(column, i)}: {value!r} is not true or false"
-            )
-    return values
-
-
 def _is_bool(column) -> bool:
     present = column.dropna()
     return column.dtype == bool or (
@@ -275,18 +238,9 @@ def _is_bool(column) -> bool:
 
 
 def _strings(column):
-    """Category values as strings without surrounding spaces (as a CSV file's reader
-    skips the spaces after a separator, and as the ONNX export compares them); missing
-    values (and blank ones) as ``MISSING``."""
-    texts = ("" if _missing(v) else str(v).strip() for v in column)
-    return np.array([text or MISSING for text in texts], dtype=object)
-
-
-def _missing(value) -> bool:
-    """None, NaN, or pandas' NA (nullable columns, common in Parquet files)."""
-    import pandas as pd
-
-    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
+    """Category values as ``barenet.tables.encoder.canonical_text`` writes them: text
+    without surrounding spaces; missing values (and blank ones) as ``MISSING``."""
+    return np.array([canonical_text(None if is_missing(v) else v) for v in column], dtype=object)
 
 
 def _mostly_numbers(column) -> bool:
@@ -393,64 +347,16 @@ def _numeric_spec(name: str, kind: str, values: np.ndarray) -> dict:
     }
 
 
-def encoded_names(specs: list[dict]) -> list[str]:
-    """The names of the features ``encode`` makes, in order."""
-    names = []
-    for spec in specs:
-        name = spec["name"]
-        if spec["kind"] == "category":
-            names += [f"{name}={level}" for level in spec["levels"]]
-            names += [f"{name}=(other)"] if spec["other"] else []
-        elif spec["kind"] == "date":
-            names += feature_names(spec)
-        else:
-            names += [name, f"{name}_missing"] if spec["indicator"] else [name]
-    return names
-
-
 def encode(frame, specs: list[dict], tally: dict | None = None) -> np.ndarray:
-    """The features (n, len(encoded_names(specs))) of a frame's rows, float64.
+    """The features (n, len(encoded_names(specs))) of a frame's rows, float64, by the
+    table encoder (``barenet.tables.encoder``) through its pandas backend.
 
     Columns are found by name (any order; others ignored). ``tally`` (a dict) receives,
     per column name, ``{"imputed": blank cells, "unseen": values of a text column that
     are none of its levels, "examples": a few of those, "clipped": dates outside the
     training range}`` (see ``tally_notice``)."""
     require_columns(frame, [spec["name"] for spec in specs], "the data")
-    parts = []
-    for spec in specs:
-        column = frame[spec["name"]]
-        counts = {"imputed": 0, "unseen": 0, "examples": [], "clipped": 0}
-        if tally is not None:
-            tally[spec["name"]] = counts
-        if spec["kind"] == "category":
-            values = _strings(column)
-            levels = spec["levels"]
-            onehot = values[:, None] == np.asarray(levels, dtype=object)[None, :]
-            blank = values == MISSING
-            counts["imputed"] = int(blank.sum())
-            unseen = ~onehot.any(axis=1) & ~blank
-            if "pooled" in spec:  # values pooled in training were seen: not unseen
-                unseen &= ~np.isin(values, np.asarray(spec["pooled"], dtype=object))
-                counts["seen_pooled"] = True
-            counts["unseen"] = int(unseen.sum())
-            counts["examples"] = list(dict.fromkeys(values[unseen].tolist()))[:3]
-            if spec["other"]:
-                onehot = np.column_stack([onehot, ~onehot.any(axis=1)])
-            parts.append(onehot.astype(np.float64))
-            continue
-        if spec["kind"] == "date":
-            parts.append(encode_date(column, spec, counts))
-            continue
-        read = _as_bools if spec["kind"] == "bool" else as_numbers
-        values = read(column, spec["name"])
-        missing = np.isnan(values)
-        counts["imputed"] = int(missing.sum())
-        parts.append(np.where(missing, spec["median"], values)[:, None])
-        if spec["indicator"]:
-            parts.append(missing.astype(np.float64)[:, None])
-    if not parts:
-        return np.empty((len(frame), 0))
-    return np.hstack(parts)
+    return Encoder(specs).encode(FrameColumns(frame), tally)
 
 
 def tally_notice(tally: dict) -> str | None:
