@@ -49,7 +49,7 @@ from barenet.tables.columns import (
 )
 from barenet.tables.date_text import ODD_VALUES_AT_MOST, candidates, maybe_date
 from barenet.tables.dates import find_date, fit_date, mostly_dates, with_range
-from barenet.tables.encoder import Encoder
+from barenet.tables.encoder import Encoder, canonical_text
 
 SAMPLE_ROWS = 100_000
 HELD_OUT_SAMPLE_ROWS = 20_000
@@ -139,7 +139,7 @@ class ColumnCounts:
         if self.count_values and self.kind != "text":
             self._count(array.drop_null())
         if self.kind == "text":
-            self._count(array.fill_null(MISSING))
+            self._count(array, canonical=True)
             self.missing += array.null_count
             return
         values = timestamp_seconds(array) if self.kind == "date" else _floats(array)
@@ -149,7 +149,9 @@ class ColumnCounts:
         if len(present):
             self.low, self.high = min(self.low, present.min()), max(self.high, present.max())
 
-    def _count(self, array) -> None:
+    def _count(self, array, canonical: bool = False) -> None:
+        """Add the counts of ``array``'s values; for text, of their canonical form
+        (``barenet.tables.encoder.canonical_text``: stripped, blank as ``MISSING``)."""
         if self.too_many:
             return
         self.counts = self.counts if self.counts is not None else {}
@@ -157,6 +159,7 @@ class ColumnCounts:
         for value, count in zip(
             counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
         ):
+            value = canonical_text(value) if canonical else value
             self.counts[value] = self.counts.get(value, 0) + count
         if len(self.counts) > MAX_LEVELS_COUNTED:
             self.too_many, self.counts = True, None
