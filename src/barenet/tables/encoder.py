@@ -98,8 +98,9 @@ def category_tally(texts: Texts, spec: dict, codes: np.ndarray, counts: dict) ->
     counts["imputed"] = int(blank[codes].sum())
     rows = unseen[codes]
     counts["unseen"] = int(rows.sum())
-    distinct, first = np.unique(codes[rows], return_index=True)
-    counts["examples"] = canonical[distinct[np.argsort(first)][:3]].tolist()
+    distinct, first = np.unique(codes[rows], return_index=True)  # in row order:
+    shown = canonical[distinct[np.argsort(first)]].tolist()
+    counts["examples"] = list(dict.fromkeys(shown))[:3]  # " a" and "a" are one value
 
 
 class Encoder:
