@@ -1,15 +1,17 @@
 """The table encoder (barenet.tables.encoder): one set of rules over canonical arrays,
 and two backends (pandas, Arrow) that give them the same columns."""
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
 from barenet.errors import DataError
-from barenet.tables.arrow_columns import ArrowColumns
+from barenet.tables.arrow_columns import SPACES, ArrowColumns, canonical_list
 from barenet.tables.columns import MISSING, encode, fit_columns
-from barenet.tables.encoder import Encoder, Texts, canonical_text
+from barenet.tables.encoder import Encoder, Texts, canonical_text, canonical_texts
 from barenet.tables.frame_columns import FrameColumns
 
 
@@ -128,3 +130,13 @@ def test_a_missing_column_or_a_wrong_value_is_named(specs):
     for columns in (FrameColumns(bad), ArrowColumns(pa.Table.from_pandas(bad.astype({"x": str})))):
         with pytest.raises(DataError, match="column 'x', data row 3: 'abc' is not a number"):
             Encoder(specs).encode(columns)
+
+
+def test_arrow_finds_the_values_python_would_strip():
+    """``canonical_list`` lets Arrow pick the values to canonicalise: its list of spaces
+    must be Python's, every character ``str.strip()`` removes."""
+    assert set(SPACES) == {chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace()}
+    values = ["a", " a", "a\x1c", "", "  ", None, "b\u3000", "x y", "\u200bz"]
+    assert canonical_list(pa.array(values)) == canonical_texts(values)
+    blank = [MISSING] * 3
+    assert canonical_texts(values) == ["a", "a", "a", *blank, "b", "x y", "\u200bz"]

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from barenet.errors import DataError
-from barenet.tables.arrow_columns import ArrowColumns, timestamp_seconds
+from barenet.tables.arrow_columns import ArrowColumns, canonical_list, timestamp_seconds
 from barenet.tables.arrow_columns import floats as _floats
 from barenet.tables.columns import (
     MAX_CATEGORIES,
@@ -49,7 +49,7 @@ from barenet.tables.columns import (
 )
 from barenet.tables.date_text import ODD_VALUES_AT_MOST, candidates, maybe_date
 from barenet.tables.dates import find_date, fit_date, mostly_dates, with_range
-from barenet.tables.encoder import Encoder, canonical_text
+from barenet.tables.encoder import Encoder
 
 SAMPLE_ROWS = 100_000
 HELD_OUT_SAMPLE_ROWS = 20_000
@@ -156,10 +156,9 @@ class ColumnCounts:
             return
         self.counts = self.counts if self.counts is not None else {}
         counted = array.value_counts()
-        for value, count in zip(
-            counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
-        ):
-            value = canonical_text(value) if canonical else value
+        values = counted.field("values")
+        values = canonical_list(values) if canonical else values.to_pylist()
+        for value, count in zip(values, counted.field("counts").to_pylist(), strict=True):
             self.counts[value] = self.counts.get(value, 0) + count
         if len(self.counts) > MAX_LEVELS_COUNTED:
             self.too_many, self.counts = True, None
@@ -224,7 +223,8 @@ def _dates_possible(array) -> str:
     text) runs only where it may succeed: ``""`` if no date format fits the first values
     that may be dates (so neither can succeed), ``"mostly"`` if more than a few of the
     values are no dates (``find_date`` cannot succeed), else ``"all"``."""
-    distinct = array.drop_null().unique()[:DATE_LOOK].to_pandas().astype(object).str.strip()
+    head = array.slice(0, 50 * DATE_LOOK)  # its first distinct values are the column's
+    distinct = head.drop_null().unique()[:DATE_LOOK].to_pandas().astype(object).str.strip()
     maybe = maybe_date(distinct)
     if maybe.sum() == 0 or (maybe.sum() >= 3 and not candidates(distinct[maybe])):
         return ""

@@ -13,7 +13,7 @@ import numpy as np
 
 from barenet.errors import DataError
 from barenet.tables.dates import to_seconds
-from barenet.tables.encoder import Texts
+from barenet.tables.encoder import Texts, canonical_text
 from barenet.tables.frame_columns import as_bools, as_numbers
 
 
@@ -83,3 +83,25 @@ def timestamp_seconds(array) -> np.ndarray:
     seconds = micro.fill_null(0).to_numpy(zero_copy_only=False) / 1e6
     seconds[missing] = np.nan
     return seconds
+
+
+#: The characters Python's ``str.strip()`` removes (``str.isspace``; a test checks it).
+SPACES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_SPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in SPACES) + "]"
+_NOT_CANONICAL = f"^$|^{_SPACE_CLASS}|{_SPACE_CLASS}$"  # RE2, as Arrow reads it
+
+
+def canonical_list(array) -> list[str]:
+    """``barenet.tables.encoder.canonical_text`` of each value of an Arrow string array,
+    as a list: Arrow finds the few values that are blank or have spaces around them,
+    and only those go through Python."""
+    import pyarrow.compute as pc
+
+    odd = pc.match_substring_regex(array, _NOT_CANONICAL).fill_null(True)
+    values = array.to_pylist()
+    for i in np.flatnonzero(odd.to_numpy(zero_copy_only=False)):
+        values[i] = canonical_text(values[i])
+    return values

@@ -53,6 +53,11 @@ def canonical_text(value) -> str:
     return str(value).strip() or MISSING
 
 
+def canonical_texts(values) -> list[str]:
+    """``canonical_text`` of each of ``values`` (str or None), in one pass."""
+    return [(v.strip() or MISSING) if isinstance(v, str) else canonical_text(v) for v in values]
+
+
 def encoded_names(specs: list[dict]) -> list[str]:
     """The names of the features the specifications make, in order."""
     names = []
@@ -81,14 +86,14 @@ def category_positions(texts: Texts, spec: dict) -> np.ndarray:
     lookup = {level: i for i, level in enumerate(levels)}
     fallback = len(levels) if spec["other"] else len(levels) + 1
     return np.array(
-        [lookup.get(canonical_text(v), fallback) for v in texts.values], dtype=np.intp
+        [lookup.get(v, fallback) for v in canonical_texts(texts.values)], dtype=np.intp
     ).reshape(-1)
 
 
 def category_tally(texts: Texts, spec: dict, codes: np.ndarray, counts: dict) -> None:
     """Fill ``counts`` for a category column: blank cells (``imputed``), values that are
     none of its levels nor pooled in training (``unseen``) and a few of them."""
-    canonical = np.array([canonical_text(v) for v in texts.values], dtype=object)
+    canonical = np.array(canonical_texts(texts.values), dtype=object)
     blank = canonical == MISSING
     known = np.isin(canonical, np.asarray(spec["levels"], dtype=object))
     unseen = ~known & ~blank
