@@ -9,8 +9,10 @@ import pyarrow as pa
 import pytest
 
 from barenet.errors import DataError
-from barenet.tables.arrow_columns import SPACES, ArrowColumns, canonical_list
+from barenet.tables.arrow_columns import SPACES, ArrowColumns, canonical_list, text_seconds
 from barenet.tables.columns import MISSING, encode, fit_columns
+from barenet.tables.date_text import ISO8601
+from barenet.tables.dates import to_seconds
 from barenet.tables.encoder import Encoder, Texts, canonical_text, canonical_texts
 from barenet.tables.frame_columns import FrameColumns
 
@@ -140,3 +142,13 @@ def test_arrow_finds_the_values_python_would_strip():
     assert canonical_list(pa.array(values)) == canonical_texts(values)
     blank = [MISSING] * 3
     assert canonical_texts(values) == ["a", "a", "a", *blank, "b", "x y", "\u200bz"]
+
+
+def test_arrow_reads_each_distinct_date_text_once_as_pandas_reads_every_row():
+    values = ["2019-01-01", "1500-06-01T10:00:00Z", "2019-01-01", None, "9999-12-31 23:59:59"]
+    values += ["2020-02-29T12:00:00.123456789+01:00", "2021-03-04 05:06 UTC", "2019-01-01"]
+    spec = {"format": ISO8601}
+    expected = to_seconds(pd.Series(values, dtype=object), ISO8601, "d")
+    np.testing.assert_array_equal(text_seconds(pa.array(values), "d", spec), expected)
+    with pytest.raises(DataError, match="column 'd', data row 3: 'soon' is not a date"):
+        text_seconds(pa.array(["2019-01-01", "2019-01-01", "soon"]), "d", spec)

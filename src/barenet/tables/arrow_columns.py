@@ -61,8 +61,7 @@ class ArrowColumns:
         column = self._column(name)
         if t.is_timestamp(column.type) or t.is_date(column.type):
             return timestamp_seconds(column)
-        blank = spec.get("blank_values", ())
-        return to_seconds(column.to_pandas(), spec["format"], name, blank)
+        return text_seconds(column, name, spec)
 
 
 def floats(array) -> np.ndarray:
@@ -70,6 +69,27 @@ def floats(array) -> np.ndarray:
     import pyarrow as pa
 
     return array.cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def text_seconds(array, name: str, spec: dict) -> np.ndarray:
+    """Seconds since 1970-01-01 UTC (n,) of dates written as text, NaN where missing:
+    each distinct text read once (``barenet.tables.dates.to_seconds``: a column of
+    daily dates holds few), then spread to its rows. A value that is not a date is a
+    ``DataError`` naming its row in ``array``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    encoded = pc.dictionary_encode(array.cast(pa.string()))
+    fmt, blank = spec["format"], spec.get("blank_values", ())
+    try:
+        distinct = to_seconds(encoded.dictionary.to_pandas(), fmt, name, blank)
+    except DataError:
+        to_seconds(array.to_pandas(), fmt, name, blank)  # the same error, by its row
+        raise
+    codes = encoded.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
+    return np.append(distinct, np.nan)[codes]
 
 
 def timestamp_seconds(array) -> np.ndarray:
