@@ -122,6 +122,7 @@ class Encoder:
         self.specs = specs
         self.names = encoded_names(specs)
         self.width = len(self.names)
+        self.widths = [width_of(spec) for spec in specs]
 
     def encode(self, columns, tally: dict | None = None) -> np.ndarray:
         """The features (n, width) of every row of ``columns`` (a backend), float64.
@@ -135,7 +136,7 @@ class Encoder:
         """Write the features of ``columns``' ``rows`` (default: all) into ``block``
         (width, m), one feature per row of the block (contiguous writes)."""
         at = 0
-        for spec in self.specs:
+        for spec, width in zip(self.specs, self.widths, strict=True):
             counts = None
             if tally is not None:
                 counts = tally[spec["name"]] = {
@@ -144,7 +145,7 @@ class Encoder:
                     "examples": [],
                     "clipped": 0,
                 }
-            part = block[at : at + width_of(spec)]
+            part = block[at : at + width]
             if spec["kind"] == "category":
                 _category_into(columns.texts(spec["name"]), spec, rows, part, counts)
             elif spec["kind"] == "date":
@@ -152,7 +153,7 @@ class Encoder:
             else:
                 values = columns.numbers(spec["name"], spec["kind"])
                 _numbers_into(values if rows is None else values[rows], spec, part, counts)
-            at += len(part)
+            at += width
 
 
 def _category_into(texts: Texts, spec: dict, rows, part: np.ndarray, counts) -> None:
