@@ -41,6 +41,7 @@ def dated(n=900, seed=0):
     )
     frame["y"] = frame["x"] + days.month.to_numpy() / 6 + (frame["colour"] == "blue")
     frame.loc[rng.random(n) < 0.05, "when"] = None
+    frame.loc[7, "when"] = "?"  # an odd value of a date column: read as a blank cell
     frame.loc[rng.random(n) < 0.05, "x"] = np.nan
     frame.loc[rng.random(n) < 0.05, "colour"] = None
     frame["flag"] = frame["flag"].astype(object)
@@ -56,7 +57,8 @@ def places(tmp_path_factory):
     frame = dated()
     frame.to_csv(root / "t.csv", index=False)
     write_parts(frame, root / "csv", kind="csv")
-    when, stamp = pd.to_datetime(frame["when"]), pd.to_datetime(frame["stamp"])
+    when = pd.to_datetime(frame["when"], errors="coerce")  # "?": missing
+    stamp = pd.to_datetime(frame["stamp"])
     stamped = frame.assign(when=when, stamp=stamp)
     write_parts(stamped, root / "parquet", kind="parquet")
     return root
@@ -68,10 +70,11 @@ def folder_fit(folder):
 
 
 def without_format(specs):
-    """The specifications, a date's ``format`` aside: how the text was written, which
-    a folder's reader (Arrow) parses itself (``datetime``) and a file's leaves to barenet
-    (``ISO8601``); both read either."""
-    return [{k: v for k, v in spec.items() if k != "format"} for spec in specs]
+    """The specifications, how a date was written aside (its ``format`` and odd values):
+    Parquet holds timestamps (``datetime``), a CSV file text (``ISO8601``, here with a
+    ``?`` read as blank); both formats read either."""
+    text = ("format", "blank_values")
+    return [{k: v for k, v in spec.items() if k not in text} for spec in specs]
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
@@ -82,7 +85,7 @@ def test_a_folder_learns_the_specs_a_file_learns_and_encodes_the_same_matrix(pla
     assert [s["kind"] for s in fit.specs] == ["date", "date", "numeric", "category", "bool"]
     assert without_format(fit.specs) == without_format(file_specs)
     if kind == "csv":  # a CSV folder's dates are text, read as a file's: the same format
-        assert fit.specs == file_specs
+        assert fit.specs == file_specs and file_specs[0]["blank_values"] == ["?"]
     assert fit.dropped == file_dropped == []
     assert fit.rows["train"] == len(frame)  # every row is a training row: the same rows
     table = pa.concat_tables(pa.Table.from_batches([b]) for *_, b in stream.batches())
