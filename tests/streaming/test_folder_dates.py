@@ -132,3 +132,18 @@ def test_train_on_a_folder_with_dates_then_predict_a_file(places, capsys, tmp_pa
     predicted = np.array([float(v) for v in capsys.readouterr().out.split()[1:41]])
     assert code == 0
     np.testing.assert_allclose(predicted, model.predict(frame).ravel(), rtol=1e-5)
+
+
+def test_a_dates_range_and_blanks_come_from_every_row_not_the_sample(places, monkeypatch):
+    """A date spec is fitted on the sample of rows (its parts, median, the spread of its
+    features), but its range and its "was missing" flag come from every training row."""
+    from barenet.streaming import columns
+
+    monkeypatch.setattr(columns, "SAMPLE_ROWS", 30)
+    frame = read_table(places / "t.csv")
+    _, fit = folder_fit(places / "parquet")
+    assert len(fit.sample) == 30
+    when = pd.to_datetime(frame["when"], errors="coerce")
+    spec = fit.specs[0]
+    assert spec["origin"] == when.min().timestamp() and spec["end"] == when.max().timestamp()
+    assert spec["origin_text"] == when.min().strftime("%Y-%m-%d") and spec["indicator"]

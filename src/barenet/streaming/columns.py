@@ -47,7 +47,7 @@ from barenet.tables.columns import (
     choose_task,
     labels_of,
 )
-from barenet.tables.date_text import ODD_VALUES_AT_MOST, candidates, maybe_date
+from barenet.tables.date_text import DATETIME, ODD_VALUES_AT_MOST, candidates, maybe_date
 from barenet.tables.dates import find_date, fit_date, mostly_dates, with_range
 from barenet.tables.encoder import Encoder
 
@@ -173,8 +173,9 @@ def column_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
         return _text_spec(name, counts, sample, max_categories)
     if counts.low == counts.high and counts.missing == 0:
         return None, f"{name} (constant)"
-    if counts.kind == "date":
-        spec = fit_date(name, sample.column(name).to_pandas(), "datetime")
+    if counts.kind == "date":  # on the sample, with the range and blanks of every row
+        spec = fit_date(name, sample.column(name).to_pandas(), DATETIME)
+        spec = {**spec, "indicator": spec["indicator"] or counts.missing > 0}
         return with_range(spec, counts.low, counts.high), None
     values = _floats(sample.column(name))
     values = values[~np.isnan(values)]
@@ -196,7 +197,8 @@ def _text_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
     dates = _dates_possible(sample.column(name))
     texts = sample.column(name).to_pandas() if dates else None
     if dates == "all" and (found := find_date(texts)) is not None:
-        return fit_date(name, texts, *found), None
+        spec = fit_date(name, texts, *found)  # on the sample, with the blanks of every row
+        return {**spec, "indicator": spec["indicator"] or counts.missing > 0}, None
 
     def why(default: str) -> str:  # only for a column dropped: the search takes time
         return f"{name} ({(dates and mostly_dates(texts)) or default})"
