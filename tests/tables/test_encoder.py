@@ -152,3 +152,17 @@ def test_arrow_reads_each_distinct_date_text_once_as_pandas_reads_every_row():
     np.testing.assert_array_equal(text_seconds(pa.array(values), "d", spec), expected)
     with pytest.raises(DataError, match="column 'd', data row 3: 'soon' is not a date"):
         text_seconds(pa.array(["2019-01-01", "2019-01-01", "soon"]), "d", spec)
+
+
+@pytest.mark.parametrize("dtype", [object, "boolean"])
+def test_true_false_of_every_dtype_reads_alike(dtype):
+    values = [True, None, False, True]
+    column = pd.Series(values, dtype=dtype)
+    spec = [{"name": "f", "kind": "bool", "median": 1.0, "indicator": True}]
+    expected = [[1, 0], [1, 1], [0, 0], [1, 0]]
+    frame = pd.DataFrame({"f": column})
+    np.testing.assert_array_equal(Encoder(spec).encode(FrameColumns(frame)), expected)
+    table = pa.table({"f": pa.array(values, pa.bool_())})
+    np.testing.assert_array_equal(Encoder(spec).encode(ArrowColumns(table)), expected)
+    plain = pd.DataFrame({"f": [True, False]})
+    np.testing.assert_array_equal(Encoder(spec).encode(FrameColumns(plain)), [[1, 0], [0, 0]])

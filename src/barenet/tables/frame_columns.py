@@ -84,6 +84,10 @@ def as_numbers(column, name: str):
 def as_bools(column, name: str):
     """float64 values (n,) of a true/false column: 1, 0, NaN where missing; text
     true/false/yes/no and 1/0 are read too; anything else is a ``DataError``."""
+    if column.dtype == bool:
+        return column.to_numpy(np.float64)
+    if str(column.dtype) == "boolean":  # pandas' nullable true/false
+        return column.to_numpy(np.float64, na_value=np.nan)
     values = np.full(len(column), np.nan)
     for i, value in enumerate(column):
         if is_missing(value):
