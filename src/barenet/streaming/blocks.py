@@ -1,12 +1,14 @@
 """Record batches into training blocks: the chosen rows of an Arrow batch, encoded,
 scaled and cast to the model's dtype, written straight into a preallocated buffer.
 
-``encode_batch`` (``barenet.streaming.columns``) followed by the feature scaler's
-``transform`` and a cast to the model's dtype gives the same numbers, bit for bit
-(tested): the same subtraction and division in float64, then one rounding. This path
-only avoids the intermediate tables: it encodes the chosen rows alone (no Arrow
-``filter`` of every column, text included), one feature per contiguous row of a
-(features, rows) scratch block, and divides by the scales straight into the buffer.
+The features are the table encoder's (``barenet.tables.encoder``, through its Arrow
+backend), as ``encode_batch`` (``barenet.streaming.columns``) makes them: followed by
+the feature scaler's ``transform`` and a cast to the model's dtype, it gives the same
+numbers, bit for bit (tested): the same subtraction and division in float64, then one
+rounding. This path only avoids the intermediate tables: it encodes the chosen rows
+alone (no Arrow ``filter`` of every column, text included), one feature per contiguous
+row of a (features, rows) scratch block, and divides by the scales straight into the
+buffer.
 
 ``ShuffleBuffer`` is the buffer streamed training fills: ``x`` (capacity, features) and
 ``y`` (capacity, 1), allocated once per run and refilled from the start after each
@@ -17,9 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from barenet.errors import BarenetValueError, DataError
-from barenet.streaming.columns import _floats, class_indices
-from barenet.tables.columns import MISSING, encoded_names
+from barenet.errors import BarenetValueError
+from barenet.streaming.columns import class_indices
+from barenet.tables.arrow_columns import ArrowColumns, floats
+from barenet.tables.encoder import Encoder
 
 
 class BlockEncoder:
@@ -35,23 +38,17 @@ class BlockEncoder:
     """
 
     def __init__(self, prep, dtype) -> None:
-        import pyarrow as pa
-
         self.specs = prep.columns
+        self.encoder = Encoder(self.specs)
         self.target = prep.target_name
         self.classes = prep.classes
         self.dtype = np.dtype(dtype)
-        self.width = len(encoded_names(self.specs))
+        self.width = self.encoder.width
         self.mean = np.asarray(prep.scaler_x.mean_, dtype=np.float64)[:, None]
         self.scale = np.asarray(prep.scaler_x.scale_, dtype=np.float64)
         if self.classes is None:
             self.y_mean = float(prep.scaler_y.mean_[0])
             self.y_scale = float(prep.scaler_y.scale_[0])
-        self.levels = {
-            spec["name"]: pa.array(spec["levels"], pa.string())
-            for spec in self.specs
-            if spec["kind"] == "category"
-        }
 
     def targets(self, batch, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, y)``: the rows to learn from and their targets as the loss takes
@@ -62,7 +59,7 @@ class BlockEncoder:
             index = class_indices(labels, self.classes)[rows]
             known = index >= 0
             return rows[known], index[known].astype(np.float64)
-        y = _floats(labels)[rows]
+        y = floats(labels)[rows]
         y -= self.y_mean
         y /= self.y_scale
         return rows, y
@@ -74,45 +71,10 @@ class BlockEncoder:
         rows : (m,) int, row numbers within ``batch``
         out : (m, width) array of the model's dtype (a slice of a buffer)
         """
-        m = len(rows)
-        block = np.empty((self.width, m))  # one feature per row: contiguous writes
-        at = 0
-        for spec in self.specs:
-            try:
-                column = batch.column(spec["name"])
-            except KeyError:
-                raise DataError(f"the data has no column {spec['name']!r}") from None
-            if spec["kind"] == "category":
-                at = self._one_hot(spec, column, rows, block, at)
-                continue
-            values = _floats(column)[rows]
-            missing = np.isnan(values)
-            if missing.any():
-                np.copyto(values, spec["median"], where=missing)
-            block[at] = values
-            at += 1
-            if spec["indicator"]:
-                block[at] = missing
-                at += 1
+        block = np.empty((self.width, len(rows)))  # one feature per row: contiguous writes
+        self.encoder.into(ArrowColumns(batch), block, rows)
         block -= self.mean
         np.divide(block.T, self.scale, out=out, casting="same_kind")
-
-    def _one_hot(self, spec, column, rows, block, at: int) -> int:
-        """Fill the category's one-hot rows of ``block`` from ``at``; the next row."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        levels = len(spec["levels"])
-        width = levels + bool(spec["other"])
-        text = column.cast(pa.string()).fill_null(MISSING)
-        index = pc.index_in(text, value_set=self.levels[spec["name"]])
-        index = index.fill_null(levels if spec["other"] else width)
-        index = index.to_numpy(zero_copy_only=False)[rows]
-        part = block[at : at + width]
-        part[:] = 0.0
-        hit = np.flatnonzero(index < width)  # outside: an unseen value with no "other"
-        part[index[hit], hit] = 1.0
-        return at + width
 
     def encode(self, batch, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)`` of ``batch``'s ``rows`` in new arrays of the model's dtype; ``y`` is

@@ -1,23 +1,33 @@
 """The column preprocessing of a streamed table, learned in one pass over its training
-rows, and applied batch by batch in Arrow.
+rows, and applied batch by batch through the table encoder's Arrow backend.
 
 ``fit_stream`` reads every batch once and keeps, for the training rows only:
 
-- per numeric or true/false column: the count, mean and spread of its values (merged
-  batch by batch, exactly), its missing count, and its range;
+- per numeric, true/false or date column: the count, mean and spread of its values
+  (merged batch by batch, exactly), its missing count, and its range;
 - per text column: the exact count of every value (up to ``MAX_LEVELS_COUNTED``
-  different values; a column with more is dropped as an identifier or free text);
+  different values; a column with more is dropped as an identifier or free text,
+  unless it holds dates);
 - a uniform random sample of ``SAMPLE_ROWS`` training rows (each row gets a random
   priority; the sample keeps the lowest), from which the medians are taken and on which
   the network's own scaling and bins are fitted;
 - a uniform sample of ``HELD_OUT_SAMPLE_ROWS`` held-out rows, whose loss is shown after
   each epoch.
 
-The column specifications have the form ``barenet.tables.columns.fit_columns`` gives, and the
-feature scaling is a ``StandardScaler`` whose means and scales come from the exact
-counts and moments: a model trained on a stream is saved, loaded, used by ``predict``
-and exported to ONNX as any other. ``encode_batch`` makes the same features as
-``barenet.tables.columns.encode`` (tested), from Arrow arrays, without a loop over values.
+The column specifications are those ``barenet.tables.columns.fit_columns`` makes of a
+file (the same kinds, the same keys), and the feature scaling is a ``StandardScaler``
+whose means and scales come from the exact counts and moments: a model trained on a
+stream is saved, loaded, used by ``predict`` and exported to ONNX as any other.
+
+A date column is a timestamp or date column of the files, or a text column whose
+sampled values are dates of one format (``barenet.tables.dates.find_date``, as for a
+file). Its specification is fitted on the sample by ``barenet.tables.dates.fit_date``,
+then given the exact earliest and latest training dates of the pass; the means and
+spreads of its features are those of the sample (exact when the training rows fit in
+it: up to ``SAMPLE_ROWS``).
+
+``encode_batch`` is the table encoder (``barenet.tables.encoder``) over Arrow batches:
+the same features as ``barenet.tables.columns.encode`` of the same rows (tested).
 """
 
 from __future__ import annotations
@@ -27,6 +37,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from barenet.errors import DataError
+from barenet.tables.arrow_columns import ArrowColumns, canonical_list, timestamp_seconds
+from barenet.tables.arrow_columns import floats as _floats
 from barenet.tables.columns import (
     MAX_CATEGORIES,
     MAX_POOLED_STORED,
@@ -35,10 +47,14 @@ from barenet.tables.columns import (
     choose_task,
     labels_of,
 )
+from barenet.tables.date_text import DATETIME, ODD_VALUES_AT_MOST, candidates, maybe_date
+from barenet.tables.dates import find_date, fit_date, mostly_dates, with_range
+from barenet.tables.encoder import Encoder
 
 SAMPLE_ROWS = 100_000
 HELD_OUT_SAMPLE_ROWS = 20_000
 MAX_LEVELS_COUNTED = 100_000
+DATE_LOOK = 1000  # distinct values of a text column looked at before searching for dates
 
 
 class Moments:
@@ -108,7 +124,7 @@ class LowestPriority:
 class ColumnCounts:
     """What one pass keeps of a column's training values."""
 
-    kind: str  # number, bool or text
+    kind: str  # number, bool, date (seconds since 1970) or text
     rows: int = 0
     missing: int = 0
     moments: Moments = field(default_factory=Moments)
@@ -123,34 +139,29 @@ class ColumnCounts:
         if self.count_values and self.kind != "text":
             self._count(array.drop_null())
         if self.kind == "text":
-            self._count(array.fill_null(MISSING))
+            self._count(array, canonical=True)
             self.missing += array.null_count
             return
-        values = _floats(array)
+        values = timestamp_seconds(array) if self.kind == "date" else _floats(array)
         present = values[~np.isnan(values)]
         self.missing += len(values) - len(present)
         self.moments.add(present)
         if len(present):
             self.low, self.high = min(self.low, present.min()), max(self.high, present.max())
 
-    def _count(self, array) -> None:
+    def _count(self, array, canonical: bool = False) -> None:
+        """Add the counts of ``array``'s values; for text, of their canonical form
+        (``barenet.tables.encoder.canonical_text``: stripped, blank as ``MISSING``)."""
         if self.too_many:
             return
         self.counts = self.counts if self.counts is not None else {}
         counted = array.value_counts()
-        for value, count in zip(
-            counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
-        ):
+        values = counted.field("values")
+        values = canonical_list(values) if canonical else values.to_pylist()
+        for value, count in zip(values, counted.field("counts").to_pylist(), strict=True):
             self.counts[value] = self.counts.get(value, 0) + count
         if len(self.counts) > MAX_LEVELS_COUNTED:
             self.too_many, self.counts = True, None
-
-
-def _floats(array) -> np.ndarray:
-    """float64 values of an Arrow number or true/false array, NaN where missing."""
-    import pyarrow as pa
-
-    return array.cast(pa.float64()).to_numpy(zero_copy_only=False)
 
 
 def column_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
@@ -159,26 +170,13 @@ def column_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
     if present == 0:
         return None, f"{name} (all missing)"
     if counts.kind == "text":
-        if counts.too_many:
-            return None, f"{name} (more than {MAX_LEVELS_COUNTED} different values)"
-        levels = counts.counts
-        real = {k: v for k, v in levels.items() if k != MISSING or counts.missing == 0}
-        if len(real) == 1 and counts.missing == 0:
-            return None, f"{name} (constant)"
-        if counts.missing == 0 and len(levels) == counts.rows:
-            return None, f"{name} (an identifier: a different value in every row)"
-        ordered = sorted(levels.items(), key=lambda item: item[0])
-        ordered.sort(key=lambda item: -item[1])  # stable: ties in text order, as np.unique
-        kept = [k for k, c in ordered if c >= MIN_CATEGORY_ROWS][:max_categories]
-        other = len(kept) < len(levels)
-        if len(kept) + other < 2:
-            return None, f"{name} (no category has {MIN_CATEGORY_ROWS} rows)"
-        known = set(kept) | {MISSING}
-        pooled = sorted(k for k in levels if k not in known)[:MAX_POOLED_STORED]
-        spec = {"name": name, "kind": "category", "levels": kept, "other": other}
-        return {**spec, "pooled": pooled}, None
+        return _text_spec(name, counts, sample, max_categories)
     if counts.low == counts.high and counts.missing == 0:
         return None, f"{name} (constant)"
+    if counts.kind == "date":  # on the sample, with the range and blanks of every row
+        spec = fit_date(name, sample.column(name).to_pandas(), DATETIME)
+        spec = {**spec, "indicator": spec["indicator"] or counts.missing > 0}
+        return with_range(spec, counts.low, counts.high), None
     values = _floats(sample.column(name))
     values = values[~np.isnan(values)]
     median = float(np.median(values)) if len(values) else float(counts.moments.mean)
@@ -191,10 +189,58 @@ def column_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
     return spec, None
 
 
-def feature_moments(spec: dict, counts: ColumnCounts) -> list[tuple[float, float]]:
+def _text_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
+    """``column_spec`` of a text column: dates (found in the sample) or categories."""
+    levels = counts.counts
+    if levels is not None and counts.missing == 0 and len(levels) == 1:
+        return None, f"{name} (constant)"
+    dates = _dates_possible(sample.column(name))
+    texts = sample.column(name).to_pandas() if dates else None
+    if dates == "all" and (found := find_date(texts)) is not None:
+        spec = fit_date(name, texts, *found)  # on the sample, with the blanks of every row
+        return {**spec, "indicator": spec["indicator"] or counts.missing > 0}, None
+
+    def why(default: str) -> str:  # only for a column dropped: the search takes time
+        return f"{name} ({(dates and mostly_dates(texts)) or default})"
+
+    if counts.too_many:
+        return None, f"{name} (more than {MAX_LEVELS_COUNTED} different values)"
+    if counts.missing == 0 and len(levels) == counts.rows:
+        return None, why("an identifier: a different value in every row")
+    ordered = sorted(levels.items(), key=lambda item: item[0])
+    ordered.sort(key=lambda item: -item[1])  # stable: ties in text order, as np.unique
+    kept = [k for k, c in ordered if c >= MIN_CATEGORY_ROWS][:max_categories]
+    other = len(kept) < len(levels)
+    if len(kept) + other < 2:
+        return None, why(f"no category has {MIN_CATEGORY_ROWS} rows")
+    known = set(kept) | {MISSING}
+    pooled = sorted(k for k in levels if k not in known)[:MAX_POOLED_STORED]
+    spec = {"name": name, "kind": "category", "levels": kept, "other": other}
+    return {**spec, "pooled": pooled}, None
+
+
+def _dates_possible(array) -> str:
+    """A quick look at the first ``DATE_LOOK`` distinct values of a text column, so that
+    the full search (``find_date``, ``mostly_dates``: a second or so on a sample of
+    text) runs only where it may succeed: ``""`` if no date format fits the first values
+    that may be dates (so neither can succeed), ``"mostly"`` if more than a few of the
+    values are no dates (``find_date`` cannot succeed), else ``"all"``."""
+    head = array.slice(0, 50 * DATE_LOOK)  # its first distinct values are the column's
+    distinct = head.drop_null().unique()[:DATE_LOOK].to_pandas().astype(object).str.strip()
+    maybe = maybe_date(distinct)
+    if maybe.sum() == 0 or (maybe.sum() >= 3 and not candidates(distinct[maybe])):
+        return ""
+    return "mostly" if (~maybe).sum() > ODD_VALUES_AT_MOST else "all"
+
+
+def feature_moments(spec: dict, counts: ColumnCounts, sample=None) -> list[tuple[float, float]]:
     """``(mean, variance)`` of each feature ``encode`` makes of the column, over the
-    training rows, from the counts alone."""
+    training rows: from the counts alone, or for a date column from its features on
+    ``sample`` (an Arrow table of training rows)."""
     n = counts.rows
+    if spec["kind"] == "date":
+        x = Encoder([spec]).encode(ArrowColumns(sample))
+        return list(zip(x.mean(axis=0).tolist(), x.var(axis=0).tolist(), strict=True))
     if spec["kind"] == "category":
         shares = [counts.counts.get(level, 0) / n for level in spec["levels"]]
         if spec["other"]:
@@ -226,33 +272,9 @@ def scaler_of(moments: list[tuple[float, float]]):
 
 def encode_batch(batch, specs: list[dict]) -> np.ndarray:
     """The features (n, len(encoded_names(specs))) of an Arrow batch or table, float64:
-    the same numbers as ``barenet.tables.columns.encode`` of the same rows."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    n = batch.num_rows
-    parts = []
-    for spec in specs:
-        try:
-            column = batch.column(spec["name"])
-        except KeyError:
-            raise DataError(f"the data has no column {spec['name']!r}") from None
-        if spec["kind"] == "category":
-            levels = spec["levels"]
-            text = column.cast(pa.string()).fill_null(MISSING)
-            index = pc.index_in(text, value_set=pa.array(levels, pa.string()))
-            width = len(levels) + bool(spec["other"])
-            index = index.fill_null(len(levels) if spec["other"] else width)
-            onehot = np.zeros((n, width + 1))
-            onehot[np.arange(n), index.to_numpy(zero_copy_only=False)] = 1.0
-            parts.append(onehot[:, :width])
-            continue
-        values = _floats(column)
-        missing = np.isnan(values)
-        parts.append(np.where(missing, spec["median"], values)[:, None])
-        if spec["indicator"]:
-            parts.append(missing.astype(np.float64)[:, None])
-    return np.hstack(parts) if parts else np.empty((n, 0))
+    the table encoder (``barenet.tables.encoder``) through its Arrow backend, the same
+    numbers as ``barenet.tables.columns.encode`` of the same rows."""
+    return Encoder(specs).encode(ArrowColumns(batch))
 
 
 def decide_task(target: str, kind: str, sample, task):
@@ -307,6 +329,78 @@ class StreamFit:
     rows: dict  # rows per split: {"train", "validation", "test"}
 
 
+KINDS = {"number": "number", "bool": "bool", "date": "date"}  # any other: text
+
+
+class _Pass:
+    """One pass over a stream's batches, keeping what ``fit_stream`` learns from."""
+
+    def __init__(self, stream, target: str, features: list[str], seed: int) -> None:
+        self.stream, self.target, self.features = stream, target, features
+        self.kinds = {f.name: KINDS.get(_kind_of(f), "text") for f in stream.schema}
+        self.columns = {name: ColumnCounts(self.kinds[name]) for name in features}
+        self.target_counts = ColumnCounts(self.kinds[target], count_values=True)
+        rng = np.random.default_rng(seed)
+        self.sample = LowestPriority(SAMPLE_ROWS, rng)
+        self.held_out = LowestPriority(HELD_OUT_SAMPLE_ROWS, rng)
+        self.rows = np.zeros(3, dtype=np.int64)
+
+    def read(self, test_size: float, validation_size: float, split_key) -> None:
+        """Count every batch's training rows; sample them and the held-out rows."""
+        import pyarrow as pa
+
+        from barenet.streaming.source import row_hash, split_of
+
+        watched = 1 if validation_size > 0 else 2
+        kept = self.features + [self.target]
+        wanted = list(dict.fromkeys(kept + ([split_key] if split_key else [])))
+        for _, file_index, first_row, batch in self.stream.batches(wanted):
+            self._check_targets(batch, file_index, first_row)
+            u = row_hash(self.stream, file_index, first_row, batch, split_key)
+            split = split_of(u, test_size, validation_size)
+            self.rows += np.bincount(split, minlength=3)
+            train = batch.filter(pa.array(split == 0))
+            for name, counts in self.columns.items():
+                counts.add(train.column(name))
+            self.target_counts.add(train.column(self.target))
+            self.sample.add(pa.Table.from_batches([train.select(kept)]))
+            held = batch.filter(pa.array(split == watched)).select(kept)
+            self.held_out.add(pa.Table.from_batches([held]))
+        if self.rows[0] == 0:
+            raise DataError(
+                f"{self.stream.path}: no training rows (the data is empty or all held out)"
+            )
+
+    def _check_targets(self, batch, file_index: int, first_row: int) -> None:
+        labels = batch.column(self.target)
+        if labels.null_count:
+            blank = np.flatnonzero(labels.is_null().to_numpy(zero_copy_only=False))
+            raise DataError(
+                f"{self.stream.files[file_index]}: column {self.target!r}, data row "
+                f"{first_row + int(blank[0]) + 1}: the target is missing; every row to "
+                "learn from or evaluate on needs its target"
+            )
+
+    def specs(self, max_categories: int) -> tuple[list, list]:
+        """``(specs, dropped)`` of the feature columns, as ``fit_columns``."""
+        specs, dropped = [], []
+        for name, counts in self.columns.items():
+            spec, why = column_spec(name, counts, self.sample.table, max_categories)
+            (specs.append(spec) if spec else dropped.append(why))
+        if not specs:
+            raise DataError(f"{self.stream.path}: no usable feature column ({', '.join(dropped)})")
+        return specs, dropped
+
+    def target_scaling(self, task: str) -> tuple[list | None, object]:
+        """``(classes, scaler_y)``: the class labels, or the target's scaler."""
+        if task == "classification":
+            return class_labels(self.target_counts), None
+        if self.kinds[self.target] != "number":
+            raise DataError(f"--task regression needs a numeric target; {self.target!r} is text")
+        t = self.target_counts.moments
+        return None, scaler_of([(t.mean, t.m2 / t.count)])
+
+
 def fit_stream(
     stream,
     target: str,
@@ -321,78 +415,20 @@ def fit_stream(
 ) -> StreamFit:
     """Learn the column preprocessing, the task and the scalings in one pass over
     ``stream`` (a ``barenet.streaming.source.TableStream``), from its training rows only."""
-    import pyarrow as pa
-
-    from barenet.streaming.source import row_hash, split_of
-
-    kinds = {
-        f.name: {"number": "number", "bool": "bool"}.get(_kind_of(f), "text")
-        for f in stream.schema
-    }
-    columns = {name: ColumnCounts(kinds[name]) for name in features}
-    target_counts = ColumnCounts(kinds[target], count_values=True)
-    rng = np.random.default_rng(seed)
-    sample = LowestPriority(SAMPLE_ROWS, rng)
-    held_out = LowestPriority(HELD_OUT_SAMPLE_ROWS, rng)
-    watched = 1 if validation_size > 0 else 2
-    rows = np.zeros(3, dtype=np.int64)
-    wanted = list(dict.fromkeys(features + [target] + ([split_key] if split_key else [])))
-    for _, file_index, first_row, batch in stream.batches(wanted):
-        labels = batch.column(target)
-        if labels.null_count:
-            row = (
-                first_row
-                + int(np.flatnonzero(labels.is_null().to_numpy(zero_copy_only=False))[0])
-                + 1
-            )
-            raise DataError(
-                f"{stream.files[file_index]}: column {target!r}, data row {row}: the target is "
-                "missing; every row to learn from or evaluate on needs its target"
-            )
-        split = split_of(
-            row_hash(stream, file_index, first_row, batch, split_key), test_size, validation_size
-        )
-        rows += np.bincount(split, minlength=3)
-        train = batch.filter(pa.array(split == 0))
-        for name, counts in columns.items():
-            counts.add(train.column(name))
-        target_counts.add(train.column(target))
-        sample.add(pa.Table.from_batches([train.select(features + [target])]))
-        held_out.add(
-            pa.Table.from_batches(
-                [batch.filter(pa.array(split == watched)).select(features + [target])]
-            )
-        )
-    if rows[0] == 0:
-        raise DataError(f"{stream.path}: no training rows (the data is empty or all held out)")
-    specs, dropped = [], []
-    for name, counts in columns.items():
-        spec, why = column_spec(name, counts, sample.table, max_categories)
-        (specs.append(spec) if spec else dropped.append(why))
-    if not specs:
-        raise DataError(f"{stream.path}: no usable feature column ({', '.join(dropped)})")
-    task, why = decide_task(target, kinds[target], sample.table, task)
-    moments = [m for spec in specs for m in feature_moments(spec, columns[spec["name"]])]
-    classes, scaler_y = None, None
-    if task == "classification":
-        classes = class_labels(target_counts)
-    else:
-        if kinds[target] != "number":
-            raise DataError(f"--task regression needs a numeric target; {target!r} is text")
-        t = target_counts.moments
-        scaler_y = scaler_of([(t.mean, t.m2 / t.count)])
+    seen = _Pass(stream, target, features, seed)
+    seen.read(test_size, validation_size, split_key)
+    specs, dropped = seen.specs(max_categories)
+    sample = seen.sample.table
+    task, why = decide_task(target, seen.kinds[target], sample, task)
+    classes, scaler_y = seen.target_scaling(task)
+    moments = [
+        m for spec in specs for m in feature_moments(spec, seen.columns[spec["name"]], sample)
+    ]
+    rows = dict(zip(("train", "validation", "test"), seen.rows.tolist(), strict=True))
     return StreamFit(
-        specs,
-        dropped,
-        task,
-        why,
-        classes,
-        scaler_of(moments),
-        scaler_y,
-        sample.table,
-        held_out.table,
-        {name: int(n) for name, n in zip(("train", "validation", "test"), rows, strict=True)},
-    )
+        specs, dropped, task, why, classes, scaler_of(moments), scaler_y, sample,
+        seen.held_out.table, rows,
+    )  # fmt: skip
 
 
 def _kind_of(field) -> str:

@@ -12,7 +12,9 @@ of record batches (``pyarrow.dataset``), never whole.
   to the next.
 
 Numbers are read as float64 whatever their type in each file (an integer column in one
-file may hold decimals in another); text is read as strings.
+file may hold decimals in another); text is read as strings; Parquet timestamps and dates as UTC
+timestamps in microseconds (a time without a zone is read as UTC, as for a file), and
+dates in CSV files as text, which barenet reads as it reads a file's.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ BATCH_ROWS = 65536  # rows per record batch read
 
 
 def _kind(arrow_type) -> str:
-    """``number``, ``text``, ``bool`` or ``other`` for an Arrow type."""
+    """``number``, ``text``, ``bool``, ``date`` (a timestamp or a date) or ``other`` for an
+    Arrow type."""
     import pyarrow.types as t
 
     if t.is_dictionary(arrow_type):
@@ -63,6 +66,8 @@ def _kind(arrow_type) -> str:
         return "number"
     if t.is_boolean(arrow_type):
         return "bool"
+    if t.is_timestamp(arrow_type) or t.is_date(arrow_type):
+        return "date"
     if t.is_string(arrow_type) or t.is_large_string(arrow_type):
         return "text"
     if t.is_null(arrow_type):
@@ -136,6 +141,13 @@ class TableStream:
         }
         self.schema = self._check_schemas(dataset.schema, partition_names)
 
+    def _kind(self, arrow_type) -> str:
+        """The kind of a column of one file: a date Arrow found in a CSV file is text,
+        read as a file's dates are (``barenet.tables.dates``: the same format, the same
+        odd values), whichever type Arrow guessed from each file's first rows."""
+        kind = _kind(arrow_type)
+        return "text" if kind == "date" and self.format == "csv" else kind
+
     def _check_schemas(self, dataset_schema, partition_names):
         """The reading schema, after checking each file's columns against the first's."""
         import pyarrow as pa
@@ -151,7 +163,7 @@ class TableStream:
             if first is None:
                 first = (path, names)
                 for field in schema:
-                    kinds[field.name] = (_kind(field.type), path, field.type)
+                    kinds[field.name] = (self._kind(field.type), path, field.type)
                 continue
             if set(names) != set(first[1]):
                 missing = sorted(set(first[1]) - set(names))
@@ -161,7 +173,7 @@ class TableStream:
                     f"(missing {missing}, extra {extra}); every file needs the same columns"
                 )
             for field in schema:
-                kind = _kind(field.type)
+                kind = self._kind(field.type)
                 seen, where, seen_type = kinds[field.name]
                 if kind == "null" or seen == "null":  # an all-missing column in one file
                     if seen == "null":
@@ -172,7 +184,12 @@ class TableStream:
                         f"{path}: column {field.name!r} holds {kind} ({field.type}) but "
                         f"{seen} ({seen_type}) in {where}; its type must not change between files"
                     )
-        read_as = {"number": pa.float64(), "text": pa.string(), "bool": pa.bool_()}
+        read_as = {
+            "number": pa.float64(),
+            "text": pa.string(),
+            "bool": pa.bool_(),
+            "date": pa.timestamp("us", tz="UTC"),  # any unit, any zone: UTC microseconds
+        }
         fields = []
         for field in dataset_schema:
             kind = kinds[field.name][0] if field.name in kinds else _kind(field.type)

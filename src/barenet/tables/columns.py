@@ -2,7 +2,10 @@
 learned from the training rows (types, missing values, categories).
 
 The learned preprocessing is a list of column specifications, plain JSON, stored in
-model files by ``Preprocessing``; ``encode`` applies it with NumPy and pandas:
+model files by ``Preprocessing``; ``fit_columns`` learns it (``barenet.tables.column_fit``)
+and ``encode`` applies it through the table encoder
+(``barenet.tables.encoder``, whose rules every route shares: files, folders, the
+estimators):
 
 - ``{"name", "kind": "numeric", "median", "indicator"}``: missing values become the
   training median; ``indicator`` adds a 0/1 "was missing" feature (the column had
@@ -27,27 +30,30 @@ from pathlib import Path
 
 import numpy as np
 
-from barenet._checks import data_row as _row
 from barenet.errors import DataError
-from barenet.tables.dates import (
-    describe_date,
-    encode_date,
-    feature_names,
-    find_date,
-    fit_date,
-    mostly_dates,
+from barenet.tables.column_fit import (  # noqa: F401 (public here: the names other modules use)
+    COMMA_DECIMAL,
+    MAX_CATEGORIES,
+    MAX_POOLED_STORED,
+    MIN_CATEGORY_ROWS,
+    SHOWN_NAMES,
+    _is_bool,
+    _mostly_numbers,
+    check_numbers,
+    describe,
+    describe_line,
+    fit_columns,
+    row_id_columns,
 )
+from barenet.tables.encoder import (  # noqa: F401 (MISSING, encoded_names: public here)
+    MISSING,
+    Encoder,
+    encoded_names,
+)
+from barenet.tables.frame_columns import FrameColumns, as_numbers
 from barenet.tables.text_encoding import choose_encoding, decode_advice
 
-MISSING = "(missing)"
-MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "other"
-# one-hot levels per text column at most (--max-categories): every level with
-# MIN_CATEGORY_ROWS rows up to this many. 20 pooled 26 of 46 cities of a house-price
-# table (RMSE $46,011); all 46 gave $15,551
-MAX_CATEGORIES = 200
-MAX_POOLED_STORED = 5000  # training values pooled into "other", kept to tell from unseen
 MAX_CLASS_VALUES = 20  # integer targets with at most this many values look like classes
-_TRUE = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}
 
 
 def read_table(
@@ -226,231 +232,16 @@ def require_columns(frame, names, where) -> None:
             raise DataError(missing_column_message(name, columns, where))
 
 
-def as_numbers(column, name: str):
-    """float64 values of a column (NaN where missing); a value that is not a number is a
-    ``DataError`` naming the column and its 1-based data row."""
-    import pandas as pd
-
-    if column.dtype == bool:
-        return column.to_numpy(np.float64)
-    numbers = pd.to_numeric(column, errors="coerce").to_numpy(np.float64, na_value=np.nan)
-    bad = np.flatnonzero(np.isnan(numbers) & column.notna().to_numpy())
-    if len(bad):
-        value = column.iloc[bad[0]]
-        raise DataError(
-            f"column {name!r}, data row {_row(column, bad[0])}: {value!r} is not a number "
-            "(a missing value must be an empty cell)"
-        )
-    from barenet.tables.reading import MAX_ABS_VALUE, describe_bad_number
-
-    huge = np.flatnonzero(np.abs(np.nan_to_num(numbers, posinf=np.inf)) > MAX_ABS_VALUE)
-    if len(huge):  # inf, or a number whose square overflows: it cannot be scaled
-        position = huge[0]
-        raise DataError(describe_bad_number(name, _row(column, position) - 1, numbers[position]))
-    return numbers
-
-
-def _as_bools(column, name: str):
-    values = np.full(len(column), np.nan)
-    for i, value in enumerate(column):
-        if _missing(value):
-            continue
-        key = str(value).strip().lower() if not isinstance(value, (bool, np.bool_)) else value
-        if isinstance(key, (bool, np.bool_)):
-            values[i] = float(key)
-        elif key in _TRUE or key in ("1", "0", "1.0", "0.0"):
-            values[i] = _TRUE.get(key, float(key) if key[0] in "01" else np.nan)
-        else:
-            raise DataError(
-                f"column {name!r}, data row {_row(column, i)}: {value!r} is not true or false"
-            )
-    return values
-
-
-def _is_bool(column) -> bool:
-    present = column.dropna()
-    return column.dtype == bool or (
-        len(present) > 0 and all(isinstance(v, (bool, np.bool_)) for v in present)
-    )
-
-
-def _strings(column):
-    """Category values as strings without surrounding spaces (as a CSV file's reader
-    skips the spaces after a separator, and as the ONNX export compares them); missing
-    values (and blank ones) as ``MISSING``."""
-    texts = ("" if _missing(v) else str(v).strip() for v in column)
-    return np.array([text or MISSING for text in texts], dtype=object)
-
-
-def _missing(value) -> bool:
-    """None, NaN, or pandas' NA (nullable columns, common in Parquet files)."""
-    import pandas as pd
-
-    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
-
-
-def _mostly_numbers(column) -> bool:
-    import pandas as pd
-
-    present = column.dropna()
-    return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= 0.5
-
-
-COMMA_DECIMAL = r"^\s*-?\d+,\d+\s*$"
-
-
-def check_numbers(frame) -> None:
-    """A ``DataError`` for the first text value in a column of numbers (in any row:
-    a typing error in the file, not something to learn), and for numbers written with
-    a decimal comma that were read as text (``--decimal ,`` reads them)."""
-    for name in frame.columns:
-        column = frame[name]
-        if column.dtype.kind == "O":
-            present = column.dropna().astype(str)
-            from barenet.tables.reading import thousands_advice
-
-            advice = thousands_advice(name, present)
-            if advice:
-                raise DataError(advice)
-            if len(present) and present.str.match(COMMA_DECIMAL).mean() > 0.9:
-                raise DataError(
-                    f"column {name!r} holds numbers written with a decimal comma, such as "
-                    f"{present.iloc[0]!r}: give --decimal , (and --sep if needed)"
-                )
-        if column.dtype.kind == "O" and not _is_bool(column) and _mostly_numbers(column):
-            as_numbers(column, name)
-
-
-def _is_row_number(values: np.ndarray) -> bool:
-    """At least 20 integers, all different, filling a range (1, 2, ... n in any order):
-    a row id."""
-    if len(values) < 20 or np.isnan(values).any() or not np.all(values == np.round(values)):
-        return False
-    return len(np.unique(values)) == len(values) == values.max() - values.min() + 1
-
-
-def row_id_columns(frame) -> list[str]:
-    """The numeric columns that number the rows (see ``_is_row_number``)."""
-    return [
-        name
-        for name in frame.columns
-        if frame[name].dtype.kind in "iuf"
-        and _is_row_number(frame[name].to_numpy(dtype=np.float64))
-    ]
-
-
-def fit_columns(frame, max_categories: int = MAX_CATEGORIES) -> tuple[list[dict], list[str]]:
-    """``(specs, dropped)``: the column specifications learned from ``frame`` (the
-    training rows), and a note for each column left out (constant, all missing, or a
-    text identifier with one value per row)."""
-    specs, dropped = [], []
-    for name in frame.columns:
-        column = frame[name]
-        present = column.dropna()
-        if len(present) == 0:
-            dropped.append(f"{name} (all missing)")
-        elif present.nunique() == 1 and len(present) == len(column):
-            dropped.append(f"{name} (constant)")
-        elif (found := find_date(column)) is not None:
-            specs.append(fit_date(name, column, *found))
-        elif _is_bool(column):
-            values = _as_bools(column, name)
-            specs.append(_numeric_spec(name, "bool", values))
-        elif column.dtype.kind in "iuf" or _mostly_numbers(column):
-            values = as_numbers(column, name)
-            if _is_row_number(values):
-                dropped.append(f"{name} (an identifier: consecutive integers, one per row)")
-                continue
-            specs.append(_numeric_spec(name, "numeric", values))
-        elif present.is_unique and len(present) == len(column):
-            why = mostly_dates(column) or "an identifier: a different value in every row"
-            dropped.append(f"{name} ({why})")
-        else:
-            values = _strings(column)
-            levels, counts = np.unique(values, return_counts=True)
-            order = np.argsort(-counts, kind="stable")
-            kept = [str(levels[i]) for i in order if counts[i] >= MIN_CATEGORY_ROWS]
-            kept = kept[:max_categories]
-            other = len(kept) < len(levels)
-            if len(kept) + other < 2:
-                why = mostly_dates(column) or f"no category has {MIN_CATEGORY_ROWS} rows"
-                dropped.append(f"{name} ({why})")
-                continue
-            known = set(kept) | {MISSING}
-            pooled = [str(v) for v in levels if str(v) not in known][:MAX_POOLED_STORED]
-            spec = {"name": name, "kind": "category", "levels": kept, "other": other}
-            specs.append({**spec, "pooled": pooled})
-    return specs, dropped
-
-
-def _numeric_spec(name: str, kind: str, values: np.ndarray) -> dict:
-    missing = np.isnan(values)
-    return {
-        "name": name,
-        "kind": kind,
-        "median": float(np.median(values[~missing])),
-        "indicator": bool(missing.any()),
-    }
-
-
-def encoded_names(specs: list[dict]) -> list[str]:
-    """The names of the features ``encode`` makes, in order."""
-    names = []
-    for spec in specs:
-        name = spec["name"]
-        if spec["kind"] == "category":
-            names += [f"{name}={level}" for level in spec["levels"]]
-            names += [f"{name}=(other)"] if spec["other"] else []
-        elif spec["kind"] == "date":
-            names += feature_names(spec)
-        else:
-            names += [name, f"{name}_missing"] if spec["indicator"] else [name]
-    return names
-
-
 def encode(frame, specs: list[dict], tally: dict | None = None) -> np.ndarray:
-    """The features (n, len(encoded_names(specs))) of a frame's rows, float64.
+    """The features (n, len(encoded_names(specs))) of a frame's rows, float64, by the
+    table encoder (``barenet.tables.encoder``) through its pandas backend.
 
     Columns are found by name (any order; others ignored). ``tally`` (a dict) receives,
     per column name, ``{"imputed": blank cells, "unseen": values of a text column that
     are none of its levels, "examples": a few of those, "clipped": dates outside the
     training range}`` (see ``tally_notice``)."""
     require_columns(frame, [spec["name"] for spec in specs], "the data")
-    parts = []
-    for spec in specs:
-        column = frame[spec["name"]]
-        counts = {"imputed": 0, "unseen": 0, "examples": [], "clipped": 0}
-        if tally is not None:
-            tally[spec["name"]] = counts
-        if spec["kind"] == "category":
-            values = _strings(column)
-            levels = spec["levels"]
-            onehot = values[:, None] == np.asarray(levels, dtype=object)[None, :]
-            blank = values == MISSING
-            counts["imputed"] = int(blank.sum())
-            unseen = ~onehot.any(axis=1) & ~blank
-            if "pooled" in spec:  # values pooled in training were seen: not unseen
-                unseen &= ~np.isin(values, np.asarray(spec["pooled"], dtype=object))
-                counts["seen_pooled"] = True
-            counts["unseen"] = int(unseen.sum())
-            counts["examples"] = list(dict.fromkeys(values[unseen].tolist()))[:3]
-            if spec["other"]:
-                onehot = np.column_stack([onehot, ~onehot.any(axis=1)])
-            parts.append(onehot.astype(np.float64))
-            continue
-        if spec["kind"] == "date":
-            parts.append(encode_date(column, spec, counts))
-            continue
-        read = _as_bools if spec["kind"] == "bool" else as_numbers
-        values = read(column, spec["name"])
-        missing = np.isnan(values)
-        counts["imputed"] = int(missing.sum())
-        parts.append(np.where(missing, spec["median"], values)[:, None])
-        if spec["indicator"]:
-            parts.append(missing.astype(np.float64)[:, None])
-    if not parts:
-        return np.empty((len(frame), 0))
-    return np.hstack(parts)
+    return Encoder(specs).encode(FrameColumns(frame), tally)
 
 
 def tally_notice(tally: dict) -> str | None:
@@ -484,66 +275,6 @@ def tally_notice(tally: dict) -> str | None:
             f"it ({each})"
         )
     return "; ".join(parts) if parts else None
-
-
-def describe(specs: list[dict], dropped: list[str]) -> dict:
-    """What was done to which columns, for the summary (JSON)."""
-    kinds = {
-        "numeric": [],
-        "imputed": [],
-        "bool": [],
-        "one-hot": [],
-        "date": [],
-        "dropped": dropped,
-    }
-    for spec in specs:
-        if spec["kind"] == "date":
-            kinds["date"].append(describe_date(spec))
-        elif spec["kind"] == "category":
-            other = " + other" if spec["other"] else ""
-            count = len(spec["levels"])
-            levels = "1 level" if count == 1 else f"{count} levels"
-            kinds["one-hot"].append(f"{spec['name']} ({levels}{other})")
-        elif spec["kind"] == "bool":
-            kinds["bool"].append(spec["name"])
-        else:
-            kinds["numeric"].append(spec["name"])
-        if spec["kind"] != "category" and spec["indicator"]:
-            kinds["imputed"].append(spec["name"])
-    return kinds
-
-
-#: How many names of each kind the one-line summary shows (``--json`` lists them all).
-SHOWN_NAMES = 3
-
-
-def _some(names: list[str]) -> str:
-    """``"a, b, c and 12 more"``: the first few of ``names``."""
-    shown = ", ".join(names[:SHOWN_NAMES])
-    more = len(names) - SHOWN_NAMES
-    return f"{shown} and {more} more" if more > 0 else shown
-
-
-def describe_line(kinds: dict) -> str:
-    """The one-line summary of ``describe``: a count per kind and its first few names."""
-    parts = [f"{len(kinds['numeric'])} numeric"]
-    labels = (
-        ("imputed", "median-imputed with a missing indicator"),
-        ("bool", "true/false as 1/0"),
-        ("one-hot", "one-hot"),
-        ("date", "date"),
-        ("dropped", "dropped"),
-    )
-    for kind, label in labels:
-        names = kinds.get(kind) or []
-        if names:
-            parts.append(f"{len(names)} {label}: {_some(names)}")
-    cut = any(len(kinds.get(kind) or []) > SHOWN_NAMES for kind, _ in labels)
-    every = " (--json lists every column)" if cut else ""
-    return (
-        "Columns: " + "; ".join(parts) + f"; all features standardised on the training rows"
-        f"{every}."
-    )
 
 
 def blank_targets(column) -> np.ndarray:

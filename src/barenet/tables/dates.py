@@ -198,6 +198,19 @@ def fit_date(name: str, column, fmt: str, odd=()) -> dict:
     }
 
 
+def with_range(spec: dict, origin: float, end: float) -> dict:
+    """``spec`` with the training range ``origin`` to ``end`` (seconds since 1970-01-01
+    UTC): a folder's exact earliest and latest training dates, where its other keys
+    were fitted on a sample of the rows."""
+    return {
+        **spec,
+        "origin": float(origin),
+        "origin_text": _text(origin),
+        "end": float(end),
+        "end_text": _text(end),
+    }
+
+
 def _text(seconds: float) -> str:
     """A date as ISO text, with its time of day unless it is midnight."""
     import pandas as pd
@@ -207,11 +220,20 @@ def _text(seconds: float) -> str:
 
 
 def encode_date(column, spec: dict, tally: dict | None = None) -> np.ndarray:
-    """The features (n, len(feature_names(spec))) of a date column, float64. ``tally``
-    (a dict) receives the number of missing dates under ``"imputed"`` and the number
-    of dates outside the training range, if any (their year and days are clipped to
-    it, see ``barenet.tables.calendar.features``), under ``"clipped"``."""
+    """The features (n, len(feature_names(spec))) of a date column, float64 (see
+    ``date_features``)."""
     seconds = to_seconds(column, spec["format"], spec["name"], spec.get("blank_values", ()))
+    return np.column_stack(date_features(seconds, spec, tally))
+
+
+def date_features(seconds: np.ndarray, spec: dict, tally: dict | None = None) -> list:
+    """The features of a date column (float64 arrays (n,), in ``feature_names`` order)
+    from its seconds since 1970-01-01 UTC (n,), NaN where missing: the training median
+    where missing, then the calendar parts (``barenet.tables.calendar.features``), and
+    the "was missing" flag if the spec has an indicator. ``tally`` (a dict) receives
+    the number of missing dates under ``"imputed"`` and the number of dates outside the
+    training range, if any (their year and days are clipped to it), under
+    ``"clipped"``."""
     missing = np.isnan(seconds)
     if tally is not None:
         tally["imputed"] = int(missing.sum())
@@ -223,7 +245,7 @@ def encode_date(column, spec: dict, tally: dict | None = None) -> np.ndarray:
     values = features(NumpyOps, np.where(missing, spec["median"], seconds), spec)
     if spec["indicator"]:
         values.append(missing.astype(np.float64))
-    return np.column_stack(values)
+    return values
 
 
 def settle_odd_dates(specs: list[dict], frame) -> list[str]:

@@ -1,0 +1,200 @@
+"""The column specifications learned from a table's training rows (``fit_columns``,
+described in ``barenet.tables.columns``), the check of its numbers, and the summary of
+what became of each column (``describe``).
+
+A folder learns the same specifications in one pass (``barenet.streaming.columns``), and
+the table encoder (``barenet.tables.encoder``) applies them on every route.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from barenet.errors import DataError
+from barenet.tables.dates import describe_date, find_date, fit_date, mostly_dates
+from barenet.tables.encoder import MISSING, canonical_text
+from barenet.tables.frame_columns import as_bools, as_numbers, is_missing
+
+MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "other"
+# one-hot levels per text column at most (--max-categories): every level with
+# MIN_CATEGORY_ROWS rows up to this many. 20 pooled 26 of 46 cities of a house-price
+# table (RMSE $46,011); all 46 gave $15,551
+MAX_CATEGORIES = 200
+MAX_POOLED_STORED = 5000  # training values pooled into "other", kept to tell from unseen
+
+
+def _is_bool(column) -> bool:
+    present = column.dropna()
+    return column.dtype == bool or (
+        len(present) > 0 and all(isinstance(v, (bool, np.bool_)) for v in present)
+    )
+
+
+def _strings(column):
+    """Category values as ``barenet.tables.encoder.canonical_text`` writes them: text
+    without surrounding spaces; missing values (and blank ones) as ``MISSING``."""
+    return np.array([canonical_text(None if is_missing(v) else v) for v in column], dtype=object)
+
+
+def _mostly_numbers(column) -> bool:
+    import pandas as pd
+
+    present = column.dropna()
+    return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= 0.5
+
+
+COMMA_DECIMAL = r"^\s*-?\d+,\d+\s*$"
+
+
+def check_numbers(frame) -> None:
+    """A ``DataError`` for the first text value in a column of numbers (in any row:
+    a typing error in the file, not something to learn), and for numbers written with
+    a decimal comma that were read as text (``--decimal ,`` reads them)."""
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype.kind == "O":
+            present = column.dropna().astype(str)
+            from barenet.tables.reading import thousands_advice
+
+            advice = thousands_advice(name, present)
+            if advice:
+                raise DataError(advice)
+            if len(present) and present.str.match(COMMA_DECIMAL).mean() > 0.9:
+                raise DataError(
+                    f"column {name!r} holds numbers written with a decimal comma, such as "
+                    f"{present.iloc[0]!r}: give --decimal , (and --sep if needed)"
+                )
+        if column.dtype.kind == "O" and not _is_bool(column) and _mostly_numbers(column):
+            as_numbers(column, name)
+
+
+def _is_row_number(values: np.ndarray) -> bool:
+    """At least 20 integers, all different, filling a range (1, 2, ... n in any order):
+    a row id."""
+    if len(values) < 20 or np.isnan(values).any() or not np.all(values == np.round(values)):
+        return False
+    return len(np.unique(values)) == len(values) == values.max() - values.min() + 1
+
+
+def row_id_columns(frame) -> list[str]:
+    """The numeric columns that number the rows (see ``_is_row_number``)."""
+    return [
+        name
+        for name in frame.columns
+        if frame[name].dtype.kind in "iuf"
+        and _is_row_number(frame[name].to_numpy(dtype=np.float64))
+    ]
+
+
+def fit_columns(frame, max_categories: int = MAX_CATEGORIES) -> tuple[list[dict], list[str]]:
+    """``(specs, dropped)``: the column specifications learned from ``frame`` (the
+    training rows), and a note for each column left out (constant, all missing, or a
+    text identifier with one value per row)."""
+    specs, dropped = [], []
+    for name in frame.columns:
+        column = frame[name]
+        present = column.dropna()
+        if len(present) == 0:
+            dropped.append(f"{name} (all missing)")
+        elif present.nunique() == 1 and len(present) == len(column):
+            dropped.append(f"{name} (constant)")
+        elif (found := find_date(column)) is not None:
+            specs.append(fit_date(name, column, *found))
+        elif _is_bool(column):
+            values = as_bools(column, name)
+            specs.append(_numeric_spec(name, "bool", values))
+        elif column.dtype.kind in "iuf" or _mostly_numbers(column):
+            values = as_numbers(column, name)
+            if _is_row_number(values):
+                dropped.append(f"{name} (an identifier: consecutive integers, one per row)")
+                continue
+            specs.append(_numeric_spec(name, "numeric", values))
+        elif present.is_unique and len(present) == len(column):
+            why = mostly_dates(column) or "an identifier: a different value in every row"
+            dropped.append(f"{name} ({why})")
+        else:
+            values = _strings(column)
+            levels, counts = np.unique(values, return_counts=True)
+            order = np.argsort(-counts, kind="stable")
+            kept = [str(levels[i]) for i in order if counts[i] >= MIN_CATEGORY_ROWS]
+            kept = kept[:max_categories]
+            other = len(kept) < len(levels)
+            if len(kept) + other < 2:
+                why = mostly_dates(column) or f"no category has {MIN_CATEGORY_ROWS} rows"
+                dropped.append(f"{name} ({why})")
+                continue
+            known = set(kept) | {MISSING}
+            pooled = [str(v) for v in levels if str(v) not in known][:MAX_POOLED_STORED]
+            spec = {"name": name, "kind": "category", "levels": kept, "other": other}
+            specs.append({**spec, "pooled": pooled})
+    return specs, dropped
+
+
+def _numeric_spec(name: str, kind: str, values: np.ndarray) -> dict:
+    missing = np.isnan(values)
+    return {
+        "name": name,
+        "kind": kind,
+        "median": float(np.median(values[~missing])),
+        "indicator": bool(missing.any()),
+    }
+
+
+def describe(specs: list[dict], dropped: list[str]) -> dict:
+    """What was done to which columns, for the summary (JSON)."""
+    kinds = {
+        "numeric": [],
+        "imputed": [],
+        "bool": [],
+        "one-hot": [],
+        "date": [],
+        "dropped": dropped,
+    }
+    for spec in specs:
+        if spec["kind"] == "date":
+            kinds["date"].append(describe_date(spec))
+        elif spec["kind"] == "category":
+            other = " + other" if spec["other"] else ""
+            count = len(spec["levels"])
+            levels = "1 level" if count == 1 else f"{count} levels"
+            kinds["one-hot"].append(f"{spec['name']} ({levels}{other})")
+        elif spec["kind"] == "bool":
+            kinds["bool"].append(spec["name"])
+        else:
+            kinds["numeric"].append(spec["name"])
+        if spec["kind"] != "category" and spec["indicator"]:
+            kinds["imputed"].append(spec["name"])
+    return kinds
+
+
+#: How many names of each kind the one-line summary shows (``--json`` lists them all).
+SHOWN_NAMES = 3
+
+
+def _some(names: list[str]) -> str:
+    """``"a, b, c and 12 more"``: the first few of ``names``."""
+    shown = ", ".join(names[:SHOWN_NAMES])
+    more = len(names) - SHOWN_NAMES
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def describe_line(kinds: dict) -> str:
+    """The one-line summary of ``describe``: a count per kind and its first few names."""
+    parts = [f"{len(kinds['numeric'])} numeric"]
+    labels = (
+        ("imputed", "median-imputed with a missing indicator"),
+        ("bool", "true/false as 1/0"),
+        ("one-hot", "one-hot"),
+        ("date", "date"),
+        ("dropped", "dropped"),
+    )
+    for kind, label in labels:
+        names = kinds.get(kind) or []
+        if names:
+            parts.append(f"{len(names)} {label}: {_some(names)}")
+    cut = any(len(kinds.get(kind) or []) > SHOWN_NAMES for kind, _ in labels)
+    every = " (--json lists every column)" if cut else ""
+    return (
+        "Columns: " + "; ".join(parts) + f"; all features standardised on the training rows"
+        f"{every}."
+    )
