@@ -95,11 +95,12 @@ class Preprocessing:
         return x if self.scaler_x is None else self.scaler_x.transform(x)
 
     def clip(self, x: np.ndarray, tally: dict | None = None) -> np.ndarray:
-        """Encoded features ``x`` (n, k) with each numeric column's feature clipped to
-        its training range (a copy; ``x`` itself when there are no ``ranges``). ``tally``
+        """Encoded features ``x`` (n, k) of a table model (``columns``) with each numeric
+        column's feature clipped to its training range (a copy; ``x`` itself when there
+        are no ``ranges``). ``tally``
         receives, per column name, the number of values clipped, under
         ``"outside_range"`` (see ``range_notice``)."""
-        if not self.ranges or not self.ranges["features"]:
+        if not self.ranges or not self.ranges["features"] or self.columns is None:
             return x
         index = np.asarray(self.ranges["features"], dtype=np.intp)
         low, high = np.asarray(self.ranges["low"]), np.asarray(self.ranges["high"])
@@ -107,11 +108,11 @@ class Preprocessing:
         if tally is not None:
             from barenet.tables.columns import encoded_names
 
-            names = encoded_names(self.columns) if self.columns is not None else []
+            names = encoded_names(self.columns)
             counts = ((part < low) | (part > high)).sum(axis=0)
             for i, count in zip(index, counts, strict=True):
-                name = names[i] if i < len(names) else f"x{i}"
-                tally.setdefault(name, {})["outside_range"] = int(count)
+                counted = tally.setdefault(names[i], {"imputed": 0, "unseen": 0})
+                counted["outside_range"] = int(count)
         x = np.array(x, dtype=np.float64)
         x[:, index] = np.clip(part, low, high)
         return x

@@ -132,7 +132,7 @@ def _clipped(graph, prep, features: str) -> str:
     from barenet.tables.columns import encoded_names
 
     ranges = prep.ranges
-    if not ranges or not ranges["features"]:
+    if not ranges or not ranges["features"] or prep.columns is None:
         return features
     width = len(encoded_names(prep.columns))
     low, high = np.full((1, width), -np.inf), np.full((1, width), np.inf)
