@@ -5,17 +5,19 @@ offers them, the plain default, and the two input scalings) on a random table wi
 column of 1e8 plus noise, a plain number, a true/false column, a text column and a date
 column, exports it with ``barenet export-onnx``, and feeds onnxruntime random raw rows
 (blanks, unseen categories and categories with spaces around them, dates inside and far
-outside the training range, 1e8 plus noise, 1e300) as a user would build them from the
-CSV file. ``barenet predict``'s answers come from the same computation as the command
-(``Preprocessing.predict`` on the file read by ``read_table``); rows it refuses (a
-scaled feature beyond float32, such as 1e300) are counted and left out.
+outside the training range, 1e8 plus noise, numbers of either sign and any magnitude up
+to 1e300, the largest float64) as a user would build them from the CSV file.
+``barenet predict``'s answers come from the same computation as the command
+(``Preprocessing.predict`` on the file read by ``read_table``); rows it refuses are
+counted and left out (none since numeric columns are clipped to their training range).
 
     python benchmarks/onnx_parity.py [--rows 10000] [--epochs 3]
 
 prints, per configuration and task, the rows compared and left out, the labels that
-differ and the largest relative difference ``|onnx - predict| / max(1, |predict|)`` of
-the predictions (regression) or the probabilities (classification), over the rows whose
-scaled features are within ``FAR`` standard deviations, and over the others ("far").
+differ and the largest absolute difference ``|onnx - predict|`` and relative difference
+``|onnx - predict| / max(1, |predict|)`` of the predictions (regression) or the
+probabilities (classification), over the ordinary rows and over the "far" rows (a raw
+value beyond ``FAR`` training standard deviations, before clipping).
 ``tests/io/test_onnx_parity.py`` runs the same comparison on fewer rows.
 """
 
@@ -40,12 +42,13 @@ CONFIGS = {
     "quantile": ["--scaling", "quantile"],
     "robust": ["--scaling", "robust"],
 }
-#: a row with a scaled feature beyond this many standard deviations (x = 1e8 in a column
-#: of standard deviation 2) is "far": the network's float32 activations grow with it, and
-#: so do the rounding differences of NumPy's and onnxruntime's float32 products on the
-#: very same inputs (1.3e-5 relative, measured on the tabular recipe's network alone)
+#: a row with a raw value beyond this many training standard deviations (x = 1e8 in a
+#: column of standard deviation 2) is "far": unclipped, the network's float32 activations
+#: would grow with it, and so would the rounding differences of NumPy's and onnxruntime's
+#: float32 products on the very same inputs (2.3e-5 relative before the clipping)
 FAR = 1e4
-FAR_DIFF = "far rows' difference"
+FAR_PREFIX = "far rows' "
+FAR_DIFF = f"{FAR_PREFIX}max relative difference"
 LEVELS = ["red", "green", "blue", "dark grey"]
 START = pd.Timestamp("2021-01-01", tz="UTC")
 
@@ -81,10 +84,11 @@ def raw_rows(n: int, seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     pick = rng.random((n, 5))
     big = np.char.mod("%.17g", 1e8 + rng.standard_normal(n) * 3)
-    big = np.where(pick[:, 0] < 0.05, "", np.where(pick[:, 0] > 0.98, "1e300", big))
+    big = np.where(pick[:, 0] < 0.05, "", np.where(pick[:, 0] > 0.96, far_values(rng, n), big))
     extremes = np.array(["1e8", "-1e8", "1e300", "-1e300", "1e-300", "0"])
     x = np.char.mod("%.17g", rng.standard_normal(n) * 2)
-    x = np.where(pick[:, 1] < 0.1, "", np.where(pick[:, 1] > 0.95, rng.choice(extremes, n), x))
+    x = np.where(pick[:, 1] > 0.9, far_values(rng, n), x)
+    x = np.where(pick[:, 1] < 0.1, "", np.where(pick[:, 1] > 0.97, rng.choice(extremes, n), x))
     flag = rng.choice(["true", "false", ""], n, p=[0.45, 0.45, 0.1])
     spaced = [" red", "green ", " blue ", "dark grey", "dark  grey", "purple", "", "  "]
     colour = np.where(pick[:, 3] < 0.5, rng.choice(LEVELS, n), rng.choice(spaced, n))
@@ -93,6 +97,13 @@ def raw_rows(n: int, seed: int = 1) -> pd.DataFrame:
     when = START + pd.to_timedelta(hours, unit="h") + pd.to_timedelta(seconds, unit="s")
     when = np.where(pick[:, 4] < 0.05, "", when.strftime("%Y-%m-%d %H:%M:%S"))
     return pd.DataFrame({"big": big, "x": x, "flag": flag, "colour": colour, "when": when})
+
+
+def far_values(rng, n: int) -> np.ndarray:
+    """``n`` numbers as text, of random sign and magnitudes from 1 to 1e300 (uniform in
+    the exponent)."""
+    values = rng.choice([-1.0, 1.0], n) * 10.0 ** rng.uniform(0, 300, n)
+    return np.char.mod("%.17g", values)
 
 
 def write_rows(frame: pd.DataFrame, path: Path) -> Path:
@@ -180,13 +191,27 @@ def compare(model_path: Path, onnx_path: Path, rows_csv: Path) -> dict:
     else:
         expected = prep.predict(model, frame).reshape(len(frame), -1)
         got = outputs["prediction"]
-    difference = np.abs(got.astype(np.float64) - expected) / np.maximum(1.0, np.abs(expected))
-    difference = difference.reshape(len(frame), -1).max(axis=1)
-    far = (np.abs(prep.transform(frame)) > FAR).any(axis=1)
+    difference = np.abs(got.astype(np.float64) - expected).reshape(len(frame), -1)
+    absolute = difference.max(axis=1)
+    relative = (difference / np.maximum(1.0, np.abs(expected)).reshape(len(frame), -1)).max(1)
+    far = far_rows(prep, frame)
     result["far rows"] = int(far.sum())
-    for name, rows in (("max relative difference", ~far), (FAR_DIFF, far)):
-        result[name] = float(difference[rows].max()) if rows.any() else 0.0
+    for name, rows in (("", ~far), (FAR_PREFIX, far)):
+        result[f"{name}max abs difference"] = float(absolute[rows].max()) if rows.any() else 0.0
+        result[f"{name}max relative difference"] = (
+            float(relative[rows].max()) if rows.any() else 0.0
+        )
     return result
+
+
+def far_rows(prep, frame: pd.DataFrame) -> np.ndarray:
+    """Which rows have a feature beyond ``FAR`` training standard deviations before
+    the clipping to the training range (``Preprocessing.clip``)."""
+    from barenet.tables.columns import encode
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = prep.scaler_x.transform(encode(frame, prep.columns))
+        return (~(np.abs(scaled) <= FAR)).any(axis=1)
 
 
 def main(argv=None) -> None:
@@ -200,7 +225,8 @@ def main(argv=None) -> None:
         rows_csv = write_rows(raw_rows(args.rows), folder / "rows.csv")
         print(
             f"{'configuration':14} {'task':15} {'compared':>8} {'left out':>8} "
-            f"{'labels differ':>13} {'max rel diff':>12} {'far rows':>8} {'far diff':>9}"
+            f"{'labels differ':>13} {'max abs':>9} {'max rel':>9} {'far rows':>8} "
+            f"{'far abs':>9} {'far rel':>9}"
         )
         for config in CONFIGS:
             for task in ("regression", "classification"):
@@ -208,8 +234,10 @@ def main(argv=None) -> None:
                 r = compare(*paths, rows_csv)
                 print(
                     f"{config:14} {task:15} {r['compared']:>8} {r['left out']:>8} "
-                    f"{r['labels differ']:>13} {r['max relative difference']:>12.2e} "
-                    f"{r['far rows']:>8} {r[FAR_DIFF]:>9.2e}"
+                    f"{r['labels differ']:>13} {r['max abs difference']:>9.2e} "
+                    f"{r['max relative difference']:>9.2e} {r['far rows']:>8} "
+                    f"{r[FAR_PREFIX + 'max abs difference']:>9.2e} {r[FAR_DIFF]:>9.2e}",
+                    flush=True,
                 )
 
 

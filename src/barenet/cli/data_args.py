@@ -282,9 +282,12 @@ def split_table(
 def _scaled_split(parts, specs, target_name, classes, report, where) -> Split:
     """The ``Split`` of encoded rows, features (and a regression's target) standardised
     on the training rows."""
+    from barenet.tables.preprocessing import Preprocessing, fit_ranges
     from barenet.tables.standardize import fit_scaler
 
     x_train, x_test, y_train, y_test = parts
+    ranges = fit_ranges(x_train, specs)  # test rows are clipped to them, as predict clips
+    x_test = Preprocessing([], columns=specs, ranges=ranges).clip(x_test)
     scaler_x = fit_scaler(x_train, encoded_names(specs), where)  # float64, no overflow
     scaler_y = None if classes is not None else fit_scaler(y_train, [target_name], where)
     if scaler_y is not None:
@@ -301,4 +304,5 @@ def _scaled_split(parts, specs, target_name, classes, report, where) -> Split:
         classes,
         specs,
         report,
+        ranges,
     )

@@ -188,6 +188,7 @@ def check_rebuilt(model, prep, path) -> None:
     if prep is None:
         return
     from barenet.tables.columns import encoded_names
+    from barenet.tables.preprocessing import range_problem
 
     def fail(what):
         raise ModelFileError(f"{path}: the preprocessing does not fit the model: {what}")
@@ -201,6 +202,8 @@ def check_rebuilt(model, prep, path) -> None:
         width = len(prep.feature_names)
     if width != model.in_dim:
         fail(f"its columns make {width} features; the network takes {model.in_dim}")
+    if problem := range_problem(prep.ranges, width):
+        fail(problem)
     for name, scaler, size in (
         ("feature", prep.scaler_x, model.in_dim),
         ("target", prep.scaler_y, model.out_dim),

@@ -19,7 +19,7 @@ from sklearn.utils.validation import validate_data
 
 from barenet.errors import DataError
 from barenet.tables.columns import encode, encoded_names, fit_columns
-from barenet.tables.preprocessing import Preprocessing
+from barenet.tables.preprocessing import Preprocessing, fit_ranges
 from barenet.tables.standardize import fit_scaler
 
 FLOATS = [np.float64, np.float32]
@@ -68,6 +68,7 @@ def fit_inputs(estimator, X, *, where: str = "X") -> tuple[np.ndarray, Preproces
     prep = Preprocessing(names, scaler_x=scaler, columns=specs)
     if specs is not None:
         prep.extra["dropped"] = dropped  # why each left-out column was left out
+        prep.ranges = fit_ranges(x, specs)  # new rows are clipped to them
     return _standardised(x, scaler), prep
 
 
@@ -78,7 +79,7 @@ def inputs(estimator, X, prep: Preprocessing) -> np.ndarray:
     if prep.columns is not None:
         validate_data(estimator, X, reset=False, skip_check_array=True)
         if is_table(X):
-            return _standardised(encode(X, prep.columns), prep.scaler_x)
+            return _standardised(prep.clip(encode(X, prep.columns)), prep.scaler_x)
         x = validate_data(estimator, X, reset=False, dtype=None, ensure_all_finite=False)
         return prep.transform(x)
     x = validate_data(estimator, X, reset=False, dtype=FLOATS)

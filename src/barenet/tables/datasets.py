@@ -38,6 +38,7 @@ class Split(NamedTuple):
         None  # barenet.tables.columns column specs, for tables read by read_table
     )
     report: dict | None = None  # what was done to the table's columns and target
+    ranges: dict | None = None  # the numeric columns' training ranges (Preprocessing.ranges)
 
     @property
     def preprocessing(self) -> Preprocessing:
@@ -50,6 +51,7 @@ class Split(NamedTuple):
             self.classes,
             columns=self.columns,
             reading=(self.report or {}).get("reading"),
+            ranges=self.ranges,
         )
 
 

@@ -3,6 +3,13 @@
 ``Preprocessing`` is stored in model files (as JSON arrays, never a pickle) and is
 the one place that turns model outputs into answers: values in the target's original
 units, or the original class labels.
+
+A table model also keeps each numeric column's training range (``ranges``, from
+``fit_ranges``): a new value outside it is clipped to it before scaling, as a tree
+would treat it, so that a far value (1e300, or 1e8 in a column of a few units) is an
+edge row and not an activation the float32 network cannot hold; ``predict`` says how
+many it clipped (``range_notice``), and the ONNX graph clips alike. Model files
+without ranges predict as before.
 """
 
 from __future__ import annotations
@@ -58,6 +65,9 @@ class Preprocessing:
     # how the training file was read (--sep, --decimal, --encoding, --thousands as given),
     # for predict and evaluate to read new rows the same way; None in older model files
     reading: dict | None = None
+    # {"features": [i, ...], "low": [...], "high": [...]}: the encoded features of the
+    # numeric columns and their training range (``fit_ranges``); None in older model files
+    ranges: dict | None = None
 
     def __post_init__(self) -> None:
         if self.classes is not None:  # JSON gives lists; keep labels hashable and plain
@@ -77,12 +87,35 @@ class Preprocessing:
         if _is_frame(x_raw) or self.columns is not None:
             frame = x_raw if _is_frame(x_raw) else _frame(x_raw, self.feature_names)
             if self.columns is not None:
-                x = encode(frame, self.columns, tally)
+                x = self.clip(encode(frame, self.columns, tally), tally)
             else:
                 x = numeric_matrix(frame, self.feature_names)
         else:
             x = np.asarray(x_raw, dtype=np.float64)
         return x if self.scaler_x is None else self.scaler_x.transform(x)
+
+    def clip(self, x: np.ndarray, tally: dict | None = None) -> np.ndarray:
+        """Encoded features ``x`` (n, k) of a table model (``columns``) with each numeric
+        column's feature clipped to its training range (a copy; ``x`` itself when there
+        are no ``ranges``). ``tally``
+        receives, per column name, the number of values clipped, under
+        ``"outside_range"`` (see ``range_notice``)."""
+        if not self.ranges or not self.ranges["features"] or self.columns is None:
+            return x
+        index = np.asarray(self.ranges["features"], dtype=np.intp)
+        low, high = np.asarray(self.ranges["low"]), np.asarray(self.ranges["high"])
+        part = x[:, index]
+        if tally is not None:
+            from barenet.tables.columns import encoded_names
+
+            names = encoded_names(self.columns)
+            counts = ((part < low) | (part > high)).sum(axis=0)
+            for i, count in zip(index, counts, strict=True):
+                counted = tally.setdefault(names[i], {"imputed": 0, "unseen": 0})
+                counted["outside_range"] = int(count)
+        x = np.array(x, dtype=np.float64)
+        x[:, index] = np.clip(part, low, high)
+        return x
 
     def outputs(self, model, x_raw, tally: dict | None = None) -> np.ndarray:
         """The model's outputs (n, out_dim) for raw rows, checked: a feature beyond the
@@ -157,6 +190,7 @@ class Preprocessing:
             "extra": self.extra,
             "columns": self.columns,
             "reading": self.reading,
+            "ranges": self.ranges,
         }
 
     @classmethod
@@ -170,7 +204,65 @@ class Preprocessing:
             data.get("extra", {}),
             data.get("columns"),
             data.get("reading"),
+            data.get("ranges"),
         )
+
+
+def fit_ranges(x: np.ndarray, columns: list[dict]) -> dict | None:
+    """The training range of each numeric column's feature in the encoded training
+    rows ``x`` (n, k) of ``columns`` (``tables.encode``, blanks already imputed), for
+    ``Preprocessing.ranges``; None when no column is numeric. True/false, text and date
+    columns are not clipped here (dates clip their own year and days)."""
+    from barenet.tables.columns import encoded_names
+
+    features, offset = [], 0
+    for spec in columns:
+        if spec["kind"] == "numeric":
+            features.append(offset)
+        offset += len(encoded_names([spec]))
+    if not features or not len(x):
+        return None
+    part = np.asarray(x, dtype=np.float64)[:, features]
+    return {
+        "features": features,
+        "low": part.min(axis=0).tolist(),
+        "high": part.max(axis=0).tolist(),
+    }
+
+
+def range_problem(ranges, width: int) -> str | None:
+    """What is wrong with ``ranges`` read from a model file of ``width`` encoded
+    features, or None: lists of equal length, feature indices in range, finite bounds
+    with low <= high."""
+    if ranges is None:
+        return None
+    if not isinstance(ranges, dict) or not all(
+        isinstance(ranges.get(key), list) for key in ("features", "low", "high")
+    ):
+        return "its ranges are not lists of features, lows and highs"
+    features, low, high = ranges["features"], ranges["low"], ranges["high"]
+    if not len(features) == len(low) == len(high):
+        return "its ranges list different numbers of features, lows and highs"
+    if not all(type(i) is int and 0 <= i < width for i in features):
+        return f"its ranges name features outside the {width} features"
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in low + high):
+        return "its ranges hold values that are not numbers"
+    low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+    if not (np.isfinite(low).all() and np.isfinite(high).all() and (low <= high).all()):
+        return "its ranges are not finite, or a low is above its high"
+    return None
+
+
+def range_notice(tally: dict) -> str | None:
+    """One line from the tally of ``Preprocessing.clip``: how many values, per numeric
+    column, were outside the training range and clipped to it; None when none was."""
+    clipped = {name: c["outside_range"] for name, c in tally.items() if c.get("outside_range")}
+    if not clipped:
+        return None
+    total = sum(clipped.values())
+    each = ", ".join(f"{name}: {n}" for name, n in clipped.items())
+    values = "values were" if total != 1 else "value was"
+    return f"{total} {values} outside the training range, clipped to it ({each})"
 
 
 def _is_frame(x) -> bool:

@@ -9,11 +9,12 @@ ignored as ``barenet predict`` ignores them; double for date and time columns, a
 seconds since 1970-01-01 UTC, NaN where missing (ONNX cannot parse date text; a time
 without an offset counts as UTC, as in training). The graph applies the learned
 preprocessing (median imputation, missing indicators, one-hot with the "other" level,
-the calendar features of date columns, as ``barenet.tables.columns.encode``) and the saved
-scaler in float64, as ``predict`` does, then rounds the features to the network's float32
-once, as ``predict`` does, so that a column of 1e8 plus noise keeps its information and
-both give the same network inputs; it runs the network in evaluation mode, and returns
-``prediction``
+the calendar features of date columns, as ``barenet.tables.columns.encode``), clips each
+numeric column to its training range (``Preprocessing.clip``) and applies the saved
+scaler, in float64, as ``predict`` does, then rounds the features to the network's
+float32 once, as ``predict`` does, so that a column of 1e8 plus noise keeps its
+information and both give the same network inputs (a far value is an edge value, as
+in ``predict``); it runs the network in evaluation mode, and returns ``prediction``
 in original units (regression) or ``probabilities``, ``label_index`` and ``label``, the
 class label itself (classification). Needs the ``onnx`` package (``pip install onnx
 onnxruntime``).
@@ -103,6 +104,7 @@ def _graph_inputs(graph, model, prep):
         inputs, current = _table_inputs(
             columns, onnx.helper, onnx.TensorProto, graph.constant, graph.node
         )
+        current = _clipped(graph, prep, current)
     else:
         inputs = [
             onnx.helper.make_tensor_value_info(
@@ -120,6 +122,23 @@ def _graph_inputs(graph, model, prep):
     elif columns is not None:
         current = graph.cast(current, np.float32)
     return inputs, current
+
+
+def _clipped(graph, prep, features: str) -> str:
+    """The DOUBLE features (N, k) with each numeric column's feature clipped to its
+    training range (``Preprocessing.ranges``) as ``Preprocessing.clip`` clips them:
+    ``Min`` and ``Max`` with bounds of -inf and inf for the other features, exact in
+    float64 (NaN cannot reach them: blanks are imputed first)."""
+    from barenet.tables.columns import encoded_names
+
+    ranges = prep.ranges
+    if not ranges or not ranges["features"] or prep.columns is None:
+        return features
+    width = len(encoded_names(prep.columns))
+    low, high = np.full((1, width), -np.inf), np.full((1, width), np.inf)
+    low[0, ranges["features"]], high[0, ranges["features"]] = ranges["low"], ranges["high"]
+    features = graph.node("Max", [features, graph.constant("low", low, np.float64)])
+    return graph.node("Min", [features, graph.constant("high", high, np.float64)])
 
 
 def _classifier_outputs(graph, model, prep, logits: str) -> list:
