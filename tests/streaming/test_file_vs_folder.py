@@ -6,6 +6,8 @@ summaries have the same keys, and what a folder cannot apply is refused by name
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 from stream_tables import table, write_parts
 
@@ -176,3 +178,36 @@ def test_diagnostics_watch_a_folder_as_a_file(places, capsys, monkeypatch):
         assert (places / f"{data}.png").stat().st_size > 0
     assert [w.history["epoch"] for w in watched] == [[0, 1, 2], [0, 1, 2]]
     assert [len(w.x) for w in watched] == [256, 256]
+
+
+def test_a_folder_model_clips_far_values_to_its_training_range_as_a_file_model(
+    places, capsys, monkeypatch
+):
+    """A model trained on a folder keeps each numeric column's training range, as one
+    trained on a file does; predicting a folder clips far values to it and says how many,
+    so a value of 1e12 gets the answer of the training edge on either route."""
+    import barenet
+
+    monkeypatch.chdir(places)
+    code, _, _ = train(capsys, "d", "--epochs", "2", "--plot", "none", "--save", "dm.npz")
+    assert code == 0
+    prep = barenet.load("dm.npz").preprocessing
+    frame = pd.read_csv("t.csv")
+    numeric = [spec["name"] for spec in prep.columns if spec["kind"] == "numeric"]
+    assert numeric == ["x1", "x2"] and len(prep.ranges["features"]) == 2
+    for name, low, high in zip(numeric, prep.ranges["low"], prep.ranges["high"], strict=True):
+        assert frame[name].min() <= low < high <= frame[name].max()  # its training rows'
+    far = frame.head(4).drop(columns=["y"]).assign(x1=[1e12, -1e12, 0.0, 0.5])
+    edge = far.assign(x1=[prep.ranges["high"][0], prep.ranges["low"][0], 0.0, 0.5])
+    write_parts(far, places / "far", parts=1, kind="csv")
+    write_parts(edge, places / "edge", parts=1, kind="csv")
+    for name in ("far", "edge"):
+        code = main(["predict", "--model", "dm.npz", "--data", name, "--out", f"{name}_out"])
+        assert code == 0
+    err = capsys.readouterr().err
+    assert "2 values were outside the training range, clipped to it (x1: 2)" in err
+    far_answers = pd.read_parquet(places / "far_out")["predicted_y"].to_numpy()
+    edge_answers = pd.read_parquet(places / "edge_out")["predicted_y"].to_numpy()
+    assert np.array_equal(far_answers, edge_answers)
+    file_answers = barenet.load("dm.npz").preprocessing.predict(barenet.load("dm.npz"), far)
+    np.testing.assert_allclose(np.ravel(file_answers), far_answers, rtol=1e-6)

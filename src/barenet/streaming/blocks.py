@@ -44,6 +44,10 @@ class BlockEncoder:
         self.classes = prep.classes
         self.dtype = np.dtype(dtype)
         self.width = self.encoder.width
+        ranges = getattr(prep, "ranges", None) or {"features": [], "low": [], "high": []}
+        self.clipped = np.asarray(ranges["features"], dtype=np.intp)
+        self.low = np.asarray(ranges["low"], dtype=np.float64)[:, None]
+        self.high = np.asarray(ranges["high"], dtype=np.float64)[:, None]
         self.mean = np.asarray(prep.scaler_x.mean_, dtype=np.float64)[:, None]
         self.scale = np.asarray(prep.scaler_x.scale_, dtype=np.float64)
         if self.classes is None:
@@ -73,6 +77,10 @@ class BlockEncoder:
         """
         block = np.empty((self.width, len(rows)))  # one feature per row: contiguous writes
         self.encoder.into(ArrowColumns(batch), block, rows)
+        if len(
+            self.clipped
+        ):  # numeric values clipped to the training range, as Preprocessing.clip
+            block[self.clipped] = np.clip(block[self.clipped], self.low, self.high)
         block -= self.mean
         np.divide(block.T, self.scale, out=out, casting="same_kind")
 

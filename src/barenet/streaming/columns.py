@@ -50,6 +50,7 @@ from barenet.tables.columns import (
 from barenet.tables.date_text import DATETIME, ODD_VALUES_AT_MOST, candidates, maybe_date
 from barenet.tables.dates import find_date, fit_date, mostly_dates, with_range
 from barenet.tables.encoder import Encoder
+from barenet.tables.preprocessing import ranges_from_bounds
 
 SAMPLE_ROWS = 100_000
 HELD_OUT_SAMPLE_ROWS = 20_000
@@ -327,6 +328,7 @@ class StreamFit:
     sample: object  # pyarrow.Table: SAMPLE_ROWS training rows
     held_out: object  # pyarrow.Table: HELD_OUT_SAMPLE_ROWS validation (or test) rows
     rows: dict  # rows per split: {"train", "validation", "test"}
+    ranges: dict | None = None  # Preprocessing.ranges: numeric columns' training range
 
 
 KINDS = {"number": "number", "bool": "bool", "date": "date"}  # any other: text
@@ -425,9 +427,10 @@ def fit_stream(
         m for spec in specs for m in feature_moments(spec, seen.columns[spec["name"]], sample)
     ]
     rows = dict(zip(("train", "validation", "test"), seen.rows.tolist(), strict=True))
+    bounds = {name: (c.low, c.high) for name, c in seen.columns.items()}
     return StreamFit(
         specs, dropped, task, why, classes, scaler_of(moments), scaler_y, sample,
-        seen.held_out.table, rows,
+        seen.held_out.table, rows, ranges_from_bounds(specs, bounds),
     )  # fmt: skip
 
 

@@ -35,16 +35,17 @@ def add_predict_arguments(parser) -> None:
     )
 
 
-def predictions_table(model, batch, keep=(), proba=False):
+def predictions_table(model, batch, keep=(), proba=False, tally=None):
     """A pyarrow Table: the ``keep`` columns of ``batch`` (Arrow batch or table), then
-    the predictions (and with ``proba``, each class's probability)."""
+    the predictions (and with ``proba``, each class's probability). ``tally`` counts the
+    values clipped to the training range (``Preprocessing.clip``)."""
     import pyarrow as pa
 
     from barenet.streaming.columns import encode_batch
 
     prep = model.preprocessing
     if prep.columns is not None:
-        x = prep.scaler_x.transform(encode_batch(batch, prep.columns))
+        x = prep.scaler_x.transform(prep.clip(encode_batch(batch, prep.columns), tally))
     else:
         x = prep.transform(batch.select(prep.feature_names).to_pandas())
     output = np.asarray(model.predict(x), dtype=np.float64)
@@ -113,10 +114,12 @@ def run_stream_predict(args, model, keep, stdout=None) -> int:
 def _predict_here(model, stream, needed, keep, proba, folder: Path) -> None:
     import pyarrow.parquet as pq
 
-    writer, current = None, None
+    from barenet.tables.preprocessing import range_notice
+
+    writer, current, tally = None, None, {}
     try:
         for (i, _), _, _, batch in stream.batches(needed):
-            table = predictions_table(model, batch, keep, proba)
+            table = predictions_table(model, batch, keep, proba, tally)
             if i != current:
                 if writer is not None:
                     writer.close()
@@ -126,6 +129,9 @@ def _predict_here(model, stream, needed, keep, proba, folder: Path) -> None:
     finally:
         if writer is not None:
             writer.close()
+    notice = range_notice(tally)
+    if notice:
+        print(f"Note: {notice}", file=sys.stderr)
 
 
 def _model(path: str):

@@ -88,7 +88,7 @@ class StreamRun:
 
     def encode(self, table):
         """``(x, y)`` of raw rows: scaled features, and targets as the loss takes them."""
-        x = self.prep.scaler_x.transform(encode_batch(table, self.prep.columns))
+        x = self.prep.scaler_x.transform(self.prep.clip(encode_batch(table, self.prep.columns)))
         labels = table.column(self.args.target)
         if self.prep.classes is not None:
             y = class_indices(labels, self.prep.classes)
@@ -354,7 +354,7 @@ def _stream_preprocessing(args, fit, resumed):
     names = [s["name"] for s in fit.specs]
     prep = Preprocessing(
         names, args.target, fit.scaler_x, fit.scaler_y, fit.classes, {}, fit.specs,
-        reading=reading,
+        reading=reading, ranges=fit.ranges,
     )  # fmt: skip
     if resumed is None:
         return prep

@@ -112,7 +112,7 @@ class Preprocessing:
             counts = ((part < low) | (part > high)).sum(axis=0)
             for i, count in zip(index, counts, strict=True):
                 counted = tally.setdefault(names[i], {"imputed": 0, "unseen": 0})
-                counted["outside_range"] = int(count)
+                counted["outside_range"] = counted.get("outside_range", 0) + int(count)
         x = np.array(x, dtype=np.float64)
         x[:, index] = np.clip(part, low, high)
         return x
@@ -213,13 +213,7 @@ def fit_ranges(x: np.ndarray, columns: list[dict]) -> dict | None:
     rows ``x`` (n, k) of ``columns`` (``tables.encode``, blanks already imputed), for
     ``Preprocessing.ranges``; None when no column is numeric. True/false, text and date
     columns are not clipped here (dates clip their own year and days)."""
-    from barenet.tables.columns import encoded_names
-
-    features, offset = [], 0
-    for spec in columns:
-        if spec["kind"] == "numeric":
-            features.append(offset)
-        offset += len(encoded_names([spec]))
+    features = [offset for offset, _ in numeric_features(columns)]
     if not features or not len(x):
         return None
     part = np.asarray(x, dtype=np.float64)[:, features]
@@ -228,6 +222,35 @@ def fit_ranges(x: np.ndarray, columns: list[dict]) -> dict | None:
         "low": part.min(axis=0).tolist(),
         "high": part.max(axis=0).tolist(),
     }
+
+
+def ranges_from_bounds(columns: list[dict], bounds: dict) -> dict | None:
+    """``fit_ranges`` from each numeric column's smallest and largest training value,
+    ``bounds[name] = (low, high)`` (a folder's one pass), as ``fit_ranges`` finds them
+    on the encoded rows: blanks become the column's median, inside those bounds."""
+    found = numeric_features(columns)
+    if not found:
+        return None
+    low, high = [], []
+    for _, spec in found:
+        seen_low, seen_high = bounds[spec["name"]]
+        median = float(spec["median"])
+        low.append(float(min(seen_low, median)))
+        high.append(float(max(seen_high, median)))
+    return {"features": [offset for offset, _ in found], "low": low, "high": high}
+
+
+def numeric_features(columns: list[dict]) -> list[tuple[int, dict]]:
+    """``(feature index, spec)`` of each numeric column's value among the encoded
+    features of ``columns``."""
+    from barenet.tables.columns import encoded_names
+
+    found, offset = [], 0
+    for spec in columns:
+        if spec["kind"] == "numeric":
+            found.append((offset, spec))
+        offset += len(encoded_names([spec]))
+    return found
 
 
 def range_problem(ranges, width: int) -> str | None:
