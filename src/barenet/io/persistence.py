@@ -128,7 +128,7 @@ def _built(meta: dict, found: dict, path):
         record = meta["record"]
         check_stored(found, expected_arrays(record, path), path)
         check_parameters(record, {}, path)
-        return build(record)
+        return build(record, for_loading=True)  # its weights are about to be replaced
 
 
 def _needed(model) -> dict[str, tuple]:
@@ -190,7 +190,7 @@ def rebuild(meta: dict, arrays: dict[str, np.ndarray], path="model", model=None)
     with unusable_as(path, "the model description does not rebuild a model"):
         check_record(meta["record"], arrays, path)  # before anything is allocated
         if model is None:
-            model = build(meta["record"])
+            model = build(meta["record"], for_loading=True)
         state = {k[len("param/") :]: v for k, v in arrays.items() if k.startswith("param/")}
         model.load_state_dict(state)
         model.history = {
