@@ -78,25 +78,37 @@ def _kind_model(kind):
     from barenet.tabular.retrieval import Retrieval
 
     rows = np.random.default_rng(0).standard_normal((60, 4))
+    r = np.random.default_rng(2)  # the model saved: the same in every run
     layers = {
-        "linear": [Linear(4, 8, init="he_normal"), Relu(), Dropout(0.2), Linear(8, 1)],
+        "linear": [
+            Linear(4, 8, init="he_normal", seed=r),
+            Relu(),
+            Dropout(0.2, seed=r),
+            Linear(8, 1, seed=r),
+        ],
         "ensemble": [
             Ensemble(2, 4),
-            MemberScale(2, 4),
-            EnsembleLinear(4, 3, 2, shared=False),
+            MemberScale(2, 4, seed=r),
+            EnsembleLinear(4, 3, 2, shared=False, seed=r),
             Relu(),
-            EnsembleLinear(3, 1, 2),
+            EnsembleLinear(3, 1, 2, seed=r),
             EnsembleMean(2, 1),
         ],
-        "periodic": [PeriodicEmbedding(4, 2), FeatureLinear(4, 4, 2), Linear(8, 1)],
+        "periodic": [
+            PeriodicEmbedding(4, 2, seed=r),
+            FeatureLinear(4, 4, 2, seed=r),
+            Linear(8, 1, seed=r),
+        ],
         "retrieval": [
-            Linear(4, 4),
-            Retrieval(4, 1, 60, rows=rows, targets=rows[:, :1], heads=2, dim=3, candidates=20),
-            Dropout(0.1),
-            Linear(6, 1),
+            Linear(4, 4, seed=r),
+            Retrieval(
+                4, 1, 60, rows=rows, targets=rows[:, :1], heads=2, dim=3, candidates=20, seed=r
+            ),
+            Dropout(0.1, seed=r),
+            Linear(6, 1, seed=r),
         ],
     }[kind]
-    return MLP(layers, MSE(), 0.05)
+    return MLP(layers, MSE(), 0.05, seed=3)
 
 
 @pytest.mark.parametrize("kind", ["linear", "ensemble", "periodic", "retrieval"])

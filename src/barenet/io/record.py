@@ -17,6 +17,8 @@ A record looks like::
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from barenet.errors import BarenetTypeError
@@ -60,22 +62,27 @@ def guess_task(model: MLP) -> str:
     return "classification" if LOSSES.name_of(model.loss_fun) == "cross_entropy" else "regression"
 
 
-class _Undrawn(np.random.Generator):
-    """The initialisation stream of a model about to be given its stored weights: the
-    initial weights it is asked for are zeros (never computed, as ``np.zeros`` does not
-    touch its memory), since they are overwritten."""
+@functools.cache
+def _undrawn():
+    """The class of the initialisation stream of a model about to be given its stored
+    weights: the initial weights it is asked for are zeros (never computed; ``np.zeros``
+    does not touch its memory), since they are overwritten. (Made on first use: NumPy's
+    random module is not imported with barenet.)"""
 
-    def uniform(self, low=0.0, high=1.0, size=None):
-        return np.zeros(() if size is None else size)
+    class Undrawn(np.random.Generator):
+        def uniform(self, low=0.0, high=1.0, size=None):
+            return np.zeros(() if size is None else size)
 
-    def normal(self, loc=0.0, scale=1.0, size=None):
-        return np.zeros(() if size is None else size)
+        def normal(self, loc=0.0, scale=1.0, size=None):
+            return np.zeros(() if size is None else size)
 
-    def standard_normal(self, size=None, dtype=np.float64, out=None):
-        return np.zeros(() if size is None else size, dtype=dtype)
+        def standard_normal(self, size=None, dtype=np.float64, out=None):
+            return np.zeros(() if size is None else size, dtype=dtype)
 
-    def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
-        return np.zeros(() if size is None else size, dtype=dtype)
+        def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
+            return np.zeros(() if size is None else size, dtype=dtype)
+
+    return Undrawn
 
 
 def build(record: dict, *, for_loading: bool = False) -> MLP:
@@ -94,7 +101,7 @@ def build(record: dict, *, for_loading: bool = False) -> MLP:
     """
     if for_loading:
         model = _built(record, undrawn=True)
-        if not any(_keeps(layer, _Undrawn) for layer in model.layers):
+        if not any(_keeps(layer, _undrawn()) for layer in model.layers):
             return model
     return _built(record, undrawn=False)
 
@@ -112,7 +119,7 @@ def _built(record: dict, *, undrawn: bool) -> MLP:
         np.random.default_rng(s) for s in np.random.SeedSequence(record.get("seed")).spawn(3)
     )
     if undrawn:
-        init_rng = _Undrawn(init_rng.bit_generator)
+        init_rng = _undrawn()(init_rng.bit_generator)
     streams = {"init": init_rng, "dropout": dropout_rng}
     layers = []
     for spec in record["layers"]:
