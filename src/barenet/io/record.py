@@ -77,6 +77,9 @@ def _undrawn():
             return np.zeros(() if size is None else size)
 
         def standard_normal(self, size=None, dtype=np.float64, out=None):
+            if out is not None:
+                out[...] = 0
+                return out
             return np.zeros(() if size is None else size, dtype=dtype)
 
         def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
