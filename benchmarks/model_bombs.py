@@ -11,10 +11,11 @@ plus the honest file, the largest honest models a small file may hold (33 MB of 
 weights deflated to 33 kB; 52 MB of weights in a 9.5 MB file) and a retrieval model
 of 1,000,000 held rows (whose prediction must run in bounded chunks). Each file is
 loaded (and the retrieval model predicts 1,000 rows) in a fresh process under
-``/usr/bin/time -v``; the table gives the file's size, the exit code, the seconds
-``barenet.load`` took (and the prediction, inside the process), the whole process's
-wall-clock seconds (Python's start and barenet's import included) and peak RSS, and
-the outcome.
+``/usr/bin/time -v``; the table gives the file's size, the exit code, the seconds and
+CPU seconds ``barenet.load`` took (and the prediction, inside the process), the whole
+process's wall-clock and CPU (user + system) seconds (Python's start and barenet's
+import included) and peak RSS, and the outcome. On a busy machine the CPU seconds
+estimate the seconds on an idle one.
 
 Target (issue 30): every file under 10 MB loaded or refused within 1 s and 300 MB RSS.
 
@@ -263,40 +264,52 @@ def retrieval_model(folder, n_rows: int = 1_000_000) -> Path:
 LOAD = """
 import sys, time, barenet
 from barenet.errors import ModelFileError
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
+def took():
+    return f"{time.perf_counter() - start:.3f} {time.process_time() - cpu:.3f}"
 try:
     model = barenet.load(sys.argv[1])
 except ModelFileError as error:
-    print(f"{time.perf_counter() - start:.3f} refused:", str(error).split(": ", 1)[1][:60])
+    print(took(), "refused:", str(error).split(": ", 1)[1][:60])
     sys.exit(2)
 if len(sys.argv) > 2:
     import numpy as np
     model.eval()
     model.predict(np.random.default_rng(1).standard_normal((1000, 4)).astype(np.float32))
-    print(f"{time.perf_counter() - start:.3f} loaded, predicted 1,000 rows")
+    print(took(), "loaded, predicted 1,000 rows")
 else:
-    print(f"{time.perf_counter() - start:.3f} loaded")
+    print(took(), "loaded")
 """
 
 
 def measure(path: Path, predict: bool = False) -> dict:
-    """Load ``path`` in a fresh Python under ``/usr/bin/time -v``."""
+    """Load ``path`` in a fresh Python under ``/usr/bin/time -v``: the seconds and CPU
+    seconds of ``barenet.load`` (and the prediction) inside the process, and the whole
+    process's seconds, CPU seconds (user + system: what a busy machine inflates least)
+    and peak RSS."""
     command = ["/usr/bin/time", "-v", sys.executable, "-c", LOAD, str(path)]
     done = subprocess.run(
         command + (["predict"] if predict else []), capture_output=True, text=True
     )
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
     wall = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", done.stderr).group(1)
+    cpu = sum(
+        float(re.search(rf"{kind} time \(seconds\): (\S+)", done.stderr).group(1))
+        for kind in ("User", "System")
+    )
     minutes, seconds = wall.rsplit(":", 1)
-    inside, _, outcome = done.stdout.strip().partition(" ")
+    inside, inside_cpu, outcome = (done.stdout.strip().split(" ", 2) + ["", "", ""])[:3]
+    number = inside[:1].isdigit()
     return {
         "file": path.name,
-        "load_s": float(inside) if inside[:1].isdigit() else float("nan"),
+        "load_s": float(inside) if number else float("nan"),
+        "load_cpu_s": float(inside_cpu) if number else float("nan"),
         "kB": path.stat().st_size // 1000,
         "exit": done.returncode,
         "seconds": 60 * float(minutes) + float(seconds),
+        "cpu_s": cpu,
         "rss_MB": rss / 1000,
-        "outcome": outcome or done.stderr.strip().splitlines()[-1],
+        "outcome": (outcome if number else "") or done.stderr.strip().splitlines()[-1],
     }
 
 
@@ -314,17 +327,19 @@ def main(argv=None) -> None:
         files.append((retrieval_model(folder), True))
         baseline = measure(Path(sys.executable), False)  # a non-zip: refused at once
         print(
-            f"python + barenet import, a non-model refused: {baseline['seconds']:.2f} s, "
-            f"{baseline['rss_MB']:.0f} MB RSS"
+            f"python + barenet import, a non-model refused: {baseline['seconds']:.2f} s "
+            f"({baseline['cpu_s']:.2f} s CPU), {baseline['rss_MB']:.0f} MB RSS"
         )
         print(
-            f"{'file':26} {'kB':>6} {'exit':>4} {'load s':>6} {'all s':>6} {'RSS MB':>6}  outcome"
+            f"{'file':26} {'kB':>6} {'exit':>4} {'load s':>6} {'cpu s':>6} {'all s':>6} "
+            f"{'cpu s':>6} {'RSS MB':>6}  outcome"
         )
         for path, predict in files:
             row = measure(path, predict)
             print(
                 f"{row['file']:26} {row['kB']:>6} {row['exit']:>4} {row['load_s']:>6.3f} "
-                f"{row['seconds']:>6.2f} {row['rss_MB']:>6.0f}  {row['outcome'][:70]}"
+                f"{row['load_cpu_s']:>6.3f} {row['seconds']:>6.2f} {row['cpu_s']:>6.2f} "
+                f"{row['rss_MB']:>6.0f}  {row['outcome'][:70]}"
             )
 
 

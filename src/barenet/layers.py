@@ -187,8 +187,9 @@ class Linear(Layer):
         rng = as_rng(seed, "Linear")
         self.w = INITIALIZERS.lookup(init)(self.in_dim, self.out_dim, rng, dtype)
         self.b = np.zeros((1, self.out_dim), dtype=dtype)
-        self.dw = np.zeros_like(self.w)
-        self.db = np.zeros_like(self.b)
+        # np.zeros, not zeros_like: its memory is not written (nor counted) until used
+        self.dw = np.zeros(self.w.shape, self.w.dtype)
+        self.db = np.zeros(self.b.shape, self.b.dtype)
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
         """inp: (batch_size, in_dim) -> out: (batch_size, out_dim)."""

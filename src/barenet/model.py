@@ -165,17 +165,21 @@ class MLP:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer, keyed ``"<layer index>.<name>"``."""
+        return {key: value.copy() for key, value in self._state_arrays().items()}
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        """Every parameter and buffer itself (not copied), keyed as in ``state_dict``."""
         state = {}
         for i, layer in enumerate(self.layers):
             for name in getattr(layer, "param_names", ()):
-                state[f"{i}.{name}"] = getattr(layer, name).copy()
+                state[f"{i}.{name}"] = getattr(layer, name)
             for name, value in (layer.buffers() if hasattr(layer, "buffers") else {}).items():
-                state[f"{i}.{name}"] = value.copy()
+                state[f"{i}.{name}"] = value
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place; names and shapes must match exactly."""
-        own = self.state_dict()
+        own = self._state_arrays()
         if set(own) != set(state):
             missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
             raise BarenetValueError(

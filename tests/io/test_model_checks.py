@@ -1,10 +1,10 @@
 """Tampered model files (barenet.io.file_checks): the record is checked against itself
 and the stored arrays before anything is built, so every file is loaded or refused
-with one ``ModelFileError`` in well under a second and 200 MB."""
+with one ``ModelFileError``, a refused one with at most 2 MB allocated (the time it
+takes is measured by ``benchmarks/model_bombs.py``, not asserted here)."""
 
 import io
 import json
-import time
 import tracemalloc
 import zipfile
 
@@ -21,6 +21,10 @@ from barenet.tables.preprocessing import Preprocessing
 
 def _classifier_file(tmp_path):
     """A small saved classifier with table columns (a category and a number)."""
+    return barenet.save(_classifier(), tmp_path / "c.npz")
+
+
+def _classifier():
     from barenet.cli.data_args import split_table
 
     rng = np.random.default_rng(0)
@@ -33,10 +37,14 @@ def _classifier_file(tmp_path):
         0.1,
     )
     model.preprocessing = split.preprocessing
-    return barenet.save(model, tmp_path / "c.npz")
+    return model
 
 
 def _regressor_file(tmp_path):
+    return barenet.save(_regressor(), tmp_path / "r.npz")
+
+
+def _regressor():
     model = MLP([Linear(3, 4, seed=0), Relu(), Linear(4, 1, seed=1)], MSE(), 0.1)
     from sklearn.preprocessing import StandardScaler
 
@@ -44,7 +52,7 @@ def _regressor_file(tmp_path):
     model.preprocessing = Preprocessing(
         ["a", "b", "c"], "y", StandardScaler().fit(x), StandardScaler().fit(x[:, :1])
     )
-    return barenet.save(model, tmp_path / "r.npz")
+    return model
 
 
 def _tamper(path, change_meta=None, change_arrays=None):
@@ -63,16 +71,16 @@ def _tamper(path, change_meta=None, change_arrays=None):
 
 
 def _refused_quickly(path, match):
+    """Refused with at most 2 MB allocated: the smallest claim tested (2,000 x 2,000
+    float32 weights) would allocate 16 MB if it were built."""
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(ModelFileError, match=match):
             barenet.load(path)
     finally:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    assert time.perf_counter() - started < 1.0
-    assert peak < 200e6
+    assert peak < 2e6
 
 
 @pytest.mark.parametrize("width", [10**8, 10**12])
@@ -191,6 +199,29 @@ def test_non_finite_weights_are_refused_at_load_and_by_onnx_export(tmp_path, val
         to_onnx(model)
 
 
+def test_finite_weights_whose_sum_overflows_still_load(tmp_path):
+    """The finiteness check sums first: finite float64 weights adding up to infinity are
+    still checked one by one, and accepted."""
+    model = MLP([Linear(3, 2, seed=0, dtype=np.float64)], MSE(), 0.1)
+    model.layers[0].w[...] = 1e308
+    loaded = barenet.load(barenet.save(model, tmp_path / "big.npz"))
+    np.testing.assert_array_equal(loaded.layers[0].w, model.layers[0].w)
+
+
+def test_a_parameter_stored_in_fortran_order_loads_with_its_values(tmp_path):
+    """Parameters are read straight into the built layers' arrays; one stored in Fortran
+    order (barenet writes C order) is read on its own and then copied."""
+    model = _regressor()
+    path = barenet.save(model, tmp_path / "r.npz")
+
+    def fortran(arrays):
+        arrays["param/0.w"] = np.asfortranarray(arrays["param/0.w"])
+
+    loaded = barenet.load(_tamper(path, change_arrays=fortran))
+    np.testing.assert_array_equal(loaded.layers[0].w, model.layers[0].w)
+    assert loaded.layers[0].w.flags.c_contiguous
+
+
 def test_a_parameter_of_another_dtype_than_the_record_is_refused(tmp_path):
     def widen(arrays):
         arrays["param/0.w"] = arrays["param/0.w"].astype(np.float64)
@@ -199,7 +230,20 @@ def test_a_parameter_of_another_dtype_than_the_record_is_refused(tmp_path):
         barenet.load(_tamper(_regressor_file(tmp_path), change_arrays=widen))
 
 
-def test_untampered_files_still_load(tmp_path):
-    for path in (_regressor_file(tmp_path), _classifier_file(tmp_path)):
-        model = barenet.load(path)
-        assert model.preprocessing is not None
+def test_untampered_files_still_load_and_predict_as_the_saved_model(tmp_path):
+    rng = np.random.default_rng(5)
+    regressor, classifier = _regressor(), _classifier()
+    regressor_rows = pd.DataFrame(rng.standard_normal((30, 3)), columns=["a", "b", "c"])
+    classifier_rows = pd.DataFrame(
+        {"a": rng.standard_normal(30), "c": rng.choice(["p", "q", "r", "unseen"], 30)}
+    )
+    for model, rows, name in (
+        (regressor, regressor_rows, "r.npz"),
+        (classifier, classifier_rows, "c.npz"),
+    ):
+        loaded = barenet.load(barenet.save(model, tmp_path / name))
+        saved = model.preprocessing.predict(model, rows)
+        np.testing.assert_array_equal(loaded.preprocessing.predict(loaded, rows), saved)
+        encoded = model.preprocessing.transform(rows)  # the network's own outputs too
+        np.testing.assert_array_equal(loaded.predict(encoded), model.predict(encoded))
+        assert len(set(np.ravel(saved).tolist())) > 1  # the answers depend on the rows

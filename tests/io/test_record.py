@@ -5,7 +5,7 @@ import pytest
 
 import barenet
 from barenet import MLP, MSE, Adam, CrossEntropy, Layer, Linear, Relu
-from barenet.io.record import build, describe
+from barenet.io.record import build, describe, generators
 from barenet.training.config import TrainConfig
 
 
@@ -68,3 +68,80 @@ def test_a_model_changed_after_building_is_saved_as_it_is(tmp_path):
     model.out_dim = 3
     loaded = barenet.load(barenet.save(model, tmp_path / "m.npz"))
     assert loaded.layers[-1].out_dim == 3 and loaded.record["seed"] == 2
+
+
+def _kind_model(kind):
+    """A small model of 4 features, 1 output, whose layers draw from the initialisation
+    stream in every way (uniform, normal, integers; Retrieval also while training)."""
+    from barenet import Dropout, FeatureLinear, PeriodicEmbedding
+    from barenet.tabular.ensemble import Ensemble, EnsembleLinear, EnsembleMean, MemberScale
+    from barenet.tabular.retrieval import Retrieval
+
+    rows = np.random.default_rng(0).standard_normal((60, 4))
+    r = np.random.default_rng(2)  # the model saved: the same in every run
+    layers = {
+        "linear": [
+            Linear(4, 8, init="he_normal", seed=r),
+            Relu(),
+            Dropout(0.2, seed=r),
+            Linear(8, 1, seed=r),
+        ],
+        "ensemble": [
+            Ensemble(2, 4),
+            MemberScale(2, 4, seed=r),
+            EnsembleLinear(4, 3, 2, shared=False, seed=r),
+            Relu(),
+            EnsembleLinear(3, 1, 2, seed=r),
+            EnsembleMean(2, 1),
+        ],
+        "periodic": [
+            PeriodicEmbedding(4, 2, seed=r),
+            FeatureLinear(4, 4, 2, seed=r),
+            Linear(8, 1, seed=r),
+        ],
+        "retrieval": [
+            Linear(4, 4, seed=r),
+            Retrieval(
+                4, 1, 60, rows=rows, targets=rows[:, :1], heads=2, dim=3, candidates=20, seed=r
+            ),
+            Dropout(0.1, seed=r),
+            Linear(6, 1, seed=r),
+        ],
+    }[kind]
+    return MLP(layers, MSE(), 0.05, seed=3)
+
+
+@pytest.mark.parametrize("kind", ["linear", "ensemble", "periodic", "retrieval"])
+def test_a_loaded_model_predicts_and_trains_on_as_one_built_and_given_its_weights(kind, tmp_path):
+    """``barenet.load`` builds without drawing the initial weights (they are replaced),
+    yet the loaded model's generators, predictions and continued training are those of
+    the model built as training builds it and given the same weights."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((60, 4)).astype(np.float32)
+    y = x[:, :1] - x[:, 1:2]
+    model = _kind_model(kind)
+    model.record = {**describe(model), "seed": 5}
+    model.train(x, y, epochs=1, batch_size=16)
+    loaded = barenet.load(barenet.save(model, tmp_path / "m.npz"))
+    fresh = build(loaded.record)  # as loading built it before
+    fresh.load_state_dict(model.state_dict())
+    fresh.epoch = loaded.epoch
+    states = [g.bit_generator.state for g in generators(fresh)]
+    assert [g.bit_generator.state for g in generators(loaded)] == states
+    np.testing.assert_array_equal(loaded.eval().predict(x), model.eval().predict(x))
+    for each in (loaded, fresh):
+        each.train(x, y, epochs=2, batch_size=16)
+    for key, value in fresh.state_dict().items():
+        np.testing.assert_array_equal(loaded.state_dict()[key], value, err_msg=key)
+    undrawn, drawn = (
+        _initial_weights(build(loaded.record, for_loading=True)),
+        _initial_weights(build(loaded.record)),
+    )
+    # Retrieval keeps the stream (it draws candidates while training): drawn as before
+    assert np.array_equal(undrawn, drawn) == (kind == "retrieval")
+
+
+def _initial_weights(model):
+    """The first parameter of the model's first layer that draws its initial values."""
+    layer = next(each for each in model.layers if getattr(each, "seed_stream", "") == "init")
+    return getattr(layer, layer.param_names[0])

@@ -151,10 +151,30 @@ def read_meta(archive, found: dict[str, Member], path, file_size: int) -> dict:
         raise ModelFileError(f"{path}: the model description is corrupt ({error})") from None
 
 
-def read_array(archive, member: Member, path) -> np.ndarray:
-    """One member's array, streamed ``CHUNK`` bytes at a time into its declared size."""
+def read_array(archive, member: Member, path, into: np.ndarray | None = None) -> np.ndarray:
+    """One member's array, streamed ``CHUNK`` bytes at a time into its declared size:
+    into ``into`` (returned) if it is a C-ordered array of the member's shape and dtype
+    (a built layer's parameter: no second copy), else into a new array."""
+    if into is not None and _fits(into, member):
+        _stream(archive, member, path, memoryview(into.reshape(-1)).cast("B"))
+        return into
     flat = np.empty(math.prod(member.shape), dtype=member.dtype)
-    view = memoryview(flat).cast("B")
+    _stream(archive, member, path, memoryview(flat).cast("B"))
+    return flat.reshape(member.shape, order="F" if member.fortran else "C")
+
+
+def _fits(array: np.ndarray, member: Member) -> bool:
+    return (
+        not member.fortran
+        and array.shape == member.shape
+        and array.dtype == member.dtype
+        and array.flags.c_contiguous
+        and array.flags.writeable
+    )
+
+
+def _stream(archive, member: Member, path, view: memoryview) -> None:
+    """Decompress the member's data into ``view`` (its ``data_bytes`` bytes)."""
     try:
         with archive.open(member.info) as stream:
             stream.read(member.header_bytes)
@@ -173,4 +193,3 @@ def read_array(archive, member: Member, path) -> np.ndarray:
             f"{path}: member {member.info.filename!r} ends after {done:,} of its "
             f"{member.data_bytes:,} bytes: the file is truncated or damaged"
         )
-    return flat.reshape(member.shape, order="F" if member.fortran else "C")

@@ -176,11 +176,20 @@ def check_parameters(record, arrays: dict[str, np.ndarray], path) -> None:
             raise ModelFileError(
                 f"{path}: parameter {key[6:]!r} is {value.dtype}; the record says {dtype}"
             )
-        if not np.isfinite(value).all():
+        if not _finite(value):
             raise ModelFileError(
                 f"{path}: parameter {key[6:]!r} holds NaN or infinite values: the model "
                 "cannot predict (the file was damaged, or saved from a diverged model)"
             )
+
+
+def _finite(value: np.ndarray) -> bool:
+    """Whether every number is finite: their float64 sum is (NaN or infinity makes it
+    NaN or infinite), else, since finite float64 numbers may add up to infinity,
+    each number is."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = value.sum(dtype=np.float64)
+    return bool(np.isfinite(total) or np.isfinite(value).all())
 
 
 def check_rebuilt(model, prep, path) -> None:

@@ -104,8 +104,14 @@ def _read(path) -> tuple[dict, dict[str, np.ndarray], object]:
         meta = read_meta(archive, found, path, size)
         _check_format(meta, path)
         model = _built(meta, found, path)
-        check_stored(found, _needed(model), path)  # the built layers agree; nothing read yet
-        arrays = {k: read_array(archive, m, path) for k, m in found.items() if k != "__meta__"}
+        built = _arrays(model)
+        needed = {key: (value.shape, value.dtype) for key, value in built.items()}
+        check_stored(found, needed, path)  # the built layers agree; nothing read yet
+        arrays = {  # a parameter straight into the built layer's array: no second copy
+            k: read_array(archive, m, path, into=_own(built, k))
+            for k, m in found.items()
+            if k != "__meta__"
+        }
     return meta, arrays, model
 
 
@@ -128,19 +134,23 @@ def _built(meta: dict, found: dict, path):
         record = meta["record"]
         check_stored(found, expected_arrays(record, path), path)
         check_parameters(record, {}, path)
-        return build(record)
+        return build(record, for_loading=True)  # its weights are about to be replaced
 
 
-def _needed(model) -> dict[str, tuple]:
-    """Parameter key -> (shape, dtype) of every parameter and buffer of ``model``."""
-    needed = {}
+def _arrays(model) -> dict[str, np.ndarray]:
+    """Parameter key -> the array itself, of every parameter and buffer of ``model``."""
+    arrays = {}
     for i, layer in enumerate(model.layers):
         for name in getattr(layer, "param_names", ()):
-            value = getattr(layer, name)
-            needed[f"{i}.{name}"] = (value.shape, value.dtype)
+            arrays[f"{i}.{name}"] = getattr(layer, name)
         for name, value in (layer.buffers() if hasattr(layer, "buffers") else {}).items():
-            needed[f"{i}.{name}"] = (value.shape, value.dtype)
-    return needed
+            arrays[f"{i}.{name}"] = value
+    return arrays
+
+
+def _own(built: dict[str, np.ndarray], key: str):
+    """The built model's array a stored member ``param/<key>`` is read into, if any."""
+    return built.get(key[len("param/") :]) if key.startswith("param/") else None
 
 
 def _is_text(start: bytes) -> bool:
@@ -190,7 +200,7 @@ def rebuild(meta: dict, arrays: dict[str, np.ndarray], path="model", model=None)
     with unusable_as(path, "the model description does not rebuild a model"):
         check_record(meta["record"], arrays, path)  # before anything is allocated
         if model is None:
-            model = build(meta["record"])
+            model = build(meta["record"], for_loading=True)
         state = {k[len("param/") :]: v for k, v in arrays.items() if k.startswith("param/")}
         model.load_state_dict(state)
         model.history = {

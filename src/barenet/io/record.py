@@ -17,9 +17,12 @@ A record looks like::
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from barenet.errors import BarenetTypeError
+from barenet.layers import Layer
 from barenet.model import MLP
 from barenet.registry import LAYERS, LOSSES, OPTIMIZERS
 
@@ -59,15 +62,67 @@ def guess_task(model: MLP) -> str:
     return "classification" if LOSSES.name_of(model.loss_fun) == "cross_entropy" else "regression"
 
 
-def build(record: dict) -> MLP:
+@functools.cache
+def _undrawn():
+    """The class of the initialisation stream of a model about to be given its stored
+    weights: the initial weights it is asked for are zeros (never computed; ``np.zeros``
+    does not touch its memory), since they are overwritten. (Made on first use: NumPy's
+    random module is not imported with barenet.)"""
+
+    class Undrawn(np.random.Generator):
+        def uniform(self, low=0.0, high=1.0, size=None):
+            return np.zeros(() if size is None else size)
+
+        def normal(self, loc=0.0, scale=1.0, size=None):
+            return np.zeros(() if size is None else size)
+
+        def standard_normal(self, size=None, dtype=np.float64, out=None):
+            if out is not None:
+                out[...] = 0
+                return out
+            return np.zeros(() if size is None else size, dtype=dtype)
+
+        def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
+            return np.zeros(() if size is None else size, dtype=dtype)
+
+    return Undrawn
+
+
+def build(record: dict, *, for_loading: bool = False) -> MLP:
     """The model a record describes, freshly initialised from ``record["seed"]``.
 
     Three independent streams of that seed initialise the weights, draw the dropout
     masks and shuffle the data, so the same record and seed train identically.
+
+    ``for_loading``: every parameter and buffer is about to be replaced by a stored one
+    (``barenet.io.persistence.rebuild``), so the initial weights are not drawn (zeros
+    instead), unless a layer keeps the initialisation stream to draw from later
+    (``Retrieval`` draws its candidate rows from it): then the model is built as
+    without ``for_loading``, so that the stream is where drawing the weights leaves it
+    and continued training is the same. The shuffling and dropout streams do not
+    depend on ``for_loading``.
     """
+    if for_loading:
+        model = _built(record, undrawn=True)
+        if not any(_keeps(layer, _undrawn()) for layer in model.layers):
+            return model
+    return _built(record, undrawn=False)
+
+
+def _keeps(layer, kind) -> bool:
+    """Whether ``layer`` (or a layer it holds) holds a generator of class ``kind``."""
+    return any(
+        isinstance(value, kind) or (isinstance(value, Layer) and _keeps(value, kind))
+        for value in vars(layer).values()
+    )
+
+
+def _built(record: dict, *, undrawn: bool) -> MLP:
     init_rng, dropout_rng, shuffle_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(record.get("seed")).spawn(3)
     )
+    if undrawn:
+        init_rng = _undrawn()(init_rng.bit_generator)
     streams = {"init": init_rng, "dropout": dropout_rng}
     layers = []
     for spec in record["layers"]:

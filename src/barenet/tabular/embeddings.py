@@ -215,7 +215,7 @@ class PeriodicEmbedding(Layer):
         rng = as_rng(seed, "PeriodicEmbedding")
         shape = (self.n_features, self.n_frequencies)
         self.c = (rng.standard_normal(shape) * self.sigma).astype(dtype)
-        self.dc = np.zeros_like(self.c)
+        self.dc = np.zeros(self.c.shape, self.c.dtype)
         self.in_dim, self.out_dim = self.n_features, self.n_features * 2 * self.n_frequencies
 
     def forward(self, inp: np.ndarray) -> np.ndarray:
@@ -283,7 +283,10 @@ class FeatureLinear(Layer):
         bound = 1.0 / np.sqrt(self.in_dim)
         self.w = rng.uniform(-bound, bound, (self.n_features, in_dim, out_dim)).astype(dtype)
         self.b = rng.uniform(-bound, bound, (self.n_features, out_dim)).astype(dtype)
-        self.dw, self.db = np.zeros_like(self.w), np.zeros_like(self.b)
+        self.dw, self.db = (
+            np.zeros(self.w.shape, self.w.dtype),
+            np.zeros(self.b.shape, self.b.dtype),
+        )
 
     def io_dims(self) -> tuple[int, int]:
         return self.n_features * self.in_dim, self.n_features * self.out_dim

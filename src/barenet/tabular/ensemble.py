@@ -84,7 +84,7 @@ class MemberScale(Layer):
         rng = as_rng(seed, "MemberScale")
         signs = rng.integers(0, 2, size=(self.k, self.dim)) * 2 - 1
         self.r = signs.astype(check_dtype(dtype))
-        self.dr = np.zeros_like(self.r)
+        self.dr = np.zeros(self.r.shape, self.r.dtype)
 
     def io_dims(self) -> tuple[int, int]:
         return self.k * self.dim, self.k * self.dim
@@ -158,7 +158,10 @@ class EnsembleLinear(Layer):
         else:
             self.w = np.stack([initialize(in_dim, out_dim, rng, dtype) for _ in range(self.k)])
         self.b = np.zeros((self.k, self.out_dim), dtype=dtype)
-        self.dw, self.db = np.zeros_like(self.w), np.zeros_like(self.b)
+        self.dw, self.db = (
+            np.zeros(self.w.shape, self.w.dtype),
+            np.zeros(self.b.shape, self.b.dtype),
+        )
 
     def io_dims(self) -> tuple[int, int]:
         return self.k * self.in_dim, self.k * self.out_dim

@@ -78,7 +78,10 @@ class PiecewisePassthrough(Layer):
         shape = (len(self.embedded), self.n_bins, self.emb_dim)
         self.w = rng.uniform(-bound, bound, shape).astype(dtype)
         self.b = rng.uniform(-bound, bound, shape[::2]).astype(dtype)
-        self.dw, self.db = np.zeros_like(self.w), np.zeros_like(self.b)
+        self.dw, self.db = (
+            np.zeros(self.w.shape, self.w.dtype),
+            np.zeros(self.b.shape, self.b.dtype),
+        )
         self.in_dim = self.n_features
         self.out_dim = len(self.embedded) * self.emb_dim + len(self.passed)
 

@@ -173,11 +173,11 @@ class Retrieval(Layer):
             per_feature = 1.0 / np.where(std > 0, std, 1.0)
             start = np.log(spread[:, None] * per_feature[None, :]) / self.speed
             self.log_scale = start.astype(dtype)
-            self.dlog_scale = np.zeros_like(self.log_scale)
+            self.dlog_scale = np.zeros(self.log_scale.shape, self.log_scale.dtype)
         else:
             self.w = self.rng.standard_normal((self.heads, self.in_dim, self.dim)).astype(dtype)
             self.w *= (spread / np.sqrt(self.in_dim))[:, None, None].astype(dtype)
-            self.dw = np.zeros_like(self.w)
+            self.dw = np.zeros(self.w.shape, self.w.dtype)
 
     @classmethod
     def stored_shapes(cls, config: dict) -> dict[str, tuple]:
