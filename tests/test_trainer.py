@@ -378,7 +378,7 @@ def test_mlp_train_relays_every_keyword_to_train_options():
     assert keywords == {field.name for field in dataclasses.fields(TrainOptions)}
 
 
-@pytest.mark.parametrize("engine", ["numpy", "auto"])
+@pytest.mark.parametrize("engine", ["methods", "fused", "auto"])
 def test_the_engine_step_starts_once_per_fit_for_rows_in_memory_and_per_block_else(
     monkeypatch, engine
 ):
