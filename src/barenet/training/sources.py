@@ -37,12 +37,6 @@ def config_from_flags(given: dict, *, data: bool) -> TrainConfig:
     return TrainConfig(**given)
 
 
-def auto_by_default(given: dict, *, data: bool) -> bool:
-    """Whether ``config_from_flags`` makes these options ``--recipe auto`` by the
-    "``--data`` alone" rule (not asked for by name)."""
-    return data and "recipe" not in given and not set(given) - set(KEEP_AUTO)
-
-
 def _same(value, default) -> bool:
     try:
         return bool(value == default)
