@@ -148,8 +148,9 @@ class FolderRows:
     ``--shuffle-buffer`` rows or more, after a whole record batch (so a checkpoint's
     position is a batch boundary); after each block the checkpoint (if asked for) is
     written, at most every ``--checkpoint-seconds``, or at once when stopping. Ctrl-C
-    while the buffer fills (no update under way) stops at once, as ``KeyboardInterrupt``:
-    the last checkpoint written is where ``--resume`` continues.
+    while the buffer fills (no update under way) ends the epoch's blocks at once: the
+    trainer stops as after a block (the summary reported, the model saved, exit 130),
+    and the checkpoint continues after the last block trained on.
 
     Parameters
     ----------
@@ -165,7 +166,7 @@ class FolderRows:
         self.run, self.start, self.progress = run, position, progress
         self.n_rows = run.fit.rows["train"]
         self.validation = run.validation_text()
-        self.buffer = self.after = None
+        self.buffer = self.after = self.trainer = None
 
     def first_rows(self):
         x, y = self.run.encode(self.run.fit.sample.slice(0, 2))
@@ -183,8 +184,9 @@ class FolderRows:
         for position, file_index, first_row, batch in run.stream.batches(
             run.columns, run.order(epoch), start
         ):
-            if model.stop_requested:  # Ctrl-C while reading: the last checkpoint stays
-                raise KeyboardInterrupt
+            if model.stop_requested:  # Ctrl-C while reading: stop as after a block
+                self.stopped_filling(epoch)
+                return
             self.progress.rows(buffer.add(batch, run.rows_of(file_index, first_row, batch, 0)))
             if buffer.held >= size:
                 self.after = (epoch, position[0], position[1] + 1)
@@ -196,7 +198,16 @@ class FolderRows:
             buffer.clear()
 
     def block_done(self, trainer) -> None:
+        self.trainer = trainer
         self.run.checkpoint(trainer, self.after, force=trainer.model.stop_requested)
+
+    def stopped_filling(self, epoch: int) -> None:
+        """Ctrl-C while the buffer fills: the rows read since the last block are not
+        trained on; the checkpoint (if asked for) continues after that block (the one
+        written at the epoch's start stays when none was trained in this epoch)."""
+        self.buffer.clear()
+        if self.trainer is not None and self.after is not None and self.after[0] == epoch:
+            self.run.checkpoint(self.trainer, self.after, force=True)
 
 
 def _features(args, stream) -> list[str]:
