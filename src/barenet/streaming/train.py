@@ -272,15 +272,17 @@ def _fit_folder(args, run: StreamRun, config, resumed, out):
     """``(FitResult, StreamProgress)``: ``fit_model`` on the folder's rows
     (``FolderRows``), from the checkpoint's model and position when resuming; the
     configuration resolved first (as a file's: ``cli._starting_point``) for the
-    training rows the one pass counted, so that checkpoints hold it."""
+    training rows the one pass counted (validation rows included, as for a file), so
+    that checkpoints hold it."""
     from dataclasses import replace
 
     from barenet.training.fitting import fit_model, resolve_config
 
     fit = run.fit
     # recipe auto resolves to a recipe of the same validation share (both select their
-    # best epoch on 0.1 of the rows), the share the one pass split the folder by
-    run.config, choice = resolve_config(config, fit.rows["train"])
+    # best epoch on 0.1 of the rows), the share the one pass split the folder by; it
+    # counts the training rows before the validation hold-out, as a file's does
+    run.config, choice = resolve_config(config, fit.rows["train"] + fit.rows["validation"])
     if choice and not args.json:
         print(f"Model: {choice}", file=out)
     resumed = resumed or {"position": {"epoch": 0, "file": 0, "batch": 0}}
