@@ -525,3 +525,21 @@ def test_ctrl_c_while_the_buffer_refills_checkpoints_after_the_last_block(
     assert (tmp_path / "m.npz").exists() and barenet.load(tmp_path / "m.npz").epoch == 0
     position = barenet.load(checkpoint).preprocessing.extra["stream_position"]
     assert position == {"epoch": 0, "file": 1, "batch": 1}  # after the first block
+
+
+def test_a_folder_checkpoint_is_refused_on_a_file_and_says_when_nothing_is_left(tmp_path, capsys):
+    """A folder's checkpoint holds the epoch, file and batch of that folder, and its test
+    rows are chosen by hash: continuing it on a file would test on training rows."""
+    frame = table(1000)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    write_parts(frame, tmp_path / "d", kind="csv")
+    common = ["--target", "y", "--plot", "none", "--quiet", "--epochs", "1"]
+    folder, file = ["train", "--data", tmp_path / "d"], ["train", "--data", tmp_path / "t.csv"]
+    assert run([*folder, *common, "--checkpoint", "ck.npz"], capsys)[0] == 0
+    code, out, err = run([*file, *common, "--resume", "ck.npz", "--save", "m.npz"], capsys)
+    assert code == 2 and "Trained" not in out and not (tmp_path / "m.npz").exists()
+    assert "ck.npz is a checkpoint of training on a folder, not on a file" in err
+    # on its folder, with --epochs already reached: said, not silently 0 epochs
+    code, _, err = run([*folder, *common, "--resume", "ck.npz"], capsys)
+    assert code == 0
+    assert "ck.npz has already trained 1 epochs (epochs 1): nothing is trained" in err

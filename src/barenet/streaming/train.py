@@ -339,7 +339,7 @@ def _stream_start(args):
     rules, ``streaming.options.stream_config``), or with ``--resume`` the checkpoint's,
     and then ``resumed`` holds its model, schedule, early-stopping state, stream position
     and saved preprocessing (else None)."""
-    from barenet.training.config import load_checkpoint
+    from barenet.training.config import load_checkpoint, nothing_left_note
 
     if not args.resume:
         return stream_config(args), None
@@ -350,6 +350,8 @@ def _stream_start(args):
         raise BarenetValueError(f"{args.resume} is not a checkpoint of training on a folder")
     epochs = given_options(args).get("epochs")
     config = config.replace(epochs=epochs) if epochs is not None else config
+    if note := nothing_left_note(args.resume, model, config):
+        print(note, file=sys.stderr)
     resumed = {
         "model": model, "schedule": schedule, "trainer_state": trainer_state,
         "position": position, "saved": saved,

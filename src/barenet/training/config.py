@@ -259,6 +259,17 @@ def load_checkpoint(path):
         return _resume(meta, arrays, info, path)
 
 
+def nothing_left_note(path, model: MLP, config: TrainConfig) -> str | None:
+    """A note when a resumed checkpoint has already trained ``config.epochs`` epochs or
+    more: nothing is trained (None when epochs are left)."""
+    if config.epochs is None or model.epoch < config.epochs:
+        return None
+    return (
+        f"note: {path} has already trained {model.epoch} epochs (epochs {config.epochs}): "
+        f"nothing is trained; give --epochs above {model.epoch} to train more"
+    )
+
+
 def _resume(meta: dict, arrays: dict, info: dict, path):
     config = TrainConfig.from_json(info["config"])
     model = rebuild(meta, arrays, path)
