@@ -543,3 +543,31 @@ def test_a_folder_checkpoint_is_refused_on_a_file_and_says_when_nothing_is_left(
     code, _, err = run([*folder, *common, "--resume", "ck.npz"], capsys)
     assert code == 0
     assert "ck.npz has already trained 1 epochs (epochs 1): nothing is trained" in err
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("epoch", -3), ("file", -1), ("batch", 1.5), ("epoch", 0)],
+)
+def test_a_tampered_folder_checkpoint_is_refused_naming_the_field(tmp_path, capsys, field, value):
+    """The epoch and position a checkpoint continues from are whole numbers >= 0, the
+    position at the model's epoch: else a one-line error (exit 2), not a traceback."""
+    write_parts(table(600), tmp_path / "d", parts=2)
+    common = ["train", "--data", tmp_path / "d", "--target", "y", "--plot", "none", "--quiet"]
+    assert run([*common, "--epochs", "1", "--checkpoint", "ck.npz"], capsys)[0] == 0
+    with np.load("ck.npz") as data:
+        arrays = {key: data[key] for key in data.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    if field == "epoch" and value == -3:  # the model's own epoch
+        meta["epoch"] = value
+        named = "its epoch must be a whole number >= 0, got -3"
+    elif value == 0:  # a position that is not the model's epoch (1)
+        meta["preprocessing"]["extra"]["stream_position"]["epoch"] = value
+        named = "its stream_position epoch 0 is not the model's epoch 1"
+    else:
+        meta["preprocessing"]["extra"]["stream_position"][field] = value
+        named = f"its stream_position {field} must be a whole number >= 0, got {value}"
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    np.savez("ck.npz", **arrays)
+    code, _, err = run([*common, "--epochs", "3", "--resume", "ck.npz"], capsys)
+    assert code == 2 and "ck.npz: " + named in err and "Traceback" not in err
