@@ -166,7 +166,8 @@ class BatchSource(Protocol):
 
     def epoch_blocks(self, model) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The training rows of epoch ``model.epoch + 1``, block by block: ``(x, y)``,
-        shapes (n, in_dim) and (n,) or (n, out_dim), in the model's dtype."""
+        shapes (n, in_dim) and (n,) or (n, out_dim), in the model's dtype. It may end
+        early once ``model.stop_requested`` (Ctrl-C): the epoch is then interrupted."""
 
     def block_done(self, trainer) -> None:
         """Called with the ``Trainer`` after each block it trained on (the last one when
@@ -298,6 +299,9 @@ class Trainer:
                 model.interrupted = model.stopped_mid_epoch = True
                 return False
             losses.append((loss, len(x)))
+        if model.stop_requested and not source.fixed:  # while a block was being read
+            model.interrupted, model.stopped_mid_epoch = True, bool(losses)
+            return False
         train_loss = losses[0][0] if len(losses) == 1 else _weighted_mean(losses)
         val_loss = None
         if x_val is not None:

@@ -296,8 +296,9 @@ def test_checkpoint_resume_ends_with_the_same_weights(tmp_path, diabetes_csv, ca
     for key, value in straight.state_dict().items():
         np.testing.assert_array_equal(resumed.state_dict()[key], value)
     # without --epochs, a resumed run keeps the checkpoint's (3), not the default's (30+)
-    code, out, _ = run([*common, "--resume", "ckpt.npz"], capsys)
+    code, out, err = run([*common, "--resume", "ckpt.npz"], capsys)
     assert code == 0 and "Trained 3 epochs" in out
+    assert "ckpt.npz has already trained 3 epochs (epochs 3): nothing is trained" in err
 
 
 def test_resume_refuses_data_of_another_task(tmp_path, diabetes_csv, capsys, monkeypatch):

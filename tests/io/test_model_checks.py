@@ -247,3 +247,10 @@ def test_untampered_files_still_load_and_predict_as_the_saved_model(tmp_path):
         encoded = model.preprocessing.transform(rows)  # the network's own outputs too
         np.testing.assert_array_equal(loaded.predict(encoded), model.predict(encoded))
         assert len(set(np.ravel(saved).tolist())) > 1  # the answers depend on the rows
+
+
+@pytest.mark.parametrize("epoch", [-3, 2.5, "5", True, None])
+def test_an_epoch_that_is_not_a_whole_number_is_refused_by_name(tmp_path, epoch):
+    path = _tamper(_regressor_file(tmp_path), lambda meta: meta.update(epoch=epoch))
+    with pytest.raises(ModelFileError, match=r"r\.npz: its epoch must be a whole number >= 0"):
+        barenet.load(path)

@@ -84,6 +84,30 @@ def test_data_alone_is_recipe_auto_on_both_routes_resolved_alike(places, capsys,
     assert set(folder) - set(file) == {"rows_per_second"}
 
 
+def test_recipe_auto_counts_a_folders_rows_as_a_files_near_the_threshold(
+    tmp_path, capsys, monkeypatch
+):
+    """1,300 rows: about 1,040 training rows before the validation hold-out (>= 1,000:
+    tabular), about 940 after it. A file counts them before the hold-out; so does a
+    folder, so the same rows resolve the same recipe on both routes."""
+    monkeypatch.chdir(tmp_path)
+    frame = table(1300)
+    frame.to_csv("r1300.csv", index=False)
+    write_parts(frame, tmp_path / "d", kind="csv")
+    options = ["--plot", "none", "--time-limit", "1e-6"]
+    code_file, file, _ = train(capsys, "r1300.csv", *options)
+    code_folder, folder, _ = train(capsys, "d", *options)
+    assert code_file == code_folder == 0
+    rows = folder["rows"]
+    assert rows["train"] < 1000 <= rows["train"] + rows["validation"]  # near the threshold
+    assert file["recipe_choice"] == "recipe auto chose tabular (1,040 training rows >= 1,000)"
+    before_hold_out = f"{rows['train'] + rows['validation']:,}"
+    assert folder["recipe_choice"] == (
+        f"recipe auto chose tabular ({before_hold_out} training rows >= 1,000)"
+    )
+    assert file["config"] == folder["config"]
+
+
 def test_the_time_limit_cuts_and_anneals_a_file_and_a_folder_alike(places, capsys, monkeypatch):
     from barenet.training import config as config_module
     from barenet.training import fitting

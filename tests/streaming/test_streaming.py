@@ -466,11 +466,10 @@ def test_predict_a_csv_glob_on_dask_gives_the_same_numbers(tmp_path, capsys):
     )
 
 
-def test_ctrl_c_while_the_buffer_fills_stops_at_once_keeping_the_last_checkpoint(
-    tmp_path, capsys, monkeypatch
-):
-    """No update is under way while files are read: Ctrl-C there stops at once (exit
-    130), and the checkpoint of the last epoch's end is where --resume continues."""
+def test_ctrl_c_while_the_buffer_fills_reports_saves_and_exits_130(tmp_path, capsys, monkeypatch):
+    """No update is under way while files are read: Ctrl-C there stops at once, and as
+    for a file the summary is reported, the model saved, and the exit code is 130; the
+    checkpoint of the last epoch's end is where --resume continues."""
     write_parts(table(2000), tmp_path / "d", parts=2)
     original = stream_train.FolderRows.epoch_blocks
 
@@ -481,14 +480,94 @@ def test_ctrl_c_while_the_buffer_fills_stops_at_once_keeping_the_last_checkpoint
 
     monkeypatch.setattr(stream_train.FolderRows, "epoch_blocks", ctrl_c_in_the_second_epoch)
     checkpoint = tmp_path / "ckpt.npz"
-    code, _, err = run(
+    code, out, err = run(
         [
             *["train", "--data", tmp_path / "d", "--target", "y", "--epochs", "3"],
-            *["--plot", "none", "--quiet", "--checkpoint", checkpoint, "--save", "m.npz"],
+            *["--plot", "none", "--checkpoint", checkpoint, "--save", "m.npz"],
         ],
         capsys,
     )
-    assert code == 130 and "interrupted" in err
-    assert not (tmp_path / "m.npz").exists()
+    assert code == 130 and "--resume" in err
+    assert "Interrupted (Ctrl-C) after epoch 1." in out and "R^2" in out
+    assert barenet.load(tmp_path / "m.npz").epoch == 1
     position = barenet.load(checkpoint).preprocessing.extra["stream_position"]
     assert position == {"epoch": 1, "file": 0, "batch": 0}
+
+
+def test_ctrl_c_while_the_buffer_refills_checkpoints_after_the_last_block(
+    tmp_path, capsys, monkeypatch
+):
+    """Ctrl-C after a block, while the next one is read: the checkpoint is written at
+    once (whatever --checkpoint-seconds) to continue after that block, and the model
+    that trained on part of the epoch is saved."""
+    write_parts(table(2000), tmp_path / "d", parts=4)  # 4 files of one record batch each
+    original = stream_train.StreamRun.rows_of
+    calls = []
+
+    def ctrl_c_in_the_third_batch(self, file_index, first_row, batch, which):
+        if which == 0:
+            calls.append(1)
+            if len(calls) == 3:  # the buffer holds the third batch's rows, not yet full
+                self.model.request_stop()
+        return original(self, file_index, first_row, batch, which)
+
+    monkeypatch.setattr(stream_train.StreamRun, "rows_of", ctrl_c_in_the_third_batch)
+    checkpoint = tmp_path / "ckpt.npz"
+    code, out, _ = run(
+        [
+            *["train", "--data", tmp_path / "d", "--target", "y", "--epochs", "3"],
+            *["--plot", "none", "--quiet", "--shuffle-buffer", "600", "--checkpoint"],
+            *[checkpoint, "--checkpoint-seconds", "1000", "--save", "m.npz"],
+        ],
+        capsys,
+    )
+    assert code == 130 and "Interrupted (Ctrl-C) during epoch 1" in out
+    assert (tmp_path / "m.npz").exists() and barenet.load(tmp_path / "m.npz").epoch == 0
+    position = barenet.load(checkpoint).preprocessing.extra["stream_position"]
+    assert position == {"epoch": 0, "file": 1, "batch": 1}  # after the first block
+
+
+def test_a_folder_checkpoint_is_refused_on_a_file_and_says_when_nothing_is_left(tmp_path, capsys):
+    """A folder's checkpoint holds the epoch, file and batch of that folder, and its test
+    rows are chosen by hash: continuing it on a file would test on training rows."""
+    frame = table(1000)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    write_parts(frame, tmp_path / "d", kind="csv")
+    common = ["--target", "y", "--plot", "none", "--quiet", "--epochs", "1"]
+    folder, file = ["train", "--data", tmp_path / "d"], ["train", "--data", tmp_path / "t.csv"]
+    assert run([*folder, *common, "--checkpoint", "ck.npz"], capsys)[0] == 0
+    code, out, err = run([*file, *common, "--resume", "ck.npz", "--save", "m.npz"], capsys)
+    assert code == 2 and "Trained" not in out and not (tmp_path / "m.npz").exists()
+    assert "ck.npz is a checkpoint of training on a folder, not on a file" in err
+    # on its folder, with --epochs already reached: said, not silently 0 epochs
+    code, _, err = run([*folder, *common, "--resume", "ck.npz"], capsys)
+    assert code == 0
+    assert "ck.npz has already trained 1 epochs (epochs 1): nothing is trained" in err
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("epoch", -3), ("file", -1), ("batch", 1.5), ("epoch", 0)],
+)
+def test_a_tampered_folder_checkpoint_is_refused_naming_the_field(tmp_path, capsys, field, value):
+    """The epoch and position a checkpoint continues from are whole numbers >= 0, the
+    position at the model's epoch: else a one-line error (exit 2), not a traceback."""
+    write_parts(table(600), tmp_path / "d", parts=2)
+    common = ["train", "--data", tmp_path / "d", "--target", "y", "--plot", "none", "--quiet"]
+    assert run([*common, "--epochs", "1", "--checkpoint", "ck.npz"], capsys)[0] == 0
+    with np.load("ck.npz") as data:
+        arrays = {key: data[key] for key in data.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    if field == "epoch" and value == -3:  # the model's own epoch
+        meta["epoch"] = value
+        named = "its epoch must be a whole number >= 0, got -3"
+    elif value == 0:  # a position that is not the model's epoch (1)
+        meta["preprocessing"]["extra"]["stream_position"]["epoch"] = value
+        named = "its stream_position epoch 0 is not the model's epoch 1"
+    else:
+        meta["preprocessing"]["extra"]["stream_position"][field] = value
+        named = f"its stream_position {field} must be a whole number >= 0, got {value}"
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    np.savez("ck.npz", **arrays)
+    code, _, err = run([*common, "--epochs", "3", "--resume", "ck.npz"], capsys)
+    assert code == 2 and "ck.npz: " + named in err and "Traceback" not in err

@@ -317,6 +317,10 @@ def _starting_point(args, split) -> dict:
             name: getattr(args, name) for name in ("epochs", "engine") if hasattr(args, name)
         }
         config = config.replace(**changes)
+        from barenet.training.config import nothing_left_note
+
+        if note := nothing_left_note(args.resume, model, config):
+            print(note, file=sys.stderr)
     else:
         config = config_from_args(args)
     config, choice = resolve_config(config, len(split.x_train))
@@ -449,6 +453,11 @@ def _refit_for_saving(args, fit, split, out_dim, stream):
 
 def _check_resume(args, model, split, prep) -> None:
     """A clear error when a checkpoint does not fit the data it is to continue on."""
+    if "stream_position" in (getattr(model.preprocessing, "extra", None) or {}):
+        raise BarenetValueError(
+            f"{args.resume} is a checkpoint of training on a folder, not on a file (its "
+            "test rows are chosen by hash): resume it with --data and that folder"
+        )
     if model.in_dim != split.x_train.shape[1]:
         raise BarenetValueError(
             f"{args.resume} was trained on {model.in_dim} features, "

@@ -237,6 +237,17 @@ def check_rebuilt(model, prep, path) -> None:
             fail("a classifier needs at least 2 classes")
 
 
+def whole_number(value, path, field: str) -> int:
+    """``value``, a count a file stores (an epoch, a position), if it is a whole number
+    >= 0; else a ``ModelFileError`` naming the file and the field."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ModelFileError(
+            f"{path}: its {field} must be a whole number >= 0, got {value!r} (the file was "
+            "altered or damaged: use another one, or train again)"
+        )
+    return int(value)
+
+
 def check_finite_weights(model, what: str = "the model") -> None:
     """A ``BarenetValueError`` naming the first parameter or buffer holding NaN or
     infinity, with its layer."""

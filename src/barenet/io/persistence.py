@@ -27,6 +27,7 @@ from barenet.io.file_checks import (
     check_record,
     check_stored,
     expected_arrays,
+    whole_number,
 )
 from barenet.io.record import build, describe
 from barenet.tables.preprocessing import Preprocessing
@@ -207,7 +208,7 @@ def rebuild(meta: dict, arrays: dict[str, np.ndarray], path="model", model=None)
             "train_loss": [float(v) for v in meta["history"]["train_loss"]],
             "val_loss": [math.nan if v is None else float(v) for v in meta["history"]["val_loss"]],
         }
-        model.epoch = int(meta.get("epoch", 0))
+        model.epoch = whole_number(meta.get("epoch", 0), path, "epoch")
         prep = meta.get("preprocessing")
         model.preprocessing = None if prep is None else Preprocessing.from_json(prep)
         check_rebuilt(model, model.preprocessing, path)

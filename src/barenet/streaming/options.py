@@ -26,9 +26,9 @@ FOLDER_REFUSED = {
 def stream_config(args):
     """The configuration of the options given for a folder or glob, by the command
     line's own rules (``training.sources.config_from_flags``: ``--data FOLDER`` alone
-    means ``--recipe auto``, resolved by ``fit_model`` for the training rows the one
-    pass counted), refused by name where a folder cannot follow them
-    (``FOLDER_REFUSED``)."""
+    means ``--recipe auto``, resolved for the training rows the one pass counted
+    before the validation hold-out, as a file's), refused by name where a folder cannot
+    follow them (``FOLDER_REFUSED``)."""
     from barenet.training.sources import config_from_flags
 
     config = config_from_flags(given_options(args), data=True)

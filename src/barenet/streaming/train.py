@@ -148,8 +148,9 @@ class FolderRows:
     ``--shuffle-buffer`` rows or more, after a whole record batch (so a checkpoint's
     position is a batch boundary); after each block the checkpoint (if asked for) is
     written, at most every ``--checkpoint-seconds``, or at once when stopping. Ctrl-C
-    while the buffer fills (no update under way) stops at once, as ``KeyboardInterrupt``:
-    the last checkpoint written is where ``--resume`` continues.
+    while the buffer fills (no update under way) ends the epoch's blocks at once: the
+    trainer stops as after a block (the summary reported, the model saved, exit 130),
+    and the checkpoint continues after the last block trained on.
 
     Parameters
     ----------
@@ -165,7 +166,7 @@ class FolderRows:
         self.run, self.start, self.progress = run, position, progress
         self.n_rows = run.fit.rows["train"]
         self.validation = run.validation_text()
-        self.buffer = self.after = None
+        self.buffer = self.after = self.trainer = None
 
     def first_rows(self):
         x, y = self.run.encode(self.run.fit.sample.slice(0, 2))
@@ -183,8 +184,9 @@ class FolderRows:
         for position, file_index, first_row, batch in run.stream.batches(
             run.columns, run.order(epoch), start
         ):
-            if model.stop_requested:  # Ctrl-C while reading: the last checkpoint stays
-                raise KeyboardInterrupt
+            if model.stop_requested:  # Ctrl-C while reading: stop as after a block
+                self.stopped_filling(epoch)
+                return
             self.progress.rows(buffer.add(batch, run.rows_of(file_index, first_row, batch, 0)))
             if buffer.held >= size:
                 self.after = (epoch, position[0], position[1] + 1)
@@ -196,7 +198,16 @@ class FolderRows:
             buffer.clear()
 
     def block_done(self, trainer) -> None:
+        self.trainer = trainer
         self.run.checkpoint(trainer, self.after, force=trainer.model.stop_requested)
+
+    def stopped_filling(self, epoch: int) -> None:
+        """Ctrl-C while the buffer fills: the rows read since the last block are not
+        trained on; the checkpoint (if asked for) continues after that block (the one
+        written at the epoch's start stays when none was trained in this epoch)."""
+        self.buffer.clear()
+        if self.trainer is not None and self.after is not None and self.after[0] == epoch:
+            self.run.checkpoint(self.trainer, self.after, force=True)
 
 
 def _features(args, stream) -> list[str]:
@@ -261,15 +272,17 @@ def _fit_folder(args, run: StreamRun, config, resumed, out):
     """``(FitResult, StreamProgress)``: ``fit_model`` on the folder's rows
     (``FolderRows``), from the checkpoint's model and position when resuming; the
     configuration resolved first (as a file's: ``cli._starting_point``) for the
-    training rows the one pass counted, so that checkpoints hold it."""
+    training rows the one pass counted (validation rows included, as for a file), so
+    that checkpoints hold it."""
     from dataclasses import replace
 
     from barenet.training.fitting import fit_model, resolve_config
 
     fit = run.fit
     # recipe auto resolves to a recipe of the same validation share (both select their
-    # best epoch on 0.1 of the rows), the share the one pass split the folder by
-    run.config, choice = resolve_config(config, fit.rows["train"])
+    # best epoch on 0.1 of the rows), the share the one pass split the folder by; it
+    # counts the training rows before the validation hold-out, as a file's does
+    run.config, choice = resolve_config(config, fit.rows["train"] + fit.rows["validation"])
     if choice and not args.json:
         print(f"Model: {choice}", file=out)
     resumed = resumed or {"position": {"epoch": 0, "file": 0, "batch": 0}}
@@ -326,7 +339,7 @@ def _stream_start(args):
     rules, ``streaming.options.stream_config``), or with ``--resume`` the checkpoint's,
     and then ``resumed`` holds its model, schedule, early-stopping state, stream position
     and saved preprocessing (else None)."""
-    from barenet.training.config import load_checkpoint
+    from barenet.training.config import load_checkpoint, nothing_left_note
 
     if not args.resume:
         return stream_config(args), None
@@ -337,6 +350,8 @@ def _stream_start(args):
         raise BarenetValueError(f"{args.resume} is not a checkpoint of training on a folder")
     epochs = given_options(args).get("epochs")
     config = config.replace(epochs=epochs) if epochs is not None else config
+    if note := nothing_left_note(args.resume, model, config):
+        print(note, file=sys.stderr)
     resumed = {
         "model": model, "schedule": schedule, "trainer_state": trainer_state,
         "position": position, "saved": saved,

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from barenet.errors import BarenetValueError, DataError, ModelFileError
+from barenet.io.file_checks import whole_number
 from barenet.io.persistence import read, rebuild, save, unusable_as
 from barenet.io.record import build, generators
 from barenet.model import MLP
@@ -256,7 +257,42 @@ def load_checkpoint(path):
     if info is None:
         raise ModelFileError(f"{path}: a model file, not a checkpoint (written with --checkpoint)")
     with unusable_as(path, "the checkpoint's training state is unusable"):
-        return _resume(meta, arrays, info, path)
+        resumed = _resume(meta, arrays, info, path)
+    _check_position(resumed[0], path)
+    return resumed
+
+
+def _check_position(model: MLP, path) -> None:
+    """A ``ModelFileError`` unless a folder checkpoint's position (``stream_position``:
+    the epoch, file and batch to continue from) holds whole numbers >= 0, at the
+    model's epoch."""
+    extra = getattr(model.preprocessing, "extra", None) or {}
+    if "stream_position" not in extra:
+        return
+    position = extra["stream_position"]
+    if not isinstance(position, dict) or set(position) != {"epoch", "file", "batch"}:
+        raise ModelFileError(
+            f"{path}: its stream_position must hold an epoch, a file and a batch, got "
+            f"{position!r} (the file was altered or damaged: use another one, or train again)"
+        )
+    for name in ("epoch", "file", "batch"):
+        whole_number(position[name], path, f"stream_position {name}")
+    if position["epoch"] != model.epoch:
+        raise ModelFileError(
+            f"{path}: its stream_position epoch {position['epoch']} is not the model's "
+            f"epoch {model.epoch} (the file was altered or damaged: use another one)"
+        )
+
+
+def nothing_left_note(path, model: MLP, config: TrainConfig) -> str | None:
+    """A note when a resumed checkpoint has already trained ``config.epochs`` epochs or
+    more: nothing is trained (None when epochs are left)."""
+    if config.epochs is None or model.epoch < config.epochs:
+        return None
+    return (
+        f"note: {path} has already trained {model.epoch} epochs (epochs {config.epochs}): "
+        f"nothing is trained; give --epochs above {model.epoch} to train more"
+    )
 
 
 def _resume(meta: dict, arrays: dict, info: dict, path):
