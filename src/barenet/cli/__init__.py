@@ -20,6 +20,7 @@ from barenet.cli.data_args import (
     add_data_arguments,
     add_reader_arguments,
     check_feature_numbers,
+    check_route_options,
     load_data,
     names_option,
     read_data,
@@ -52,7 +53,7 @@ from barenet.io.persistence import load
 from barenet.sklearn import tuning
 from barenet.streaming.predict import add_predict_arguments, run_stream_predict
 from barenet.streaming.source import is_dataset_path
-from barenet.streaming.train import add_stream_arguments, run_stream_train
+from barenet.streaming.train import SHUFFLE_BUFFER, add_stream_arguments, run_stream_train
 from barenet.tables.preprocessing import Preprocessing
 from barenet.training import hyperparams
 from barenet.training.config import TrainConfig, load_checkpoint, save_checkpoint
@@ -261,6 +262,7 @@ def run_train(args, stdout=None) -> int:
     built-in data set is read, fitted (``fit_model``), reported and saved."""
     streamed = bool(args.data) and is_dataset_path(args.data)
     outputs.check_train(args, streamed)  # before any work: no output touches an input
+    check_route_options(args, streamed, SHUFFLE_BUFFER)  # what its --data cannot apply
     if streamed:  # a folder or glob
         return run_stream_train(args, stdout, check_loss)
     stdout = stdout or sys.stdout

@@ -306,3 +306,33 @@ def _scaled_split(parts, specs, target_name, classes, report, where) -> Split:
         report,
         ranges,
     )
+
+
+def check_route_options(args, streamed: bool, shuffle_default: int) -> None:
+    """Refuse by name, before any work, an option ``barenet train`` cannot apply to its
+    ``--data``: ``--thousands`` on a folder or glob (pyarrow's CSV reader does not parse
+    thousands separators), ``--split-key`` or ``--shuffle-buffer`` on one file (they are
+    for a folder or glob; ``shuffle_default`` is ``--shuffle-buffer``'s default)."""
+    if streamed and getattr(args, "thousands", None):
+        raise BarenetValueError(
+            f"--thousands {args.thousands}: a folder or glob's CSV files are read without "
+            "thousands separators; remove them from the files (or write the files as "
+            "Parquet), or give one file to --data"
+        )
+    if streamed:
+        return
+    if getattr(args, "split_key", None) is not None:
+        raise BarenetValueError(
+            f"--split-key is for a folder or glob given to --data; {_one_table(args)} is split "
+            "at random (--seed): leave --split-key out"
+        )
+    if getattr(args, "shuffle_buffer", shuffle_default) != shuffle_default:
+        raise BarenetValueError(
+            f"--shuffle-buffer is for a folder or glob given to --data; {_one_table(args)} is "
+            "shuffled whole every epoch: leave --shuffle-buffer out"
+        )
+
+
+def _one_table(args) -> str:
+    """``"one.csv, one file,"`` or ``"the built-in data set"``: what ``--data`` names."""
+    return f"{args.data}, one file," if args.data else "a built-in data set"

@@ -87,6 +87,8 @@ class TableStream:
         The CSV field separator (default: sniffed from the first file).
     encoding : str, optional
         The CSV files' text encoding (default: UTF-8).
+    decimal : str, optional
+        The CSV files' decimal mark (default: ``.``), as ``--decimal ,`` for ``0,23``.
     batch_rows : int
         Rows per record batch.
 
@@ -97,7 +99,9 @@ class TableStream:
         Every column as read: numbers as float64, text as string, true/false as bool.
     """
 
-    def __init__(self, path, *, sep=None, encoding=None, batch_rows: int = BATCH_ROWS) -> None:
+    def __init__(
+        self, path, *, sep=None, encoding=None, decimal=None, batch_rows: int = BATCH_ROWS
+    ) -> None:
         import pyarrow.dataset as ds
 
         self.path = str(path)
@@ -108,6 +112,7 @@ class TableStream:
             raise DataError(f"{path}: mixes Parquet and CSV files; keep one kind per dataset")
         self.format = formats.pop()
         self.sep = self.encoding = None
+        self.decimal = decimal if decimal and decimal != "." else None
         if self.format == "csv":
             import pyarrow.csv as pcsv
 
@@ -118,7 +123,9 @@ class TableStream:
                 read_options=pcsv.ReadOptions(
                     encoding=self.encoding, block_size=csv_block_size(self.files)
                 ),
-                convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+                convert_options=pcsv.ConvertOptions(
+                    strings_can_be_null=True, decimal_point=self.decimal or "."
+                ),
             )
         else:
             file_format = ds.ParquetFileFormat()

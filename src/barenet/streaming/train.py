@@ -230,7 +230,10 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     _check_stream_args(args)
     out = sys.stderr if args.json else stdout
     config, resumed = _stream_start(args)
-    stream = TableStream(args.data, sep=args.sep, encoding=getattr(args, "encoding", None))
+    stream = TableStream(
+        args.data, sep=args.sep, encoding=getattr(args, "encoding", None),
+        decimal=getattr(args, "decimal", None),
+    )  # fmt: skip
     check_split_key(stream, getattr(args, "split_key", None))
     features = _features(args, stream)
     fit = fit_stream(
@@ -349,7 +352,7 @@ def _stream_preprocessing(args, fit, resumed):
     same columns and classes); it remembers how the files were read, for predict."""
     from barenet.tables.preprocessing import Preprocessing
 
-    reading = {"sep": args.sep, "encoding": getattr(args, "encoding", None)}
+    reading = {name: getattr(args, name, None) for name in ("sep", "encoding", "decimal")}
     reading = {name: value for name, value in reading.items() if value} or None
     names = [s["name"] for s in fit.specs]
     prep = Preprocessing(

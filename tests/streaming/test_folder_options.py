@@ -1,0 +1,60 @@
+"""Every option of ``barenet train`` means the same for a folder as for one file, or is
+refused by name where it cannot apply (issues 29 and 30)."""
+
+import json
+
+import pytest
+from stream_tables import table
+
+from barenet.cli import main
+
+
+@pytest.fixture(scope="module")
+def eu(tmp_path_factory):
+    """A folder of two CSV parts with decimal commas and ';' separators."""
+    root = tmp_path_factory.mktemp("eu")
+    frame = table(800).drop(columns=["id"])
+    (root / "eu").mkdir()
+    for i in range(2):
+        part = frame.iloc[i * 400 : (i + 1) * 400]
+        part.to_csv(root / "eu" / f"p{i}.csv", sep=";", decimal=",", index=False)
+    return root
+
+
+def train(capsys, *options):
+    code = main(["train", "--target", "y", "--epochs", "1", *options])
+    return code, capsys.readouterr()
+
+
+def test_decimal_comma_reads_a_folders_numbers(eu, capsys, monkeypatch):
+    monkeypatch.chdir(eu)
+    code, out = train(capsys, "--data", "eu", "--sep", ";", "--decimal", ",", "--json")
+    assert code == 0, out.err
+    columns = json.loads(out.out)["columns"]
+    assert columns["numeric"] == ["x1", "x2"] and columns["dropped"] == []
+    # the model remembers the decimal mark: predict reads a folder as train did
+    code = main(["train", "--data", "eu", "--target", "y", "--epochs", "1", "--sep", ";"]
+                + ["--decimal", ",", "--save", "m.npz", "--quiet"])  # fmt: skip
+    assert code == 0
+    capsys.readouterr()
+    assert main(["predict", "--model", "m.npz", "--data", "eu", "--out", "p"]) == 0
+    assert list((eu / "p").glob("*.parquet"))
+
+
+def test_thousands_on_a_folder_is_refused_by_name(eu, capsys, monkeypatch):
+    monkeypatch.chdir(eu)
+    code, out = train(capsys, "--data", "eu", "--sep", ";", "--thousands", ",")
+    assert code == 2
+    assert "--thousands ," in out.err and "give one file to --data" in out.err
+
+
+@pytest.mark.parametrize(
+    "option", [["--split-key", "nosuch"], ["--shuffle-buffer", "10"]], ids=lambda o: o[0]
+)
+def test_folder_options_on_one_file_are_refused_by_name(eu, capsys, monkeypatch, option):
+    monkeypatch.chdir(eu)
+    code, out = train(capsys, "--data", "eu/p0.csv", "--sep", ";", "--decimal", ",", *option)
+    assert code == 2
+    assert f"{option[0]} is for a folder or glob given to --data" in out.err
+    assert "eu/p0.csv, one file," in out.err and f"leave {option[0]} out" in out.err
+    assert "Traceback" not in out.err
