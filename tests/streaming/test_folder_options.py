@@ -58,3 +58,31 @@ def test_folder_options_on_one_file_are_refused_by_name(eu, capsys, monkeypatch,
     assert f"{option[0]} is for a folder or glob given to --data" in out.err
     assert "eu/p0.csv, one file," in out.err and f"leave {option[0]} out" in out.err
     assert "Traceback" not in out.err
+
+
+@pytest.mark.parametrize("values", [1, 3])
+def test_a_split_key_with_few_values_that_empties_a_split_is_refused(
+    tmp_path, capsys, monkeypatch, values
+):
+    from stream_tables import write_parts
+
+    frame = table(600)
+    frame["g"] = [i % values for i in range(len(frame))]
+    write_parts(frame, tmp_path / "few", parts=2, kind="csv")
+    monkeypatch.chdir(tmp_path)
+    code, out = train(capsys, "--data", "few", "--split-key", "g")
+    assert code == 2, out.out  # not "Test set: 0 rows ... MSE nan"
+    many = "1 distinct value" if values == 1 else f"{values} distinct values"
+    assert f"--split-key 'g': its {many} put no row in the" in out.err
+    assert "leave --split-key out" in out.err and "Traceback" not in out.err
+    assert not (tmp_path / "losses.png").exists()
+
+
+def test_a_split_key_with_many_values_splits(tmp_path, capsys, monkeypatch):
+    from stream_tables import write_parts
+
+    write_parts(table(600), tmp_path / "many", parts=2, kind="csv")
+    monkeypatch.chdir(tmp_path)
+    code, out = train(capsys, "--data", "many", "--split-key", "id", "--json")
+    rows = json.loads(out.out)["rows"]
+    assert code == 0 and rows["test"] > 0 and rows["train"] + rows["test"] == 600

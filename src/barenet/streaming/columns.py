@@ -346,12 +346,18 @@ class _Pass:
         self.sample = LowestPriority(SAMPLE_ROWS, rng)
         self.held_out = LowestPriority(HELD_OUT_SAMPLE_ROWS, rng)
         self.rows = np.zeros(3, dtype=np.int64)
+        self.key_values: set = set()  # hashes of --split-key's values, a few counted
 
     def read(self, test_size: float, validation_size: float, split_key) -> None:
         """Count every batch's training rows; sample them and the held-out rows."""
         import pyarrow as pa
 
-        from barenet.streaming.source import row_hash, split_of
+        from barenet.streaming.source import (
+            KEY_VALUES_COUNTED,
+            check_key_splits,
+            row_hash,
+            split_of,
+        )
 
         watched = 1 if validation_size > 0 else 2
         kept = self.features + [self.target]
@@ -361,6 +367,8 @@ class _Pass:
             u = row_hash(self.stream, file_index, first_row, batch, split_key)
             split = split_of(u, test_size, validation_size)
             self.rows += np.bincount(split, minlength=3)
+            if split_key and len(self.key_values) <= KEY_VALUES_COUNTED:
+                self.key_values.update(np.unique(u).tolist())
             train = batch.filter(pa.array(split == 0))
             for name, counts in self.columns.items():
                 counts.add(train.column(name))
@@ -368,6 +376,10 @@ class _Pass:
             self.sample.add(pa.Table.from_batches([train.select(kept)]))
             held = batch.filter(pa.array(split == watched)).select(kept)
             self.held_out.add(pa.Table.from_batches([held]))
+        if split_key:
+            check_key_splits(
+                split_key, self.rows, len(self.key_values), test_size, validation_size
+            )
         if self.rows[0] == 0:
             raise DataError(
                 f"{self.stream.path}: no training rows (the data is empty or all held out)"

@@ -322,6 +322,28 @@ def split_of(u: np.ndarray, test_size: float, validation_size: float) -> np.ndar
     return np.where(u < test_size, 2, np.where(u < test_size + validation_size, 1, 0))
 
 
+KEY_VALUES_COUNTED = 1000  # distinct --split-key values counted, for the message below
+
+
+def check_key_splits(key, rows, values: int, test_size: float, validation_size: float) -> None:
+    """A ``BarenetValueError`` when ``--split-key``'s values leave a split asked for with
+    no rows (``rows``: training, validation and test rows; ``values``: the key's distinct
+    values counted, up to ``KEY_VALUES_COUNTED``): each value's rows all go to one split,
+    so a key with few values cannot split the data in the fractions asked."""
+    asked = {"training": 1.0, "validation": validation_size, "test": test_size}
+    empty = [
+        name for (name, size), n in zip(asked.items(), rows, strict=True) if size > 0 and n == 0
+    ]
+    if empty:
+        many = f"over {KEY_VALUES_COUNTED}" if values > KEY_VALUES_COUNTED else str(values)
+        many += " distinct value" if values == 1 else " distinct values"
+        raise BarenetValueError(
+            f"--split-key {key!r}: its {many} put no row in the {empty[0]} "
+            "split (all the rows of one value go to one split); give a column with many "
+            "values (hundreds or more), or leave --split-key out to split by file and row"
+        )
+
+
 def check_split_key(stream: TableStream, key) -> None:
     if key is not None and key not in stream.names:
         raise BarenetValueError(
