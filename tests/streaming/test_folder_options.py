@@ -3,6 +3,7 @@ refused by name where it cannot apply (issues 29 and 30)."""
 
 import json
 
+import numpy as np
 import pytest
 from stream_tables import table
 
@@ -86,3 +87,42 @@ def test_a_split_key_with_many_values_splits(tmp_path, capsys, monkeypatch):
     code, out = train(capsys, "--data", "many", "--split-key", "id", "--json")
     rows = json.loads(out.out)["rows"]
     assert code == 0 and rows["test"] > 0 and rows["train"] + rows["test"] == 600
+
+
+def test_blank_targets_are_left_out_and_counted_as_for_a_file(tmp_path, capsys, monkeypatch):
+    import math
+
+    import numpy as np
+    from stream_tables import write_parts
+
+    frame = table(1200)
+    frame.loc[np.arange(0, 1200, 7), "y"] = np.nan  # 172 blank targets
+    write_parts(frame, tmp_path / "blank", parts=3, kind="csv")
+    frame.to_csv(tmp_path / "blank.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    notes = []
+    for data in ("blank", "blank.csv"):
+        code, out = train(capsys, "--data", data, "--json")
+        assert code == 0, out.err
+        notes.append([line for line in out.err.splitlines() if line.startswith("Note: left")])
+        summary = json.loads(out.out)
+        assert summary["rows"]["train"] + summary["rows"]["test"] == 1200 - 172
+        assert math.isfinite(summary["test"]["mse"])
+    assert notes[0] == notes[1] == ["Note: left out 172 rows whose target 'y' is blank"]
+
+
+def test_blank_text_labels_are_left_out_of_a_folders_classes(tmp_path, capsys, monkeypatch):
+    from stream_tables import write_parts
+
+    frame = table(900)
+    frame["y"] = np.where(frame["x2"] > 25, "high", "low").astype(object)
+    frame.loc[frame.index % 10 == 0, "y"] = None
+    frame.loc[frame.index % 10 == 5, "y"] = "  "
+    write_parts(frame, tmp_path / "labels", parts=3, kind="csv")
+    monkeypatch.chdir(tmp_path)
+    code, out = train(capsys, "--data", "labels", "--json")
+    assert code == 0, out.err
+    assert "Note: left out 180 rows whose target 'y' is blank" in out.err
+    summary = json.loads(out.out)
+    assert summary["rows"]["train"] + summary["rows"]["test"] == 720
+    assert sorted(summary["test"]["labels"]) == ["high", "low"]

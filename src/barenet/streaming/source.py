@@ -9,7 +9,8 @@ of record batches (``pyarrow.dataset``), never whole.
 - ``split_of`` assigns each row to training, validation or test by a deterministic hash
   of its key: the file's path and the row's number in it, or the values of a key
   column (``--split-key``). A row never moves between splits, from one epoch or one run
-  to the next.
+  to the next. Once ``TableStream.target`` is set, a row whose target is blank is in
+  no split (left out, as a file's are).
 
 Numbers are read as float64 whatever their type in each file (an integer column in one
 file may hold decimals in another); text is read as strings; Parquet timestamps and dates as UTC
@@ -95,6 +96,9 @@ class TableStream:
     Attributes
     ----------
     files : list of Path
+    target : str or None
+        The target column once training chose it (``fit_stream``): its blank rows are
+        in no split (``row_hash`` gives them NaN).
     schema : pyarrow.Schema
         Every column as read: numbers as float64, text as string, true/false as bool.
     """
@@ -130,6 +134,7 @@ class TableStream:
         else:
             file_format = ds.ParquetFileFormat()
         self.batch_rows = batch_rows
+        self.target = None
         try:
             dataset = ds.dataset(
                 [str(p) for p in self.files],
@@ -313,13 +318,30 @@ def row_hash(stream: TableStream, file_index: int, first_row: int, batch, key=No
         salt = np.uint64(zlib.crc32(name.encode()))
         rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.uint64)
         hashed = pd.util.hash_array(rows ^ (salt << np.uint64(32)), categorize=False)
-    return (hashed >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    u = (hashed >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    if stream.target is not None and stream.target in batch.schema.names:
+        u[blank_target_rows(batch.column(stream.target))] = np.nan  # in no split
+    return u
+
+
+def blank_target_rows(column) -> np.ndarray:
+    """True (n,) for the rows of an Arrow column that are blank: missing, or text of
+    spaces only (as ``barenet.tables.columns.blank_targets`` for a file)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    blank = column.is_null()
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        blank = pc.or_(blank, pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), False))
+    return blank.to_numpy(zero_copy_only=False)
 
 
 def split_of(u: np.ndarray, test_size: float, validation_size: float) -> np.ndarray:
     """0 (training), 1 (validation) or 2 (test) per row from its hash ``u``: test rows
-    are ``u < test_size``, validation rows the next ``validation_size``."""
-    return np.where(u < test_size, 2, np.where(u < test_size + validation_size, 1, 0))
+    are ``u < test_size``, validation rows the next ``validation_size``; 3 (no split) for
+    a row whose ``u`` is NaN (its target is blank)."""
+    split = np.where(u < test_size, 2, np.where(u < test_size + validation_size, 1, 0))
+    return np.where(np.isnan(u), 3, split)
 
 
 KEY_VALUES_COUNTED = 1000  # distinct --split-key values counted, for the message below

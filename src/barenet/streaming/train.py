@@ -244,6 +244,8 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     if getattr(args, "loss", None) is not None and check_loss is not None:
         check_loss(args.loss, fit.task)
     prep = _stream_preprocessing(args, fit, resumed)
+    for notice in fit.notices:  # rows left out, as for a file
+        print(f"Note: {notice}", file=out)
     if not args.json and not args.quiet:
         print(f"Data: {len(stream.files)} {stream.format} files; rows {fit.rows}", file=out)
         print(f"Task: {fit.task} ({fit.task_reason})", file=out)
