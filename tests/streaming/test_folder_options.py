@@ -126,3 +126,13 @@ def test_blank_text_labels_are_left_out_of_a_folders_classes(tmp_path, capsys, m
     summary = json.loads(out.out)
     assert summary["rows"]["train"] + summary["rows"]["test"] == 720
     assert sorted(summary["test"]["labels"]) == ["high", "low"]
+
+
+@pytest.mark.parametrize("data", ["eu", "eu/*.csv"])
+def test_evaluate_refuses_a_folder_with_the_ways_to_score_one(eu, capsys, monkeypatch, data):
+    monkeypatch.chdir(eu)
+    code = main(["evaluate", "--model", "m.npz", "--data", data, "--target", "y"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no such file" not in err and "Traceback" not in err
+    assert f"--data {data}: a folder or glob; barenet evaluate scores one" in err
+    assert f"barenet predict --model m.npz --data {data} --out PREDICTIONS" in err

@@ -584,6 +584,7 @@ def run_evaluate(args, stdout=None) -> int:
         regression_metrics,
     )
 
+    evaluation.check_one_file(args)  # a folder: refused, with the ways to score one
     outputs.check_reads(args)
     model = load(args.model)
     prep = _require_preprocessing(model, args.model)
