@@ -286,7 +286,7 @@ def run_train(args, stdout=None) -> int:
     summary = _train_summary(name, split, start, fit)
     _draw_plots(args, summary, fit, name, watched)
     saved = fit.model
-    if args.data and not args.resume and not args.checkpoint:
+    if args.data and args.save and not args.resume and not args.checkpoint:  # kept: refit
         saved, summary["saved_model"] = _refit_for_saving(args, fit, split, out_dim, stream)
     finish_summary(summary, saved, args, started, fit.train_seconds, stdout)
     return 130 if fit.model.interrupted else 0  # saved what it promised; a script can tell
@@ -434,12 +434,12 @@ def _draw_plots(args, summary: dict, fit, name: str, watched: list) -> None:
 def _refit_for_saving(args, fit, split, out_dim, stream):
     """``training.refit.saved_model`` for ``barenet train --data``: the model refitted on
     every row unless ``--no-refit`` (a line says so while it trains)."""
-    from barenet.training.refit import saved_model
+    from barenet.training.refit import epochs_text, saved_model
 
     prep = split.preprocessing
     if not args.no_refit and not args.quiet and not fit.model.interrupted:
         rows = len(split.x_train) + len(split.x_test)
-        print(f"Refitting on all {rows} rows for {fit.kept_epoch} epochs...", file=stream)
+        print(f"Refitting on all {rows} rows for {epochs_text(fit.kept_epoch)}...", file=stream)
 
     def prepare(model):
         model.preprocessing = prep
