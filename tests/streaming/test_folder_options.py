@@ -40,6 +40,9 @@ def test_decimal_comma_reads_a_folders_numbers(eu, capsys, monkeypatch):
     capsys.readouterr()
     assert main(["predict", "--model", "m.npz", "--data", "eu", "--out", "p"]) == 0
     assert list((eu / "p").glob("*.parquet"))
+    capsys.readouterr()
+    code = main(["predict", "--model", "m.npz", "--data", "eu", "--out", "q", "--thousands", ","])
+    assert code == 2 and "--thousands ,: a folder or glob" in capsys.readouterr().err
 
 
 def test_thousands_on_a_folder_is_refused_by_name(eu, capsys, monkeypatch):

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from barenet.errors import BarenetValueError, DataError
+from barenet.streaming.source import refuse_thousands
 from barenet.tables.columns import (
     MAX_CATEGORIES,
     MAX_CLASS_VALUES,
@@ -313,13 +314,8 @@ def check_route_options(args, streamed: bool, shuffle_default: int) -> None:
     ``--data``: ``--thousands`` on a folder or glob (pyarrow's CSV reader does not parse
     thousands separators), ``--split-key`` or ``--shuffle-buffer`` on one file (they are
     for a folder or glob; ``shuffle_default`` is ``--shuffle-buffer``'s default)."""
-    if streamed and getattr(args, "thousands", None):
-        raise BarenetValueError(
-            f"--thousands {args.thousands}: a folder or glob's CSV files are read without "
-            "thousands separators; remove them from the files (or write the files as "
-            "Parquet), or give one file to --data"
-        )
     if streamed:
+        refuse_thousands(getattr(args, "thousands", None))
         return
     if getattr(args, "split_key", None) is not None:
         raise BarenetValueError(

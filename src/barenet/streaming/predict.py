@@ -78,8 +78,9 @@ def _needed(model, keep) -> list[str]:
 def run_stream_predict(args, model, keep, stdout=None) -> int:
     """``barenet predict`` when ``--data`` is a folder or a glob (see the module)."""
     from barenet.cli.outputs import check_predict
-    from barenet.streaming.source import TableStream
+    from barenet.streaming.source import TableStream, refuse_thousands
 
+    refuse_thousands(getattr(args, "thousands", None))
     if not args.out:
         raise BarenetValueError("--data FOLDER needs --out OUT_FOLDER (Parquet parts go there)")
     check_predict(args, streamed=True)  # before any work: --out touches no input

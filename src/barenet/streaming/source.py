@@ -275,6 +275,18 @@ def _unreadable(path, error, row=None, damage=None) -> str:
     return f"{path}: not a readable table{where} ({type(error).__name__}: {message})"
 
 
+def refuse_thousands(thousands) -> None:
+    """A ``BarenetValueError`` for ``--thousands`` given with a folder or glob: pyarrow's
+    CSV reader does not parse thousands separators (a column of ``1,257.30`` would be
+    read as text)."""
+    if thousands:
+        raise BarenetValueError(
+            f"--thousands {thousands}: a folder or glob's CSV files are read without "
+            "thousands separators; remove them from the files (or write the files as "
+            "Parquet), or give one file to --data"
+        )
+
+
 def _check_encoding(encoding) -> str:
     """``encoding`` (default UTF-8) if Python knows it, else a ``BarenetValueError``."""
     import codecs
