@@ -86,16 +86,40 @@ def test_the_saved_model_is_refitted_on_every_row_for_the_kept_epochs(
     assert saved["refitted"] and saved["rows"] == 240 and saved["epochs"] == kept
     assert saved["line"].startswith(
         f"Saved model: refitted on all 240 rows (172 training + 20 validation + 48 test) "
-        f"for {kept} epochs"
+        f"for {kept} epoch{'' if kept == 1 else 's'}"
     )
     assert barenet.load("m.npz").epoch == kept
     seen.clear()
     summary = train(capsys, "--data", "t.csv", "--target", "y", "--save", "m.npz", "--no-refit")
     assert seen == [] and summary["saved_model"]["rows"] == 172
     assert barenet.load("m.npz").epoch == summary["epochs_trained"]
-    code = main(["train", "--data", "t.csv", "--target", "y", "--plot", "none", "--no-refit"])
+    options = ["--target", "y", "--plot", "none", "--save", "m.npz", "--no-refit"]
+    code = main(["train", "--data", "t.csv", *options])
     out = capsys.readouterr().out
     assert code == 0 and "Saved model: learned from the 172 training rows (--no-refit)" in out
+
+
+def test_without_save_nothing_is_refitted_nor_said_saved(tmp_path, capsys, monkeypatch):
+    """No --save: nothing keeps a refitted model, so none is trained, and no line or key
+    speaks of a saved model (on a file; a folder is never refitted)."""
+    from barenet.training import refit
+
+    monkeypatch.chdir(tmp_path)
+    small_table().to_csv("t.csv", index=False)
+    seen = []
+    monkeypatch.setattr(refit, "fit_model", lambda *a, **k: seen.append(1))
+    code = main(["train", "--data", "t.csv", "--target", "y", "--plot", "none", "--epochs", "1"])
+    out = capsys.readouterr().out
+    assert code == 0 and seen == []
+    assert "Refitting" not in out and "Saved model" not in out
+    summary = train(capsys, "--data", "t.csv", "--target", "y", "--epochs", "1")
+    assert seen == [] and "saved_model" not in summary and "model" not in summary
+
+
+def test_one_epoch_is_said_in_the_singular():
+    from barenet.training.refit import epochs_text
+
+    assert (epochs_text(1), epochs_text(3)) == ("1 epoch", "3 epochs")
 
 
 def test_one_hot_and_indicator_columns_pass_through_the_embedding():

@@ -20,6 +20,7 @@ from barenet.cli.data_args import (
     add_data_arguments,
     add_reader_arguments,
     check_feature_numbers,
+    check_route_options,
     load_data,
     names_option,
     read_data,
@@ -52,7 +53,7 @@ from barenet.io.persistence import load
 from barenet.sklearn import tuning
 from barenet.streaming.predict import add_predict_arguments, run_stream_predict
 from barenet.streaming.source import is_dataset_path
-from barenet.streaming.train import add_stream_arguments, run_stream_train
+from barenet.streaming.train import SHUFFLE_BUFFER, add_stream_arguments, run_stream_train
 from barenet.tables.preprocessing import Preprocessing
 from barenet.training import hyperparams
 from barenet.training.config import TrainConfig, load_checkpoint, save_checkpoint
@@ -261,6 +262,7 @@ def run_train(args, stdout=None) -> int:
     built-in data set is read, fitted (``fit_model``), reported and saved."""
     streamed = bool(args.data) and is_dataset_path(args.data)
     outputs.check_train(args, streamed)  # before any work: no output touches an input
+    check_route_options(args, streamed, SHUFFLE_BUFFER)  # what its --data cannot apply
     if streamed:  # a folder or glob
         return run_stream_train(args, stdout, check_loss)
     stdout = stdout or sys.stdout
@@ -284,7 +286,7 @@ def run_train(args, stdout=None) -> int:
     summary = _train_summary(name, split, start, fit)
     _draw_plots(args, summary, fit, name, watched)
     saved = fit.model
-    if args.data and not args.resume and not args.checkpoint:
+    if args.data and args.save and not args.resume and not args.checkpoint:  # kept: refit
         saved, summary["saved_model"] = _refit_for_saving(args, fit, split, out_dim, stream)
     finish_summary(summary, saved, args, started, fit.train_seconds, stdout)
     return 130 if fit.model.interrupted else 0  # saved what it promised; a script can tell
@@ -436,12 +438,12 @@ def _draw_plots(args, summary: dict, fit, name: str, watched: list) -> None:
 def _refit_for_saving(args, fit, split, out_dim, stream):
     """``training.refit.saved_model`` for ``barenet train --data``: the model refitted on
     every row unless ``--no-refit`` (a line says so while it trains)."""
-    from barenet.training.refit import saved_model
+    from barenet.training.refit import epochs_text, saved_model
 
     prep = split.preprocessing
     if not args.no_refit and not args.quiet and not fit.model.interrupted:
         rows = len(split.x_train) + len(split.x_test)
-        print(f"Refitting on all {rows} rows for {fit.kept_epoch} epochs...", file=stream)
+        print(f"Refitting on all {rows} rows for {epochs_text(fit.kept_epoch)}...", file=stream)
 
     def prepare(model):
         model.preprocessing = prep
@@ -591,6 +593,7 @@ def run_evaluate(args, stdout=None) -> int:
         regression_metrics,
     )
 
+    evaluation.check_one_file(args)  # a folder: refused, with the ways to score one
     outputs.check_reads(args)
     model = load(args.model)
     prep = _require_preprocessing(model, args.model)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from barenet.errors import BarenetValueError, DataError
+from barenet.streaming.source import refuse_thousands
 from barenet.tables.columns import (
     MAX_CATEGORIES,
     MAX_CLASS_VALUES,
@@ -306,3 +307,28 @@ def _scaled_split(parts, specs, target_name, classes, report, where) -> Split:
         report,
         ranges,
     )
+
+
+def check_route_options(args, streamed: bool, shuffle_default: int) -> None:
+    """Refuse by name, before any work, an option ``barenet train`` cannot apply to its
+    ``--data``: ``--thousands`` on a folder or glob (pyarrow's CSV reader does not parse
+    thousands separators), ``--split-key`` or ``--shuffle-buffer`` on one file (they are
+    for a folder or glob; ``shuffle_default`` is ``--shuffle-buffer``'s default)."""
+    if streamed:
+        refuse_thousands(getattr(args, "thousands", None))
+        return
+    if getattr(args, "split_key", None) is not None:
+        raise BarenetValueError(
+            f"--split-key is for a folder or glob given to --data; {_one_table(args)} is split "
+            "at random (--seed): leave --split-key out"
+        )
+    if getattr(args, "shuffle_buffer", shuffle_default) != shuffle_default:
+        raise BarenetValueError(
+            f"--shuffle-buffer is for a folder or glob given to --data; {_one_table(args)} is "
+            "shuffled whole every epoch: leave --shuffle-buffer out"
+        )
+
+
+def _one_table(args) -> str:
+    """``"one.csv, one file,"`` or ``"the built-in data set"``: what ``--data`` names."""
+    return f"{args.data}, one file," if args.data else "a built-in data set"

@@ -1,12 +1,14 @@
 """What ``barenet evaluate`` says about the column it scores against: a notice when it is
 not the column the model was trained to predict, and a short error when a classifier
-meets labels it never learned (a numeric quantity, most often)."""
+meets labels it never learned (a numeric quantity, most often); and a clear refusal of
+a folder or glob, which evaluate does not read."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from barenet.errors import DataError
+from barenet.errors import BarenetValueError, DataError
+from barenet.streaming.folder import is_dataset_path
 
 SHOWN = 5  # labels shown in a message; the rest are counted
 
@@ -48,4 +50,16 @@ def check_labels(labels, classes, target: str, trained_on: str, where) -> None:
     raise DataError(
         f"{where}: {len(unknown)} labels of {target!r} were not classes in training, "
         f"{summary(unknown)}; the classes are {summary(classes)}: {advice}{fix}"
+    )
+
+
+def check_one_file(args) -> None:
+    """A ``BarenetValueError`` when ``--data`` is a folder or a glob: evaluate scores one
+    file; the message gives the ways to score a folder."""
+    if not args.data or not is_dataset_path(args.data):
+        return
+    raise BarenetValueError(
+        f"--data {args.data}: a folder or glob; barenet evaluate scores one CSV or Parquet "
+        f"file: concatenate the files into one, or run barenet predict --model {args.model} "
+        f"--data {args.data} --out PREDICTIONS --keep TARGET and score its Parquet parts"
     )

@@ -231,6 +231,8 @@ def finish_summary(summary: dict, model, args, started: float, train_seconds: fl
         from barenet.io.persistence import save
 
         summary["model"] = str(save(model, args.save))
+    else:  # nothing saved: no word of a saved model
+        summary.pop("saved_model", None)
     summary["train_seconds"] = train_seconds
     summary.setdefault("stopped_mid_epoch", bool(getattr(model, "stopped_mid_epoch", False)))
     summary["wall_seconds"] = time.perf_counter() - started

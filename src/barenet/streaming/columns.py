@@ -44,6 +44,7 @@ from barenet.tables.columns import (
     MAX_POOLED_STORED,
     MIN_CATEGORY_ROWS,
     MISSING,
+    blank_targets_notice,
     choose_task,
     labels_of,
 )
@@ -329,6 +330,7 @@ class StreamFit:
     held_out: object  # pyarrow.Table: HELD_OUT_SAMPLE_ROWS validation (or test) rows
     rows: dict  # rows per split: {"train", "validation", "test"}
     ranges: dict | None = None  # Preprocessing.ranges: numeric columns' training range
+    notices: list = field(default_factory=list)  # as a file's report: rows left out
 
 
 KINDS = {"number": "number", "bool": "bool", "date": "date"}  # any other: text
@@ -345,22 +347,29 @@ class _Pass:
         rng = np.random.default_rng(seed)
         self.sample = LowestPriority(SAMPLE_ROWS, rng)
         self.held_out = LowestPriority(HELD_OUT_SAMPLE_ROWS, rng)
-        self.rows = np.zeros(3, dtype=np.int64)
+        self.rows = np.zeros(4, dtype=np.int64)  # training, validation, test, blank target
+        self.key_values: set = set()  # hashes of --split-key's values, a few counted
 
     def read(self, test_size: float, validation_size: float, split_key) -> None:
         """Count every batch's training rows; sample them and the held-out rows."""
         import pyarrow as pa
 
-        from barenet.streaming.source import row_hash, split_of
+        from barenet.streaming.source import (
+            KEY_VALUES_COUNTED,
+            check_key_splits,
+            row_hash,
+            split_of,
+        )
 
         watched = 1 if validation_size > 0 else 2
         kept = self.features + [self.target]
         wanted = list(dict.fromkeys(kept + ([split_key] if split_key else [])))
         for _, file_index, first_row, batch in self.stream.batches(wanted):
-            self._check_targets(batch, file_index, first_row)
             u = row_hash(self.stream, file_index, first_row, batch, split_key)
             split = split_of(u, test_size, validation_size)
-            self.rows += np.bincount(split, minlength=3)
+            self.rows += np.bincount(split, minlength=4)
+            if split_key and len(self.key_values) <= KEY_VALUES_COUNTED:
+                self.key_values.update(np.unique(u[split < 3]).tolist())
             train = batch.filter(pa.array(split == 0))
             for name, counts in self.columns.items():
                 counts.add(train.column(name))
@@ -368,19 +377,13 @@ class _Pass:
             self.sample.add(pa.Table.from_batches([train.select(kept)]))
             held = batch.filter(pa.array(split == watched)).select(kept)
             self.held_out.add(pa.Table.from_batches([held]))
+        if split_key:
+            check_key_splits(
+                split_key, self.rows[:3], len(self.key_values), test_size, validation_size
+            )
         if self.rows[0] == 0:
             raise DataError(
                 f"{self.stream.path}: no training rows (the data is empty or all held out)"
-            )
-
-    def _check_targets(self, batch, file_index: int, first_row: int) -> None:
-        labels = batch.column(self.target)
-        if labels.null_count:
-            blank = np.flatnonzero(labels.is_null().to_numpy(zero_copy_only=False))
-            raise DataError(
-                f"{self.stream.files[file_index]}: column {self.target!r}, data row "
-                f"{first_row + int(blank[0]) + 1}: the target is missing; every row to "
-                "learn from or evaluate on needs its target"
             )
 
     def specs(self, max_categories: int) -> tuple[list, list]:
@@ -417,6 +420,7 @@ def fit_stream(
 ) -> StreamFit:
     """Learn the column preprocessing, the task and the scalings in one pass over
     ``stream`` (a ``barenet.streaming.source.TableStream``), from its training rows only."""
+    stream.target = target  # its blank rows are in no split, on every pass from now
     seen = _Pass(stream, target, features, seed)
     seen.read(test_size, validation_size, split_key)
     specs, dropped = seen.specs(max_categories)
@@ -426,11 +430,13 @@ def fit_stream(
     moments = [
         m for spec in specs for m in feature_moments(spec, seen.columns[spec["name"]], sample)
     ]
-    rows = dict(zip(("train", "validation", "test"), seen.rows.tolist(), strict=True))
+    rows = dict(zip(("train", "validation", "test"), seen.rows[:3].tolist(), strict=True))
+    blank = int(seen.rows[3])
+    notices = [blank_targets_notice(blank, target)] if blank else []
     bounds = {name: (c.low, c.high) for name, c in seen.columns.items()}
     return StreamFit(
         specs, dropped, task, why, classes, scaler_of(moments), scaler_y, sample,
-        seen.held_out.table, rows, ranges_from_bounds(specs, bounds),
+        seen.held_out.table, rows, ranges_from_bounds(specs, bounds), notices,
     )  # fmt: skip
 
 

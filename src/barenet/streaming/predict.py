@@ -78,8 +78,9 @@ def _needed(model, keep) -> list[str]:
 def run_stream_predict(args, model, keep, stdout=None) -> int:
     """``barenet predict`` when ``--data`` is a folder or a glob (see the module)."""
     from barenet.cli.outputs import check_predict
-    from barenet.streaming.source import TableStream
+    from barenet.streaming.source import TableStream, refuse_thousands
 
+    refuse_thousands(getattr(args, "thousands", None))
     if not args.out:
         raise BarenetValueError("--data FOLDER needs --out OUT_FOLDER (Parquet parts go there)")
     check_predict(args, streamed=True)  # before any work: --out touches no input
@@ -88,7 +89,10 @@ def run_stream_predict(args, model, keep, stdout=None) -> int:
         raise BarenetValueError("--proba is for classifiers; this model is a regressor")
     remembered = getattr(model.preprocessing, "reading", None) or {}
     encoding = getattr(args, "encoding", None) or remembered.get("encoding")
-    stream = TableStream(args.data, sep=args.sep or remembered.get("sep"), encoding=encoding)
+    decimal = getattr(args, "decimal", None) or remembered.get("decimal")
+    stream = TableStream(
+        args.data, sep=args.sep or remembered.get("sep"), encoding=encoding, decimal=decimal
+    )
     needed = _needed(model, keep)
     missing = [name for name in needed if name not in stream.names]
     if missing:
@@ -178,7 +182,12 @@ def predict_on_dask(path, stream, needed, keep, proba, folder: Path, scheduler: 
         frame = dd.read_parquet(source, columns=needed)
     else:
         frame = dd.read_csv(
-            files, usecols=needed, sep=stream.sep, encoding=stream.encoding, blocksize=None
+            files,
+            usecols=needed,
+            sep=stream.sep,
+            encoding=stream.encoding,
+            blocksize=None,
+            decimal=stream.decimal or ".",
         )
     cluster = None
     if scheduler == "local":

@@ -9,7 +9,8 @@ of record batches (``pyarrow.dataset``), never whole.
 - ``split_of`` assigns each row to training, validation or test by a deterministic hash
   of its key: the file's path and the row's number in it, or the values of a key
   column (``--split-key``). A row never moves between splits, from one epoch or one run
-  to the next.
+  to the next. Once ``TableStream.target`` is set, a row whose target is blank is in
+  no split (left out, as a file's are).
 
 Numbers are read as float64 whatever their type in each file (an integer column in one
 file may hold decimals in another); text is read as strings; Parquet timestamps and dates as UTC
@@ -87,17 +88,24 @@ class TableStream:
         The CSV field separator (default: sniffed from the first file).
     encoding : str, optional
         The CSV files' text encoding (default: UTF-8).
+    decimal : str, optional
+        The CSV files' decimal mark (default: ``.``), as ``--decimal ,`` for ``0,23``.
     batch_rows : int
         Rows per record batch.
 
     Attributes
     ----------
     files : list of Path
+    target : str or None
+        The target column once training chose it (``fit_stream``): its blank rows are
+        in no split (``row_hash`` gives them NaN).
     schema : pyarrow.Schema
         Every column as read: numbers as float64, text as string, true/false as bool.
     """
 
-    def __init__(self, path, *, sep=None, encoding=None, batch_rows: int = BATCH_ROWS) -> None:
+    def __init__(
+        self, path, *, sep=None, encoding=None, decimal=None, batch_rows: int = BATCH_ROWS
+    ) -> None:
         import pyarrow.dataset as ds
 
         self.path = str(path)
@@ -108,6 +116,7 @@ class TableStream:
             raise DataError(f"{path}: mixes Parquet and CSV files; keep one kind per dataset")
         self.format = formats.pop()
         self.sep = self.encoding = None
+        self.decimal = decimal if decimal and decimal != "." else None
         if self.format == "csv":
             import pyarrow.csv as pcsv
 
@@ -118,11 +127,14 @@ class TableStream:
                 read_options=pcsv.ReadOptions(
                     encoding=self.encoding, block_size=csv_block_size(self.files)
                 ),
-                convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+                convert_options=pcsv.ConvertOptions(
+                    strings_can_be_null=True, decimal_point=self.decimal or "."
+                ),
             )
         else:
             file_format = ds.ParquetFileFormat()
         self.batch_rows = batch_rows
+        self.target = None
         try:
             dataset = ds.dataset(
                 [str(p) for p in self.files],
@@ -263,6 +275,18 @@ def _unreadable(path, error, row=None, damage=None) -> str:
     return f"{path}: not a readable table{where} ({type(error).__name__}: {message})"
 
 
+def refuse_thousands(thousands) -> None:
+    """A ``BarenetValueError`` for ``--thousands`` given with a folder or glob: pyarrow's
+    CSV reader does not parse thousands separators (a column of ``1,257.30`` would be
+    read as text)."""
+    if thousands:
+        raise BarenetValueError(
+            f"--thousands {thousands}: a folder or glob's CSV files are read without "
+            "thousands separators; remove them from the files (or write the files as "
+            "Parquet), or give one file to --data"
+        )
+
+
 def _check_encoding(encoding) -> str:
     """``encoding`` (default UTF-8) if Python knows it, else a ``BarenetValueError``."""
     import codecs
@@ -306,13 +330,52 @@ def row_hash(stream: TableStream, file_index: int, first_row: int, batch, key=No
         salt = np.uint64(zlib.crc32(name.encode()))
         rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.uint64)
         hashed = pd.util.hash_array(rows ^ (salt << np.uint64(32)), categorize=False)
-    return (hashed >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    u = (hashed >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    if stream.target is not None and stream.target in batch.schema.names:
+        u[blank_target_rows(batch.column(stream.target))] = np.nan  # in no split
+    return u
+
+
+def blank_target_rows(column) -> np.ndarray:
+    """True (n,) for the rows of an Arrow column that are blank: missing, or text of
+    spaces only (as ``barenet.tables.columns.blank_targets`` for a file)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    blank = column.is_null()
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        blank = pc.or_(blank, pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), False))
+    return blank.to_numpy(zero_copy_only=False)
 
 
 def split_of(u: np.ndarray, test_size: float, validation_size: float) -> np.ndarray:
     """0 (training), 1 (validation) or 2 (test) per row from its hash ``u``: test rows
-    are ``u < test_size``, validation rows the next ``validation_size``."""
-    return np.where(u < test_size, 2, np.where(u < test_size + validation_size, 1, 0))
+    are ``u < test_size``, validation rows the next ``validation_size``; 3 (no split) for
+    a row whose ``u`` is NaN (its target is blank)."""
+    split = np.where(u < test_size, 2, np.where(u < test_size + validation_size, 1, 0))
+    return np.where(np.isnan(u), 3, split)
+
+
+KEY_VALUES_COUNTED = 1000  # distinct --split-key values counted, for the message below
+
+
+def check_key_splits(key, rows, values: int, test_size: float, validation_size: float) -> None:
+    """A ``BarenetValueError`` when ``--split-key``'s values leave a split asked for with
+    no rows (``rows``: training, validation and test rows; ``values``: the key's distinct
+    values counted, up to ``KEY_VALUES_COUNTED``): each value's rows all go to one split,
+    so a key with few values cannot split the data in the fractions asked."""
+    asked = {"training": 1.0, "validation": validation_size, "test": test_size}
+    empty = [
+        name for (name, size), n in zip(asked.items(), rows, strict=True) if size > 0 and n == 0
+    ]
+    if empty:
+        many = f"over {KEY_VALUES_COUNTED}" if values > KEY_VALUES_COUNTED else str(values)
+        many += " distinct value" if values == 1 else " distinct values"
+        raise BarenetValueError(
+            f"--split-key {key!r}: its {many} put no row in the {empty[0]} "
+            "split (all the rows of one value go to one split); give a column with many "
+            "values (hundreds or more), or leave --split-key out to split by file and row"
+        )
 
 
 def check_split_key(stream: TableStream, key) -> None:

@@ -241,7 +241,10 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     _check_stream_args(args)
     out = sys.stderr if args.json else stdout
     config, resumed = _stream_start(args)
-    stream = TableStream(args.data, sep=args.sep, encoding=getattr(args, "encoding", None))
+    stream = TableStream(
+        args.data, sep=args.sep, encoding=getattr(args, "encoding", None),
+        decimal=getattr(args, "decimal", None),
+    )  # fmt: skip
     check_split_key(stream, getattr(args, "split_key", None))
     features = _features(args, stream)
     fit = fit_stream(
@@ -252,6 +255,8 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     if getattr(args, "loss", None) is not None and check_loss is not None:
         check_loss(args.loss, fit.task)
     prep = _stream_preprocessing(args, fit, resumed)
+    for notice in fit.notices:  # rows left out, as for a file
+        print(f"Note: {notice}", file=out)
     if not args.json and not args.quiet:
         print(f"Data: {len(stream.files)} {stream.format} files; rows {fit.rows}", file=out)
         print(f"Task: {fit.task} ({fit.task_reason})", file=out)
@@ -364,7 +369,7 @@ def _stream_preprocessing(args, fit, resumed):
     same columns and classes); it remembers how the files were read, for predict."""
     from barenet.tables.preprocessing import Preprocessing
 
-    reading = {"sep": args.sep, "encoding": getattr(args, "encoding", None)}
+    reading = {name: getattr(args, name, None) for name in ("sep", "encoding", "decimal")}
     reading = {name: value for name, value in reading.items() if value} or None
     names = [s["name"] for s in fit.specs]
     prep = Preprocessing(

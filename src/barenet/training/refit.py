@@ -15,6 +15,11 @@ from barenet.training.config import TrainConfig
 from barenet.training.fitting import FitResult, fit_model
 
 
+def epochs_text(count: int) -> str:
+    """``"1 epoch"``, ``"3 epochs"``."""
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
+
+
 def why_no_refit(fit: FitResult) -> str | None:
     """Why the held-out fit's model is the one to keep, or None if it can be refitted."""
     if fit.model.interrupted:
@@ -61,7 +66,8 @@ def saved_model(fit: FitResult, split, *, refit: bool, task: str, out_dim: int, 
         return fit.model, {"refitted": False, "rows": rows["train"], "why": why, "line": line}
     parts = f"{rows['train']} training + {rows['validation']} validation + {rows['test']} test"
     line = (
-        f"Saved model: refitted on all {len(x)} rows ({parts}) for {again.model.epoch} epochs, "
+        f"Saved model: refitted on all {len(x)} rows ({parts}) for "
+        f"{epochs_text(again.model.epoch)}, "
         "the epochs the held-out fit kept; the test metrics above are the held-out fit's."
     )
     what = {
