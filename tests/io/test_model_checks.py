@@ -254,3 +254,18 @@ def test_an_epoch_that_is_not_a_whole_number_is_refused_by_name(tmp_path, epoch)
     path = _tamper(_regressor_file(tmp_path), lambda meta: meta.update(epoch=epoch))
     with pytest.raises(ModelFileError, match=r"r\.npz: its epoch must be a whole number >= 0"):
         barenet.load(path)
+
+
+@pytest.mark.parametrize("size", [5.0, "5", -5, True])
+def test_a_size_that_is_not_a_whole_number_is_refused_by_name(tmp_path, size):
+    """Not "gives w the shape (5.0, 4)": the configuration entry, its layer, the value."""
+
+    def claim(meta):
+        meta["record"]["layers"][0]["config"]["in_dim"] = size
+
+    path = _tamper(_regressor_file(tmp_path), claim)
+    with pytest.raises(ModelFileError) as caught:
+        barenet.load(path)
+    message = str(caught.value)
+    assert f"layer 0 (linear): the record's in_dim is {size!r}, not a whole number" in message
+    assert "the file was altered" in message

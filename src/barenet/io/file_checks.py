@@ -124,8 +124,9 @@ def _layer_arrays(spec, where: str) -> tuple[dict[str, tuple], int]:
             "built (give it a stored_shapes(config) classmethod), so its file is not read"
         )
     for name, shape in shapes.items():
-        if not all(isinstance(n, numbers.Integral) and n >= 0 for n in shape):
-            raise ModelFileError(f"{where}: its configuration gives {name} the shape {shape}")
+        bad = [n for n in shape if not (_is_size(n) and n >= 0)]
+        if bad:
+            raise ModelFileError(_not_a_size(spec["config"], bad[0], where, name, shape))
     width = math.prod(s for s in sizes if s > 0)
     if not shapes and not derived and width > MAX_WIDTH:
         raise ModelFileError(
@@ -133,6 +134,21 @@ def _layer_arrays(spec, where: str) -> tuple[dict[str, tuple], int]:
             f"{MAX_WIDTH:,}"
         )
     return {name: tuple(int(n) for n in shape) for name, shape in shapes.items()}, int(derived)
+
+
+def _is_size(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _not_a_size(config: dict, value, where: str, name: str, shape) -> str:
+    """What is wrong with a layer whose configuration makes ``value`` (not a whole number
+    >= 0) one of the sizes of ``name``: the configuration entry holding it, if one does."""
+    keys = [k for k, v in config.items() if type(v) is type(value) and v == value]
+    what = f"the record's {keys[0]}" if keys else f"its configuration's size of {name}"
+    return (
+        f"{where}: {what} is {value!r}, not a whole number >= 0 (it makes {name} the shape "
+        f"{shape}): the file was altered or damaged; use another one, or train again"
+    )
 
 
 def check_stored(stored: dict, expected: dict[str, tuple], path) -> None:
