@@ -172,3 +172,17 @@ def test_the_command_line_still_takes_engine_numpy(tmp_path, capsys, monkeypatch
         main(["train", "--help"])
     help_text = capsys.readouterr().out
     assert "{auto,methods,fused,compiled}" in help_text
+
+
+def test_fast_true_with_engine_methods_warns_that_methods_is_what_runs():
+    """fast=True allowed the fused step (it never required it), so unlike fast=False with
+    engine="fused" it contradicts no engine: it runs as asked, and the warning says so."""
+    with pytest.warns(FutureWarning, match="fast=True is deprecated") as caught:
+        old = _trained(fast=True, engine="methods")
+    message = str(caught[0].message)
+    assert 'engine="methods" is what runs' in message
+    assert "changes nothing" in message
+    _assert_same(old, _trained(engine="methods"))
+    with pytest.raises(BarenetValueError, match='pass engine="methods" alone'):
+        with pytest.warns(FutureWarning):
+            _trained(fast=False, engine="fused")

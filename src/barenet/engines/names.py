@@ -80,15 +80,25 @@ def check_engine(engine, *, warn: bool = True) -> str:
 
 def engine_for_fast(fast, engine: str) -> str:
     """The engine that ``fast=`` (deprecated) and ``engine`` ask for together, with a
-    ``FutureWarning`` saying which engine to pass instead (None: ``engine`` alone)."""
+    ``FutureWarning`` saying which engine to pass instead (None: ``engine`` alone).
+
+    Not symmetric, on purpose: ``fast=False`` forbade the fused step, so it contradicts
+    ``engine="fused"``/``"compiled"`` (refused); ``fast=True`` only allowed it, so any
+    ``engine`` runs as asked and the warning says that ``fast=True`` changes nothing."""
     if fast is None:
         return engine
     if fast not in (True, False):
         raise BarenetValueError(f"fast must be True or False, got {fast!r}")
-    if fast:
+    if fast:  # it allowed the fused step, never required it: no engine contradicts it
+        chosen = (
+            f'; engine="{engine}" is what runs (fast=True only allowed the fused step, it '
+            "never required it, so it changes nothing here)"
+            if engine != "auto"
+            else ""
+        )
         warn_deprecated(
             'fast=True is deprecated (it was the default): drop it; engine="auto" (the '
-            'default) or engine="fused" runs the fused step it allowed'
+            f'default) or engine="fused" runs the fused step it allowed{chosen}'
         )
         return engine
     warn_deprecated(
