@@ -201,3 +201,22 @@ def test_a_bad_blas_thread_setting_is_a_clear_error(monkeypatch):
     x, y = rows(32)
     with pytest.raises(ValueError, match="BARENET_BLAS_THREADS must be a whole number"):
         fit_model(TrainConfig(epochs=1, batch_size=16), x, y, task="regression", out_dim=1)
+
+
+@pytest.mark.parametrize(
+    "values, said",
+    [
+        ({"batch_size": 64}, "(--batch-size 64)"),
+        ({"recipe": "tabular"}, "(batch size 256, the tabular recipe's)"),
+        ({}, "(batch size 32, the default)"),
+    ],
+)
+def test_a_batch_larger_than_the_rows_says_where_the_batch_size_came_from(values, said):
+    """Not "--batch-size 256" when the user never gave one: the recipe's, or the default."""
+    x, y = rows(20)
+    config = TrainConfig(**{"hidden": (4,), "epochs": 1, **values})
+    with pytest.raises(ValueError) as caught:
+        fit_model(config, x, y, task="regression", out_dim=1)
+    message = str(caught.value)
+    assert said in message
+    assert "give --batch-size" in message and "or smaller, or train on more rows" in message

@@ -257,9 +257,16 @@ def _batch_size(config: TrainConfig, n_train: int, shrink: bool) -> int:
     if n_train >= config.batch_size:
         return config.batch_size
     if not shrink:
+        size = config.batch_size
+        if "batch_size" in config._given:
+            where = f"--batch-size {size}"
+        else:  # the user never gave it: say where it came from
+            where = f"batch size {size}, " + (
+                f"the {config.recipe} recipe's" if config.recipe else "the default"
+            )
         raise BarenetValueError(
-            f"the training split has {n_train} rows, fewer than one batch "
-            f"(--batch-size {config.batch_size})"
+            f"the training split has {n_train} rows, fewer than one batch ({where}): give "
+            f"--batch-size {n_train} or smaller, or train on more rows"
         )
     return n_train
 
