@@ -123,6 +123,27 @@ def test_a_bad_number_in_a_folder_names_file_column_and_row(tmp_path, capsys, ki
     assert f"part1.{kind}: column 'x2', data row 51:" in err, err
 
 
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_text_in_a_later_files_number_column_names_the_file_row_and_value(
+    tmp_path, capsys, decimal
+):
+    """Not "holds text (string) but number (double) in part0.csv": the row and value,
+    numbered as the file route numbers them, and the fix."""
+    frame = table(400).astype({"x2": object})
+    frame.loc[250, "x2"] = "hello"  # the second of two parts: its data row 51
+    folder = write_parts(frame, tmp_path / "d", parts=2, kind="csv")
+    extra = []
+    if decimal == ",":  # the same files with decimal commas, as --decimal , reads them
+        for path in folder.glob("*.csv"):
+            part = pd.read_csv(path)
+            part.to_csv(path, index=False, sep=";", decimal=",")
+        extra = ["--decimal", ","]
+    code, _, err = run(["--data", folder, "--target", "y", *extra, *TRAIN], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "part1.csv: column 'x2', data row 51: 'hello' is not a number" in err, err
+    assert "part0.csv" in err and "leave the cell empty" in err
+
+
 def test_a_corrupt_parquet_page_names_the_file_column_and_rows(tmp_path, capsys):
     folder = write_parts(table(400), tmp_path / "d", parts=2)
     data = bytearray((folder / "part1.parquet").read_bytes())

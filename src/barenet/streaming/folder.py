@@ -157,6 +157,36 @@ def check_batch_numbers(batch, where, first_row: int = 0) -> None:
             raise DataError(f"{where}: {what}")
 
 
+def first_non_number(path, name: str, parse, decimal=None) -> str | None:
+    """Where column ``name`` of the CSV file ``path`` first holds a value that is not a
+    number: ``"data row 601: 'hello'"`` (1-based data rows), or None if none is found
+    or the file cannot be read again. ``parse`` is ``(read_options, parse_options)`` as
+    the folder reads it; the file is read in blocks, one column, up to that value."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    convert = pcsv.ConvertOptions(
+        include_columns=[name], column_types={name: pa.string()}, strings_can_be_null=True
+    )
+    row = 0
+    try:
+        with pcsv.open_csv(
+            path, read_options=parse[0], parse_options=parse[1], convert_options=convert
+        ) as reader:
+            for batch in reader:
+                text = batch.column(0).to_pandas()
+                values = text.str.strip().str.replace(decimal, ".") if decimal else text
+                numbers = pd.to_numeric(values, errors="coerce")
+                bad = np.flatnonzero(numbers.isna().to_numpy() & text.notna().to_numpy())
+                if len(bad):
+                    return f"data row {row + int(bad[0]) + 1}: {text.iloc[bad[0]]!r}"
+                row += batch.num_rows
+    except Exception:
+        return None
+    return None
+
+
 def parquet_damage(path) -> str | None:
     """Where a Parquet file that failed to read is damaged: ``"column 'x', data rows
     201-400"`` (the first column chunk that does not decode), or None if none fails

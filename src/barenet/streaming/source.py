@@ -34,6 +34,7 @@ from barenet.streaming.folder import (  # noqa: F401 (GLOB_CHARS, is_dataset_pat
     check_batch_numbers,
     csv_block_size,
     dataset_files,
+    first_non_number,
     is_dataset_path,
     parquet_damage,
 )
@@ -122,11 +123,13 @@ class TableStream:
 
             self.encoding = _check_encoding(encoding)
             self.sep = delimiter = sep or _sniff(self.files[0], self.encoding)
+            self._csv_options = (
+                pcsv.ReadOptions(encoding=self.encoding, block_size=csv_block_size(self.files)),
+                pcsv.ParseOptions(delimiter=delimiter),
+            )
             file_format = ds.CsvFileFormat(
-                parse_options=pcsv.ParseOptions(delimiter=delimiter),
-                read_options=pcsv.ReadOptions(
-                    encoding=self.encoding, block_size=csv_block_size(self.files)
-                ),
+                parse_options=self._csv_options[1],
+                read_options=self._csv_options[0],
                 convert_options=pcsv.ConvertOptions(
                     strings_can_be_null=True, decimal_point=self.decimal or "."
                 ),
@@ -192,10 +195,7 @@ class TableStream:
                         kinds[field.name] = (kind, path, field.type)
                     continue
                 if kind != seen:
-                    raise DataError(
-                        f"{path}: column {field.name!r} holds {kind} ({field.type}) but "
-                        f"{seen} ({seen_type}) in {where}; its type must not change between files"
-                    )
+                    raise DataError(self._type_change(path, field, kind, kinds[field.name]))
         read_as = {
             "number": pa.float64(),
             "text": pa.string(),
@@ -218,6 +218,26 @@ class TableStream:
                 )
             fields.append(pa.field(field.name, read_as.get(kind, pa.float64())))
         return pa.schema(fields)
+
+    def _type_change(self, path, field, kind: str, seen) -> str:
+        """What is wrong with a column of ``path`` whose kind is not the one ``seen``
+        (``(kind, file, Arrow type)``) in an earlier file: for text in a CSV file's number
+        column, its first value that is not a number."""
+        seen_kind, where, seen_type = seen
+        said = (
+            f"{path}: column {field.name!r} holds {kind} ({field.type}) but "
+            f"{seen_kind} ({seen_type}) in {where}; its type must not change between files"
+        )
+        if not (self.format == "csv" and kind == "text" and seen_kind == "number"):
+            return said
+        bad = first_non_number(path, field.name, self._csv_options, self.decimal)
+        if bad is None:
+            return said
+        return (
+            f"{path}: column {field.name!r}, {bad} is not a number, but the column holds "
+            f"numbers in {where}: correct that value, or leave the cell empty if it is "
+            "missing (every file's column must have one type)"
+        )
 
     @property
     def names(self) -> list[str]:
