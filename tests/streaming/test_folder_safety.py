@@ -144,6 +144,20 @@ def test_text_in_a_later_files_number_column_names_the_file_row_and_value(
     assert "part0.csv" in err and "leave the cell empty" in err
 
 
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize("content", [b"", b"\n\n"])
+def test_an_empty_file_in_a_folder_is_named_as_empty(tmp_path, capsys, kind, content):
+    """Not Arrow's "Empty CSV file or block": the file, that it is empty, and the fix."""
+    folder = four_files(tmp_path / "d") if kind == "csv" else tmp_path / "d"
+    if kind == "parquet":
+        write_parts(table(400), folder, parts=2)
+    (folder / f"zz.{kind}").write_bytes(content)
+    code, _, err = run(["--data", folder, "--target", "y", *TRAIN], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"zz.{kind}: the file is empty (no header, no rows): remove it" in err, err
+    assert ("header line" in err) == (kind == "csv")
+
+
 def test_a_corrupt_parquet_page_names_the_file_column_and_rows(tmp_path, capsys):
     folder = write_parts(table(400), tmp_path / "d", parts=2)
     data = bytearray((folder / "part1.parquet").read_bytes())

@@ -109,6 +109,20 @@ def dataset_files(path) -> tuple[list[Path], Path]:
     return files, base
 
 
+def check_not_empty(files, kind: str) -> None:
+    """A ``DataError`` naming the first of ``files`` that is empty (0 bytes, or only
+    blank lines), which Arrow cannot read ("Empty CSV file or block")."""
+    for path in files:
+        size = path.stat().st_size
+        if size == 0 or (size < 64 and not path.read_bytes().strip()):
+            fix = (
+                "remove it, or give it the other files' header line"
+                if kind == "csv"
+                else "remove it"
+            )
+            raise DataError(f"{path}: the file is empty (no header, no rows): {fix}")
+
+
 def longest_line(path: Path) -> int:
     """The length in bytes of the longest line of ``path`` (read in chunks)."""
     longest, current = 0, 0

@@ -32,6 +32,7 @@ from barenet.streaming.folder import (  # noqa: F401 (GLOB_CHARS, is_dataset_pat
     GLOB_CHARS,
     SUFFIXES,
     check_batch_numbers,
+    check_not_empty,
     csv_block_size,
     dataset_files,
     first_non_number,
@@ -116,6 +117,7 @@ class TableStream:
         if len(formats) > 1:
             raise DataError(f"{path}: mixes Parquet and CSV files; keep one kind per dataset")
         self.format = formats.pop()
+        check_not_empty(self.files, self.format)
         self.sep = self.encoding = None
         self.decimal = decimal if decimal and decimal != "." else None
         if self.format == "csv":
