@@ -181,6 +181,17 @@ def test_streamed_predict_refuses_an_out_folder_it_cannot_make(work, capsys, out
     refused(args, capsys, work, words)
 
 
+@pytest.mark.parametrize("out", ["p.csv", "p.parquet", "sub/p.JSON", "p.txt"])
+def test_streamed_predict_refuses_an_out_named_like_a_file(work, capsys, out):
+    """Not a folder of Parquet parts called p.csv, exit 0: refused, with a name to give."""
+    (work / "sub").mkdir(exist_ok=True)
+    args = ["predict", "--model", "dm.npz", "--data", "d", "--out", out]
+    stem = out.rsplit(".", 1)[0]
+    refused(args, capsys, work, f"give a folder name without a suffix, such as --out {stem}")
+    assert not (work / out).exists()
+    refused([*args[:4], "d/*.parquet", *args[5:]], capsys, work, "folder of Parquet parts")
+
+
 def test_streamed_predict_refuses_an_out_its_glob_would_read(work, capsys):
     args = ["predict", "--model", "dm.npz", "--data", "d/*.parquet", "--out", "d/x.parquet"]
     refused(args, capsys, work, "matched by the input --data")

@@ -28,6 +28,11 @@ from pathlib import Path
 from barenet.errors import BarenetValueError
 
 STDIN = "-"
+# what names a file, not the folder of Parquet parts a streamed predict writes
+FILE_SUFFIXES = {
+    ".csv", ".tsv", ".txt", ".parquet", ".pq", ".json", ".jsonl", ".npz", ".npy", ".xlsx",
+    ".xls", ".feather", ".arrow", ".gz", ".zip", ".pkl", ".h5", ".dat", ".onnx",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,13 @@ def check_predict(args, streamed: bool) -> None:
     Parquet parts when ``--data`` is a folder or glob)."""
     inputs = [("--model", args.model), ("--data", args.data)]
     check_run_paths(inputs, [Output("--out", args.out, folder=streamed)])
+    suffix = Path(args.out).suffix if streamed and args.out else ""
+    if suffix.lower() in FILE_SUFFIXES:
+        raise BarenetValueError(
+            f"--out {args.out}: with a folder or glob as --data, the predictions are a "
+            f"folder of Parquet parts (part-00000.parquet, ...), not one {suffix} file: "
+            f"give a folder name without a suffix, such as --out {Path(args.out).with_suffix('')}"
+        )
 
 
 def check_export(args) -> None:
