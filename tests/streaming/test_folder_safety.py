@@ -346,3 +346,14 @@ def test_fuzzed_folder_layouts_train_on_each_row_once(tmp_path_factory, capsys, 
         assert sum(json.loads(out)["rows"].values()) == 40 * len(before)
     else:
         assert code == 2 and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_globs_test_set_is_named_by_the_glob_and_its_file_count(tmp_path, capsys):
+    """Not "rows of *.csv": the pattern as given, quoted, and how many files it matched."""
+    folder = four_files(tmp_path / "d")
+    pattern = f"{folder}/part[0-2].csv"
+    code, out, err = run(["--data", pattern, "--target", "y", *TRAIN[:-1]], capsys)
+    assert code == 0, err
+    assert f"rows of 3 files matching '{pattern}' (original units)" in out, out
+    code, out, _ = run(["--data", folder, "--target", "y", *TRAIN[:-1]], capsys)
+    assert code == 0 and "rows of d (original units)" in out, out

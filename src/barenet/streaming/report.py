@@ -101,10 +101,21 @@ def metrics_on_test_rows(run) -> dict:
     return {"mse": mse, "rmse": math.sqrt(mse), "mae": sae / n, "r2": r2}
 
 
+def _dataset_name(data: str, files: int) -> str:
+    """What the report calls the data: a folder's name; a glob as given, quoted, and
+    how many files it matched (not ``*.csv``, the last part of the pattern)."""
+    from pathlib import Path
+
+    from barenet.streaming.folder import GLOB_CHARS
+
+    if any(c in data for c in GLOB_CHARS):
+        return f"{files} file{'s' if files != 1 else ''} matching '{data}'"
+    return Path(data).name or data
+
+
 def stream_summary(args, result, fit, run, progress) -> dict:
     """The summary of training on a folder (as ``barenet train``'s on a file), from the
     ``FitResult``."""
-    from pathlib import Path
 
     from barenet.cli.reporting import history_for_json
     from barenet.tables.columns import describe
@@ -112,7 +123,7 @@ def stream_summary(args, result, fit, run, progress) -> dict:
     model = result.model
     validation = result.validation
     return {
-        "dataset": Path(args.data).name or str(args.data),
+        "dataset": _dataset_name(str(args.data), len(run.stream.files)),
         "task": fit.task,
         "rows": fit.rows,
         "validation": "test split" if validation == "watched rows" else validation,
