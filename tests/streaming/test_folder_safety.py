@@ -144,6 +144,34 @@ def test_text_in_a_later_files_number_column_names_the_file_row_and_value(
     assert "part0.csv" in err and "leave the cell empty" in err
 
 
+@pytest.mark.parametrize("command", ["train", "predict"])
+def test_text_past_the_first_block_names_the_file_row_and_value(tmp_path, capsys, command):
+    """Text in a number column beyond the rows Arrow guessed the type from (its first
+    megabyte): not Arrow's "CSV conversion error to double", with its own row count. An
+    unread column before it shifts no column number."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for i in range(2):
+        n = 40_000
+        frame = pd.DataFrame({"note": ["skip"] * n, "x": rng.normal(size=n).astype(object)})
+        frame["y"] = rng.normal(size=n)
+        if i == 1:
+            frame.loc[35_000, "x"] = "hello"
+        frame.to_csv(folder / f"part{i}.csv", index=False)
+    args = ["--data", folder, "--target", "y", "--drop", "note", *TRAIN]
+    if command == "predict":
+        (folder / "part1.csv").rename(tmp_path / "part1.csv")
+        assert run([*args, "--save", tmp_path / "m.npz"], capsys)[0] == 0
+        (tmp_path / "part1.csv").rename(folder / "part1.csv")
+        args = ["predict", "--model", tmp_path / "m.npz", "--data", folder]
+        args += ["--out", tmp_path / "preds"]
+    code, _, err = run(args, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "part1.csv: column 'x', data row 35001: 'hello' is not a number" in err, err
+    assert "leave the cell empty" in err
+
+
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 @pytest.mark.parametrize("content", [b"", b"\n\n"])
 def test_an_empty_file_in_a_folder_is_named_as_empty(tmp_path, capsys, kind, content):

@@ -201,6 +201,30 @@ def first_non_number(path, name: str, parse, decimal=None) -> str | None:
     return None
 
 
+def not_a_number(path, name: str, bad: str, where) -> str:
+    """The message for the value ``bad`` (``"data row 601: 'hello'"``) of column ``name``
+    of ``path``, a column read as numbers (as it is in ``where``)."""
+    return (
+        f"{path}: column {name!r}, {bad} is not a number, but the column holds numbers in "
+        f"{where}: correct that value, or leave the cell empty if it is missing (a column "
+        "has one type in every row of every file)"
+    )
+
+
+def conversion_failure(path, error, names, parse, decimal=None) -> str | None:
+    """For Arrow's "In CSV column #1: ... CSV conversion error to double" reading the CSV
+    file ``path`` (columns ``names``, in the file's order): the message naming the
+    column, data row and value (``not_a_number``), or None if it is another error."""
+    import re
+
+    found = re.search(r"CSV column #(\d+).*conversion error to (double|float|int)", str(error))
+    if not found or int(found.group(1)) >= len(names):
+        return None
+    name = names[int(found.group(1))]
+    bad = first_non_number(path, name, parse, decimal)
+    return None if bad is None else not_a_number(path, name, bad, "the rows before it")
+
+
 def parquet_damage(path) -> str | None:
     """Where a Parquet file that failed to read is damaged: ``"column 'x', data rows
     201-400"`` (the first column chunk that does not decode), or None if none fails

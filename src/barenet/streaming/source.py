@@ -33,10 +33,12 @@ from barenet.streaming.folder import (  # noqa: F401 (GLOB_CHARS, is_dataset_pat
     SUFFIXES,
     check_batch_numbers,
     check_not_empty,
+    conversion_failure,
     csv_block_size,
     dataset_files,
     first_non_number,
     is_dataset_path,
+    not_a_number,
     parquet_damage,
 )
 
@@ -235,11 +237,7 @@ class TableStream:
         bad = first_non_number(path, field.name, self._csv_options, self.decimal)
         if bad is None:
             return said
-        return (
-            f"{path}: column {field.name!r}, {bad} is not a number, but the column holds "
-            f"numbers in {where}: correct that value, or leave the cell empty if it is "
-            "missing (every file's column must have one type)"
-        )
+        return not_a_number(path, field.name, bad, where)
 
     @property
     def names(self) -> list[str]:
@@ -275,6 +273,11 @@ class TableStream:
             except DataError:
                 raise
             except Exception as error:
+                if self.format == "csv":
+                    names = fragment.physical_schema.names
+                    said = conversion_failure(path, error, names, self._csv_options, self.decimal)
+                    if said:
+                        raise DataError(said) from None
                 damage = parquet_damage(path) if self.format == "parquet" else None
                 raise DataError(_unreadable(path, error, row, damage)) from None
 
