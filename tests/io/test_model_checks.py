@@ -269,3 +269,20 @@ def test_a_size_that_is_not_a_whole_number_is_refused_by_name(tmp_path, size):
     message = str(caught.value)
     assert f"layer 0 (linear): the record's in_dim is {size!r}, not a whole number" in message
     assert "the file was altered" in message
+
+
+def test_a_parameterless_layers_size_that_is_not_a_whole_number_names_the_layer(tmp_path):
+    """A layer with no stored shapes (an ensemble's mean) is refused by its constructor:
+    the message names the layer too."""
+    from barenet.tabular.ensemble import EnsembleLinear, EnsembleMean, MemberScale
+
+    model = MLP(
+        [MemberScale(2, 3), EnsembleLinear(3, 1, k=2, seed=0), EnsembleMean(2, 1)], MSE(), 0.1
+    )
+    path = barenet.save(model, tmp_path / "e.npz")
+
+    def claim(meta):
+        meta["record"]["layers"][2]["config"]["k"] = 2.0
+
+    with pytest.raises(ModelFileError, match=r"layer 2 \(ensemble_mean\): EnsembleMean k must"):
+        barenet.load(_tamper(path, claim))

@@ -125,13 +125,17 @@ def _built(record: dict, *, undrawn: bool) -> MLP:
         init_rng = _undrawn()(init_rng.bit_generator)
     streams = {"init": init_rng, "dropout": dropout_rng}
     layers = []
-    for spec in record["layers"]:
+    for i, spec in enumerate(record["layers"]):
         cls = LAYERS.lookup(spec["type"])
         config = dict(spec["config"])
         stream = getattr(cls, "seed_stream", None)
         if stream is not None:
             config["seed"] = streams[stream]
-        layers.append(cls(**config))
+        try:
+            layers.append(cls(**config))
+        except (TypeError, ValueError) as error:  # name the layer whose record is wrong
+            error.args = (f"layer {i} ({spec['type']}): {error}", *error.args[1:])
+            raise
     loss = record["loss"]
     optimizer = record.get("optimizer")
     model = MLP(
