@@ -526,13 +526,16 @@ def _cell(value, passed: bool = False) -> str:
     return str(value)
 
 
-def _read_rows(args, prep, where, text=()):
+def _read_rows(args, prep, where, text=(), also=()):
     """The raw rows of ``--data``, with the columns the model needs (a clear error
-    naming the file and the first missing column otherwise)."""
+    naming the file and the first missing column otherwise), ``text`` (``--keep``: read
+    as written) and ``also`` (the target); the others are never read into numbers."""
     from barenet.tables.columns import require_columns
 
     reading = with_model_reading(args, prep)  # the training file's --sep, --decimal, ...
-    frame = read_data(reading, args.data, text=[n for n in text if n not in prep.feature_names])
+    text = [n for n in text if n not in prep.feature_names]
+    wanted = [*prep.feature_names, *text, *also]
+    frame = read_data(reading, args.data, text=text, columns=wanted)
     require_columns(frame, prep.feature_names, where)
     check_feature_numbers(frame, prep, where)
     return frame
@@ -605,7 +608,7 @@ def run_evaluate(args, stdout=None) -> int:
     )
 
     target = args.target or prep.target_name
-    frame = _read_rows(args, prep, args.data)
+    frame = _read_rows(args, prep, args.data, also=[target])
     require_columns(frame, [target], args.data)
     if notice := evaluation.target_notice(target, prep.target_name):
         print(f"Note: {notice}", file=sys.stderr)

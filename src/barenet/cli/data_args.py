@@ -89,8 +89,9 @@ def add_reader_arguments(group) -> None:
     )
 
 
-def read_data(args, path, notices=None, drop=(), text=()):
-    """``read_table`` of ``path`` with the reader options in ``args``."""
+def read_data(args, path, notices=None, drop=(), text=(), columns=None):
+    """``read_table`` of ``path`` with the reader options in ``args`` (``columns``: the
+    ones wanted, others left out unchecked)."""
     return read_table(
         path,
         sep=getattr(args, "sep", None),
@@ -101,6 +102,7 @@ def read_data(args, path, notices=None, drop=(), text=()):
         text=text,
         thousands=getattr(args, "thousands", None),
         bad_rows=getattr(args, "bad_rows", "error"),
+        columns=columns,
     )
 
 

@@ -67,6 +67,7 @@ def read_table(
     text=(),
     thousands=None,
     bad_rows="error",
+    columns=None,
 ):
     """A pandas DataFrame of a CSV file (plain or compressed: ``.gz``, ``.bz2``, ``.xz``,
     ``.zip``), a Parquet file, or an Excel workbook if openpyxl is installed.
@@ -76,7 +77,9 @@ def read_table(
     unnamed leading column holding 0..n-1 or 1..n (a saved pandas index) is dropped;
     ``notices`` (a list) receives one line saying so, and one for each column of
     percentages or amounts read as numbers. Columns named in ``text`` are read as
-    written (identifiers such as ``00042`` keep their zeros). ``thousands`` is the
+    written (identifiers such as ``00042`` keep their zeros), never checked as numbers.
+    ``columns``, if given, names the columns wanted: the others are left out unchecked,
+    as ``drop`` does (``predict`` reads only the model's columns). ``thousands`` is the
     thousands separator, if the file uses one. A repeated column name, a row with the
     wrong number of fields (unless ``bad_rows="skip"``: left out and counted), and an
     infinite or unscalably large number are ``DataError`` naming the place.
@@ -99,8 +102,10 @@ def read_table(
     frame = _without_saved_index(frame, path, notices)
     require_columns(frame, drop, path)
     frame = frame.drop(columns=list(drop))  # a dropped column is never checked
-    reading.numbers_written_as_text(frame, notices, path)
-    reading.check_finite(frame, path)
+    if columns is not None:  # so is a column not asked for
+        frame = frame[[name for name in frame.columns if name in set(columns)]]
+    reading.numbers_written_as_text(frame, notices, path, skip=text)
+    reading.check_finite(frame, path, skip=text)
     return frame
 
 

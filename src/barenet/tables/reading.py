@@ -193,12 +193,15 @@ def _parse(pattern, texts):
     return values
 
 
-def numbers_written_as_text(frame, notices, path) -> None:
+def numbers_written_as_text(frame, notices, path, skip=()) -> None:
     """Columns of percentages (``12%``) or amounts (``$1,200``, ``5 €``) become numbers
-    in place (12 and 1200), with a notice each; other columns are left alone."""
+    in place (12 and 1200), with a notice each; other columns (and those in ``skip``,
+    read as written) are left alone."""
     import pandas as pd
 
     for name in frame.columns:
+        if name in skip:
+            continue
         column = frame[name]
         if column.dtype.kind != "O":
             continue
@@ -231,13 +234,13 @@ def thousands_advice(name, present) -> str | None:
     return None
 
 
-def check_finite(frame, path) -> None:
+def check_finite(frame, path, skip=()) -> None:
     """A ``DataError`` naming the column and the 1-based data row of the first infinite
     value, or of a number too large to scale (beyond ``MAX_ABS_VALUE``), in a numeric
-    column."""
+    column not in ``skip``."""
     for name in frame.columns:
         column = frame[name]
-        if column.dtype.kind not in "iuf":
+        if column.dtype.kind not in "iuf" or name in skip:
             continue
         values = column.to_numpy(np.float64, na_value=np.nan)
         bad = np.flatnonzero(np.isinf(values) | (np.abs(np.nan_to_num(values)) > MAX_ABS_VALUE))
