@@ -48,3 +48,22 @@ def test_predict_and_evaluate_ignore_a_column_the_model_does_not_use(
     assert "mse:" in out
     # a column the model uses is still checked
     assert run([*TRAIN, "--data", data, "--target", "y"], capsys)[0] == 2
+
+
+def test_export_onnx_refuses_to_overwrite_a_model_or_a_table(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    small_frame().to_csv("t.csv", index=False)
+    for name in ("m.npz", "other.npz"):
+        assert run([*TRAIN, "--data", "t.csv", "--target", "y", "--save", name], capsys)[0] == 0
+    before = {p: (tmp_path / p).read_bytes() for p in ("other.npz", "t.csv")}
+    (tmp_path / "renamed.onnx").write_bytes(before["other.npz"])  # a model named .onnx
+    before["renamed.onnx"] = before["other.npz"]
+    for out in before:
+        code, printed, err = run(["export-onnx", "--model", "m.npz", "--out", out], capsys)
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"--out {out}: already exists" in err and "ending in .onnx" in err
+        assert (tmp_path / out).read_bytes() == before[out]
+    assert run(["export-onnx", "--model", "m.npz", "--out", "m.onnx"], capsys)[0] == 0
+    first = (tmp_path / "m.onnx").read_bytes()
+    assert not first.startswith(b"PK")
+    assert run(["export-onnx", "--model", "m.npz", "--out", "m.onnx"], capsys)[0] == 0  # again

@@ -215,8 +215,20 @@ def check_predict(args, streamed: bool) -> None:
 
 
 def check_export(args) -> None:
-    """``barenet export-onnx``: ``--model`` against ``--out``."""
+    """``barenet export-onnx``: ``--model`` against ``--out``; an existing ``--out`` is
+    replaced only if it is named ``.onnx`` and is not a zip archive (a barenet model)."""
     check_run_paths([("--model", args.model)], [Output("--out", args.out)])
+    out = Path(args.out)
+    if not out.is_file():
+        return
+    with open(out, "rb") as file:
+        zipped = file.read(2) == b"PK"  # every .npz (a barenet model) is a zip archive
+    if zipped or out.suffix.lower() != ".onnx":
+        what = "a barenet model file (a zip archive)" if zipped else "a file not named .onnx"
+        raise BarenetValueError(
+            f"--out {args.out}: already exists and is {what}, which export-onnx would "
+            f"overwrite; give a new path ending in .onnx, such as --out {out.stem}.onnx"
+        )
 
 
 def check_reads(args) -> None:
