@@ -67,3 +67,20 @@ def test_export_onnx_refuses_to_overwrite_a_model_or_a_table(tmp_path, capsys, m
     first = (tmp_path / "m.onnx").read_bytes()
     assert not first.startswith(b"PK")
     assert run(["export-onnx", "--model", "m.npz", "--out", "m.onnx"], capsys)[0] == 0  # again
+
+
+def test_evaluate_prints_huge_errors_in_scientific_notation(tmp_path, capsys, monkeypatch):
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    frame = small_frame()
+    frame.to_csv("t.csv", index=False)
+    frame.assign(y=frame["y"] * 1e29).to_csv("huge.csv", index=False)
+    assert run([*TRAIN, "--data", "t.csv", "--target", "y", "--save", "m.npz"], capsys)[0] == 0
+    code, out, err = run(["evaluate", "--model", "m.npz", "--data", "huge.csv"], capsys)
+    assert code == 0, err
+    shown = dict(line.split(": ") for line in out.splitlines())
+    assert all(len(shown[key]) < 14 for key in ("mse", "rmse", "mae")), shown
+    assert shown["mae"].endswith(("e+28", "e+29")) and "," not in shown["mae"]
+    code, out, _ = run(["evaluate", "--model", "m.npz", "--data", "huge.csv", "--json"], capsys)
+    assert code == 0 and float(shown["mae"]) == pytest.approx(json.loads(out)["mae"], rel=1e-3)

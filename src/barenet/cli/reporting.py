@@ -124,8 +124,11 @@ def plural(count: int, word: str) -> str:
 
 def number(value: float) -> str:
     """A metric as shown in the summary: 4 decimals, thousands grouped and no decimals
-    from 10,000 on (``826,121,011``), scientific below 0.001 (``2.500e-05``)."""
+    from 10,000 on (``826,121,011``), scientific below 0.001 (``2.500e-05``) and from
+    1e15 on (``2.8036e+29``, not 30 digits of which only 17 mean anything)."""
     size = abs(value)
+    if size >= 1e15 and np.isfinite(value):
+        return f"{value:.4e}"
     if size >= 1e4:
         return f"{value:,.0f}"
     if size >= 1e-3 or size == 0 or not np.isfinite(value):
