@@ -84,3 +84,27 @@ def test_evaluate_prints_huge_errors_in_scientific_notation(tmp_path, capsys, mo
     assert shown["mae"].endswith(("e+28", "e+29")) and "," not in shown["mae"]
     code, out, _ = run(["evaluate", "--model", "m.npz", "--data", "huge.csv", "--json"], capsys)
     assert code == 0 and float(shown["mae"]) == pytest.approx(json.loads(out)["mae"], rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "cell, words",
+    [
+        ("1e400", "'1e400' overflows float64"),
+        ("-1E+400", "'-1E+400' overflows float64"),
+        ("inf", "inf is not a finite number"),
+    ],
+)
+def test_a_cell_beyond_float64_is_named_as_written(tmp_path, capsys, monkeypatch, cell, words):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "o.csv").write_text(f"x,y\n1,2\n{cell},3\n2,4\n")
+    code, _, err = run([*TRAIN, "--data", "o.csv", "--target", "y"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"o.csv: column 'x', data row 2: {words}" in err
+
+
+def test_as_numbers_names_an_overflowing_text_cell_as_written():
+    from barenet.errors import DataError
+    from barenet.tables.columns import as_numbers
+
+    with pytest.raises(DataError, match=r"column 'x', data row 2: '1e400' overflows float64"):
+        as_numbers(pd.Series(["1.5", "1e400"], dtype=object), "x")

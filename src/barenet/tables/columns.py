@@ -96,7 +96,10 @@ def read_table(
     options = {"decimal": decimal, "thousands": thousands, "text": text}
     frame = _read_file(path, kind, sep, encoding, bad_rows, notices, options)
     reading.check_names(frame.columns, path)
+    written = frame.attrs.pop("written", None)  # infinite cells' text (CSV only)
     frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+    if written is not None:
+        written.columns = [str(c).replace("\ufeff", "").strip() for c in written.columns]
     if len(frame) == 0:
         raise DataError(f"{path}: the file has a header but no data rows")
     frame = _without_saved_index(frame, path, notices)
@@ -105,7 +108,7 @@ def read_table(
     if columns is not None:  # so is a column not asked for
         frame = frame[[name for name in frame.columns if name in set(columns)]]
     reading.numbers_written_as_text(frame, notices, path, skip=text)
-    reading.check_finite(frame, path, skip=text)
+    reading.check_finite(frame, path, skip=text, written=written)
     return frame
 
 
@@ -160,17 +163,22 @@ def _read_csv(path, kind, sep, encoding, bad_rows, notices, *, decimal, thousand
                 f"skipped {len(bad)} rows of {path.name} with the wrong number of "
                 f"fields (lines {shown})"
             )
-    return pd.read_csv(
-        path,
-        sep=sep,
-        decimal=decimal,
-        thousands=thousands,
-        encoding=encoding,
-        compression=reading.compression(kind),
-        skipinitialspace=True,
-        skiprows=skip or None,
-        dtype={name: str for name in text} or None,
-    )
+    options = {
+        "sep": sep,
+        "decimal": decimal,
+        "thousands": thousands,
+        "encoding": encoding,
+        "compression": reading.compression(kind),
+        "skipinitialspace": True,
+        "skiprows": skip or None,
+    }
+    frame = pd.read_csv(path, **options, dtype={name: str for name in text} or None)
+    infinite = [
+        n for n in frame.columns if frame[n].dtype.kind == "f" and np.isinf(frame[n]).any()
+    ]
+    if infinite:  # '1e400' or 'inf'? the cells as written, for the error check_finite raises
+        frame.attrs["written"] = pd.read_csv(path, **options, usecols=infinite, dtype=str)
+    return frame
 
 
 def _without_saved_index(frame, path, notices):

@@ -77,7 +77,11 @@ def as_numbers(column, name: str):
     huge = np.flatnonzero(np.abs(np.nan_to_num(numbers, posinf=np.inf)) > MAX_ABS_VALUE)
     if len(huge):  # inf, or a number whose square overflows: it cannot be scaled
         position = huge[0]
-        raise DataError(describe_bad_number(name, _row(column, position) - 1, numbers[position]))
+        raise DataError(
+            describe_bad_number(
+                name, _row(column, position) - 1, numbers[position], column.iloc[position]
+            )
+        )
     return numbers
 
 

@@ -234,10 +234,11 @@ def thousands_advice(name, present) -> str | None:
     return None
 
 
-def check_finite(frame, path, skip=()) -> None:
+def check_finite(frame, path, skip=(), written=None) -> None:
     """A ``DataError`` naming the column and the 1-based data row of the first infinite
     value, or of a number too large to scale (beyond ``MAX_ABS_VALUE``), in a numeric
-    column not in ``skip``."""
+    column not in ``skip``; ``written`` (a DataFrame of text, optional) holds cells as
+    written in the file, to name ``1e400`` as such rather than as ``inf``."""
     for name in frame.columns:
         column = frame[name]
         if column.dtype.kind not in "iuf" or name in skip:
@@ -245,7 +246,8 @@ def check_finite(frame, path, skip=()) -> None:
         values = column.to_numpy(np.float64, na_value=np.nan)
         bad = np.flatnonzero(np.isinf(values) | (np.abs(np.nan_to_num(values)) > MAX_ABS_VALUE))
         if len(bad):
-            raise DataError(f"{path}: {describe_bad_number(name, bad[0], values[bad[0]])}")
+            cell = written[name].iloc[bad[0]] if written is not None and name in written else None
+            raise DataError(f"{path}: {describe_bad_number(name, bad[0], values[bad[0]], cell)}")
         if column.dtype.kind in "iu":
             check_exact_integers(column, name, values, path)
 
@@ -268,11 +270,20 @@ def check_exact_integers(column, name, values: np.ndarray, path) -> None:
         )
 
 
-def describe_bad_number(name, position: int, value: float) -> str:
-    """The message for a value that is not a usable finite number."""
+def describe_bad_number(name, position: int, value: float, written=None) -> str:
+    """The message for a value that is not a usable finite number; ``written`` is the
+    cell as written in the file, when known (``'1e400'``, which float64 reads as inf)."""
+    where = f"column {name!r}, data row {position + 1}"
+    text = str(written).strip() if isinstance(written, str) else None
+    if text and np.isinf(value) and text.lstrip("+-").lower() not in ("inf", "infinity"):
+        return (
+            f"{where}: {text!r} overflows float64, whose largest number is about 1.8e308 "
+            f"(barenet reads numbers up to {MAX_ABS_VALUE:g} in size): change its unit in the "
+            "file, or leave the cell empty if the value is missing"
+        )
     what = (
         "is not a finite number (a missing value must be an empty cell)"
         if not np.isfinite(value)
         else f"is too large (barenet reads numbers up to {MAX_ABS_VALUE:g} in size)"
     )
-    return f"column {name!r}, data row {position + 1}: {float(value)!r} {what}"
+    return f"{where}: {float(value)!r} {what}"
