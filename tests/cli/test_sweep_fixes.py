@@ -108,3 +108,27 @@ def test_as_numbers_names_an_overflowing_text_cell_as_written():
 
     with pytest.raises(DataError, match=r"column 'x', data row 2: '1e400' overflows float64"):
         as_numbers(pd.Series(["1.5", "1e400"], dtype=object), "x")
+
+
+@pytest.mark.parametrize(
+    "column, cell, words",
+    [
+        ("when", "2020-13-45", "'2020-13-45' is not a date"),
+        ("flag", "maybe", "'maybe' is not true or false"),
+        ("a", "abc", "'abc' is not a number"),
+    ],
+)
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_cell_errors_name_the_file(tmp_path, capsys, monkeypatch, command, column, cell, words):
+    monkeypatch.chdir(tmp_path)
+    frame = small_frame(40)
+    frame["when"] = pd.date_range("2020-01-01", periods=40).strftime("%Y-%m-%d")
+    frame["flag"] = ["true", "false"] * 20
+    frame.to_csv("d.csv", index=False)
+    assert run([*TRAIN, "--data", "d.csv", "--target", "y", "--save", "d.npz"], capsys)[0] == 0
+    frame = frame.astype({"a": object})
+    frame.loc[2, column] = cell
+    frame.to_csv("bad.csv", index=False)
+    code, _, err = run([command, "--model", "d.npz", "--data", "bad.csv"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"error: bad.csv: column '{column}', data row 3: {words}" in err

@@ -23,6 +23,7 @@ from barenet.cli.data_args import (
     check_route_options,
     load_data,
     names_option,
+    predict_rows,
     read_data,
     with_model_reading,
 )
@@ -558,7 +559,7 @@ def run_predict(args, stdout=None) -> int:
 
     require_columns(frame, keep, args.data)
     tally = {}
-    predictions = prep.predict(model, frame, tally)
+    predictions = predict_rows(prep, model, frame, args.data, tally)
     _print_tally(tally)
     column = f"predicted_{prep.target_name}"
     header = list(keep) + (
@@ -620,7 +621,7 @@ def run_evaluate(args, stdout=None) -> int:
         frame = frame[~blank]
     truth = target_values(frame[target], target)
     tally = {}
-    predictions = prep.predict(model, frame, tally)
+    predictions = predict_rows(prep, model, frame, args.data, tally)
     _print_tally(tally)
     if prep.classes is not None:
         labels = prep.labels(truth)

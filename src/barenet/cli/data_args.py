@@ -110,6 +110,17 @@ def read_data(args, path, notices=None, drop=(), text=(), columns=None):
 READING_OPTIONS = ("sep", "decimal", "encoding", "thousands")
 
 
+def predict_rows(prep, model, frame, where, tally=None):
+    """``prep.predict``, a ``DataError`` naming a cell (a date, a true/false value:
+    ``column 'when', data row 3: ...``) prefixed with the file, as the numbers' are."""
+    try:
+        return prep.predict(model, frame, tally)
+    except DataError as error:
+        if str(error).startswith("column "):
+            raise DataError(f"{where}: {error}") from None
+        raise
+
+
 def reading_options(args) -> dict | None:
     """``{"sep": ";", "decimal": ","}``: the reading options given (None when none was)."""
     given = {name: getattr(args, name, None) for name in READING_OPTIONS}
