@@ -70,7 +70,7 @@ def fit_inputs(estimator, X, *, where: str = "X") -> tuple[np.ndarray, Preproces
         if not specs:
             raise DataError(f"{where}: no usable feature column ({', '.join(dropped)})")
         if dropped:
-            warnings.warn(f"{where}: left out: {'; '.join(dropped)}", UserWarning, stacklevel=3)
+            warnings.warn(f"{where}: left out: {'; '.join(dropped)}", UserWarning, stacklevel=4)
         x = encode(X, specs)
         names, encoded = [str(name) for name in X.columns], encoded_names(specs)
     else:
