@@ -93,6 +93,18 @@ def test_a_column_of_dates_with_zone_names_trains_as_dates_read_in_utc():
         encode(pd.DataFrame({"when": ["2021-07-01 10:00 CET"], "x": [1.0]}), specs)
 
 
+@pytest.mark.parametrize("zone", ["CET", "Mars/Olympus", "europe/paris"])
+def test_a_column_of_dates_with_zones_not_read_says_so_when_left_out(zone):
+    days = [f"2021-05-{d % 28 + 1:02d} {d % 24:02d}:00 {zone}" for d in range(40)]
+    specs, dropped = fit_columns(pd.DataFrame({"when": days, "x": np.arange(40.0) % 7}))
+    assert [s["name"] for s in specs] == ["x"]
+    assert dropped == [
+        f"when (dates with a time zone that is not read, e.g. '2021-05-01 00:00 {zone}' "
+        "(data row 1): write the zone as an offset (+01:00), Z, UTC or an IANA name "
+        "(Europe/Paris) to use it as a date column)"
+    ]
+
+
 def test_nanoseconds_do_not_hide_early_dates():
     # pandas reads a batch holding 7 fractional digits in ns, where year 2 cannot be
     early = "0002" if PANDAS_3 else "1700"
