@@ -206,11 +206,9 @@ def test_dataframes_of_numbers_are_taken_and_text_columns_encoded():
     assert list(model.feature_names_in_) == ["a", "b"] and model.predict(frame).shape == (40,)
     frame["city"] = ["x", "y"] * 20  # text: one-hot, as barenet train does
     model = BarenetClassifier(epochs=1, random_state=0).fit(frame, (frame["a"] > 20))
-    # "a" numbers the rows 0..39: an identifier, left out as barenet train leaves it out
-    assert list(model.get_feature_names_out()) == ["b", "city=x", "city=y"]
-    assert model.preprocessing_.extra["dropped"] == [
-        "a (an identifier: consecutive integers, one per row)"
-    ]
+    # "a" numbers the rows 0..39: kept (barenet train leaves it out), as a CV fold keeps it
+    assert list(model.get_feature_names_out()) == ["a", "b", "city=x", "city=y"]
+    assert model.preprocessing_.extra["dropped"] == []
 
 
 def test_the_tabular_recipe_fills_the_parameters_left_at_their_defaults():

@@ -86,10 +86,14 @@ def row_id_columns(frame) -> list[str]:
     ]
 
 
-def fit_columns(frame, max_categories: int = MAX_CATEGORIES) -> tuple[list[dict], list[str]]:
+def fit_columns(
+    frame, max_categories: int = MAX_CATEGORIES, *, row_ids: bool = True
+) -> tuple[list[dict], list[str]]:
     """``(specs, dropped)``: the column specifications learned from ``frame`` (the
     training rows), and a note for each column left out (constant, all missing, or a
-    text identifier with one value per row)."""
+    text identifier with one value per row). ``row_ids=False`` keeps a numeric column
+    that numbers the rows (the estimators: a subset of the rows, such as a
+    cross-validation fold, would not number them, and would keep it)."""
     specs, dropped = [], []
     for name in frame.columns:
         column = frame[name]
@@ -105,7 +109,7 @@ def fit_columns(frame, max_categories: int = MAX_CATEGORIES) -> tuple[list[dict]
             specs.append(_numeric_spec(name, "bool", values))
         elif column.dtype.kind in "iuf" or _mostly_numbers(column):
             values = as_numbers(column, name)
-            if _is_row_number(values):
+            if row_ids and _is_row_number(values):
                 dropped.append(f"{name} (an identifier: consecutive integers, one per row)")
                 continue
             specs.append(_numeric_spec(name, "numeric", values))

@@ -8,8 +8,9 @@ Rules (``barenet.tables.dates`` builds the column specs on them):
 - ISO 8601 (``2010-01-31``, ``2010-01-31T06:30:00Z``, ``2010-01``) or one format pandas
   infers from the values (``31/01/2010``, ``Jan 31, 2010``), with a 4-digit year, a month
   and a day; a time zone is an offset (``+01:00``), ``Z``, ``UTC`` or ``GMT`` in any case,
-  or a name pandas knows (``Europe/Paris``); a zone name it does not know makes that value
-  unreadable, never an exception;
+  or an IANA name after an ISO date and time (``2021-05-01 10:00 Europe/Paris``, each
+  zone read at once); a zone name no zone has, an abbreviation (``CET``), or a local time
+  the zone skips or repeats makes that value unreadable, never an exception;
 - any number of fractional digits of a second (read to the microsecond);
 - a column is a date column when all its values are dates of one format, or all but a
   few odd ones (``ODD_VALUES_AT_MOST`` distinct values in at most 1% of the rows, with at
@@ -32,9 +33,11 @@ MIN_DATES = 20  # a column with odd values needs at least this many dates
 ODD_VALUES_AT_MOST = 3  # distinct odd values a date column may hold
 ISO = re.compile(
     r"\d{4}-\d{1,2}(-\d{1,2}([T ]\d{1,2}(:\d{2}(:\d{2}([.,]\d+)?)?)?)?)?"
-    r"\s*(Z|UTC|GMT|[+-]\d{2}(:?\d{2})?)?",
+    r"\s*(Z|UTC|GMT|[+-]\d{2}(:?\d{2})?|[A-Za-z]+(/[A-Za-z0-9_+-]+)+)?",
     re.IGNORECASE,
 )
+# an ISO date and time followed by an IANA time-zone name (``Europe/Paris``)
+_ZONE_NAME = re.compile(r"(.*\d)\s*([A-Za-z]+(?:/[A-Za-z0-9_+-]+)+)")
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _RELATIVE_WORDS = r"\b(?:now|today|tonight|tomorrow|yesterday|ago|next|last|this)\b"
 RELATIVE = re.compile(_RELATIVE_WORDS, re.IGNORECASE)
@@ -147,6 +150,31 @@ def parse(text, fmt: str) -> np.ndarray:
         if fmt == ISO8601:
             again = again.str.replace(_UTC_SUFFIX, "+00:00", regex=True)
         seconds[retry] = _read_chunks(again, fmt)[0]
+    zoned = np.isnan(seconds) & keep
+    if fmt == ISO8601 and zoned.any():
+        seconds[zoned] = _read_zone_names(text[zoned])
+    return seconds
+
+
+def _read_zone_names(text) -> np.ndarray:
+    """Seconds since 1970 (n,) of ISO text ending in an IANA time-zone name
+    (``2021-05-01 10:00 Europe/Paris``): each zone's values read at once as local
+    times of that zone; NaN where a value has no name, a name no zone has, or a local
+    time the zone skips or repeats (a change of clocks)."""
+    import pandas as pd
+
+    parts = text.str.extract(_ZONE_NAME)
+    seconds = np.full(len(text), np.nan)
+    for zone in parts[1].dropna().unique():
+        here = (parts[1] == zone).to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            local = pd.to_datetime(parts[0][here], format=ISO8601, errors="coerce")
+            try:
+                stamps = local.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+            except Exception:  # no such zone (pytz or zoneinfo raise their own errors)
+                continue
+        seconds[here] = _seconds(stamps.dt.tz_convert("UTC"))
     return seconds
 
 
@@ -201,7 +229,10 @@ def not_a_date(name: str, column, position: int, fmt: str) -> str:
     if isinstance(value, str) and RELATIVE.search(value):
         why += "; a relative word is never read as the clock: write the date itself"
     elif isinstance(value, str) and re.search(r"\d:\d\d.*[A-Za-z]{2,}", value):
-        why += "; give a time zone as an offset (+01:00), Z, UTC or a name (Europe/Paris)"
+        why += (
+            "; give a time zone as an offset (+01:00), Z, UTC or an IANA name "
+            "(Europe/Paris); abbreviations such as CET or PST are not read"
+        )
     return f"column {name!r}, data row {data_row(column, position)}: {value!r} is not {why}"
 
 

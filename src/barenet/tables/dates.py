@@ -44,6 +44,8 @@ for ONNX (``onnx_export`` takes a date as seconds since 1970-01-01 UTC).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from barenet._checks import data_row
@@ -72,6 +74,10 @@ LABELS = {
     "hour": "hour sin/cos",
 }
 _DATE_OBJECTS = ("date", "datetime", "datetime64")
+# an ISO date and time with a word after it: a time zone written in a way not read
+_ZONE_WORD = re.compile(
+    r"\s*\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}(:\d{2}){0,2}([.,]\d+)?\s*[A-Za-z][\w/+-]*\s*"
+)
 
 
 def date_format(column) -> str | None:
@@ -106,7 +112,7 @@ def mostly_dates(column) -> str | None:
     text = column.dropna().str.strip()
     best = best_format(text)
     if best is None:
-        return None
+        return _unread_zones(text)
     fmt, odd = best
     shown = ", ".join(
         f"{text.iloc[i]!r} (data row {data_row(text, i)})" for i in np.flatnonzero(odd)[:3]
@@ -114,6 +120,22 @@ def mostly_dates(column) -> str | None:
     return (
         f"mostly dates ({fmt}), but {int(odd.sum())} values are not, e.g. {shown}: correct "
         "them, or leave those cells empty, to use it as a date column"
+    )
+
+
+def _unread_zones(text) -> str | None:
+    """Why a text column of dates and times with a time zone barenet does not read
+    (``CET``, ``Mars/Base``) is no date column; None if at most half its first 1000
+    values are."""
+    text = text.head(1000)
+    zoned = np.fromiter((_ZONE_WORD.fullmatch(v) is not None for v in text), bool, len(text))
+    if not len(text) or zoned.mean() <= 0.5:
+        return None
+    first = int(np.flatnonzero(zoned)[0])
+    return (
+        f"dates with a time zone that is not read, e.g. {text.iloc[first]!r} (data row "
+        f"{data_row(text, first)}): write the zone as an offset (+01:00), Z, UTC or an "
+        "IANA name (Europe/Paris) to use it as a date column"
     )
 
 
