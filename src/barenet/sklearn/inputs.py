@@ -141,7 +141,7 @@ def _check_column(column, name, where: str) -> None:
         )
     if kind in "iu":
         try:
-            check_exact_integers(column, name, column.to_numpy(np.float64), where)
+            check_exact_integers(column, name, column.to_numpy(np.float64, na_value=np.nan), where)
         except DataError as error:  # the command line's check, with an estimator's fix
             found = str(error).split(": if it is an identifier")[0]
             raise DataError(

@@ -68,6 +68,11 @@ def as_numbers(column, name: str):
     bad = np.flatnonzero(np.isnan(numbers) & column.notna().to_numpy())
     if len(bad):
         value = column.iloc[bad[0]]
+        overflow = _overflowing(value)
+        if overflow is not None:  # older pandas reads '1e400' as not a number, not inf
+            from barenet.tables.reading import describe_bad_number
+
+            raise DataError(describe_bad_number(name, _row(column, bad[0]) - 1, overflow, value))
         raise DataError(
             f"column {name!r}, data row {_row(column, bad[0])}: {value!r} is not a number "
             "(a missing value must be an empty cell)"
@@ -83,6 +88,16 @@ def as_numbers(column, name: str):
             )
         )
     return numbers
+
+
+def _overflowing(value) -> float | None:
+    """``inf`` (signed) when ``value`` is text of a number too large for float64
+    (``'1e400'``), else None."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return number if np.isinf(number) else None
 
 
 def as_bools(column, name: str):
