@@ -286,3 +286,51 @@ def test_a_parameterless_layers_size_that_is_not_a_whole_number_names_the_layer(
 
     with pytest.raises(ModelFileError, match=r"layer 2 \(ensemble_mean\): EnsembleMean k must"):
         barenet.load(_tamper(path, claim))
+
+
+def _free_text_file(tmp_path):
+    """A small saved classifier with a free-text column (``job``) and a number."""
+    from text_tables import titled
+
+    from barenet.cli.data_args import split_table
+
+    frame = titled(300)
+    y = pd.Series(np.where(frame["y"] > 0.5, "yes", "no"))
+    split = split_table(frame[["job", "x"]], y, "y")
+    model = MLP([Linear(split.x_train.shape[1], 2, seed=0)], CrossEntropy(), 0.1)
+    model.preprocessing = split.preprocessing
+    assert model.preprocessing.columns[0]["kind"] == "text"
+    return barenet.save(model, tmp_path / "t.npz"), frame, model
+
+
+def test_a_free_text_spec_is_stored_as_json_and_loads(tmp_path):
+    path, frame, model = _free_text_file(tmp_path)
+    with np.load(path) as data:
+        assert not any(data[key].dtype == object for key in data.files)  # no pickle
+        meta = json.loads(str(data["__meta__"]))
+    spec = meta["preprocessing"]["columns"][0]
+    assert spec["kind"] == "text" and "manager" in spec["words"]
+    loaded = barenet.load(path)
+    assert loaded.preprocessing.columns == model.preprocessing.columns
+    np.testing.assert_array_equal(
+        loaded.preprocessing.predict(loaded, frame),
+        model.preprocessing.predict(model, frame),
+    )
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda s: s["words"].append("zzz"), "make .* features"),
+        (lambda s: s["words"].__setitem__(0, "Manager"), "lowercase single words"),
+        (lambda s: s["words"].__setitem__(0, "sales manager"), "lowercase single words"),
+        (lambda s: s.pop("words"), "not a list of text"),
+        (lambda s: s.update(missing="yes"), "not true or false"),
+    ],
+    ids=["more-words", "uppercase", "two-words", "no-words", "missing-flag"],
+)
+def test_a_tampered_free_text_spec_is_refused(tmp_path, change, match):
+    path, _, _ = _free_text_file(tmp_path)
+    path = _tamper(path, lambda m: change(m["preprocessing"]["columns"][0]))
+    with pytest.raises(ModelFileError, match=match):
+        barenet.load(path)

@@ -213,16 +213,21 @@ def check_rebuilt(model, prep, path) -> None:
     if prep is None:
         return
     from barenet.tables.columns import encoded_names
+    from barenet.tables.free_text import text_spec_problem
     from barenet.tables.preprocessing import range_problem
 
     def fail(what):
         raise ModelFileError(f"{path}: the preprocessing does not fit the model: {what}")
 
     if prep.columns is not None:
-        width = len(encoded_names(prep.columns))
         for spec in prep.columns:
-            if spec.get("kind") != "category" and not math.isfinite(float(spec["median"])):
+            if spec.get("kind") == "text" and (problem := text_spec_problem(spec)):
+                fail(f"column {spec.get('name')!r}: {problem}")
+            if spec.get("kind") not in ("category", "text") and not math.isfinite(
+                float(spec["median"])
+            ):
                 fail(f"column {spec['name']!r} has a non-finite median")
+        width = len(encoded_names(prep.columns))
     else:
         width = len(prep.feature_names)
     if width != model.in_dim:

@@ -7,7 +7,8 @@ rows, and applied batch by batch through the table encoder's Arrow backend.
   (merged batch by batch, exactly), its missing count, and its range;
 - per text column: the exact count of every value (up to ``MAX_LEVELS_COUNTED``
   different values; a column with more is dropped as an identifier or free text,
-  unless it holds dates);
+  unless it holds dates), from which its levels, or a free-text column's words
+  (``barenet.tables.free_text``), are learned;
 - a uniform random sample of ``SAMPLE_ROWS`` training rows (each row gets a random
   priority; the sample keeps the lowest), from which the medians are taken and on which
   the network's own scaling and bins are fitted;
@@ -51,6 +52,7 @@ from barenet.tables.columns import (
 from barenet.tables.date_text import DATETIME, ODD_VALUES_AT_MOST, candidates, maybe_date
 from barenet.tables.dates import find_date, fit_date, mostly_dates, with_range
 from barenet.tables.encoder import Encoder
+from barenet.tables.free_text import text_spec, word_rows
 from barenet.tables.preprocessing import ranges_from_bounds
 
 SAMPLE_ROWS = 100_000
@@ -209,6 +211,9 @@ def _text_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
         return None, f"{name} (more than {MAX_LEVELS_COUNTED} different values)"
     if counts.missing == 0 and len(levels) == counts.rows:
         return None, why("an identifier: a different value in every row")
+    spec = text_spec(name, levels, counts.rows, max_categories, MIN_CATEGORY_ROWS)
+    if spec is not None:
+        return spec, None  # free text: a feature per frequent word
     ordered = sorted(levels.items(), key=lambda item: item[0])
     ordered.sort(key=lambda item: -item[1])  # stable: ties in text order, as np.unique
     kept = [k for k, c in ordered if c >= MIN_CATEGORY_ROWS][:max_categories]
@@ -243,6 +248,11 @@ def feature_moments(spec: dict, counts: ColumnCounts, sample=None) -> list[tuple
     if spec["kind"] == "date":
         x = Encoder([spec]).encode(ArrowColumns(sample))
         return list(zip(x.mean(axis=0).tolist(), x.var(axis=0).tolist(), strict=True))
+    if spec["kind"] == "text":  # each feature's share of rows, from the values' counts
+        values = list(counts.counts)
+        features, _ = word_rows(values, spec)
+        shares = np.array([counts.counts[v] for v in values], dtype=np.float64) @ features / n
+        return [(p, p * (1 - p)) for p in shares.tolist()]
     if spec["kind"] == "category":
         shares = [counts.counts.get(level, 0) / n for level in spec["levels"]]
         if spec["other"]:

@@ -14,6 +14,7 @@ from barenet.errors import DataError
 from barenet.tables.dates import describe_date, find_date, fit_date, mostly_dates
 from barenet.tables.encoder import MISSING, canonical_text
 from barenet.tables.frame_columns import as_bools, as_numbers, is_missing
+from barenet.tables.free_text import text_spec
 
 MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "other"
 # one-hot levels per text column at most (--max-categories): every level with
@@ -119,6 +120,11 @@ def fit_columns(
         else:
             values = _strings(column)
             levels, counts = np.unique(values, return_counts=True)
+            counted = dict(zip(levels.tolist(), counts.tolist(), strict=True))
+            spec = text_spec(name, counted, len(values), max_categories, MIN_CATEGORY_ROWS)
+            if spec is not None:
+                specs.append(spec)  # free text: a feature per frequent word
+                continue
             order = np.argsort(-counts, kind="stable")
             kept = [str(levels[i]) for i in order if counts[i] >= MIN_CATEGORY_ROWS]
             kept = kept[:max_categories]
@@ -151,6 +157,7 @@ def describe(specs: list[dict], dropped: list[str]) -> dict:
         "imputed": [],
         "bool": [],
         "one-hot": [],
+        "free text": [],
         "date": [],
         "dropped": dropped,
     }
@@ -162,11 +169,14 @@ def describe(specs: list[dict], dropped: list[str]) -> dict:
             count = len(spec["levels"])
             levels = "1 level" if count == 1 else f"{count} levels"
             kinds["one-hot"].append(f"{spec['name']} ({levels}{other})")
+        elif spec["kind"] == "text":
+            blank = " + blank" if spec["missing"] else ""
+            kinds["free text"].append(f"{spec['name']} ({len(spec['words'])} words{blank})")
         elif spec["kind"] == "bool":
             kinds["bool"].append(spec["name"])
         else:
             kinds["numeric"].append(spec["name"])
-        if spec["kind"] != "category" and spec["indicator"]:
+        if spec["kind"] not in ("category", "text") and spec["indicator"]:
             kinds["imputed"].append(spec["name"])
     return kinds
 
@@ -189,6 +199,7 @@ def describe_line(kinds: dict) -> str:
         ("imputed", "median-imputed with a missing indicator"),
         ("bool", "true/false as 1/0"),
         ("one-hot", "one-hot"),
+        ("free text", "free text as word indicators"),
         ("date", "date"),
         ("dropped", "dropped"),
     )

@@ -18,6 +18,10 @@ estimators):
   ``MAX_POOLED_STORED``; absent in older files), so that ``predict`` counts as unseen
   only the values truly never seen.
   A missing value is the level ``"(missing)"`` if the training rows had enough of them;
+- ``{"name", "kind": "text", "words", "missing"}``: free text (``barenet.tables.free_text``:
+  a column one-hot would mostly pool away, of several words a value): one 0/1 feature
+  per word, "the value has this word" (lowercased), and a "was blank" feature if
+  ``missing``;
 - ``{"name", "kind": "date", ...}``: a date or time column, as ``barenet.tables.dates`` learns
   and encodes it (calendar parts where they vary, sin/cos for the periodic ones, days
   since the earliest training date, median imputation with a missing indicator).
@@ -251,8 +255,9 @@ def encode(frame, specs: list[dict], tally: dict | None = None) -> np.ndarray:
 
     Columns are found by name (any order; others ignored). ``tally`` (a dict) receives,
     per column name, ``{"imputed": blank cells, "unseen": values of a text column that
-    are none of its levels, "examples": a few of those, "clipped": dates outside the
-    training range}`` (see ``tally_notice``)."""
+    are none of its levels (of a free-text column: that have none of its words, with
+    "no_words"), "examples": a few of those, "clipped": dates outside the training
+    range}`` (see ``tally_notice``)."""
     require_columns(frame, [spec["name"] for spec in specs], "the data")
     return Encoder(specs).encode(FrameColumns(frame), tally)
 
@@ -263,7 +268,8 @@ def tally_notice(tally: dict) -> str | None:
     list its pooled values, unseen or pooled as rare), and how many dates were outside
     the training range, per column; None when there were none."""
     imputed = {name: c["imputed"] for name, c in tally.items() if c["imputed"]}
-    unseen = {name: c for name, c in tally.items() if c["unseen"]}
+    unseen = {name: c for name, c in tally.items() if c["unseen"] and not c.get("no_words")}
+    wordless = {name: c for name, c in tally.items() if c["unseen"] and c.get("no_words")}
     parts = []
     if imputed:
         total = sum(imputed.values())
@@ -271,13 +277,17 @@ def tally_notice(tally: dict) -> str | None:
         parts.append(f"imputed {total} blank cell{'s' * (total != 1)} ({each})")
     if unseen:
         total = sum(c["unseen"] for c in unseen.values())
-        each = ", ".join(
-            f"{name}: {c['unseen']}, e.g. {', '.join(map(repr, c['examples']))}"
-            for name, c in unseen.items()
-        )
+        each = _unseen_examples(unseen)
         cells = "cells held a category" if total != 1 else "cell held a category"
         what = "unseen" if all(c.get("seen_pooled") for c in unseen.values()) else "unseen or rare"
         parts.append(f"{total} {cells} {what} in training ({each})")
+    if wordless:
+        total = sum(c["unseen"] for c in wordless.values())
+        cells = "cells" if total != 1 else "cell"
+        parts.append(
+            f"{total} free-text {cells} held no word learned in training "
+            f"({_unseen_examples(wordless)})"
+        )
     clipped = {name: c["clipped"] for name, c in tally.items() if c.get("clipped")}
     if clipped:
         total = sum(clipped.values())
@@ -288,6 +298,14 @@ def tally_notice(tally: dict) -> str | None:
             f"it ({each})"
         )
     return "; ".join(parts) if parts else None
+
+
+def _unseen_examples(unseen: dict) -> str:
+    """``"city: 3, e.g. 'x', 'y'"`` per column of a tally."""
+    return ", ".join(
+        f"{name}: {c['unseen']}, e.g. {', '.join(map(repr, c['examples']))}"
+        for name, c in unseen.items()
+    )
 
 
 def blank_targets(column) -> np.ndarray:

@@ -9,7 +9,9 @@ specifications (``barenet.tables.columns`` describes them) to that form alone:
 - a text column: ``Texts``, its distinct values (str, None for a missing cell) and each
   row's index into them; the rules read every distinct value once, so a column of a
   million rows and five labels costs five look-ups;
-- a date column: seconds since 1970-01-01 UTC, float64 (n,), NaN where missing.
+- a date column: seconds since 1970-01-01 UTC, float64 (n,), NaN where missing;
+- a free-text column: ``Texts`` as for a category, each distinct value's words read
+  once (``barenet.tables.free_text``).
 
 The backends are ``barenet.tables.frame_columns.FrameColumns`` (a pandas DataFrame:
 files and the estimators) and ``barenet.tables.arrow_columns.ArrowColumns`` (an Arrow
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import barenet.tables.free_text as free_text
 from barenet.tables.dates import date_features, feature_names
 
 MISSING = "(missing)"
@@ -68,6 +71,8 @@ def encoded_names(specs: list[dict]) -> list[str]:
             names += [f"{name}=(other)"] if spec["other"] else []
         elif spec["kind"] == "date":
             names += feature_names(spec)
+        elif spec["kind"] == "text":
+            names += free_text.feature_names(spec)
         else:
             names += [name, f"{name}_missing"] if spec["indicator"] else [name]
     return names
@@ -148,6 +153,8 @@ class Encoder:
             part = block[at : at + width]
             if spec["kind"] == "category":
                 _category_into(columns.texts(spec["name"]), spec, rows, part, counts)
+            elif spec["kind"] == "text":
+                _text_into(columns.texts(spec["name"]), spec, rows, part, counts)
             elif spec["kind"] == "date":
                 _date_into(columns.seconds(spec["name"], spec), spec, rows, part, counts)
             else:
@@ -165,6 +172,23 @@ def _category_into(texts: Texts, spec: dict, rows, part: np.ndarray, counts) -> 
     part[:] = 0.0
     hit = np.flatnonzero(index < len(part))  # outside: an unseen value with no "other"
     part[index[hit], hit] = 1.0
+
+
+def _text_into(texts: Texts, spec: dict, rows, part: np.ndarray, counts) -> None:
+    """One 0/1 feature per word of a free-text column (and "was blank") into ``part``
+    (width, m); each distinct value's words are found once."""
+    codes = texts.codes if rows is None else texts.codes[rows]
+    canonical = canonical_texts(texts.values)
+    features, known = free_text.word_rows(canonical, spec)
+    part[:] = features[codes].T
+    if counts is not None:
+        canonical = np.array(canonical, dtype=object)
+        counts["imputed"] = int((canonical == MISSING)[codes].sum())
+        rows_unknown = ~known[codes]
+        counts["unseen"], counts["no_words"] = int(rows_unknown.sum()), True
+        distinct, first = np.unique(codes[rows_unknown], return_index=True)
+        shown = canonical[distinct[np.argsort(first)]].tolist()
+        counts["examples"] = list(dict.fromkeys(shown))[:3]
 
 
 def _numbers_into(values: np.ndarray, spec: dict, part: np.ndarray, counts) -> None:

@@ -9,15 +9,15 @@ ignored as ``barenet predict`` ignores them; double for date and time columns, a
 seconds since 1970-01-01 UTC, NaN where missing (ONNX cannot parse date text; a time
 without an offset counts as UTC, as in training). The graph applies the learned
 preprocessing (median imputation, missing indicators, one-hot with the "other" level,
-the calendar features of date columns, as ``barenet.tables.columns.encode``), clips each
-numeric column to its training range (``Preprocessing.clip``) and applies the saved
-scaler, in float64, as ``predict`` does, then rounds the features to the network's
-float32 once, as ``predict`` does, so that a column of 1e8 plus noise keeps its
-information and both give the same network inputs (a far value is an edge value, as
-in ``predict``); it runs the network in evaluation mode, and returns ``prediction``
-in original units (regression) or ``probabilities``, ``label_index`` and ``label``, the
-class label itself (classification). Needs the ``onnx`` package (``pip install onnx
-onnxruntime``).
+the words of free-text columns, the calendar features of date columns, as
+``barenet.tables.columns.encode``), clips each numeric column to its training range
+(``Preprocessing.clip``) and applies the saved scaler, in float64, as ``predict`` does,
+then rounds the features to the network's float32 once, as ``predict`` does, so that a
+column of 1e8 plus noise keeps its information and both give the same network inputs (a
+far value is an edge value, as in ``predict``); it runs the network in evaluation mode,
+and returns ``prediction`` in original units (regression) or ``probabilities``,
+``label_index`` and ``label``, the class label itself (classification). Needs the
+``onnx`` package (``pip install onnx onnxruntime``).
 
 Each layer writes its own nodes (``Layer.onnx_nodes``, through ``barenet.io.onnx.graph``),
 so every built-in layer exports, and so does a user's layer that defines them.
@@ -222,6 +222,7 @@ def _table_inputs(columns, helper, TensorProto, constant, node):
     for date columns, NaN where missing), and the DOUBLE value (N, n_features) holding
     the features of ``tables.encode``, in the order of ``tables.encoded_names``."""
     from barenet.tables.calendar import onnx_date_features
+    from barenet.tables.free_text import onnx_word_matches
 
     inputs, parts = [], []
     for spec in columns:
@@ -230,6 +231,10 @@ def _table_inputs(columns, helper, TensorProto, constant, node):
             inputs.append(helper.make_tensor_value_info(name, TensorProto.DOUBLE, ["N", 1]))
             values = onnx_date_features(spec, name, node, constant, TensorProto.DOUBLE)
             parts.append(node("Concat", values, axis=1))
+            continue
+        if spec["kind"] == "text":  # a 0/1 feature per word (barenet.tables.free_text)
+            inputs.append(helper.make_tensor_value_info(name, TensorProto.STRING, ["N", 1]))
+            parts.append(node("Cast", [onnx_word_matches(spec, node)], to=TensorProto.DOUBLE))
             continue
         if spec["kind"] == "category":
             inputs.append(helper.make_tensor_value_info(name, TensorProto.STRING, ["N", 1]))

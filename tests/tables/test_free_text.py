@@ -1,0 +1,102 @@
+"""Free text (issue 28, item 2): a text column one-hot would mostly pool away, of several
+words a value, becomes one 0/1 feature per frequent word (``barenet.tables.free_text``),
+on every route through the one table encoder, described on the summary line, with a
+notice that counts the rows holding no learned word."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from text_tables import titled
+
+from barenet.tables import encoder, free_text
+from barenet.tables.columns import (
+    MIN_CATEGORY_ROWS,
+    describe,
+    describe_line,
+    encode,
+    encoded_names,
+    fit_columns,
+    tally_notice,
+)
+from barenet.tables.free_text import lower_char, words
+
+
+def test_words_are_lowercased_one_character_at_a_time_and_split_at_any_whitespace():
+    assert words("Senior\tSALES\u00a0Manager\u3000x") == ["senior", "sales", "manager", "x"]
+    assert words("ΣΟΦΊΑ Straße ÉCOLE") == ["σοφία", "straße", "école"]  # no final-sigma rule
+    assert lower_char("\u212a") == "k"  # the Kelvin sign lowercases to k
+    assert lower_char("İ") == "İ"  # its lowercase is two characters: kept
+    assert words(encoder.MISSING) == [] and words("\u200b") == ["\u200b"]  # not a space
+    assert free_text.MISSING == encoder.MISSING
+
+
+def test_only_free_text_qualifies():
+    rng = np.random.default_rng(0)
+    codes = [f"z{int(v)}" for v in rng.integers(0, 400, 1000)]  # one word: a code
+    frame = titled(1000).assign(code=codes, city=rng.choice(["a b", "c d", "e"], 1000))
+    specs, _ = fit_columns(frame.drop(columns="y"))
+    kinds = {spec["name"]: spec["kind"] for spec in specs}
+    assert kinds == {"job": "text", "x": "numeric", "code": "category", "city": "category"}
+
+
+def test_the_words_are_the_frequent_ones_most_frequent_first_ties_in_text_order():
+    counts = {"b a": 3, "a c": 2, "c": 3, "E d": 6, "f": 4, "(missing)": 9}
+    assert free_text.fit_words(counts, 10, MIN_CATEGORY_ROWS) == ["d", "e", "a", "c"]
+    assert free_text.fit_words(counts, 1, MIN_CATEGORY_ROWS) == ["d"]  # 6, 6, 5, 5 rows
+    assert MIN_CATEGORY_ROWS == 5
+
+
+def test_a_free_text_column_encodes_as_word_indicators_and_a_blank_flag():
+    frame = titled(1200)
+    specs, _ = fit_columns(frame.drop(columns="y"))
+    spec = specs[0]
+    assert spec["kind"] == "text" and spec["missing"] is True
+    assert {"manager", "sales", "straße", "σοφία", "école"} <= set(spec["words"])
+    assert not any(w.startswith("x") for w in spec["words"])  # each number in < 5 rows
+    x = encode(frame, specs)
+    names = encoded_names(specs)
+    assert names[-2:] == ["job=(missing)", "x"] and "job~manager" in names
+    lower = frame["job"].fillna("").str.lower()
+    np.testing.assert_array_equal(
+        x[:, names.index("job~manager")], lower.str.contains("manager").to_numpy()
+    )
+    np.testing.assert_array_equal(x[:, names.index("job=(missing)")], frame["job"].isna())
+
+
+def test_the_summary_line_names_the_free_text_and_its_words():
+    frame = titled(1200)
+    specs, dropped = fit_columns(frame.drop(columns="y"))
+    line = describe_line(describe(specs, dropped))
+    count = len(specs[0]["words"])
+    assert f"1 free text as word indicators: job ({count} words + blank)" in line
+    assert "imputed" not in line  # a blank text is a feature of its own, not imputed
+
+
+def test_the_notice_counts_the_rows_with_no_learned_word():
+    specs, _ = fit_columns(titled(1200).drop(columns="y"))
+    new = pd.DataFrame({"job": ["Sales  MANAGER", "astronaut", "Astronaut x1", None, "  "]})
+    tally = {}
+    encode(new.assign(x=0.0), specs, tally)
+    notice = tally_notice(tally)
+    assert tally["job"]["unseen"] == 2 and tally["job"]["imputed"] == 2
+    assert "2 free-text cells held no word learned in training (job: 2, e.g. " in notice
+    assert "'astronaut', 'Astronaut x1'" in notice and "unseen in training" not in notice
+
+
+@pytest.mark.parametrize(
+    "stored, problem",
+    [
+        (["manager", "Sales"], "lowercase single words"),
+        (["manager", "a b"], "lowercase single words"),
+        (["manager", "manager"], "lowercase single words"),
+        (["manager", ""], "lowercase single words"),
+        (["manager", "(missing)"], "lowercase single words"),
+        ("manager", "not a list of text"),
+        (["manager", 3], "not a list of text"),
+    ],
+)
+def test_a_stored_spec_fit_words_cannot_make_is_named(stored, problem):
+    spec = {"name": "job", "kind": "text", "words": stored, "missing": False}
+    assert problem in free_text.text_spec_problem(spec)
+    assert free_text.text_spec_problem({**spec, "words": ["a", "b"]}) is None
+    assert "true or false" in free_text.text_spec_problem({**spec, "words": [], "missing": 1})
