@@ -170,3 +170,30 @@ def test_partial_fit_learns_the_columns_on_its_first_block_and_keeps_them():
     assert list(model.get_feature_names_out()) == names and model.n_iter_ == 2
     np.testing.assert_array_equal(model.preprocessing_.scaler_x.scale_, scale)
     assert model.predict(later).shape == (120,)
+
+
+def test_free_text_is_word_indicators_for_the_estimators_from_pandas_arrow_and_onnx(tmp_path):
+    """A free-text column (``tests/text_tables.py``) gets the command line's word
+    features (``barenet.tables.free_text``) from a DataFrame or a pyarrow Table, and
+    the estimator's ONNX graph answers as it does."""
+    pa = pytest.importorskip("pyarrow")
+    ort = pytest.importorskip("onnxruntime")
+    from text_tables import titled
+
+    from barenet.io.onnx.export import export_onnx
+
+    frame = titled(600)
+    X, y = frame[["job", "x"]], frame["y"]
+    model = BarenetRegressor(**{**SETTINGS, "epochs": 5}).fit(X, y)
+    spec = model.preprocessing_.columns[0]
+    assert spec["kind"] == "text" and "manager" in spec["words"]
+    from_arrow = BarenetRegressor(**{**SETTINGS, "epochs": 5})
+    from_arrow.fit(pa.Table.from_pandas(X, preserve_index=False), y)
+    np.testing.assert_allclose(from_arrow.predict(X), model.predict(X))
+    session = ort.InferenceSession(str(export_onnx(model, tmp_path / "m.onnx")))
+    feeds = {
+        "job": X["job"].fillna("").to_numpy(object).reshape(-1, 1),
+        "x": X["x"].to_numpy(np.float64).reshape(-1, 1),
+    }
+    got = session.run(["prediction"], feeds)[0][:, 0]
+    np.testing.assert_allclose(got, model.predict(X), rtol=1e-5, atol=1e-5)

@@ -99,4 +99,5 @@ def test_a_stored_spec_fit_words_cannot_make_is_named(stored, problem):
     spec = {"name": "job", "kind": "text", "words": stored, "missing": False}
     assert problem in free_text.text_spec_problem(spec)
     assert free_text.text_spec_problem({**spec, "words": ["a", "b"]}) is None
-    assert "true or false" in free_text.text_spec_problem({**spec, "words": [], "missing": 1})
+    assert "true or false" in free_text.text_spec_problem({**spec, "words": ["a"], "missing": 1})
+    assert "no words" in free_text.text_spec_problem({**spec, "words": []})

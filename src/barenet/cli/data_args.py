@@ -62,7 +62,8 @@ def add_data_arguments(parser) -> None:
         default=MAX_CATEGORIES,
         metavar="N",
         help="one-hot features per text column at most: every value with 5 training rows, "
-        f"up to N; rarer values pool into 'other' (default: {MAX_CATEGORIES})",
+        f"up to N; rarer values pool into 'other' (default: {MAX_CATEGORIES}); free text: "
+        "word features, at most 100 and N",
     )
     add_reader_arguments(data)
     data.add_argument(

@@ -20,7 +20,8 @@ only then built (``barenet.io.persistence.rebuild``):
   product of its sizes); the dtype is float32 or float64; the stored parameters have
   that dtype and finite values;
 - ``check_rebuilt``: the preprocessing fits the built model (scaler widths, encoded
-  features, one class per output), with finite scales.
+  features, one class per output), with finite scales, and a free-text column's words
+  are words ``barenet.tables.free_text.fit_words`` can make.
 """
 
 from __future__ import annotations

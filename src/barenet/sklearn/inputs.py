@@ -3,16 +3,15 @@ preprocessing, learned on the rows ``fit`` is given.
 
 A pandas DataFrame (or a pyarrow Table, read as one) goes through the same column
 encoding as ``barenet train --data``: ``barenet.tables.columns.fit_columns`` and
-``encode`` (text and ``category`` columns one-hot with an "other" level, true/false as
-1/0, dates as calendar features, blanks median-imputed with a missing indicator,
-text identifiers and constant columns dropped, each named in a ``UserWarning``; a
-numeric column numbering the rows is kept, as a cross-validation fold, whose rows do not
-number 0..n-1, keeps it). An array is taken as numbers, as
+``encode`` (text and ``category`` columns one-hot with an "other" level, free text as
+word indicators, true/false as 1/0, dates as calendar features, blanks median-imputed
+with a missing indicator, text identifiers and constant columns dropped, each named in a
+``UserWarning``; a numeric column numbering the rows is kept, as a cross-validation
+fold, whose rows do not number 0..n-1, keeps it). An array is taken as numbers, as
 scikit-learn's estimators take it (no blanks). Either way every feature is then
 standardised on the training rows (``barenet.tables.standardize.fit_scaler``), as the
 command line does, and the whole is a ``barenet.tables.preprocessing.Preprocessing``,
-the record stored in model files and exported to ONNX.
-"""
+the record stored in model files and exported to ONNX."""
 
 from __future__ import annotations
 

@@ -112,11 +112,13 @@ def feature_names(spec: dict) -> list[str]:
 
 def text_spec_problem(spec: dict) -> str | None:
     """What makes a stored ``"text"`` specification one that ``fit_words`` cannot have
-    made (None if nothing): its words must be distinct lowercase words (``words`` of
+    made (None if nothing): its words must be one or more distinct lowercase words (``words`` of
     themselves: text without whitespace, not blank), its ``missing`` true or false."""
     found = spec.get("words")
     if not isinstance(found, list) or not all(isinstance(w, str) for w in found):
         return "its words are not a list of text"
+    if not found:
+        return "it has no words"
     if any(words(w) != [w] for w in found) or len(set(found)) != len(found):
         return "its words are not distinct lowercase single words"
     if not isinstance(spec.get("missing"), bool):

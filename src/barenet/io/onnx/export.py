@@ -217,8 +217,8 @@ def _model_proto(graph, inputs, outputs, prep):
 
 def _table_inputs(columns, helper, TensorProto, constant, node):
     """``(inputs, features)``: one graph input per table column (DOUBLE for numeric and
-    true/false columns, NaN where missing; STRING for category columns, blank where
-    missing, compared without surrounding spaces; DOUBLE seconds since 1970-01-01 UTC
+    true/false columns, NaN where missing; STRING for category and free-text columns,
+    blank where missing, compared without surrounding spaces; DOUBLE seconds since 1970-01-01 UTC
     for date columns, NaN where missing), and the DOUBLE value (N, n_features) holding
     the features of ``tables.encode``, in the order of ``tables.encoded_names``."""
     from barenet.tables.calendar import onnx_date_features
