@@ -13,12 +13,14 @@ words found in at least ``MIN_CATEGORY_ROWS`` (``barenet.tables.column_fit``) tr
 rows (at most ``MAX_WORDS``, the most frequent first, ties in text order), and whether
 the training rows had blank values (then a 0/1 "was blank" feature follows the words).
 
-ONNX has no per-character lowercase of its own that Python matches (``StringNormalizer``
-follows the C library's locale), so the graph does not lowercase: ``onnx_word_matches``
-tests each word with one ``RegexFullMatch`` (RE2) whose every character is the class of
-the characters that ``lower_char`` turns into it, between two whitespace characters of
-the same ``isspace`` set or the ends of the value: the same answer by construction
-(tested on hostile text).
+ONNX's own string operators do not fit: onnxruntime 1.32's ``StringNormalizer`` (LOWER)
+needs the C library's ``en_US.UTF-8`` locale and fails to load without it (as on the
+development machine), and ``StringSplit`` without a delimiter splits at the space " "
+alone (not at a tab, a newline or a no-break space). So the graph does not lowercase or
+split: ``onnx_word_matches`` tests each word with one ``RegexFullMatch`` (RE2) whose
+every character is the class of the characters that ``lower_char`` turns into it,
+between two whitespace characters of the same ``isspace`` set or the ends of the value:
+the same answer by construction (tested on hostile text).
 """
 
 from __future__ import annotations
