@@ -432,7 +432,8 @@ def fit_stream(
     ]
     rows = dict(zip(("train", "validation", "test"), seen.rows[:3].tolist(), strict=True))
     blank = int(seen.rows[3])
-    notices = [blank_targets_notice(blank, target)] if blank else []
+    notices = stream.bad_rows.notices()  # rows of the wrong width left out (--bad-rows skip)
+    notices += [blank_targets_notice(blank, target)] if blank else []
     bounds = {name: (c.low, c.high) for name, c in seen.columns.items()}
     return StreamFit(
         specs, dropped, task, why, classes, scaler_of(moments), scaler_y, sample,

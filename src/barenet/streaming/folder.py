@@ -7,6 +7,9 @@
   path).
 - ``csv_block_size`` is a block size for pyarrow's CSV reader that holds the file's
   longest line, so a cell over 1 MB is read, not refused ("straddling object").
+- ``BadRows`` is Arrow's handler of a CSV row with the wrong number of fields, as
+  ``--bad-rows`` says: an error naming the file and data row, or the row left out and
+  counted per file (as ``barenet.tables.reading.scan_records`` does for one file).
 - ``check_batch_numbers`` names the file, column and data row of an infinite number or
   one too large to scale, as ``barenet.tables.reading.check_finite`` does for one file.
 """
@@ -107,6 +110,57 @@ def dataset_files(path) -> tuple[list[Path], Path]:
             "or a folder or glob of them"
         )
     return files, base
+
+
+class BadRows:
+    """Arrow's CSV ``invalid_row_handler`` for ``--bad-rows`` (``"error"`` or ``"skip"``).
+
+    ``file`` is set to the file about to be read. With ``"error"``, the first row of the
+    wrong width stops the read and ``message`` names it; with ``"skip"``, it is left out
+    and recorded per file (once, however many times the file is read: every epoch), and
+    ``notices`` count them as a file's reader does."""
+
+    def __init__(self, mode: str) -> None:
+        from barenet.tables.reading import BAD_ROWS
+
+        if mode not in BAD_ROWS:
+            raise DataError(f"--bad-rows must be one of {BAD_ROWS}, got {mode!r}")
+        self.mode, self.file, self.first = mode, None, None
+        self.skipped: dict = {}  # file -> {Arrow's row number (or text): 1-based data row}
+
+    def __call__(self, row) -> str:
+        data_row = None if row.number is None else row.number - 1  # the header is row 1
+        if self.mode == "skip":
+            key = row.number if row.number is not None else row.text
+            self.skipped.setdefault(self.file, {})[key] = data_row
+            return "skip"
+        self.first = (self.file, data_row, row.actual_columns, row.expected_columns)
+        return "error"
+
+    def message(self) -> str | None:
+        """The error for the row that stopped the read (``"error"``), else None."""
+        if self.first is None:
+            return None
+        path, data_row, fields, header = self.first
+        self.first = None
+        where = f", data row {data_row}" if data_row is not None else ""
+        how = "too few" if fields < header else "too many"
+        return (
+            f"{path}{where}: {how} fields ({fields}, the header has {header}); fix the row, "
+            "or give --bad-rows skip to leave such rows out"
+        )
+
+    def notices(self) -> list[str]:
+        """One line per file with rows left out: how many, and their data rows."""
+        said = []
+        for path, rows in self.skipped.items():
+            numbers = sorted(n for n in rows.values() if n is not None)
+            shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
+            where = f" (data rows {shown})" if shown else ""
+            said.append(
+                f"skipped {len(rows)} rows of {path} with the wrong number of fields{where}"
+            )
+        return said
 
 
 def check_not_empty(files, kind: str) -> None:

@@ -90,9 +90,16 @@ def run_stream_predict(args, model, keep, stdout=None) -> int:
     remembered = getattr(model.preprocessing, "reading", None) or {}
     encoding = getattr(args, "encoding", None) or remembered.get("encoding")
     decimal = getattr(args, "decimal", None) or remembered.get("decimal")
+    bad_rows = getattr(args, "bad_rows", "error")
+    if bad_rows == "skip" and getattr(args, "scheduler", None):
+        raise BarenetValueError(
+            "--bad-rows skip is not applied by --scheduler (Dask's CSV reader stops at a row "
+            "with the wrong number of fields): leave --scheduler out, or fix the rows"
+        )
     stream = TableStream(
-        args.data, sep=args.sep or remembered.get("sep"), encoding=encoding, decimal=decimal
-    )
+        args.data, sep=args.sep or remembered.get("sep"), encoding=encoding, decimal=decimal,
+        bad_rows=bad_rows,
+    )  # fmt: skip
     needed = _needed(model, keep)
     missing = [name for name in needed if name not in stream.names]
     if missing:
@@ -133,9 +140,9 @@ def _predict_here(model, stream, needed, keep, proba, folder: Path) -> None:
     finally:
         if writer is not None:
             writer.close()
-    notice = range_notice(tally)
-    if notice:
-        print(f"Note: {notice}", file=sys.stderr)
+    for notice in [*stream.bad_rows.notices(), range_notice(tally)]:
+        if notice:
+            print(f"Note: {notice}", file=sys.stderr)
 
 
 def _model(path: str):

@@ -31,6 +31,7 @@ from barenet.errors import BarenetValueError, DataError
 from barenet.streaming.folder import (  # noqa: F401 (GLOB_CHARS, is_dataset_path: public here)
     GLOB_CHARS,
     SUFFIXES,
+    BadRows,
     check_batch_numbers,
     check_not_empty,
     conversion_failure,
@@ -94,6 +95,9 @@ class TableStream:
         The CSV files' text encoding (default: UTF-8).
     decimal : str, optional
         The CSV files' decimal mark (default: ``.``), as ``--decimal ,`` for ``0,23``.
+    bad_rows : {"error", "skip"}
+        A CSV row with the wrong number of fields: a ``DataError`` naming its file and
+        data row, or left out and counted (``bad_rows.notices()``), as for one file.
     batch_rows : int
         Rows per record batch.
 
@@ -108,7 +112,14 @@ class TableStream:
     """
 
     def __init__(
-        self, path, *, sep=None, encoding=None, decimal=None, batch_rows: int = BATCH_ROWS
+        self,
+        path,
+        *,
+        sep=None,
+        encoding=None,
+        decimal=None,
+        bad_rows="error",
+        batch_rows: int = BATCH_ROWS,
     ) -> None:
         import pyarrow.dataset as ds
 
@@ -122,26 +133,14 @@ class TableStream:
         check_not_empty(self.files, self.format)
         self.sep = self.encoding = None
         self.decimal = decimal if decimal and decimal != "." else None
+        self.bad_rows = BadRows(bad_rows)
         if self.format == "csv":
-            import pyarrow.csv as pcsv
-
-            self.encoding = _check_encoding(encoding)
-            self.sep = delimiter = sep or _sniff(self.files[0], self.encoding)
-            self._csv_options = (
-                pcsv.ReadOptions(encoding=self.encoding, block_size=csv_block_size(self.files)),
-                pcsv.ParseOptions(delimiter=delimiter),
-            )
-            file_format = ds.CsvFileFormat(
-                parse_options=self._csv_options[1],
-                read_options=self._csv_options[0],
-                convert_options=pcsv.ConvertOptions(
-                    strings_can_be_null=True, decimal_point=self.decimal or "."
-                ),
-            )
+            file_format = self._csv_format(sep, encoding)
         else:
             file_format = ds.ParquetFileFormat()
         self.batch_rows = batch_rows
         self.target = None
+        self.bad_rows.file = self.files[0]
         try:
             dataset = ds.dataset(
                 [str(p) for p in self.files],
@@ -150,7 +149,8 @@ class TableStream:
                 partition_base_dir=str(base),
             )
         except Exception as error:  # the first file cannot be read
-            raise DataError(_unreadable(self.files[0], error)) from None
+            said = self.bad_rows.message() or _unreadable(self.files[0], error)
+            raise DataError(said) from None
         self.fragments = list(dataset.get_fragments())
         partition_names = {  # Hive keys: key=value folders
             part.split("=", 1)[0]
@@ -159,6 +159,26 @@ class TableStream:
             if "=" in part
         }
         self.schema = self._check_schemas(dataset.schema, partition_names)
+
+    def _csv_format(self, sep, encoding):
+        """The ``pyarrow.dataset`` format of the CSV files: their encoding, separator
+        (sniffed from the first file when not given), decimal mark and ``--bad-rows``."""
+        import pyarrow.csv as pcsv
+        import pyarrow.dataset as ds
+
+        self.encoding = _check_encoding(encoding)
+        self.sep = sep or _sniff(self.files[0], self.encoding)
+        self._csv_options = (
+            pcsv.ReadOptions(encoding=self.encoding, block_size=csv_block_size(self.files)),
+            pcsv.ParseOptions(delimiter=self.sep, invalid_row_handler=self.bad_rows),
+        )
+        return ds.CsvFileFormat(
+            parse_options=self._csv_options[1],
+            read_options=self._csv_options[0],
+            convert_options=pcsv.ConvertOptions(
+                strings_can_be_null=True, decimal_point=self.decimal or "."
+            ),
+        )
 
     def _kind(self, arrow_type) -> str:
         """The kind of a column of one file: a date Arrow found in a CSV file is text,
@@ -174,10 +194,11 @@ class TableStream:
         first = None
         kinds = {}
         for fragment, path in zip(self.fragments, self.files, strict=True):
+            self.bad_rows.file = path
             try:
                 schema = fragment.physical_schema
             except Exception as error:
-                raise DataError(_unreadable(path, error)) from None
+                raise DataError(self.bad_rows.message() or _unreadable(path, error)) from None
             names = [n for n in schema.names if n not in partition_names]
             if first is None:
                 first = (path, names)
@@ -257,7 +278,7 @@ class TableStream:
             if i < start[0]:
                 continue
             fragment, path = self.fragments[file_index], self.files[file_index]
-            row = 0
+            row, self.bad_rows.file = 0, path
             try:
                 iterator = fragment.to_batches(
                     schema=self.schema,
@@ -275,7 +296,9 @@ class TableStream:
             except Exception as error:
                 if self.format == "csv":
                     names = fragment.physical_schema.names
-                    said = conversion_failure(path, error, names, self._csv_options, self.decimal)
+                    said = self.bad_rows.message() or conversion_failure(
+                        path, error, names, self._csv_options, self.decimal
+                    )
                     if said:
                         raise DataError(said) from None
                 damage = parquet_damage(path) if self.format == "parquet" else None

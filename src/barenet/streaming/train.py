@@ -243,7 +243,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     config, resumed = _stream_start(args)
     stream = TableStream(
         args.data, sep=args.sep, encoding=getattr(args, "encoding", None),
-        decimal=getattr(args, "decimal", None),
+        decimal=getattr(args, "decimal", None), bad_rows=getattr(args, "bad_rows", "error"),
     )  # fmt: skip
     check_split_key(stream, getattr(args, "split_key", None))
     features = _features(args, stream)
