@@ -4,7 +4,9 @@
   included), following symbolic links to folders but entering each real folder once
   per step of the pattern: a link loop (``loop -> .``) is neither followed twice nor
   hung on, and each file is listed once however many links reach it (by its resolved
-  path).
+  path). A link to a file or folder outside the folder named (a glob's folder: the part
+  before its first wildcard), such as ``up -> ..``, is refused by name
+  (``check_inside``): what the user did not name is never read as training data.
 - ``csv_block_size`` is a block size for pyarrow's CSV reader that holds the file's
   longest line, so a cell over 1 MB is read, not refused ("straddling object").
 - ``BadRows`` is Arrow's handler of a CSV row with the wrong number of fields, as
@@ -49,11 +51,31 @@ def _entries(folder: Path):
         yield path, path.is_dir(), path.is_file()
 
 
+def check_inside(path: Path, base: Path) -> None:
+    """A ``DataError`` naming ``path`` (a link, or a path through one) when it resolves
+    outside the folder ``base`` (resolved too)."""
+    real, root = os.path.realpath(path), os.path.realpath(base)
+    if os.path.commonpath([real, root]) != root:
+        raise DataError(
+            f"{path} is a link to {real}, outside {base}: only what is inside the folder "
+            "given to --data is read; remove the link, or give the folder holding the files"
+        )
+
+
 def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
     """The files under ``base`` matching the pattern parts ``rest`` (``**`` is any
     number of folders). Each ``(real folder, step)`` is expanded once, so links to
-    folders are followed but never in a loop."""
+    folders are followed but never in a loop; a link to a folder outside ``base`` is a
+    ``DataError`` (``check_inside``), and a folder named ``_...`` or ``.``, whose files are
+    never read, is not entered."""
     found, seen, stack = [], set(), [(base, 0)]
+
+    def enter(path: Path, step: int) -> None:
+        if not path.name.startswith(HIDDEN):
+            if path.is_symlink():
+                check_inside(path, base)
+            stack.append((path, step))
+
     while stack:
         folder, step = stack.pop()
         key = (os.path.realpath(folder), step)
@@ -64,8 +86,8 @@ def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
         if part == "**":
             stack.append((folder, step + 1))
             for path, is_dir, is_file in _entries(folder):
-                if is_dir and not path.name.startswith("."):
-                    stack.append((path, step))
+                if is_dir:
+                    enter(path, step)
                 elif is_file and last and not path.name.startswith("."):
                     found.append(path)
             continue
@@ -77,7 +99,7 @@ def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
             if last and is_file:
                 found.append(path)
             elif not last and is_dir:
-                stack.append((path, step + 1))
+                enter(path, step + 1)
     return found
 
 
@@ -99,6 +121,7 @@ def dataset_files(path) -> tuple[list[Path], Path]:
             continue
         if p.suffix.lower() not in SUFFIXES:
             continue
+        check_inside(p, base)  # a link to a file elsewhere
         real = p.resolve()
         if real not in resolved:
             resolved.add(real)
