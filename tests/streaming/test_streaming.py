@@ -322,6 +322,62 @@ def test_resume_continues_at_the_file_and_batch_where_it_stopped(tmp_path, capsy
     assert "stream_position" not in barenet.load(tmp_path / "resumed.npz").preprocessing.extra
 
 
+@pytest.mark.parametrize("where", ["last", "middle"])
+def test_a_resume_keeps_the_loss_history_of_an_uninterrupted_run(
+    tmp_path, capsys, monkeypatch, where
+):
+    """Stopped after the last block of epoch 1 (its checkpoint written before the epoch
+    is ended), or after a block in its middle: the resumed run ends epoch 1 with the
+    loss of all its blocks, those before the checkpoint included, and no epoch's loss
+    comes from zero batches; the history and weights are those of an uninterrupted run."""
+    write_parts(table(4000), tmp_path / "d", parts=4)
+    monkeypatch.setattr(
+        stream_train, "TableStream", lambda path, **_: TableStream(path, batch_rows=200)
+    )
+    resumed_args = ["train", "--data", tmp_path / "d", "--target", "y", "--seed", "3"]
+    resumed_args += ["--shuffle-buffer", "500", "--plot", "none", "--quiet"]
+    # the checkpoint's epochs, and held-out rows the end of each epoch evaluates
+    common = [*resumed_args, "--epochs", "3", "--val-fraction", "0.1"]
+    original = stream_train.FolderRows.block_done
+    epochs = []
+
+    def count(self, trainer):
+        epochs.append(trainer.model.epoch)
+        original(self, trainer)
+
+    monkeypatch.setattr(stream_train.FolderRows, "block_done", count)
+    assert run([*common, "--save", tmp_path / "full.npz"], capsys)[0] == 0
+    blocks = epochs.count(0)
+    assert blocks >= 3
+    stop_at = blocks if where == "last" else blocks - 1
+
+    def stop(self, trainer):
+        epochs.append(trainer.model.epoch)
+        if len(epochs) == stop_at:  # as Ctrl-C while that block trains
+            trainer.model.request_stop()
+        original(self, trainer)
+
+    epochs.clear()
+    monkeypatch.setattr(stream_train.FolderRows, "block_done", stop)
+    checkpoint = tmp_path / "ckpt.npz"
+    code, _, _ = run([*common, "--checkpoint", checkpoint, "--checkpoint-seconds", "1000"], capsys)
+    assert code == 130
+    position = barenet.load(checkpoint).preprocessing.extra["stream_position"]
+    assert position["epoch"] == 0 and len(position["losses"]) == stop_at
+    monkeypatch.setattr(stream_train.FolderRows, "block_done", original)
+    code, _, _ = run(
+        [*resumed_args, "--resume", checkpoint, "--save", tmp_path / "resumed.npz"], capsys
+    )
+    assert code == 0
+    full, resumed = barenet.load(tmp_path / "full.npz"), barenet.load(tmp_path / "resumed.npz")
+    assert resumed.epoch == full.epoch == 3
+    for key in ("train_loss", "val_loss"):
+        np.testing.assert_allclose(resumed.history[key], full.history[key], rtol=1e-12)
+    assert min(resumed.history["train_loss"]) > 0
+    for key, value in full.state_dict().items():
+        np.testing.assert_array_equal(resumed.state_dict()[key], value)
+
+
 def test_classification_on_a_folder(tmp_path, capsys):
     frame = table(3000)
     frame["label"] = np.where(frame["y"] > frame["y"].median(), "high", "low")
@@ -524,6 +580,8 @@ def test_ctrl_c_while_the_buffer_refills_checkpoints_after_the_last_block(
     assert code == 130 and "Interrupted (Ctrl-C) during epoch 1" in out
     assert (tmp_path / "m.npz").exists() and barenet.load(tmp_path / "m.npz").epoch == 0
     position = barenet.load(checkpoint).preprocessing.extra["stream_position"]
+    [(loss, rows)] = position.pop("losses")  # the first block's, for the epoch's loss
+    assert loss > 0 and rows >= 600
     assert position == {"epoch": 0, "file": 1, "batch": 1}  # after the first block
 
 
@@ -547,7 +605,7 @@ def test_a_folder_checkpoint_is_refused_on_a_file_and_says_when_nothing_is_left(
 
 @pytest.mark.parametrize(
     "field, value",
-    [("epoch", -3), ("file", -1), ("batch", 1.5), ("epoch", 0)],
+    [("epoch", -3), ("file", -1), ("batch", 1.5), ("epoch", 0), ("losses", [[float("nan"), 9]])],
 )
 def test_a_tampered_folder_checkpoint_is_refused_naming_the_field(tmp_path, capsys, field, value):
     """The epoch and position a checkpoint continues from are whole numbers >= 0, the
@@ -561,6 +619,9 @@ def test_a_tampered_folder_checkpoint_is_refused_naming_the_field(tmp_path, caps
     if field == "epoch" and value == -3:  # the model's own epoch
         meta["epoch"] = value
         named = "its epoch must be a whole number >= 0, got -3"
+    elif field == "losses":  # the losses of the blocks of the epoch trained before it
+        meta["preprocessing"]["extra"]["stream_position"][field] = value
+        named = "its stream_position losses must be [loss, rows] pairs, got [[nan, 9]]"
     elif value == 0:  # a position that is not the model's epoch (1)
         meta["preprocessing"]["extra"]["stream_position"]["epoch"] = value
         named = "its stream_position epoch 0 is not the model's epoch 1"
