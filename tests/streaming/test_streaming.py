@@ -1,11 +1,13 @@
 """Tables larger than memory: streamed reading, one-pass preprocessing, hashed splits,
 streamed training with checkpoints, and prediction into Parquet parts (also on Dask)."""
 
+import io
 import json
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from stream_tables import FEATURES, table, write_parts
 
@@ -454,6 +456,45 @@ def test_predict_a_folder_into_parquet_parts_keeping_columns(tmp_path, trained, 
         ["predict", "--model", model_path, "--data", folder, "--out", tmp_path / "out"], capsys
     )
     assert code == 2 and "already exists" in err
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet", "mixed"])
+def test_predict_keeps_uint64_columns_as_written_as_for_a_file(
+    tmp_path, capsys, monkeypatch, kind
+):
+    """``--keep`` of uint64 ids above 2**53 and 2**63 on a folder: each value exact, as
+    the file route writes it (a CSV folder's kept columns as their text, a Parquet
+    folder's in the files' type; as text when the files' types differ: ``mixed``)."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300)})
+    frame["y"] = 2 * frame["x"]
+    frame["big"] = np.uint64(2**63 + 5) + np.arange(300, dtype=np.uint64)
+    frame["mid"] = np.uint64(2**53 + 1) + np.arange(300, dtype=np.uint64)
+    folder = tmp_path / "d"
+    write_parts(frame, folder, parts=2, kind="parquet" if kind == "mixed" else kind)
+    if kind == "mixed":  # the second file's "mid" column as int64
+        second = frame.iloc[150:].astype({"mid": np.int64})
+        second.to_parquet(folder / "part1.parquet", index=False)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    train = ["train", "--target", "y", "--features", "x", "--epochs", "1", "--quiet"]
+    assert run([*train, "--data", folder, "--plot", "none", "--save", "m.npz"], capsys)[0] == 0
+    predict = ["predict", "--model", "m.npz", "--keep", "big,mid", "--data"]
+    code, _, err = run([*predict, folder, "--out", "p"], capsys)
+    assert code == 0, err
+    kept = pq.read_table(tmp_path / "p")
+    code, out, _ = run([*predict, tmp_path / "t.csv"], capsys)
+    assert code == 0
+    written = pd.read_csv(io.StringIO(out), dtype=str)  # the file route's, as written
+    for name in ("big", "mid"):
+        as_text = [str(v) for v in kept.column(name).to_pylist()]
+        assert as_text == written[name].tolist() == [str(v) for v in frame[name]]
+    types = {"csv": ["string", "string"], "parquet": ["uint64", "uint64"]}
+    types["mixed"] = ["uint64", "string"]  # a Parquet file's own type, or text if they differ
+    assert [str(kept.schema.field(n).type) for n in ("big", "mid")] == types[kind]
+    predicted = kept.column("predicted_y").to_numpy()
+    on_file = pd.read_csv(io.StringIO(out))["predicted_y"]  # written to float32's digits
+    np.testing.assert_allclose(predicted, on_file, rtol=1e-6)
 
 
 def test_predict_on_a_dask_cluster_gives_the_same_numbers(tmp_path, trained, capsys):

@@ -96,10 +96,15 @@ def run_stream_predict(args, model, keep, stdout=None) -> int:
             "--bad-rows skip is not applied by --scheduler (Dask's CSV reader stops at a row "
             "with the wrong number of fields): leave --scheduler out, or fix the rows"
         )
+    features = _needed(model, ())  # --keep's other columns are read as written, as a file's
     stream = TableStream(
-        args.data, sep=args.sep or remembered.get("sep"), encoding=encoding, decimal=decimal,
+        args.data,
+        sep=args.sep or remembered.get("sep"),
+        encoding=encoding,
+        decimal=decimal,
         bad_rows=bad_rows,
-    )  # fmt: skip
+        text=[name for name in keep if name not in features],
+    )
     needed = _needed(model, keep)
     missing = [name for name in needed if name not in stream.names]
     if missing:
@@ -195,6 +200,7 @@ def predict_on_dask(path, stream, needed, keep, proba, folder: Path, scheduler: 
             encoding=stream.encoding,
             blocksize=None,
             decimal=stream.decimal or ".",
+            dtype={name: str for name in stream.text} or None,
         )
     cluster = None
     if scheduler == "local":

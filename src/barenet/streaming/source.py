@@ -98,6 +98,10 @@ class TableStream:
     bad_rows : {"error", "skip"}
         A CSV row with the wrong number of fields: a ``DataError`` naming its file and
         data row, or left out and counted (``bad_rows.notices()``), as for one file.
+    text : sequence of str
+        Columns read as written (``predict --keep``, as a file's): text in CSV files
+        (``00042`` keeps its zeros), and in Parquet files a column of numbers in the files'
+        own type (uint64 ids above 2**53 stay exact; as text if the files' types differ).
     batch_rows : int
         Rows per record batch.
 
@@ -119,6 +123,7 @@ class TableStream:
         encoding=None,
         decimal=None,
         bad_rows="error",
+        text=(),
         batch_rows: int = BATCH_ROWS,
     ) -> None:
         import pyarrow.dataset as ds
@@ -134,6 +139,7 @@ class TableStream:
         self.sep = self.encoding = None
         self.decimal = decimal if decimal and decimal != "." else None
         self.bad_rows = BadRows(bad_rows)
+        self.text = list(text)
         if self.format == "csv":
             file_format = self._csv_format(sep, encoding)
         else:
@@ -163,6 +169,7 @@ class TableStream:
     def _csv_format(self, sep, encoding):
         """The ``pyarrow.dataset`` format of the CSV files: their encoding, separator
         (sniffed from the first file when not given), decimal mark and ``--bad-rows``."""
+        import pyarrow as pa
         import pyarrow.csv as pcsv
         import pyarrow.dataset as ds
 
@@ -176,7 +183,9 @@ class TableStream:
             parse_options=self._csv_options[1],
             read_options=self._csv_options[0],
             convert_options=pcsv.ConvertOptions(
-                strings_can_be_null=True, decimal_point=self.decimal or "."
+                strings_can_be_null=True,
+                decimal_point=self.decimal or ".",
+                column_types={name: pa.string() for name in self.text},
             ),
         )
 
@@ -189,10 +198,8 @@ class TableStream:
 
     def _check_schemas(self, dataset_schema, partition_names):
         """The reading schema, after checking each file's columns against the first's."""
-        import pyarrow as pa
-
         first = None
-        kinds = {}
+        kinds, types = {}, {}  # name: (kind, first file, type); name: the files' types
         for fragment, path in zip(self.fragments, self.files, strict=True):
             self.bad_rows.file = path
             try:
@@ -200,6 +207,8 @@ class TableStream:
             except Exception as error:
                 raise DataError(self.bad_rows.message() or _unreadable(path, error)) from None
             names = [n for n in schema.names if n not in partition_names]
+            for field in schema:
+                types.setdefault(field.name, set()).add(field.type)
             if first is None:
                 first = (path, names)
                 for field in schema:
@@ -221,6 +230,14 @@ class TableStream:
                     continue
                 if kind != seen:
                     raise DataError(self._type_change(path, field, kind, kinds[field.name]))
+        return self._reading_schema(dataset_schema, kinds, types)
+
+    def _reading_schema(self, dataset_schema, kinds: dict, types: dict):
+        """The schema columns are read in, by kind (``kinds``: ``(kind, first file, type)``
+        per column); a number column of ``text`` in the files' own type (``types``: the
+        set of each column's types), or as text where the files' types differ."""
+        import pyarrow as pa
+
         read_as = {
             "number": pa.float64(),
             "text": pa.string(),
@@ -241,7 +258,11 @@ class TableStream:
                     f"{where}: column {field.name!r} has type {field.type}, which folder "
                     "data does not read yet; leave it out with --drop"
                 )
-            fields.append(pa.field(field.name, read_as.get(kind, pa.float64())))
+            read = read_as.get(kind, pa.float64())
+            if field.name in self.text and kind == "number":  # as written: exact
+                written = types[field.name] - {pa.null()}
+                read = written.pop() if len(written) == 1 else pa.string()
+            fields.append(pa.field(field.name, read))
         return pa.schema(fields)
 
     def _type_change(self, path, field, kind: str, seen) -> str:
