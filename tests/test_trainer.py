@@ -317,6 +317,19 @@ class Blocks:
             trainer.model.request_stop()
 
 
+def test_an_epoch_of_no_rows_is_an_error_not_a_loss_of_zero():
+    """A source that gives no block in an epoch (a folder resumed past files removed
+    since): no loss is recorded from zero batches."""
+    from barenet.errors import BarenetValueError
+    from barenet.trainer import Trainer
+
+    x, y = toy_data(32)
+    model = small_mlp(seed=2)
+    with pytest.raises(BarenetValueError, match="epoch 1 has no training rows"):
+        Trainer(model, epochs=2, batch_size=16).fit_source(Blocks(x, y, [0]))
+    assert model.epoch == 0 and model.history["train_loss"] == []
+
+
 def test_rows_from_a_source_train_as_the_same_rows_in_memory():
     """One block a epoch through the per-block engine start (a folder's path) gives the
     weights and losses of ``MLP.train`` on the same rows (its step started once)."""

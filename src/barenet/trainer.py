@@ -171,7 +171,13 @@ class BatchSource(Protocol):
 
     def block_done(self, trainer) -> None:
         """Called with the ``Trainer`` after each block it trained on (the last one when
-        ``trainer.model.stop_requested``): a folder writes its checkpoints here."""
+        ``trainer.model.stop_requested``): a folder writes its checkpoints here, with
+        ``trainer.epoch_losses``, the ``(mean loss, rows)`` of the epoch's blocks so far."""
+
+    # Optional: ``losses_before(model)``, the ``(mean loss, rows)`` of the blocks of epoch
+    # ``model.epoch + 1`` trained before a resume (a folder's checkpoint holds them), so
+    # that the epoch's loss is over all its blocks, and an epoch resumed at its end is
+    # ended (its loss recorded, the schedule stepped), not trained on zero rows.
 
 
 class Trainer:
@@ -211,6 +217,7 @@ class Trainer:
         self.best_epoch = None
         self.best_state = None
         self.bad_epochs = 0
+        self.epoch_losses: list = []  # (mean loss, rows) of the epoch's blocks so far
         self.engine_used = None
         if options.trainer_state is not None:
             self.load_state_dict(options.trainer_state)
@@ -290,18 +297,26 @@ class Trainer:
         engine's step started for the fit (None: one is started for each block)."""
         model = self.model
         model.train(True)
-        losses = []  # (mean batch loss, rows) of each block
+        before = getattr(source, "losses_before", None)  # blocks trained before a resume
+        # (mean batch loss, rows) of each block of the epoch
+        losses = self.epoch_losses = list(before(model)) if before else []
         for x, y in source.epoch_blocks(model):
             loss = self._block(step, x, y)
+            if loss is not None:
+                losses.append((loss, len(x)))
             source.block_done(self)
             # interrupted inside the epoch: in a block, or (more blocks to come) after one
             if loss is None or (model.stop_requested and not source.fixed):
                 model.interrupted = model.stopped_mid_epoch = True
                 return False
-            losses.append((loss, len(x)))
         if model.stop_requested and not source.fixed:  # while a block was being read
             model.interrupted, model.stopped_mid_epoch = True, bool(losses)
             return False
+        if not losses:  # no loss is made of zero batches
+            raise BarenetValueError(
+                f"epoch {model.epoch + 1} has no training rows: its data source gave none "
+                "(a folder whose files were removed since its checkpoint?); train again"
+            )
         train_loss = losses[0][0] if len(losses) == 1 else _weighted_mean(losses)
         val_loss = None
         if x_val is not None:

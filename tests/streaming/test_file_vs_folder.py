@@ -235,3 +235,38 @@ def test_a_folder_model_clips_far_values_to_its_training_range_as_a_file_model(
     assert np.array_equal(far_answers, edge_answers)
     file_answers = barenet.load("dm.npz").preprocessing.predict(barenet.load("dm.npz"), far)
     np.testing.assert_allclose(np.ravel(file_answers), far_answers, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_row_ids_and_identifiers_are_dropped_alike_on_both_routes(tmp_path, capsys, kind):
+    """A numeric column numbering the rows (1..n, shuffled, spread over the parts) and a
+    text column with a different value in every row are dropped by a file and a folder
+    alike, and the summary line says so; a column of integers with one value repeated
+    (one gap) is a number on both. The one pass counts every row, of every split, as a
+    file's check does (``barenet.streaming.row_ids``)."""
+    import barenet
+
+    rng = np.random.default_rng(3)
+    frame = table(600).assign(n=rng.permutation(600) + 1001)
+    frame["near"] = frame["n"].where(frame["n"] != 1500, 1501)  # 1501 twice, no 1500
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    write_parts(frame, tmp_path / "d", parts=3, kind=kind)
+    columns, specs, lines = {}, {}, {}
+    for data in ("t.csv", "d"):
+        code, summary, err = train(capsys, tmp_path / data, "--epochs", "1", "--plot", "none",
+                                   "--save", str(tmp_path / f"{data}.npz"))  # fmt: skip
+        assert code == 0, err
+        columns[data] = summary["columns"]
+        prep = barenet.load(tmp_path / f"{data}.npz").preprocessing
+        specs[data] = [(spec["name"], spec["kind"]) for spec in prep.columns]
+        main(["train", "--data", str(tmp_path / data), "--target", "y", "--epochs", "1",
+              "--plot", "none"])  # fmt: skip
+        lines[data] = [x for x in capsys.readouterr().out.splitlines() if "Columns:" in x]
+    assert columns["t.csv"] == columns["d"]
+    assert columns["d"]["dropped"] == [
+        "n (a row id: consecutive integers)",
+        "id (an identifier: a different value in every row)",
+    ]
+    assert specs["t.csv"] == specs["d"] and ("near", "numeric") in specs["d"]
+    assert lines["t.csv"] == lines["d"] and len(lines["d"]) == 1
+    assert "; 2 dropped: n (a row id: consecutive integers), id (an identifier" in lines["d"][0]

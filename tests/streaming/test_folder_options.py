@@ -4,6 +4,7 @@ refused by name where it cannot apply (issues 29 and 30)."""
 import json
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from stream_tables import table
 
@@ -139,3 +140,54 @@ def test_evaluate_refuses_a_folder_with_the_ways_to_score_one(eu, capsys, monkey
     assert code == 2 and "no such file" not in err and "Traceback" not in err
     assert f"--data {data}: a folder or glob; barenet evaluate scores one" in err
     assert f"barenet predict --model m.npz --data {data} --out PREDICTIONS" in err
+
+
+@pytest.fixture
+def ragged(tmp_path):
+    """A folder of two CSV parts of 400 rows each; the second also has a row with too
+    many fields (data row 101) and one with too few (data row 302); ``one.csv`` holds
+    the same lines as one file."""
+    frame = table(800).drop(columns=["id"])
+    (tmp_path / "r").mkdir()
+    lines = []
+    for i in range(2):
+        text = frame.iloc[i * 400 : (i + 1) * 400].to_csv(index=False).splitlines()
+        if i == 1:
+            text.insert(101, text[100] + ",1")
+            text.insert(302, "1.5,2")
+        (tmp_path / "r" / f"p{i}.csv").write_text("\n".join(text) + "\n")
+        lines += text[i > 0 :]
+    (tmp_path / "one.csv").write_text("\n".join(lines) + "\n")
+    return tmp_path
+
+
+def test_bad_rows_on_a_folder_are_named_or_skipped_and_counted_as_for_a_file(
+    ragged, capsys, monkeypatch
+):
+    monkeypatch.chdir(ragged)
+    code, out = train(capsys, "--data", "one.csv")  # the default: an error naming the row
+    assert code == 2 and "--bad-rows skip to leave such rows out" in out.err, out.err
+    code, out = train(capsys, "--data", "r")
+    assert code == 2 and out.err.strip() == (
+        "barenet train: error: r/p1.csv, data row 101: too many fields (6, the header has 5); "
+        "fix the row, or give --bad-rows skip to leave such rows out"
+    )
+    rows = {}
+    for data in ("one.csv", "r"):  # skip: left out and counted, every other row trained on
+        code, out = train(capsys, "--data", data, "--bad-rows", "skip", "--json")
+        assert code == 0, out.err
+        summary = json.loads(out.out)
+        rows[data] = summary["rows"]["train"] + summary["rows"]["test"]
+        assert "with the wrong number of fields" in out.err
+    assert rows == {"one.csv": 800, "r": 800}
+    said = "skipped 2 rows of r/p1.csv with the wrong number of fields (data rows 101, 302)"
+    assert out.err.count(said) == 1  # once, not once per epoch or per reading
+    # predict reads a folder as train does: such rows refused by name, or skipped
+    code, out = train(capsys, "--data", "r", "--bad-rows", "skip", "--save", "m.npz")
+    assert code == 0 and said in out.out
+    predict = ["predict", "--model", "m.npz", "--data", "r"]
+    assert main([*predict, "--out", "p"]) == 2
+    assert "r/p1.csv, data row 101: too many fields" in capsys.readouterr().err
+    assert main([*predict, "--out", "q", "--bad-rows", "skip"]) == 0
+    assert said in capsys.readouterr().err
+    assert len(pq.read_table(ragged / "q")) == 800

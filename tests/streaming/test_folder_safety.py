@@ -15,6 +15,7 @@ from stream_tables import table, write_parts
 
 import barenet
 from barenet.cli import main
+from barenet.errors import DataError
 from barenet.streaming.folder import csv_block_size, dataset_files, longest_line
 from barenet.streaming.source import TableStream
 
@@ -62,11 +63,34 @@ def test_a_file_reached_by_two_links_is_read_once(tmp_path):
     assert len(dataset_files(f"{tmp_path}/**/*.csv")[0]) == 4
 
 
-def test_a_linked_folder_is_followed(tmp_path):
-    four_files(tmp_path / "real")
-    (tmp_path / "d").mkdir()
-    os.symlink(tmp_path / "real", tmp_path / "d" / "inner")
+def test_a_link_to_a_folder_inside_is_followed(tmp_path):
+    four_files(tmp_path / "d" / "real")
+    os.symlink("real", tmp_path / "d" / "inner")
+    os.symlink(".", tmp_path / "d" / "self")  # a loop: neither hung on nor read twice
     assert len(dataset_files(tmp_path / "d")[0]) == 4
+    assert len(dataset_files(f"{tmp_path}/d/**/*.csv")[0]) == 4
+
+
+@pytest.mark.parametrize(
+    "link, target",
+    [("up", ".."), ("inner", "../real"), ("far.csv", "../real/part0.csv")],
+    ids=["up-level", "folder-outside", "file-outside"],
+)
+def test_a_link_out_of_the_folder_is_refused_by_name(tmp_path, capsys, link, target):
+    """The files outside the folder named (here ``real``, beside it) are never read as
+    training data through a link: the run is refused, naming the link and the fix."""
+    four_files(tmp_path / "real")
+    folder = four_files(tmp_path / "d")
+    os.symlink(target, folder / link)
+    for data in (folder, f"{folder}/**/*.csv", f"{folder}/*"):
+        if link != "far.csv" and data == f"{folder}/*":
+            continue  # a one-level glob does not enter folders: that link is not followed
+        with pytest.raises(DataError, match="only what is inside the folder given to --data"):
+            dataset_files(data)
+        code, out, err = run(["train", "--data", data, "--target", "y", *TRAIN], capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert f"{folder / link} is a link to {(folder / target).resolve()}, outside" in err
+        assert "remove the link, or give the folder holding the files" in err
 
 
 LAYOUT = st.lists(

@@ -1,11 +1,13 @@
 """Tables larger than memory: streamed reading, one-pass preprocessing, hashed splits,
 streamed training with checkpoints, and prediction into Parquet parts (also on Dask)."""
 
+import io
 import json
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from stream_tables import FEATURES, table, write_parts
 
@@ -322,6 +324,62 @@ def test_resume_continues_at_the_file_and_batch_where_it_stopped(tmp_path, capsy
     assert "stream_position" not in barenet.load(tmp_path / "resumed.npz").preprocessing.extra
 
 
+@pytest.mark.parametrize("where", ["last", "middle"])
+def test_a_resume_keeps_the_loss_history_of_an_uninterrupted_run(
+    tmp_path, capsys, monkeypatch, where
+):
+    """Stopped after the last block of epoch 1 (its checkpoint written before the epoch
+    is ended), or after a block in its middle: the resumed run ends epoch 1 with the
+    loss of all its blocks, those before the checkpoint included, and no epoch's loss
+    comes from zero batches; the history and weights are those of an uninterrupted run."""
+    write_parts(table(4000), tmp_path / "d", parts=4)
+    monkeypatch.setattr(
+        stream_train, "TableStream", lambda path, **_: TableStream(path, batch_rows=200)
+    )
+    resumed_args = ["train", "--data", tmp_path / "d", "--target", "y", "--seed", "3"]
+    resumed_args += ["--shuffle-buffer", "500", "--plot", "none", "--quiet"]
+    # the checkpoint's epochs, and held-out rows the end of each epoch evaluates
+    common = [*resumed_args, "--epochs", "3", "--val-fraction", "0.1"]
+    original = stream_train.FolderRows.block_done
+    epochs = []
+
+    def count(self, trainer):
+        epochs.append(trainer.model.epoch)
+        original(self, trainer)
+
+    monkeypatch.setattr(stream_train.FolderRows, "block_done", count)
+    assert run([*common, "--save", tmp_path / "full.npz"], capsys)[0] == 0
+    blocks = epochs.count(0)
+    assert blocks >= 3
+    stop_at = blocks if where == "last" else blocks - 1
+
+    def stop(self, trainer):
+        epochs.append(trainer.model.epoch)
+        if len(epochs) == stop_at:  # as Ctrl-C while that block trains
+            trainer.model.request_stop()
+        original(self, trainer)
+
+    epochs.clear()
+    monkeypatch.setattr(stream_train.FolderRows, "block_done", stop)
+    checkpoint = tmp_path / "ckpt.npz"
+    code, _, _ = run([*common, "--checkpoint", checkpoint, "--checkpoint-seconds", "1000"], capsys)
+    assert code == 130
+    position = barenet.load(checkpoint).preprocessing.extra["stream_position"]
+    assert position["epoch"] == 0 and len(position["losses"]) == stop_at
+    monkeypatch.setattr(stream_train.FolderRows, "block_done", original)
+    code, _, _ = run(
+        [*resumed_args, "--resume", checkpoint, "--save", tmp_path / "resumed.npz"], capsys
+    )
+    assert code == 0
+    full, resumed = barenet.load(tmp_path / "full.npz"), barenet.load(tmp_path / "resumed.npz")
+    assert resumed.epoch == full.epoch == 3
+    for key in ("train_loss", "val_loss"):
+        np.testing.assert_allclose(resumed.history[key], full.history[key], rtol=1e-12)
+    assert min(resumed.history["train_loss"]) > 0
+    for key, value in full.state_dict().items():
+        np.testing.assert_array_equal(resumed.state_dict()[key], value)
+
+
 def test_classification_on_a_folder(tmp_path, capsys):
     frame = table(3000)
     frame["label"] = np.where(frame["y"] > frame["y"].median(), "high", "low")
@@ -398,6 +456,45 @@ def test_predict_a_folder_into_parquet_parts_keeping_columns(tmp_path, trained, 
         ["predict", "--model", model_path, "--data", folder, "--out", tmp_path / "out"], capsys
     )
     assert code == 2 and "already exists" in err
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet", "mixed"])
+def test_predict_keeps_uint64_columns_as_written_as_for_a_file(
+    tmp_path, capsys, monkeypatch, kind
+):
+    """``--keep`` of uint64 ids above 2**53 and 2**63 on a folder: each value exact, as
+    the file route writes it (a CSV folder's kept columns as their text, a Parquet
+    folder's in the files' type; as text when the files' types differ: ``mixed``)."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300)})
+    frame["y"] = 2 * frame["x"]
+    frame["big"] = np.uint64(2**63 + 5) + np.arange(300, dtype=np.uint64)
+    frame["mid"] = np.uint64(2**53 + 1) + np.arange(300, dtype=np.uint64)
+    folder = tmp_path / "d"
+    write_parts(frame, folder, parts=2, kind="parquet" if kind == "mixed" else kind)
+    if kind == "mixed":  # the second file's "mid" column as int64
+        second = frame.iloc[150:].astype({"mid": np.int64})
+        second.to_parquet(folder / "part1.parquet", index=False)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    train = ["train", "--target", "y", "--features", "x", "--epochs", "1", "--quiet"]
+    assert run([*train, "--data", folder, "--plot", "none", "--save", "m.npz"], capsys)[0] == 0
+    predict = ["predict", "--model", "m.npz", "--keep", "big,mid", "--data"]
+    code, _, err = run([*predict, folder, "--out", "p"], capsys)
+    assert code == 0, err
+    kept = pq.read_table(tmp_path / "p")
+    code, out, _ = run([*predict, tmp_path / "t.csv"], capsys)
+    assert code == 0
+    written = pd.read_csv(io.StringIO(out), dtype=str)  # the file route's, as written
+    for name in ("big", "mid"):
+        as_text = [str(v) for v in kept.column(name).to_pylist()]
+        assert as_text == written[name].tolist() == [str(v) for v in frame[name]]
+    types = {"csv": ["string", "string"], "parquet": ["uint64", "uint64"]}
+    types["mixed"] = ["uint64", "string"]  # a Parquet file's own type, or text if they differ
+    assert [str(kept.schema.field(n).type) for n in ("big", "mid")] == types[kind]
+    predicted = kept.column("predicted_y").to_numpy()
+    on_file = pd.read_csv(io.StringIO(out))["predicted_y"]  # written to float32's digits
+    np.testing.assert_allclose(predicted, on_file, rtol=1e-6)
 
 
 def test_predict_on_a_dask_cluster_gives_the_same_numbers(tmp_path, trained, capsys):
@@ -524,6 +621,8 @@ def test_ctrl_c_while_the_buffer_refills_checkpoints_after_the_last_block(
     assert code == 130 and "Interrupted (Ctrl-C) during epoch 1" in out
     assert (tmp_path / "m.npz").exists() and barenet.load(tmp_path / "m.npz").epoch == 0
     position = barenet.load(checkpoint).preprocessing.extra["stream_position"]
+    [(loss, rows)] = position.pop("losses")  # the first block's, for the epoch's loss
+    assert loss > 0 and rows >= 600
     assert position == {"epoch": 0, "file": 1, "batch": 1}  # after the first block
 
 
@@ -547,7 +646,7 @@ def test_a_folder_checkpoint_is_refused_on_a_file_and_says_when_nothing_is_left(
 
 @pytest.mark.parametrize(
     "field, value",
-    [("epoch", -3), ("file", -1), ("batch", 1.5), ("epoch", 0)],
+    [("epoch", -3), ("file", -1), ("batch", 1.5), ("epoch", 0), ("losses", [[float("nan"), 9]])],
 )
 def test_a_tampered_folder_checkpoint_is_refused_naming_the_field(tmp_path, capsys, field, value):
     """The epoch and position a checkpoint continues from are whole numbers >= 0, the
@@ -561,6 +660,9 @@ def test_a_tampered_folder_checkpoint_is_refused_naming_the_field(tmp_path, caps
     if field == "epoch" and value == -3:  # the model's own epoch
         meta["epoch"] = value
         named = "its epoch must be a whole number >= 0, got -3"
+    elif field == "losses":  # the losses of the blocks of the epoch trained before it
+        meta["preprocessing"]["extra"]["stream_position"][field] = value
+        named = "its stream_position losses must be [loss, rows] pairs, got [[nan, 9]]"
     elif value == 0:  # a position that is not the model's epoch (1)
         meta["preprocessing"]["extra"]["stream_position"]["epoch"] = value
         named = "its stream_position epoch 0 is not the model's epoch 1"

@@ -26,6 +26,7 @@ from barenet.tables.columns import (
     read_table,
     require_columns,
     row_id_columns,
+    row_id_note,
     target_values,
 )
 from barenet.tables.datasets import BUILTIN, Split, load_builtin
@@ -278,7 +279,7 @@ def split_table(
     try:
         specs, dropped = fit_columns(x_frame.iloc[train], max_categories)
         notices += settle_odd_dates(specs, x_frame)
-        dropped = [f"{name} (a row id: consecutive integers)" for name in row_ids] + dropped
+        dropped = [row_id_note(name) for name in row_ids] + dropped
         x_train, x_test = encode(x_frame.iloc[train], specs), encode(x_frame.iloc[test], specs)
     except DataError as error:
         raise DataError(f"{where}: {error}") from None

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from barenet.errors import DataError
+from barenet.streaming.row_ids import RowIds
 from barenet.tables.arrow_columns import ArrowColumns, canonical_list, timestamp_seconds
 from barenet.tables.arrow_columns import floats as _floats
 from barenet.tables.columns import (
@@ -48,6 +49,7 @@ from barenet.tables.columns import (
     blank_targets_notice,
     choose_task,
     labels_of,
+    row_id_note,
 )
 from barenet.tables.date_text import DATETIME, ODD_VALUES_AT_MOST, candidates, maybe_date
 from barenet.tables.dates import find_date, fit_date, mostly_dates, with_range
@@ -359,6 +361,7 @@ class _Pass:
         self.held_out = LowestPriority(HELD_OUT_SAMPLE_ROWS, rng)
         self.rows = np.zeros(4, dtype=np.int64)  # training, validation, test, blank target
         self.key_values: set = set()  # hashes of --split-key's values, a few counted
+        self.row_ids = RowIds([name for name in features if self.kinds[name] == "number"])
 
     def read(self, test_size: float, validation_size: float, split_key) -> None:
         """Count every batch's training rows; sample them and the held-out rows."""
@@ -378,6 +381,7 @@ class _Pass:
             u = row_hash(self.stream, file_index, first_row, batch, split_key)
             split = split_of(u, test_size, validation_size)
             self.rows += np.bincount(split, minlength=4)
+            self.row_ids.add(batch)  # every row read, as a file's row ids
             if split_key and len(self.key_values) <= KEY_VALUES_COUNTED:
                 self.key_values.update(np.unique(u[split < 3]).tolist())
             train = batch.filter(pa.array(split == 0))
@@ -397,9 +401,13 @@ class _Pass:
             )
 
     def specs(self, max_categories: int) -> tuple[list, list]:
-        """``(specs, dropped)`` of the feature columns, as ``fit_columns``."""
-        specs, dropped = [], []
+        """``(specs, dropped)`` of the feature columns, as ``fit_columns`` after a file's
+        row ids are dropped (``barenet.cli.data_args.split_table``)."""
+        row_ids = self.row_ids.columns()
+        specs, dropped = [], [row_id_note(name) for name in row_ids]
         for name, counts in self.columns.items():
+            if name in row_ids:
+                continue
             spec, why = column_spec(name, counts, self.sample.table, max_categories)
             (specs.append(spec) if spec else dropped.append(why))
         if not specs:
@@ -442,7 +450,8 @@ def fit_stream(
     ]
     rows = dict(zip(("train", "validation", "test"), seen.rows[:3].tolist(), strict=True))
     blank = int(seen.rows[3])
-    notices = [blank_targets_notice(blank, target)] if blank else []
+    notices = stream.bad_rows.notices()  # rows of the wrong width left out (--bad-rows skip)
+    notices += [blank_targets_notice(blank, target)] if blank else []
     bounds = {name: (c.low, c.high) for name, c in seen.columns.items()}
     return StreamFit(
         specs, dropped, task, why, classes, scaler_of(moments), scaler_y, sample,

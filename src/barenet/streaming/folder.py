@@ -4,9 +4,14 @@
   included), following symbolic links to folders but entering each real folder once
   per step of the pattern: a link loop (``loop -> .``) is neither followed twice nor
   hung on, and each file is listed once however many links reach it (by its resolved
-  path).
+  path). A link to a file or folder outside the folder named (a glob's folder: the part
+  before its first wildcard), such as ``up -> ..``, is refused by name
+  (``check_inside``): what the user did not name is never read as training data.
 - ``csv_block_size`` is a block size for pyarrow's CSV reader that holds the file's
   longest line, so a cell over 1 MB is read, not refused ("straddling object").
+- ``BadRows`` is Arrow's handler of a CSV row with the wrong number of fields, as
+  ``--bad-rows`` says: an error naming the file and data row, or the row left out and
+  counted per file (as ``barenet.tables.reading.scan_records`` does for one file).
 - ``check_batch_numbers`` names the file, column and data row of an infinite number or
   one too large to scale, as ``barenet.tables.reading.check_finite`` does for one file.
 """
@@ -46,11 +51,31 @@ def _entries(folder: Path):
         yield path, path.is_dir(), path.is_file()
 
 
+def check_inside(path: Path, base: Path) -> None:
+    """A ``DataError`` naming ``path`` (a link, or a path through one) when it resolves
+    outside the folder ``base`` (resolved too)."""
+    real, root = os.path.realpath(path), os.path.realpath(base)
+    if os.path.commonpath([real, root]) != root:
+        raise DataError(
+            f"{path} is a link to {real}, outside {base}: only what is inside the folder "
+            "given to --data is read; remove the link, or give the folder holding the files"
+        )
+
+
 def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
     """The files under ``base`` matching the pattern parts ``rest`` (``**`` is any
     number of folders). Each ``(real folder, step)`` is expanded once, so links to
-    folders are followed but never in a loop."""
+    folders are followed but never in a loop; a link to a folder outside ``base`` is a
+    ``DataError`` (``check_inside``), and a folder named ``_...`` or ``.``, whose files are
+    never read, is not entered."""
     found, seen, stack = [], set(), [(base, 0)]
+
+    def enter(path: Path, step: int) -> None:
+        if not path.name.startswith(HIDDEN):
+            if path.is_symlink():
+                check_inside(path, base)
+            stack.append((path, step))
+
     while stack:
         folder, step = stack.pop()
         key = (os.path.realpath(folder), step)
@@ -61,8 +86,8 @@ def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
         if part == "**":
             stack.append((folder, step + 1))
             for path, is_dir, is_file in _entries(folder):
-                if is_dir and not path.name.startswith("."):
-                    stack.append((path, step))
+                if is_dir:
+                    enter(path, step)
                 elif is_file and last and not path.name.startswith("."):
                     found.append(path)
             continue
@@ -74,7 +99,7 @@ def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
             if last and is_file:
                 found.append(path)
             elif not last and is_dir:
-                stack.append((path, step + 1))
+                enter(path, step + 1)
     return found
 
 
@@ -96,6 +121,7 @@ def dataset_files(path) -> tuple[list[Path], Path]:
             continue
         if p.suffix.lower() not in SUFFIXES:
             continue
+        check_inside(p, base)  # a link to a file elsewhere
         real = p.resolve()
         if real not in resolved:
             resolved.add(real)
@@ -107,6 +133,57 @@ def dataset_files(path) -> tuple[list[Path], Path]:
             "or a folder or glob of them"
         )
     return files, base
+
+
+class BadRows:
+    """Arrow's CSV ``invalid_row_handler`` for ``--bad-rows`` (``"error"`` or ``"skip"``).
+
+    ``file`` is set to the file about to be read. With ``"error"``, the first row of the
+    wrong width stops the read and ``message`` names it; with ``"skip"``, it is left out
+    and recorded per file (once, however many times the file is read: every epoch), and
+    ``notices`` count them as a file's reader does."""
+
+    def __init__(self, mode: str) -> None:
+        from barenet.tables.reading import BAD_ROWS
+
+        if mode not in BAD_ROWS:
+            raise DataError(f"--bad-rows must be one of {BAD_ROWS}, got {mode!r}")
+        self.mode, self.file, self.first = mode, None, None
+        self.skipped: dict = {}  # file -> {Arrow's row number (or text): 1-based data row}
+
+    def __call__(self, row) -> str:
+        data_row = None if row.number is None else row.number - 1  # the header is row 1
+        if self.mode == "skip":
+            key = row.number if row.number is not None else row.text
+            self.skipped.setdefault(self.file, {})[key] = data_row
+            return "skip"
+        self.first = (self.file, data_row, row.actual_columns, row.expected_columns)
+        return "error"
+
+    def message(self) -> str | None:
+        """The error for the row that stopped the read (``"error"``), else None."""
+        if self.first is None:
+            return None
+        path, data_row, fields, header = self.first
+        self.first = None
+        where = f", data row {data_row}" if data_row is not None else ""
+        how = "too few" if fields < header else "too many"
+        return (
+            f"{path}{where}: {how} fields ({fields}, the header has {header}); fix the row, "
+            "or give --bad-rows skip to leave such rows out"
+        )
+
+    def notices(self) -> list[str]:
+        """One line per file with rows left out: how many, and their data rows."""
+        said = []
+        for path, rows in self.skipped.items():
+            numbers = sorted(n for n in rows.values() if n is not None)
+            shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
+            where = f" (data rows {shown})" if shown else ""
+            said.append(
+                f"skipped {len(rows)} rows of {path} with the wrong number of fields{where}"
+            )
+        return said
 
 
 def check_not_empty(files, kind: str) -> None:

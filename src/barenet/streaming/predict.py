@@ -90,8 +90,20 @@ def run_stream_predict(args, model, keep, stdout=None) -> int:
     remembered = getattr(model.preprocessing, "reading", None) or {}
     encoding = getattr(args, "encoding", None) or remembered.get("encoding")
     decimal = getattr(args, "decimal", None) or remembered.get("decimal")
+    bad_rows = getattr(args, "bad_rows", "error")
+    if bad_rows == "skip" and getattr(args, "scheduler", None):
+        raise BarenetValueError(
+            "--bad-rows skip is not applied by --scheduler (Dask's CSV reader stops at a row "
+            "with the wrong number of fields): leave --scheduler out, or fix the rows"
+        )
+    features = _needed(model, ())  # --keep's other columns are read as written, as a file's
     stream = TableStream(
-        args.data, sep=args.sep or remembered.get("sep"), encoding=encoding, decimal=decimal
+        args.data,
+        sep=args.sep or remembered.get("sep"),
+        encoding=encoding,
+        decimal=decimal,
+        bad_rows=bad_rows,
+        text=[name for name in keep if name not in features],
     )
     needed = _needed(model, keep)
     missing = [name for name in needed if name not in stream.names]
@@ -133,9 +145,9 @@ def _predict_here(model, stream, needed, keep, proba, folder: Path) -> None:
     finally:
         if writer is not None:
             writer.close()
-    notice = range_notice(tally)
-    if notice:
-        print(f"Note: {notice}", file=sys.stderr)
+    for notice in [*stream.bad_rows.notices(), range_notice(tally)]:
+        if notice:
+            print(f"Note: {notice}", file=sys.stderr)
 
 
 def _model(path: str):
@@ -188,6 +200,7 @@ def predict_on_dask(path, stream, needed, keep, proba, folder: Path, scheduler: 
             encoding=stream.encoding,
             blocksize=None,
             decimal=stream.decimal or ".",
+            dtype={name: str for name in stream.text} or None,
         )
     cluster = None
     if scheduler == "local":

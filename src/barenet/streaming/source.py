@@ -31,6 +31,7 @@ from barenet.errors import BarenetValueError, DataError
 from barenet.streaming.folder import (  # noqa: F401 (GLOB_CHARS, is_dataset_path: public here)
     GLOB_CHARS,
     SUFFIXES,
+    BadRows,
     check_batch_numbers,
     check_not_empty,
     conversion_failure,
@@ -94,6 +95,13 @@ class TableStream:
         The CSV files' text encoding (default: UTF-8).
     decimal : str, optional
         The CSV files' decimal mark (default: ``.``), as ``--decimal ,`` for ``0,23``.
+    bad_rows : {"error", "skip"}
+        A CSV row with the wrong number of fields: a ``DataError`` naming its file and
+        data row, or left out and counted (``bad_rows.notices()``), as for one file.
+    text : sequence of str
+        Columns read as written (``predict --keep``, as a file's): text in CSV files
+        (``00042`` keeps its zeros), and in Parquet files a column of numbers in the files'
+        own type (uint64 ids above 2**53 stay exact; as text if the files' types differ).
     batch_rows : int
         Rows per record batch.
 
@@ -108,7 +116,15 @@ class TableStream:
     """
 
     def __init__(
-        self, path, *, sep=None, encoding=None, decimal=None, batch_rows: int = BATCH_ROWS
+        self,
+        path,
+        *,
+        sep=None,
+        encoding=None,
+        decimal=None,
+        bad_rows="error",
+        text=(),
+        batch_rows: int = BATCH_ROWS,
     ) -> None:
         import pyarrow.dataset as ds
 
@@ -122,26 +138,15 @@ class TableStream:
         check_not_empty(self.files, self.format)
         self.sep = self.encoding = None
         self.decimal = decimal if decimal and decimal != "." else None
+        self.bad_rows = BadRows(bad_rows)
+        self.text = list(text)
         if self.format == "csv":
-            import pyarrow.csv as pcsv
-
-            self.encoding = _check_encoding(encoding)
-            self.sep = delimiter = sep or _sniff(self.files[0], self.encoding)
-            self._csv_options = (
-                pcsv.ReadOptions(encoding=self.encoding, block_size=csv_block_size(self.files)),
-                pcsv.ParseOptions(delimiter=delimiter),
-            )
-            file_format = ds.CsvFileFormat(
-                parse_options=self._csv_options[1],
-                read_options=self._csv_options[0],
-                convert_options=pcsv.ConvertOptions(
-                    strings_can_be_null=True, decimal_point=self.decimal or "."
-                ),
-            )
+            file_format = self._csv_format(sep, encoding)
         else:
             file_format = ds.ParquetFileFormat()
         self.batch_rows = batch_rows
         self.target = None
+        self.bad_rows.file = self.files[0]
         try:
             dataset = ds.dataset(
                 [str(p) for p in self.files],
@@ -150,7 +155,8 @@ class TableStream:
                 partition_base_dir=str(base),
             )
         except Exception as error:  # the first file cannot be read
-            raise DataError(_unreadable(self.files[0], error)) from None
+            said = self.bad_rows.message() or _unreadable(self.files[0], error)
+            raise DataError(said) from None
         self.fragments = list(dataset.get_fragments())
         partition_names = {  # Hive keys: key=value folders
             part.split("=", 1)[0]
@@ -159,6 +165,29 @@ class TableStream:
             if "=" in part
         }
         self.schema = self._check_schemas(dataset.schema, partition_names)
+
+    def _csv_format(self, sep, encoding):
+        """The ``pyarrow.dataset`` format of the CSV files: their encoding, separator
+        (sniffed from the first file when not given), decimal mark and ``--bad-rows``."""
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+        import pyarrow.dataset as ds
+
+        self.encoding = _check_encoding(encoding)
+        self.sep = sep or _sniff(self.files[0], self.encoding)
+        self._csv_options = (
+            pcsv.ReadOptions(encoding=self.encoding, block_size=csv_block_size(self.files)),
+            pcsv.ParseOptions(delimiter=self.sep, invalid_row_handler=self.bad_rows),
+        )
+        return ds.CsvFileFormat(
+            parse_options=self._csv_options[1],
+            read_options=self._csv_options[0],
+            convert_options=pcsv.ConvertOptions(
+                strings_can_be_null=True,
+                decimal_point=self.decimal or ".",
+                column_types={name: pa.string() for name in self.text},
+            ),
+        )
 
     def _kind(self, arrow_type) -> str:
         """The kind of a column of one file: a date Arrow found in a CSV file is text,
@@ -169,16 +198,17 @@ class TableStream:
 
     def _check_schemas(self, dataset_schema, partition_names):
         """The reading schema, after checking each file's columns against the first's."""
-        import pyarrow as pa
-
         first = None
-        kinds = {}
+        kinds, types = {}, {}  # name: (kind, first file, type); name: the files' types
         for fragment, path in zip(self.fragments, self.files, strict=True):
+            self.bad_rows.file = path
             try:
                 schema = fragment.physical_schema
             except Exception as error:
-                raise DataError(_unreadable(path, error)) from None
+                raise DataError(self.bad_rows.message() or _unreadable(path, error)) from None
             names = [n for n in schema.names if n not in partition_names]
+            for field in schema:
+                types.setdefault(field.name, set()).add(field.type)
             if first is None:
                 first = (path, names)
                 for field in schema:
@@ -200,6 +230,14 @@ class TableStream:
                     continue
                 if kind != seen:
                     raise DataError(self._type_change(path, field, kind, kinds[field.name]))
+        return self._reading_schema(dataset_schema, kinds, types)
+
+    def _reading_schema(self, dataset_schema, kinds: dict, types: dict):
+        """The schema columns are read in, by kind (``kinds``: ``(kind, first file, type)``
+        per column); a number column of ``text`` in the files' own type (``types``: the
+        set of each column's types), or as text where the files' types differ."""
+        import pyarrow as pa
+
         read_as = {
             "number": pa.float64(),
             "text": pa.string(),
@@ -220,7 +258,11 @@ class TableStream:
                     f"{where}: column {field.name!r} has type {field.type}, which folder "
                     "data does not read yet; leave it out with --drop"
                 )
-            fields.append(pa.field(field.name, read_as.get(kind, pa.float64())))
+            read = read_as.get(kind, pa.float64())
+            if field.name in self.text and kind == "number":  # as written: exact
+                written = types[field.name] - {pa.null()}
+                read = written.pop() if len(written) == 1 else pa.string()
+            fields.append(pa.field(field.name, read))
         return pa.schema(fields)
 
     def _type_change(self, path, field, kind: str, seen) -> str:
@@ -257,7 +299,7 @@ class TableStream:
             if i < start[0]:
                 continue
             fragment, path = self.fragments[file_index], self.files[file_index]
-            row = 0
+            row, self.bad_rows.file = 0, path
             try:
                 iterator = fragment.to_batches(
                     schema=self.schema,
@@ -275,7 +317,9 @@ class TableStream:
             except Exception as error:
                 if self.format == "csv":
                     names = fragment.physical_schema.names
-                    said = conversion_failure(path, error, names, self._csv_options, self.decimal)
+                    said = self.bad_rows.message() or conversion_failure(
+                        path, error, names, self._csv_options, self.decimal
+                    )
                     if said:
                         raise DataError(said) from None
                 damage = parquet_damage(path) if self.format == "parquet" else None

@@ -14,8 +14,11 @@ metrics at the end are exact, over every test row, in one more pass.
 
 With ``--checkpoint``, a checkpoint is written after a buffer is trained on (at most
 every ``--checkpoint-seconds``), at the end of each epoch, and on Ctrl-C; it records
-the epoch, the file and the batch to continue from, so ``--resume`` continues there
-(after the one pass that learns the preprocessing again, and checks it is the same).
+the epoch, the file and the batch to continue from, and the losses of the epoch's
+buffers trained so far, so ``--resume`` continues there (after the one pass that learns
+the preprocessing again, and checks it is the same) and the epoch's loss is over all
+its buffers: one resumed after its last buffer is ended (its loss recorded, the
+schedule stepped), then the next begins.
 """
 
 from __future__ import annotations
@@ -117,9 +120,10 @@ class StreamRun:
             text += f"; the loss on a sample of {held:,}"
         return text
 
-    def checkpoint(self, trainer, position, force=False) -> None:
+    def checkpoint(self, trainer, position, force=False, losses=()) -> None:
         """Write the checkpoint (if asked for) to continue at ``position``: ``(epoch,
-        file, batch)``; ``trainer``'s early-stopping state with it."""
+        file, batch)``, with ``losses``, the ``(mean loss, rows)`` of that epoch's blocks
+        trained before it; ``trainer``'s early-stopping state with it."""
         path = self.args.checkpoint
         if not path:
             return
@@ -129,6 +133,8 @@ class StreamRun:
         from barenet.training.config import save_checkpoint
 
         where = dict(zip(("epoch", "file", "batch"), map(int, position), strict=True))
+        if losses:
+            where["losses"] = [[float(loss), int(rows)] for loss, rows in losses]
         prep = Preprocessing.from_json(self.prep.to_json())
         prep.extra = {**prep.extra, "stream_position": where}
         save_checkpoint(
@@ -172,6 +178,13 @@ class FolderRows:
         x, y = self.run.encode(self.run.fit.sample.slice(0, 2))
         return (x, y) if len(x) else None
 
+    def losses_before(self, model) -> list:
+        """The ``(mean loss, rows)`` of the blocks of the resumed epoch trained before
+        its checkpoint (none for a later epoch)."""
+        if model.epoch != self.start["epoch"]:
+            return []
+        return [(float(loss), int(rows)) for loss, rows in self.start.get("losses", [])]
+
     def epoch_blocks(self, model):
         run, size, epoch = self.run, self.run.args.shuffle_buffer, model.epoch
         start = (0, 0)
@@ -199,7 +212,8 @@ class FolderRows:
 
     def block_done(self, trainer) -> None:
         self.trainer = trainer
-        self.run.checkpoint(trainer, self.after, force=trainer.model.stop_requested)
+        stop = trainer.model.stop_requested
+        self.run.checkpoint(trainer, self.after, force=stop, losses=trainer.epoch_losses)
 
     def stopped_filling(self, epoch: int) -> None:
         """Ctrl-C while the buffer fills: the rows read since the last block are not
@@ -207,7 +221,8 @@ class FolderRows:
         written at the epoch's start stays when none was trained in this epoch)."""
         self.buffer.clear()
         if self.trainer is not None and self.after is not None and self.after[0] == epoch:
-            self.run.checkpoint(self.trainer, self.after, force=True)
+            losses = self.trainer.epoch_losses
+            self.run.checkpoint(self.trainer, self.after, force=True, losses=losses)
 
 
 def _features(args, stream) -> list[str]:
@@ -243,7 +258,7 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     config, resumed = _stream_start(args)
     stream = TableStream(
         args.data, sep=args.sep, encoding=getattr(args, "encoding", None),
-        decimal=getattr(args, "decimal", None),
+        decimal=getattr(args, "decimal", None), bad_rows=getattr(args, "bad_rows", "error"),
     )  # fmt: skip
     check_split_key(stream, getattr(args, "split_key", None))
     features = _features(args, stream)

@@ -22,6 +22,7 @@ MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "oth
 # table (RMSE $46,011); all 46 gave $15,551
 MAX_CATEGORIES = 200
 MAX_POOLED_STORED = 5000  # training values pooled into "other", kept to tell from unseen
+ROW_ID_MIN_ROWS = 20  # fewer integers filling a range may be a quantity, not a row id
 
 
 def _is_bool(column) -> bool:
@@ -72,9 +73,16 @@ def check_numbers(frame) -> None:
 def _is_row_number(values: np.ndarray) -> bool:
     """At least 20 integers, all different, filling a range (1, 2, ... n in any order):
     a row id."""
-    if len(values) < 20 or np.isnan(values).any() or not np.all(values == np.round(values)):
+    if len(values) < ROW_ID_MIN_ROWS or np.isnan(values).any():
+        return False
+    if not np.all(values == np.round(values)):
         return False
     return len(np.unique(values)) == len(values) == values.max() - values.min() + 1
+
+
+def row_id_note(name: str) -> str:
+    """What the summary says of a column dropped as a row id (``row_id_columns``)."""
+    return f"{name} (a row id: consecutive integers)"
 
 
 def row_id_columns(frame) -> list[str]:

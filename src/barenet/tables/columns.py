@@ -40,6 +40,7 @@ from barenet.tables.column_fit import (  # noqa: F401 (public here: the names ot
     MAX_CATEGORIES,
     MAX_POOLED_STORED,
     MIN_CATEGORY_ROWS,
+    ROW_ID_MIN_ROWS,
     SHOWN_NAMES,
     _is_bool,
     _mostly_numbers,
@@ -48,6 +49,7 @@ from barenet.tables.column_fit import (  # noqa: F401 (public here: the names ot
     describe_line,
     fit_columns,
     row_id_columns,
+    row_id_note,
 )
 from barenet.tables.encoder import (  # noqa: F401 (MISSING, encoded_names: public here)
     MISSING,

@@ -270,17 +270,38 @@ def _check_position(model: MLP, path) -> None:
     if "stream_position" not in extra:
         return
     position = extra["stream_position"]
-    if not isinstance(position, dict) or set(position) != {"epoch", "file", "batch"}:
+    fields = {"epoch", "file", "batch"}
+    if not isinstance(position, dict) or not fields <= set(position) <= fields | {"losses"}:
         raise ModelFileError(
             f"{path}: its stream_position must hold an epoch, a file and a batch, got "
             f"{position!r} (the file was altered or damaged: use another one, or train again)"
         )
     for name in ("epoch", "file", "batch"):
         whole_number(position[name], path, f"stream_position {name}")
+    _check_block_losses(position.get("losses", []), path)
     if position["epoch"] != model.epoch:
         raise ModelFileError(
             f"{path}: its stream_position epoch {position['epoch']} is not the model's "
             f"epoch {model.epoch} (the file was altered or damaged: use another one)"
+        )
+
+
+def _check_block_losses(losses, path) -> None:
+    """A ``ModelFileError`` unless ``losses`` (a folder checkpoint's losses of the
+    epoch's blocks trained so far) is a list of ``[finite loss, rows >= 1]``."""
+    good = isinstance(losses, list) and all(
+        isinstance(pair, list)
+        and len(pair) == 2
+        and isinstance(pair[0], (int, float))
+        and math.isfinite(pair[0])
+        and isinstance(pair[1], int)
+        and pair[1] >= 1
+        for pair in losses
+    )
+    if not good:
+        raise ModelFileError(
+            f"{path}: its stream_position losses must be [loss, rows] pairs, got "
+            f"{losses!r} (the file was altered or damaged: use another one, or train again)"
         )
 
 
