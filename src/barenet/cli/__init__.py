@@ -641,10 +641,9 @@ def run_evaluate(args, stdout=None) -> int:
 def _print_tally(tally: dict) -> None:
     """The one-line notice of blank cells imputed, unseen categories and values
     clipped to the training range, on stderr."""
-    from barenet.tables.columns import tally_notice
-    from barenet.tables.preprocessing import range_notice
+    from barenet.tables.preprocessing import predict_notice
 
-    notice = "; ".join(filter(None, [tally_notice(tally), range_notice(tally)]))
+    notice = predict_notice(tally)
     if notice:
         print(f"Note: {notice}", file=sys.stderr)
 
