@@ -3,7 +3,8 @@
 Every one derives from ``BarenetError``, so a caller (the command line, say) can tell
 a user's mistake that barenet caught from a bug. Each also derives from the built-in
 exception a Python user would expect (``ValueError``, ``TypeError``, ``OSError``...),
-so ``except ValueError`` keeps working.
+so ``except ValueError`` keeps working. ``DataWarning`` is the one warning class: what
+barenet did to the data, to know about, not an error.
 """
 
 from __future__ import annotations
@@ -51,3 +52,9 @@ class TrainingDiverged(BarenetError, FloatingPointError):
     def __init__(self, message: str, epoch: int, batch: int) -> None:
         super().__init__(message)
         self.epoch, self.batch = epoch, batch
+
+
+class DataWarning(UserWarning):
+    """What barenet did to rows it was given, as ``barenet predict``'s notes say it:
+    blank cells imputed, categories unseen in training, values or dates clipped to the
+    training range (the estimators' ``predict``, once per call)."""

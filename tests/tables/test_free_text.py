@@ -101,3 +101,21 @@ def test_a_stored_spec_fit_words_cannot_make_is_named(stored, problem):
     assert free_text.text_spec_problem({**spec, "words": ["a", "b"]}) is None
     assert "true or false" in free_text.text_spec_problem({**spec, "words": ["a"], "missing": 1})
     assert "no words" in free_text.text_spec_problem({**spec, "words": []})
+
+
+def test_a_refitted_free_text_column_learns_its_words_from_every_row_and_keeps_its_kind():
+    from barenet.tables.column_fit import fit_columns, refit_columns
+
+    titles = [f"nurse {i}" for i in range(40)] + ["senior nurse"] * 5 + ["driver"] * 5
+    first = pd.DataFrame({"job": titles})
+    (spec,), _ = fit_columns(first)
+    assert spec["kind"] == "text" and "driver" in spec["words"]
+    assert "teacher" not in spec["words"]
+    # more rows: a new word reaches 5 rows, and so many repeats that the column would no
+    # longer be called free text by the rule; the refit keeps it free text
+    more = pd.DataFrame({"job": titles + ["teacher"] * 200})
+    (again,) = refit_columns(more, [spec])
+    assert again["kind"] == "text"
+    assert "teacher" in again["words"] and "driver" in again["words"]
+    (category,) = refit_columns(more, [{**spec, "kind": "category", "levels": ["driver"]}])
+    assert category["kind"] == "category" and "teacher" in category["levels"]

@@ -441,17 +441,11 @@ def _refit_for_saving(args, fit, split, out_dim, stream):
     every row unless ``--no-refit`` (a line says so while it trains)."""
     from barenet.training.refit import epochs_text, saved_model
 
-    prep = split.preprocessing
     if not args.no_refit and not args.quiet and not fit.model.interrupted:
         rows = len(split.x_train) + len(split.x_test)
         print(f"Refitting on all {rows} rows for {epochs_text(fit.kept_epoch)}...", file=stream)
-
-    def prepare(model):
-        model.preprocessing = prep
-
-    return saved_model(
-        fit, split, refit=not args.no_refit, task=prep.task, out_dim=out_dim, prepare=prepare
-    )
+    task = split.preprocessing.task
+    return saved_model(fit, split, refit=not args.no_refit, task=task, out_dim=out_dim)
 
 
 def _check_resume(args, model, split, prep) -> None:
@@ -647,10 +641,9 @@ def run_evaluate(args, stdout=None) -> int:
 def _print_tally(tally: dict) -> None:
     """The one-line notice of blank cells imputed, unseen categories and values
     clipped to the training range, on stderr."""
-    from barenet.tables.columns import tally_notice
-    from barenet.tables.preprocessing import range_notice
+    from barenet.tables.preprocessing import predict_notice
 
-    notice = "; ".join(filter(None, [tally_notice(tally), range_notice(tally)]))
+    notice = predict_notice(tally)
     if notice:
         print(f"Note: {notice}", file=sys.stderr)
 

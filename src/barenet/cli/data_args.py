@@ -5,6 +5,7 @@ one's own (split first, then preprocessed as learned from its training rows)."""
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from barenet.tables.columns import (
     fit_columns,
     labels_of,
     read_table,
+    refit_columns,
     require_columns,
     row_id_columns,
     row_id_note,
@@ -292,7 +294,26 @@ def split_table(
         "notices": notices,
     }
     parts = (x_train, x_test, y[train], y[test])
-    return _scaled_split(parts, specs, target_name, classes, report, where)
+    split = _scaled_split(parts, specs, target_name, classes, report, where)
+    everything = (x_frame, y, max_categories)
+    return split._replace(every_row=partial(_every_row, everything, split, where))
+
+
+def _every_row(everything, split, where) -> Split:
+    """The ``Split`` of every row of ``everything`` (``(x_frame, y, max_categories)``:
+    training and test rows, all in ``x_train``) with ``split``'s columns, their specs,
+    ranges and scaling learned from every row: what the model refitted on every row
+    learns from, and keeps."""
+    x_frame, y, max_categories = everything
+    try:
+        specs = refit_columns(x_frame, split.columns, max_categories)
+        x = encode(x_frame, specs)
+    except DataError as error:
+        raise DataError(f"{where}: {error}") from None
+    whole = _scaled_split(
+        (x, x[:1], y, y[:1]), specs, split.target_name, split.classes, split.report, where
+    )
+    return whole._replace(x_test=whole.x_train[:0], y_test=whole.y_train[:0])
 
 
 def _scaled_split(parts, specs, target_name, classes, report, where) -> Split:

@@ -31,7 +31,7 @@ from sklearn.utils.validation import (
 from barenet.activations import Softmax
 from barenet.errors import BarenetTypeError, BarenetValueError
 from barenet.sklearn.checks import check_no_missing_targets, check_two_classes
-from barenet.sklearn.inputs import fit_inputs, inputs
+from barenet.sklearn.inputs import fit_inputs, inputs, warn_notes
 from barenet.tables.columns import encoded_names
 from barenet.tables.preprocessing import Preprocessing, standard_scaler
 from barenet.tables.standardize import check_outputs, fit_scaler
@@ -226,7 +226,9 @@ class _BarenetEstimator(BaseEstimator):
 
     def _outputs(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
-        x = inputs(self, X, self.preprocessing_)
+        tally = {}
+        x = inputs(self, X, self.preprocessing_, tally)
+        warn_notes(tally)  # once per predict: what was imputed, unseen, clipped
         outputs = self.model_.predict(x, engine=self.config_.engine)
         return check_outputs(outputs, np.arange(1, len(outputs) + 1), "outputs")
 

@@ -11,7 +11,11 @@ fold, whose rows do not number 0..n-1, keeps it). An array is taken as numbers, 
 scikit-learn's estimators take it (no blanks). Either way every feature is then
 standardised on the training rows (``barenet.tables.standardize.fit_scaler``), as the
 command line does, and the whole is a ``barenet.tables.preprocessing.Preprocessing``,
-the record stored in model files and exported to ONNX."""
+the record stored in model files and exported to ONNX. What it does to the rows an
+estimator predicts (blanks imputed, unseen categories, values and dates clipped) is
+said in one ``barenet.errors.DataWarning`` per call (``warn_notes``), as ``barenet
+predict`` notes it.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +25,9 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import validate_data
 
-from barenet.errors import DataError
+from barenet.errors import DataError, DataWarning
 from barenet.tables.columns import encode, encoded_names, fit_columns
-from barenet.tables.preprocessing import Preprocessing, fit_ranges
+from barenet.tables.preprocessing import Preprocessing, fit_ranges, predict_notice
 from barenet.tables.reading import check_exact_integers
 from barenet.tables.standardize import fit_scaler
 
@@ -84,19 +88,30 @@ def fit_inputs(estimator, X, *, where: str = "X") -> tuple[np.ndarray, Preproces
     return _standardised(x, scaler), prep
 
 
-def inputs(estimator, X, prep: Preprocessing) -> np.ndarray:
+def inputs(estimator, X, prep: Preprocessing, tally: dict | None = None) -> np.ndarray:
     """The network's inputs (n, n_encoded) for rows ``X`` of a fitted estimator: the
-    same column checks as scikit-learn's (names and count), then ``prep``."""
+    same column checks as scikit-learn's (names and count), then ``prep``. ``tally``
+    (a dict) receives what ``prep`` did to a table's cells (see ``warn_notes``)."""
     X = as_table(X)
     check_values(X, "X")
     if prep.columns is not None:
         validate_data(estimator, X, reset=False, skip_check_array=True)
         if is_table(X):
-            return _standardised(prep.clip(encode(X, prep.columns)), prep.scaler_x)
+            x = prep.clip(encode(X, prep.columns, tally), tally)
+            return _standardised(x, prep.scaler_x)
         x = validate_data(estimator, X, reset=False, dtype=None, ensure_all_finite=False)
-        return prep.transform(x)
+        return prep.transform(x, tally)
     x = validate_data(estimator, X, reset=False, dtype=FLOATS)
     return _standardised(x, prep.scaler_x)
+
+
+def warn_notes(tally: dict, where: str = "X") -> None:
+    """One ``DataWarning`` saying what ``inputs`` did to the rows, as ``barenet
+    predict``'s note does (blank cells imputed, unseen categories, values and dates
+    clipped to the training range); none when it did nothing."""
+    notice = predict_notice(tally)
+    if notice:
+        warnings.warn(f"{where}: {notice}", DataWarning, stacklevel=4)
 
 
 def _standardised(x: np.ndarray, scaler) -> np.ndarray:

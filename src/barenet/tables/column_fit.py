@@ -125,27 +125,54 @@ def fit_columns(
         elif present.is_unique and len(present) == len(column):
             why = mostly_dates(column) or "an identifier: a different value in every row"
             dropped.append(f"{name} ({why})")
+        elif (spec := _text_spec(name, column, max_categories)) is not None:
+            specs.append(spec)
         else:
-            values = _strings(column)
-            levels, counts = np.unique(values, return_counts=True)
-            counted = dict(zip(levels.tolist(), counts.tolist(), strict=True))
-            spec = text_spec(name, counted, len(values), max_categories, MIN_CATEGORY_ROWS)
-            if spec is not None:
-                specs.append(spec)  # free text: a feature per frequent word
-                continue
-            order = np.argsort(-counts, kind="stable")
-            kept = [str(levels[i]) for i in order if counts[i] >= MIN_CATEGORY_ROWS]
-            kept = kept[:max_categories]
-            other = len(kept) < len(levels)
-            if len(kept) + other < 2:
-                why = mostly_dates(column) or f"no category has {MIN_CATEGORY_ROWS} rows"
-                dropped.append(f"{name} ({why})")
-                continue
-            known = set(kept) | {MISSING}
-            pooled = [str(v) for v in levels if str(v) not in known][:MAX_POOLED_STORED]
-            spec = {"name": name, "kind": "category", "levels": kept, "other": other}
-            specs.append({**spec, "pooled": pooled})
+            why = mostly_dates(column) or f"no category has {MIN_CATEGORY_ROWS} rows"
+            dropped.append(f"{name} ({why})")
     return specs, dropped
+
+
+def refit_columns(frame, specs: list[dict], max_categories: int = MAX_CATEGORIES) -> list[dict]:
+    """``specs`` learned again from ``frame`` (more rows: every row a saved model learns
+    from), each column keeping its kind (and a date column its format and odd values):
+    the medians and indicators, the levels, the dates' range and parts."""
+    refitted = []
+    for spec in specs:
+        name, kind, column = spec["name"], spec["kind"], frame[spec["name"]]
+        if kind == "date":
+            spec = fit_date(name, column, spec["format"], spec.get("blank_values", ()))
+        elif kind in ("category", "text"):
+            spec = _text_spec(name, column, max_categories, kind=kind) or spec
+        else:
+            values = as_bools(column, name) if kind == "bool" else as_numbers(column, name)
+            spec = _numeric_spec(name, kind, values)
+        refitted.append(spec)
+    return refitted
+
+
+def _text_spec(name: str, column, max_categories: int, kind: str | None = None) -> dict | None:
+    """A text column's spec: free text (``barenet.tables.free_text``: a feature per
+    frequent word) if it is free text or ``kind`` is ``"text"``; else, or with ``kind``
+    ``"category"``, its levels with ``MIN_CATEGORY_ROWS`` rows or more (at most
+    ``max_categories``), the rest pooled into "other". None if that leaves fewer than
+    2 features (no word, for free text)."""
+    levels, counts = np.unique(_strings(column), return_counts=True)
+    if kind != "category":
+        counted = dict(zip(levels.tolist(), counts.tolist(), strict=True))
+        rule = None if kind == "text" else len(column)
+        spec = text_spec(name, counted, rule, max_categories, MIN_CATEGORY_ROWS)
+        if spec is not None or kind == "text":
+            return spec
+    order = np.argsort(-counts, kind="stable")
+    kept = [str(levels[i]) for i in order if counts[i] >= MIN_CATEGORY_ROWS]
+    kept = kept[:max_categories]
+    other = len(kept) < len(levels)
+    if len(kept) + other < 2:
+        return None
+    known = set(kept) | {MISSING}
+    pooled = [str(v) for v in levels if str(v) not in known][:MAX_POOLED_STORED]
+    return {"name": name, "kind": "category", "levels": kept, "other": other, "pooled": pooled}
 
 
 def _numeric_spec(name: str, kind: str, values: np.ndarray) -> dict:

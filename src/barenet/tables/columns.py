@@ -48,6 +48,7 @@ from barenet.tables.column_fit import (  # noqa: F401 (public here: the names ot
     describe,
     describe_line,
     fit_columns,
+    refit_columns,
     row_id_columns,
     row_id_note,
 )

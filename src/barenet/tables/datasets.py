@@ -39,6 +39,9 @@ class Split(NamedTuple):
     )
     report: dict | None = None  # what was done to the table's columns and target
     ranges: dict | None = None  # the numeric columns' training ranges (Preprocessing.ranges)
+    # a table's: () -> the Split of every row (x_train, y_train; no test rows), its
+    # preprocessing learned from them all, for the model refitted on every row
+    every_row: object = None
 
     @property
     def preprocessing(self) -> Preprocessing:

@@ -10,7 +10,8 @@ Rules (``barenet.tables.dates`` builds the column specs on them):
   and a day; a time zone is an offset (``+01:00``), ``Z``, ``UTC`` or ``GMT`` in any case,
   or an IANA name after an ISO date and time (``2021-05-01 10:00 Europe/Paris``, each
   zone read at once); a zone name no zone has, an abbreviation (``CET``), or a local time
-  the zone skips or repeats makes that value unreadable, never an exception;
+  the zone skips or repeats makes that value unreadable, never an exception (the zone is
+  looked at before pandas reads the value, so pandas 2 and 3 read the same dates);
 - any number of fractional digits of a second (read to the microsecond);
 - a column is a date column when all its values are dates of one format, or all but a
   few odd ones (``ODD_VALUES_AT_MOST`` distinct values in at most 1% of the rows, with at
@@ -20,6 +21,7 @@ Rules (``barenet.tables.dates`` builds the column specs on them):
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 
@@ -47,6 +49,11 @@ _NOT_A_DATE = re.compile(rf"\D*|\s*{NUMBER.pattern}\s*")
 _UTC_SUFFIX = re.compile(r"\s*(?:Z|UTC|GMT)$", re.IGNORECASE)
 _RETRY = re.compile(r".*[.,]\d{7}.*|.*(?:Z|UTC|GMT)\s*", re.IGNORECASE | re.DOTALL)
 _NANOSECONDS = re.compile(r"(?<=[.,]\d{6})\d+")  # beyond microseconds: dropped
+# a word after a time (and after AM or PM, if any) is its time zone
+_ZONE_AFTER_TIME = re.compile(
+    r"\d:\d\d(?::\d\d)?(?:[.,]\d+)?\s*(?:[AaPp][Mm]\s+)?([A-Za-z][\w/+-]*)\s*$"
+)
+_WORDS_READ = frozenset({"Z", "UTC", "GMT", "AM", "PM"})  # in any case
 
 
 def candidates(text) -> list[str]:
@@ -138,8 +145,10 @@ def parse(text, fmt: str) -> np.ndarray:
     (any case) as ``+00:00``."""
     import pandas as pd
 
-    # ISO text has digits, is no plain number and no relative word
+    # ISO text has digits, is no plain number and no relative word; a time zone is
+    # looked at before pandas reads it (pandas 2 reads CET as UTC, europe/paris as a zone)
     keep = _matches(ISO, text) if fmt == ISO8601 else maybe_date(text)
+    keep[keep] = zones_read(text[keep])
     text = text.where(pd.Series(keep, index=text.index), None)
     seconds, nano = _read_chunks(text, fmt)
     retry = np.isnan(seconds) & keep
@@ -156,24 +165,58 @@ def parse(text, fmt: str) -> np.ndarray:
     return seconds
 
 
+def zones_read(text) -> np.ndarray:
+    """True (n,) where a value of ``text`` (a Series of str) has no time zone after a
+    time, or one barenet reads: ``Z``, ``UTC`` or ``GMT`` in any case, or an IANA name
+    spelled as in the zone database (``Europe/Paris``); False where it has another
+    (``CET``, ``europe/paris``, ``Mars/Olympus``), whatever pandas would make of it."""
+    names = _iana_names()
+    found = (_ZONE_AFTER_TIME.search(v) if _may_have_zone(v) else None for v in text)
+    return np.fromiter(
+        (
+            m is None or m[1].upper() in _WORDS_READ or ("/" in m[1] and m[1] in names)
+            for m in found
+        ),
+        dtype=bool,
+        count=len(text),
+    )
+
+
+def _may_have_zone(value: str) -> bool:
+    """Quick: most dates end in a digit, as no zone word does but ``Etc/GMT+1`` and the
+    like, or in a letter after a digit (``Z``, a zone word alone)."""
+    if value[-2:-1].isdigit():
+        return False
+    return not value[-1:].isdigit() or "/" in value
+
+
+@functools.cache
+def _iana_names() -> frozenset:
+    """The names of the IANA time zones Python's ``zoneinfo`` knows."""
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
+
+
 def _read_zone_names(text) -> np.ndarray:
     """Seconds since 1970 (n,) of ISO text ending in an IANA time-zone name
     (``2021-05-01 10:00 Europe/Paris``): each zone's values read at once as local
     times of that zone; NaN where a value has no name, a name no zone has, or a local
     time the zone skips or repeats (a change of clocks)."""
+    import zoneinfo
+
     import pandas as pd
 
     parts = text.str.extract(_ZONE_NAME)
     seconds = np.full(len(text), np.nan)
-    for zone in parts[1].dropna().unique():
+    for zone in set(parts[1].dropna().unique()) & _iana_names():
         here = (parts[1] == zone).to_numpy()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             local = pd.to_datetime(parts[0][here], format=ISO8601, errors="coerce")
-            try:
-                stamps = local.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-            except Exception:  # no such zone (pytz or zoneinfo raise their own errors)
-                continue
+            # a ZoneInfo, not the name: pandas 2 would look a name up in pytz
+            where = zoneinfo.ZoneInfo(zone)
+            stamps = local.dt.tz_localize(where, ambiguous="NaT", nonexistent="NaT")
         seconds[here] = _seconds(stamps.dt.tz_convert("UTC"))
     return seconds
 

@@ -94,10 +94,11 @@ def fit_words(counts: dict, max_words: int, min_rows: int) -> list[str]:
     return [w for _, w in sorted(kept)[:max_words]]
 
 
-def text_spec(name: str, counts: dict, rows: int, max_categories: int, min_rows: int):
+def text_spec(name: str, counts: dict, rows: int | None, max_categories: int, min_rows: int):
     """The ``"text"`` specification (dict) of a free-text column, or None if it is not
-    free text or no word has ``min_rows`` rows (``is_free_text``)."""
-    if not is_free_text(counts, rows, min_rows):
+    free text or no word has ``min_rows`` rows (``is_free_text``). ``rows=None``: the
+    column is known to be free text (a saved model refitted on more rows keeps its kind)."""
+    if rows is not None and not is_free_text(counts, rows, min_rows):
         return None
     found = fit_words(counts, min(MAX_WORDS, max_categories), min_rows)
     if not found:

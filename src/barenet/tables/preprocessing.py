@@ -288,6 +288,16 @@ def range_notice(tally: dict) -> str | None:
     return f"{total} {values} outside the training range, clipped to it ({each})"
 
 
+def predict_notice(tally: dict) -> str | None:
+    """One line from the tally of ``Preprocessing.transform`` (``tables.encode`` and
+    ``Preprocessing.clip``): blank cells imputed, unseen categories, dates and values
+    clipped to the training range (``tally_notice``, ``range_notice``); None when
+    nothing was."""
+    from barenet.tables.columns import tally_notice
+
+    return "; ".join(filter(None, [tally_notice(tally), range_notice(tally)])) or None
+
+
 def _is_frame(x) -> bool:
     return type(x).__name__ == "DataFrame" and hasattr(x, "columns")
 

@@ -37,13 +37,16 @@ def refit_config(fit: FitResult) -> TrainConfig:
     )
 
 
-def saved_model(fit: FitResult, split, *, refit: bool, task: str, out_dim: int, prepare=None):
+def saved_model(fit: FitResult, split, *, refit: bool, task: str, out_dim: int):
     """``(model, what)``: the model to save and, for the summary, which rows it learned
     from (``what["line"]`` says it in words).
 
     With ``refit``, and unless ``why_no_refit`` says otherwise, ``refit_config(fit)``
-    trained on every row of ``split`` (``x_train``, ``x_test``: the training rows,
-    the validation rows among them, and the test rows); else ``fit.model``.
+    trained on every row of ``split`` (the training rows, the validation rows among
+    them, and the test rows), with the preprocessing learned from them all
+    (``split.every_row``: levels, medians, date and numeric ranges, scaling; a
+    built-in data set's is already learned from every row); else ``fit.model``, whose
+    preprocessing is ``split``'s.
     """
     validation = 0 if fit.x_val is None or fit.validation == "watched rows" else len(fit.x_val)
     rows = {"train": len(fit.x_train), "validation": validation, "test": len(split.x_test)}
@@ -54,10 +57,19 @@ def saved_model(fit: FitResult, split, *, refit: bool, task: str, out_dim: int, 
             f"the {rows['test']} test rows were held out."
         )
         return fit.model, {"refitted": False, "rows": rows["train"], "why": why, "line": line}
-    x = np.concatenate([split.x_train, split.x_test])
-    y = np.concatenate([split.y_train, split.y_test])
+    whole = split.every_row() if split.every_row is not None else None
+    if whole is None:
+        whole = split._replace(
+            x_train=np.concatenate([split.x_train, split.x_test]),
+            y_train=np.concatenate([split.y_train, split.y_test]),
+        )
+    x = whole.x_train
+
+    def prepare(model):
+        model.preprocessing = whole.preprocessing
+
     again = fit_model(
-        refit_config(fit), x, y, task=task, out_dim=out_dim, prepare=prepare,
+        refit_config(fit), x, whole.y_train, task=task, out_dim=out_dim, prepare=prepare,
         limit_name="--time-limit",
     )  # fmt: skip
     if again.model.interrupted:  # stopped by the user: keep the complete held-out fit
