@@ -132,3 +132,27 @@ def test_cell_errors_name_the_file(tmp_path, capsys, monkeypatch, command, colum
     code, _, err = run([command, "--model", "d.npz", "--data", "bad.csv"], capsys)
     assert code == 2 and err.count("\n") == 1
     assert f"error: bad.csv: column '{column}', data row 3: {words}" in err
+
+
+def test_a_category_column_of_numbers_in_new_rows_is_read_as_written(
+    tmp_path, capsys, monkeypatch
+):
+    """A text column the model one-hot encodes may hold only numbers in the rows to
+    predict: "1", "2" and "007" stay the text training saw, not 1.0, 2.0 and 7.0."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    values = rng.choice(["1", "2", "007", "pear", "fig", "kiwi"], 600)
+    target = np.select([values == "1", values == "2", values == "007"], [1.0, 9.0, 20.0], 5.0)
+    pd.DataFrame({"t": values, "y": target}).to_csv("train.csv", index=False)
+    args = ["train", "--data", "train.csv", "--target", "y", "--save", "m.npz"]
+    assert run([*args, "--plot", "none", "--quiet"], capsys)[0] == 0
+    with open("new.csv", "w") as f:
+        f.write("t\n1\n2\n2.5\n007\n")  # pandas alone would read 1.0, 2.0, 2.5, 7.0
+    code, out, err = run(["predict", "--model", "m.npz", "--data", "new.csv"], capsys)
+    assert code == 0, err
+    predicted = [float(v) for v in out.splitlines()[1:]]
+    assert abs(predicted[0] - 1.0) < 1.0 and abs(predicted[1] - 9.0) < 1.0
+    assert abs(predicted[3] - 20.0) < 2.0
+    assert "unseen in training (t: 1, e.g. '2.5')" in err and "'1.0'" not in err
+    code, out, err = run(["evaluate", "--model", "m.npz", "--data", "train.csv"], capsys)
+    assert code == 0 and "unseen" not in err

@@ -55,6 +55,7 @@ from barenet.sklearn import tuning
 from barenet.streaming.predict import add_predict_arguments, run_stream_predict
 from barenet.streaming.source import is_dataset_path
 from barenet.streaming.train import SHUFFLE_BUFFER, add_stream_arguments, run_stream_train
+from barenet.tables.column_fit import TEXT_KINDS
 from barenet.tables.preprocessing import Preprocessing
 from barenet.training import hyperparams
 from barenet.training.config import TrainConfig, load_checkpoint, save_checkpoint
@@ -530,7 +531,10 @@ def _read_rows(args, prep, where, text=(), also=()):
     reading = with_model_reading(args, prep)  # the training file's --sep, --decimal, ...
     text = [n for n in text if n not in prep.feature_names]
     wanted = [*prep.feature_names, *text, *also]
-    frame = read_data(reading, args.data, text=text, columns=wanted)
+    # a category or free-text column is read as written: "1" and "007" stay the text
+    # training saw, not 1.0 and 7.0, however the new rows look
+    as_text = [spec["name"] for spec in prep.columns or () if spec["kind"] in TEXT_KINDS]
+    frame = read_data(reading, args.data, text=[*text, *as_text], columns=wanted)
     require_columns(frame, prep.feature_names, where)
     check_feature_numbers(frame, prep, where)
     return frame

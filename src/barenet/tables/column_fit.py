@@ -22,6 +22,7 @@ MIN_CATEGORY_ROWS = 5  # a category with fewer training rows is pooled into "oth
 # table (RMSE $46,011); all 46 gave $15,551
 MAX_CATEGORIES = 200
 MAX_POOLED_STORED = 5000  # training values pooled into "other", kept to tell from unseen
+TEXT_KINDS = ("category", "text")  # the column kinds whose values are read as text
 ROW_ID_MIN_ROWS = 20  # fewer integers filling a range may be a quantity, not a row id
 
 
