@@ -122,11 +122,11 @@ def fit_columns(
                 dropped.append(f"{name} (an identifier: consecutive integers, one per row)")
                 continue
             specs.append(_numeric_spec(name, "numeric", values))
+        elif (spec := _text_spec(name, column, max_categories)) is not None:
+            specs.append(spec)  # free text first: a review may differ in every row
         elif present.is_unique and len(present) == len(column):
             why = mostly_dates(column) or "an identifier: a different value in every row"
             dropped.append(f"{name} ({why})")
-        elif (spec := _text_spec(name, column, max_categories)) is not None:
-            specs.append(spec)
         else:
             why = mostly_dates(column) or f"no category has {MIN_CATEGORY_ROWS} rows"
             dropped.append(f"{name} ({why})")
