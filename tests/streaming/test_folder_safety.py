@@ -409,3 +409,38 @@ def test_a_globs_test_set_is_named_by_the_glob_and_its_file_count(tmp_path, caps
     assert f"rows of 3 files matching '{pattern}' (original units)" in out, out
     code, out, _ = run(["--data", folder, "--target", "y", *TRAIN[:-1]], capsys)
     assert code == 0 and "rows of d (original units)" in out, out
+
+
+@pytest.mark.parametrize("kind, offset", [("csv", 2**62), ("parquet", 2**62), ("parquet", 2**63)])
+def test_integers_too_large_for_float64_in_a_folder_are_refused_as_in_a_file(
+    tmp_path, capsys, kind, offset
+):
+    """Distinct int64 (uint64) values near 2**62 (2**63) all round to one float64: a file
+    refuses them by name; a folder did not (a CSV folder dropped the column as constant,
+    a Parquet folder failed with Arrow's 'not in range')."""
+    frame = table(400)
+    frame["big"] = np.arange(400, dtype=np.uint64) + np.uint64(offset)
+    if offset < 2**63:
+        frame["big"] = frame["big"].astype(np.int64)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    write_parts(frame, tmp_path / "d", parts=2, kind=kind)
+    said = {}
+    for data in ("t.csv", "d"):
+        code, _, err = run(["train", "--data", tmp_path / data, "--target", "y", *TRAIN], capsys)
+        assert code == 2, err
+        said[data] = err.split(": column 'big'", 1)[1]
+    assert "too large to compute with exactly" in said["d"] and "--drop big" in said["d"]
+    assert said["d"].split("(")[0] == said["t.csv"].split("(")[0]  # the same message
+
+
+def test_a_csv_folders_integers_followed_by_decimals_past_the_first_block_are_numbers(
+    tmp_path, capsys
+):
+    """A CSV folder's integer columns are read as text and checked: decimals after the
+    first block (whose integers set the column's type) are still numbers."""
+    folder = tmp_path / "d"
+    folder.mkdir()
+    rows = [f"{i},{i % 3}" for i in range(150_000)]  # about 1.3 MB: past the first block
+    (folder / "a.csv").write_text("z,y\n" + "\n".join([*rows, "0.5,1"]) + "\n")
+    code, _, err = run(["train", "--data", folder, "--target", "y", *TRAIN], capsys)
+    assert code == 0, err
