@@ -167,3 +167,15 @@ def test_the_rows_past_the_max_categories_cap_count_as_pooled():
     frame = pd.DataFrame({"t": values})
     assert kinds_of(frame)[0] == {"t": "text"}
     assert fit_columns(frame, max_categories=600)[0][0]["kind"] == "category"
+
+
+def test_the_note_cuts_long_cells_and_one_word_is_one_word():
+    specs, _ = fit_columns(titled(1200).drop(columns="y"))
+    huge = " ".join(f"zz{i}" for i in range(20_000))
+    tally = {}
+    encode(pd.DataFrame({"job": [huge, "astronaut"], "x": 0.0}), specs, tally)
+    notice = tally_notice(tally)
+    assert len(notice) < 300 and repr(huge[:40] + "...") in notice
+    assert "'astronaut'" in notice
+    one = [{"name": "t", "kind": "text", "words": ["a"], "missing": False}]
+    assert "t (1 word)" in describe_line(describe(one, []))

@@ -135,20 +135,24 @@ def dataset_files(path) -> tuple[list[Path], Path]:
     return files, base
 
 
+SKIP_ADVICE = "fix the row, or give --bad-rows skip to leave such rows out"
+
+
 class BadRows:
     """Arrow's CSV ``invalid_row_handler`` for ``--bad-rows`` (``"error"`` or ``"skip"``).
 
     ``file`` is set to the file about to be read. With ``"error"``, the first row of the
     wrong width stops the read and ``message`` names it; with ``"skip"``, it is left out
     and recorded per file (once, however many times the file is read: every epoch), and
-    ``notices`` count them as a file's reader does."""
+    ``notices`` count them as a file's reader does. ``fix`` ends the error: what to do
+    (``SKIP_ADVICE``, or where ``--bad-rows skip`` is refused, what works there)."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, fix: str = SKIP_ADVICE) -> None:
         from barenet.tables.reading import BAD_ROWS
 
         if mode not in BAD_ROWS:
             raise DataError(f"--bad-rows must be one of {BAD_ROWS}, got {mode!r}")
-        self.mode, self.file, self.first = mode, None, None
+        self.mode, self.file, self.first, self.fix = mode, None, None, fix
         self.skipped: dict = {}  # file -> {Arrow's row number (or text): 1-based data row}
 
     def __call__(self, row) -> str:
@@ -168,10 +172,7 @@ class BadRows:
         self.first = None
         where = f", data row {data_row}" if data_row is not None else ""
         how = "too few" if fields < header else "too many"
-        return (
-            f"{path}{where}: {how} fields ({fields}, the header has {header}); fix the row, "
-            "or give --bad-rows skip to leave such rows out"
-        )
+        return f"{path}{where}: {how} fields ({fields}, the header has {header}); {self.fix}"
 
     def notices(self) -> list[str]:
         """One line per file with rows left out: how many, and their data rows."""
@@ -179,10 +180,9 @@ class BadRows:
         for path, rows in self.skipped.items():
             numbers = sorted(n for n in rows.values() if n is not None)
             shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
-            where = f" (data rows {shown})" if shown else ""
-            said.append(
-                f"skipped {len(rows)} rows of {path} with the wrong number of fields{where}"
-            )
+            where = f" (data row{'s' * (len(numbers) > 1)} {shown})" if shown else ""
+            count = f"{len(rows)} row{'s' * (len(rows) != 1)}"
+            said.append(f"skipped {count} of {path} with the wrong number of fields{where}")
         return said
 
 

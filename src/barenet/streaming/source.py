@@ -97,9 +97,10 @@ class TableStream:
         The CSV files' text encoding (default: UTF-8).
     decimal : str, optional
         The CSV files' decimal mark (default: ``.``), as ``--decimal ,`` for ``0,23``.
-    bad_rows : {"error", "skip"}
+    bad_rows : {"error", "skip"} or BadRows
         A CSV row with the wrong number of fields: a ``DataError`` naming its file and
-        data row, or left out and counted (``bad_rows.notices()``), as for one file.
+        data row, or left out and counted (``bad_rows.notices()``), as for one file (a
+        ``BadRows`` of its own: an error ending with its ``fix``).
     text : sequence of str
         Columns read as written (``predict --keep``, as a file's): text in CSV files
         (``00042`` keeps its zeros), and in Parquet files a column of numbers in the files'
@@ -140,7 +141,7 @@ class TableStream:
         check_not_empty(self.files, self.format)
         self.sep = self.encoding = None
         self.decimal = decimal if decimal and decimal != "." else None
-        self.bad_rows = BadRows(bad_rows)
+        self.bad_rows = bad_rows if isinstance(bad_rows, BadRows) else BadRows(bad_rows)
         self.text = list(text)
         if self.format == "csv":
             file_format = self._csv_format(sep, encoding)

@@ -206,7 +206,9 @@ def describe(specs: list[dict], dropped: list[str]) -> dict:
             kinds["one-hot"].append(f"{spec['name']} ({levels}{other})")
         elif spec["kind"] == "text":
             blank = " + blank" if spec["missing"] else ""
-            kinds["free text"].append(f"{spec['name']} ({len(spec['words'])} words{blank})")
+            count = len(spec["words"])
+            found = "1 word" if count == 1 else f"{count} words"
+            kinds["free text"].append(f"{spec['name']} ({found}{blank})")
         elif spec["kind"] == "bool":
             kinds["bool"].append(spec["name"])
         else:
