@@ -93,6 +93,23 @@ def test_a_link_out_of_the_folder_is_refused_by_name(tmp_path, capsys, link, tar
         assert "remove the link, or give the folder holding the files" in err
 
 
+@pytest.mark.parametrize("link, target", [("p5.csv", "../out/nothere.csv"), ("p6.csv", "gone")])
+def test_a_link_to_nothing_in_a_folder_is_refused_by_name(tmp_path, capsys, link, target):
+    """A dangling link named as a data file was skipped without a word (its rows lost)."""
+    folder = four_files(tmp_path / "d")
+    os.symlink(target, folder / link)
+    for data in (folder, f"{folder}/**/*.csv", f"{folder}/*.csv"):
+        with pytest.raises(DataError, match="which does not exist"):
+            dataset_files(data)
+        code, out, err = run(["train", "--data", data, "--target", "y", *TRAIN], capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert f"{folder / link} is a link to {target}, which does not exist" in err
+    assert len(dataset_files(f"{folder}/part*.csv")[0]) == 4  # not named: not read
+    os.symlink("gone", folder / "notes")  # not named as data: left alone, as any other file
+    (folder / link).unlink()
+    assert len(dataset_files(folder)[0]) == 4
+
+
 LAYOUT = st.lists(
     st.tuples(
         st.sampled_from(["", "a", "a/b", "c"]),

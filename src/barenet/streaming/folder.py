@@ -6,7 +6,8 @@
   hung on, and each file is listed once however many links reach it (by its resolved
   path). A link to a file or folder outside the folder named (a glob's folder: the part
   before its first wildcard), such as ``up -> ..``, is refused by name
-  (``check_inside``): what the user did not name is never read as training data.
+  (``check_inside``): what the user did not name is never read as training data. A
+  link to nothing named as a data file is refused by name too (``check_not_dangling``).
 - ``csv_block_size`` is a block size for pyarrow's CSV reader that holds the file's
   longest line, so a cell over 1 MB is read, not refused ("straddling object").
 - ``BadRows`` is Arrow's handler of a CSV row with the wrong number of fields, as
@@ -62,6 +63,20 @@ def check_inside(path: Path, base: Path) -> None:
         )
 
 
+def check_not_dangling(path: Path) -> None:
+    """A ``DataError`` naming ``path`` when it is a link to nothing (its target was moved
+    or deleted) named as a data file (``.csv``, ``.parquet``): its rows would be left
+    out without a word."""
+    if not path.is_symlink() or path.exists() or path.name.startswith(HIDDEN):
+        return
+    target = os.readlink(path)
+    if Path(path.name).suffix.lower() in SUFFIXES or Path(target).suffix.lower() in SUFFIXES:
+        raise DataError(
+            f"{path} is a link to {target}, which does not exist: its rows cannot be read; "
+            "restore the file, or remove the link"
+        )
+
+
 def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
     """The files under ``base`` matching the pattern parts ``rest`` (``**`` is any
     number of folders). Each ``(real folder, step)`` is expanded once, so links to
@@ -90,6 +105,8 @@ def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
                     enter(path, step)
                 elif is_file and last and not path.name.startswith("."):
                     found.append(path)
+                elif not is_file and last:
+                    check_not_dangling(path)
             continue
         for path, is_dir, is_file in _entries(folder):
             if path.name.startswith(".") and not part.startswith("."):
@@ -100,6 +117,8 @@ def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
                 found.append(path)
             elif not last and is_dir:
                 enter(path, step + 1)
+            elif last and not is_dir:
+                check_not_dangling(path)
     return found
 
 
