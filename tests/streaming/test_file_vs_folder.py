@@ -240,8 +240,9 @@ def test_a_folder_model_clips_far_values_to_its_training_range_as_a_file_model(
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 def test_row_ids_and_identifiers_are_dropped_alike_on_both_routes(tmp_path, capsys, kind):
     """A numeric column numbering the rows (1..n, shuffled, spread over the parts) and a
-    text column with a different value in every row are dropped by a file and a folder
-    alike, and the summary line says so; a column of integers with one value repeated
+    text column with a different value in every row (one word) are dropped by a file and a
+    folder alike, and the summary line says so, where free text that differs in every row
+    is free text on both; a column of integers with one value repeated
     (one gap) is a number on both. The one pass counts every row, of every split, as a
     file's check does (``barenet.streaming.row_ids``)."""
     import barenet
@@ -249,6 +250,8 @@ def test_row_ids_and_identifiers_are_dropped_alike_on_both_routes(tmp_path, caps
     rng = np.random.default_rng(3)
     frame = table(600).assign(n=rng.permutation(600) + 1001)
     frame["near"] = frame["n"].where(frame["n"] != 1500, 1501)  # 1501 twice, no 1500
+    words = rng.choice(["good fit", "bad price", "fine"], 600)
+    frame["review"] = [f"{w} {i}" for i, w in enumerate(words)]  # free text, every row differs
     frame.to_csv(tmp_path / "t.csv", index=False)
     write_parts(frame, tmp_path / "d", parts=3, kind=kind)
     columns, specs, lines = {}, {}, {}
@@ -268,5 +271,6 @@ def test_row_ids_and_identifiers_are_dropped_alike_on_both_routes(tmp_path, caps
         "id (an identifier: a different value in every row)",
     ]
     assert specs["t.csv"] == specs["d"] and ("near", "numeric") in specs["d"]
+    assert ("review", "text") in specs["d"]
     assert lines["t.csv"] == lines["d"] and len(lines["d"]) == 1
     assert "; 2 dropped: n (a row id: consecutive integers), id (an identifier" in lines["d"][0]

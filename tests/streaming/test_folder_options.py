@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from stream_tables import table
+from stream_tables import table, write_parts
 
 from barenet.cli import main
 
@@ -191,3 +191,19 @@ def test_bad_rows_on_a_folder_are_named_or_skipped_and_counted_as_for_a_file(
     assert main([*predict, "--out", "q", "--bad-rows", "skip"]) == 0
     assert said in capsys.readouterr().err
     assert len(pq.read_table(ragged / "q")) == 800
+    # --scheduler refuses --bad-rows skip: its error says what works there
+    assert main([*predict, "--out", "s", "--scheduler", "local"]) == 2
+    err = capsys.readouterr().err
+    assert "r/p1.csv, data row 101: too many fields" in err and "give --bad-rows skip to" in err
+    assert "leave --scheduler out and give --bad-rows skip" in err
+
+
+def test_one_skipped_row_of_a_folder_is_one_row(tmp_path, capsys):
+    write_parts(table(200), tmp_path / "r", parts=2, kind="csv")
+    with open(tmp_path / "r" / "part1.csv", "a") as file:
+        file.write("1,2,3,4,5,6,7,8,9,10\n")
+    code, out = train(
+        capsys, "--data", str(tmp_path / "r"), "--bad-rows", "skip", "--plot", "none"
+    )
+    assert code == 0, out.err
+    assert "skipped 1 row of " in out.out and "fields (data row 101)" in out.out

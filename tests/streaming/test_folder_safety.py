@@ -93,6 +93,23 @@ def test_a_link_out_of_the_folder_is_refused_by_name(tmp_path, capsys, link, tar
         assert "remove the link, or give the folder holding the files" in err
 
 
+@pytest.mark.parametrize("link, target", [("p5.csv", "../out/nothere.csv"), ("p6.csv", "gone")])
+def test_a_link_to_nothing_in_a_folder_is_refused_by_name(tmp_path, capsys, link, target):
+    """A dangling link named as a data file was skipped without a word (its rows lost)."""
+    folder = four_files(tmp_path / "d")
+    os.symlink(target, folder / link)
+    for data in (folder, f"{folder}/**/*.csv", f"{folder}/*.csv"):
+        with pytest.raises(DataError, match="which does not exist"):
+            dataset_files(data)
+        code, out, err = run(["train", "--data", data, "--target", "y", *TRAIN], capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert f"{folder / link} is a link to {target}, which does not exist" in err
+    assert len(dataset_files(f"{folder}/part*.csv")[0]) == 4  # not named: not read
+    os.symlink("gone", folder / "notes")  # not named as data: left alone, as any other file
+    (folder / link).unlink()
+    assert len(dataset_files(folder)[0]) == 4
+
+
 LAYOUT = st.lists(
     st.tuples(
         st.sampled_from(["", "a", "a/b", "c"]),
@@ -409,3 +426,38 @@ def test_a_globs_test_set_is_named_by_the_glob_and_its_file_count(tmp_path, caps
     assert f"rows of 3 files matching '{pattern}' (original units)" in out, out
     code, out, _ = run(["--data", folder, "--target", "y", *TRAIN[:-1]], capsys)
     assert code == 0 and "rows of d (original units)" in out, out
+
+
+@pytest.mark.parametrize("kind, offset", [("csv", 2**62), ("parquet", 2**62), ("parquet", 2**63)])
+def test_integers_too_large_for_float64_in_a_folder_are_refused_as_in_a_file(
+    tmp_path, capsys, kind, offset
+):
+    """Distinct int64 (uint64) values near 2**62 (2**63) all round to one float64: a file
+    refuses them by name; a folder did not (a CSV folder dropped the column as constant,
+    a Parquet folder failed with Arrow's 'not in range')."""
+    frame = table(400)
+    frame["big"] = np.arange(400, dtype=np.uint64) + np.uint64(offset)
+    if offset < 2**63:
+        frame["big"] = frame["big"].astype(np.int64)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    write_parts(frame, tmp_path / "d", parts=2, kind=kind)
+    said = {}
+    for data in ("t.csv", "d"):
+        code, _, err = run(["train", "--data", tmp_path / data, "--target", "y", *TRAIN], capsys)
+        assert code == 2, err
+        said[data] = err.split(": column 'big'", 1)[1]
+    assert "too large to compute with exactly" in said["d"] and "--drop big" in said["d"]
+    assert said["d"].split("(")[0] == said["t.csv"].split("(")[0]  # the same message
+
+
+def test_a_csv_folders_integers_followed_by_decimals_past_the_first_block_are_numbers(
+    tmp_path, capsys
+):
+    """A CSV folder's integer columns are read as text and checked: decimals after the
+    first block (whose integers set the column's type) are still numbers."""
+    folder = tmp_path / "d"
+    folder.mkdir()
+    rows = [f"{i},{i % 3}" for i in range(150_000)]  # about 1.3 MB: past the first block
+    (folder / "a.csv").write_text("z,y\n" + "\n".join([*rows, "0.5,1"]) + "\n")
+    code, _, err = run(["train", "--data", folder, "--target", "y", *TRAIN], capsys)
+    assert code == 0, err

@@ -119,3 +119,63 @@ def test_a_refitted_free_text_column_learns_its_words_from_every_row_and_keeps_i
     assert "teacher" in again["words"] and "driver" in again["words"]
     (category,) = refit_columns(more, [{**spec, "kind": "category", "levels": ["driver"]}])
     assert category["kind"] == "category" and "teacher" in category["levels"]
+
+
+def reviews(n: int, seed: int = 0) -> list[str]:
+    """``n`` texts of several words, each different (a number ends each one)."""
+    rng = np.random.default_rng(seed)
+    return [f"{rng.choice(['good', 'bad', 'fine'])} {rng.choice(['fit', 'price'])} {i}"
+            for i in range(n)]  # fmt: skip
+
+
+def kinds_of(frame) -> tuple[dict, list[str]]:
+    specs, dropped = fit_columns(frame)
+    return {spec["name"]: spec["kind"] for spec in specs}, dropped
+
+
+def test_free_text_with_a_different_value_in_every_row_is_free_text_not_an_identifier():
+    texts = reviews(300)
+    frame = pd.DataFrame({"review": texts, "code": [f"c{i}" for i in range(300)]})
+    kinds, dropped = kinds_of(frame)
+    assert kinds == {"review": "text"}
+    assert dropped == ["code (an identifier: a different value in every row)"]
+    # one duplicate does not change the outcome (it did: the split decided)
+    again, _ = kinds_of(pd.DataFrame({"review": [*texts[:-1], texts[0]]}))
+    assert again == {"review": "text"}
+
+
+def test_a_word_in_every_row_is_no_feature_and_alone_makes_no_free_text():
+    orders = pd.DataFrame({"order": [f"ORD {100000 + i}" for i in range(300)]})
+    kinds, dropped = kinds_of(orders)
+    assert kinds == {} and dropped == ["order (an identifier: a different value in every row)"]
+    texts = [f"ord {t}" for t in reviews(300)]
+    (spec,), _ = fit_columns(pd.DataFrame({"review": [*texts, None]}))
+    assert spec["kind"] == "text" and "ord" not in spec["words"]
+    assert set(spec["words"]) == {"good", "bad", "fine", "fit", "price"}
+    counts = {"ord a": 5, "ord b": 5, free_text.MISSING: 5}  # blank rows do not count
+    assert free_text.fit_words(counts, 10, MIN_CATEGORY_ROWS) == ["a", "b"]
+
+
+def test_the_rows_past_the_max_categories_cap_count_as_pooled():
+    counts = {f"a{i} n": 10 for i in range(500)}
+    assert free_text.pooled_rows(counts, 200, MIN_CATEGORY_ROWS) == 3000
+    assert free_text.pooled_rows({**counts, "b": 4}, 600, MIN_CATEGORY_ROWS) == 4
+    assert free_text.is_free_text(counts, 5000, 200, MIN_CATEGORY_ROWS)
+    assert not free_text.is_free_text(counts, 5000, 600, MIN_CATEGORY_ROWS)
+    rng = np.random.default_rng(0)
+    values = [f"a{v} n{v % 7}" for v in rng.permutation(np.repeat(np.arange(500), 10))]
+    frame = pd.DataFrame({"t": values})
+    assert kinds_of(frame)[0] == {"t": "text"}
+    assert fit_columns(frame, max_categories=600)[0][0]["kind"] == "category"
+
+
+def test_the_note_cuts_long_cells_and_one_word_is_one_word():
+    specs, _ = fit_columns(titled(1200).drop(columns="y"))
+    huge = " ".join(f"zz{i}" for i in range(20_000))
+    tally = {}
+    encode(pd.DataFrame({"job": [huge, "astronaut"], "x": 0.0}), specs, tally)
+    notice = tally_notice(tally)
+    assert len(notice) < 300 and repr(huge[:40] + "...") in notice
+    assert "'astronaut'" in notice
+    one = [{"name": "t", "kind": "text", "words": ["a"], "missing": False}]
+    assert "t (1 word)" in describe_line(describe(one, []))

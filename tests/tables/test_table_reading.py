@@ -42,6 +42,10 @@ def test_guarantee_ragged_rows_name_their_line_or_are_skipped(tmp_path):
     frame = read_table(path, bad_rows="skip", notices=notices)
     assert frame["a"].tolist() == [1, 6, 13]
     assert notices == ["skipped 2 rows of t.csv with the wrong number of fields (lines 3, 5)"]
+    path.write_text("a,b,y\n1,2,3\n4,5\n6,7,8\n")
+    notices = []
+    read_table(path, bad_rows="skip", notices=notices)
+    assert notices == ["skipped 1 row of t.csv with the wrong number of fields (line 3)"]
 
 
 def test_a_quoted_field_with_the_separator_or_a_newline_is_not_ragged(tmp_path):

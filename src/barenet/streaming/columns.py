@@ -211,11 +211,11 @@ def _text_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
 
     if counts.too_many:
         return None, f"{name} (more than {MAX_LEVELS_COUNTED} different values)"
-    if counts.missing == 0 and len(levels) == counts.rows:
-        return None, why("an identifier: a different value in every row")
     spec = text_spec(name, levels, counts.rows, max_categories, MIN_CATEGORY_ROWS)
     if spec is not None:
-        return spec, None  # free text: a feature per frequent word
+        return spec, None  # free text (a feature per frequent word), even if every row differs
+    if counts.missing == 0 and len(levels) == counts.rows:
+        return None, why("an identifier: a different value in every row")
     ordered = sorted(levels.items(), key=lambda item: item[0])
     ordered.sort(key=lambda item: -item[1])  # stable: ties in text order, as np.unique
     kept = [k for k, c in ordered if c >= MIN_CATEGORY_ROWS][:max_categories]

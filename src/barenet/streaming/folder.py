@@ -6,7 +6,8 @@
   hung on, and each file is listed once however many links reach it (by its resolved
   path). A link to a file or folder outside the folder named (a glob's folder: the part
   before its first wildcard), such as ``up -> ..``, is refused by name
-  (``check_inside``): what the user did not name is never read as training data.
+  (``check_inside``): what the user did not name is never read as training data. A
+  link to nothing named as a data file is refused by name too (``check_not_dangling``).
 - ``csv_block_size`` is a block size for pyarrow's CSV reader that holds the file's
   longest line, so a cell over 1 MB is read, not refused ("straddling object").
 - ``BadRows`` is Arrow's handler of a CSV row with the wrong number of fields, as
@@ -62,6 +63,20 @@ def check_inside(path: Path, base: Path) -> None:
         )
 
 
+def check_not_dangling(path: Path) -> None:
+    """A ``DataError`` naming ``path`` when it is a link to nothing (its target was moved
+    or deleted) named as a data file (``.csv``, ``.parquet``): its rows would be left
+    out without a word."""
+    if not path.is_symlink() or path.exists() or path.name.startswith(HIDDEN):
+        return
+    target = os.readlink(path)
+    if Path(path.name).suffix.lower() in SUFFIXES or Path(target).suffix.lower() in SUFFIXES:
+        raise DataError(
+            f"{path} is a link to {target}, which does not exist: its rows cannot be read; "
+            "restore the file, or remove the link"
+        )
+
+
 def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
     """The files under ``base`` matching the pattern parts ``rest`` (``**`` is any
     number of folders). Each ``(real folder, step)`` is expanded once, so links to
@@ -90,6 +105,8 @@ def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
                     enter(path, step)
                 elif is_file and last and not path.name.startswith("."):
                     found.append(path)
+                elif not is_file and last:
+                    check_not_dangling(path)
             continue
         for path, is_dir, is_file in _entries(folder):
             if path.name.startswith(".") and not part.startswith("."):
@@ -100,6 +117,8 @@ def _walk(base: Path, rest: tuple[str, ...]) -> list[Path]:
                 found.append(path)
             elif not last and is_dir:
                 enter(path, step + 1)
+            elif last and not is_dir:
+                check_not_dangling(path)
     return found
 
 
@@ -135,20 +154,24 @@ def dataset_files(path) -> tuple[list[Path], Path]:
     return files, base
 
 
+SKIP_ADVICE = "fix the row, or give --bad-rows skip to leave such rows out"
+
+
 class BadRows:
     """Arrow's CSV ``invalid_row_handler`` for ``--bad-rows`` (``"error"`` or ``"skip"``).
 
     ``file`` is set to the file about to be read. With ``"error"``, the first row of the
     wrong width stops the read and ``message`` names it; with ``"skip"``, it is left out
     and recorded per file (once, however many times the file is read: every epoch), and
-    ``notices`` count them as a file's reader does."""
+    ``notices`` count them as a file's reader does. ``fix`` ends the error: what to do
+    (``SKIP_ADVICE``, or where ``--bad-rows skip`` is refused, what works there)."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, fix: str = SKIP_ADVICE) -> None:
         from barenet.tables.reading import BAD_ROWS
 
         if mode not in BAD_ROWS:
             raise DataError(f"--bad-rows must be one of {BAD_ROWS}, got {mode!r}")
-        self.mode, self.file, self.first = mode, None, None
+        self.mode, self.file, self.first, self.fix = mode, None, None, fix
         self.skipped: dict = {}  # file -> {Arrow's row number (or text): 1-based data row}
 
     def __call__(self, row) -> str:
@@ -168,10 +191,7 @@ class BadRows:
         self.first = None
         where = f", data row {data_row}" if data_row is not None else ""
         how = "too few" if fields < header else "too many"
-        return (
-            f"{path}{where}: {how} fields ({fields}, the header has {header}); fix the row, "
-            "or give --bad-rows skip to leave such rows out"
-        )
+        return f"{path}{where}: {how} fields ({fields}, the header has {header}); {self.fix}"
 
     def notices(self) -> list[str]:
         """One line per file with rows left out: how many, and their data rows."""
@@ -179,10 +199,9 @@ class BadRows:
         for path, rows in self.skipped.items():
             numbers = sorted(n for n in rows.values() if n is not None)
             shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
-            where = f" (data rows {shown})" if shown else ""
-            said.append(
-                f"skipped {len(rows)} rows of {path} with the wrong number of fields{where}"
-            )
+            where = f" (data row{'s' * (len(numbers) > 1)} {shown})" if shown else ""
+            count = f"{len(rows)} row{'s' * (len(rows) != 1)}"
+            said.append(f"skipped {count} of {path} with the wrong number of fields{where}")
         return said
 
 

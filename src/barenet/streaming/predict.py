@@ -22,8 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from barenet.errors import BarenetValueError, DataError
+from barenet.streaming.folder import BadRows
 
 _MODELS: dict = {}  # per process (a Dask worker): model path -> (mtime, model)
+# a row of the wrong width with --scheduler, which refuses --bad-rows skip
+SCHEDULER_FIX = "fix the row, or leave --scheduler out and give --bad-rows skip to skip it"
 
 
 def add_predict_arguments(parser) -> None:
@@ -91,11 +94,13 @@ def run_stream_predict(args, model, keep, stdout=None) -> int:
     encoding = getattr(args, "encoding", None) or remembered.get("encoding")
     decimal = getattr(args, "decimal", None) or remembered.get("decimal")
     bad_rows = getattr(args, "bad_rows", "error")
-    if bad_rows == "skip" and getattr(args, "scheduler", None):
-        raise BarenetValueError(
-            "--bad-rows skip is not applied by --scheduler (Dask's CSV reader stops at a row "
-            "with the wrong number of fields): leave --scheduler out, or fix the rows"
-        )
+    if getattr(args, "scheduler", None):
+        if bad_rows == "skip":
+            raise BarenetValueError(
+                "--bad-rows skip is not applied by --scheduler (Dask's CSV reader stops at a "
+                "row with the wrong number of fields): leave --scheduler out, or fix the rows"
+            )
+        bad_rows = BadRows("error", fix=SCHEDULER_FIX)
     features = _needed(model, ())  # --keep's other columns are read as written, as a file's
     stream = TableStream(
         args.data,

@@ -13,7 +13,9 @@ of record batches (``pyarrow.dataset``), never whole.
   no split (left out, as a file's are).
 
 Numbers are read as float64 whatever their type in each file (an integer column in one
-file may hold decimals in another); text is read as strings; Parquet timestamps and dates as UTC
+file may hold decimals in another), a column of 64-bit integers after the file's check
+that its different values stay different (``barenet.tables.reading.check_exact_integers``,
+batch by batch); text is read as strings; Parquet timestamps and dates as UTC
 timestamps in microseconds (a time without a zone is read as UTC, as for a file), and
 dates in CSV files as text, which barenet reads as it reads a file's.
 """
@@ -95,9 +97,10 @@ class TableStream:
         The CSV files' text encoding (default: UTF-8).
     decimal : str, optional
         The CSV files' decimal mark (default: ``.``), as ``--decimal ,`` for ``0,23``.
-    bad_rows : {"error", "skip"}
+    bad_rows : {"error", "skip"} or BadRows
         A CSV row with the wrong number of fields: a ``DataError`` naming its file and
-        data row, or left out and counted (``bad_rows.notices()``), as for one file.
+        data row, or left out and counted (``bad_rows.notices()``), as for one file (a
+        ``BadRows`` of its own: an error ending with its ``fix``).
     text : sequence of str
         Columns read as written (``predict --keep``, as a file's): text in CSV files
         (``00042`` keeps its zeros), and in Parquet files a column of numbers in the files'
@@ -138,7 +141,7 @@ class TableStream:
         check_not_empty(self.files, self.format)
         self.sep = self.encoding = None
         self.decimal = decimal if decimal and decimal != "." else None
-        self.bad_rows = BadRows(bad_rows)
+        self.bad_rows = bad_rows if isinstance(bad_rows, BadRows) else BadRows(bad_rows)
         self.text = list(text)
         if self.format == "csv":
             file_format = self._csv_format(sep, encoding)
@@ -164,7 +167,9 @@ class TableStream:
             for part in p.relative_to(self.base).parts[:-1]
             if "=" in part
         }
+        self._wide = {}  # 64-bit integer columns: {name: their Arrow type in the files}
         self.schema = self._check_schemas(dataset.schema, partition_names)
+        self._read_schema = self._exact_schema()
 
     def _csv_format(self, sep, encoding):
         """The ``pyarrow.dataset`` format of the CSV files: their encoding, separator
@@ -259,11 +264,49 @@ class TableStream:
                     "data does not read yet; leave it out with --drop"
                 )
             read = read_as.get(kind, pa.float64())
+            written = types.get(field.name, {field.type}) - {pa.null()}
             if field.name in self.text and kind == "number":  # as written: exact
-                written = types[field.name] - {pa.null()}
                 read = written.pop() if len(written) == 1 else pa.string()
+            elif (
+                kind == "number" and written in ({pa.int64()}, {pa.uint64()}) and not self.decimal
+            ):
+                self._wide[field.name] = written.pop()  # checked exact, then float64
             fields.append(pa.field(field.name, read))
         return pa.schema(fields)
+
+    def _exact_schema(self):
+        """The schema the files are read in: ``schema``, but the 64-bit integer columns
+        exact, in their own type (Parquet) or as text (CSV: decimals may follow)."""
+        import pyarrow as pa
+
+        schema = self.schema
+        for name, wide in self._wide.items():
+            field = schema.field(name).with_type(wide if self.format == "parquet" else pa.string())
+            schema = schema.set(schema.get_field_index(name), field)
+        return schema
+
+    def _exact(self, batch, path):
+        """``batch`` with its 64-bit integer columns (read exact: in their own type, or
+        as text from CSV files) as float64, after ``barenet.tables.reading.
+        check_exact_integers``: a file's ``DataError`` where different integers beyond
+        2**53 become the same float64 number (within the batch)."""
+        import pandas as pd
+        import pyarrow as pa
+
+        from barenet.tables.reading import check_exact_integers
+
+        columns = list(batch.columns)
+        for i, name in enumerate(batch.schema.names):
+            if name not in self._wide:
+                continue
+            floats = columns[i].cast(pa.float64(), safe=False)  # text: may fail, as before
+            values = floats.drop_null().to_numpy(zero_copy_only=False)
+            if len(values) and np.nanmax(np.abs(values), initial=0.0) > 2.0**53:
+                exact = _integers(columns[i].drop_null(), self._wide[name])
+                if exact is not None:  # None: not all integers (decimals: float64 as a file)
+                    check_exact_integers(pd.Series(exact), name, values, path)
+            columns[i] = floats
+        return pa.RecordBatch.from_arrays(columns, schema=_select(self.schema, batch.schema.names))
 
     def _type_change(self, path, field, kind: str, seen) -> str:
         """What is wrong with a column of ``path`` whose kind is not the one ``seen``
@@ -302,12 +345,13 @@ class TableStream:
             row, self.bad_rows.file = 0, path
             try:
                 iterator = fragment.to_batches(
-                    schema=self.schema,
+                    schema=self._read_schema,
                     columns=schema.names,
                     batch_size=self.batch_rows,
                     batch_readahead=1,
                 )
                 for b, batch in enumerate(iterator):
+                    batch = self._exact(batch, path) if self._wide else batch
                     check_batch_numbers(batch, path, row)
                     if (i, b) >= start:
                         yield (i, b), file_index, row, batch
@@ -324,6 +368,17 @@ class TableStream:
                         raise DataError(said) from None
                 damage = parquet_damage(path) if self.format == "parquet" else None
                 raise DataError(_unreadable(path, error, row, damage)) from None
+
+
+def _integers(array, wide):
+    """The values of ``array`` (no nulls) as integers of Arrow type ``wide`` (NumPy), or
+    None if some are not integers of that type."""
+    import pyarrow as pa
+
+    try:
+        return array.cast(wide).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def _select(schema, columns):

@@ -123,11 +123,11 @@ def fit_columns(
                 dropped.append(f"{name} (an identifier: consecutive integers, one per row)")
                 continue
             specs.append(_numeric_spec(name, "numeric", values))
+        elif (spec := _text_spec(name, column, max_categories)) is not None:
+            specs.append(spec)  # free text first: a review may differ in every row
         elif present.is_unique and len(present) == len(column):
             why = mostly_dates(column) or "an identifier: a different value in every row"
             dropped.append(f"{name} ({why})")
-        elif (spec := _text_spec(name, column, max_categories)) is not None:
-            specs.append(spec)
         else:
             why = mostly_dates(column) or f"no category has {MIN_CATEGORY_ROWS} rows"
             dropped.append(f"{name} ({why})")
@@ -207,7 +207,9 @@ def describe(specs: list[dict], dropped: list[str]) -> dict:
             kinds["one-hot"].append(f"{spec['name']} ({levels}{other})")
         elif spec["kind"] == "text":
             blank = " + blank" if spec["missing"] else ""
-            kinds["free text"].append(f"{spec['name']} ({len(spec['words'])} words{blank})")
+            count = len(spec["words"])
+            found = "1 word" if count == 1 else f"{count} words"
+            kinds["free text"].append(f"{spec['name']} ({found}{blank})")
         elif spec["kind"] == "bool":
             kinds["bool"].append(spec["name"])
         else:

@@ -166,9 +166,10 @@ def _read_csv(path, kind, sep, encoding, bad_rows, notices, *, decimal, thousand
         reading.check_names(header, path)
         if bad and notices is not None:
             shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+            rows, lines = ("rows", "lines") if len(bad) > 1 else ("row", "line")
             notices.append(
-                f"skipped {len(bad)} rows of {path.name} with the wrong number of "
-                f"fields (lines {shown})"
+                f"skipped {len(bad)} {rows} of {path.name} with the wrong number of "
+                f"fields ({lines} {shown})"
             )
     options = {
         "sep": sep,
@@ -303,10 +304,19 @@ def tally_notice(tally: dict) -> str | None:
     return "; ".join(parts) if parts else None
 
 
+EXAMPLE_CHARS = 40  # an example value in a note is cut to this many characters and "..."
+
+
+def _example(value: str) -> str:
+    """``repr`` of ``value``, cut to ``EXAMPLE_CHARS`` characters with an ellipsis."""
+    long = isinstance(value, str) and len(value) > EXAMPLE_CHARS
+    return repr(value[:EXAMPLE_CHARS] + "..." if long else value)
+
+
 def _unseen_examples(unseen: dict) -> str:
-    """``"city: 3, e.g. 'x', 'y'"`` per column of a tally."""
+    """``"city: 3, e.g. 'x', 'y'"`` per column of a tally (long values cut)."""
     return ", ".join(
-        f"{name}: {c['unseen']}, e.g. {', '.join(map(repr, c['examples']))}"
+        f"{name}: {c['unseen']}, e.g. {', '.join(map(_example, c['examples']))}"
         for name, c in unseen.items()
     )
 

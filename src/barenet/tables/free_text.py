@@ -10,8 +10,9 @@ or one that is the category spelling of a blank (``MISSING``), has no words.
 
 The column's specification is ``{"name", "kind": "text", "words", "missing"}``: the
 words found in at least ``MIN_CATEGORY_ROWS`` (``barenet.tables.column_fit``) training
-rows (at most ``MAX_WORDS``, the most frequent first, ties in text order), and whether
-the training rows had blank values (then a 0/1 "was blank" feature follows the words).
+rows but not in every one that is not blank (a constant feature), at most ``MAX_WORDS``,
+the most frequent first, ties in text order; and whether the training rows had blank
+values (then a 0/1 "was blank" feature follows the words).
 
 ONNX's own string operators do not fit: onnxruntime 1.32's ``StringNormalizer`` (LOWER)
 needs the C library's ``en_US.UTF-8`` locale and fails to load without it (as on the
@@ -30,13 +31,13 @@ from functools import lru_cache
 
 import numpy as np
 
-# Free text: at least this share of the training rows hold a value that has fewer than
-# MIN_CATEGORY_ROWS rows (one-hot would pool them into "other"), and its values have at
-# least FREE_TEXT_WORDS words on average. On the public suite's 13 tables only the loans
-# table's emp_title qualifies (50 % of its rows in rare titles, 1.9 words a title); the
-# next most pooled text columns (Sacramento's zip 4.5 %, city 3.5 %, hotel_rates'
-# company 1.3 %) are single-word codes and names, and gapminder's countries (1.3 words)
-# and leaf's species have none pooled.
+# Free text: one-hot would pool at least this share of the training rows into "other"
+# (values with fewer than MIN_CATEGORY_ROWS rows, or past the --max-categories cap), and
+# its values have at least FREE_TEXT_WORDS words on average. On the public suite's 13
+# tables only the loans table's emp_title qualifies (50 % of its rows in rare titles, 1.9
+# words a title); the next most pooled text columns (Sacramento's zip 4.5 %, city 3.5 %,
+# hotel_rates' company 1.3 %) are single-word codes and names, and gapminder's countries
+# (1.3 words) and leaf's species have none pooled.
 FREE_TEXT_POOLED_SHARE = 0.2
 FREE_TEXT_WORDS = 1.5
 MAX_WORDS = 100  # word features per free-text column at most (and at most --max-categories)
@@ -70,35 +71,47 @@ def words(canonical: str) -> list[str]:
     return [] if canonical == MISSING else lower_char(canonical).split()
 
 
-def is_free_text(counts: dict, rows: int, min_rows: int) -> bool:
+def pooled_rows(counts: dict, max_categories: int, min_rows: int) -> int:
+    """The rows one-hot would pool into "other" (``counts`` as ``is_free_text``): those
+    of the values with fewer than ``min_rows`` rows, and of the values past the
+    ``max_categories`` most frequent (the ``--max-categories`` cap)."""
+    frequent = sorted((c for c in counts.values() if c >= min_rows), reverse=True)
+    return sum(counts.values()) - sum(frequent[:max_categories])
+
+
+def is_free_text(counts: dict, rows: int, max_categories: int, min_rows: int) -> bool:
     """Whether a text column of ``rows`` training rows whose canonical values occur
     ``counts`` times (``{value: rows}``) is free text (see ``FREE_TEXT_POOLED_SHARE``):
-    ``min_rows`` is ``MIN_CATEGORY_ROWS``, the rows a one-hot level needs."""
+    ``max_categories`` is the one-hot levels' cap, ``min_rows`` is ``MIN_CATEGORY_ROWS``,
+    the rows a one-hot level needs. Every value may differ (a review, a description):
+    the rule runs before a column is dropped as an identifier."""
     present = {v: c for v, c in counts.items() if v != MISSING}
     if not present or rows == 0:
         return False
-    pooled = sum(c for c in counts.values() if c < min_rows)
+    pooled = pooled_rows(counts, max_categories, min_rows)
     total_words = sum(len(words(v)) * c for v, c in present.items())
     mean_words = total_words / sum(present.values())
     return pooled >= FREE_TEXT_POOLED_SHARE * rows and mean_words >= FREE_TEXT_WORDS
 
 
 def fit_words(counts: dict, max_words: int, min_rows: int) -> list[str]:
-    """The words found in at least ``min_rows`` training rows, most frequent first (ties
-    in text order), at most ``max_words``; ``counts`` as ``is_free_text``."""
+    """The words found in at least ``min_rows`` training rows but not in every row that
+    is not blank (such as "ord" in "ORD 123456": a constant feature), most frequent first
+    (ties in text order), at most ``max_words``; ``counts`` as ``is_free_text``."""
     rows_with: dict[str, int] = {}
     for value, count in counts.items():
         for word in set(words(value)):
             rows_with[word] = rows_with.get(word, 0) + count
-    kept = [(-c, w) for w, c in rows_with.items() if c >= min_rows and w != MISSING]
+    present = sum(c for v, c in counts.items() if v != MISSING)
+    kept = [(-c, w) for w, c in rows_with.items() if min_rows <= c < present and w != MISSING]
     return [w for _, w in sorted(kept)[:max_words]]
 
 
 def text_spec(name: str, counts: dict, rows: int | None, max_categories: int, min_rows: int):
     """The ``"text"`` specification (dict) of a free-text column, or None if it is not
-    free text or no word has ``min_rows`` rows (``is_free_text``). ``rows=None``: the
+    free text (``is_free_text``) or no word is kept (``fit_words``). ``rows=None``: the
     column is known to be free text (a saved model refitted on more rows keeps its kind)."""
-    if rows is not None and not is_free_text(counts, rows, min_rows):
+    if rows is not None and not is_free_text(counts, rows, max_categories, min_rows):
         return None
     found = fit_words(counts, min(MAX_WORDS, max_categories), min_rows)
     if not found:
