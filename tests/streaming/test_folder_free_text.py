@@ -59,3 +59,19 @@ def test_train_on_a_folder_with_free_text_then_predict_a_file(places, capsys, tm
     predicted = np.array([float(v) for v in capsys.readouterr().out.split()[1:41]])
     assert code == 0
     np.testing.assert_allclose(predicted, model.predict(frame).ravel(), rtol=1e-5)
+
+
+def test_a_folder_names_a_unique_column_of_unread_dates_as_a_file_does(tmp_path):
+    import pandas as pd
+
+    days = pd.date_range("2001-01-01", periods=60, freq="7D")
+    written = [f"{d.day} {d.strftime('%B')} {d.year}" for d in days]
+    written[3], written[10] = "soon after the storm", "late in the year of the flood"
+    frame = pd.DataFrame({"when": written, "x": np.arange(60.0) % 7, "y": np.arange(60.0)})
+    file_specs, file_dropped = fit_columns(frame[["when", "x"]])
+    write_parts(frame, tmp_path / "csv", kind="csv")
+    fit = fit_stream(
+        TableStream(tmp_path / "csv", batch_rows=16), "y", ["when", "x"], test_size=0.0
+    )
+    assert fit.specs == file_specs and [s["name"] for s in fit.specs] == ["x"]
+    assert fit.dropped == file_dropped and file_dropped[0].startswith("when (mostly dates")

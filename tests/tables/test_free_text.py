@@ -179,3 +179,17 @@ def test_the_note_cuts_long_cells_and_one_word_is_one_word():
     assert "'astronaut'" in notice
     one = [{"name": "t", "kind": "text", "words": ["a"], "missing": False}]
     assert "t (1 word)" in describe_line(describe(one, []))
+
+
+def test_a_unique_column_of_dates_barenet_cannot_read_is_named_not_taken_as_free_text(tmp_path):
+    """Every value differs and most are dates in words: the user is told how to have
+    them read, on a file and on a folder alike, not handed a bag of month names."""
+    from barenet.tables.column_fit import fit_columns
+
+    days = pd.date_range("2001-01-01", periods=60, freq="7D")
+    written = [f"{d.day} {d.strftime('%B')} {d.year}" for d in days]
+    written[3], written[10] = "soon after the storm", "late in the year of the flood"
+    frame = pd.DataFrame({"when": written, "x": np.arange(60.0) % 7})
+    specs, dropped = fit_columns(frame)
+    assert [s["name"] for s in specs] == ["x"]
+    assert dropped and dropped[0].startswith("when (mostly dates")

@@ -211,10 +211,13 @@ def _text_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
 
     if counts.too_many:
         return None, f"{name} (more than {MAX_LEVELS_COUNTED} different values)"
+    unique = counts.missing == 0 and len(levels) == counts.rows
+    if unique and dates and (unread := mostly_dates(texts)):
+        return None, f"{name} ({unread})"  # dates barenet could not read: say how
     spec = text_spec(name, levels, counts.rows, max_categories, MIN_CATEGORY_ROWS)
     if spec is not None:
         return spec, None  # free text (a feature per frequent word), even if every row differs
-    if counts.missing == 0 and len(levels) == counts.rows:
+    if unique:
         return None, why("an identifier: a different value in every row")
     ordered = sorted(levels.items(), key=lambda item: item[0])
     ordered.sort(key=lambda item: -item[1])  # stable: ties in text order, as np.unique
