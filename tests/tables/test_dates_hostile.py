@@ -367,11 +367,6 @@ def spelled(draw, stamp):
     return text, (truth - datetime.datetime(1970, 1, 1)).total_seconds()
 
 
-@pytest.mark.skipif(
-    not PANDAS_3,
-    reason="pandas 2 reads some named zones' dates an hour apart from Python's zoneinfo "
-    "(seen for 1959): the fuzz's truth is zoneinfo's, so it runs on pandas 3",
-)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzz_date_strings(data):
