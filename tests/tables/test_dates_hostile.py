@@ -106,6 +106,19 @@ def test_a_column_of_dates_with_zones_not_read_says_so_when_left_out(zone):
     ]
 
 
+def test_a_time_without_offset_after_one_with_an_offset_is_read_in_utc():
+    # pandas 2 read it at the offset before it: 2019-12-31T23:00Z
+    texts = ["2020-01-01T00:00:00", "2020-01-01T01:00:00+01:00", "2020-01-01T00:00:00"]
+    texts += ["2020-01-01 05:30-0530", "2020-01-01 00:00", "2020-01-01", "2020-01-01T00:00Z"]
+    seconds = to_seconds(pd.Series(texts), ISO8601, "d")
+    np.testing.assert_array_equal(
+        seconds,
+        [pd.Timestamp("2020-01-01").timestamp()] * 3
+        + [pd.Timestamp("2020-01-01T11:00").timestamp()]
+        + [pd.Timestamp("2020-01-01").timestamp()] * 3,
+    )
+
+
 def test_nanoseconds_do_not_hide_early_dates():
     # pandas reads a batch holding 7 fractional digits in ns, where year 2 cannot be
     early = "0002" if PANDAS_3 else "1700"
@@ -354,11 +367,6 @@ def spelled(draw, stamp):
     return text, (truth - datetime.datetime(1970, 1, 1)).total_seconds()
 
 
-@pytest.mark.skipif(
-    not PANDAS_3,
-    reason="pandas 2 reads some named zones' dates an hour apart from Python's zoneinfo "
-    "(seen for 1959): the fuzz's truth is zoneinfo's, so it runs on pandas 3",
-)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzz_date_strings(data):

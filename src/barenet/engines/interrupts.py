@@ -14,6 +14,13 @@ is whole (a hidden ``.name.*`` temporary may remain, as after ``SIGKILL``).
 
 Only the command line turns this on (``enable``): in a notebook, a second interrupt
 must not end the kernel.
+
+The watcher thread ends with the fit that started it (``second_interrupt_exits`` waits
+for it): numba formats its internal typing errors through colorama, whose ``init`` and
+``deinit`` set ``sys.stdout`` and ``sys.stderr`` process-wide, so a watcher still
+compiling after the fit would put back a stream replaced meanwhile (pytest's capsys of
+the next test, ``redirect_stderr`` around the next ``main``), and a note printed then
+went to the old stream.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import threading
 import numpy as np
 
 EXIT_STATUS = 130  # as shells report a process ended by SIGINT
+WATCHER = "barenet-second-interrupt"  # the watcher thread's name
 _enabled = False
 _watch = None
 
@@ -76,7 +84,9 @@ def _watcher():
 def second_interrupt_exits(active: bool = True):
     """While inside, a second SIGINT ends the process (status 130) even while a kernel
     holds the GIL; does nothing unless ``enable`` was called, ``active`` is true and
-    this is the main thread (or if the watcher cannot be built)."""
+    this is the main thread (or if the watcher cannot be built). On leaving, waits for
+    the watcher thread to end (the rest of its compile, the first time in a process,
+    when the fit was shorter: see the module docstring)."""
     if not (_enabled and active and threading.current_thread() is threading.main_thread()):
         yield
         return
@@ -88,14 +98,18 @@ def second_interrupt_exits(active: bool = True):
         yield
         return
     # the watcher is compiled in its thread, in the gaps between kernel calls (about a
-    # second of one core, not added to training); signals meanwhile wait in the pipe
-    thread = threading.Thread(target=_compile_and_watch, args=(read_end,), daemon=True)
+    # second of one core, once a process, added only to a shorter fit, which waits for
+    # it on leaving); signals meanwhile wait in the pipe
+    thread = threading.Thread(
+        target=_compile_and_watch, args=(read_end,), name=WATCHER, daemon=True
+    )
     thread.start()
     try:
         yield
     finally:
         signal.set_wakeup_fd(previous)
         os.close(write_end)  # the watcher reads end-of-file, returns and closes its end
+        thread.join()  # no compile left to swap sys.stderr back after the fit
 
 
 def _compile_and_watch(read_end: int) -> None:

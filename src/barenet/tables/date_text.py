@@ -54,6 +54,8 @@ _ZONE_AFTER_TIME = re.compile(
     r"\d:\d\d(?::\d\d)?(?:[.,]\d+)?\s*(?:[AaPp][Mm]\s+)?([A-Za-z][\w/+-]*)\s*$"
 )
 _WORDS_READ = frozenset({"Z", "UTC", "GMT", "AM", "PM"})  # in any case
+# a time with an offset (``Z``, ``+01:00``), for pandas 2 (see ``_to_datetime``)
+_OFFSET = re.compile(r".*\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)\s*", re.I)
 
 
 def candidates(text) -> list[str]:
@@ -245,6 +247,15 @@ def _to_datetime(text, fmt: str):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if fmt == ISO8601 and int(pd.__version__.split(".")[0]) < 3:
+            # pandas 2 reads a time without offset after one with an offset at that
+            # offset (an hour off after +01:00): the two kinds are read apart
+            offset = _matches(_OFFSET, text)
+            if offset.any() and (~offset & text.notna().to_numpy()).any():
+                plain, zoned = text.where(~offset, None), text.where(offset, None)
+                plain = pd.to_datetime(plain, format=fmt, utc=True, errors="coerce")
+                zoned = pd.to_datetime(zoned, format=fmt, utc=True, errors="coerce")
+                return plain.where(plain.notna(), zoned)
         return pd.to_datetime(text, format=fmt, utc=True, errors="coerce")
 
 
