@@ -13,7 +13,7 @@ from barenet.tables.columns import row_id_columns
 def found(values, parts=3):
     ids = RowIds(["x"])
     for part in np.array_split(np.asarray(values, dtype=np.float64), parts):
-        ids.add(pa.record_batch({"x": pa.array(part)}))
+        ids.add(pa.RecordBatch.from_pydict({"x": pa.array(part)}))
     return ids.columns()
 
 
@@ -41,6 +41,6 @@ def test_a_folders_row_ids_are_a_files(values):
 
 def test_an_empty_batch_changes_nothing():
     ids = RowIds(["x"])
-    ids.add(pa.record_batch({"x": pa.array([], pa.float64())}))
-    ids.add(pa.record_batch({"x": pa.array(np.arange(25.0))}))
+    ids.add(pa.RecordBatch.from_pydict({"x": pa.array([], pa.float64())}))
+    ids.add(pa.RecordBatch.from_pydict({"x": pa.array(np.arange(25.0))}))
     assert ids.columns() == ["x"]
