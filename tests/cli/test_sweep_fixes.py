@@ -156,3 +156,11 @@ def test_a_category_column_of_numbers_in_new_rows_is_read_as_written(
     assert "unseen in training (t: 1, e.g. '2.5')" in err and "'1.0'" not in err
     code, out, err = run(["evaluate", "--model", "m.npz", "--data", "train.csv"], capsys)
     assert code == 0 and "unseen" not in err
+    # a folder of such rows (CSV: Arrow alone would read integers) predicts the same
+    (tmp_path / "new").mkdir()
+    with open("new/part0.csv", "w") as f:
+        f.write("t\n1\n2\n007\n")
+    args = ["predict", "--model", "m.npz", "--data", "new", "--out", "out"]
+    assert run(args, capsys)[0] == 0
+    folder = pd.read_parquet("out")["predicted_y"].to_numpy()
+    np.testing.assert_allclose(folder, [predicted[0], predicted[1], predicted[3]], rtol=1e-9)

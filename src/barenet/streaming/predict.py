@@ -23,6 +23,7 @@ import numpy as np
 
 from barenet.errors import BarenetValueError, DataError
 from barenet.streaming.folder import BadRows
+from barenet.tables.column_fit import TEXT_KINDS
 
 _MODELS: dict = {}  # per process (a Dask worker): model path -> (mtime, model)
 # a row of the wrong width with --scheduler, which refuses --bad-rows skip
@@ -102,13 +103,16 @@ def run_stream_predict(args, model, keep, stdout=None) -> int:
             )
         bad_rows = BadRows("error", fix=SCHEDULER_FIX)
     features = _needed(model, ())  # --keep's other columns are read as written, as a file's
+    # and so is a category or free-text column: "007" stays the text training saw
+    columns = model.preprocessing.columns or ()
+    as_text = [spec["name"] for spec in columns if spec["kind"] in TEXT_KINDS]
     stream = TableStream(
         args.data,
         sep=args.sep or remembered.get("sep"),
         encoding=encoding,
         decimal=decimal,
         bad_rows=bad_rows,
-        text=[name for name in keep if name not in features],
+        text=[*[name for name in keep if name not in features], *as_text],
     )
     needed = _needed(model, keep)
     missing = [name for name in needed if name not in stream.names]
