@@ -75,3 +75,10 @@ def test_a_folder_names_a_unique_column_of_unread_dates_as_a_file_does(tmp_path)
     )
     assert fit.specs == file_specs and [s["name"] for s in fit.specs] == ["x"]
     assert fit.dropped == file_dropped and file_dropped[0].startswith("when (mostly dates")
+    twice = pd.concat([frame, frame], ignore_index=True)
+    file_specs, file_dropped = fit_columns(twice[["when", "x"]])
+    write_parts(twice, tmp_path / "twice", kind="csv")
+    stream = TableStream(tmp_path / "twice", batch_rows=16)
+    fit = fit_stream(stream, "y", ["when", "x"], test_size=0.0)
+    assert fit.specs == file_specs and [s["name"] for s in fit.specs] == ["x"]
+    assert fit.dropped == file_dropped and file_dropped[0].startswith("when (mostly dates")

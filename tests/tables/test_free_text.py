@@ -193,3 +193,8 @@ def test_a_unique_column_of_dates_barenet_cannot_read_is_named_not_taken_as_free
     specs, dropped = fit_columns(frame)
     assert [s["name"] for s in specs] == ["x"]
     assert dropped and dropped[0].startswith("when (mostly dates")
+    # each date twice: not unique, still dates, not a bag of month names
+    twice = pd.concat([frame, frame], ignore_index=True)
+    specs, dropped = fit_columns(twice)
+    assert [s["name"] for s in specs] == ["x"]
+    assert dropped and dropped[0].startswith("when (mostly dates")

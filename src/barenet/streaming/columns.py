@@ -212,9 +212,9 @@ def _text_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
     if counts.too_many:
         return None, f"{name} (more than {MAX_LEVELS_COUNTED} different values)"
     unique = counts.missing == 0 and len(levels) == counts.rows
-    if unique and dates and (unread := mostly_dates(texts)):
-        return None, f"{name} ({unread})"  # dates barenet could not read: say how
     spec = text_spec(name, levels, counts.rows, max_categories, MIN_CATEGORY_ROWS)
+    if spec is not None and dates and (unread := mostly_dates(texts)):
+        return None, f"{name} ({unread})"  # dates barenet could not read: say how
     if spec is not None:
         return spec, None  # free text (a feature per frequent word), even if every row differs
     if unique:

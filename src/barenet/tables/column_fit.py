@@ -123,10 +123,11 @@ def fit_columns(
                 dropped.append(f"{name} (an identifier: consecutive integers, one per row)")
                 continue
             specs.append(_numeric_spec(name, "numeric", values))
-        elif present.is_unique and len(present) == len(column) and (why := mostly_dates(column)):
-            dropped.append(f"{name} ({why})")  # dates barenet could not read: say how
         elif (spec := _text_spec(name, column, max_categories)) is not None:
-            specs.append(spec)  # free text first: a review may differ in every row
+            if spec["kind"] == "text" and (why := mostly_dates(column)):
+                dropped.append(f"{name} ({why})")  # dates barenet could not read: say how
+            else:
+                specs.append(spec)  # free text first: a review may differ in every row
         elif present.is_unique and len(present) == len(column):
             why = mostly_dates(column) or "an identifier: a different value in every row"
             dropped.append(f"{name} ({why})")
