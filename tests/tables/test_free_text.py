@@ -72,15 +72,23 @@ def test_the_summary_line_names_the_free_text_and_its_words():
     assert "imputed" not in line  # a blank text is a feature of its own, not imputed
 
 
-def test_the_notice_counts_the_rows_with_no_learned_word():
-    specs, _ = fit_columns(titled(1200).drop(columns="y"))
+def test_rows_with_no_learned_word_are_counted_but_not_noted():
+    """Training rows hold words of fewer than 5 rows too: a note of them would fire on
+    the training rows themselves (the review of the free-text change), so the tally
+    counts them and the notice says only what is new: here the blanks."""
+    frame = titled(1200)
+    specs, _ = fit_columns(frame.drop(columns="y"))
     new = pd.DataFrame({"job": ["Sales  MANAGER", "astronaut", "Astronaut x1", None, "  "]})
     tally = {}
     encode(new.assign(x=0.0), specs, tally)
     notice = tally_notice(tally)
-    assert tally["job"]["unseen"] == 2 and tally["job"]["imputed"] == 2
-    assert "2 free-text cells held no word learned in training (job: 2, e.g. " in notice
-    assert "'astronaut', 'Astronaut x1'" in notice and "unseen in training" not in notice
+    assert tally["job"]["unseen"] == 2 and tally["job"]["no_words"]
+    assert tally["job"]["imputed"] == 2
+    assert notice.count("job") == 1 and "imputed 2 blank cells (job: 2)" in notice
+    assert "astronaut" not in notice and "unseen" not in notice
+    tally = {}
+    encode(frame[frame["job"].notna()], specs, tally)  # the training rows: nothing to say
+    assert tally_notice(tally) is None
 
 
 @pytest.mark.parametrize(
@@ -170,10 +178,10 @@ def test_the_rows_past_the_max_categories_cap_count_as_pooled():
 
 
 def test_the_note_cuts_long_cells_and_one_word_is_one_word():
-    specs, _ = fit_columns(titled(1200).drop(columns="y"))
+    specs = [{"name": "c", "kind": "category", "levels": ["a", "b"], "other": True}]
     huge = " ".join(f"zz{i}" for i in range(20_000))
     tally = {}
-    encode(pd.DataFrame({"job": [huge, "astronaut"], "x": 0.0}), specs, tally)
+    encode(pd.DataFrame({"c": [huge, "astronaut"]}), [{**specs[0], "pooled": []}], tally)
     notice = tally_notice(tally)
     assert len(notice) < 300 and repr(huge[:40] + "...") in notice
     assert "'astronaut'" in notice

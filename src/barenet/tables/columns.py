@@ -270,10 +270,11 @@ def tally_notice(tally: dict) -> str | None:
     """One line from an ``encode`` tally: how many blank cells were imputed, how many
     text cells held a value unseen in training (or, from a model file that does not
     list its pooled values, unseen or pooled as rare), and how many dates were outside
-    the training range, per column; None when there were none."""
+    the training range, per column; None when there were none. A free-text cell with no
+    word learned in training is counted in the tally but not noted: training rows hold
+    such cells too (words of fewer than 5 rows), so it says nothing new of the rows."""
     imputed = {name: c["imputed"] for name, c in tally.items() if c["imputed"]}
     unseen = {name: c for name, c in tally.items() if c["unseen"] and not c.get("no_words")}
-    wordless = {name: c for name, c in tally.items() if c["unseen"] and c.get("no_words")}
     parts = []
     if imputed:
         total = sum(imputed.values())
@@ -285,13 +286,6 @@ def tally_notice(tally: dict) -> str | None:
         cells = "cells held a category" if total != 1 else "cell held a category"
         what = "unseen" if all(c.get("seen_pooled") for c in unseen.values()) else "unseen or rare"
         parts.append(f"{total} {cells} {what} in training ({each})")
-    if wordless:
-        total = sum(c["unseen"] for c in wordless.values())
-        cells = "cells" if total != 1 else "cell"
-        parts.append(
-            f"{total} free-text {cells} held no word learned in training "
-            f"({_unseen_examples(wordless)})"
-        )
     clipped = {name: c["clipped"] for name, c in tally.items() if c.get("clipped")}
     if clipped:
         total = sum(clipped.values())
