@@ -105,9 +105,17 @@ def test_a_link_to_nothing_in_a_folder_is_refused_by_name(tmp_path, capsys, link
         assert code == 2 and len(err.strip().splitlines()) == 1, err
         assert f"{folder / link} is a link to {target}, which does not exist" in err
     assert len(dataset_files(f"{folder}/part*.csv")[0]) == 4  # not named: not read
-    os.symlink("gone", folder / "notes")  # not named as data: left alone, as any other file
+    os.symlink("gone.txt", folder / "notes.txt")  # not data: left alone, as any other file
     (folder / link).unlink()
     assert len(dataset_files(folder)[0]) == 4
+
+
+def test_a_link_to_a_partition_folder_that_is_gone_is_refused(tmp_path):
+    """A dangling link with no suffix may have been a folder of rows (``year=2024``)."""
+    folder = four_files(tmp_path / "d")
+    os.symlink(tmp_path / "moved" / "year=2024", folder / "year=2024")
+    with pytest.raises(DataError, match="year=2024 is a link to .*, which does not exist"):
+        dataset_files(folder)
 
 
 LAYOUT = st.lists(

@@ -65,12 +65,14 @@ def check_inside(path: Path, base: Path) -> None:
 
 def check_not_dangling(path: Path) -> None:
     """A ``DataError`` naming ``path`` when it is a link to nothing (its target was moved
-    or deleted) named as a data file (``.csv``, ``.parquet``): its rows would be left
-    out without a word."""
+    or deleted) that may have held rows: named as a data file (``.csv``, ``.parquet``)
+    or with no suffix at all, as a folder (``year=2024``) is; its rows would be left
+    out without a word. A link named ``notes.txt`` is left alone, as any other file."""
     if not path.is_symlink() or path.exists() or path.name.startswith(HIDDEN):
         return
     target = os.readlink(path)
-    if Path(path.name).suffix.lower() in SUFFIXES or Path(target).suffix.lower() in SUFFIXES:
+    kinds = {Path(path.name).suffix.lower(), Path(target).suffix.lower()}
+    if kinds & {*SUFFIXES, ""}:
         raise DataError(
             f"{path} is a link to {target}, which does not exist: its rows cannot be read; "
             "restore the file, or remove the link"
