@@ -59,6 +59,9 @@ def test_what_predict_did_is_one_data_warning(fitted):
         "(a: 1)"
     )
     assert caught[0].filename == __file__  # points at the caller's line
+    with pytest.warns(DataWarning) as caught:
+        model.score(odd, odd["a"])  # scikit-learn's score calls predict
+    assert len(caught) == 1 and caught[0].filename == __file__
 
 
 def test_a_classifier_warns_once_per_call_of_predict_and_predict_proba():
@@ -69,6 +72,9 @@ def test_a_classifier_warns_once_per_call_of_predict_and_predict_proba():
     for method in (model.predict, model.predict_proba):
         with pytest.warns(DataWarning, match=r"^X: 2 values were .*clipped to it \(b: 2\)$"):
             method(odd)
+    with pytest.warns(DataWarning) as caught:
+        model.score(odd, odd["a"] > 0)
+    assert len(caught) == 1 and caught[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.predict(x)

@@ -111,7 +111,25 @@ def warn_notes(tally: dict, where: str = "X") -> None:
     clipped to the training range); none when it did nothing."""
     notice = predict_notice(tally)
     if notice:
-        warnings.warn(f"{where}: {notice}", DataWarning, stacklevel=4)
+        warnings.warn(f"{where}: {notice}", DataWarning, stacklevel=_callers_level())
+
+
+def _callers_level() -> int:
+    """The ``stacklevel`` of the first frame outside barenet and scikit-learn (the
+    user's line, whether it called ``predict`` or scikit-learn's ``score``, which calls
+    ``predict``), counted from the function that calls this one."""
+    import os
+    import sys
+
+    import sklearn
+
+    import barenet
+
+    inside = tuple(os.path.dirname(m.__file__) + os.sep for m in (barenet, sklearn))
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _standardised(x: np.ndarray, scaler) -> np.ndarray:

@@ -159,8 +159,8 @@ def _text_spec(name: str, column, max_categories: int, kind: str | None = None) 
     """A text column's spec: free text (``barenet.tables.free_text``: a feature per
     frequent word) if it is free text or ``kind`` is ``"text"``; else, or with ``kind``
     ``"category"``, its levels with ``MIN_CATEGORY_ROWS`` rows or more (at most
-    ``max_categories``), the rest pooled into "other". None if that leaves fewer than
-    2 features (no word, for free text)."""
+    ``max_categories``), the rest pooled into "other". None for free text with no word,
+    or a category that would have fewer than 2 features."""
     levels, counts = np.unique(_strings(column), return_counts=True)
     if kind != "category":
         counted = dict(zip(levels.tolist(), counts.tolist(), strict=True))
