@@ -287,11 +287,13 @@ def scaler_of(moments: list[tuple[float, float]]):
     return scaler
 
 
-def encode_batch(batch, specs: list[dict]) -> np.ndarray:
+def encode_batch(batch, specs: list[dict], tally: dict | None = None) -> np.ndarray:
     """The features (n, len(encoded_names(specs))) of an Arrow batch or table, float64:
     the table encoder (``barenet.tables.encoder``) through its Arrow backend, the same
-    numbers as ``barenet.tables.columns.encode`` of the same rows."""
-    return Encoder(specs).encode(ArrowColumns(batch))
+    numbers as ``barenet.tables.columns.encode`` of the same rows. ``tally`` (a dict)
+    receives this batch's counts, as of ``encode`` (``tables.encoder.add_tally`` sums
+    them over batches)."""
+    return Encoder(specs).encode(ArrowColumns(batch), tally)
 
 
 def decide_task(target: str, kind: str, sample, task):

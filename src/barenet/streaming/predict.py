@@ -41,15 +41,21 @@ def add_predict_arguments(parser) -> None:
 
 def predictions_table(model, batch, keep=(), proba=False, tally=None):
     """A pyarrow Table: the ``keep`` columns of ``batch`` (Arrow batch or table), then
-    the predictions (and with ``proba``, each class's probability). ``tally`` counts the
-    values clipped to the training range (``Preprocessing.clip``)."""
+    the predictions (and with ``proba``, each class's probability). ``tally`` (a dict)
+    gets this batch's blank cells imputed, unseen categories, dates and values clipped
+    added to it (``barenet.tables.encoder.add_tally``; ``predict_notice`` words it)."""
     import pyarrow as pa
 
     from barenet.streaming.columns import encode_batch
+    from barenet.tables.encoder import add_tally
 
     prep = model.preprocessing
     if prep.columns is not None:
-        x = prep.scaler_x.transform(prep.clip(encode_batch(batch, prep.columns), tally))
+        counts = None if tally is None else {}
+        x = prep.clip(encode_batch(batch, prep.columns, counts), counts)
+        x = prep.scaler_x.transform(x)
+        if tally is not None:
+            add_tally(tally, counts)
     else:
         x = prep.transform(batch.select(prep.feature_names).to_pandas())
     output = np.asarray(model.predict(x), dtype=np.float64)
@@ -139,7 +145,7 @@ def run_stream_predict(args, model, keep, stdout=None) -> int:
 def _predict_here(model, stream, needed, keep, proba, folder: Path) -> None:
     import pyarrow.parquet as pq
 
-    from barenet.tables.preprocessing import range_notice
+    from barenet.tables.preprocessing import predict_notice
 
     writer, current, tally = None, None, {}
     try:
@@ -154,7 +160,7 @@ def _predict_here(model, stream, needed, keep, proba, folder: Path) -> None:
     finally:
         if writer is not None:
             writer.close()
-    for notice in [*stream.bad_rows.notices(), range_notice(tally)]:
+    for notice in [*stream.bad_rows.notices(), predict_notice(tally)]:
         if notice:
             print(f"Note: {notice}", file=sys.stderr)
 

@@ -95,6 +95,28 @@ def category_positions(texts: Texts, spec: dict) -> np.ndarray:
     ).reshape(-1)
 
 
+EXAMPLES_KEPT = 3  # unseen values a tally keeps per column, for the notice
+
+
+def add_tally(total: dict, part: dict) -> dict:
+    """Add the tally ``part`` of some rows (``Encoder.encode``, ``Preprocessing.clip``)
+    into ``total``, the tally of the rows before them, and return ``total``: counts are
+    summed, flags kept if any part has them, and the first ``EXAMPLES_KEPT`` distinct
+    examples kept, so that a table read in batches gets the notice of the whole table
+    in memory that does not grow with its rows."""
+    for name, counts in part.items():
+        summed = total.setdefault(name, {})
+        for key, value in counts.items():
+            if key == "examples":
+                kept = dict.fromkeys([*summed.get(key, []), *value])
+                summed[key] = list(kept)[:EXAMPLES_KEPT]
+            elif isinstance(value, bool):
+                summed[key] = summed.get(key, False) or value
+            else:
+                summed[key] = summed.get(key, 0) + value
+    return total
+
+
 def category_tally(texts: Texts, spec: dict, codes: np.ndarray, counts: dict) -> None:
     """Fill ``counts`` for a category column: blank cells (``imputed``), values that are
     none of its levels nor pooled in training (``unseen``) and a few of them."""
@@ -110,7 +132,7 @@ def category_tally(texts: Texts, spec: dict, codes: np.ndarray, counts: dict) ->
     counts["unseen"] = int(rows.sum())
     distinct, first = np.unique(codes[rows], return_index=True)  # in row order:
     shown = canonical[distinct[np.argsort(first)]].tolist()
-    counts["examples"] = list(dict.fromkeys(shown))[:3]  # " a" and "a" are one value
+    counts["examples"] = list(dict.fromkeys(shown))[:EXAMPLES_KEPT]  # " a" and "a" are one value
 
 
 class Encoder:
@@ -188,7 +210,7 @@ def _text_into(texts: Texts, spec: dict, rows, part: np.ndarray, counts) -> None
         counts["unseen"], counts["no_words"] = int(rows_unknown.sum()), True
         distinct, first = np.unique(codes[rows_unknown], return_index=True)
         shown = canonical[distinct[np.argsort(first)]].tolist()
-        counts["examples"] = list(dict.fromkeys(shown))[:3]
+        counts["examples"] = list(dict.fromkeys(shown))[:EXAMPLES_KEPT]
 
 
 def _numbers_into(values: np.ndarray, spec: dict, part: np.ndarray, counts) -> None:
