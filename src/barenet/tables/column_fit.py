@@ -2,8 +2,9 @@
 described in ``barenet.tables.columns``), the check of its numbers, and the summary of
 what became of each column (``describe``).
 
-A folder learns the same specifications in one pass (``barenet.streaming.columns``), and
-the table encoder (``barenet.tables.encoder``) applies them on every route.
+A folder learns the same specifications in one pass (``barenet.streaming.columns``), its
+categories by the same rule (``category_spec``, from each value's count of rows), and the
+table encoder (``barenet.tables.encoder``) applies them on every route.
 """
 
 from __future__ import annotations
