@@ -274,3 +274,41 @@ def test_row_ids_and_identifiers_are_dropped_alike_on_both_routes(tmp_path, caps
     assert ("review", "text") in specs["d"]
     assert lines["t.csv"] == lines["d"] and len(lines["d"]) == 1
     assert "; 2 dropped: n (a row id: consecutive integers), id (an identifier" in lines["d"][0]
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_file_and_a_folder_learn_the_same_categories_ties_rare_values_and_cap(tmp_path, kind):
+    """Both routes learn a category column through ``category_spec``: levels with 5 rows
+    or more, most frequent first, ties in text order (not in the order rows come, nor
+    split by the parts), at most ``max_categories``, the rest pooled in text order, blanks
+    not among them; a value that is no text in a file's frame (the integer 7) is its text
+    ("7"), as a folder reads it."""
+    from barenet.streaming.columns import fit_stream
+    from barenet.streaming.source import TableStream
+    from barenet.tables.columns import fit_columns
+
+    counts = {"apple": 9, 7: 7, "mango": 6, "éclair": 6, "Zebra": 6, "kiwi": 5, " kiwi ": 1}
+    counts |= {"pear": 4, "plum": 2, "fig": 1, None: 3, "  ": 1}
+    values = [value for value, n in counts.items() for _ in range(n)]
+    rng = np.random.default_rng(12)
+    values = [values[i] for i in rng.permutation(len(values))]
+    tied = [v for v in dict.fromkeys(values) if v in ("mango", "éclair", "Zebra", "kiwi")]
+    assert tied == ["éclair", "mango", "kiwi", "Zebra"]  # the rows bring the ties backwards
+    rows = len(values)
+    frame = pd.DataFrame({"fruit": values, "x": rng.normal(size=rows), "y": np.arange(rows)})
+    as_text = frame.assign(fruit=[None if v is None else str(v) for v in values])
+    write_parts(as_text, tmp_path / "d", parts=3, kind=kind)
+    fit = fit_stream(
+        TableStream(tmp_path / "d", batch_rows=8), "y", ["fruit", "x"], test_size=0.0,
+        max_categories=4,
+    )  # fmt: skip
+    file_specs, file_dropped = fit_columns(frame[["fruit", "x"]], max_categories=4)
+    assert fit.specs == file_specs and fit.dropped == file_dropped == []
+    assert fit_columns(as_text[["fruit", "x"]], max_categories=4)[0] == file_specs
+    assert file_specs[0] == {
+        "name": "fruit",
+        "kind": "category",
+        "levels": ["apple", "7", "Zebra", "kiwi"],  # 9, 7, then 6 rows each in text order
+        "other": True,
+        "pooled": ["fig", "mango", "pear", "plum", "éclair"],  # past the cap, or rare
+    }

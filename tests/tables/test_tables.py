@@ -133,6 +133,25 @@ def test_max_categories_pools_the_rarest_into_other():
     np.testing.assert_array_equal(x, [[0, 0, 1], [0, 1, 0], [0, 0, 1]])
 
 
+def test_category_spec_from_counts_the_rule_both_routes_share(monkeypatch):
+    """``category_spec`` of ``{value: rows}`` (what a file counts with np.unique and a
+    folder in its pass): no "other" when every value is a level, None below 2
+    features, blanks pooled but never listed, the pooled list cut at MAX_POOLED_STORED."""
+    from barenet.tables import column_fit
+    from barenet.tables.column_fit import category_spec
+    from barenet.tables.columns import MISSING
+
+    spec = category_spec("c", {"b": 5, "a": 5}, 10)
+    assert spec["levels"] == ["a", "b"] and not spec["other"] and spec["pooled"] == []
+    assert category_spec("c", {"a": 9}, 10) is None  # one level, nothing else: constant
+    assert category_spec("c", {"a": 4, "b": 4}, 10) is None  # only "other"
+    spec = category_spec("c", {"a": 9, MISSING: 2, "z": 1}, 10)
+    assert spec["levels"] == ["a"] and spec["other"] and spec["pooled"] == ["z"]
+    monkeypatch.setattr(column_fit, "MAX_POOLED_STORED", 2)
+    spec = category_spec("c", {"a": 9, "d": 1, "c": 1, "b": 1}, 10)
+    assert spec["pooled"] == ["b", "c"]
+
+
 def test_unseen_and_missing_values_at_prediction_and_any_column_order():
     frame = mixed_frame()
     specs, _ = fit_columns(frame)

@@ -41,11 +41,10 @@ from barenet.errors import DataError
 from barenet.streaming.row_ids import RowIds
 from barenet.tables.arrow_columns import ArrowColumns, canonical_list, timestamp_seconds
 from barenet.tables.arrow_columns import floats as _floats
+from barenet.tables.column_fit import category_spec
 from barenet.tables.columns import (
     MAX_CATEGORIES,
-    MAX_POOLED_STORED,
     MIN_CATEGORY_ROWS,
-    MISSING,
     blank_targets_notice,
     choose_task,
     labels_of,
@@ -219,16 +218,10 @@ def _text_spec(name: str, counts: ColumnCounts, sample, max_categories: int):
         return spec, None  # free text (a feature per frequent word), even if every row differs
     if unique:
         return None, why("an identifier: a different value in every row")
-    ordered = sorted(levels.items(), key=lambda item: item[0])
-    ordered.sort(key=lambda item: -item[1])  # stable: ties in text order, as np.unique
-    kept = [k for k, c in ordered if c >= MIN_CATEGORY_ROWS][:max_categories]
-    other = len(kept) < len(levels)
-    if len(kept) + other < 2:
+    spec = category_spec(name, levels, max_categories)
+    if spec is None:
         return None, why(f"no category has {MIN_CATEGORY_ROWS} rows")
-    known = set(kept) | {MISSING}
-    pooled = sorted(k for k in levels if k not in known)[:MAX_POOLED_STORED]
-    spec = {"name": name, "kind": "category", "levels": kept, "other": other}
-    return {**spec, "pooled": pooled}, None
+    return spec, None
 
 
 def _dates_possible(array) -> str:

@@ -2,8 +2,9 @@
 described in ``barenet.tables.columns``), the check of its numbers, and the summary of
 what became of each column (``describe``).
 
-A folder learns the same specifications in one pass (``barenet.streaming.columns``), and
-the table encoder (``barenet.tables.encoder``) applies them on every route.
+A folder learns the same specifications in one pass (``barenet.streaming.columns``), its
+categories by the same rule (``category_spec``, from each value's count of rows), and the
+table encoder (``barenet.tables.encoder``) applies them on every route.
 """
 
 from __future__ import annotations
@@ -162,20 +163,32 @@ def _text_spec(name: str, column, max_categories: int, kind: str | None = None) 
     ``max_categories``), the rest pooled into "other". None for free text with no word,
     or a category that would have fewer than 2 features."""
     levels, counts = np.unique(_strings(column), return_counts=True)
+    counted = dict(zip(levels.tolist(), counts.tolist(), strict=True))
     if kind != "category":
-        counted = dict(zip(levels.tolist(), counts.tolist(), strict=True))
         rule = None if kind == "text" else len(column)
         spec = text_spec(name, counted, rule, max_categories, MIN_CATEGORY_ROWS)
         if spec is not None or kind == "text":
             return spec
-    order = np.argsort(-counts, kind="stable")
-    kept = [str(levels[i]) for i in order if counts[i] >= MIN_CATEGORY_ROWS]
-    kept = kept[:max_categories]
-    other = len(kept) < len(levels)
+    return category_spec(name, counted, max_categories)
+
+
+def category_spec(name: str, counts: dict[str, int], max_categories: int) -> dict | None:
+    """The ``"category"`` specification of a text column whose canonical values
+    (``barenet.tables.encoder.canonical_text``, ``MISSING`` among them) occur ``counts``
+    times (``{value: training rows}``): its levels, the values with ``MIN_CATEGORY_ROWS``
+    rows or more, most frequent first (ties in text order), at most ``max_categories``;
+    ``other`` if any value is left out (pooled into "other"), and ``pooled``, the values
+    left out other than ``MISSING``, in text order (at most ``MAX_POOLED_STORED``). None if
+    it would have fewer than 2 features. Every route (a file, a folder) learns its
+    categories here."""
+    by_text = sorted(((str(v), int(c)) for v, c in counts.items()), key=lambda item: item[0])
+    by_rows = sorted(by_text, key=lambda item: -item[1])  # stable: ties stay in text order
+    kept = [v for v, c in by_rows if c >= MIN_CATEGORY_ROWS][:max_categories]
+    other = len(kept) < len(by_text)
     if len(kept) + other < 2:
         return None
     known = set(kept) | {MISSING}
-    pooled = [str(v) for v in levels if str(v) not in known][:MAX_POOLED_STORED]
+    pooled = [v for v, _ in by_text if v not in known][:MAX_POOLED_STORED]
     return {"name": name, "kind": "category", "levels": kept, "other": other, "pooled": pooled}
 
 
