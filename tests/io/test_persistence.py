@@ -302,3 +302,16 @@ def test_a_model_with_every_tabular_layer_round_trips(tmp_path):
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(loaded.state_dict()[key], value, err_msg=key)
     assert loaded.history == model.history
+
+
+def test_a_zip_version_python_cannot_read_is_a_model_file_error(tmp_path):
+    """A damaged directory may declare a zip version Python's zipfile does not read
+    (NotImplementedError, found by the model-file fuzzer): a ModelFileError, no traceback."""
+    model, _ = trained_model()
+    path = barenet.save(model, tmp_path / "model.npz")
+    data = bytearray(path.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # the first central directory record
+    data[entry + 6] = 64  # version needed to extract: 6.4
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="not a readable barenet model file.*version 6.4"):
+        barenet.load(path)

@@ -53,7 +53,9 @@ def open_archive(path) -> zipfile.ZipFile:
     """The zip archive of ``path``, or a ``ModelFileError``."""
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+    # NotImplementedError: a zip version (or feature) Python cannot read, as a damaged
+    # file's directory may declare
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
         raise ModelFileError(
             f"{path}: not a readable barenet model file ({type(error).__name__}: {error})"
         ) from None
