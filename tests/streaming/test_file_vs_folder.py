@@ -312,3 +312,21 @@ def test_a_file_and_a_folder_learn_the_same_categories_ties_rare_values_and_cap(
         "other": True,
         "pooled": ["fig", "mango", "pear", "plum", "éclair"],  # past the cap, or rare
     }
+
+
+def test_a_small_folder_is_probed_as_a_small_file(tmp_path, capsys, monkeypatch):
+    """900 rows whose target jumps at thresholds: recipe auto's probe (small, with and
+    without piecewise embeddings) runs on both routes, a folder's on its training
+    sample (which holds every training row), and both keep the embeddings."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(900, 3)), columns=["a", "b", "c"])
+    frame["y"] = 5.0 * (frame["a"] > 0.3) + 3.0 * (frame["b"] > -0.5)
+    frame["y"] += 0.1 * rng.normal(size=900)
+    frame.to_csv("step.csv", index=False)
+    write_parts(frame, tmp_path / "d", kind="csv")
+    summaries = [train(capsys, data, "--plot", "none")[1] for data in ("step.csv", "d")]
+    for summary in summaries:
+        assert summary["recipe_choice"].startswith("recipe auto chose small (")
+        assert ", with piecewise embeddings (best validation loss" in summary["recipe_choice"]
+        assert summary["config"]["embedding"] == "piecewise"

@@ -282,7 +282,7 @@ def run_train(args, stdout=None) -> int:
     start = _starting_point(args, split)
     if start["choice"] and not args.json:
         print(f"Model: {start['choice']}", file=stdout)
-    out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
+    out_dim = _out_dim(split)
     stream = sys.stderr if args.json else stdout
     fit, watched = _fit(args, split, start, out_dim, stream)
     summary = _train_summary(name, split, start, fit)
@@ -290,7 +290,10 @@ def run_train(args, stdout=None) -> int:
     saved = fit.model
     if args.data and args.save and not args.resume and not args.checkpoint:  # kept: refit
         saved, summary["saved_model"] = _refit_for_saving(args, fit, split, out_dim, stream)
-    finish_summary(summary, saved, args, started, fit.train_seconds, stdout)
+    # the training time counts recipe auto's probe (its candidates' fits) too
+    finish_summary(
+        summary, saved, args, started, fit.train_seconds + start["probe_seconds"], stdout
+    )
     return 130 if fit.model.interrupted else 0  # saved what it promised; a script can tell
 
 
@@ -305,6 +308,12 @@ def _print_report(args, report, stdout) -> None:
     if not args.json:
         print(f"Task: {report['task']} ({report['task_reason']})", file=stdout)
         print(describe_line(report["columns"]), file=stdout)
+
+
+def _out_dim(split) -> int:
+    """The network's outputs: the classes, or the target columns."""
+    prep = split.preprocessing
+    return len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
 
 
 def _starting_point(args, split) -> dict:
@@ -327,10 +336,15 @@ def _starting_point(args, split) -> dict:
             print(note, file=sys.stderr)
     else:
         config = config_from_args(args)
-    config, choice = resolve_config(config, len(split.x_train))
+    rows = {"x": split.x_train, "y": split.y_train, "task": split.preprocessing.task}
+    rows.update(out_dim=_out_dim(split), shrink_batch=False)
+    rows = None if model is not None else rows  # a checkpoint's model: resolved already
+    probe_started = time.perf_counter()  # recipe auto's probe trains while resolving
+    config, choice = resolve_config(config, len(split.x_train), rows)
     return {
         "config": config,
         "choice": choice,
+        "probe_seconds": time.perf_counter() - probe_started,
         "model": model,
         "schedule": schedule,
         "trainer_state": trainer_state,

@@ -299,10 +299,20 @@ def _fit_folder(args, run: StreamRun, config, resumed, out):
     from barenet.training.fitting import fit_model, resolve_config
 
     fit = run.fit
+    x_sample, y_sample = run.encode(fit.sample)  # scaling and bins are fitted on these
+    out_dim = len(fit.classes) if fit.classes is not None else 1
     # recipe auto resolves to a recipe of the same validation share (both select their
     # best epoch on 0.1 of the rows), the share the one pass split the folder by; it
-    # counts the training rows before the validation hold-out, as a file's does
-    run.config, choice = resolve_config(config, fit.rows["train"] + fit.rows["validation"])
+    # counts the training rows before the validation hold-out, as a file's does. Its
+    # probe (a small table's) trains on the sample when it holds every training row.
+    rows = None
+    if resumed is None and len(x_sample) == fit.rows["train"]:
+        y = y_sample.astype(np.int64) if fit.classes is not None else y_sample
+        rows = {"x": x_sample, "y": y, "task": fit.task, "out_dim": out_dim}
+        rows["shrink_batch"] = False
+    probe_started = time.perf_counter()
+    run.config, choice = resolve_config(config, fit.rows["train"] + fit.rows["validation"], rows)
+    probe_seconds = time.perf_counter() - probe_started  # counted in the training time
     if choice and not args.json:
         print(f"Model: {choice}", file=out)
     resumed = resumed or {"position": {"epoch": 0, "file": 0, "batch": 0}}
@@ -310,7 +320,6 @@ def _fit_folder(args, run: StreamRun, config, resumed, out):
     epochs_left = max(0, run.config.epochs - position["epoch"])
     progress = StreamProgress(fit.rows["train"] * epochs_left, out, args.quiet)
 
-    x_sample, y_sample = run.encode(fit.sample)  # scaling and bins are fitted on these
     callbacks = [run.epoch_done, progress.epoch_callback]
 
     def prepare(model):
@@ -325,14 +334,15 @@ def _fit_folder(args, run: StreamRun, config, resumed, out):
             callbacks.append(run.diagnostics)  # fit_model copies the callbacks after
 
     result = fit_model(
-        run.config, x_sample, y_sample, task=fit.task,
-        out_dim=len(fit.classes) if fit.classes is not None else 1,
+        run.config, x_sample, y_sample, task=fit.task, out_dim=out_dim,
         source=FolderRows(run, position, progress), x_watch=run.watch[0],
         y_watch=run.watch[1], model=resumed.get("model"), schedule=resumed.get("schedule"),
         trainer_state=resumed.get("trainer_state"), callbacks=callbacks, prepare=prepare,
         limit_name="--time-limit", verbose=not args.quiet,
     )  # fmt: skip
-    return replace(result, choice=choice), progress
+    return replace(
+        result, choice=choice, train_seconds=result.train_seconds + probe_seconds
+    ), progress
 
 
 def _check_stream_args(args) -> None:

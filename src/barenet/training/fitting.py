@@ -17,6 +17,7 @@ import numpy as np
 from barenet.errors import BarenetValueError
 from barenet.model import MLP
 from barenet.trainer import BatchSource, Trainer, TrainOptions
+from barenet.training import probe
 from barenet.training.config import TrainConfig, build_model, build_schedule, hold_out_validation
 
 
@@ -110,11 +111,25 @@ class FitResult:
     extra: dict = field(default_factory=dict)
 
 
-def resolve_config(config: TrainConfig, n_rows: int) -> tuple[TrainConfig, str | None]:
+def resolve_config(
+    config: TrainConfig, n_rows: int, rows: dict | None = None
+) -> tuple[TrainConfig, str | None]:
     """``(config, why)``: recipe ``auto`` resolved for ``n_rows`` training rows and
-    ``epochs`` decided by the small-table rule (``TrainConfig.with_epochs_for``)."""
+    ``epochs`` decided by the small-table rule (``TrainConfig.with_epochs_for``).
+
+    With ``rows`` (``x``, ``y``, ``task``, ``out_dim`` and ``shrink_batch``, as
+    ``fit_model`` takes them), recipe auto's small recipe is chosen with or without
+    piecewise embeddings by ``barenet.training.probe``; without, it is the small
+    recipe as it is."""
     config, why = config.resolve_auto(n_rows)
-    return config.with_epochs_for(n_rows), why
+    config = config.with_epochs_for(n_rows)
+    if why is not None and rows is not None:
+        x, y = rows["x"], rows["y"]
+        keywords = {k: rows[k] for k in ("task", "out_dim", "shrink_batch")}
+        config, why = probe.choose(
+            config, why, n_rows, lambda candidate: fit_model(candidate, x, y, **keywords)
+        )
+    return config, why
 
 
 def split_validation(config: TrainConfig, x, y, *, task: str, x_watch=None, y_watch=None):
@@ -211,7 +226,7 @@ def fit_model(
     """
     options = replace(options or FitOptions(), **keywords)
     source = options.source
-    config, why = resolve_config(config, len(x) if source is None else source.n_rows)
+    config, why = _resolve(config, x, y, task, out_dim, options)
     x_train, y_train, x_val, y_val, where = _split(config, x, y, task, options)
     model, schedule = options.model, options.schedule
     if model is None:
@@ -240,6 +255,16 @@ def fit_model(
         kept_epoch=kept_epoch(model, config), train_seconds=time.perf_counter() - started,
         schedule=schedule,
     )  # fmt: skip
+
+
+def _resolve(config: TrainConfig, x, y, task: str, out_dim: int, options: FitOptions):
+    """``resolve_config`` for ``fit_model``: recipe auto's probe trains on ``x`` and
+    ``y`` (a fresh model's; not on a source's sample)."""
+    if options.source is not None:
+        return resolve_config(config, options.source.n_rows)
+    rows = {"x": x, "y": y, "task": task, "out_dim": out_dim}
+    rows["shrink_batch"] = options.shrink_batch
+    return resolve_config(config, len(x), rows if options.model is None else None)
 
 
 def _split(config: TrainConfig, x, y, task: str, options: FitOptions):

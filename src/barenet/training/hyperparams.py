@@ -219,6 +219,11 @@ RECIPES["small"] = {
 # ``time_limit`` stays the user's own cap.
 RECIPES["auto"] = RECIPES["tabular"]  # what an unresolved "auto" configuration shows
 AUTO_SMALL_ROWS = 1000
+# Below AUTO_SMALL_ROWS, recipe auto's probe (``barenet.training.probe``) trains the small
+# recipe as it is and with these options (those the user did not give), and keeps the
+# one of lower validation loss, when at least AUTO_PROBE_MIN_VALIDATION rows are held out.
+AUTO_SMALL_PROBE = {"embedding": "piecewise"}
+AUTO_PROBE_MIN_VALIDATION = 50
 # "tabular-best": the tabular recipe behind a retrieval layer (README, "When tabular-best
 # is worth its time").
 RECIPES["tabular-best"] = {
@@ -241,7 +246,8 @@ PARAMS = (
         "the best epoch on held-out training rows), tabular-best (the same behind a "
         "retrieval layer; see docs/accuracy.md), small (a 64-64 ensemble of 8 "
         "members with AdamW and the best epoch), or auto (small below 1,000 training "
-        "rows, else tabular; the default of barenet train --data; see docs/table.md)",
+        "rows, with piecewise embeddings if a probe on the validation rows prefers them, "
+        "else tabular; the default of barenet train --data; see docs/table.md)",
         choice(*RECIPES),
         optional=True,
     ),

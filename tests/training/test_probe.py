@@ -1,0 +1,104 @@
+"""Recipe auto's probe: the small recipe with and without piecewise embeddings, the one of
+lower validation loss kept, on the file route, the estimators and fit_model alike."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from barenet.cli import main
+from barenet.sklearn.estimators import BarenetRegressor
+from barenet.training import hyperparams, probe
+from barenet.training.config import TrainConfig
+from barenet.training.fitting import fit_model, resolve_config
+
+EPOCHS = 40  # given, to keep the fits short: recipe auto keeps what is given
+
+
+def step_rows(n=700, seed=0):
+    """A target that jumps at a threshold of one feature: piecewise embeddings' case."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    y = 5.0 * (x[:, 0] > 0.3) + 3.0 * (x[:, 1] > -0.5) + 0.1 * rng.normal(size=n)
+    return x, y.reshape(-1, 1)
+
+
+def best(fit) -> float:
+    return float(np.nanmin(fit.model.history["val_loss"]))
+
+
+def test_the_probe_keeps_the_candidate_of_lower_validation_loss_and_trains_it_again():
+    x, y = step_rows()
+    fit = fit_model(TrainConfig(recipe="auto", epochs=EPOCHS), x, y, task="regression", out_dim=1)
+    plain = TrainConfig(recipe="small", epochs=EPOCHS)
+    losses = {
+        "none": best(fit_model(plain, x, y, task="regression", out_dim=1)),
+        "piecewise": best(
+            fit_model(plain.replace(embedding="piecewise"), x, y, task="regression", out_dim=1)
+        ),
+    }
+    chosen = min(losses, key=losses.get)
+    assert chosen == "piecewise"  # thresholds: what the embeddings are for
+    assert fit.config.recipe == "small" and fit.config.embedding == chosen
+    assert best(fit) == losses[chosen]  # the fit is the chosen candidate's, trained again
+    assert fit.choice.startswith("recipe auto chose small (700 training rows < 1,000)")
+    assert f"with piecewise embeddings (best validation loss {losses['piecewise']:.4g} with" in (
+        fit.choice
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "rows", "why"),
+    [
+        (TrainConfig(recipe="tabular"), 5000, "not the small recipe"),
+        (TrainConfig(recipe="small"), 499, "too few validation rows"),
+        (TrainConfig(recipe="small", embedding="none"), 900, "its options are given"),
+        (TrainConfig(recipe="small", time_limit=5.0), 900, "a time limit is given"),
+        (TrainConfig(recipe="small", early_stopping=None), 900, "nothing selects"),
+    ],
+)
+def test_when_the_probe_does_not_run(config, rows, why):
+    assert why in probe.why_not(config, rows)
+
+
+def test_the_probe_runs_from_fifty_validation_rows():
+    assert hyperparams.AUTO_PROBE_MIN_VALIDATION == 50
+    assert probe.why_not(TrainConfig(recipe="small"), 500) is None
+    assert probe.why_not(TrainConfig(recipe="small"), 499) is not None
+
+
+def test_an_embedding_given_is_kept_and_nothing_is_probed():
+    x, y = step_rows()
+    config = TrainConfig(recipe="auto", epochs=EPOCHS, embedding="none")
+    rows = {"x": x, "y": y, "task": "regression", "out_dim": 1, "shrink_batch": False}
+    resolved, why = resolve_config(config, len(x), rows)
+    assert resolved.embedding == "none" and "piecewise" not in why
+
+
+def test_without_rows_resolving_runs_no_probe():
+    config, why = resolve_config(TrainConfig(recipe="auto"), 700)
+    assert (
+        config.embedding == "none" and why == "recipe auto chose small (700 training rows < 1,000)"
+    )
+
+
+def test_the_command_line_and_the_estimator_say_and_save_the_probes_choice(tmp_path, capsys):
+    x, y = step_rows(900)
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(target=y[:, 0])
+    path = tmp_path / "step.csv"
+    frame.to_csv(path, index=False)
+    model_path = tmp_path / "model.npz"
+    argv = ["train", "--data", str(path), "--target", "target", "--json", "--plot", "none"]
+    assert main([*argv, "--save", str(model_path)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert "with piecewise embeddings (best validation loss" in summary["recipe_choice"]
+    assert summary["config"]["embedding"] == "piecewise"  # the configuration trained
+    assert summary["saved_model"]["refitted"]  # and refitted with it
+
+    estimator = BarenetRegressor(recipe="auto", random_state=0).fit(
+        frame[["a", "b", "c"]], frame["target"]
+    )
+    assert "piecewise embeddings (best validation loss" in estimator.recipe_choice_
+    with_or_not = "with piecewise" in estimator.recipe_choice_
+    assert (estimator.config_.embedding == "piecewise") == with_or_not
