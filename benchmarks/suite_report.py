@@ -3,7 +3,9 @@ spread over seeds, fit seconds and epochs; barenet's wins against each peer, eve
 model's mean rank, the fit-time ratio to CatBoost, and issue 28's targets, met or not.
 
 barenet is "no worse" than a peer on a table when its mean over the seeds is at least
-the peer's (accuracy) or at most it (RMSE); every model has the same splits.
+the peer's (accuracy) or at most it (RMSE); every model has the same splits, and both
+the wins and the ranks compare means over the splits the models compared all scored (a
+peer run on one seed is compared with barenet's score on that split).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def _result(fits: list[dict]) -> dict:
         "std": float(scores.std()),
         "seconds": float(np.mean([f["s"] for f in good])),
         "seeds": len(good),
+        "by_seed": {f["seed"]: f["score"] for f in good},
     }
     if all(f.get("epochs") is not None for f in good):
         result["epochs"] = float(np.mean([f["epochs"] for f in good]))
@@ -46,16 +49,31 @@ def _no_worse(mine: float, theirs: float, metric: str) -> bool:
     return mine >= theirs if metric == "accuracy" else mine <= theirs
 
 
+def _same_splits(results: dict, models: list[str]) -> dict | None:
+    """Each model's mean over the seeds (splits) every one of ``models`` scored, so that
+    a model run on fewer seeds is compared on its own splits only; None if they share
+    none."""
+    seeds = None
+    for model in models:
+        scored = set(results.get(model, {}).get("by_seed", {}))
+        seeds = scored if seeds is None else seeds & scored
+    if not seeds:
+        return None
+    return {m: float(np.mean([results[m]["by_seed"][s] for s in sorted(seeds)])) for m in models}
+
+
 def _ranks(tables: dict, models: list[str]) -> dict:
-    """Mean rank (1 = best, ties share) over the tables every ranked model scored on."""
+    """Mean rank (1 = best, ties share) over the tables every ranked model scored on,
+    each table ranked on the splits they all scored (``_same_splits``)."""
     ranked = [m for m in models if any("mean" in t["results"].get(m, {}) for t in tables.values())]
-    common = [t for t in tables.values() if all("mean" in t["results"].get(m, {}) for m in ranked)]
+    means = [(t, _same_splits(t["results"], ranked)) for t in tables.values()]
+    common = [(t, m) for t, m in means if m is not None]
     if not common:
         return {"tables": 0, "mean_rank": {}}
     totals = dict.fromkeys(ranked, 0.0)
-    for table in common:
+    for table, mean in common:
         sign = -1.0 if table["metric"] == "accuracy" else 1.0
-        values = {m: sign * table["results"][m]["mean"] for m in ranked}
+        values = {m: sign * mean[m] for m in ranked}
         for model, value in values.items():
             better = sum(v < value for v in values.values())
             ties = sum(v == value for v in values.values())
@@ -65,23 +83,22 @@ def _ranks(tables: dict, models: list[str]) -> dict:
 
 def _wins(tables: dict, peers: list[str]) -> dict:
     """For each peer (and the better of HGB and skrub): tables where barenet is no
-    worse, out of the tables where both scored."""
+    worse, out of the tables where both scored, on the splits both scored."""
     wins = {}
     for peer in [*peers, "best_of_hgb_skrub"]:
         no_worse = compared = 0
         for table in tables.values():
-            mine = table["results"].get("barenet", {}).get("mean")
+            results = table["results"]
             if peer == "best_of_hgb_skrub":
-                theirs = [table["results"].get(p, {}).get("mean") for p in ("hgb", "skrub")]
-                theirs = [v for v in theirs if v is not None]
-                best = max if table["metric"] == "accuracy" else min
-                theirs = best(theirs) if theirs else None
+                them = [p for p in ("hgb", "skrub") if "mean" in results.get(p, {})]
             else:
-                theirs = table["results"].get(peer, {}).get("mean")
-            if mine is None or theirs is None:
+                them = [peer] if "mean" in results.get(peer, {}) else []
+            means = _same_splits(results, ["barenet", *them]) if them else None
+            if means is None:
                 continue
+            best = max if table["metric"] == "accuracy" else min
             compared += 1
-            no_worse += _no_worse(mine, theirs, table["metric"])
+            no_worse += _no_worse(means["barenet"], best(means[p] for p in them), table["metric"])
         wins[peer] = {"no_worse": no_worse, "of": compared}
     return wins
 

@@ -307,6 +307,22 @@ def test_suite_report_counts_wins_ranks_and_the_time_ratio():
     )
 
 
+def test_the_suite_report_compares_a_peer_run_on_fewer_splits_on_its_own_splits():
+    """A peer scored on seed 0 only is compared with barenet's seed-0 score, not with
+    barenet's mean over three splits (a hard split would otherwise count against it)."""
+    report_module = _suite_report()
+    barenet = (4.0, 6.0, 8.0)  # mean 6.0; 4.0 on the peer's split
+    fits = [
+        {"model": "barenet", "table": "concrete", "seed": s, "score": v, "s": 1.0, "rows": 9}
+        for s, v in enumerate(barenet)
+    ]
+    fits += [{"model": "tabm", "table": "concrete", "seed": 0, "score": 5.0, "s": 9.0}]
+    summary = report_module.summarise({"models": ["barenet", "tabm"], "fits": fits})
+    assert summary["tables"]["concrete"]["results"]["barenet"]["mean"] == 6.0
+    assert summary["wins"]["tabm"] == {"no_worse": 1, "of": 1}  # 4.0 <= 5.0, split 0
+    assert summary["ranks"]["mean_rank"] == {"barenet": 1.0, "tabm": 2.0}
+
+
 def test_the_suite_table_in_docs_is_the_recorded_run():
     """docs/accuracy.md's suite table is rendered from benchmarks/results/suite.json."""
     report_module = _suite_report()

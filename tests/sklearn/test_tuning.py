@@ -187,3 +187,29 @@ def test_tune_prints_the_train_command_that_reproduces_its_best_model(tmp_path, 
     # the same rows and network: the same test R^2, to rounding (tune standardises the
     # command line's standardised features once more, a change in the last bits)
     assert trained["test"]["r2"] == pytest.approx(tuned["test_score"], abs=1e-4)
+
+
+def test_a_tune_candidate_left_to_recipe_auto_is_probed_as_barenet_train_probes(tmp_path, capsys):
+    """A grid of seeds only leaves the recipe to ``barenet train`` (recipe auto): on 900
+    rows that is the small recipe and its probe, run by tune on its training rows as by
+    ``barenet train`` on the same rows, so the printed command trains the same
+    configuration (piecewise embeddings, for a target that jumps at thresholds)."""
+    import shlex
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(900, 3))
+    y = 5.0 * (x[:, 0] > 0.3) + 3.0 * (x[:, 1] > -0.5) + 0.1 * rng.normal(size=900)
+    table = np.column_stack([x, y])
+    lines = ["a,b,c,y"] + [",".join(f"{v:.4f}" for v in row) for row in table]
+    (tmp_path / "step.csv").write_text("\n".join(lines) + "\n")
+    grid = _write(tmp_path, {"seed": [0]})
+    data = ["--data", str(tmp_path / "step.csv"), "--target", "y"]
+    code = main(["tune", "--grid", str(grid), *data, "--cv", "2", "--scheduler", "none", "--json"])
+    tuned = json.loads(capsys.readouterr().out)
+    assert code == 0 and tuned["best_config"]["embedding"] == "piecewise"
+    words = shlex.split(tuned["train_command"])[1:] + ["--json", "--plot", "none"]
+    assert main(words) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert "with piecewise embeddings" in trained["recipe_choice"]
+    # every value the same; the estimator's recipe is None (its values are all given)
+    assert trained["config"] == {**tuned["best_config"], "recipe": "small"}

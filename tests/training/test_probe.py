@@ -102,3 +102,35 @@ def test_the_command_line_and_the_estimator_say_and_save_the_probes_choice(tmp_p
     assert "piecewise embeddings (best validation loss" in estimator.recipe_choice_
     with_or_not = "with piecewise" in estimator.recipe_choice_
     assert (estimator.config_.embedding == "piecewise") == with_or_not
+
+
+class _Fit:
+    """A stand-in for ``fit_model``'s result: a model with a history."""
+
+    def __init__(self, val_loss, interrupted=False):
+        history = {"val_loss": val_loss}
+        self.model = type("Model", (), {"history": history, "interrupted": interrupted})()
+
+
+def test_ctrl_c_in_a_candidates_fit_stops_the_run_instead_of_choosing():
+    """Ctrl-C stops only the candidate's own fit; the probe passes it on (the command
+    line then says "interrupted", exit 130) rather than choosing from a cut-short fit."""
+    config = TrainConfig(recipe="small")
+    with pytest.raises(KeyboardInterrupt):
+        probe.choose(config, "why", 900, lambda c: _Fit([0.5], interrupted=True))
+
+
+def test_a_candidate_that_diverges_loses_and_is_named():
+    from barenet.errors import TrainingDiverged
+
+    def fit(candidate):
+        if candidate.embedding == "piecewise":
+            raise TrainingDiverged("diverged", 1, 0)
+        return _Fit([0.4, 0.3])
+
+    config, why = probe.choose(TrainConfig(recipe="small"), "why", 900, fit)
+    assert config.embedding == "none"
+    assert (
+        why
+        == "why, without piecewise embeddings (best validation loss diverged with, 0.3 without)"
+    )

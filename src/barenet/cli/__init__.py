@@ -59,7 +59,7 @@ from barenet.tables.column_fit import TEXT_KINDS
 from barenet.tables.preprocessing import Preprocessing
 from barenet.training import hyperparams
 from barenet.training.config import TrainConfig, load_checkpoint, save_checkpoint
-from barenet.training.fitting import fit_model, resolve_config
+from barenet.training.fitting import fit_model, fitter, resolve_config
 from barenet.training.sources import config_from_flags
 
 COMMANDS = ("train", "predict", "evaluate", "tune", "export-onnx")
@@ -336,11 +336,12 @@ def _starting_point(args, split) -> dict:
             print(note, file=sys.stderr)
     else:
         config = config_from_args(args)
-    rows = {"x": split.x_train, "y": split.y_train, "task": split.preprocessing.task}
-    rows.update(out_dim=_out_dim(split), shrink_batch=False)
-    rows = None if model is not None else rows  # a checkpoint's model: resolved already
-    probe_started = time.perf_counter()  # recipe auto's probe trains while resolving
-    config, choice = resolve_config(config, len(split.x_train), rows)
+    probe_fit = None  # recipe auto's probe (a checkpoint's configuration is resolved)
+    if model is None:
+        task, out_dim = split.preprocessing.task, _out_dim(split)
+        probe_fit = fitter(split.x_train, split.y_train, task=task, out_dim=out_dim)
+    probe_started = time.perf_counter()  # the probe trains while resolving
+    config, choice = resolve_config(config, len(split.x_train), probe_fit)
     return {
         "config": config,
         "choice": choice,

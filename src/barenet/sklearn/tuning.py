@@ -179,7 +179,10 @@ def search(
     fixed = fixed or {}
     drawn = candidates(grid, kind=kind, n_iter=n_iter, random_state=random_state)
     options = [candidate_options(c, fixed, random_state) for c in drawn]
-    configs = [config_from_candidate(o, data=data, n_rows=len(x)) for o in options]
+    probe_fit = _probe_fit(x, y, task) if data else None  # recipe auto's, as on train
+    configs = [
+        config_from_candidate(o, data=data, n_rows=len(x), probe_fit=probe_fit) for o in options
+    ]
     verbose = {"verbose": fixed["verbose"]} if "verbose" in fixed else {}
     full = [{**estimator_params(c), **verbose} for c in configs]
     estimator = (BarenetClassifier if task == "classification" else BarenetRegressor)()
@@ -193,6 +196,20 @@ def search(
         searcher.fit(x, y)
     searcher.candidates_, searcher.options_ = drawn, options
     return searcher
+
+
+def _probe_fit(x, y, task: str):
+    """Recipe auto's probe for a candidate that leaves the recipe to ``barenet train``:
+    its candidates fitted on the tune's training rows, as ``barenet train`` fits them
+    (``fitting.fitter``), so the candidate trains what the printed command trains."""
+    from barenet.training.fitting import fitter
+
+    y = np.asarray(y)
+    if not (isinstance(x, np.ndarray) and x.dtype.kind == "f" and y.dtype.kind in "iuf"):
+        return None  # a table as it comes: each estimator encodes it; no probe
+    if task == "classification":
+        return fitter(x, y, task=task, out_dim=int(y.max()) + 1)
+    return fitter(x, y.reshape(len(y), -1), task=task, out_dim=y.reshape(len(y), -1).shape[1])
 
 
 def add_parser(subparsers) -> None:

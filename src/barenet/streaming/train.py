@@ -39,6 +39,7 @@ from barenet.streaming.report import (
     stream_summary,
 )
 from barenet.streaming.source import TableStream, check_split_key, row_hash, split_of
+from barenet.trainer import RowsInMemory
 
 SHUFFLE_BUFFER = 262_144  # rows: 2 MB per float64 feature; see README
 
@@ -288,6 +289,16 @@ def run_stream_train(args, stdout=None, check_loss=None) -> int:
     return 130 if model.interrupted else 0  # as for a file: reported, saved, and told
 
 
+class SampleRows(RowsInMemory):
+    """A folder's training sample in memory, as a ``BatchSource`` (``n_rows``,
+    ``validation``), for recipe auto's probe: its candidates train on the sample and
+    validate on the folder's held-out rows, as the fit does."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, validation: str) -> None:
+        super().__init__(x, y)
+        self.n_rows, self.validation = len(x), validation
+
+
 def _fit_folder(args, run: StreamRun, config, resumed, out):
     """``(FitResult, StreamProgress)``: ``fit_model`` on the folder's rows
     (``FolderRows``), from the checkpoint's model and position when resuming; the
@@ -296,7 +307,7 @@ def _fit_folder(args, run: StreamRun, config, resumed, out):
     that checkpoints hold it."""
     from dataclasses import replace
 
-    from barenet.training.fitting import fit_model, resolve_config
+    from barenet.training.fitting import fit_model, fitter, resolve_config
 
     fit = run.fit
     x_sample, y_sample = run.encode(fit.sample)  # scaling and bins are fitted on these
@@ -304,14 +315,16 @@ def _fit_folder(args, run: StreamRun, config, resumed, out):
     # recipe auto resolves to a recipe of the same validation share (both select their
     # best epoch on 0.1 of the rows), the share the one pass split the folder by; it
     # counts the training rows before the validation hold-out, as a file's does. Its
-    # probe (a small table's) trains on the sample when it holds every training row.
-    rows = None
-    if resumed is None and len(x_sample) == fit.rows["train"]:
-        y = y_sample.astype(np.int64) if fit.classes is not None else y_sample
-        rows = {"x": x_sample, "y": y, "task": fit.task, "out_dim": out_dim}
-        rows["shrink_batch"] = False
+    # probe (a small table's) trains on the training sample, which holds every training
+    # row of a table this small, validating on the held-out rows as the fit does.
+    probe_fit = None
+    if resumed is None:
+        sample = SampleRows(x_sample, y_sample, run.validation_text())
+        probe_fit = fitter(x_sample, y_sample, task=fit.task, out_dim=out_dim, source=sample,
+                           x_watch=run.watch[0], y_watch=run.watch[1])  # fmt: skip
     probe_started = time.perf_counter()
-    run.config, choice = resolve_config(config, fit.rows["train"] + fit.rows["validation"], rows)
+    n_rows = fit.rows["train"] + fit.rows["validation"]
+    run.config, choice = resolve_config(config, n_rows, probe_fit)
     probe_seconds = time.perf_counter() - probe_started  # counted in the training time
     if choice and not args.json:
         print(f"Model: {choice}", file=out)

@@ -112,24 +112,26 @@ class FitResult:
 
 
 def resolve_config(
-    config: TrainConfig, n_rows: int, rows: dict | None = None
+    config: TrainConfig, n_rows: int, probe_fit: Callable | None = None
 ) -> tuple[TrainConfig, str | None]:
     """``(config, why)``: recipe ``auto`` resolved for ``n_rows`` training rows and
     ``epochs`` decided by the small-table rule (``TrainConfig.with_epochs_for``).
 
-    With ``rows`` (``x``, ``y``, ``task``, ``out_dim`` and ``shrink_batch``, as
-    ``fit_model`` takes them), recipe auto's small recipe is chosen with or without
-    piecewise embeddings by ``barenet.training.probe``; without, it is the small
-    recipe as it is."""
+    With ``probe_fit`` (``probe_fit(config)`` trains a configuration on the training
+    rows and returns its ``FitResult``), recipe auto's small recipe is chosen with or
+    without piecewise embeddings by ``barenet.training.probe``; without, it is the
+    small recipe as it is."""
     config, why = config.resolve_auto(n_rows)
     config = config.with_epochs_for(n_rows)
-    if why is not None and rows is not None:
-        x, y = rows["x"], rows["y"]
-        keywords = {k: rows[k] for k in ("task", "out_dim", "shrink_batch")}
-        config, why = probe.choose(
-            config, why, n_rows, lambda candidate: fit_model(candidate, x, y, **keywords)
-        )
+    if why is not None and probe_fit is not None:
+        config, why = probe.choose(config, why, n_rows, probe_fit)
     return config, why
+
+
+def fitter(x, y, *, task: str, out_dim: int, **options) -> Callable:
+    """``fit(config)``: ``fit_model`` of a configuration on these rows, with these
+    ``FitOptions`` (for recipe auto's probe: ``resolve_config``'s ``probe_fit``)."""
+    return lambda config: fit_model(config, x, y, task=task, out_dim=out_dim, **options)
 
 
 def split_validation(config: TrainConfig, x, y, *, task: str, x_watch=None, y_watch=None):
@@ -262,9 +264,10 @@ def _resolve(config: TrainConfig, x, y, task: str, out_dim: int, options: FitOpt
     ``y`` (a fresh model's; not on a source's sample)."""
     if options.source is not None:
         return resolve_config(config, options.source.n_rows)
-    rows = {"x": x, "y": y, "task": task, "out_dim": out_dim}
-    rows["shrink_batch"] = options.shrink_batch
-    return resolve_config(config, len(x), rows if options.model is None else None)
+    probe_fit = None
+    if options.model is None:
+        probe_fit = fitter(x, y, task=task, out_dim=out_dim, shrink_batch=options.shrink_batch)
+    return resolve_config(config, len(x), probe_fit)
 
 
 def _split(config: TrainConfig, x, y, task: str, options: FitOptions):

@@ -51,21 +51,59 @@ def why_not(config: TrainConfig, n_rows: int) -> str | None:
 
 
 def best_loss(fit: Callable[[TrainConfig], object], config: TrainConfig) -> float:
-    """The lowest validation loss of one candidate's fit (inf if it diverged);
-    ``fit(config)`` returns ``fit_model``'s ``FitResult``."""
+    """The lowest validation loss of one candidate's fit.
+
+    Parameters
+    ----------
+    fit : callable
+        ``fit(config)`` trains ``config`` on the training rows and returns
+        ``fit_model``'s ``FitResult``.
+    config : TrainConfig
+        The candidate.
+
+    Returns
+    -------
+    float
+        Its best validation loss; ``inf`` if it diverged.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        When the user stopped the candidate's fit (Ctrl-C): the whole run stops, as
+        it would have in the fit itself.
+    """
     try:
         model = fit(config).model
     except TrainingDiverged:
         return math.inf
+    if model.interrupted:
+        raise KeyboardInterrupt
     losses = np.asarray(model.history["val_loss"], dtype=np.float64)
     return float(np.nanmin(losses)) if np.isfinite(losses).any() else math.inf
 
 
 def choose(config: TrainConfig, why: str, n_rows: int, fit: Callable[[TrainConfig], object]):
-    """``(config, why)``: recipe auto's small configuration for ``n_rows`` training
-    rows, piecewise embeddings or not by the probe, and ``why`` extended with what it
-    measured (unchanged when the probe does not run, ``why_not``). ``fit(config)``
-    trains one candidate on the training rows (``fit_model``)."""
+    """Recipe auto's small configuration, with piecewise embeddings or not.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Recipe auto resolved (``TrainConfig.resolve_auto``) for ``n_rows``.
+    why : str
+        What recipe auto chose, and why.
+    n_rows : int
+        The training rows before the validation hold-out.
+    fit : callable
+        ``fit(config)`` trains one candidate on the training rows, selecting its best
+        epoch on the validation rows the fit itself validates on, and returns
+        ``fit_model``'s ``FitResult``.
+
+    Returns
+    -------
+    (TrainConfig, str)
+        The candidate of lower best validation loss, and ``why`` with what the probe
+        measured; ``(config, why)`` unchanged when the probe does not run (``why_not``).
+    """
     if why_not(config, n_rows) is not None:
         return config, why
     plain, other = candidates(config)
@@ -74,7 +112,8 @@ def choose(config: TrainConfig, why: str, n_rows: int, fit: Callable[[TrainConfi
         return config, why
     chosen = other if losses[1] < losses[0] else plain
     with_or_not = "with" if chosen is other else "without"
+    shown = [f"{loss:.4g}" if math.isfinite(loss) else "diverged" for loss in losses]
     return chosen, (
         f"{why}, {with_or_not} piecewise embeddings (best validation loss "
-        f"{losses[1]:.4g} with, {losses[0]:.4g} without)"
+        f"{shown[1]} with, {shown[0]} without)"
     )

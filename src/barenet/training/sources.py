@@ -76,15 +76,16 @@ def config_from_estimator(params: dict) -> TrainConfig:
     return TrainConfig(**values)
 
 
-def config_from_candidate(given: dict, *, data: bool, n_rows: int) -> TrainConfig:
+def config_from_candidate(given: dict, *, data: bool, n_rows: int, probe_fit=None) -> TrainConfig:
     """The configuration ``barenet train`` trains for the options ``given`` (a tune
     candidate: its fixed and grid values, ``barenet train``'s names, ``seed``
-    included), resolved for ``n_rows`` training rows: recipe ``auto`` chosen and the
-    epochs decided, as ``fit_model`` does. ``estimator_params`` turns it into an
-    estimator's parameters that train exactly this configuration."""
+    included), resolved for ``n_rows`` training rows: recipe ``auto`` chosen (its probe
+    run by ``probe_fit``, as ``fitting.resolve_config`` takes it) and the epochs
+    decided, as ``fit_model`` does. ``estimator_params`` turns it into an estimator's
+    parameters that train exactly this configuration."""
     from barenet.training.fitting import resolve_config
 
-    config, _ = resolve_config(config_from_flags(given, data=data), n_rows)
+    config, _ = resolve_config(config_from_flags(given, data=data), n_rows, probe_fit)
     return config
 
 
