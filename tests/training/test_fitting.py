@@ -104,7 +104,9 @@ def test_estimator_auto_is_the_command_lines_choice():
     x, y = rows(200)
     model = BarenetRegressor(recipe="auto", time_limit=30.0, random_state=0).fit(x, y.ravel())
     assert model.config_.recipe == "small" and model.config_.time_limit == 30.0
-    assert model.recipe_choice_ == "recipe auto chose small (200 training rows < 1,000)"
+    assert model.recipe_choice_ == (
+        "recipe auto chose small (200 training rows < 1,000); no probe: a time limit is given"
+    )
     assert model.score(x, y.ravel()) > 0.9
 
 

@@ -52,7 +52,7 @@ def test_the_probe_keeps_the_candidate_of_lower_validation_loss_and_trains_it_ag
     ("config", "rows", "why"),
     [
         (TrainConfig(recipe="tabular"), 5000, "not the small recipe"),
-        (TrainConfig(recipe="small"), 499, "too few validation rows"),
+        (TrainConfig(recipe="small"), 490, "49 validation rows, too few"),
         (TrainConfig(recipe="small", embedding="none"), 900, "its options are given"),
         (TrainConfig(recipe="small", time_limit=5.0), 900, "a time limit is given"),
         (TrainConfig(recipe="small", early_stopping=None), 900, "nothing selects"),
@@ -63,9 +63,25 @@ def test_when_the_probe_does_not_run(config, rows, why):
 
 
 def test_the_probe_runs_from_fifty_validation_rows():
+    """Held out as train_test_split holds them out: ceil(0.1 * rows), 50 from 491 rows."""
     assert hyperparams.AUTO_PROBE_MIN_VALIDATION == 50
-    assert probe.why_not(TrainConfig(recipe="small"), 500) is None
-    assert probe.why_not(TrainConfig(recipe="small"), 499) is not None
+    assert probe.why_not(TrainConfig(recipe="small"), 491) is None
+    assert probe.why_not(TrainConfig(recipe="small"), 490) is not None
+
+
+def test_a_small_table_the_probe_skips_says_why():
+    x, y = step_rows(400)
+    fit = fit_model(TrainConfig(recipe="auto", epochs=3), x, y, task="regression", out_dim=1)
+    assert fit.config.embedding == "none" and fit.choice == (
+        "recipe auto chose small (400 training rows < 1,000); "
+        "no probe: 40 validation rows, too few to tell the candidates apart"
+    )
+
+
+def test_losses_that_round_alike_are_shown_with_more_digits():
+    assert probe._shown([0.80491, 0.80489]) == ["0.80491", "0.80489"]
+    assert probe._shown([0.5, 0.5]) == ["0.5", "0.5"]
+    assert probe._shown([float("inf"), 0.25]) == ["diverged", "0.25"]
 
 
 def test_an_embedding_given_is_kept_and_nothing_is_probed():
@@ -134,3 +150,14 @@ def test_a_candidate_that_diverges_loses_and_is_named():
         why
         == "why, without piecewise embeddings (best validation loss diverged with, 0.3 without)"
     )
+
+
+def test_the_command_line_says_it_probes_before_the_probes_silent_fits(tmp_path, capsys):
+    x, y = step_rows(700)
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(target=y[:, 0])
+    frame.to_csv(tmp_path / "step.csv", index=False)
+    argv = ["train", "--data", str(tmp_path / "step.csv"), "--target", "target"]
+    assert main([*argv, "--plot", "none"]) == 0
+    out = capsys.readouterr().out
+    probing = out.index("Probing: the small recipe with and without piecewise embeddings")
+    assert probing < out.index("Model: recipe auto chose small (560 training rows < 1,000), w")

@@ -279,7 +279,7 @@ def run_train(args, stdout=None) -> int:
     if getattr(args, "loss", None) is not None:
         check_loss(args.loss, prep.task)
     _print_report(args, split.report, stdout)
-    start = _starting_point(args, split)
+    start = _starting_point(args, split, stdout)
     if start["choice"] and not args.json:
         print(f"Model: {start['choice']}", file=stdout)
     out_dim = _out_dim(split)
@@ -316,7 +316,24 @@ def _out_dim(split) -> int:
     return len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
 
 
-def _starting_point(args, split) -> dict:
+def _probe_fit(args, split, config, stdout):
+    """Recipe auto's probe's ``fit(config)`` on the training rows (``resolve_config``'s
+    ``probe_fit``), saying first, when the probe will run, that it does."""
+    from barenet.training import probe
+
+    n_rows = len(split.x_train)
+    resolved, why = resolve_config(config, n_rows)
+    if why and probe.why_not(resolved, n_rows) is None and not (args.quiet or args.json):
+        print(
+            "Probing: the small recipe with and without piecewise embeddings "
+            "(recipe auto; two short fits)...",
+            file=stdout,
+        )
+    task, out_dim = split.preprocessing.task, _out_dim(split)
+    return fitter(split.x_train, split.y_train, task=task, out_dim=out_dim)
+
+
+def _starting_point(args, split, stdout) -> dict:
     """The configuration (resolved for the training rows: recipe auto's choice), and with
     ``--resume`` the checkpoint's model, schedule and early-stopping state."""
     model = schedule = trainer_state = None
@@ -336,10 +353,8 @@ def _starting_point(args, split) -> dict:
             print(note, file=sys.stderr)
     else:
         config = config_from_args(args)
-    probe_fit = None  # recipe auto's probe (a checkpoint's configuration is resolved)
-    if model is None:
-        task, out_dim = split.preprocessing.task, _out_dim(split)
-        probe_fit = fitter(split.x_train, split.y_train, task=task, out_dim=out_dim)
+    # recipe auto's probe (a checkpoint's configuration is resolved already)
+    probe_fit = None if model is not None else _probe_fit(args, split, config, stdout)
     probe_started = time.perf_counter()  # the probe trains while resolving
     config, choice = resolve_config(config, len(split.x_train), probe_fit)
     return {

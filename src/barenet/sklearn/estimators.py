@@ -264,8 +264,10 @@ class BarenetRegressor(RegressorMixin, _BarenetEstimator):
         ``barenet train --help`` lists them all). ``recipe="auto"`` is the command
         line's default for tables: "small" below 1,000 training rows, else "tabular",
         its epochs decided by the rows, not the clock (``time_limit`` is a cap only if
-        given); ``recipe_choice_`` says which. ``epochs=None`` takes the small-table
-        rule of ``barenet train``.
+        given); ``recipe_choice_`` says which. Below 1,000 rows its probe may add
+        piecewise embeddings: a parameter left at its default, ``embedding="none"``
+        included, is the recipe's to choose (``recipe="small"`` keeps them off).
+        ``epochs=None`` takes the small-table rule of ``barenet train``.
         The defaults are the same, except ``optimizer="adam"``, ``lr=1e-3``,
         ``epochs=200`` and ``clip_norm=None``. Early stopping and the plateau schedule
         select on ``val_fraction`` of the rows (0.1 by default), held out.

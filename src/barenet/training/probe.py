@@ -45,8 +45,9 @@ def why_not(config: TrainConfig, n_rows: int) -> str | None:
         return "a time limit is given"
     if not config.selects_on_validation():
         return "nothing selects on validation rows"
-    if n_rows * config.validation_fraction() < hyperparams.AUTO_PROBE_MIN_VALIDATION:
-        return "too few validation rows to tell the candidates apart"
+    held_out = math.ceil(n_rows * config.validation_fraction())  # as train_test_split
+    if held_out < hyperparams.AUTO_PROBE_MIN_VALIDATION:
+        return f"{held_out} validation rows, too few to tell the candidates apart"
     return None
 
 
@@ -102,18 +103,30 @@ def choose(config: TrainConfig, why: str, n_rows: int, fit: Callable[[TrainConfi
     -------
     (TrainConfig, str)
         The candidate of lower best validation loss, and ``why`` with what the probe
-        measured; ``(config, why)`` unchanged when the probe does not run (``why_not``).
+        measured; ``config`` unchanged when the probe does not run (``why_not``), with
+        ``why`` saying why for the small recipe.
     """
-    if why_not(config, n_rows) is not None:
-        return config, why
+    reason = why_not(config, n_rows)
+    if reason is not None:
+        return config, why if config.recipe != "small" else f"{why}; no probe: {reason}"
     plain, other = candidates(config)
     losses = [best_loss(fit, plain), best_loss(fit, other)]
     if not math.isfinite(min(losses)):
         return config, why
     chosen = other if losses[1] < losses[0] else plain
     with_or_not = "with" if chosen is other else "without"
-    shown = [f"{loss:.4g}" if math.isfinite(loss) else "diverged" for loss in losses]
+    shown = _shown(losses)
     return chosen, (
         f"{why}, {with_or_not} piecewise embeddings (best validation loss "
         f"{shown[1]} with, {shown[0]} without)"
     )
+
+
+def _shown(losses: list[float]) -> list[str]:
+    """The losses as the ``Model:`` line gives them: 4 significant digits, more when
+    those would show two different losses alike; "diverged" for an infinite one."""
+    for digits in (4, 8, 17):
+        shown = [f"{loss:.{digits}g}" if math.isfinite(loss) else "diverged" for loss in losses]
+        if shown[0] != shown[1] or losses[0] == losses[1]:
+            break
+    return shown
