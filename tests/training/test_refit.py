@@ -85,3 +85,18 @@ def test_the_held_out_fit_keeps_the_training_rows_preprocessing(tmp_path, capsys
     # it learned from the training rows only: predicting every row says so
     assert "2 values were outside the training range, clipped to it (a: 1, b: 1)" in said
     assert "1 date was outside the training range" in said
+
+
+def test_a_checkpointed_run_says_it_saved_the_model_as_trained(tmp_path, capsys, monkeypatch):
+    """--checkpoint (and --resume) keep the run as trained, not refitted: the summary's
+    saved_model says so, as --no-refit's does."""
+    monkeypatch.chdir(tmp_path)
+    table().to_csv("t.csv", index=False)
+    argv = ["train", "--data", "t.csv", "--target", "y", "--epochs", "2", "--plot", "none"]
+    assert main([*argv, "--json", "--checkpoint", "ck.npz", "--save", "m.npz"]) == 0
+    saved = json.loads(capsys.readouterr().out)["saved_model"]
+    assert saved["refitted"] is False and saved["rows"] == 160
+    assert saved["why"] == "--checkpoint: a checkpointed run is kept"
+    assert main([*argv, "--epochs", "3", "--resume", "ck.npz", "--save", "m2.npz"]) == 0
+    out = capsys.readouterr().out
+    assert "Saved model: learned from the 160 training rows (--resume: a checkpointed run" in out

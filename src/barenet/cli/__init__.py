@@ -288,7 +288,7 @@ def run_train(args, stdout=None) -> int:
     summary = _train_summary(name, split, start, fit)
     _draw_plots(args, summary, fit, name, watched)
     saved = fit.model
-    if args.data and args.save and not args.resume and not args.checkpoint:  # kept: refit
+    if args.data and args.save:  # refitted on every row, unless the summary says why not
         saved, summary["saved_model"] = _refit_for_saving(args, fit, split, out_dim, stream)
     # the training time counts recipe auto's probe (its candidates' fits) too
     finish_summary(
@@ -472,11 +472,15 @@ def _refit_for_saving(args, fit, split, out_dim, stream):
     every row unless ``--no-refit`` (a line says so while it trains)."""
     from barenet.training.refit import epochs_text, saved_model
 
-    if not args.no_refit and not args.quiet and not fit.model.interrupted:
+    kept = "--no-refit"  # a run that checkpoints, or continues one, is kept as trained
+    if args.resume or args.checkpoint:
+        kept = f"{'--resume' if args.resume else '--checkpoint'}: a checkpointed run is kept"
+    refit = not args.no_refit and not (args.resume or args.checkpoint)
+    if refit and not args.quiet and not fit.model.interrupted:
         rows = len(split.x_train) + len(split.x_test)
         print(f"Refitting on all {rows} rows for {epochs_text(fit.kept_epoch)}...", file=stream)
     task = split.preprocessing.task
-    return saved_model(fit, split, refit=not args.no_refit, task=task, out_dim=out_dim)
+    return saved_model(fit, split, refit=refit, task=task, out_dim=out_dim, kept=kept)
 
 
 def _check_resume(args, model, split, prep) -> None:

@@ -37,9 +37,11 @@ def refit_config(fit: FitResult) -> TrainConfig:
     )
 
 
-def saved_model(fit: FitResult, split, *, refit: bool, task: str, out_dim: int):
+def saved_model(
+    fit: FitResult, split, *, refit: bool, task: str, out_dim: int, kept: str = "--no-refit"
+):
     """``(model, what)``: the model to save and, for the summary, which rows it learned
-    from (``what["line"]`` says it in words).
+    from (``what["line"]`` says it in words); without ``refit``, ``kept`` says why.
 
     With ``refit``, and unless ``why_no_refit`` says otherwise, ``refit_config(fit)``
     trained on every row of ``split`` (the training rows, the validation rows among
@@ -50,7 +52,7 @@ def saved_model(fit: FitResult, split, *, refit: bool, task: str, out_dim: int):
     """
     validation = 0 if fit.x_val is None or fit.validation == "watched rows" else len(fit.x_val)
     rows = {"train": len(fit.x_train), "validation": validation, "test": len(split.x_test)}
-    why = why_no_refit(fit) if refit else "--no-refit"
+    why = why_no_refit(fit) if refit else kept
     if why is not None:
         line = (
             f"Saved model: learned from the {rows['train']} training rows ({why}); "
