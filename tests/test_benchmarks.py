@@ -173,7 +173,10 @@ def test_tables_benchmark_quick_runs_barenet_skrub_and_hgb(tmp_path):
         result = table["results"][peer]
         assert result["seeds"] == 1 and majority < result["mean"] <= 1.0, (peer, result)
     run = table["results"]["barenet"]["runs"][0]
-    assert run["choice"] == "recipe auto chose small (640 training rows < 1,000)"
+    # --quick caps the fit at 30 s, so recipe auto's probe does not run, and says why
+    assert run["choice"] == (
+        "recipe auto chose small (640 training rows < 1,000); no probe: a time limit is given"
+    )
     assert run["test_rows"] == table["test_rows"]  # the same split size as the peers'
     assert "| weather (800 rows) | accuracy |" in done.stdout
 
