@@ -3,6 +3,7 @@ command line's flags, an estimator's parameters, and a tune candidate."""
 
 import argparse
 
+import numpy as np
 import pytest
 
 from barenet.cli import build_parser, config_from_args
@@ -64,3 +65,32 @@ def test_auto_is_resolved_for_the_training_rows_as_fit_model_does():
     large = config_from_candidate({"seed": 0}, data=True, n_rows=5000)
     assert small == TrainConfig(recipe="small", seed=0).with_epochs_for(200)
     assert large.time_limit is None and large.ensemble == TrainConfig(recipe="tabular").ensemble
+
+
+def test_options_that_turn_recipe_auto_off_are_named_with_the_way_to_keep_it():
+    from barenet.training.sources import auto_off
+
+    given = {"lr": 0.01, "seed": 3, "val_fraction": 0.2}
+    config = config_from_flags(given, data=True)
+    assert config.recipe is None
+    assert auto_off(given, config) == (
+        "the notebook's defaults and the options given (--lr, --val-fraction); recipe auto, "
+        "the default for tables, is off: add --recipe auto to keep it"
+    )
+    assert auto_off({"seed": 3}, config_from_flags({"seed": 3}, data=True)) is None  # auto
+    assert (
+        auto_off({"lr": 0.01}, config_from_flags({"lr": 0.01, "recipe": "auto"}, data=True))
+        is None
+    )
+
+
+def test_a_table_trained_without_recipe_auto_says_so(tmp_path, capsys):
+    from barenet.cli import main
+
+    rng = np.random.default_rng(0)
+    lines = ["a,y"] + [f"{v:.3f},{2 * v:.3f}" for v in rng.normal(size=60)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    argv = ["train", "--data", str(tmp_path / "t.csv"), "--target", "y", "--plot", "none"]
+    assert main([*argv, "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Model: the notebook's defaults and the options given (--epochs); recipe auto" in out

@@ -60,7 +60,7 @@ from barenet.tables.preprocessing import Preprocessing
 from barenet.training import hyperparams
 from barenet.training.config import TrainConfig, load_checkpoint, save_checkpoint
 from barenet.training.fitting import fit_model, fitter, resolve_config
-from barenet.training.sources import config_from_flags
+from barenet.training.sources import auto_off, config_from_flags
 
 COMMANDS = ("train", "predict", "evaluate", "tune", "export-onnx")
 
@@ -280,8 +280,9 @@ def run_train(args, stdout=None) -> int:
         check_loss(args.loss, prep.task)
     _print_report(args, split.report, stdout)
     start = _starting_point(args, split, stdout)
-    if start["choice"] and not args.json:
-        print(f"Model: {start['choice']}", file=stdout)
+    choice = start["choice"] or _auto_off(args, start["config"])
+    if choice and not args.json:
+        print(f"Model: {choice}", file=stdout)
     out_dim = _out_dim(split)
     stream = sys.stderr if args.json else stdout
     fit, watched = _fit(args, split, start, out_dim, stream)
@@ -308,6 +309,13 @@ def _print_report(args, report, stdout) -> None:
     if not args.json:
         print(f"Task: {report['task']} ({report['task_reason']})", file=stdout)
         print(describe_line(report["columns"]), file=stdout)
+
+
+def _auto_off(args, config) -> str | None:
+    """``training.sources.auto_off`` for a file (not when resuming a checkpoint)."""
+    if not args.data or args.resume:
+        return None
+    return auto_off(given_hyperparameters(args), config)
 
 
 def _out_dim(split) -> int:

@@ -308,6 +308,7 @@ def _fit_folder(args, run: StreamRun, config, resumed, out):
     from dataclasses import replace
 
     from barenet.training.fitting import fit_model, fitter, resolve_config
+    from barenet.training.sources import auto_off
 
     fit = run.fit
     x_sample, y_sample = run.encode(fit.sample)  # scaling and bins are fitted on these
@@ -326,8 +327,9 @@ def _fit_folder(args, run: StreamRun, config, resumed, out):
     n_rows = fit.rows["train"] + fit.rows["validation"]
     run.config, choice = resolve_config(config, n_rows, probe_fit)
     probe_seconds = time.perf_counter() - probe_started  # counted in the training time
-    if choice and not args.json:
-        print(f"Model: {choice}", file=out)
+    shown = choice or (None if resumed else auto_off(given_options(args), run.config))
+    if shown and not args.json:
+        print(f"Model: {shown}", file=out)
     resumed = resumed or {"position": {"epoch": 0, "file": 0, "batch": 0}}
     position = resumed["position"]
     epochs_left = max(0, run.config.epochs - position["epoch"])

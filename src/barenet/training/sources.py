@@ -25,6 +25,19 @@ from barenet.training.config import TrainConfig
 KEEP_AUTO = ("time_limit", "seed", "engine", "dtype")
 
 
+def auto_off(given: dict, config: TrainConfig) -> str | None:
+    """For a table (``--data``) trained without a recipe: that the options ``given``
+    turned recipe auto, the default for tables, off, and how to keep it; None when a
+    recipe is set (auto included)."""
+    if config.recipe is not None:
+        return None
+    flags = ", ".join("--" + n.replace("_", "-") for n in given if n not in KEEP_AUTO)
+    return (
+        f"the notebook's defaults and the options given ({flags}); recipe auto, the "
+        "default for tables, is off: add --recipe auto to keep it"
+    )
+
+
 def config_from_flags(given: dict, *, data: bool) -> TrainConfig:
     """The configuration of the command-line options ``given`` (``barenet train``'s
     names, only those given). With ``data`` (``--data``) and no network or training
