@@ -504,7 +504,7 @@ def _check_resume(args, model, split, prep) -> None:
             f"the data has {split.x_train.shape[1]}"
         )
     task = (model.record or {}).get("task", prep.task)
-    out_dim = len(prep.classes) if prep.classes is not None else split.y_train.shape[1]
+    out_dim = _out_dim(split)
     if task != prep.task or model.out_dim != out_dim:
         raise BarenetValueError(
             f"{args.resume} is a {task} checkpoint with {model.out_dim} outputs; "

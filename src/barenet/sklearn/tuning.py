@@ -209,7 +209,8 @@ def _probe_fit(x, y, task: str):
         return None  # a table as it comes: each estimator encodes it; no probe
     if task == "classification":
         return fitter(x, y, task=task, out_dim=int(y.max()) + 1)
-    return fitter(x, y.reshape(len(y), -1), task=task, out_dim=y.reshape(len(y), -1).shape[1])
+    y = y.reshape(len(y), -1)  # values (n_rows, out_dim), as barenet train fits them
+    return fitter(x, y, task=task, out_dim=y.shape[1])
 
 
 def add_parser(subparsers) -> None:
